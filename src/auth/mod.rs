@@ -1,0 +1,9 @@
+//! Authentication: JWT issue/verify, bcrypt off the async workers, and the
+//! `AuthUser` extractor that guards every protected route.
+
+pub mod extractor;
+pub mod jwt;
+pub mod password;
+
+pub use extractor::{AuthUser, UserStatusCache};
+pub use jwt::JwtKeys;

@@ -1,0 +1,199 @@
+//! Settings: layered from `config/default.toml`, `config/{APP_ENVIRONMENT}.toml`,
+//! `APP__SECTION__KEY` variables and the old Node server's variable names.
+//! Validation happens here so a misconfigured server refuses to start.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Local,
+    Test,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Local => "local",
+            Environment::Test => "test",
+            Environment::Production => "production",
+        }
+    }
+}
+
+impl TryFrom<String> for Environment {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        match s.to_lowercase().as_str() {
+            "local" | "development" => Ok(Self::Local),
+            "test" => Ok(Self::Test),
+            "production" => Ok(Self::Production),
+            other => Err(format!(
+                "{other} is not a supported environment: use local, test or production"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub jwt: JwtSettings,
+    pub auth: AuthSettings,
+    pub cors: CorsSettings,
+    pub rate_limit: RateLimitSettings,
+    pub log: LogSettings,
+    #[serde(skip, default = "default_environment")]
+    pub environment: Environment,
+}
+
+fn default_environment() -> Environment {
+    Environment::Local
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub shutdown_grace_seconds: u64,
+    pub body_limit_bytes: usize,
+    pub workers: usize,
+    pub hsts: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub uri: SecretString,
+    pub name: String,
+    pub server_selection_timeout_ms: u64,
+    pub health_timeout_ms: u64,
+    pub max_pool_size: u32,
+}
+
+impl DatabaseSettings {
+    pub fn health_timeout(&self) -> Duration {
+        Duration::from_millis(self.health_timeout_ms)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct JwtSettings {
+    pub secret: Option<SecretString>,
+    pub expires_in: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub bcrypt_cost: u32,
+    pub status_cache_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CorsSettings {
+    pub allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    pub general_burst: u32,
+    pub general_period_ms: u64,
+    pub auth_burst: u32,
+    pub auth_period_ms: u64,
+    pub contact_burst: u32,
+    pub contact_period_ms: u64,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub level: String,
+    pub format: String,
+}
+
+/// Reads the layered configuration. The directory comes from `APP_CONFIG_DIR`
+/// (default `./config`), the environment from `APP_ENVIRONMENT` (default `local`).
+pub fn get_configuration() -> Result<Settings, String> {
+    let dir = std::env::var("APP_CONFIG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("config"));
+    let environment: Environment = std::env::var("APP_ENVIRONMENT")
+        .unwrap_or_else(|_| "local".into())
+        .try_into()?;
+    let env_file = dir.join(format!("{}.toml", environment.as_str()));
+    let mut builder = config::Config::builder()
+        .add_source(config::File::from(dir.join("default.toml")))
+        .add_source(config::File::from(env_file).required(false))
+        .add_source(
+            config::Environment::with_prefix("APP")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("cors.allowed_origins")
+                .with_list_parse_key("rate_limit.trusted_proxies"),
+        );
+    // The old Node server's variable names keep working for drop-in use; the
+    // APP__ names win when both are set.
+    for (legacy, key) in [
+        ("MONGO_URL", "database.uri"),
+        ("JWT_SECRET", "jwt.secret"),
+        ("JWT_EXPIRES_IN", "jwt.expires_in"),
+        ("PORT", "server.port"),
+    ] {
+        let modern = format!("APP__{}", key.replace('.', "__").to_uppercase());
+        if let (Ok(value), Err(_)) = (std::env::var(legacy), std::env::var(&modern)) {
+            builder = builder
+                .set_override(key, value)
+                .map_err(|e| format!("{legacy}: {e}"))?;
+        }
+    }
+    let mut settings: Settings = builder
+        .build()
+        .and_then(|c| c.try_deserialize())
+        .map_err(|e| format!("Invalid configuration in {}: {e}", dir.display()))?;
+    settings.environment = environment;
+    settings.validate()?;
+    Ok(settings)
+}
+
+impl Settings {
+    /// Rules that make the server refuse to start rather than run unsafely.
+    pub fn validate(&self) -> Result<(), String> {
+        let secret_len = self
+            .jwt
+            .secret
+            .as_ref()
+            .map_or(0, |s| s.expose_secret().len());
+        if secret_len == 0 {
+            return Err("No JWT secret configured: set APP__JWT__SECRET or JWT_SECRET".into());
+        }
+        if self.environment == Environment::Production && secret_len < 32 {
+            return Err("The JWT secret must be at least 32 bytes in production".into());
+        }
+        if self.database.uri.expose_secret().trim().is_empty() {
+            return Err("No database URI configured: set APP__DATABASE__URI or MONGO_URL".into());
+        }
+        if !(4..=31).contains(&self.auth.bcrypt_cost) {
+            return Err("auth.bcrypt_cost must be between 4 and 31".into());
+        }
+        if self.environment == Environment::Production && self.auth.bcrypt_cost < 10 {
+            return Err("auth.bcrypt_cost below 10 is not allowed in production".into());
+        }
+        crate::auth::jwt::parse_expires_in(&self.jwt.expires_in)
+            .map_err(|e| format!("jwt.expires_in: {e}"))?;
+        let rl = &self.rate_limit;
+        if [rl.general_burst, rl.auth_burst, rl.contact_burst].contains(&0)
+            || [rl.general_period_ms, rl.auth_period_ms, rl.contact_period_ms].contains(&0)
+        {
+            return Err("rate_limit bursts and periods must be positive".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,244 @@
+//! Group balances. This module owns the pure arithmetic that turns a group's
+//! expenses into each member's net position: positive means the member is
+//! owed money, negative means the member owes.
+//!
+//! Nets are kept per currency in minor units (exact, and what a "You are owed
+//! $12.50" message needs), plus one combined number across currencies in the
+//! common milli-unit scale, which is what the app's single balance shows.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+
+use super::money::{sum_in_common_scale, CommonScaleUnits, Currency};
+
+/// One expense as far as balances are concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerExpense<K> {
+    pub payer: K,
+    pub currency: Currency,
+    /// `(member, amount_minor, settled)` for each participant.
+    pub splits: Vec<(K, i64, bool)>,
+}
+
+/// A member's net position in a group (or towards one counterparty).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MemberBalance {
+    /// Net per currency in that currency's minor units; zero nets are left
+    /// out. A `BTreeMap` so rendering order is stable.
+    pub by_currency: BTreeMap<Currency, i64>,
+    /// All currencies added in thousandths of a major unit, ignoring exchange
+    /// rates as the old server did (see `money::sum_in_common_scale`).
+    pub combined: i64,
+}
+
+impl MemberBalance {
+    /// Nothing owed either way in any currency. `combined` is not consulted:
+    /// it can be 0 while currencies are not (+1 JPY and -1.00 USD).
+    pub fn is_zero(&self) -> bool {
+        self.by_currency.is_empty()
+    }
+
+    /// `combined` as a JSON number in major units.
+    pub fn combined_number(&self) -> CommonScaleUnits {
+        CommonScaleUnits(self.combined)
+    }
+
+    fn from_nets(nets: BTreeMap<Currency, i128>) -> MemberBalance {
+        let by_currency: BTreeMap<Currency, i64> = nets
+            .into_iter()
+            .filter(|&(_, net)| net != 0)
+            .map(|(currency, net)| (currency, saturate(net)))
+            .collect();
+        let amounts: Vec<(i64, Currency)> = by_currency.iter().map(|(&c, &net)| (net, c)).collect();
+        let combined = sum_in_common_scale(&amounts);
+        MemberBalance {
+            by_currency,
+            combined,
+        }
+    }
+}
+
+/// Net balances of everyone touched by an unsettled split.
+///
+/// Each unsettled split of a member other than the payer moves its amount from
+/// that member to the payer; the payer's own share and settled splits move
+/// nothing. Members that were never moved are absent, so callers should treat
+/// a missing member as a zero balance. Per currency, the nets of all members
+/// always add up to exactly zero.
+pub fn group_balances<K, I>(expenses: I) -> HashMap<K, MemberBalance>
+where
+    K: Eq + Hash + Clone,
+    I: IntoIterator<Item = LedgerExpense<K>>,
+{
+    let mut nets = Nets::new();
+    for expense in expenses {
+        for (member, amount, settled) in expense.splits {
+            if settled || member == expense.payer {
+                continue;
+            }
+            add(
+                &mut nets,
+                expense.payer.clone(),
+                expense.currency,
+                i128::from(amount),
+            );
+            add(&mut nets, member, expense.currency, -i128::from(amount));
+        }
+    }
+    finish(nets)
+}
+
+/// Balances from `(member, currency, net_minor)` rows that were already
+/// netted elsewhere, e.g. a database aggregation per counterparty. Rows for
+/// the same member and currency are added together.
+pub fn collect_nets<K, I>(rows: I) -> HashMap<K, MemberBalance>
+where
+    K: Eq + Hash,
+    I: IntoIterator<Item = (K, Currency, i64)>,
+{
+    let mut nets = Nets::new();
+    for (member, currency, net) in rows {
+        add(&mut nets, member, currency, i128::from(net));
+    }
+    finish(nets)
+}
+
+/// i128 accumulators: no sequence of i64 amounts a group can hold overflows
+/// them, so the zero-sum property holds exactly before narrowing.
+type Nets<K> = HashMap<K, BTreeMap<Currency, i128>>;
+
+fn add<K: Eq + Hash>(nets: &mut Nets<K>, member: K, currency: Currency, amount: i128) {
+    *nets.entry(member).or_default().entry(currency).or_default() += amount;
+}
+
+fn finish<K: Eq + Hash>(nets: Nets<K>) -> HashMap<K, MemberBalance> {
+    nets.into_iter()
+        .map(|(member, per_currency)| (member, MemberBalance::from_nets(per_currency)))
+        .collect()
+}
+
+/// Narrows to i64; only reachable beyond ~9.2e18 minor units of net debt.
+fn saturate(value: i128) -> i64 {
+    i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cur(code: &str) -> Currency {
+        Currency::parse(code).expect("valid test currency")
+    }
+    fn expense(
+        payer: &'static str,
+        code: &str,
+        splits: &[(&'static str, i64, bool)],
+    ) -> LedgerExpense<&'static str> {
+        LedgerExpense {
+            payer,
+            currency: cur(code),
+            splits: splits.to_vec(),
+        }
+    }
+    fn usd(balances: &HashMap<&str, MemberBalance>, member: &str) -> Option<i64> {
+        balances
+            .get(member)
+            .and_then(|b| b.by_currency.get(&Currency::USD).copied())
+    }
+
+    #[test]
+    fn payer_is_owed_the_unsettled_shares_of_others() {
+        let dinner = expense(
+            "ann",
+            "USD",
+            &[
+                ("ann", 3334, false),
+                ("bob", 3333, false),
+                ("cat", 3333, true),
+            ],
+        );
+        let balances = group_balances([dinner]);
+        assert_eq!(usd(&balances, "ann"), Some(3333));
+        assert_eq!(usd(&balances, "bob"), Some(-3333));
+        assert!(!balances.contains_key("cat"), "settled splits move nothing");
+        assert_eq!(balances["ann"].combined, 33_330);
+    }
+
+    #[test]
+    fn nets_cancel_and_currencies_combine() {
+        let balances = group_balances([
+            expense("ann", "USD", &[("bob", 1250, false)]),
+            expense("bob", "USD", &[("ann", 1250, false)]),
+            expense("bob", "JPY", &[("ann", 1000, false)]),
+            expense("ann", "BHD", &[("bob", 5, false)]),
+        ]);
+        let ann = &balances["ann"];
+        assert_eq!(
+            ann.by_currency.get(&Currency::USD),
+            None,
+            "zero nets are left out"
+        );
+        assert_eq!(ann.by_currency.get(&cur("JPY")), Some(&-1000));
+        assert_eq!(ann.combined, -1_000_000 + 5);
+        assert_eq!(balances["bob"].combined, 1_000_000 - 5);
+        assert!(group_balances(Vec::<LedgerExpense<u8>>::new()).is_empty());
+        assert!(!ann.is_zero());
+        assert_eq!(
+            serde_json::to_string(&ann.combined_number()).expect("json"),
+            "-999.995"
+        );
+    }
+
+    #[test]
+    fn collect_nets_adds_rows_per_member_and_currency() {
+        let nets = collect_nets([
+            ("bob", Currency::USD, 1250),
+            ("bob", cur("EUR"), 100),
+            ("bob", Currency::USD, -250),
+            ("cat", Currency::USD, 500),
+            ("cat", Currency::USD, -500),
+        ]);
+        assert_eq!(nets["bob"].by_currency.get(&Currency::USD), Some(&1000));
+        assert_eq!(nets["bob"].combined, 11_000);
+        assert!(nets["cat"].is_zero());
+        assert!(MemberBalance::default().is_zero());
+    }
+
+    fn ledger() -> impl Strategy<Value = Vec<LedgerExpense<u8>>> {
+        let split = (0..6_u8, 0..=1_000_000_000_000_i64, any::<bool>());
+        let expense = (0..6_u8, 0..4_usize, prop::collection::vec(split, 0..8));
+        prop::collection::vec(expense, 0..30).prop_map(|expenses| {
+            expenses
+                .into_iter()
+                .map(|(payer, pick, splits)| LedgerExpense {
+                    payer,
+                    currency: cur(["USD", "JPY", "BHD", "EUR"][pick]),
+                    splits,
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn balances_sum_to_zero_per_currency(expenses in ledger()) {
+            let balances = group_balances(expenses.clone());
+            let mut per_currency: HashMap<Currency, i64> = HashMap::new();
+            for balance in balances.values() {
+                for (&currency, &net) in &balance.by_currency {
+                    *per_currency.entry(currency).or_default() += net;
+                }
+            }
+            prop_assert!(per_currency.values().all(|&total| total == 0), "{:?}", per_currency);
+            prop_assert_eq!(balances.values().map(|b| b.combined).sum::<i64>(), 0);
+            // Nothing that moves money is lost: a member appears iff touched.
+            let touched = expenses.iter().flat_map(|e| {
+                e.splits.iter().filter(|s| !s.2 && s.0 != e.payer).flat_map(move |s| [s.0, e.payer])
+            });
+            for member in touched {
+                prop_assert!(balances.contains_key(&member));
+            }
+        }
+    }
+}

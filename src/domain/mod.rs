@@ -1,0 +1,8 @@
+//! Pure domain code, no I/O: request values are parsed into these types at the
+//! edge, so handlers only ever see valid data.
+
+pub mod balance;
+pub mod email;
+pub mod money;
+pub mod split;
+pub mod text;

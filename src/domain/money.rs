@@ -1,0 +1,609 @@
+//! Money primitives. This module owns how amounts enter the server (exact
+//! decimal parsing of JSON numbers and numeric strings), how they are stored
+//! (an integer count of the currency's minor unit) and how they leave it (JSON
+//! numbers in major units, and human-readable messages).
+//!
+//! Floats take no part in arithmetic: client input becomes an exact
+//! [`Decimal`] first, and everything after that is integer math.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use thiserror::Error;
+
+/// `10^15`: one major unit expressed in [`Decimal`] mantissa units.
+pub const DECIMAL_SCALE: i128 = 1_000_000_000_000_000;
+/// Digits kept after the decimal point by [`Decimal`].
+const SCALE_DIGITS: i64 = 15;
+/// Largest accepted magnitude in major units. Larger values are client bugs
+/// ("absurd numbers"), and the bound is what keeps all later i128 math safe.
+pub const MAX_MAJOR_UNITS: i128 = 1_000_000_000;
+const MAX_SCALED: i128 = MAX_MAJOR_UNITS * DECIMAL_SCALE;
+/// Float noise tolerated when snapping an amount to minor units: 1e-6 major.
+const ROUNDING_SLACK: i128 = DECIMAL_SCALE / 1_000_000;
+/// Decimals of the common scale used to add amounts of different currencies:
+/// 3 is the most any supported currency has, so every amount converts exactly.
+pub const COMMON_SCALE_DECIMALS: u32 = 3;
+
+/// A money validation failure; `Display` is the sentence shown in the app.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MoneyError {
+    #[error("Currency must be a 3-letter code")]
+    InvalidCurrency,
+    #[error("Amount must be a valid number")]
+    NotANumber,
+    #[error("Amount is too large")]
+    TooLarge,
+    #[error("Amount has more decimal places than {0} allows")]
+    TooManyDecimals(Currency),
+    #[error("Amount must be greater than 0")]
+    NotPositive,
+}
+
+/// An ISO-4217-style currency code: three upper-case ASCII letters.
+///
+/// Any three letters are accepted (the app may send codes we have never heard
+/// of); only the number of decimals depends on the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const USD: Currency = Currency(*b"USD");
+
+    /// Trims, checks for exactly three ASCII letters and upper-cases them.
+    pub fn parse(input: &str) -> Result<Currency, MoneyError> {
+        match input.trim().as_bytes() {
+            [a, b, c] if [a, b, c].iter().all(|l| l.is_ascii_alphabetic()) => Ok(Currency([
+                a.to_ascii_uppercase(),
+                b.to_ascii_uppercase(),
+                c.to_ascii_uppercase(),
+            ])),
+            _ => Err(MoneyError::InvalidCurrency),
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        // The bytes are ASCII letters by construction, so this never falls
+        // back; "XXX" is ISO 4217's "no currency" code.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+
+    /// Digits after the decimal point in this currency's minor unit.
+    pub const fn decimals(&self) -> u32 {
+        match &self.0 {
+            b"JPY" | b"KRW" => 0,
+            b"BHD" | b"KWD" | b"OMR" | b"JOD" | b"TND" => 3,
+            _ => 2,
+        }
+    }
+
+    /// Minor units in one major unit (1, 100 or 1000).
+    pub const fn minor_per_major(&self) -> i64 {
+        10_i64.pow(self.decimals())
+    }
+}
+
+impl Default for Currency {
+    fn default() -> Self {
+        Currency::USD
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = MoneyError;
+    fn try_from(code: String) -> Result<Self, Self::Error> {
+        Currency::parse(&code)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(currency: Currency) -> String {
+        currency.code().to_owned()
+    }
+}
+
+/// An exact decimal amount in major units, as the client sent it:
+/// `scaled / 10^15`, with `|value| <= 1_000_000_000`.
+///
+/// Digits past the 15th decimal are truncated (toward zero). That is safe: a
+/// double carries ~17 significant digits, so for money-sized values anything
+/// past the 15th decimal is float noise, and the finest decisions made on a
+/// `Decimal` (the 0.01 split tolerance, the 1e-6 rounding slack) are many
+/// orders of magnitude coarser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Decimal {
+    scaled: i128,
+}
+
+impl Decimal {
+    pub const ZERO: Decimal = Decimal { scaled: 0 };
+
+    /// Builds a value from its mantissa in units of `10^-15`.
+    pub fn from_scaled(scaled: i128) -> Result<Decimal, MoneyError> {
+        if scaled.unsigned_abs() > MAX_SCALED.unsigned_abs() {
+            return Err(MoneyError::TooLarge);
+        }
+        Ok(Decimal { scaled })
+    }
+
+    /// The exact value of `minor` minor units of `currency`.
+    pub fn from_minor(minor: i64, currency: Currency) -> Result<Decimal, MoneyError> {
+        let per_minor = DECIMAL_SCALE / i128::from(currency.minor_per_major());
+        Decimal::from_scaled(i128::from(minor) * per_minor)
+    }
+
+    /// A JSON number as serde_json hands it over. Rust's `Display` for `f64`
+    /// prints the shortest digits that round-trip (never in exponent form),
+    /// the same digits JavaScript's `JSON.stringify` sent; they are then
+    /// parsed exactly.
+    pub fn from_f64(value: f64) -> Result<Decimal, MoneyError> {
+        if !value.is_finite() {
+            return Err(MoneyError::NotANumber);
+        }
+        Decimal::parse(&format!("{value}"))
+    }
+
+    /// Parses `-?digits(.digits)?`, surrounding whitespace ignored, with an
+    /// optional `e[+-]digits` exponent (JavaScript writes `1e-7` and `1e+21`;
+    /// accepting them costs nothing and keeps `{:?}` float text parseable).
+    pub fn parse(text: &str) -> Result<Decimal, MoneyError> {
+        let text = text.trim();
+        let (negative, unsigned) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+            Some((mantissa, exponent)) => (mantissa, parse_exponent(exponent)?),
+            None => (unsigned, 0),
+        };
+        let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, "0"));
+        if !is_digits(int_part) || !is_digits(frac_part) {
+            return Err(MoneyError::NotANumber);
+        }
+        // With the decimal point after `point` digits, digit i of
+        // int_part||frac_part weighs 10^(point - 1 - i): those weighing at
+        // least 10^-15 (i < point + 15) are kept, the rest truncated.
+        let point = int_part.len() as i64 + exponent;
+        let digit_count = (int_part.len() + frac_part.len()) as i64;
+        let kept_until = point + SCALE_DIGITS;
+        let kept = kept_until.clamp(0, digit_count);
+        let mut scaled: i128 = 0;
+        for digit in int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .take(kept as usize)
+        {
+            scaled = scaled * 10 + i128::from(digit - b'0');
+            // Bailing out early keeps long digit strings from overflowing.
+            if scaled > MAX_SCALED {
+                return Err(MoneyError::TooLarge);
+            }
+        }
+        if scaled != 0 {
+            for _ in kept..kept_until {
+                scaled *= 10;
+                if scaled > MAX_SCALED {
+                    return Err(MoneyError::TooLarge);
+                }
+            }
+        }
+        Decimal::from_scaled(if negative { -scaled } else { scaled })
+    }
+
+    /// The mantissa: the value times `10^15`.
+    pub const fn scaled(self) -> i128 {
+        self.scaled
+    }
+
+    pub const fn is_negative(self) -> bool {
+        self.scaled < 0
+    }
+}
+
+impl FromStr for Decimal {
+    type Err = MoneyError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Decimal::parse(text)
+    }
+}
+
+fn is_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn parse_exponent(text: &str) -> Result<i64, MoneyError> {
+    let (negative, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if !is_digits(digits) {
+        return Err(MoneyError::NotANumber);
+    }
+    // Past 10^6 the value is already zero or over the limit; saturating
+    // keeps the position arithmetic in `parse` small.
+    let magnitude = digits.parse::<i64>().unwrap_or(i64::MAX).min(1_000_000);
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+/// An amount field of a request body: a JSON number or a numeric string.
+///
+/// Deserializing only checks the JSON type (with a readable message); the
+/// value is validated by [`AmountInput::decimal`], so handlers can report a
+/// clean sentence for the field, e.g. `amount: Option<AmountInput>`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AmountInput {
+    Number(f64),
+    Text(String),
+}
+
+impl AmountInput {
+    pub fn decimal(&self) -> Result<Decimal, MoneyError> {
+        match self {
+            AmountInput::Number(value) => Decimal::from_f64(*value),
+            AmountInput::Text(text) => Decimal::parse(text),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AmountInput {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(AmountVisitor)
+    }
+}
+
+struct AmountVisitor;
+
+impl Visitor<'_> for AmountVisitor {
+    type Value = AmountInput;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an amount given as a number or a numeric string")
+    }
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<AmountInput, E> {
+        Ok(AmountInput::Number(value))
+    }
+    // Integers within the accepted range are exact as f64; larger ones are
+    // rejected later as too large either way.
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<AmountInput, E> {
+        Ok(AmountInput::Number(value as f64))
+    }
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<AmountInput, E> {
+        Ok(AmountInput::Number(value as f64))
+    }
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<AmountInput, E> {
+        Ok(AmountInput::Text(value.to_owned()))
+    }
+}
+
+/// The amount the user typed, in minor units. Values within 1e-6 major of a
+/// minor unit snap to it (float noise like `0.30000000000000004`); anything
+/// further off has more decimals than the currency allows.
+pub fn to_minor(amount: Decimal, currency: Currency) -> Result<i64, MoneyError> {
+    let per_minor = DECIMAL_SCALE / i128::from(currency.minor_per_major());
+    let floor = amount.scaled.div_euclid(per_minor);
+    let rest = amount.scaled.rem_euclid(per_minor);
+    let (minor, distance) = if rest * 2 >= per_minor {
+        (floor + 1, per_minor - rest)
+    } else {
+        (floor, rest)
+    };
+    if distance > ROUNDING_SLACK {
+        return Err(MoneyError::TooManyDecimals(currency));
+    }
+    // |minor| <= 10^9 * 10^3 by the Decimal bound, so this always fits.
+    i64::try_from(minor).map_err(|_| MoneyError::TooLarge)
+}
+
+/// An expense amount: [`to_minor`], and it must come out greater than zero.
+pub fn positive_amount(amount: Decimal, currency: Currency) -> Result<i64, MoneyError> {
+    if amount.scaled <= 0 {
+        return Err(MoneyError::NotPositive);
+    }
+    match to_minor(amount, currency)? {
+        0 => Err(MoneyError::NotPositive),
+        minor => Ok(minor),
+    }
+}
+
+/// Minor units as a major-unit float. One correctly rounded division of two
+/// exactly representable integers yields the double nearest the decimal, so
+/// shortest formatting prints it back exactly (`33.34`, `0.005`).
+pub fn minor_to_f64(minor: i64, currency: Currency) -> f64 {
+    minor as f64 / currency.minor_per_major() as f64
+}
+
+/// Serializes a stored amount as a JSON number in major units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MajorUnits {
+    pub minor: i64,
+    pub currency: Currency,
+}
+
+impl Serialize for MajorUnits {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_scaled(self.minor, self.currency.minor_per_major(), serializer)
+    }
+}
+
+/// Serializes a [`sum_in_common_scale`] result as a JSON number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommonScaleUnits(pub i64);
+
+impl Serialize for CommonScaleUnits {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_scaled(self.0, 10_i64.pow(COMMON_SCALE_DECIMALS), serializer)
+    }
+}
+
+fn serialize_scaled<S: Serializer>(
+    value: i64,
+    per_major: i64,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    // serde_json prints every f64 with a fraction (`1000.0`); whole amounts go
+    // out as integers so the app sees `1000`.
+    if value % per_major == 0 {
+        serializer.serialize_i64(value / per_major)
+    } else {
+        serializer.serialize_f64(value as f64 / per_major as f64)
+    }
+}
+
+/// Adds amounts of several currencies exactly, in thousandths of a major unit.
+///
+/// Adding different currencies ignores exchange rates; it reproduces what the
+/// old server did (it summed the raw numbers) for the combined balance the app
+/// shows, but without float error. The i128 total saturates into i64 only
+/// beyond ~9.2e15 major units, far past any real group.
+pub fn sum_in_common_scale(amounts: &[(i64, Currency)]) -> i64 {
+    let total: i128 = amounts
+        .iter()
+        .map(|&(minor, currency)| {
+            let factor = 10_i128.pow(COMMON_SCALE_DECIMALS - currency.decimals());
+            i128::from(minor) * factor
+        })
+        .sum();
+    i64::try_from(total).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// A [`sum_in_common_scale`] result as a major-unit float.
+pub fn common_scale_to_f64(value: i64) -> f64 {
+    value as f64 / 10_i64.pow(COMMON_SCALE_DECIMALS) as f64
+}
+
+/// Money for a sentence such as "You are owed $12.50": `$` for USD, otherwise
+/// the code after the number; always the currency's number of decimals.
+pub fn format_money_message(minor: i64, currency: Currency) -> String {
+    let per_major = currency.minor_per_major().unsigned_abs();
+    let magnitude = minor.unsigned_abs();
+    let sign = if minor < 0 { "-" } else { "" };
+    let whole = magnitude / per_major;
+    let width = currency.decimals() as usize;
+    let number = if width == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{:0width$}", magnitude % per_major)
+    };
+    if currency == Currency::USD {
+        format!("{sign}${number}")
+    } else {
+        format!("{sign}{number} {currency}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cur(code: &str) -> Currency {
+        Currency::parse(code).expect("valid test currency")
+    }
+    fn dec(text: &str) -> Decimal {
+        Decimal::parse(text).expect("valid test decimal")
+    }
+    fn json<T: Serialize>(value: T) -> String {
+        serde_json::to_string(&value).expect("serializable")
+    }
+
+    #[test]
+    fn currency_parse_and_serde() {
+        assert_eq!(cur(" usd ").code(), "USD");
+        assert_eq!(Currency::default(), Currency::USD);
+        for bad in ["", "US", "EURO", "U$D", "12A", "ÉUR"] {
+            assert_eq!(
+                Currency::parse(bad),
+                Err(MoneyError::InvalidCurrency),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            (
+                cur("jpy").decimals(),
+                cur("USD").decimals(),
+                cur("kwd").decimals()
+            ),
+            (0, 2, 3)
+        );
+        assert_eq!(json(cur("eur")), "\"EUR\"");
+        assert_eq!(
+            serde_json::from_str::<Currency>("\"gbp\"").ok(),
+            Some(cur("GBP"))
+        );
+        let err = serde_json::from_str::<Currency>("\"pounds\"").expect_err("invalid code");
+        assert!(
+            err.to_string()
+                .starts_with("Currency must be a 3-letter code"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn decimal_parse_is_exact() {
+        assert_eq!(dec("12.50").scaled(), 12_500_000_000_000_000);
+        assert_eq!(dec(" -3 ").scaled(), -3 * DECIMAL_SCALE);
+        assert_eq!(dec("0.30000000000000004").scaled(), 300_000_000_000_000);
+        assert_eq!(dec("1e-7").scaled(), 100_000_000);
+        assert_eq!(dec("2.5E+3"), dec("2500"));
+        assert_eq!(dec("0e999999999999"), Decimal::ZERO);
+        assert_eq!(dec("1e-99999999"), Decimal::ZERO);
+        assert_eq!(dec("-0.0"), Decimal::ZERO);
+        assert_eq!(dec("1000000000").scaled(), MAX_SCALED);
+        assert_eq!(dec(&format!("0.{}1", "0".repeat(500))), Decimal::ZERO);
+    }
+
+    #[test]
+    fn decimal_parse_rejects_garbage_and_huge() {
+        for bad in [
+            "", "-", ".5", "5.", "abc", "NaN", "Infinity", "1,5", "+1", "--1", "1e", "1e+", "0x10",
+        ] {
+            assert_eq!(Decimal::parse(bad), Err(MoneyError::NotANumber), "{bad:?}");
+        }
+        for huge in [
+            "1000000000.000001",
+            "-1000000001",
+            "1E21",
+            "1e999999999999",
+            &"9".repeat(400),
+        ] {
+            assert_eq!(Decimal::parse(huge), Err(MoneyError::TooLarge), "{huge}");
+        }
+    }
+
+    #[test]
+    fn decimal_from_f64() {
+        assert_eq!(Decimal::from_f64(f64::NAN), Err(MoneyError::NotANumber));
+        assert_eq!(
+            Decimal::from_f64(f64::NEG_INFINITY),
+            Err(MoneyError::NotANumber)
+        );
+        assert_eq!(Decimal::from_f64(1e21), Err(MoneyError::TooLarge));
+        assert_eq!(
+            Decimal::from_f64(33.333333333333336),
+            Ok(dec("33.333333333333336"))
+        );
+        assert_eq!(Decimal::from_f64(1e-7), Ok(dec("0.0000001")));
+        assert_eq!(Decimal::from_f64(5e-324), Ok(Decimal::ZERO));
+        assert_eq!(Decimal::from_f64(-0.0), Ok(Decimal::ZERO));
+        assert_eq!(Decimal::from_f64(0.1 + 0.2), Ok(dec("0.300000000000000")));
+    }
+
+    #[test]
+    fn amount_input_from_json() {
+        let parse = |text: &str| serde_json::from_str::<Option<AmountInput>>(text);
+        let value = |text: &str| parse(text).expect("json").map(|a| a.decimal());
+        assert_eq!(value("12.5"), Some(Ok(dec("12.5"))));
+        assert_eq!(value("\"12.50\""), Some(Ok(dec("12.5"))));
+        assert_eq!(value("100"), Some(Ok(dec("100"))));
+        assert_eq!(value("-3"), Some(Ok(dec("-3"))));
+        assert_eq!(
+            value("33.333333333333336"),
+            Some(Ok(dec("33.333333333333336")))
+        );
+        assert_eq!(value("null"), None);
+        assert_eq!(value("\"twelve\""), Some(Err(MoneyError::NotANumber)));
+        assert_eq!(value("1e300"), Some(Err(MoneyError::TooLarge)));
+        let err = parse("true").expect_err("wrong type");
+        assert!(
+            err.to_string()
+                .starts_with("invalid type: boolean `true`, expected an amount given as a number or a numeric string"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn to_minor_snaps_float_noise_only() {
+        let usd = Currency::USD;
+        assert_eq!(to_minor(dec("12.5"), usd), Ok(1250));
+        assert_eq!(to_minor(dec("0.30000000000000004"), usd), Ok(30));
+        assert_eq!(to_minor(dec("12.3400009"), usd), Ok(1234));
+        assert_eq!(to_minor(dec("-12.34"), usd), Ok(-1234));
+        assert_eq!(to_minor(dec("12.345"), cur("BHD")), Ok(12345));
+        assert_eq!(to_minor(dec("1000"), cur("JPY")), Ok(1000));
+        let err = to_minor(dec("12.345"), usd).expect_err("too precise");
+        assert_eq!(
+            err.to_string(),
+            "Amount has more decimal places than USD allows"
+        );
+        assert!(to_minor(dec("1000.5"), cur("JPY")).is_err());
+        assert!(to_minor(dec("12.3400011"), usd).is_err());
+        assert_eq!(
+            to_minor(dec("1000000000"), cur("BHD")),
+            Ok(1_000_000_000_000)
+        );
+    }
+
+    #[test]
+    fn positive_amount_rules() {
+        assert_eq!(positive_amount(dec("0.01"), Currency::USD), Ok(1));
+        for bad in ["0", "-5", "0.0000001"] {
+            let err = positive_amount(dec(bad), Currency::USD).expect_err(bad);
+            assert_eq!(err.to_string(), "Amount must be greater than 0");
+        }
+    }
+
+    #[test]
+    fn rendering_as_json_numbers() {
+        let major = |minor, code| {
+            json(MajorUnits {
+                minor,
+                currency: cur(code),
+            })
+        };
+        assert_eq!(major(3334, "USD"), "33.34");
+        assert_eq!(major(100_000, "USD"), "1000");
+        assert_eq!(major(5, "BHD"), "0.005");
+        assert_eq!(major(1000, "JPY"), "1000");
+        assert_eq!(major(-1250, "EUR"), "-12.5");
+        assert_eq!(major(99_999_999_999, "USD"), "999999999.99");
+        assert_eq!(minor_to_f64(3334, Currency::USD), 33.34);
+        assert_eq!(json(CommonScaleUnits(1_012_505)), "1012.505");
+    }
+
+    #[test]
+    fn common_scale_sum_is_exact() {
+        let sum =
+            sum_in_common_scale(&[(1250, Currency::USD), (1000, cur("JPY")), (5, cur("BHD"))]);
+        assert_eq!(sum, 12_500 + 1_000_000 + 5);
+        assert_eq!(common_scale_to_f64(sum), 1012.505);
+        assert_eq!(sum_in_common_scale(&[(i64::MAX, cur("JPY"))]), i64::MAX);
+        assert_eq!(sum_in_common_scale(&[]), 0);
+    }
+
+    #[test]
+    fn money_messages() {
+        assert_eq!(format_money_message(1250, Currency::USD), "$12.50");
+        assert_eq!(format_money_message(-5, Currency::USD), "-$0.05");
+        assert_eq!(format_money_message(1250, cur("EUR")), "12.50 EUR");
+        assert_eq!(format_money_message(1000, cur("JPY")), "1000 JPY");
+        assert_eq!(format_money_message(5, cur("BHD")), "0.005 BHD");
+        assert_eq!(
+            format_money_message(i64::MIN, cur("JPY")),
+            "-9223372036854775808 JPY"
+        );
+    }
+
+    proptest! {
+        // What the server renders must come back unchanged when the app echoes it.
+        #[test]
+        fn minor_round_trips_through_json_float(minor in 1..=1_000_000_000_000_i64, pick in 0..3_usize) {
+            let currency = cur(["JPY", "USD", "BHD"][pick]);
+            let minor = minor.min(1_000_000_000 * currency.minor_per_major());
+            let float = minor_to_f64(minor, currency);
+            let echoed: f64 = serde_json::from_str(&json(float)).expect("json float");
+            let back = Decimal::from_f64(echoed).and_then(|d| to_minor(d, currency));
+            prop_assert_eq!(back, Ok(minor));
+            prop_assert_eq!(Decimal::from_f64(float)?, Decimal::from_minor(minor, currency)?);
+        }
+    }
+}

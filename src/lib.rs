@@ -1,0 +1,13 @@
+//! Splitlyr API server: expense sharing over HTTP, backed by MongoDB.
+
+pub mod auth;
+pub mod configuration;
+pub mod domain;
+pub mod error;
+pub mod healthcheck;
+pub mod metrics;
+pub mod ratelimit;
+pub mod routes;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

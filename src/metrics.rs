@@ -1,0 +1,127 @@
+//! Prometheus metrics in an app-owned registry: HTTP traffic by route pattern
+//! (never raw paths, to bound cardinality), in-flight requests, database
+//! commands, and the process collector (CPU, RSS, open fds, start time).
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use mongodb::event::command::CommandEvent;
+use mongodb::event::EventHandler;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    duration: HistogramVec,
+    in_flight: IntGauge,
+    db_commands: IntCounterVec,
+    db_failures: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests answered"),
+            &["method", "route", "status"],
+        )?;
+        let duration = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["method", "route"],
+        )?;
+        let in_flight = IntGauge::new("http_requests_in_flight", "HTTP requests being served")?;
+        let db_commands = IntCounterVec::new(
+            Opts::new("mongodb_commands_total", "Database commands sent"),
+            &["command"],
+        )?;
+        let db_failures = IntCounterVec::new(
+            Opts::new("mongodb_command_failures_total", "Database commands that failed"),
+            &["command"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(duration.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
+        registry.register(Box::new(db_commands.clone()))?;
+        registry.register(Box::new(db_failures.clone()))?;
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        Ok(Self {
+            registry,
+            requests,
+            duration,
+            in_flight,
+            db_commands,
+            db_failures,
+        })
+    }
+
+    /// Counts every command the driver sends, by command name.
+    pub fn command_event_handler(&self) -> EventHandler<CommandEvent> {
+        let commands = self.db_commands.clone();
+        let failures = self.db_failures.clone();
+        EventHandler::callback(move |event: CommandEvent| match event {
+            CommandEvent::Started(e) => commands.with_label_values(&[e.command_name.as_str()]).inc(),
+            CommandEvent::Failed(e) => failures.with_label_values(&[e.command_name.as_str()]).inc(),
+            _ => {}
+        })
+    }
+
+    pub fn render(&self) -> Result<String, prometheus::Error> {
+        let mut buf = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
+        String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
+
+/// Middleware: counts and times every request under its matched route pattern.
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let Some(metrics) = metrics else {
+        return next.call(req).await;
+    };
+    let method = req.method().as_str().to_owned();
+    let start = Instant::now();
+    metrics.in_flight.inc();
+    let result = next.call(req).await;
+    metrics.in_flight.dec();
+    let (route, status) = match &result {
+        Ok(res) => (
+            res.request().match_pattern().unwrap_or_else(|| "unmatched".into()),
+            res.status().as_u16(),
+        ),
+        Err(e) => ("unmatched".into(), e.as_response_error().status_code().as_u16()),
+    };
+    metrics
+        .requests
+        .with_label_values(&[method.as_str(), route.as_str(), &status.to_string()])
+        .inc();
+    metrics
+        .duration
+        .with_label_values(&[method.as_str(), route.as_str()])
+        .observe(start.elapsed().as_secs_f64());
+    result
+}
+
+pub async fn metrics_endpoint(metrics: web::Data<Metrics>) -> HttpResponse {
+    match metrics.render() {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "failed to render metrics");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! `/v1/users/friends`: my friends, bulk add (with pending friends for people
+//! not registered yet), removal, and the balance with one friend.
+
+use std::collections::HashSet;
+
+use actix_web::{web, HttpResponse, Scope};
+use mongodb::bson::oid::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use super::users::me;
+use super::views::{balance_fields, nets, UserRef};
+use super::{ok, parse_id};
+use crate::auth::AuthUser;
+use crate::domain::{email::Email, text};
+use crate::error::ApiError;
+use crate::store::{PendingFriendDoc, Store, UserSummary};
+
+const MAX_FRIENDS_PER_REQUEST: usize = 100;
+
+pub fn scope() -> Scope {
+    web::scope("/users/friends")
+        .route("", web::get().to(list))
+        .route("", web::post().to(add))
+        .route("/{friend_id}", web::delete().to(remove))
+        .route("/{friend_id}/balance", web::get().to(balance))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FriendView {
+    #[serde(rename = "_id")]
+    id: String,
+    name: String,
+    email: Option<String>,
+    phone_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile_image: Option<Option<String>>,
+}
+
+impl From<&UserSummary> for FriendView {
+    fn from(u: &UserSummary) -> Self {
+        Self {
+            id: u.id.to_hex(),
+            name: u.name.clone(),
+            email: Some(u.email.clone()),
+            phone_number: u.phone_number.clone(),
+            profile_image: Some(u.profile_image.clone()),
+        }
+    }
+}
+
+async fn list(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    let doc = me(&store, user).await?;
+    let (friends, pending) = futures_util::try_join!(
+        store.user_summaries(&doc.friends),
+        store.pending_friends_of(user.id)
+    )?;
+    let friends: Vec<FriendView> = friends.iter().map(FriendView::from).collect();
+    let pending: Vec<FriendView> = pending
+        .iter()
+        .map(|p| FriendView {
+            id: p.id.to_hex(),
+            name: p.name.clone(),
+            email: p.email.clone(),
+            phone_number: p.phone_number.clone(),
+            profile_image: None,
+        })
+        .collect();
+    Ok(ok(
+        "Friends retrieved successfully",
+        serde_json::json!({ "friends": friends, "pendingFriends": pending }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct AddBody {
+    friends: Option<Vec<FriendEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FriendEntry {
+    name: Option<String>,
+    email: Option<String>,
+    phone_number: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EntryResult {
+    name: Option<String>,
+    email: Option<String>,
+    phone_number: Option<String>,
+    success: bool,
+    message: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+}
+
+/// One validated entry of a bulk add.
+struct Candidate {
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+fn parse_entry(entry: FriendEntry) -> Result<Candidate, (FriendEntry, String)> {
+    let name = match entry.name.as_deref().map(|n| text::bounded(n, "Name", 1, 50)) {
+        Some(Ok(n)) => n,
+        Some(Err(m)) => return Err((entry, m)),
+        None => return Err((entry, "Name is required".into())),
+    };
+    let email = match entry.email.as_deref().filter(|e| !e.trim().is_empty()) {
+        Some(e) => match Email::parse(e) {
+            Ok(e) => Some(e.into_string()),
+            Err(m) => return Err((entry, m.into())),
+        },
+        None => None,
+    };
+    let phone = match entry.phone_number.as_deref().filter(|p| !p.trim().is_empty()) {
+        Some(p) => match text::phone(p) {
+            Ok(p) => Some(p),
+            Err(m) => return Err((entry, m)),
+        },
+        None => None,
+    };
+    if email.is_none() && phone.is_none() {
+        return Err((entry, "Email or phone number is required".into()));
+    }
+    Ok(Candidate { name, email, phone })
+}
+
+async fn add(
+    user: AuthUser,
+    body: web::Json<AddBody>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let entries = body.into_inner().friends.unwrap_or_default();
+    if entries.is_empty() {
+        return Err(ApiError::bad_request("Please provide at least one friend"));
+    }
+    if entries.len() > MAX_FRIENDS_PER_REQUEST {
+        return Err(ApiError::bad_request(format!(
+            "At most {MAX_FRIENDS_PER_REQUEST} friends can be added at once"
+        )));
+    }
+    let doc = me(&store, user).await?;
+    let parsed: Vec<_> = entries.into_iter().map(parse_entry).collect();
+    let emails: Vec<String> = parsed.iter().filter_map(|c| c.as_ref().ok()?.email.clone()).collect();
+    let phones: Vec<String> = parsed.iter().filter_map(|c| c.as_ref().ok()?.phone.clone()).collect();
+    let (registered, my_pending) = futures_util::try_join!(
+        store.users_by_contacts(&emails, &phones),
+        store.pending_friends_of(user.id)
+    )?;
+
+    let mut friends: HashSet<ObjectId> = doc.friends.iter().copied().collect();
+    let mut pending_keys: HashSet<String> = my_pending
+        .iter()
+        .flat_map(|p| [p.email.clone(), p.phone_number.clone()])
+        .flatten()
+        .collect();
+    let mut to_befriend = Vec::new();
+    let mut to_pend = Vec::new();
+    let mut results = Vec::with_capacity(parsed.len());
+    for entry in parsed {
+        let c = match entry {
+            Ok(c) => c,
+            Err((raw, message)) => {
+                results.push(EntryResult { name: raw.name, email: raw.email, phone_number: raw.phone_number, success: false, message, kind: None });
+                continue;
+            }
+        };
+        let existing = c
+            .email
+            .as_ref()
+            .and_then(|e| registered.iter().find(|u| &u.email == e))
+            .or_else(|| {
+                let phone = c.phone.as_ref()?;
+                registered.iter().find(|u| u.phone_number.as_ref() == Some(phone))
+            });
+        let (success, message, kind) = match existing {
+            Some(u) if u.id == user.id => (false, "You cannot add yourself as a friend", "existing_user"),
+            Some(u) if !friends.insert(u.id) => (false, "Already friends with this user", "existing_user"),
+            Some(u) => {
+                to_befriend.push(u.id);
+                (true, "Friend added successfully", "existing_user")
+            }
+            None => {
+                let keys = [c.email.clone(), c.phone.clone()];
+                if keys.iter().flatten().any(|k| pending_keys.contains(k)) {
+                    (false, "Already in your pending friends", "pending_friend")
+                } else {
+                    pending_keys.extend(keys.into_iter().flatten());
+                    to_pend.push(PendingFriendDoc {
+                        id: ObjectId::new(),
+                        name: c.name.clone(),
+                        email: c.email.clone(),
+                        phone_number: c.phone.clone(),
+                        added_by: user.id,
+                        created_at: mongodb::bson::DateTime::now(),
+                    });
+                    (true, "Pending friend created; they will be added when they register", "pending_friend")
+                }
+            }
+        };
+        results.push(EntryResult {
+            name: Some(c.name),
+            email: c.email,
+            phone_number: c.phone,
+            success,
+            message: message.into(),
+            kind: Some(kind),
+        });
+    }
+    store.add_friends(user.id, &to_befriend, &to_pend).await?;
+    let message = format!(
+        "{} friend(s) added, {} pending friend(s) created",
+        to_befriend.len(),
+        to_pend.len()
+    );
+    Ok(ok(&message, results))
+}
+
+#[derive(Deserialize)]
+struct RemoveQuery {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+async fn remove(
+    user: AuthUser,
+    path: web::Path<String>,
+    query: web::Query<RemoveQuery>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path, "friend")?;
+    match query.kind.as_deref() {
+        Some("pending") => {
+            if !store.remove_pending_friend(user.id, id).await? {
+                return Err(ApiError::not_found("Pending friend not found"));
+            }
+            Ok(ok("Pending friend removed successfully", serde_json::Value::Null))
+        }
+        None | Some("friend") | Some("") => {
+            let doc = me(&store, user).await?;
+            if !doc.friends.contains(&id) {
+                return Err(ApiError::not_found("Friend not found"));
+            }
+            store.unfriend(user.id, id).await?;
+            Ok(ok("Friend removed successfully", serde_json::Value::Null))
+        }
+        Some(_) => Err(ApiError::bad_request("type must be \"pending\" when given")),
+    }
+}
+
+async fn balance(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path, "friend")?;
+    let doc = me(&store, user).await?;
+    if !doc.friends.contains(&id) {
+        return Err(ApiError::bad_request("This user is not your friend"));
+    }
+    let ids = [id];
+    let (people, rows) = futures_util::try_join!(
+        store.user_summaries(&ids),
+        store.net_balances(user.id, Some(id))
+    )?;
+    let friend = people
+        .first()
+        .ok_or_else(|| ApiError::not_found("Friend not found"))?;
+    let net = nets(&rows).remove(&id).unwrap_or_default();
+    let mut data = balance_fields(&net);
+    data["friend"] = serde_json::to_value(UserRef::from_summary(friend)).unwrap_or_default();
+    Ok(ok("Balance retrieved successfully", data))
+}

@@ -1,0 +1,309 @@
+//! `/v1/groups`: create, list, read, update, soft delete, membership.
+
+use actix_web::{web, HttpResponse, Scope};
+use mongodb::bson::{oid::ObjectId, DateTime};
+use serde::{Deserialize, Serialize};
+
+use super::views::{iso, Directory, UserRef};
+use super::{created, ok, parse_id, Checks};
+use crate::auth::AuthUser;
+use crate::domain::{email::Email, text};
+use crate::error::ApiError;
+use crate::store::{GroupDoc, MemberDoc, Store};
+
+const MAX_MEMBERS: usize = 100;
+
+pub fn scope() -> Scope {
+    web::scope("/groups")
+        .route("", web::post().to(create))
+        .route("", web::get().to(list))
+        .route("/{id}", web::get().to(get))
+        .route("/{id}", web::put().to(update))
+        .route("/{id}", web::delete().to(delete))
+        .route("/{id}/members", web::post().to(add_member))
+        .route("/{id}/members/{member_id}", web::delete().to(remove_member))
+        .route("/{id}/leave", web::delete().to(leave))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MemberView {
+    #[serde(rename = "_id")]
+    id: String,
+    user: UserRef,
+    role: String,
+    joined_at: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupView {
+    #[serde(rename = "_id")]
+    id: String,
+    name: String,
+    description: String,
+    members: Vec<MemberView>,
+    created_by: serde_json::Value,
+    is_active: bool,
+    created_at: String,
+    updated_at: String,
+}
+
+impl GroupView {
+    /// The populated member list alone, for the group balance view.
+    pub fn members_value(&self) -> serde_json::Value {
+        serde_json::to_value(&self.members).unwrap_or_default()
+    }
+}
+
+fn group_view(g: &GroupDoc, people: &Directory) -> GroupView {
+    let creator = people.user(g.created_by);
+    GroupView {
+        id: g.id.to_hex(),
+        name: g.name.clone(),
+        description: g.description.clone(),
+        members: g
+            .members
+            .iter()
+            .map(|m| MemberView {
+                id: m.id.to_hex(),
+                user: people.user(m.user),
+                role: m.role.clone(),
+                joined_at: iso(m.joined_at),
+            })
+            .collect(),
+        created_by: serde_json::json!({ "_id": creator.id, "name": creator.name, "email": creator.email }),
+        is_active: g.is_active,
+        created_at: iso(g.created_at),
+        updated_at: iso(g.updated_at),
+    }
+}
+
+/// Renders groups with every member and creator populated in one query.
+pub async fn render_groups(store: &Store, groups: &[GroupDoc]) -> Result<Vec<GroupView>, ApiError> {
+    let mut ids: Vec<ObjectId> = groups
+        .iter()
+        .flat_map(|g| g.members.iter().map(|m| m.user).chain([g.created_by]))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let people = Directory::new(store.user_summaries(&ids).await?);
+    Ok(groups.iter().map(|g| group_view(g, &people)).collect())
+}
+
+async fn render_one(store: &Store, group: &GroupDoc) -> Result<GroupView, ApiError> {
+    let mut views = render_groups(store, std::slice::from_ref(group)).await?;
+    views.pop().ok_or_else(|| ApiError::internal("rendering produced no group"))
+}
+
+/// An active group the caller belongs to: unknown → 404, not a member → 403.
+pub async fn member_group(store: &Store, raw_id: &str, user: AuthUser) -> Result<GroupDoc, ApiError> {
+    let id = parse_id(raw_id, "group")?;
+    let group = store
+        .group_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Group not found"))?;
+    if !group.is_member(user.id) {
+        return Err(ApiError::forbidden("You are not a member of this group"));
+    }
+    Ok(group)
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    name: Option<String>,
+    description: Option<String>,
+    members: Option<Vec<String>>,
+}
+
+async fn create(
+    user: AuthUser,
+    body: web::Json<CreateBody>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut c = Checks::default();
+    let name = c
+        .required("name", body.name, "Group name is required")
+        .and_then(|n| c.check("name", text::bounded(&n, "Group name", 1, 100)));
+    let description = c.check(
+        "description",
+        text::bounded(body.description.as_deref().unwrap_or(""), "Description", 0, 500),
+    );
+    let raw_members = body.members.unwrap_or_default();
+    let members = if raw_members.len() > MAX_MEMBERS {
+        c.check::<Vec<ObjectId>>("members", Err(format!("A group can have at most {MAX_MEMBERS} members")))
+    } else {
+        let parsed: Result<Vec<ObjectId>, _> = raw_members.iter().map(|m| ObjectId::parse_str(m.trim())).collect();
+        c.check("members", parsed.map_err(|_| "Members must be valid user IDs"))
+    };
+    let ((name, description), requested) = c.finish(name.zip(description).zip(members))?;
+
+    // Unknown ids are skipped: only registered, active users become members.
+    let mut wanted: Vec<ObjectId> = requested.into_iter().filter(|id| *id != user.id).collect();
+    wanted.sort();
+    wanted.dedup();
+    let found = store.user_summaries(&wanted).await?;
+    let now = DateTime::now();
+    let member = |id: ObjectId, role: &str| MemberDoc {
+        id: ObjectId::new(),
+        user: id,
+        role: role.into(),
+        joined_at: now,
+    };
+    let mut members = vec![member(user.id, "admin")];
+    members.extend(wanted.iter().filter(|id| found.iter().any(|u| u.id == **id)).map(|id| member(*id, "member")));
+    let group = GroupDoc {
+        id: ObjectId::new(),
+        name,
+        description,
+        members,
+        created_by: user.id,
+        is_active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_group(&group).await?;
+    Ok(created("Group created successfully", render_one(&store, &group).await?))
+}
+
+async fn list(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    let groups = store.groups_of(user.id).await?;
+    Ok(ok("Groups retrieved successfully", render_groups(&store, &groups).await?))
+}
+
+async fn get(user: AuthUser, path: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    let group = member_group(&store, &path, user).await?;
+    Ok(ok("Group retrieved successfully", render_one(&store, &group).await?))
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+async fn update(
+    user: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<UpdateBody>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    if body.name.is_none() && body.description.is_none() {
+        return Err(ApiError::bad_request("Provide a name or a description to update"));
+    }
+    let mut c = Checks::default();
+    let name = match body.name {
+        Some(n) => c.check("name", text::bounded(&n, "Group name", 1, 100)).map(Some),
+        None => Some(None),
+    };
+    let description = match body.description {
+        Some(d) => c.check("description", text::bounded(&d, "Description", 0, 500)).map(Some),
+        None => Some(None),
+    };
+    let (name, description) = c.finish(name.zip(description))?;
+    let group = member_group(&store, &path, user).await?;
+    let updated = store
+        .update_group(group.id, name, description)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Group not found"))?;
+    Ok(ok("Group updated successfully", render_one(&store, &updated).await?))
+}
+
+async fn delete(user: AuthUser, path: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path, "group")?;
+    let group = store
+        .group_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Group not found"))?;
+    if group.created_by != user.id {
+        return Err(ApiError::forbidden("Only the group creator can delete this group"));
+    }
+    store.deactivate_group(id).await?;
+    Ok(ok("Group deleted successfully", serde_json::Value::Null))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AddMemberBody {
+    member_email: Option<String>,
+    role: Option<String>,
+}
+
+async fn add_member(
+    user: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<AddMemberBody>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut c = Checks::default();
+    let email = c
+        .required("memberEmail", body.member_email, "Member email is required")
+        .and_then(|e| c.check("memberEmail", Email::parse(&e)));
+    let role = match body.role.as_deref() {
+        None | Some("member") => Some("member"),
+        Some("admin") => Some("admin"),
+        Some(_) => c.check("role", Err("Role must be admin or member")),
+    };
+    let (email, role) = c.finish(email.zip(role))?;
+    let group = member_group(&store, &path, user).await?;
+    if role == "admin" && group.member(user.id).is_none_or(|m| m.role != "admin") {
+        return Err(ApiError::forbidden("Only group admins can add admins"));
+    }
+    let invitee = store
+        .user_by_email(email.as_str())
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or_else(|| ApiError::not_found("User not found with this email"))?;
+    if group.is_member(invitee.id) {
+        return Err(ApiError::bad_request("User is already a member of this group"));
+    }
+    let member = MemberDoc {
+        id: ObjectId::new(),
+        user: invitee.id,
+        role: role.into(),
+        joined_at: DateTime::now(),
+    };
+    let updated = store
+        .add_group_member(group.id, &member, user.id)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("User is already a member of this group"))?;
+    Ok(ok("Member added successfully", render_one(&store, &updated).await?))
+}
+
+async fn remove_member(
+    user: AuthUser,
+    path: web::Path<(String, String)>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let (group_id, member_id) = path.into_inner();
+    let member_id = parse_id(&member_id, "member")?;
+    let group = member_group(&store, &group_id, user).await?;
+    let is_admin = group.member(user.id).is_some_and(|m| m.role == "admin");
+    if member_id != user.id && !is_admin {
+        return Err(ApiError::forbidden("Only group admins can remove other members"));
+    }
+    if !group.is_member(member_id) {
+        return Err(ApiError::not_found("Member not found in this group"));
+    }
+    let updated = store
+        .remove_group_member(group.id, member_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Group not found"))?;
+    Ok(ok("Member removed successfully", render_one(&store, &updated).await?))
+}
+
+async fn leave(user: AuthUser, path: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path, "group")?;
+    let group = store
+        .group_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Group not found"))?;
+    if !group.is_member(user.id) {
+        return Err(ApiError::bad_request("You are not a member of this group"));
+    }
+    store.remove_group_member(id, user.id).await?;
+    Ok(ok("You have left the group", serde_json::Value::Null))
+}

@@ -1,0 +1,173 @@
+//! HTTP handlers, one file per resource, plus the pieces they share: the
+//! success envelope, id and pagination parsing, and extractor error mapping.
+
+pub mod auth;
+pub mod contact;
+pub mod expenses;
+pub mod friends;
+pub mod groups;
+pub mod health;
+pub mod users;
+mod views;
+
+use actix_web::error::{JsonPayloadError, PayloadError};
+use actix_web::{web, HttpRequest, HttpResponse};
+use mongodb::bson::oid::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{envelope, ApiError};
+
+/// `{"success": true, "message": ..., "data": ...}`.
+pub fn ok<T: Serialize>(message: &str, data: T) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "success": true, "message": message, "data": data }))
+}
+
+pub fn created<T: Serialize>(message: &str, data: T) -> HttpResponse {
+    HttpResponse::Created().json(serde_json::json!({ "success": true, "message": message, "data": data }))
+}
+
+/// Success envelope of list endpoints: adds `pagination`.
+pub fn ok_page<T: Serialize>(message: &str, data: T, page: &Page, total: u64) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({
+        "success": true,
+        "message": message,
+        "data": data,
+        "pagination": page.describe(total),
+    }))
+}
+
+/// Parses a 24-hex id from a path segment; `what` names it in the message
+/// ("Invalid expense ID format").
+pub fn parse_id(raw: &str, what: &str) -> Result<ObjectId, ApiError> {
+    ObjectId::parse_str(raw).map_err(|_| ApiError::bad_request(format!("Invalid {what} ID format")))
+}
+
+/// `?page=&limit=` with defaults 1 and 10; limit capped at 100.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub page: u64,
+    pub limit: u64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    pub page: Option<u64>,
+    pub limit: Option<u64>,
+}
+
+pub const MAX_PAGE_SIZE: u64 = 100;
+const MAX_PAGE: u64 = 100_000;
+
+impl Page {
+    pub fn from_query(page: Option<u64>, limit: Option<u64>) -> Result<Self, ApiError> {
+        let page = page.unwrap_or(1);
+        let limit = limit.unwrap_or(10);
+        if page == 0 || page > MAX_PAGE {
+            return Err(ApiError::bad_request(format!("Page must be between 1 and {MAX_PAGE}")));
+        }
+        if limit == 0 || limit > MAX_PAGE_SIZE {
+            return Err(ApiError::bad_request(format!(
+                "Limit must be between 1 and {MAX_PAGE_SIZE}"
+            )));
+        }
+        Ok(Self { page, limit })
+    }
+
+    pub fn skip(&self) -> u64 {
+        (self.page - 1) * self.limit
+    }
+
+    pub fn limit_i64(&self) -> i64 {
+        i64::try_from(self.limit).unwrap_or(MAX_PAGE_SIZE as i64)
+    }
+
+    fn describe(&self, total: u64) -> serde_json::Value {
+        serde_json::json!({
+            "current": self.page,
+            "limit": self.limit,
+            "pages": total.div_ceil(self.limit),
+            "total": total,
+        })
+    }
+}
+
+/// JSON bodies: size-limited, and every failure is a 4xx in the envelope.
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, _req| {
+            let api = match &err {
+                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                    ApiError::PayloadTooLarge
+                }
+                JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::PayloadTooLarge,
+                JsonPayloadError::ContentType => {
+                    ApiError::bad_request("Content-Type must be application/json")
+                }
+                JsonPayloadError::Deserialize(e) if e.is_data() => {
+                    ApiError::bad_request(format!("Invalid request body: {}", strip_position(e)))
+                }
+                _ => ApiError::bad_request("Request body must be valid JSON"),
+            };
+            api.into()
+        })
+}
+
+/// serde_json appends " at line 1 column 9"; the app shows messages to people.
+fn strip_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+pub fn payload_config(limit: usize) -> web::PayloadConfig {
+    web::PayloadConfig::new(limit)
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|_, _| ApiError::bad_request("Invalid query parameters").into())
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| ApiError::bad_request("Invalid path").into())
+}
+
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let message = format!("Route {} not found", req.path());
+    HttpResponse::NotFound().json(envelope(&message))
+}
+
+/// Collects field errors and turns them into one validation error.
+#[derive(Default)]
+pub struct Checks(Vec<crate::error::FieldError>);
+
+impl Checks {
+    pub fn check<T>(&mut self, field: &str, result: Result<T, impl Into<String>>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(m) => {
+                self.0.push(crate::error::FieldError::new(field, m));
+                None
+            }
+        }
+    }
+
+    pub fn required<T>(&mut self, field: &str, value: Option<T>, message: &str) -> Option<T> {
+        if value.is_none() {
+            self.0.push(crate::error::FieldError::new(field, message));
+        }
+        value
+    }
+
+    /// The parsed values when every check passed, else all the field errors.
+    /// Combine values with `Option::zip`.
+    pub fn finish<T>(self, values: Option<T>) -> Result<T, ApiError> {
+        match values {
+            Some(v) if self.0.is_empty() => Ok(v),
+            _ => Err(ApiError::validation(self.0)),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! JSON shapes of the contract: ids as 24-hex strings, dates as ISO-8601 with
+//! milliseconds, amounts in major units, referenced users populated.
+
+use std::collections::HashMap;
+
+use mongodb::bson::{oid::ObjectId, DateTime};
+use serde::Serialize;
+
+use crate::domain::balance::{collect_nets, MemberBalance};
+use crate::domain::money::{format_money_message, CommonScaleUnits, Currency, MajorUnits};
+use crate::store::{expenses::NetRow, UserSummary};
+
+pub fn iso(dt: DateTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(dt.timestamp_millis())
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+pub fn iso_opt(dt: Option<DateTime>) -> Option<String> {
+    dt.map(iso)
+}
+
+pub fn ids(list: &[ObjectId]) -> Vec<String> {
+    list.iter().map(|id| id.to_hex()).collect()
+}
+
+/// `{_id, name, email, profileImage}`: a user as other objects embed them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRef {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub profile_image: Option<String>,
+}
+
+impl UserRef {
+    pub fn from_summary(u: &UserSummary) -> Self {
+        Self {
+            id: u.id.to_hex(),
+            name: u.name.clone(),
+            email: u.email.clone(),
+            profile_image: u.profile_image.clone(),
+        }
+    }
+}
+
+/// Users fetched in one query, looked up by id while rendering. A user that no
+/// longer exists renders as a bare reference rather than failing the request.
+pub struct Directory(HashMap<ObjectId, UserSummary>);
+
+impl Directory {
+    pub fn new(users: Vec<UserSummary>) -> Self {
+        Self(users.into_iter().map(|u| (u.id, u)).collect())
+    }
+
+    pub fn user(&self, id: ObjectId) -> UserRef {
+        match self.0.get(&id) {
+            Some(u) => UserRef::from_summary(u),
+            None => UserRef {
+                id: id.to_hex(),
+                name: "Deleted user".into(),
+                email: String::new(),
+                profile_image: None,
+            },
+        }
+    }
+}
+
+/// Per-counterparty balances from the store's aggregation rows.
+pub fn nets(rows: &[NetRow]) -> HashMap<ObjectId, MemberBalance> {
+    collect_nets(rows.iter().filter_map(|r| Some((r.counterparty, Currency::parse(&r.currency).ok()?, r.net))))
+}
+
+/// `balance` (one number across currencies, as the app expects), `balances`
+/// (exact per currency) and the human `message` of a balance with a friend.
+pub fn balance_fields(b: &MemberBalance) -> serde_json::Value {
+    let per_currency: Vec<serde_json::Value> = b
+        .by_currency
+        .iter()
+        .map(|(currency, minor)| {
+            serde_json::json!({ "currency": currency.code(), "amount": MajorUnits { minor: *minor, currency: *currency } })
+        })
+        .collect();
+    serde_json::json!({
+        "balance": CommonScaleUnits(b.combined),
+        "balances": per_currency,
+        "message": describe_balance(b),
+    })
+}
+
+/// "You are owed $12.50", "You owe $12.50", several currencies joined by "; ".
+pub fn describe_balance(b: &MemberBalance) -> String {
+    let parts: Vec<String> = b
+        .by_currency
+        .iter()
+        .filter(|(_, minor)| **minor != 0)
+        .map(|(currency, minor)| {
+            let amount = format_money_message(minor.abs(), *currency);
+            if *minor > 0 {
+                format!("You are owed {amount}")
+            } else {
+                format!("You owe {amount}")
+            }
+        })
+        .collect();
+    if parts.is_empty() {
+        "You are all settled up".into()
+    } else {
+        parts.join("; ")
+    }
+}

@@ -1,0 +1,236 @@
+//! Builds the HTTP server from settings: shared state, middleware, routes.
+//! Binding happens in `build`, so tests can ask for port 0 and read the real port.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use actix_cors::Cors;
+use actix_governor::Governor;
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders, NormalizePath, TrailingSlash};
+use actix_web::{http::header, web, App, HttpServer};
+use secrecy::SecretString;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::{JwtKeys, UserStatusCache};
+use crate::configuration::Settings;
+use crate::metrics::Metrics;
+use crate::ratelimit::{limiter, Limiter};
+use crate::routes;
+use crate::store::Store;
+
+/// Process-wide facts the health endpoint reports.
+pub struct AppInfo {
+    pub started: Instant,
+    pub environment: &'static str,
+    pub database_name: String,
+    pub health_timeout: Duration,
+}
+
+/// Tunables handlers read per request.
+#[derive(Clone)]
+pub struct AuthConfig {
+    pub bcrypt_cost: u32,
+    /// A hash verified when the email is unknown, so both failures take as long.
+    pub dummy_hash: String,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, String> {
+        let metrics = Metrics::new().map_err(|e| format!("metrics: {e}"))?;
+        let store = Store::connect(&settings.database, Some(&metrics))
+            .await
+            .map_err(|e| format!("database configuration: {e}"))?;
+        // Indexes are created when the database is reachable; a server started
+        // during a database outage still comes up (healthz reports 503).
+        if let Err(e) = store.ensure_indexes().await {
+            tracing::warn!(error = %e, "could not create indexes at startup; will retry in the background");
+            let retry = store.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                    if retry.ensure_indexes().await.is_ok() {
+                        tracing::info!("indexes created");
+                        break;
+                    }
+                }
+            });
+        }
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address).map_err(|e| format!("bind {address}: {e}"))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let server = run(listener, settings, store, metrics).await?;
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting and lets in-flight
+    /// requests finish within the configured grace period.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown signal received; draining in-flight requests");
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = tokio::signal::ctrl_c() => {},
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::RETRY_AFTER, header::HeaderName::from_static("x-request-id")])
+        .max_age(3600);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
+}
+
+fn security_headers(hsts: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"));
+    if hsts {
+        headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"))
+    } else {
+        headers
+    }
+}
+
+/// Drops rate-limiter state of clients not seen recently, so memory stays bounded.
+fn prune_limiters(limiters: Vec<Limiter>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            for l in &limiters {
+                l.limiter().retain_recent();
+                l.limiter().shrink_to_fit();
+            }
+        }
+    });
+}
+
+async fn run(
+    listener: TcpListener,
+    settings: Settings,
+    store: Store,
+    metrics: Metrics,
+) -> Result<Server, String> {
+    let secret = settings
+        .jwt
+        .secret
+        .clone()
+        .unwrap_or_else(|| SecretString::from(""));
+    let jwt = web::Data::new(JwtKeys::new(&secret, &settings.jwt.expires_in)?);
+    let cost = settings.auth.bcrypt_cost;
+    let dummy_hash = crate::auth::password::hash("not-a-real-password".into(), cost)
+        .await
+        .map_err(|e| format!("bcrypt: {e}"))?;
+    let auth_config = web::Data::new(AuthConfig {
+        bcrypt_cost: cost,
+        dummy_hash,
+    });
+    let status_cache = web::Data::new(UserStatusCache::new(Duration::from_secs(
+        settings.auth.status_cache_seconds,
+    )));
+    let info = web::Data::new(AppInfo {
+        started: Instant::now(),
+        environment: settings.environment.as_str(),
+        database_name: settings.database.name.clone(),
+        health_timeout: settings.database.health_timeout(),
+    });
+    let store = web::Data::new(store);
+    let metrics = web::Data::new(metrics);
+    let rl = &settings.rate_limit;
+    let general = limiter(rl, rl.general_burst, rl.general_period_ms);
+    let strict_auth = limiter(rl, rl.auth_burst, rl.auth_period_ms);
+    let strict_contact = limiter(rl, rl.contact_burst, rl.contact_period_ms);
+    prune_limiters(vec![general.clone(), strict_auth.clone(), strict_contact.clone()]);
+    let client_ip = web::Data::new(crate::ratelimit::ClientIp::new(rl.trusted_proxies.clone()));
+    let body_limit = settings.server.body_limit_bytes;
+    let origins = settings.cors.allowed_origins.clone();
+    let hsts = settings.server.hsts;
+
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(store.clone())
+            .app_data(jwt.clone())
+            .app_data(auth_config.clone())
+            .app_data(status_cache.clone())
+            .app_data(info.clone())
+            .app_data(metrics.clone())
+            .app_data(client_ip.clone())
+            .app_data(routes::json_config(body_limit))
+            .app_data(routes::payload_config(body_limit))
+            .app_data(routes::query_config())
+            .app_data(routes::path_config())
+            .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .wrap(cors(&origins))
+            .wrap(security_headers(hsts))
+            .wrap(from_fn(crate::metrics::track))
+            .wrap(from_fn(crate::telemetry::request_id_header))
+            .wrap(TracingLogger::default())
+            .route("/v1/healthz", web::get().to(routes::health::healthz))
+            .route("/v1/livez", web::get().to(routes::health::livez))
+            .route("/metrics", web::get().to(crate::metrics::metrics_endpoint))
+            .service(
+                web::scope("/v1")
+                    .wrap(Governor::new(&general))
+                    .service(routes::auth::scope().wrap(Governor::new(&strict_auth)))
+                    .service(routes::contact::scope().wrap(Governor::new(&strict_contact)))
+                    .service(routes::friends::scope())
+                    .service(routes::users::scope())
+                    .service(routes::groups::scope())
+                    .service(routes::expenses::scope()),
+            )
+            .default_service(web::to(routes::not_found))
+    })
+    .listen(listener)
+    .map_err(|e| e.to_string())?
+    .disable_signals()
+    .shutdown_timeout(settings.server.shutdown_grace_seconds);
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    Ok(server.run())
+}

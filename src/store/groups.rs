@@ -1,0 +1,177 @@
+//! The `groups` collection. Members are embedded; deletion is soft (`isActive`).
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, DateTime};
+use mongodb::options::ReturnDocument;
+use serde::{Deserialize, Serialize};
+
+use super::{now, Store};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub user: ObjectId,
+    pub role: String,
+    pub joined_at: DateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub members: Vec<MemberDoc>,
+    pub created_by: ObjectId,
+    pub is_active: bool,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl GroupDoc {
+    pub fn member(&self, user: ObjectId) -> Option<&MemberDoc> {
+        self.members.iter().find(|m| m.user == user)
+    }
+    pub fn is_member(&self, user: ObjectId) -> bool {
+        self.member(user).is_some()
+    }
+}
+
+impl Store {
+    /// Inserts the group and befriends the creator with every member, atomically.
+    pub async fn create_group(&self, group: &GroupDoc) -> Result<(), ApiError> {
+        let others: Vec<ObjectId> = group.members.iter().map(|m| m.user).collect();
+        let mut session = self.client.start_session().await?;
+        session
+            .start_transaction()
+            .and_run2(async |s| {
+                self.groups().insert_one(group).session(&mut *s).await?;
+                self.link_friends(s, group.created_by, &others).await
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Names of groups by id, in one query (for rendering expenses).
+    pub async fn group_names(
+        &self,
+        ids: &[ObjectId],
+    ) -> Result<std::collections::HashMap<ObjectId, String>, ApiError> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let docs: Vec<mongodb::bson::Document> = self
+            .groups()
+            .clone_with_type::<mongodb::bson::Document>()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "name": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| Some((d.get_object_id("_id").ok()?, d.get_str("name").ok()?.to_string())))
+            .collect())
+    }
+
+    pub async fn groups_of(&self, me: ObjectId) -> Result<Vec<GroupDoc>, ApiError> {
+        Ok(self
+            .groups()
+            .find(doc! { "members.user": me, "isActive": true })
+            .sort(doc! { "createdAt": -1, "_id": -1 })
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// An active group by id.
+    pub async fn group_by_id(&self, id: ObjectId) -> Result<Option<GroupDoc>, ApiError> {
+        Ok(self
+            .groups()
+            .find_one(doc! { "_id": id, "isActive": true })
+            .await?)
+    }
+
+    pub async fn update_group(
+        &self,
+        id: ObjectId,
+        name: Option<String>,
+        description: Option<String>,
+    ) -> Result<Option<GroupDoc>, ApiError> {
+        let mut set = doc! { "updatedAt": now() };
+        if let Some(name) = name {
+            set.insert("name", name);
+        }
+        if let Some(description) = description {
+            set.insert("description", description);
+        }
+        Ok(self
+            .groups()
+            .find_one_and_update(doc! { "_id": id, "isActive": true }, doc! { "$set": set })
+            .return_document(ReturnDocument::After)
+            .await?)
+    }
+
+    pub async fn deactivate_group(&self, id: ObjectId) -> Result<(), ApiError> {
+        self.groups()
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$set": { "isActive": false, "updatedAt": now() } },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a member unless already present (checked in the same write) and
+    /// befriends them with `inviter`, atomically. False when already a member.
+    pub async fn add_group_member(
+        &self,
+        group: ObjectId,
+        member: &MemberDoc,
+        inviter: ObjectId,
+    ) -> Result<Option<GroupDoc>, ApiError> {
+        let mut session = self.client.start_session().await?;
+        let updated = session
+            .start_transaction()
+            .and_run2(async |s| {
+                let updated = self
+                    .groups()
+                    .find_one_and_update(
+                        doc! { "_id": group, "isActive": true, "members.user": { "$ne": member.user } },
+                        doc! {
+                            "$push": { "members": mongodb::bson::to_bson(member)? },
+                            "$set": { "updatedAt": now() },
+                        },
+                    )
+                    .return_document(ReturnDocument::After)
+                    .session(&mut *s)
+                    .await?;
+                if updated.is_some() {
+                    self.link_friends(s, inviter, &[member.user]).await?;
+                }
+                Ok(updated)
+            })
+            .await?;
+        Ok(updated)
+    }
+
+    pub async fn remove_group_member(
+        &self,
+        group: ObjectId,
+        user: ObjectId,
+    ) -> Result<Option<GroupDoc>, ApiError> {
+        Ok(self
+            .groups()
+            .find_one_and_update(
+                doc! { "_id": group, "isActive": true },
+                doc! { "$pull": { "members": { "user": user } }, "$set": { "updatedAt": now() } },
+            )
+            .return_document(ReturnDocument::After)
+            .await?)
+    }
+}

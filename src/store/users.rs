@@ -1,0 +1,262 @@
+//! The `users` collection: accounts, their friend lists and pending-friend links.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use mongodb::options::ReturnDocument;
+use mongodb::ClientSession;
+use serde::{Deserialize, Serialize};
+
+use super::{now, Store};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub profile_image: Option<String>,
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    pub role: String,
+    pub is_active: bool,
+    #[serde(default)]
+    pub last_login: Option<DateTime>,
+    #[serde(default)]
+    pub friends: Vec<ObjectId>,
+    #[serde(default)]
+    pub pending_friends: Vec<ObjectId>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+/// The public face of a user, as embedded in friends, groups and expenses.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSummary {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub profile_image: Option<String>,
+    #[serde(default)]
+    pub phone_number: Option<String>,
+}
+
+fn summary_projection() -> Document {
+    doc! { "name": 1, "email": 1, "profileImage": 1, "phoneNumber": 1 }
+}
+
+/// Profile fields a user may change about themselves.
+#[derive(Debug, Default)]
+pub struct ProfileChanges {
+    pub name: Option<String>,
+    pub profile_image: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+impl Store {
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserDoc>, ApiError> {
+        Ok(self.users().find_one(doc! { "email": email }).await?)
+    }
+
+    pub async fn user_by_id(&self, id: ObjectId) -> Result<Option<UserDoc>, ApiError> {
+        Ok(self.users().find_one(doc! { "_id": id }).await?)
+    }
+
+    pub async fn user_is_active(&self, id: ObjectId) -> Result<bool, ApiError> {
+        let found = self
+            .users()
+            .clone_with_type::<Document>()
+            .find_one(doc! { "_id": id, "isActive": true })
+            .projection(doc! { "_id": 1 })
+            .await?;
+        Ok(found.is_some())
+    }
+
+    pub async fn touch_last_login(&self, id: ObjectId) -> Result<DateTime, ApiError> {
+        let at = now();
+        self.users()
+            .update_one(doc! { "_id": id }, doc! { "$set": { "lastLogin": at } })
+            .await?;
+        Ok(at)
+    }
+
+    pub async fn update_profile(
+        &self,
+        id: ObjectId,
+        changes: ProfileChanges,
+    ) -> Result<Option<UserDoc>, ApiError> {
+        let mut set = doc! { "updatedAt": now() };
+        if let Some(name) = changes.name {
+            set.insert("name", name);
+        }
+        if let Some(image) = changes.profile_image {
+            set.insert("profileImage", image);
+        }
+        if let Some(phone) = changes.phone_number {
+            set.insert("phoneNumber", phone);
+        }
+        Ok(self
+            .users()
+            .find_one_and_update(doc! { "_id": id }, doc! { "$set": set })
+            .return_document(ReturnDocument::After)
+            .await?)
+    }
+
+    pub async fn set_password(&self, id: ObjectId, hash: &str) -> Result<(), ApiError> {
+        self.users()
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$set": { "password": hash, "updatedAt": now() } },
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn deactivate_user(&self, id: ObjectId) -> Result<(), ApiError> {
+        self.users()
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$set": { "isActive": false, "updatedAt": now() } },
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Active users other than `me` whose name or email contains `term`
+    /// (literal text: it is regex-escaped, never interpreted).
+    pub async fn search_users(
+        &self,
+        me: ObjectId,
+        term: &str,
+        skip: u64,
+        limit: i64,
+    ) -> Result<(Vec<UserSummary>, u64), ApiError> {
+        let pattern = regex::escape(term);
+        let filter = doc! {
+            "_id": { "$ne": me },
+            "isActive": true,
+            "$or": [
+                { "name": { "$regex": &pattern, "$options": "i" } },
+                { "email": { "$regex": &pattern, "$options": "i" } },
+            ],
+        };
+        let coll = self.users().clone_with_type::<UserSummary>();
+        let total = coll.count_documents(filter.clone()).await?;
+        let users = coll
+            .find(filter)
+            .projection(summary_projection())
+            .sort(doc! { "name": 1, "_id": 1 })
+            .skip(skip)
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?;
+        Ok((users, total))
+    }
+
+    /// Summaries of many users in one round trip, in no particular order.
+    pub async fn user_summaries(&self, ids: &[ObjectId]) -> Result<Vec<UserSummary>, ApiError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .users()
+            .clone_with_type::<UserSummary>()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(summary_projection())
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// Registered users matching any of the emails or phone numbers, in one query.
+    pub async fn users_by_contacts(
+        &self,
+        emails: &[String],
+        phones: &[String],
+    ) -> Result<Vec<UserSummary>, ApiError> {
+        if emails.is_empty() && phones.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .users()
+            .clone_with_type::<UserSummary>()
+            .find(doc! { "$or": [
+                { "email": { "$in": emails } },
+                { "phoneNumber": { "$in": phones } },
+            ] })
+            .projection(summary_projection())
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// Makes `me` and every one of `others` mutual friends, inside the caller's
+    /// transaction. Two writes whatever the number of friends; `$addToSet` makes
+    /// a retry harmless.
+    pub(super) async fn link_friends(
+        &self,
+        session: &mut ClientSession,
+        me: ObjectId,
+        others: &[ObjectId],
+    ) -> mongodb::error::Result<()> {
+        let others: Vec<ObjectId> = others.iter().copied().filter(|o| *o != me).collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        self.users()
+            .update_one(
+                doc! { "_id": me },
+                doc! { "$addToSet": { "friends": { "$each": &others } }, "$set": { "updatedAt": at } },
+            )
+            .session(&mut *session)
+            .await?;
+        self.users()
+            .update_many(
+                doc! { "_id": { "$in": &others } },
+                doc! { "$addToSet": { "friends": me }, "$set": { "updatedAt": at } },
+            )
+            .session(&mut *session)
+            .await?;
+        Ok(())
+    }
+
+    /// Makes `me` and each of `others` mutual friends, atomically.
+    pub async fn befriend(&self, me: ObjectId, others: &[ObjectId]) -> Result<(), ApiError> {
+        let mut session = self.client.start_session().await?;
+        session
+            .start_transaction()
+            .and_run2(async |s| self.link_friends(s, me, others).await)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the friendship both ways, atomically.
+    pub async fn unfriend(&self, me: ObjectId, friend: ObjectId) -> Result<(), ApiError> {
+        let mut session = self.client.start_session().await?;
+        session
+            .start_transaction()
+            .and_run2(async |s| {
+                let at = now();
+                for (a, b) in [(me, friend), (friend, me)] {
+                    self.users()
+                        .update_one(
+                            doc! { "_id": a },
+                            doc! { "$pull": { "friends": b }, "$set": { "updatedAt": at } },
+                        )
+                        .session(&mut *s)
+                        .await?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+}
