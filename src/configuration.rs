@@ -126,6 +126,12 @@ pub fn get_configuration() -> Result<Settings, String> {
     let environment: Environment = std::env::var("APP_ENVIRONMENT")
         .unwrap_or_else(|_| "local".into())
         .try_into()?;
+    load(&dir, environment)
+}
+
+/// Reads the configuration of `environment` from `dir`, then the environment
+/// variables. Validation runs on the result.
+pub fn load(dir: &std::path::Path, environment: Environment) -> Result<Settings, String> {
     let env_file = dir.join(format!("{}.toml", environment.as_str()));
     let mut builder = config::Config::builder()
         .add_source(config::File::from(dir.join("default.toml")))

@@ -1,0 +1,1 @@
+//! Tests for the groups API (being written).

@@ -1,0 +1,145 @@
+//! `spawn_app()` and small HTTP helpers shared by the API tests.
+
+use std::path::Path;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use splitlyr::configuration::{load, Environment, Settings};
+use splitlyr::startup::Application;
+
+pub fn db_uri() -> String {
+    std::env::var("SPLITLYR_TEST_DB_URI")
+        .unwrap_or_else(|_| "mongodb://127.0.0.1:27217/?directConnection=true".into())
+}
+
+/// Test settings: config/test.toml, port 0, a fresh database, rate limits off.
+pub fn test_settings() -> Settings {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut s = load(&dir, Environment::Test).expect("test configuration loads");
+    s.server.port = 0;
+    s.server.host = "127.0.0.1".into();
+    s.database.uri = db_uri().into();
+    s.database.name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    s.rate_limit.enabled = false;
+    s
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the server with settings adjusted by `tweak`.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings();
+    tweak(&mut settings);
+    let app = Application::build(settings.clone())
+        .await
+        .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
+        settings,
+    }
+}
+
+/// A registered user: id, token, email and password.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub id: String,
+    pub token: String,
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Sends a request; returns status and parsed JSON body (Null when not JSON).
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request is sent");
+        let status = res.status();
+        let text = res.text().await.expect("body is read");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    pub async fn register(&self, name: &str, email: &str) -> User {
+        let password = "secret-pass".to_string();
+        let (status, body) = self
+            .call(Method::POST, "/v1/auth/register", None, Some(json!({"name": name, "email": email, "password": password})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "register {email}: {body}");
+        User {
+            id: body["data"]["user"]["id"].as_str().expect("user id").to_string(),
+            token: body["data"]["token"].as_str().expect("token").to_string(),
+            email: email.to_lowercase(),
+            password,
+            name: name.to_string(),
+        }
+    }
+
+    /// Registers `a` and `b` and makes them friends.
+    pub async fn friends(&self, a: &str, b: &str) -> (User, User) {
+        let ua = self.register(a, &format!("{}@example.com", a.to_lowercase())).await;
+        let ub = self.register(b, &format!("{}@example.com", b.to_lowercase())).await;
+        self.befriend(&ua, &ub).await;
+        (ua, ub)
+    }
+
+    pub async fn befriend(&self, a: &User, b: &User) {
+        let (status, body) = self
+            .post("/v1/users/friends", &a.token, json!({"friends": [{"name": b.name, "email": b.email}]}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"][0]["success"], true, "{body}");
+    }
+
+    /// Creates an expense and returns its JSON.
+    pub async fn expense(&self, by: &User, body: Value) -> Value {
+        let (status, res) = self.post("/v1/expenses", &by.token, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{res}");
+        res["data"].clone()
+    }
+}
+
+/// Asserts the contract's error envelope and returns the message.
+pub fn error_message(body: &Value) -> String {
+    assert_eq!(body["success"], false, "not an error envelope: {body}");
+    body["message"].as_str().expect("message is a string").to_string()
+}

@@ -1,0 +1,11 @@
+//! Black-box tests: each starts the real server on port 0 against a real
+//! MongoDB-compatible database (its own randomly named database) and speaks HTTP.
+#![allow(dead_code)]
+
+mod auth;
+mod expenses;
+mod friends;
+mod groups;
+mod helpers;
+mod ops;
+mod users;

@@ -1,0 +1,1 @@
+//! Tests for the ops API (being written).

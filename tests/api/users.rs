@@ -1,0 +1,1 @@
+//! Tests for the users API (being written).
