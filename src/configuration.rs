@@ -196,10 +196,74 @@ impl Settings {
             .map_err(|e| format!("jwt.expires_in: {e}"))?;
         let rl = &self.rate_limit;
         if [rl.general_burst, rl.auth_burst, rl.contact_burst].contains(&0)
-            || [rl.general_period_ms, rl.auth_period_ms, rl.contact_period_ms].contains(&0)
+            || [
+                rl.general_period_ms,
+                rl.auth_period_ms,
+                rl.contact_period_ms,
+            ]
+            .contains(&0)
         {
             return Err("rate_limit bursts and periods must be positive".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(environment: Environment) -> Settings {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut s = load(&dir, Environment::Test).expect("test config loads");
+        s.environment = environment;
+        s
+    }
+
+    #[test]
+    fn test_configuration_is_valid() {
+        assert!(settings(Environment::Test).validate().is_ok());
+    }
+
+    #[test]
+    fn production_requires_a_long_jwt_secret() {
+        let mut s = settings(Environment::Production);
+        s.auth.bcrypt_cost = 12;
+        s.jwt.secret = None;
+        assert!(s.validate().unwrap_err().contains("No JWT secret"));
+        s.jwt.secret = Some(SecretString::from("short-secret"));
+        assert!(s.validate().unwrap_err().contains("at least 32 bytes"));
+        s.jwt.secret = Some(SecretString::from("x".repeat(32)));
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn production_refuses_cheap_bcrypt_and_missing_database() {
+        let mut s = settings(Environment::Production);
+        s.jwt.secret = Some(SecretString::from("x".repeat(40)));
+        s.auth.bcrypt_cost = 4;
+        assert!(s.validate().is_err());
+        s.auth.bcrypt_cost = 12;
+        s.database.uri = SecretString::from(" ");
+        assert!(s.validate().unwrap_err().contains("database URI"));
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let mut s = settings(Environment::Test);
+        s.jwt.expires_in = "forever".into();
+        assert!(s.validate().is_err());
+        let mut s = settings(Environment::Test);
+        s.rate_limit.auth_burst = 0;
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn environment_names() {
+        assert_eq!(
+            Environment::try_from("PRODUCTION".to_string()),
+            Ok(Environment::Production)
+        );
+        assert!(Environment::try_from("staging".to_string()).is_err());
     }
 }

@@ -98,9 +98,9 @@ impl From<mongodb::error::Error> for ApiError {
     fn from(e: mongodb::error::Error) -> Self {
         use mongodb::error::ErrorKind;
         match *e.kind {
-            ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
-                Self::Unavailable(e)
-            }
+            ErrorKind::ServerSelection { .. }
+            | ErrorKind::Io(_)
+            | ErrorKind::ConnectionPoolCleared { .. } => Self::Unavailable(e),
             _ => Self::Internal(Box::new(e)),
         }
     }

@@ -32,8 +32,11 @@ impl Metrics {
             &["method", "route", "status"],
         )?;
         let duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency").buckets(
+                vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ],
+            ),
             &["method", "route"],
         )?;
         let in_flight = IntGauge::new("http_requests_in_flight", "HTTP requests being served")?;
@@ -42,7 +45,10 @@ impl Metrics {
             &["command"],
         )?;
         let db_failures = IntCounterVec::new(
-            Opts::new("mongodb_command_failures_total", "Database commands that failed"),
+            Opts::new(
+                "mongodb_command_failures_total",
+                "Database commands that failed",
+            ),
             &["command"],
         )?;
         registry.register(Box::new(requests.clone()))?;
@@ -69,7 +75,9 @@ impl Metrics {
         let commands = self.db_commands.clone();
         let failures = self.db_failures.clone();
         EventHandler::callback(move |event: CommandEvent| match event {
-            CommandEvent::Started(e) => commands.with_label_values(&[e.command_name.as_str()]).inc(),
+            CommandEvent::Started(e) => {
+                commands.with_label_values(&[e.command_name.as_str()]).inc()
+            }
             CommandEvent::Failed(e) => failures.with_label_values(&[e.command_name.as_str()]).inc(),
             _ => {}
         })
@@ -98,10 +106,15 @@ pub async fn track(
     metrics.in_flight.dec();
     let (route, status) = match &result {
         Ok(res) => (
-            res.request().match_pattern().unwrap_or_else(|| "unmatched".into()),
+            res.request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".into()),
             res.status().as_u16(),
         ),
-        Err(e) => ("unmatched".into(), e.as_response_error().status_code().as_u16()),
+        Err(e) => (
+            "unmatched".into(),
+            e.as_response_error().status_code().as_u16(),
+        ),
     };
     metrics
         .requests

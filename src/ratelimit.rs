@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_governor::governor::middleware::NoOpMiddleware;
-use actix_governor::{GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError};
+use actix_governor::{
+    GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError,
+};
 use actix_web::dev::ServiceRequest;
 use actix_web::{HttpResponse, HttpResponseBuilder};
 
@@ -55,7 +57,9 @@ impl KeyExtractor for ClientIp {
 
     fn exceed_rate_limit_response(
         &self,
-        _negative: &actix_governor::governor::NotUntil<actix_governor::governor::clock::QuantaInstant>,
+        _negative: &actix_governor::governor::NotUntil<
+            actix_governor::governor::clock::QuantaInstant,
+        >,
         mut response: HttpResponseBuilder,
     ) -> HttpResponse {
         // actix-governor has already set `Retry-After`.
@@ -94,15 +98,24 @@ mod tests {
     #[test]
     fn forwarded_for_is_ignored_from_untrusted_peers() {
         let c = ClientIp::new(vec![ip("10.0.0.1")]);
-        assert_eq!(c.client_of(Some(ip("203.0.113.9")), Some("1.2.3.4")), ip("203.0.113.9"));
+        assert_eq!(
+            c.client_of(Some(ip("203.0.113.9")), Some("1.2.3.4")),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]
     fn trusted_proxy_yields_nearest_untrusted_hop() {
         let c = ClientIp::new(vec![ip("10.0.0.1"), ip("10.0.0.2")]);
         let xff = "6.6.6.6, 198.51.100.7, 10.0.0.2";
-        assert_eq!(c.client_of(Some(ip("10.0.0.1")), Some(xff)), ip("198.51.100.7"));
-        assert_eq!(c.client_of(Some(ip("10.0.0.1")), Some("garbage")), ip("10.0.0.1"));
+        assert_eq!(
+            c.client_of(Some(ip("10.0.0.1")), Some(xff)),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            c.client_of(Some(ip("10.0.0.1")), Some("garbage")),
+            ip("10.0.0.1")
+        );
         assert_eq!(c.client_of(Some(ip("10.0.0.1")), None), ip("10.0.0.1"));
     }
 }

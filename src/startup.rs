@@ -111,7 +111,10 @@ fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-        .expose_headers([header::RETRY_AFTER, header::HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+        ])
         .max_age(3600);
     for origin in origins {
         cors = if origin == "*" {
@@ -128,9 +131,15 @@ fn security_headers(hsts: bool) -> DefaultHeaders {
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "no-referrer"))
-        .add((header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"));
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
     if hsts {
-        headers.add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains"))
+        headers.add((
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
     } else {
         headers
     }
@@ -185,7 +194,11 @@ async fn run(
     let general = limiter(rl, rl.general_burst, rl.general_period_ms);
     let strict_auth = limiter(rl, rl.auth_burst, rl.auth_period_ms);
     let strict_contact = limiter(rl, rl.contact_burst, rl.contact_period_ms);
-    prune_limiters(vec![general.clone(), strict_auth.clone(), strict_contact.clone()]);
+    prune_limiters(vec![
+        general.clone(),
+        strict_auth.clone(),
+        strict_contact.clone(),
+    ]);
     let client_ip = web::Data::new(crate::ratelimit::ClientIp::new(rl.trusted_proxies.clone()));
     let body_limit = settings.server.body_limit_bytes;
     let origins = settings.cors.allowed_origins.clone();
@@ -208,7 +221,7 @@ async fn run(
             .wrap(cors(&origins))
             .wrap(security_headers(hsts))
             .wrap(from_fn(crate::metrics::track))
-            .wrap(from_fn(crate::telemetry::request_id_header))
+            .wrap(from_fn(crate::telemetry::request_log))
             .wrap(TracingLogger::default())
             .route("/v1/healthz", web::get().to(routes::health::healthz))
             .route("/v1/livez", web::get().to(routes::health::livez))

@@ -20,7 +20,13 @@ pub fn init(settings: &LogSettings) {
     let registry = tracing_subscriber::registry().with(filter);
     let result = if settings.format == "json" {
         registry
-            .with(fmt::layer().json().flatten_event(true).with_current_span(true).with_span_list(false))
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
             .try_init()
     } else {
         registry.with(fmt::layer().compact()).try_init()
@@ -31,13 +37,23 @@ pub fn init(settings: &LogSettings) {
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Middleware: copies the request id of the tracing span into the response.
-pub async fn request_id_header(
+/// Middleware inside the request span: logs one line per request (with the
+/// cause chain of server errors) and echoes the request id as `X-Request-Id`.
+pub async fn request_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = req.extensions().get::<RequestId>().copied();
+    let started = std::time::Instant::now();
     let mut res = next.call(req).await?;
+    let status = res.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if res.status().is_server_error() {
+        let error = res.response().error().map(|e| format!("{e:?}"));
+        tracing::error!(status, latency_ms, error, "request failed");
+    } else {
+        tracing::info!(status, latency_ms, "request completed");
+    }
     if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id.to_string()).ok()) {
         res.headers_mut().insert(REQUEST_ID.clone(), value);
     }

@@ -107,13 +107,23 @@ mod tests {
     use super::*;
 
     fn keys() -> JwtKeys {
-        JwtKeys::new(&SecretString::from("0123456789abcdef0123456789abcdef"), "2d").unwrap()
+        JwtKeys::new(
+            &SecretString::from("0123456789abcdef0123456789abcdef"),
+            "2d",
+        )
+        .unwrap()
     }
 
     #[test]
     fn expires_in_forms() {
-        assert_eq!(parse_expires_in("2d").unwrap(), Duration::from_secs(172_800));
-        assert_eq!(parse_expires_in("12h").unwrap(), Duration::from_secs(43_200));
+        assert_eq!(
+            parse_expires_in("2d").unwrap(),
+            Duration::from_secs(172_800)
+        );
+        assert_eq!(
+            parse_expires_in("12h").unwrap(),
+            Duration::from_secs(43_200)
+        );
         assert_eq!(parse_expires_in("3600").unwrap(), Duration::from_secs(3600));
         for bad in ["", "d", "2y", "0", "-5", "99999999999999999999w"] {
             assert!(parse_expires_in(bad).is_err(), "{bad} should be rejected");
@@ -126,14 +136,22 @@ mod tests {
         let id = ObjectId::new();
         let token = k.issue(id).unwrap();
         assert_eq!(k.verify(&token).unwrap(), id);
-        let other = JwtKeys::new(&SecretString::from("another-secret-another-secret-xx"), "2d").unwrap();
-        assert!(matches!(other.verify(&token), Err(ApiError::Unauthorized { message, .. }) if message == "Invalid token"));
+        let other = JwtKeys::new(
+            &SecretString::from("another-secret-another-secret-xx"),
+            "2d",
+        )
+        .unwrap();
+        assert!(
+            matches!(other.verify(&token), Err(ApiError::Unauthorized { message, .. }) if message == "Invalid token")
+        );
     }
 
     #[test]
     fn expired_token_is_reported_as_expired() {
         let k = keys();
         let token = k.issue_with_exp(ObjectId::new(), now_secs() - 10).unwrap();
-        assert!(matches!(k.verify(&token), Err(ApiError::Unauthorized { message, .. }) if message == "Token expired"));
+        assert!(
+            matches!(k.verify(&token), Err(ApiError::Unauthorized { message, .. }) if message == "Token expired")
+        );
     }
 }

@@ -46,12 +46,27 @@ mod tests {
 
     #[test]
     fn normalises_case_and_whitespace() {
-        assert_eq!(Email::parse("  Al@Example.COM ").unwrap().as_str(), "al@example.com");
+        assert_eq!(
+            Email::parse("  Al@Example.COM ").unwrap().as_str(),
+            "al@example.com"
+        );
     }
 
     #[test]
     fn rejects_malformed_addresses() {
-        for bad in ["", "   ", "plain", "@x.com", "a@", "a@b", "a@@b.com", "a b@c.com", "a@.com", "a@b..com", "a@b.com."] {
+        for bad in [
+            "",
+            "   ",
+            "plain",
+            "@x.com",
+            "a@",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+            "a@b..com",
+            "a@b.com.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -15,7 +15,10 @@ pub fn bounded(raw: &str, label: &str, min: usize, max: usize) -> Result<String,
     if len > max {
         return Err(format!("{label} cannot be more than {max} characters"));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(format!("{label} contains invalid characters"));
     }
     Ok(value.to_string())
@@ -26,9 +29,9 @@ pub fn bounded(raw: &str, label: &str, min: usize, max: usize) -> Result<String,
 pub fn phone(raw: &str) -> Result<String, String> {
     let value = raw.trim();
     let digits = value.chars().filter(char::is_ascii_digit).count();
-    let allowed = value
-        .char_indices()
-        .all(|(i, c)| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.') || (c == '+' && i == 0));
+    let allowed = value.char_indices().all(|(i, c)| {
+        c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.') || (c == '+' && i == 0)
+    });
     if allowed && (5..=20).contains(&digits) {
         Ok(value.to_string())
     } else {
@@ -43,7 +46,10 @@ mod tests {
     #[test]
     fn bounded_trims_and_checks_length() {
         assert_eq!(bounded("  Trip ", "Name", 1, 50).unwrap(), "Trip");
-        assert_eq!(bounded("   ", "Name", 1, 50).unwrap_err(), "Name is required");
+        assert_eq!(
+            bounded("   ", "Name", 1, 50).unwrap_err(),
+            "Name is required"
+        );
         assert!(bounded(&"x".repeat(51), "Name", 1, 50).is_err());
         assert!(bounded(&"é".repeat(50), "Name", 1, 50).is_ok());
         assert!(bounded("a\u{0}b", "Name", 1, 50).is_err());

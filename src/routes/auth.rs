@@ -66,9 +66,13 @@ impl AuthUserView {
 pub fn new_password(raw: Option<String>, field: &str, checks: &mut Checks) -> Option<String> {
     let raw = checks.required(field, raw, "Password is required")?;
     let result = if raw.chars().count() < MIN_PASSWORD_CHARS {
-        Err(format!("Password must be at least {MIN_PASSWORD_CHARS} characters"))
+        Err(format!(
+            "Password must be at least {MIN_PASSWORD_CHARS} characters"
+        ))
     } else if raw.len() > MAX_PASSWORD_BYTES {
-        Err(format!("Password cannot be longer than {MAX_PASSWORD_BYTES} bytes"))
+        Err(format!(
+            "Password cannot be longer than {MAX_PASSWORD_BYTES} bytes"
+        ))
     } else {
         Ok(raw)
     };
@@ -164,5 +168,8 @@ async fn login(
     let token = keys.issue(user.id)?;
     let mut view = AuthUserView::of(&user);
     view.last_login = Some(iso(last_login));
-    Ok(ok("Login successful", serde_json::json!({ "user": view, "token": token })))
+    Ok(ok(
+        "Login successful",
+        serde_json::json!({ "user": view, "token": token }),
+    ))
 }

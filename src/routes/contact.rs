@@ -11,7 +11,14 @@ use crate::ratelimit::ClientIp;
 use crate::store::{ContactDoc, Store};
 
 const SUBJECTS: [&str; 8] = [
-    "general", "support", "feature", "bug", "expense-help", "account", "partnership", "other",
+    "general",
+    "support",
+    "feature",
+    "bug",
+    "expense-help",
+    "account",
+    "partnership",
+    "other",
 ];
 
 pub fn scope() -> Scope {
@@ -48,11 +55,17 @@ async fn submit(
         .and_then(|e| c.check("email", Email::parse(&e)));
     let subject = match body.subject.as_deref().map(str::trim) {
         Some(s) if SUBJECTS.contains(&s) => Some(s.to_string()),
-        _ => c.check("subject", Err(format!("Subject must be one of: {}", SUBJECTS.join(", ")))),
+        _ => c.check(
+            "subject",
+            Err(format!("Subject must be one of: {}", SUBJECTS.join(", "))),
+        ),
     };
     let ((((first_name, last_name), message), email), subject) =
         c.finish(first.zip(last).zip(message).zip(email).zip(subject))?;
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
     let ip = client_ip.client_of(req.peer_addr().map(|a| a.ip()), forwarded);
     let user_agent = req
         .headers()

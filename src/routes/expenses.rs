@@ -13,13 +13,23 @@ use super::views::{iso, iso_opt, Directory, UserRef};
 use super::{created, ok, ok_page, parse_id, Checks, Page};
 use crate::auth::AuthUser;
 use crate::domain::balance::{group_balances, LedgerExpense};
-use crate::domain::money::{positive_amount, AmountInput, CommonScaleUnits, Currency, Decimal, MajorUnits};
+use crate::domain::money::{
+    positive_amount, AmountInput, CommonScaleUnits, Currency, Decimal, MajorUnits,
+};
 use crate::domain::split::apportion;
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::store::{ExpenseDoc, ExpenseFilter, PayerDoc, SplitDoc, Store};
 
-const CATEGORIES: [&str; 7] = ["food", "transport", "entertainment", "shopping", "utilities", "travel", "other"];
+const CATEGORIES: [&str; 7] = [
+    "food",
+    "transport",
+    "entertainment",
+    "shopping",
+    "utilities",
+    "travel",
+    "other",
+];
 
 pub fn scope() -> Scope {
     web::scope("/expenses")
@@ -73,7 +83,11 @@ fn currency_of(e: &ExpenseDoc) -> Currency {
     Currency::parse(&e.currency).unwrap_or_default()
 }
 
-fn expense_view(e: &ExpenseDoc, people: &Directory, groups: &HashMap<ObjectId, String>) -> ExpenseView {
+fn expense_view(
+    e: &ExpenseDoc,
+    people: &Directory,
+    groups: &HashMap<ObjectId, String>,
+) -> ExpenseView {
     let currency = currency_of(e);
     let money = |minor| MajorUnits { minor, currency };
     ExpenseView {
@@ -118,9 +132,13 @@ async fn render(store: &Store, expenses: &[ExpenseDoc]) -> Result<Vec<ExpenseVie
     let mut group_ids: Vec<ObjectId> = expenses.iter().filter_map(|e| e.group).collect();
     group_ids.sort();
     group_ids.dedup();
-    let (people, groups) = futures_util::try_join!(store.user_summaries(&users), store.group_names(&group_ids))?;
+    let (people, groups) =
+        futures_util::try_join!(store.user_summaries(&users), store.group_names(&group_ids))?;
     let people = Directory::new(people);
-    Ok(expenses.iter().map(|e| expense_view(e, &people, &groups)).collect())
+    Ok(expenses
+        .iter()
+        .map(|e| expense_view(e, &people, &groups))
+        .collect())
 }
 
 async fn render_one(store: &Store, expense: &ExpenseDoc) -> Result<ExpenseView, ApiError> {
@@ -157,8 +175,10 @@ fn parse_date(raw: &str) -> Result<DateTime, &'static str> {
     let parsed = chrono::DateTime::parse_from_rfc3339(raw)
         .map(|d| d.timestamp_millis())
         .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                .map(|d| d.and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp_millis()))
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(|d| {
+                d.and_hms_opt(0, 0, 0)
+                    .map_or(0, |t| t.and_utc().timestamp_millis())
+            })
         })
         .map_err(|_| "Date must be an ISO-8601 date")?;
     // 1970..2200: anything else is a typo, not an expense.
@@ -173,7 +193,10 @@ fn parse_category(raw: Option<&str>) -> Result<String, String> {
     if CATEGORIES.contains(&c.as_str()) {
         Ok(c)
     } else {
-        Err(format!("Category must be one of: {}", CATEGORIES.join(", ")))
+        Err(format!(
+            "Category must be one of: {}",
+            CATEGORIES.join(", ")
+        ))
     }
 }
 
@@ -212,12 +235,15 @@ fn build_splits(
     previous: &[SplitDoc],
 ) -> Result<Vec<SplitDoc>, ApiError> {
     let decimals: Vec<Decimal> = shares.iter().map(|(_, d)| *d).collect();
-    let parts = apportion(total, &decimals, amount_input, currency).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let parts = apportion(total, &decimals, amount_input, currency)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(shares
         .iter()
         .zip(parts)
         .map(|((user, _), amount)| {
-            let kept = previous.iter().find(|p| p.user == *user && p.amount == amount);
+            let kept = previous
+                .iter()
+                .find(|p| p.user == *user && p.amount == amount);
             SplitDoc {
                 id: kept.map_or_else(ObjectId::new, |p| p.id),
                 user: *user,
@@ -250,20 +276,28 @@ async fn check_participants(
                 return Err(ApiError::bad_request("You must be a member of this group"));
             }
             if !group.is_member(payer) {
-                return Err(ApiError::bad_request("Payer must be a member of this group"));
+                return Err(ApiError::bad_request(
+                    "Payer must be a member of this group",
+                ));
             }
             if !split_users.iter().all(|u| group.is_member(*u)) {
-                return Err(ApiError::bad_request("All split users must be members of this group"));
+                return Err(ApiError::bad_request(
+                    "All split users must be members of this group",
+                ));
             }
         }
         None => {
             let doc = me(store, user).await?;
             let known = |u: &ObjectId| *u == user.id || doc.friends.contains(u);
             if !known(&payer) {
-                return Err(ApiError::bad_request("Payer must be you or one of your friends"));
+                return Err(ApiError::bad_request(
+                    "Payer must be you or one of your friends",
+                ));
             }
             if !split_users.iter().all(|u| known(u) || *u == payer) {
-                return Err(ApiError::bad_request("All split users must be you, the payer or your friends"));
+                return Err(ApiError::bad_request(
+                    "All split users must be you, the payer or your friends",
+                ));
             }
         }
     }
@@ -272,22 +306,34 @@ async fn check_participants(
 
 // ---------- handlers ----------
 
-async fn create(user: AuthUser, body: web::Json<ExpenseBody>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+async fn create(
+    user: AuthUser,
+    body: web::Json<ExpenseBody>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();
     let mut c = Checks::default();
     let description = c
         .required("description", b.description, "Description is required")
         .and_then(|d| c.check("description", text::bounded(&d, "Description", 1, 200)));
-    let currency = c.check("currency", Currency::parse(b.currency.as_deref().unwrap_or("USD")).map_err(|e| e.to_string()));
+    let currency = c.check(
+        "currency",
+        Currency::parse(b.currency.as_deref().unwrap_or("USD")).map_err(|e| e.to_string()),
+    );
     let amount_input = c
         .required("amount", b.amount, "Amount is required")
         .and_then(|a| c.check("amount", a.decimal().map_err(|e| e.to_string())));
     let total = match (amount_input, currency) {
-        (Some(a), Some(cur)) => c.check("amount", positive_amount(a, cur).map_err(|e| e.to_string())),
+        (Some(a), Some(cur)) => {
+            c.check("amount", positive_amount(a, cur).map_err(|e| e.to_string()))
+        }
         _ => None,
     };
     let payer = match b.paid_by.as_deref().filter(|p| !p.trim().is_empty()) {
-        Some(p) => c.check("paidBy", ObjectId::parse_str(p.trim()).map_err(|_| "Invalid payer ID format")),
+        Some(p) => c.check(
+            "paidBy",
+            ObjectId::parse_str(p.trim()).map_err(|_| "Invalid payer ID format"),
+        ),
         None => Some(user.id),
     };
     let shares = c
@@ -299,11 +345,18 @@ async fn create(user: AuthUser, body: web::Json<ExpenseBody>, store: web::Data<S
         None => Some(DateTime::now()),
     };
     let group = match b.group_id.as_deref().filter(|g| !g.trim().is_empty()) {
-        Some(g) => c.check("groupId", ObjectId::parse_str(g.trim()).map(Some).map_err(|_| "Invalid group ID format")),
+        Some(g) => c.check(
+            "groupId",
+            ObjectId::parse_str(g.trim())
+                .map(Some)
+                .map_err(|_| "Invalid group ID format"),
+        ),
         None => Some(None),
     };
     let notes = match b.notes {
-        Some(n) => c.check("notes", text::bounded(&n, "Notes", 0, 500)).map(Some),
+        Some(n) => c
+            .check("notes", text::bounded(&n, "Notes", 0, 500))
+            .map(Some),
         None => Some(None),
     };
     let values = description
@@ -312,8 +365,10 @@ async fn create(user: AuthUser, body: web::Json<ExpenseBody>, store: web::Data<S
         .zip(payer.zip(shares))
         .zip(category.zip(date))
         .zip(group.zip(notes));
-    let (((((description, currency), (amount_input, total)), (payer, shares)), (category, date)), (group, notes)) =
-        c.finish(values)?;
+    let (
+        ((((description, currency), (amount_input, total)), (payer, shares)), (category, date)),
+        (group, notes),
+    ) = c.finish(values)?;
 
     let split_with = build_splits(total, amount_input, currency, &shares, &[])?;
     let split_users: Vec<ObjectId> = shares.iter().map(|(u, _)| *u).collect();
@@ -327,7 +382,10 @@ async fn create(user: AuthUser, body: web::Json<ExpenseBody>, store: web::Data<S
         currency: currency.code().to_string(),
         created_by: user.id,
         paid_by: payer,
-        payers: vec![PayerDoc { user: payer, amount: total }],
+        payers: vec![PayerDoc {
+            user: payer,
+            amount: total,
+        }],
         split_with,
         category,
         date,
@@ -341,7 +399,10 @@ async fn create(user: AuthUser, body: web::Json<ExpenseBody>, store: web::Data<S
     };
     expense.refresh_participants();
     store.insert_expense(&expense).await?;
-    Ok(created("Expense created successfully", render_one(&store, &expense).await?))
+    Ok(created(
+        "Expense created successfully",
+        render_one(&store, &expense).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -353,7 +414,11 @@ struct ListQuery {
     settled: Option<bool>,
 }
 
-async fn list(user: AuthUser, query: web::Query<ListQuery>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+async fn list(
+    user: AuthUser,
+    query: web::Query<ListQuery>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = Page::from_query(q.page, q.limit)?;
     let with_friend = match q.friend_id.as_deref().filter(|f| !f.is_empty()) {
@@ -366,8 +431,15 @@ async fn list(user: AuthUser, query: web::Query<ListQuery>, store: web::Data<Sto
         group: None,
         settled: q.settled,
     };
-    let (expenses, total) = store.list_expenses(&filter, page.skip(), page.limit_i64()).await?;
-    Ok(ok_page("Expenses retrieved successfully", render(&store, &expenses).await?, &page, total))
+    let (expenses, total) = store
+        .list_expenses(&filter, page.skip(), page.limit_i64())
+        .await?;
+    Ok(ok_page(
+        "Expenses retrieved successfully",
+        render(&store, &expenses).await?,
+        &page,
+        total,
+    ))
 }
 
 /// An expense by path id: malformed → 400, unknown → 404.
@@ -379,12 +451,21 @@ async fn find(store: &Store, raw: &str) -> Result<ExpenseDoc, ApiError> {
         .ok_or_else(|| ApiError::not_found("Expense not found"))
 }
 
-async fn get(user: AuthUser, path: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
     let expense = find(&store, &path).await?;
     if !expense.involves(user.id) {
-        return Err(ApiError::forbidden("You are not allowed to view this expense"));
+        return Err(ApiError::forbidden(
+            "You are not allowed to view this expense",
+        ));
     }
-    Ok(ok("Expense retrieved successfully", render_one(&store, &expense).await?))
+    Ok(ok(
+        "Expense retrieved successfully",
+        render_one(&store, &expense).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -408,7 +489,9 @@ async fn update(
     let b = body.into_inner();
     let mut expense = find(&store, &path).await?;
     if !expense.may_edit(user.id) {
-        return Err(ApiError::forbidden("Only the creator or the payer can update this expense"));
+        return Err(ApiError::forbidden(
+            "Only the creator or the payer can update this expense",
+        ));
     }
     if expense.is_settled {
         return Err(ApiError::bad_request("Cannot update a settled expense"));
@@ -428,7 +511,9 @@ async fn update(
         None => Decimal::from_minor(expense.amount, old_currency).ok(),
     };
     let total = match (amount_input, currency) {
-        (Some(a), Some(cur)) => c.check("amount", positive_amount(a, cur).map_err(|e| e.to_string())),
+        (Some(a), Some(cur)) => {
+            c.check("amount", positive_amount(a, cur).map_err(|e| e.to_string()))
+        }
         _ => None,
     };
     let shares = match b.split_with {
@@ -436,7 +521,11 @@ async fn update(
         None => expense
             .split_with
             .iter()
-            .map(|s| Decimal::from_minor(s.amount, old_currency).ok().map(|d| (s.user, d)))
+            .map(|s| {
+                Decimal::from_minor(s.amount, old_currency)
+                    .ok()
+                    .map(|d| (s.user, d))
+            })
             .collect(),
     };
     let category = match b.category.as_deref() {
@@ -448,7 +537,9 @@ async fn update(
         None => Some(expense.date),
     };
     let notes = match b.notes {
-        Some(n) => c.check("notes", text::bounded(&n, "Notes", 0, 500)).map(|n| Some(n).filter(|n| !n.is_empty())),
+        Some(n) => c
+            .check("notes", text::bounded(&n, "Notes", 0, 500))
+            .map(|n| Some(n).filter(|n| !n.is_empty())),
         None => Some(expense.notes.clone()),
     };
     let values = description
@@ -457,7 +548,8 @@ async fn update(
         .zip(shares)
         .zip(category.zip(date))
         .zip(notes);
-    let (((((description, currency), (amount_input, total)), shares), (category, date)), notes) = c.finish(values)?;
+    let (((((description, currency), (amount_input, total)), shares), (category, date)), notes) =
+        c.finish(values)?;
 
     let split_with = build_splits(total, amount_input, currency, &shares, &expense.split_with)?;
     let split_users: Vec<ObjectId> = shares.iter().map(|(u, _)| *u).collect();
@@ -466,7 +558,10 @@ async fn update(
     expense.description = description;
     expense.amount = total;
     expense.currency = currency.code().to_string();
-    expense.payers = vec![PayerDoc { user: expense.paid_by, amount: total }];
+    expense.payers = vec![PayerDoc {
+        user: expense.paid_by,
+        amount: total,
+    }];
     expense.split_with = split_with;
     expense.category = category;
     expense.date = date;
@@ -476,22 +571,37 @@ async fn update(
     if !store.replace_unsettled_expense(&expense).await? {
         return Err(ApiError::bad_request("Cannot update a settled expense"));
     }
-    Ok(ok("Expense updated successfully", render_one(&store, &expense).await?))
+    Ok(ok(
+        "Expense updated successfully",
+        render_one(&store, &expense).await?,
+    ))
 }
 
-async fn delete(user: AuthUser, path: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+async fn delete(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
     let expense = find(&store, &path).await?;
     if !expense.may_edit(user.id) {
-        return Err(ApiError::forbidden("Only the creator or the payer can delete this expense"));
+        return Err(ApiError::forbidden(
+            "Only the creator or the payer can delete this expense",
+        ));
     }
     store.delete_expense(expense.id).await?;
     Ok(ok("Expense deleted successfully", serde_json::Value::Null))
 }
 
-async fn settle(user: AuthUser, path: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+async fn settle(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
     let expense = find(&store, &path).await?;
     let Some(split) = expense.split_with.iter().find(|s| s.user == user.id) else {
-        return Err(ApiError::forbidden("You are not part of this expense's split"));
+        return Err(ApiError::forbidden(
+            "You are not part of this expense's split",
+        ));
     };
     if split.settled {
         return Err(ApiError::bad_request("Your split is already settled"));
@@ -500,7 +610,10 @@ async fn settle(user: AuthUser, path: web::Path<String>, store: web::Data<Store>
         .settle_split(expense.id, user.id)
         .await?
         .ok_or_else(|| ApiError::bad_request("Your split is already settled"))?;
-    Ok(ok("Your split has been settled", render_one(&store, &updated).await?))
+    Ok(ok(
+        "Your split has been settled",
+        render_one(&store, &updated).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -525,11 +638,22 @@ async fn group_expenses(
         group: Some(group.id),
         settled: q.settled,
     };
-    let (expenses, total) = store.list_expenses(&filter, page.skip(), page.limit_i64()).await?;
-    Ok(ok_page("Group expenses retrieved successfully", render(&store, &expenses).await?, &page, total))
+    let (expenses, total) = store
+        .list_expenses(&filter, page.skip(), page.limit_i64())
+        .await?;
+    Ok(ok_page(
+        "Group expenses retrieved successfully",
+        render(&store, &expenses).await?,
+        &page,
+        total,
+    ))
 }
 
-async fn group_balance(user: AuthUser, path: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+async fn group_balance(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
     let group = member_group(&store, &path, user).await?;
     let (debts, count) = store.group_debts(group.id).await?;
     let ledger = debts.iter().filter_map(|d| {
@@ -548,10 +672,17 @@ async fn group_balance(user: AuthUser, path: web::Path<String>, store: web::Data
         .map(|m| (m.user.to_hex(), serde_json::json!(0)))
         .collect();
     for (member, net) in &nets {
-        balances.insert(member.to_hex(), serde_json::to_value(CommonScaleUnits(net.combined)).unwrap_or_default());
+        balances.insert(
+            member.to_hex(),
+            serde_json::to_value(CommonScaleUnits(net.combined)).unwrap_or_default(),
+        );
     }
     let rendered = super::groups::render_groups(&store, std::slice::from_ref(&group)).await?;
-    let members = rendered.into_iter().next().map(|g| g.members_value()).unwrap_or_default();
+    let members = rendered
+        .into_iter()
+        .next()
+        .map(|g| g.members_value())
+        .unwrap_or_default();
     Ok(ok(
         "Group balance retrieved successfully",
         serde_json::json!({

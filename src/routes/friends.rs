@@ -105,7 +105,11 @@ struct Candidate {
 }
 
 fn parse_entry(entry: FriendEntry) -> Result<Candidate, (FriendEntry, String)> {
-    let name = match entry.name.as_deref().map(|n| text::bounded(n, "Name", 1, 50)) {
+    let name = match entry
+        .name
+        .as_deref()
+        .map(|n| text::bounded(n, "Name", 1, 50))
+    {
         Some(Ok(n)) => n,
         Some(Err(m)) => return Err((entry, m)),
         None => return Err((entry, "Name is required".into())),
@@ -117,7 +121,11 @@ fn parse_entry(entry: FriendEntry) -> Result<Candidate, (FriendEntry, String)> {
         },
         None => None,
     };
-    let phone = match entry.phone_number.as_deref().filter(|p| !p.trim().is_empty()) {
+    let phone = match entry
+        .phone_number
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+    {
         Some(p) => match text::phone(p) {
             Ok(p) => Some(p),
             Err(m) => return Err((entry, m)),
@@ -146,8 +154,14 @@ async fn add(
     }
     let doc = me(&store, user).await?;
     let parsed: Vec<_> = entries.into_iter().map(parse_entry).collect();
-    let emails: Vec<String> = parsed.iter().filter_map(|c| c.as_ref().ok()?.email.clone()).collect();
-    let phones: Vec<String> = parsed.iter().filter_map(|c| c.as_ref().ok()?.phone.clone()).collect();
+    let emails: Vec<String> = parsed
+        .iter()
+        .filter_map(|c| c.as_ref().ok()?.email.clone())
+        .collect();
+    let phones: Vec<String> = parsed
+        .iter()
+        .filter_map(|c| c.as_ref().ok()?.phone.clone())
+        .collect();
     let (registered, my_pending) = futures_util::try_join!(
         store.users_by_contacts(&emails, &phones),
         store.pending_friends_of(user.id)
@@ -166,7 +180,14 @@ async fn add(
         let c = match entry {
             Ok(c) => c,
             Err((raw, message)) => {
-                results.push(EntryResult { name: raw.name, email: raw.email, phone_number: raw.phone_number, success: false, message, kind: None });
+                results.push(EntryResult {
+                    name: raw.name,
+                    email: raw.email,
+                    phone_number: raw.phone_number,
+                    success: false,
+                    message,
+                    kind: None,
+                });
                 continue;
             }
         };
@@ -176,11 +197,19 @@ async fn add(
             .and_then(|e| registered.iter().find(|u| &u.email == e))
             .or_else(|| {
                 let phone = c.phone.as_ref()?;
-                registered.iter().find(|u| u.phone_number.as_ref() == Some(phone))
+                registered
+                    .iter()
+                    .find(|u| u.phone_number.as_ref() == Some(phone))
             });
         let (success, message, kind) = match existing {
-            Some(u) if u.id == user.id => (false, "You cannot add yourself as a friend", "existing_user"),
-            Some(u) if !friends.insert(u.id) => (false, "Already friends with this user", "existing_user"),
+            Some(u) if u.id == user.id => (
+                false,
+                "You cannot add yourself as a friend",
+                "existing_user",
+            ),
+            Some(u) if !friends.insert(u.id) => {
+                (false, "Already friends with this user", "existing_user")
+            }
             Some(u) => {
                 to_befriend.push(u.id);
                 (true, "Friend added successfully", "existing_user")
@@ -199,7 +228,11 @@ async fn add(
                         added_by: user.id,
                         created_at: mongodb::bson::DateTime::now(),
                     });
-                    (true, "Pending friend created; they will be added when they register", "pending_friend")
+                    (
+                        true,
+                        "Pending friend created; they will be added when they register",
+                        "pending_friend",
+                    )
                 }
             }
         };
@@ -239,7 +272,10 @@ async fn remove(
             if !store.remove_pending_friend(user.id, id).await? {
                 return Err(ApiError::not_found("Pending friend not found"));
             }
-            Ok(ok("Pending friend removed successfully", serde_json::Value::Null))
+            Ok(ok(
+                "Pending friend removed successfully",
+                serde_json::Value::Null,
+            ))
         }
         None | Some("friend") | Some("") => {
             let doc = me(&store, user).await?;

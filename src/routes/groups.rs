@@ -93,11 +93,17 @@ pub async fn render_groups(store: &Store, groups: &[GroupDoc]) -> Result<Vec<Gro
 
 async fn render_one(store: &Store, group: &GroupDoc) -> Result<GroupView, ApiError> {
     let mut views = render_groups(store, std::slice::from_ref(group)).await?;
-    views.pop().ok_or_else(|| ApiError::internal("rendering produced no group"))
+    views
+        .pop()
+        .ok_or_else(|| ApiError::internal("rendering produced no group"))
 }
 
 /// An active group the caller belongs to: unknown → 404, not a member → 403.
-pub async fn member_group(store: &Store, raw_id: &str, user: AuthUser) -> Result<GroupDoc, ApiError> {
+pub async fn member_group(
+    store: &Store,
+    raw_id: &str,
+    user: AuthUser,
+) -> Result<GroupDoc, ApiError> {
     let id = parse_id(raw_id, "group")?;
     let group = store
         .group_by_id(id)
@@ -128,14 +134,28 @@ async fn create(
         .and_then(|n| c.check("name", text::bounded(&n, "Group name", 1, 100)));
     let description = c.check(
         "description",
-        text::bounded(body.description.as_deref().unwrap_or(""), "Description", 0, 500),
+        text::bounded(
+            body.description.as_deref().unwrap_or(""),
+            "Description",
+            0,
+            500,
+        ),
     );
     let raw_members = body.members.unwrap_or_default();
     let members = if raw_members.len() > MAX_MEMBERS {
-        c.check::<Vec<ObjectId>>("members", Err(format!("A group can have at most {MAX_MEMBERS} members")))
+        c.check::<Vec<ObjectId>>(
+            "members",
+            Err(format!("A group can have at most {MAX_MEMBERS} members")),
+        )
     } else {
-        let parsed: Result<Vec<ObjectId>, _> = raw_members.iter().map(|m| ObjectId::parse_str(m.trim())).collect();
-        c.check("members", parsed.map_err(|_| "Members must be valid user IDs"))
+        let parsed: Result<Vec<ObjectId>, _> = raw_members
+            .iter()
+            .map(|m| ObjectId::parse_str(m.trim()))
+            .collect();
+        c.check(
+            "members",
+            parsed.map_err(|_| "Members must be valid user IDs"),
+        )
     };
     let ((name, description), requested) = c.finish(name.zip(description).zip(members))?;
 
@@ -152,7 +172,12 @@ async fn create(
         joined_at: now,
     };
     let mut members = vec![member(user.id, "admin")];
-    members.extend(wanted.iter().filter(|id| found.iter().any(|u| u.id == **id)).map(|id| member(*id, "member")));
+    members.extend(
+        wanted
+            .iter()
+            .filter(|id| found.iter().any(|u| u.id == **id))
+            .map(|id| member(*id, "member")),
+    );
     let group = GroupDoc {
         id: ObjectId::new(),
         name,
@@ -164,17 +189,30 @@ async fn create(
         updated_at: now,
     };
     store.create_group(&group).await?;
-    Ok(created("Group created successfully", render_one(&store, &group).await?))
+    Ok(created(
+        "Group created successfully",
+        render_one(&store, &group).await?,
+    ))
 }
 
 async fn list(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
     let groups = store.groups_of(user.id).await?;
-    Ok(ok("Groups retrieved successfully", render_groups(&store, &groups).await?))
+    Ok(ok(
+        "Groups retrieved successfully",
+        render_groups(&store, &groups).await?,
+    ))
 }
 
-async fn get(user: AuthUser, path: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+async fn get(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
     let group = member_group(&store, &path, user).await?;
-    Ok(ok("Group retrieved successfully", render_one(&store, &group).await?))
+    Ok(ok(
+        "Group retrieved successfully",
+        render_one(&store, &group).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -191,15 +229,21 @@ async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.name.is_none() && body.description.is_none() {
-        return Err(ApiError::bad_request("Provide a name or a description to update"));
+        return Err(ApiError::bad_request(
+            "Provide a name or a description to update",
+        ));
     }
     let mut c = Checks::default();
     let name = match body.name {
-        Some(n) => c.check("name", text::bounded(&n, "Group name", 1, 100)).map(Some),
+        Some(n) => c
+            .check("name", text::bounded(&n, "Group name", 1, 100))
+            .map(Some),
         None => Some(None),
     };
     let description = match body.description {
-        Some(d) => c.check("description", text::bounded(&d, "Description", 0, 500)).map(Some),
+        Some(d) => c
+            .check("description", text::bounded(&d, "Description", 0, 500))
+            .map(Some),
         None => Some(None),
     };
     let (name, description) = c.finish(name.zip(description))?;
@@ -208,17 +252,26 @@ async fn update(
         .update_group(group.id, name, description)
         .await?
         .ok_or_else(|| ApiError::not_found("Group not found"))?;
-    Ok(ok("Group updated successfully", render_one(&store, &updated).await?))
+    Ok(ok(
+        "Group updated successfully",
+        render_one(&store, &updated).await?,
+    ))
 }
 
-async fn delete(user: AuthUser, path: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+async fn delete(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "group")?;
     let group = store
         .group_by_id(id)
         .await?
         .ok_or_else(|| ApiError::not_found("Group not found"))?;
     if group.created_by != user.id {
-        return Err(ApiError::forbidden("Only the group creator can delete this group"));
+        return Err(ApiError::forbidden(
+            "Only the group creator can delete this group",
+        ));
     }
     store.deactivate_group(id).await?;
     Ok(ok("Group deleted successfully", serde_json::Value::Null))
@@ -258,7 +311,9 @@ async fn add_member(
         .filter(|u| u.is_active)
         .ok_or_else(|| ApiError::not_found("User not found with this email"))?;
     if group.is_member(invitee.id) {
-        return Err(ApiError::bad_request("User is already a member of this group"));
+        return Err(ApiError::bad_request(
+            "User is already a member of this group",
+        ));
     }
     let member = MemberDoc {
         id: ObjectId::new(),
@@ -270,7 +325,10 @@ async fn add_member(
         .add_group_member(group.id, &member, user.id)
         .await?
         .ok_or_else(|| ApiError::bad_request("User is already a member of this group"))?;
-    Ok(ok("Member added successfully", render_one(&store, &updated).await?))
+    Ok(ok(
+        "Member added successfully",
+        render_one(&store, &updated).await?,
+    ))
 }
 
 async fn remove_member(
@@ -283,7 +341,9 @@ async fn remove_member(
     let group = member_group(&store, &group_id, user).await?;
     let is_admin = group.member(user.id).is_some_and(|m| m.role == "admin");
     if member_id != user.id && !is_admin {
-        return Err(ApiError::forbidden("Only group admins can remove other members"));
+        return Err(ApiError::forbidden(
+            "Only group admins can remove other members",
+        ));
     }
     if !group.is_member(member_id) {
         return Err(ApiError::not_found("Member not found in this group"));
@@ -292,10 +352,17 @@ async fn remove_member(
         .remove_group_member(group.id, member_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Group not found"))?;
-    Ok(ok("Member removed successfully", render_one(&store, &updated).await?))
+    Ok(ok(
+        "Member removed successfully",
+        render_one(&store, &updated).await?,
+    ))
 }
 
-async fn leave(user: AuthUser, path: web::Path<String>, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+async fn leave(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "group")?;
     let group = store
         .group_by_id(id)

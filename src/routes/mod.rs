@@ -19,11 +19,13 @@ use crate::error::{envelope, ApiError};
 
 /// `{"success": true, "message": ..., "data": ...}`.
 pub fn ok<T: Serialize>(message: &str, data: T) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "success": true, "message": message, "data": data }))
+    HttpResponse::Ok()
+        .json(serde_json::json!({ "success": true, "message": message, "data": data }))
 }
 
 pub fn created<T: Serialize>(message: &str, data: T) -> HttpResponse {
-    HttpResponse::Created().json(serde_json::json!({ "success": true, "message": message, "data": data }))
+    HttpResponse::Created()
+        .json(serde_json::json!({ "success": true, "message": message, "data": data }))
 }
 
 /// Success envelope of list endpoints: adds `pagination`.
@@ -63,7 +65,9 @@ impl Page {
         let page = page.unwrap_or(1);
         let limit = limit.unwrap_or(10);
         if page == 0 || page > MAX_PAGE {
-            return Err(ApiError::bad_request(format!("Page must be between 1 and {MAX_PAGE}")));
+            return Err(ApiError::bad_request(format!(
+                "Page must be between 1 and {MAX_PAGE}"
+            )));
         }
         if limit == 0 || limit > MAX_PAGE_SIZE {
             return Err(ApiError::bad_request(format!(
@@ -97,9 +101,8 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
         .limit(limit)
         .error_handler(|err, _req| {
             let api = match &err {
-                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                    ApiError::PayloadTooLarge
-                }
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
                 JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::PayloadTooLarge,
                 JsonPayloadError::ContentType => {
                     ApiError::bad_request("Content-Type must be application/json")

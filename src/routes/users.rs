@@ -69,7 +69,10 @@ pub async fn me(store: &Store, user: AuthUser) -> Result<UserDoc, ApiError> {
 
 async fn profile(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
     let doc = me(&store, user).await?;
-    Ok(ok("Profile retrieved successfully", ProfileView::from(&doc)))
+    Ok(ok(
+        "Profile retrieved successfully",
+        ProfileView::from(&doc),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -97,7 +100,9 @@ async fn update_profile(
         None => Some(None),
     };
     let image = match body.profile_image {
-        Some(i) => c.check("profileImage", text::bounded(&i, "Profile image", 0, 2048)).map(Some),
+        Some(i) => c
+            .check("profileImage", text::bounded(&i, "Profile image", 0, 2048))
+            .map(Some),
         None => Some(None),
     };
     let phone = match body.phone_number {
@@ -115,7 +120,10 @@ async fn update_profile(
         .update_profile(user.id, changes)
         .await?
         .ok_or_else(|| ApiError::not_found("User not found"))?;
-    Ok(ok("Profile updated successfully", ProfileView::from(&updated)))
+    Ok(ok(
+        "Profile updated successfully",
+        ProfileView::from(&updated),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -133,7 +141,11 @@ async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut c = Checks::default();
-    let current = c.required("currentPassword", body.current_password, "Current password is required");
+    let current = c.required(
+        "currentPassword",
+        body.current_password,
+        "Current password is required",
+    );
     let new = new_password(body.new_password, "newPassword", &mut c);
     let (current, new) = c.finish(current.zip(new))?;
     let doc = me(&store, user).await?;
@@ -163,10 +175,14 @@ async fn search(
     let term = query.user_id.unwrap_or_default();
     let term = term.trim();
     if term.chars().count() < 2 {
-        return Err(ApiError::bad_request("Search term must be at least 2 characters"));
+        return Err(ApiError::bad_request(
+            "Search term must be at least 2 characters",
+        ));
     }
     if term.chars().count() > 100 {
-        return Err(ApiError::bad_request("Search term cannot be more than 100 characters"));
+        return Err(ApiError::bad_request(
+            "Search term cannot be more than 100 characters",
+        ));
     }
     let (found, total) = store
         .search_users(user.id, term, page.skip(), page.limit_i64())
@@ -207,5 +223,8 @@ async fn deactivate(
     store.deactivate_user(user.id).await?;
     cache.put(user.id, false);
     tracing::info!(user_id = %user.id, "account deactivated");
-    Ok(ok("Account deactivated successfully", serde_json::Value::Null))
+    Ok(ok(
+        "Account deactivated successfully",
+        serde_json::Value::Null,
+    ))
 }

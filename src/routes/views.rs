@@ -70,7 +70,10 @@ impl Directory {
 
 /// Per-counterparty balances from the store's aggregation rows.
 pub fn nets(rows: &[NetRow]) -> HashMap<ObjectId, MemberBalance> {
-    collect_nets(rows.iter().filter_map(|r| Some((r.counterparty, Currency::parse(&r.currency).ok()?, r.net))))
+    collect_nets(
+        rows.iter()
+            .filter_map(|r| Some((r.counterparty, Currency::parse(&r.currency).ok()?, r.net))),
+    )
 }
 
 /// `balance` (one number across currencies, as the app expects), `balances`

@@ -70,7 +70,9 @@ impl ExpenseDoc {
     }
 
     pub fn involves(&self, user: ObjectId) -> bool {
-        self.created_by == user || self.paid_by == user || self.split_with.iter().any(|s| s.user == user)
+        self.created_by == user
+            || self.paid_by == user
+            || self.split_with.iter().any(|s| s.user == user)
     }
 
     pub fn may_edit(&self, user: ObjectId) -> bool {
@@ -174,7 +176,11 @@ impl Store {
 
     /// Marks `user`'s unsettled split settled; None when there was none to settle.
     /// When every split but the payer's is settled, the expense becomes settled.
-    pub async fn settle_split(&self, id: ObjectId, user: ObjectId) -> Result<Option<ExpenseDoc>, ApiError> {
+    pub async fn settle_split(
+        &self,
+        id: ObjectId,
+        user: ObjectId,
+    ) -> Result<Option<ExpenseDoc>, ApiError> {
         let at = now();
         let updated = self
             .expenses()
@@ -211,7 +217,11 @@ impl Store {
 
     /// Net unsettled amounts between `me` and everyone I share expenses with, per
     /// currency, computed by the database in one aggregation.
-    pub async fn net_balances(&self, me: ObjectId, counterparty: Option<ObjectId>) -> Result<Vec<NetRow>, ApiError> {
+    pub async fn net_balances(
+        &self,
+        me: ObjectId,
+        counterparty: Option<ObjectId>,
+    ) -> Result<Vec<NetRow>, ApiError> {
         let mut participants = doc! { "participants": me };
         if let Some(other) = counterparty {
             participants = doc! { "participants": { "$all": [me, other] } };
@@ -243,7 +253,10 @@ impl Store {
             .try_collect()
             .await?;
         Ok(match counterparty {
-            Some(other) => rows.into_iter().filter(|r| r.counterparty == other).collect(),
+            Some(other) => rows
+                .into_iter()
+                .filter(|r| r.counterparty == other)
+                .collect(),
             None => rows,
         })
     }
@@ -274,7 +287,10 @@ impl Store {
             .await?
             .try_collect()
             .await?;
-        let count = self.expenses().count_documents(doc! { "group": group }).await?;
+        let count = self
+            .expenses()
+            .count_documents(doc! { "group": group })
+            .await?;
         Ok((rows, count))
     }
 }

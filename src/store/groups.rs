@@ -75,7 +75,12 @@ impl Store {
             .await?;
         Ok(docs
             .iter()
-            .filter_map(|d| Some((d.get_object_id("_id").ok()?, d.get_str("name").ok()?.to_string())))
+            .filter_map(|d| {
+                Some((
+                    d.get_object_id("_id").ok()?,
+                    d.get_str("name").ok()?.to_string(),
+                ))
+            })
             .collect())
     }
 

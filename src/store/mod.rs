@@ -32,7 +32,10 @@ pub struct Store {
 impl Store {
     /// Builds the client. Connecting is lazy: the server starts even when the
     /// database is down, and reconnects on its own when it comes back.
-    pub async fn connect(settings: &DatabaseSettings, metrics: Option<&Metrics>) -> Result<Self, mongodb::error::Error> {
+    pub async fn connect(
+        settings: &DatabaseSettings,
+        metrics: Option<&Metrics>,
+    ) -> Result<Self, mongodb::error::Error> {
         let mut options = ClientOptions::parse(settings.uri.expose_secret()).await?;
         options.app_name = Some("splitlyr".into());
         options.server_selection_timeout =

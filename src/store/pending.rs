@@ -23,7 +23,10 @@ pub struct PendingFriendDoc {
 }
 
 impl Store {
-    pub async fn pending_friends_of(&self, me: ObjectId) -> Result<Vec<PendingFriendDoc>, ApiError> {
+    pub async fn pending_friends_of(
+        &self,
+        me: ObjectId,
+    ) -> Result<Vec<PendingFriendDoc>, ApiError> {
         Ok(self
             .pending()
             .find(doc! { "addedBy": me })
@@ -68,7 +71,11 @@ impl Store {
     }
 
     /// Removes one of my pending friends; false when it is not mine or unknown.
-    pub async fn remove_pending_friend(&self, me: ObjectId, id: ObjectId) -> Result<bool, ApiError> {
+    pub async fn remove_pending_friend(
+        &self,
+        me: ObjectId,
+        id: ObjectId,
+    ) -> Result<bool, ApiError> {
         let mut session = self.client.start_session().await?;
         let removed = session
             .start_transaction()
@@ -118,7 +125,10 @@ impl Store {
                     .stream(&mut *s)
                     .try_collect()
                     .await?;
-                let ids: Vec<ObjectId> = records.iter().filter_map(|d| d.get_object_id("_id").ok()).collect();
+                let ids: Vec<ObjectId> = records
+                    .iter()
+                    .filter_map(|d| d.get_object_id("_id").ok())
+                    .collect();
                 let mut adders: Vec<ObjectId> = records
                     .iter()
                     .filter_map(|d| d.get_object_id("addedBy").ok())
@@ -145,9 +155,9 @@ impl Store {
             .await;
         match result {
             Ok(n) => Ok(n),
-            Err(e) if is_duplicate_key(&e) => Err(ApiError::bad_request(
-                "User already exists with this email",
-            )),
+            Err(e) if is_duplicate_key(&e) => {
+                Err(ApiError::bad_request("User already exists with this email"))
+            }
             Err(e) => Err(e.into()),
         }
     }

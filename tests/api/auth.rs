@@ -7,7 +7,12 @@ use crate::helpers::{error_message, spawn_app};
 async fn register_returns_user_and_working_token() {
     let app = spawn_app().await;
     let (status, body) = app
-        .call(Method::POST, "/v1/auth/register", None, Some(json!({"name": " Al ", "email": " Al@Example.COM ", "password": "secret1"})))
+        .call(
+            Method::POST,
+            "/v1/auth/register",
+            None,
+            Some(json!({"name": " Al ", "email": " Al@Example.COM ", "password": "secret1"})),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["success"], true);
@@ -31,7 +36,12 @@ async fn duplicate_email_is_400() {
     let app = spawn_app().await;
     app.register("Al", "al@example.com").await;
     let (status, body) = app
-        .call(Method::POST, "/v1/auth/register", None, Some(json!({"name": "Other", "email": "AL@example.com", "password": "secret1"})))
+        .call(
+            Method::POST,
+            "/v1/auth/register",
+            None,
+            Some(json!({"name": "Other", "email": "AL@example.com", "password": "secret1"})),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_message(&body), "User already exists with this email");
@@ -41,18 +51,35 @@ async fn duplicate_email_is_400() {
 async fn register_validation_errors() {
     let app = spawn_app().await;
     let cases = [
-        (json!({"email": "a@example.com", "password": "secret1"}), "name"),
+        (
+            json!({"email": "a@example.com", "password": "secret1"}),
+            "name",
+        ),
         (json!({"name": "A", "password": "secret1"}), "email"),
-        (json!({"name": "A", "email": "not-an-email", "password": "secret1"}), "email"),
+        (
+            json!({"name": "A", "email": "not-an-email", "password": "secret1"}),
+            "email",
+        ),
         (json!({"name": "A", "email": "a@example.com"}), "password"),
-        (json!({"name": "A", "email": "a@example.com", "password": "12345"}), "password"),
-        (json!({"name": "x".repeat(51), "email": "a@example.com", "password": "secret1"}), "name"),
+        (
+            json!({"name": "A", "email": "a@example.com", "password": "12345"}),
+            "password",
+        ),
+        (
+            json!({"name": "x".repeat(51), "email": "a@example.com", "password": "secret1"}),
+            "name",
+        ),
     ];
     for (body, field) in cases {
-        let (status, res) = app.call(Method::POST, "/v1/auth/register", None, Some(body.clone())).await;
+        let (status, res) = app
+            .call(Method::POST, "/v1/auth/register", None, Some(body.clone()))
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {res}");
         let errors = res["errors"].as_array().expect("errors array");
-        assert!(errors.iter().any(|e| e["field"] == field), "{body} -> {res}");
+        assert!(
+            errors.iter().any(|e| e["field"] == field),
+            "{body} -> {res}"
+        );
     }
 }
 
@@ -66,7 +93,9 @@ async fn operator_injection_and_wrong_types_are_400_not_500() {
         json!({"email": 12, "password": true}),
     ];
     for body in bodies {
-        let (status, res) = app.call(Method::POST, "/v1/auth/login", None, Some(body.clone())).await;
+        let (status, res) = app
+            .call(Method::POST, "/v1/auth/login", None, Some(body.clone()))
+            .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {res}");
         error_message(&res);
     }
@@ -89,7 +118,12 @@ async fn oversized_body_is_413() {
     let app = spawn_app().await;
     let big = "x".repeat(70 * 1024);
     let (status, body) = app
-        .call(Method::POST, "/v1/auth/register", None, Some(json!({"name": big, "email": "a@example.com", "password": "secret1"})))
+        .call(
+            Method::POST,
+            "/v1/auth/register",
+            None,
+            Some(json!({"name": big, "email": "a@example.com", "password": "secret1"})),
+        )
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["success"], false);
@@ -100,7 +134,12 @@ async fn login_succeeds_and_rejects_bad_credentials_alike() {
     let app = spawn_app().await;
     let user = app.register("Al", "al@example.com").await;
     let (status, body) = app
-        .call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "AL@example.com", "password": user.password})))
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": "AL@example.com", "password": user.password})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["user"]["id"], user.id.as_str());
@@ -108,12 +147,25 @@ async fn login_succeeds_and_rejects_bad_credentials_alike() {
     assert!(body["data"]["token"].is_string());
 
     let (s1, wrong_pw) = app
-        .call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "al@example.com", "password": "nope-nope"})))
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": "al@example.com", "password": "nope-nope"})),
+        )
         .await;
     let (s2, unknown) = app
-        .call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "ghost@example.com", "password": "nope-nope"})))
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": "ghost@example.com", "password": "nope-nope"})),
+        )
         .await;
-    assert_eq!((s1, s2), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
     assert_eq!(error_message(&wrong_pw), "Invalid credentials");
     assert_eq!(error_message(&unknown), "Invalid credentials");
 }
@@ -131,16 +183,22 @@ async fn protected_routes_require_a_valid_token() {
     assert_eq!(error_message(&body), "Invalid token");
 
     // Same claims, signed with another secret.
-    let forged = splitlyr::auth::JwtKeys::new(&"another-secret-another-secret-00".to_string().into(), "2d")
-        .unwrap()
-        .issue(user.id.parse().unwrap())
-        .unwrap();
+    let forged =
+        splitlyr::auth::JwtKeys::new(&"another-secret-another-secret-00".to_string().into(), "2d")
+            .unwrap()
+            .issue(user.id.parse().unwrap())
+            .unwrap();
     let (status, body) = app.get("/v1/users/profile", &forged).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_message(&body), "Invalid token");
 
-    let keys = splitlyr::auth::JwtKeys::new(app.settings.jwt.secret.as_ref().unwrap(), "2d").unwrap();
-    let past = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 60;
+    let keys =
+        splitlyr::auth::JwtKeys::new(app.settings.jwt.secret.as_ref().unwrap(), "2d").unwrap();
+    let past = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 60;
     let expired = keys.issue_with_exp(user.id.parse().unwrap(), past).unwrap();
     let (status, body) = app.get("/v1/users/profile", &expired).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -156,7 +214,12 @@ async fn deactivated_account_is_refused() {
     let (status, _) = app.get("/v1/users/profile", &user.token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, body) = app
-        .call(Method::POST, "/v1/auth/login", None, Some(json!({"email": user.email, "password": user.password})))
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": user.email, "password": user.password})),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "ACCOUNT_DEACTIVATED");

@@ -69,7 +69,13 @@ impl TestApp {
     }
 
     /// Sends a request; returns status and parsed JSON body (Null when not JSON).
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -93,7 +99,8 @@ impl TestApp {
         self.call(Method::PUT, path, Some(token), Some(body)).await
     }
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::PATCH, path, Some(token), Some(body)).await
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
     pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::DELETE, path, Some(token), None).await
@@ -102,11 +109,19 @@ impl TestApp {
     pub async fn register(&self, name: &str, email: &str) -> User {
         let password = "secret-pass".to_string();
         let (status, body) = self
-            .call(Method::POST, "/v1/auth/register", None, Some(json!({"name": name, "email": email, "password": password})))
+            .call(
+                Method::POST,
+                "/v1/auth/register",
+                None,
+                Some(json!({"name": name, "email": email, "password": password})),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "register {email}: {body}");
         User {
-            id: body["data"]["user"]["id"].as_str().expect("user id").to_string(),
+            id: body["data"]["user"]["id"]
+                .as_str()
+                .expect("user id")
+                .to_string(),
             token: body["data"]["token"].as_str().expect("token").to_string(),
             email: email.to_lowercase(),
             password,
@@ -116,15 +131,23 @@ impl TestApp {
 
     /// Registers `a` and `b` and makes them friends.
     pub async fn friends(&self, a: &str, b: &str) -> (User, User) {
-        let ua = self.register(a, &format!("{}@example.com", a.to_lowercase())).await;
-        let ub = self.register(b, &format!("{}@example.com", b.to_lowercase())).await;
+        let ua = self
+            .register(a, &format!("{}@example.com", a.to_lowercase()))
+            .await;
+        let ub = self
+            .register(b, &format!("{}@example.com", b.to_lowercase()))
+            .await;
         self.befriend(&ua, &ub).await;
         (ua, ub)
     }
 
     pub async fn befriend(&self, a: &User, b: &User) {
         let (status, body) = self
-            .post("/v1/users/friends", &a.token, json!({"friends": [{"name": b.name, "email": b.email}]}))
+            .post(
+                "/v1/users/friends",
+                &a.token,
+                json!({"friends": [{"name": b.name, "email": b.email}]}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["data"][0]["success"], true, "{body}");
@@ -141,5 +164,8 @@ impl TestApp {
 /// Asserts the contract's error envelope and returns the message.
 pub fn error_message(body: &Value) -> String {
     assert_eq!(body["success"], false, "not an error envelope: {body}");
-    body["message"].as_str().expect("message is a string").to_string()
+    body["message"]
+        .as_str()
+        .expect("message is a string")
+        .to_string()
 }

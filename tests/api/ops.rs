@@ -12,7 +12,11 @@ use serde_json::json;
 use crate::helpers::{error_message, spawn_app, spawn_app_with};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -26,7 +30,10 @@ async fn healthz_reports_database_and_process() {
     assert_eq!(data["status"], "OK");
     assert_eq!(data["environment"], "test");
     assert_eq!(data["database"]["status"], "connected");
-    assert_eq!(data["database"]["name"], app.settings.database.name.as_str());
+    assert_eq!(
+        data["database"]["name"],
+        app.settings.database.name.as_str()
+    );
     assert!(data["uptime"].as_f64().unwrap() >= 0.0);
     assert!(data["timestamp"].as_str().unwrap().ends_with('Z'));
     assert!(data["memory"]["rss"].as_u64().unwrap() > 0);
@@ -42,7 +49,10 @@ async fn responses_carry_security_headers_and_request_id() {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["referrer-policy"], "no-referrer");
-    assert!(h.get("strict-transport-security").is_none(), "no HSTS without TLS config");
+    assert!(
+        h.get("strict-transport-security").is_none(),
+        "no HSTS without TLS config"
+    );
     let id = h["x-request-id"].to_str().unwrap();
     assert_eq!(id.len(), 36, "a UUID request id: {id}");
 }
@@ -59,13 +69,22 @@ async fn hsts_and_cors_follow_configuration() {
         .request(Method::OPTIONS, app.url("/v1/expenses"))
         .header("origin", "https://app.splitlyr.example")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization, content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
         .send()
         .await
         .unwrap();
     assert!(res.status().is_success(), "{}", res.status());
-    assert_eq!(res.headers()["access-control-allow-origin"], "https://app.splitlyr.example");
-    assert!(res.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.splitlyr.example"
+    );
+    assert!(res.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .contains("max-age="));
     let res = app
         .client
         .get(app.url("/v1/healthz"))
@@ -94,11 +113,16 @@ async fn metrics_are_exposed_by_route_pattern() {
     let app = spawn_app().await;
     let user = app.register("Al", "al@example.com").await;
     app.call(Method::GET, "/v1/healthz", None, None).await;
-    let (status, _) = app.get("/v1/expenses/0123456789abcdef01234567", &user.token).await;
+    let (status, _) = app
+        .get("/v1/expenses/0123456789abcdef01234567", &user.token)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let res = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = res.text().await.unwrap();
     for needle in [
         r#"http_requests_total{method="GET",route="/v1/healthz",status="200"} 1"#,
@@ -113,7 +137,10 @@ async fn metrics_are_exposed_by_route_pattern() {
     ] {
         assert!(text.contains(needle), "metrics lack {needle}:\n{text}");
     }
-    assert!(!text.contains("0123456789abcdef01234567"), "raw ids must not become labels");
+    assert!(
+        !text.contains("0123456789abcdef01234567"),
+        "raw ids must not become labels"
+    );
 }
 
 #[tokio::test]
@@ -126,12 +153,24 @@ async fn auth_routes_are_rate_limited_with_retry_after() {
     .await;
     let login = json!({"email": "ghost@example.com", "password": "whatever"});
     for _ in 0..2 {
-        let (status, _) = app.call(Method::POST, "/v1/auth/login", None, Some(login.clone())).await;
+        let (status, _) = app
+            .call(Method::POST, "/v1/auth/login", None, Some(login.clone()))
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let res = app.client.post(app.url("/v1/auth/login")).json(&login).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry > 0 && retry <= 60, "retry-after {retry}");
     let body: serde_json::Value = res.json().await.unwrap();
     assert!(error_message(&body).contains("Too many requests"));
@@ -147,15 +186,26 @@ async fn contact_form_stores_and_allows_three_per_window() {
         "firstName": "Al", "lastName": "Smith", "email": "al@example.com",
         "subject": "support", "message": "The app is great",
     });
-    let (status, body) = app.call(Method::POST, "/v1/contact", None, Some(json!({"firstName": "Al"}))).await;
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/v1/contact",
+            None,
+            Some(json!({"firstName": "Al"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["errors"].as_array().unwrap().len() >= 3, "{body}");
     for _ in 0..2 {
-        let (status, body) = app.call(Method::POST, "/v1/contact", None, Some(form.clone())).await;
+        let (status, body) = app
+            .call(Method::POST, "/v1/contact", None, Some(form.clone()))
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["data"]["_id"].as_str().unwrap().len(), 24);
     }
-    let (status, _) = app.call(Method::POST, "/v1/contact", None, Some(form)).await;
+    let (status, _) = app
+        .call(Method::POST, "/v1/contact", None, Some(form))
+        .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -175,10 +225,16 @@ async fn forwarded_for_is_only_trusted_from_configured_proxies() {
             .json(&login)
             .send()
     };
-    assert_eq!(send("198.51.100.1").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send("198.51.100.1").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
     // The peer (127.0.0.1) is not a trusted proxy, so a new X-Forwarded-For
     // value does not buy a fresh bucket.
-    assert_eq!(send("198.51.100.2").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        send("198.51.100.2").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 
     let proxied = spawn_app_with(|s| {
         s.rate_limit.enabled = true;
@@ -196,7 +252,11 @@ async fn forwarded_for_is_only_trusted_from_configured_proxies() {
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{client} has its own bucket");
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "{client} has its own bucket"
+        );
     }
 }
 
@@ -208,9 +268,11 @@ struct OwnDatabase {
 
 impl OwnDatabase {
     fn binary() -> PathBuf {
-        std::env::var("SPLITLYR_SECANTUSD").map(PathBuf::from).unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/secantusd-py")
-        })
+        std::env::var("SPLITLYR_SECANTUSD")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/secantusd-py")
+            })
     }
 
     async fn start(port: u16) -> Self {
@@ -221,9 +283,22 @@ impl OwnDatabase {
 
     async fn restart(&mut self) {
         let bin = Self::binary();
-        assert!(bin.exists(), "{} missing: run scripts/test.sh (it installs SecantusDB)", bin.display());
+        assert!(
+            bin.exists(),
+            "{} missing: run scripts/test.sh (it installs SecantusDB)",
+            bin.display()
+        );
         let child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", &self.port.to_string(), "--storage-path", ":memory:", "--log-level", "ERROR"])
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--storage-path",
+                ":memory:",
+                "--log-level",
+                "ERROR",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -231,7 +306,11 @@ impl OwnDatabase {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "SecantusDB did not listen on {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "SecantusDB did not listen on {}",
+                self.port
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -267,10 +346,19 @@ async fn healthz_is_503_while_the_database_is_down_and_recovers() {
     let (status, body) = app.call(Method::GET, "/v1/healthz", None, None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["data"]["database"]["status"], "disconnected");
-    assert!(started.elapsed() < Duration::from_secs(3), "healthz must not hang: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "healthz must not hang: {:?}",
+        started.elapsed()
+    );
     // Other routes answer 503 in the envelope rather than hanging or 500.
     let (status, body) = app
-        .call(Method::POST, "/v1/auth/login", None, Some(json!({"email": "a@example.com", "password": "secret1"})))
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"email": "a@example.com", "password": "secret1"})),
+        )
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     error_message(&body);
@@ -282,7 +370,10 @@ async fn healthz_is_503_while_the_database_is_down_and_recovers() {
         if status == StatusCode::OK {
             break;
         }
-        assert!(Instant::now() < deadline, "server did not recover after the database came back");
+        assert!(
+            Instant::now() < deadline,
+            "server did not recover after the database came back"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     app.register("Al", "al@example.com").await;
@@ -292,11 +383,17 @@ async fn healthz_is_503_while_the_database_is_down_and_recovers() {
 fn start_binary(port: u16, bcrypt_cost: u32) -> Child {
     Command::new(env!("CARGO_BIN_EXE_splitlyr"))
         .env("APP_ENVIRONMENT", "test")
-        .env("APP_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/config"))
+        .env(
+            "APP_CONFIG_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+        )
         .env("APP__SERVER__HOST", "127.0.0.1")
         .env("PORT", port.to_string())
         .env("MONGO_URL", crate::helpers::db_uri())
-        .env("APP__DATABASE__NAME", format!("test_{}", uuid::Uuid::new_v4().simple()))
+        .env(
+            "APP__DATABASE__NAME",
+            format!("test_{}", uuid::Uuid::new_v4().simple()),
+        )
         .env("APP__AUTH__BCRYPT_COST", bcrypt_cost.to_string())
         .env("APP__SERVER__SHUTDOWN_GRACE_SECONDS", "20")
         .stdout(Stdio::null())
@@ -309,7 +406,10 @@ fn healthcheck(port: u16) -> bool {
     Command::new(env!("CARGO_BIN_EXE_splitlyr"))
         .arg("healthcheck")
         .env("APP_ENVIRONMENT", "test")
-        .env("APP_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/config"))
+        .env(
+            "APP_CONFIG_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+        )
         .env("PORT", port.to_string())
         .status()
         .expect("healthcheck runs")
@@ -350,20 +450,36 @@ async fn sigterm_drains_in_flight_requests_and_exits_zero() {
         }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
 
     let (status, took) = slow.await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "the in-flight request completes");
-    assert!(took > Duration::from_millis(300), "the request really was in flight ({took:?})");
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the in-flight request completes"
+    );
+    assert!(
+        took > Duration::from_millis(300),
+        "the request really was in flight ({took:?})"
+    );
     let exit_deadline = Instant::now() + Duration::from_secs(25);
     let code = loop {
         if let Some(code) = child.try_wait().unwrap() {
             break code;
         }
-        assert!(Instant::now() < exit_deadline, "process did not exit within the grace period");
+        assert!(
+            Instant::now() < exit_deadline,
+            "process did not exit within the grace period"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(code.success(), "exit status {code:?}");
-    assert!(!healthcheck(port), "healthcheck fails once the server is gone");
+    assert!(
+        !healthcheck(port),
+        "healthcheck fails once the server is gone"
+    );
 }
