@@ -307,8 +307,11 @@ PY
 
 check_terraform_fmt() {
   if command -v terraform >/dev/null 2>&1; then
-    terraform version | head -n1
-    terraform fmt -check -recursive -diff terraform/
+    # Empty CLI config: no provider/network settings needed for fmt.
+    : >"${WORK}/terraformrc"
+    TF_CLI_CONFIG_FILE="${WORK}/terraformrc" terraform version | head -n1
+    TF_CLI_CONFIG_FILE="${WORK}/terraformrc" terraform fmt -check -recursive -diff -no-color terraform/ &&
+      info "terraform fmt: no changes needed"
   else
     info "SUBSTITUTE: terraform is not installable from the reachable registries;"
     info "using HashiCorp's hcl/v2 hclwrite.Format (the formatter inside 'terraform fmt') via @cdktf/hcl-tools"
@@ -322,9 +325,11 @@ check_terraform_parse() {
   # Always: real hcl/v2 parser (WASM) + description/type lint. Attribute and
   # provider-schema validation ('terraform validate') needs provider downloads
   # and runs in GitHub Actions (pr.yml).
-  local files
+  local files examples
   mapfile -t files < <(find terraform -name '*.tf' | sort)
-  node "${HERE}/hcl-check.js" --lint-terraform "${files[@]}"
+  mapfile -t examples < <(find terraform -name '*.tfvars.example' | sort)
+  node "${HERE}/hcl-check.js" --lint-terraform "${files[@]}" &&
+    node "${HERE}/hcl-check.js" "${examples[@]}"
 }
 
 check_checkov_tf() {

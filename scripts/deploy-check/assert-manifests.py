@@ -9,6 +9,7 @@ Secret rendered, images pinned to a registry.
 
 Usage: assert-manifests.py OVERLAY_NAME RENDERED.yaml
 """
+import ipaddress
 import re
 import sys
 
@@ -82,6 +83,13 @@ def main() -> int:
             data = cms.get(ref, {}).get("data", {})
             for key in data:
                 check(not re.search(r"SECRET|PASSWORD|TOKEN|DATABASE__URI|MONGO_URL", key), f"ConfigMap {ref}: secret-looking key {key}")
+            # The server parses this as a list of exact IP addresses (a CIDR
+            # makes it exit at startup). Relax once ranges are supported.
+            for item in filter(None, (x.strip() for x in data.get("APP__RATE_LIMIT__TRUSTED_PROXIES", "").split(","))):
+                try:
+                    ipaddress.ip_address(item)
+                except ValueError:
+                    errors.append(f"ConfigMap {ref}: APP__RATE_LIMIT__TRUSTED_PROXIES entry {item!r} is not a single IP address")
             grace = int(data.get("APP__SERVER__SHUTDOWN_GRACE_SECONDS", DRAIN_SECONDS))
             check(tgp > pre + grace, f"{name}: terminationGracePeriodSeconds {tgp} must exceed preStop {pre}s + configured drain {grace}s")
 

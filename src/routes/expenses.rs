@@ -552,8 +552,17 @@ async fn update(
         c.finish(values)?;
 
     let split_with = build_splits(total, amount_input, currency, &shares, &expense.split_with)?;
-    let split_users: Vec<ObjectId> = shares.iter().map(|(u, _)| *u).collect();
-    check_participants(&store, user, expense.group, expense.paid_by, &split_users).await?;
+    // Users already in the split were checked when they were added (possibly
+    // by the other of creator and payer, whose friends may differ): only
+    // newcomers are checked against the caller.
+    let added: Vec<ObjectId> = shares
+        .iter()
+        .map(|(u, _)| *u)
+        .filter(|u| !expense.split_with.iter().any(|s| s.user == *u))
+        .collect();
+    if !added.is_empty() {
+        check_participants(&store, user, expense.group, expense.paid_by, &added).await?;
+    }
 
     expense.description = description;
     expense.amount = total;

@@ -163,7 +163,7 @@ async fn create(
     let mut wanted: Vec<ObjectId> = requested.into_iter().filter(|id| *id != user.id).collect();
     wanted.sort();
     wanted.dedup();
-    let found = store.user_summaries(&wanted).await?;
+    let found = store.active_user_ids(&wanted).await?;
     let now = DateTime::now();
     let member = |id: ObjectId, role: &str| MemberDoc {
         id: ObjectId::new(),
@@ -175,7 +175,7 @@ async fn create(
     members.extend(
         wanted
             .iter()
-            .filter(|id| found.iter().any(|u| u.id == **id))
+            .filter(|id| found.contains(id))
             .map(|id| member(*id, "member")),
     );
     let group = GroupDoc {

@@ -187,11 +187,17 @@ impl Store {
             .find_one_and_update(
                 doc! { "_id": id, "splitWith": { "$elemMatch": { "user": user, "settled": false } } },
                 doc! { "$set": {
-                    "splitWith.$.settled": true,
-                    "splitWith.$.settledAt": at,
+                    "splitWith.$[mine].settled": true,
+                    "splitWith.$[mine].settledAt": at,
                     "updatedAt": at,
                 } },
             )
+            // An array filter rather than the positional `$`: SecantusDB's
+            // findAndModify rejects `$` ("did not find the match needed").
+            // The filter names the user only (a user has one split; the query
+            // already requires it unsettled): SecantusDB re-evaluates filters
+            // after each path, so `settled: false` would skip `settledAt`.
+            .array_filters(vec![doc! { "mine.user": user }])
             .return_document(ReturnDocument::After)
             .await?;
         let Some(mut expense) = updated else {

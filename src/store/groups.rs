@@ -57,6 +57,25 @@ impl Store {
         Ok(())
     }
 
+    /// Which of `ids` are registered, active users, in one query.
+    pub async fn active_user_ids(&self, ids: &[ObjectId]) -> Result<Vec<ObjectId>, ApiError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let docs: Vec<mongodb::bson::Document> = self
+            .users()
+            .clone_with_type::<mongodb::bson::Document>()
+            .find(doc! { "_id": { "$in": ids }, "isActive": true })
+            .projection(doc! { "_id": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(docs
+            .iter()
+            .filter_map(|d| d.get_object_id("_id").ok())
+            .collect())
+    }
+
     /// Names of groups by id, in one query (for rendering expenses).
     pub async fn group_names(
         &self,

@@ -117,7 +117,7 @@ impl Store {
     }
 }
 
-/// `$in` filters and projections take `Vec<ObjectId>` as a Bson array.
+/// The current time as stored in documents (millisecond precision).
 pub(crate) fn now() -> mongodb::bson::DateTime {
     mongodb::bson::DateTime::now()
 }

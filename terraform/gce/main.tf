@@ -183,7 +183,7 @@ resource "google_compute_instance_template" "splitlyr" {
     splitlyr-mongo-uri-secret-id = google_secret_manager_secret.mongo_uri.id
     splitlyr-database-name       = var.database_name
     splitlyr-cors-origins        = var.cors_allowed_origins
-    splitlyr-trusted-proxies     = join(",", local.google_lb_ranges)
+    splitlyr-trusted-proxies     = join(",", var.trusted_proxies)
   }
 
   scheduling {
@@ -254,7 +254,6 @@ resource "google_compute_region_instance_group_manager" "splitlyr" {
     # Regional MIG: surge must be 0 or >= number of zones (3).
     max_surge_fixed       = 3
     max_unavailable_fixed = 0
-    min_ready_sec         = 30
   }
 
   # The autoscaler owns the size.

@@ -151,3 +151,14 @@ variable "database_name" {
   type        = string
   default     = "splitlyr"
 }
+
+variable "trusted_proxies" {
+  description = "Exact IP addresses whose X-Forwarded-For the rate limiter trusts (APP__RATE_LIMIT__TRUSTED_PROXIES). The server does not accept CIDR ranges yet, so the load balancer's 35.191.0.0/16 and 130.211.0.0/22 cannot be listed; empty means the limiter keys on the proxy's address."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for ip in var.trusted_proxies : can(cidrhost("${ip}/32", 0)) || can(cidrhost("${ip}/128", 0))])
+    error_message = "Each trusted_proxies entry must be a single IPv4 or IPv6 address, not a range."
+  }
+}

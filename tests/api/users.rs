@@ -195,7 +195,11 @@ async fn update_profile_changes_each_field_and_persists() {
 async fn update_profile_without_any_field_is_400() {
     let app = spawn_app().await;
     let al = app.register("Al", "al@example.com").await;
-    for body in [json!({}), json!({"email": "other@example.com"})] {
+    for body in [
+        json!({}),
+        json!({"name": null}),
+        json!({"email": "other@example.com"}),
+    ] {
         let (status, res) = app
             .patch("/v1/users/profile", &al.token, body.clone())
             .await;
@@ -231,6 +235,14 @@ async fn update_profile_with_invalid_values_is_400_with_field_errors() {
                 .any(|e| e["field"] == field && e["message"].is_string()),
             "{body} -> {res}"
         );
+    }
+    // Wrong JSON types are a 400 too, never a 500.
+    for body in [json!({"name": 5}), json!({"phoneNumber": {"$gt": ""}})] {
+        let (status, res) = app
+            .patch("/v1/users/profile", &al.token, body.clone())
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {res}");
+        error_message(&res);
     }
     let after = profile(&app, &al).await;
     assert_eq!(
@@ -330,6 +342,7 @@ async fn search_is_case_insensitive_on_name_or_email_and_skips_me_and_inactive()
     let app = spawn_app().await;
     let me = app.register("Alfred", "alfred@example.com").await;
     let alice = app.register("Alice Smith", "alice@example.com").await;
+    let emile = app.register("Émile Zoë", "emile@example.com").await;
     let bob = app.register("Bob", "bob.sally@example.com").await;
     app.register("Carol", "carol@example.com").await;
     app.register("Dave", "dave@example.com").await;
@@ -342,7 +355,7 @@ async fn search_is_case_insensitive_on_name_or_email_and_skips_me_and_inactive()
     assert_eq!(body["success"], true);
     assert!(body["message"].is_string());
     let found: HashSet<String> = ids_of(&body["data"]).into_iter().collect();
-    // "al" also occurs in carol (c-a-r-o-l? no) — only Alice (name/email) and Bob (email).
+    // Alice by name and email, Bob by email only; Carol and Dave do not contain "al".
     assert_eq!(
         found,
         HashSet::from([alice.id.clone(), bob.id.clone()]),
@@ -365,11 +378,15 @@ async fn search_is_case_insensitive_on_name_or_email_and_skips_me_and_inactive()
     assert_eq!(alice_row["email"], "alice@example.com");
     assert!(alice_row["profileImage"].is_null());
 
+    // Non-ASCII letters fold case too.
+    let (status, body) = app.get(&search_path("ÉMILE ZOË", ""), &me.token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ids_of(&body["data"]), [emile.id.as_str()], "{body}");
     // Name only (mixed case), email only.
     let (_, body) = app.get(&search_path("sMiTh", ""), &me.token).await;
-    assert_eq!(ids_of(&body["data"]), [alice.id.clone()]);
+    assert_eq!(ids_of(&body["data"]), [alice.id.as_str()]);
     let (_, body) = app.get(&search_path("SALLY@", ""), &me.token).await;
-    assert_eq!(ids_of(&body["data"]), [bob.id.clone()]);
+    assert_eq!(ids_of(&body["data"]), [bob.id.as_str()]);
     // My own name matches nothing but me.
     let (status, body) = app.get(&search_path("alfred", ""), &me.token).await;
     assert_eq!(status, StatusCode::OK);
@@ -404,6 +421,10 @@ async fn search_term_is_literal_text_never_a_pattern_or_operator() {
     app.register("Abc", "abc@example.com").await;
     let paren = app.register("Mr (Test)", "paren@example.com").await;
     let dotted = app.register("a.c", "dotted@example.com").await;
+    let spaced = app.register("Alice Smith", "spaced@example.com").await;
+    let punct = app
+        .register("Jean-Luc #1 &co ~x \\d", "jl@example.com")
+        .await;
 
     for term in [
         ".*",
@@ -434,13 +455,24 @@ async fn search_term_is_literal_text_never_a_pattern_or_operator() {
     // Special characters match themselves.
     let (status, body) = app.get(&search_path("(te", ""), &me.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(ids_of(&body["data"]), [paren.id.clone()]);
+    assert_eq!(ids_of(&body["data"]), [paren.id.as_str()]);
     let (_, body) = app.get(&search_path("a.c", ""), &me.token).await;
     assert_eq!(
         ids_of(&body["data"]),
-        [dotted.id.clone()],
+        [dotted.id.as_str()],
         "'.' is not a wildcard: {body}"
     );
+    let (_, body) = app.get(&search_path("ce sm", ""), &me.token).await;
+    assert_eq!(ids_of(&body["data"]), [spaced.id.as_str()], "{body}");
+    for term in ["n-l", "#1", "&co", "~x", "\\d"] {
+        let (status, body) = app.get(&search_path(term, ""), &me.token).await;
+        assert_eq!(status, StatusCode::OK, "{term} -> {body}");
+        assert_eq!(
+            ids_of(&body["data"]),
+            [punct.id.as_str()],
+            "{term} -> {body}"
+        );
+    }
     // Query-string operator syntax is just an unknown parameter / text.
     let (status, body) = app.get("/v1/users?userId[$gt]=", &me.token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -518,10 +550,17 @@ async fn search_with_trailing_slash_works_the_same() {
         (StatusCode::OK, StatusCode::OK),
         "{plain} / {slash}"
     );
-    assert_eq!(ids_of(&slash["data"]), [alice.id.clone()]);
+    assert_eq!(ids_of(&slash["data"]), [alice.id.as_str()]);
     assert_eq!(plain, slash);
     let (status, body) = app.get("/v1/users/?userId=a", &me.token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // Other users routes accept a trailing slash as well.
+    let (status, body) = app.get("/v1/users/profile/", &me.token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["_id"], me.id.as_str());
+    let (status, body) = app.get("/v1/users/balances/", &me.token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"], json!([]));
 }
 
 // ---------- GET /balances ----------
@@ -567,40 +606,45 @@ async fn balances_list_friends_with_non_zero_unsettled_balance_and_sign() {
     )
     .await;
     app.expense(
-        &even,
+        even,
         json!({"description": "B", "amount": 10, "splitWith": [{"user": me.id, "amount": 10}]}),
     )
     .await;
-    // settled: they owed me 8 but settled their split.
+    // settled: they owe me 8 until they settle their split.
     let e = app.expense(&me, json!({"description": "C", "amount": 8, "splitWith": [{"user": settled.id, "amount": 8}]})).await;
-    settle(&app, e["_id"].as_str().unwrap(), settled).await;
 
     let (status, body) = app.get("/v1/users/balances", &me.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["success"], true);
-    let rows = body["data"].as_array().expect("array");
+    assert!(body["message"].is_string());
+    let rows = body["data"].as_array().expect("array").clone();
     assert_eq!(
         rows.len(),
-        2,
+        3,
         "only friends with a non-zero balance: {body}"
     );
-    let row = |u: &User| {
+    let row = |rows: &[Value], u: &User| {
         rows.iter()
             .find(|r| r["friend"]["_id"] == u.id.as_str())
-            .unwrap_or_else(|| panic!("{} missing: {body}", u.name))
-            .clone()
+            .cloned()
     };
-    let r = row(owes);
+    let r = row(&rows, owes).unwrap_or_else(|| panic!("Owes missing: {body}"));
+    for key in ["friend", "balance", "message"] {
+        assert!(r.get(key).is_some(), "{key} missing: {r}");
+    }
     assert_eq!(
         r["friend"],
         json!({"_id": owes.id, "name": "Owes", "profileImage": null})
     );
     assert_eq!(r["balance"], json!(12.5));
     assert_eq!(r["message"], "You are owed $12.50");
-    let r = row(owed);
+    let r = row(&rows, owed).unwrap_or_else(|| panic!("Owed missing: {body}"));
     assert_eq!(r["friend"]["name"], "Owed");
     assert_eq!(r["balance"], json!(-12.5));
     assert_eq!(r["message"], "You owe $12.50");
+    let r = row(&rows, settled).unwrap_or_else(|| panic!("Settled missing: {body}"));
+    assert_eq!(r["balance"], json!(8));
+    assert_eq!(r["message"], "You are owed $8.00");
 
     // The other side sees the mirror image.
     let (_, body) = app.get("/v1/users/balances", &owes.token).await;
@@ -608,36 +652,21 @@ async fn balances_list_friends_with_non_zero_unsettled_balance_and_sign() {
     assert_eq!(body["data"][0]["friend"]["_id"], me.id.as_str());
     assert_eq!(body["data"][0]["balance"], json!(-12.5));
     assert_eq!(body["data"][0]["message"], "You owe $12.50");
-    let (_, body) = app.get("/v1/users/balances", &settled.token).await;
-    assert_eq!(
-        body["data"],
-        json!([]),
+
+    // Once settled, the split no longer counts on either side.
+    settle(&app, e["_id"].as_str().unwrap(), settled).await;
+    let (_, body) = app.get("/v1/users/balances", &me.token).await;
+    let rows = body["data"].as_array().expect("array").clone();
+    assert_eq!(rows.len(), 2, "{body}");
+    assert!(
+        row(&rows, settled).is_none(),
         "settled splits are excluded: {body}"
     );
-}
-
-#[tokio::test]
-async fn balances_empty_without_expenses_and_excludes_non_friends() {
-    let app = spawn_app().await;
-    let (me, bo) = app.friends("Me", "Bo").await;
-    let (status, body) = app.get("/v1/users/balances", &me.token).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["data"], json!([]));
-
-    app.expense(
-        &me,
-        json!({"description": "Lunch", "amount": 30, "splitWith": [{"user": bo.id, "amount": 30}]}),
-    )
-    .await;
-    let (_, body) = app.get("/v1/users/balances", &me.token).await;
-    assert_eq!(body["data"][0]["balance"], json!(30));
-    assert_eq!(body["data"][0]["message"], "You are owed $30.00");
-    // No longer friends → no longer listed.
-    let (status, _) = app
-        .delete(&format!("/v1/users/friends/{}", bo.id), &me.token)
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, body) = app.get("/v1/users/balances", &me.token).await;
+    assert_eq!(
+        row(&rows, owes).map(|r| r["balance"].clone()),
+        Some(json!(12.5))
+    );
+    let (_, body) = app.get("/v1/users/balances", &settled.token).await;
     assert_eq!(body["data"], json!([]), "{body}");
 }
 

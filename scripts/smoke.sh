@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# Artifact smoke test: builds the release binary and runs it the way it runs
+# in production (unprivileged user, read-only config dir, production
+# environment, secrets from env), then checks health, metrics, the
+# `healthcheck` subcommand, and graceful shutdown under load: SIGTERM while
+# bcrypt-heavy registrations are in flight must let every one of them finish
+# (201) and the process must exit 0 within the grace period.
+#
+#   bash scripts/smoke.sh
+#
+# Environment (all optional):
+#   DB_PORT                    database port for scripts/db.sh (default: a free
+#                              port, so a developer's database is left alone)
+#   DB_PATH                    database storage for scripts/db.sh (default :memory:)
+#   SMOKE_CONCURRENCY          concurrent registrations during SIGTERM (default 10)
+#   SMOKE_SIGTERM_DELAY        seconds between firing them and SIGTERM (default 0.05)
+#   SMOKE_SKIP_BUILD=1         use the existing target/release/splitlyr
+#   SMOKE_KEEP=1               keep the temp dir (logs) for inspection
+#   APP__SERVER__SHUTDOWN_GRACE_SECONDS  drain budget (default 30)
+#   APP__*                     any other APP__ variable is passed to the server.
+#                              APP__RATE_LIMIT__AUTH_BURST defaults to
+#                              SMOKE_CONCURRENCY + 5 so the burst of registrations
+#                              is not rate limited (production default: 10).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${ROOT}"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+DB_PORT="${DB_PORT:-$(free_port)}"
+DB_PATH="${DB_PATH:-:memory:}"
+export DB_PORT DB_PATH
+CONCURRENCY="${SMOKE_CONCURRENCY:-10}"
+SIGTERM_DELAY="${SMOKE_SIGTERM_DELAY:-0.05}"
+GRACE="${APP__SERVER__SHUTDOWN_GRACE_SECONDS:-30}"
+SMOKE_USER="splitlyr-smoke"
+
+log() { printf '[smoke] %s\n' "$*"; }
+fail() {
+  printf '[smoke] FAIL: %s\n' "$*" >&2
+  if [ -f "${WORK:-/nonexistent}/server.log" ]; then
+    printf '[smoke] last server log lines:\n' >&2
+    tail -n 40 "${WORK}/server.log" >&2 || true
+  fi
+  exit 1
+}
+
+for tool in cargo curl python3; do
+  command -v "${tool}" >/dev/null 2>&1 || fail "${tool} is required"
+done
+
+# --------------------------------------------------------------------------
+# build
+# --------------------------------------------------------------------------
+if [ "${SMOKE_SKIP_BUILD:-0}" != "1" ]; then
+  log "cargo build --release --locked"
+  cargo build --release --locked --bin splitlyr
+fi
+[ -x target/release/splitlyr ] || fail "target/release/splitlyr not found"
+
+# --------------------------------------------------------------------------
+# scratch area, cleanup
+# --------------------------------------------------------------------------
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/splitlyr-smoke.XXXXXX")"
+chmod 0755 "${WORK}"
+SERVER_PID=""
+DB_STARTED=0
+cleanup() {
+  local rc=$?
+  if [ -n "${SERVER_PID}" ] && kill -0 "${SERVER_PID}" 2>/dev/null; then
+    kill -KILL "${SERVER_PID}" 2>/dev/null || true
+  fi
+  if [ "${DB_STARTED}" -eq 1 ]; then
+    scripts/db.sh stop >/dev/null 2>&1 || true
+  fi
+  if [ "${SMOKE_KEEP:-0}" = "1" ] || [ "${rc}" -ne 0 ]; then
+    log "logs kept in ${WORK}"
+  else
+    chmod -R u+w "${WORK}" 2>/dev/null || true
+    rm -rf "${WORK}"
+  fi
+  exit "${rc}"
+}
+trap cleanup EXIT
+
+# --------------------------------------------------------------------------
+# unprivileged user
+# --------------------------------------------------------------------------
+RUN_AS=()
+if [ "$(id -u)" -eq 0 ]; then
+  if ! id "${SMOKE_USER}" >/dev/null 2>&1; then
+    log "creating system user ${SMOKE_USER}"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin "${SMOKE_USER}"
+  fi
+  command -v setpriv >/dev/null 2>&1 || fail "setpriv (util-linux) is required when running as root"
+  # setpriv execs in place (same PID), so SIGTERM reaches the server itself.
+  RUN_AS=(setpriv --reuid="${SMOKE_USER}" --regid="${SMOKE_USER}" --init-groups --no-new-privs)
+  log "server runs as ${SMOKE_USER} (uid $(id -u "${SMOKE_USER}"))"
+else
+  log "not root: server runs as $(id -un)"
+fi
+
+# Binary and config copied into the scratch dir, owned by root (or the
+# caller) and not writable by the server user.
+install -d -m 0755 "${WORK}/bin"
+install -m 0555 target/release/splitlyr "${WORK}/bin/splitlyr"
+BIN="${WORK}/bin/splitlyr"
+cp -R config "${WORK}/config"
+chmod -R a-w "${WORK}/config"
+# shellcheck disable=SC2016 # $1 is expanded by the inner sh, on purpose.
+if "${RUN_AS[@]}" sh -c ': > "$1/probe"' _ "${WORK}/config" 2>/dev/null; then
+  fail "config dir is writable by the server user"
+fi
+log "read-only config dir: ${WORK}/config"
+
+# --------------------------------------------------------------------------
+# database
+# --------------------------------------------------------------------------
+if scripts/db.sh status >/dev/null 2>&1; then
+  log "using the database already running on 127.0.0.1:${DB_PORT} (left running)"
+else
+  log "starting the database on 127.0.0.1:${DB_PORT} (scripts/db.sh start, DB_PATH=${DB_PATH})"
+  DB_STARTED=1
+  scripts/db.sh start
+fi
+for _ in $(seq 1 60); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/${DB_PORT}") 2>/dev/null; then break; fi
+  sleep 0.5
+done
+(exec 3<>"/dev/tcp/127.0.0.1/${DB_PORT}") 2>/dev/null || fail "database not reachable on ${DB_PORT}"
+
+# --------------------------------------------------------------------------
+# server
+# --------------------------------------------------------------------------
+PORT="$(free_port)"
+JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
+BASE="http://127.0.0.1:${PORT}"
+
+SERVER_ENV=(
+  "PATH=/usr/local/bin:/usr/bin:/bin"
+  "HOME=/nonexistent"
+  "APP_ENVIRONMENT=production"
+  "APP_CONFIG_DIR=${WORK}/config"
+  "JWT_SECRET=${JWT_SECRET}"
+  "MONGO_URL=mongodb://127.0.0.1:${DB_PORT}/?directConnection=true"
+  "PORT=${PORT}"
+  "APP__SERVER__SHUTDOWN_GRACE_SECONDS=${GRACE}"
+  "APP__DATABASE__NAME=${APP__DATABASE__NAME:-splitlyr_smoke}"
+  "APP__RATE_LIMIT__AUTH_BURST=${APP__RATE_LIMIT__AUTH_BURST:-$((CONCURRENCY + 5))}"
+  "RUST_LOG=${RUST_LOG:-info}"
+)
+# Forward any other APP__* settings from the caller.
+while IFS='=' read -r name _; do
+  case "${name}" in
+    APP__SERVER__SHUTDOWN_GRACE_SECONDS | APP__DATABASE__NAME | APP__RATE_LIMIT__AUTH_BURST) ;;
+    APP__*) SERVER_ENV+=("${name}=${!name}") ;;
+  esac
+done < <(env)
+
+touch "${WORK}/started-marker"
+log "starting splitlyr on port ${PORT} (APP_ENVIRONMENT=production)"
+(cd / && exec env -i "${SERVER_ENV[@]}" "${RUN_AS[@]}" "${BIN}") >"${WORK}/server.log" 2>&1 &
+SERVER_PID=$!
+
+ready=0
+for _ in $(seq 1 120); do
+  kill -0 "${SERVER_PID}" 2>/dev/null || fail "server exited during startup"
+  if [ "$(curl -s -o /dev/null -w '%{http_code}' "${BASE}/v1/healthz" || true)" = "200" ]; then
+    ready=1
+    break
+  fi
+  sleep 0.25
+done
+[ "${ready}" -eq 1 ] || fail "/v1/healthz did not return 200 within 30s"
+log "ok: GET /v1/healthz -> 200"
+
+code="$(curl -s -o /dev/null -w '%{http_code}' "${BASE}/v1/livez")"
+[ "${code}" = "200" ] || fail "GET /v1/livez -> ${code}"
+log "ok: GET /v1/livez -> 200"
+
+curl -fsS "${BASE}/metrics" >"${WORK}/metrics.txt" || fail "GET /metrics failed"
+grep -q '^http_requests_total' "${WORK}/metrics.txt" || fail "/metrics lacks http_requests_total"
+log "ok: /metrics exposes http_requests_total"
+
+# Logs must be JSON lines on stdout.
+if head -n 1 "${WORK}/server.log" | python3 -c 'import json,sys; json.loads(sys.stdin.readline())' 2>/dev/null; then
+  log "ok: logs are JSON"
+else
+  log "warn: first log line is not JSON: $(head -c 200 "${WORK}/server.log")"
+fi
+
+# `splitlyr healthcheck` uses the same config (same env) and must exit 0 ...
+if env -i "${SERVER_ENV[@]}" "${RUN_AS[@]}" "${BIN}" healthcheck >"${WORK}/healthcheck.log" 2>&1; then
+  log "ok: splitlyr healthcheck -> exit 0"
+else
+  cat "${WORK}/healthcheck.log" >&2
+  fail "splitlyr healthcheck exited non-zero against a healthy server"
+fi
+# ... and non-zero when nothing listens on the configured port.
+dead_port="$(free_port)"
+if env -i "${SERVER_ENV[@]}" "PORT=${dead_port}" "${RUN_AS[@]}" "${BIN}" healthcheck >/dev/null 2>&1; then
+  fail "splitlyr healthcheck exited 0 although nothing listens on port ${dead_port}"
+fi
+log "ok: splitlyr healthcheck -> non-zero when the server is down"
+
+# --------------------------------------------------------------------------
+# graceful shutdown under load
+# --------------------------------------------------------------------------
+log "firing ${CONCURRENCY} concurrent POST /v1/auth/register, SIGTERM after ${SIGTERM_DELAY}s"
+run_id="$(date +%s)-$$"
+pids=()
+for i in $(seq 1 "${CONCURRENCY}"); do
+  (
+    body="$(printf '{"name":"Smoke %s","email":"smoke-%s-%s@example.com","password":"Smoke-Password-%s-%s!"}' \
+      "${i}" "${run_id}" "${i}" "${run_id}" "${i}")"
+    curl_rc=0
+    code="$(curl -s -o "${WORK}/register-${i}.body" -w '%{http_code}' --max-time $((GRACE + 15)) \
+      -H 'Content-Type: application/json' -X POST --data "${body}" "${BASE}/v1/auth/register")" || curl_rc=$?
+    printf '%s %s %s\n' "${code:-000}" "$(date +%s.%N)" "${curl_rc}" >"${WORK}/register-${i}.status"
+  ) &
+  pids+=("$!")
+done
+# Make sure the requests really are in flight (TCP connections established to
+# the server) before the signal; a request whose connection was never opened
+# is not "in flight" and would make the check flaky.
+if command -v ss >/dev/null 2>&1; then
+  for _ in $(seq 1 100); do
+    established="$(ss -Htn state established "( sport = :${PORT} )" 2>/dev/null | wc -l)"
+    [ "${established}" -ge "${CONCURRENCY}" ] && break
+    sleep 0.02
+  done
+  log "${established} connections established to the server"
+fi
+sleep "${SIGTERM_DELAY}"
+term_at="$(date +%s.%N)"
+kill -TERM "${SERVER_PID}"
+log "SIGTERM sent to pid ${SERVER_PID}"
+
+# The process must exit by itself within the grace period (+2s slack).
+deadline=$(($(date +%s) + GRACE + 2))
+while kill -0 "${SERVER_PID}" 2>/dev/null; do
+  if [ "$(date +%s)" -gt "${deadline}" ]; then
+    fail "server still running ${GRACE}s after SIGTERM"
+  fi
+  sleep 0.1
+done
+server_rc=0
+wait "${SERVER_PID}" || server_rc=$?
+exited_at="$(date +%s.%N)"
+SERVER_PID=""
+for p in "${pids[@]}"; do wait "${p}" || true; done
+
+ok=0
+after_term=0
+for i in $(seq 1 "${CONCURRENCY}"); do
+  read -r code done_at curl_rc <"${WORK}/register-${i}.status"
+  if [ "${code}" = "201" ]; then
+    ok=$((ok + 1))
+  else
+    log "request ${i}: HTTP ${code} (curl exit ${curl_rc}) $(head -c 200 "${WORK}/register-${i}.body" 2>/dev/null)"
+  fi
+  if python3 -c "import sys; sys.exit(0 if float('${done_at}') > float('${term_at}') else 1)"; then
+    after_term=$((after_term + 1))
+  fi
+done
+drain="$(python3 -c "print(f'{float(\"${exited_at}\") - float(\"${term_at}\"):.2f}')")"
+log "${ok}/${CONCURRENCY} registrations got 201; ${after_term} completed after SIGTERM; exit code ${server_rc} after ${drain}s"
+
+[ "${ok}" -eq "${CONCURRENCY}" ] || fail "in-flight requests were dropped during shutdown"
+[ "${after_term}" -ge 1 ] || fail "no request was still in flight at SIGTERM (raise SMOKE_CONCURRENCY or lower SMOKE_SIGTERM_DELAY); drain not exercised"
+[ "${server_rc}" -eq 0 ] || fail "server exited with ${server_rc} after SIGTERM (want 0)"
+
+# The server must not have written anything to disk.
+if [ "${#RUN_AS[@]}" -gt 0 ]; then
+  written="$(find /tmp /var/tmp /dev/shm "${ROOT}" -xdev -user "${SMOKE_USER}" -newer "${WORK}/started-marker" 2>/dev/null | head -n 5)"
+  [ -z "${written}" ] || fail "server wrote files: ${written}"
+  log "ok: the server user wrote no files"
+fi
+
+log "PASS: build, read-only config, healthz, metrics, healthcheck, graceful drain"

@@ -1,0 +1,184 @@
+//! Running balances, kept in step with expenses inside the same transaction,
+//! so reading balances costs O(counterparties) instead of O(history).
+//!
+//! - `balances`: one document per (pair of users, currency); `net` is what
+//!   user `b` owes user `a` (a < b), in minor units, over unsettled splits.
+//! - `groupbalances`: one document per (group, member, currency); `net` > 0
+//!   means the member is owed.
+//!
+//! Every expense write computes the ledger delta between the old and new
+//! versions of the expense and applies it with one batched `update` command
+//! per collection. `rebuild` recomputes everything from the expenses.
+
+use std::collections::BTreeMap;
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, Document};
+use mongodb::ClientSession;
+use serde::Deserialize;
+
+use super::{ExpenseDoc, Store};
+use crate::error::ApiError;
+
+/// An amount `debtor` owes `creditor`: an unsettled split of someone other than the payer.
+fn debts(e: &ExpenseDoc) -> impl Iterator<Item = (ObjectId, ObjectId, i64)> + '_ {
+    e.split_with
+        .iter()
+        .filter(move |s| !s.settled && s.user != e.paid_by)
+        .map(move |s| (e.paid_by, s.user, s.amount))
+}
+
+/// Signed increments keyed by document id.
+#[derive(Default)]
+struct Delta {
+    pairs: BTreeMap<String, (ObjectId, ObjectId, String, i64)>,
+    members: BTreeMap<String, (ObjectId, ObjectId, String, i64)>,
+}
+
+impl Delta {
+    fn add(&mut self, e: &ExpenseDoc, sign: i64) {
+        for (creditor, debtor, amount) in debts(e) {
+            let amount = sign * amount;
+            // net is what b owes a.
+            let (a, b, inc) = if creditor < debtor {
+                (creditor, debtor, amount)
+            } else {
+                (debtor, creditor, -amount)
+            };
+            let key = format!("{}:{}:{}", a.to_hex(), b.to_hex(), e.currency);
+            self.pairs.entry(key).or_insert((a, b, e.currency.clone(), 0)).3 += inc;
+            if let Some(group) = e.group {
+                for (user, inc) in [(creditor, amount), (debtor, -amount)] {
+                    let key = format!("{}:{}:{}", group.to_hex(), user.to_hex(), e.currency);
+                    self.members.entry(key).or_insert((group, user, e.currency.clone(), 0)).3 += inc;
+                }
+            }
+        }
+    }
+
+    fn between(old: Option<&ExpenseDoc>, new: Option<&ExpenseDoc>) -> Self {
+        let mut d = Self::default();
+        if let Some(old) = old {
+            d.add(old, -1);
+        }
+        if let Some(new) = new {
+            d.add(new, 1);
+        }
+        d.pairs.retain(|_, v| v.3 != 0);
+        d.members.retain(|_, v| v.3 != 0);
+        d
+    }
+}
+
+/// One `update` command with an upserting `$inc` statement per document.
+fn increments(collection: &str, rows: Vec<(String, Document, i64)>) -> Option<Document> {
+    if rows.is_empty() {
+        return None;
+    }
+    let updates: Vec<Document> = rows
+        .into_iter()
+        .map(|(id, fields, inc)| {
+            doc! {
+                "q": { "_id": id },
+                "u": { "$inc": { "net": inc }, "$setOnInsert": fields },
+                "upsert": true,
+            }
+        })
+        .collect();
+    Some(doc! { "update": collection, "updates": updates, "ordered": true })
+}
+
+/// A balance row as seen from one user: the counterparty owes them `net`.
+#[derive(Debug, Clone)]
+pub struct LedgerRow {
+    pub counterparty: ObjectId,
+    pub currency: String,
+    pub net: i64,
+}
+
+#[derive(Deserialize)]
+struct PairDoc {
+    a: ObjectId,
+    b: ObjectId,
+    currency: String,
+    net: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GroupBalanceDoc {
+    pub user: ObjectId,
+    pub currency: String,
+    pub net: i64,
+}
+
+impl Store {
+    /// Applies the balance change from `old` to `new` inside the caller's transaction.
+    pub(super) async fn apply_ledger(
+        &self,
+        session: &mut ClientSession,
+        old: Option<&ExpenseDoc>,
+        new: Option<&ExpenseDoc>,
+    ) -> mongodb::error::Result<()> {
+        let delta = Delta::between(old, new);
+        let pairs = delta
+            .pairs
+            .into_iter()
+            .map(|(id, (a, b, currency, inc))| (id, doc! { "a": a, "b": b, "currency": currency }, inc))
+            .collect();
+        let members = delta
+            .members
+            .into_iter()
+            .map(|(id, (group, user, currency, inc))| {
+                (id, doc! { "group": group, "user": user, "currency": currency }, inc)
+            })
+            .collect();
+        for command in [increments("balances", pairs), increments("groupbalances", members)]
+            .into_iter()
+            .flatten()
+        {
+            self.db.run_command(command).session(&mut *session).await?;
+        }
+        Ok(())
+    }
+
+    /// My non-zero balances with everyone, per currency: two index lookups.
+    pub async fn ledger_for(&self, me: ObjectId, counterparty: Option<ObjectId>) -> Result<Vec<LedgerRow>, ApiError> {
+        let filter = match counterparty {
+            Some(other) => {
+                let (a, b) = if me < other { (me, other) } else { (other, me) };
+                doc! { "a": a, "b": b, "net": { "$ne": 0 } }
+            }
+            None => doc! { "$or": [ { "a": me }, { "b": me } ], "net": { "$ne": 0 } },
+        };
+        let docs: Vec<PairDoc> = self
+            .db
+            .collection::<PairDoc>("balances")
+            .find(filter)
+            .projection(doc! { "a": 1, "b": 1, "currency": 1, "net": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(docs
+            .into_iter()
+            .map(|d| {
+                if d.a == me {
+                    LedgerRow { counterparty: d.b, currency: d.currency, net: d.net }
+                } else {
+                    LedgerRow { counterparty: d.a, currency: d.currency, net: -d.net }
+                }
+            })
+            .collect())
+    }
+
+    /// Non-zero member balances of a group.
+    pub async fn group_ledger(&self, group: ObjectId) -> Result<Vec<GroupBalanceDoc>, ApiError> {
+        Ok(self
+            .db
+            .collection::<GroupBalanceDoc>("groupbalances")
+            .find(doc! { "group": group, "net": { "$ne": 0 } })
+            .projection(doc! { "user": 1, "currency": 1, "net": 1 })
+            .await?
+            .try_collect()
+            .await?)
+    }
+}
