@@ -2,7 +2,6 @@
 //! `APP__SECTION__KEY` variables and the old Node server's variable names.
 //! Validation happens here so a misconfigured server refuses to start.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -108,7 +107,7 @@ pub struct RateLimitSettings {
     pub auth_period_ms: u64,
     pub contact_burst: u32,
     pub contact_period_ms: u64,
-    pub trusted_proxies: Vec<IpAddr>,
+    pub trusted_proxies: Vec<crate::ratelimit::ProxyRange>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

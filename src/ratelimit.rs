@@ -3,6 +3,8 @@
 //! untrusted address in `X-Forwarded-For`.
 
 use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,30 +17,64 @@ use actix_web::{HttpResponse, HttpResponseBuilder};
 
 use crate::configuration::RateLimitSettings;
 
+/// A trusted proxy: one address (`10.0.0.7`) or a range (`10.0.0.0/8`), as
+/// load balancers and ingress controllers come from address ranges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct ProxyRange(IpNet);
+
+impl ProxyRange {
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        self.0.contains(ip)
+    }
+}
+
+impl TryFrom<String> for ProxyRange {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let s = s.trim();
+        s.parse::<IpNet>()
+            .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+            .map(Self)
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR range"))
+    }
+}
+
+impl std::str::FromStr for ProxyRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::try_from(s.to_string())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ClientIp {
-    trusted_proxies: Arc<Vec<IpAddr>>,
+    trusted_proxies: Arc<Vec<ProxyRange>>,
 }
 
 impl ClientIp {
-    pub fn new(trusted_proxies: Vec<IpAddr>) -> Self {
+    pub fn new(trusted_proxies: Vec<ProxyRange>) -> Self {
         Self {
             trusted_proxies: Arc::new(trusted_proxies),
         }
+    }
+
+    fn is_trusted(&self, ip: &IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|range| range.contains(ip))
     }
 
     /// The address to rate-limit: never taken from a header the client controls
     /// unless the connection comes from a proxy we trust.
     pub fn client_of(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> IpAddr {
         let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        if !self.trusted_proxies.contains(&peer) {
+        if !self.is_trusted(&peer) {
             return peer;
         }
         forwarded_for
             .into_iter()
             .flat_map(|v| v.rsplit(','))
             .filter_map(|part| part.trim().parse::<IpAddr>().ok())
-            .find(|ip| !self.trusted_proxies.contains(ip))
+            .find(|ip| !self.is_trusted(ip))
             .unwrap_or(peer)
     }
 }
@@ -95,9 +131,13 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn ranges(list: &[&str]) -> Vec<ProxyRange> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
     #[test]
     fn forwarded_for_is_ignored_from_untrusted_peers() {
-        let c = ClientIp::new(vec![ip("10.0.0.1")]);
+        let c = ClientIp::new(ranges(&["10.0.0.1"]));
         assert_eq!(
             c.client_of(Some(ip("203.0.113.9")), Some("1.2.3.4")),
             ip("203.0.113.9")
@@ -106,7 +146,7 @@ mod tests {
 
     #[test]
     fn trusted_proxy_yields_nearest_untrusted_hop() {
-        let c = ClientIp::new(vec![ip("10.0.0.1"), ip("10.0.0.2")]);
+        let c = ClientIp::new(ranges(&["10.0.0.1", "10.0.0.2"]));
         let xff = "6.6.6.6, 198.51.100.7, 10.0.0.2";
         assert_eq!(
             c.client_of(Some(ip("10.0.0.1")), Some(xff)),
@@ -117,5 +157,17 @@ mod tests {
             ip("10.0.0.1")
         );
         assert_eq!(c.client_of(Some(ip("10.0.0.1")), None), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn ranges_are_trusted_as_a_whole() {
+        let c = ClientIp::new(ranges(&["10.0.0.0/8", "35.191.0.0/16"]));
+        let xff = "203.0.113.5, 10.4.5.6";
+        assert_eq!(
+            c.client_of(Some(ip("35.191.2.3")), Some(xff)),
+            ip("203.0.113.5")
+        );
+        assert!("not-an-ip".parse::<ProxyRange>().is_err());
+        assert!("10.0.0.0/33".parse::<ProxyRange>().is_err());
     }
 }

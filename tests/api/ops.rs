@@ -240,7 +240,7 @@ async fn forwarded_for_is_only_trusted_from_configured_proxies() {
         s.rate_limit.enabled = true;
         s.rate_limit.auth_burst = 1;
         s.rate_limit.auth_period_ms = 60_000;
-        s.rate_limit.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+        s.rate_limit.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await;
     for client in ["198.51.100.1", "198.51.100.2"] {
