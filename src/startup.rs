@@ -46,16 +46,16 @@ impl Application {
         let store = Store::connect(&settings.database, Some(&metrics))
             .await
             .map_err(|e| format!("database configuration: {e}"))?;
-        // Indexes are created when the database is reachable; a server started
+        // Indexes and the ledger are prepared when the database is reachable; a server started
         // during a database outage still comes up (healthz reports 503).
-        if let Err(e) = store.ensure_indexes().await {
-            tracing::warn!(error = %e, "could not create indexes at startup; will retry in the background");
+        if let Err(e) = store.prepare().await {
+            tracing::warn!(error = %e, "could not prepare the database at startup; will retry in the background");
             let retry = store.clone();
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_secs(10)).await;
-                    if retry.ensure_indexes().await.is_ok() {
-                        tracing::info!("indexes created");
+                    if retry.prepare().await.is_ok() {
+                        tracing::info!("database prepared");
                         break;
                     }
                 }

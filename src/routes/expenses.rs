@@ -12,7 +12,7 @@ use super::users::me;
 use super::views::{iso, iso_opt, Directory, UserRef};
 use super::{created, ok, ok_page, parse_id, Checks, Page};
 use crate::auth::AuthUser;
-use crate::domain::balance::{group_balances, LedgerExpense};
+use crate::domain::balance::collect_nets;
 use crate::domain::money::{
     positive_amount, AmountInput, CommonScaleUnits, Currency, Decimal, MajorUnits,
 };
@@ -664,15 +664,11 @@ async fn group_balance(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let group = member_group(&store, &path, user).await?;
-    let (debts, count) = store.group_debts(group.id).await?;
-    let ledger = debts.iter().filter_map(|d| {
-        Some(LedgerExpense {
-            payer: d.creditor,
-            currency: Currency::parse(&d.currency).ok()?,
-            splits: vec![(d.debtor, d.amount, false)],
-        })
-    });
-    let nets = group_balances(ledger);
+    let rows = store.group_ledger(group.id).await?;
+    let nets = collect_nets(
+        rows.iter()
+            .filter_map(|r| Some((r.user, Currency::parse(&r.currency).ok()?, r.net))),
+    );
     // Every member appears, at 0 when even; former members who still owe or
     // are owed appear too, so the balances always sum to zero.
     let mut balances: serde_json::Map<String, serde_json::Value> = group
@@ -697,7 +693,7 @@ async fn group_balance(
         serde_json::json!({
             "group": { "_id": group.id.to_hex(), "name": group.name, "members": members },
             "balances": balances,
-            "totalExpenses": count,
+            "totalExpenses": group.expense_count,
         }),
     ))
 }

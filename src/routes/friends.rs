@@ -302,7 +302,7 @@ async fn balance(
     let ids = [id];
     let (people, rows) = futures_util::try_join!(
         store.user_summaries(&ids),
-        store.net_balances(user.id, Some(id))
+        store.ledger_for(user.id, Some(id))
     )?;
     let friend = people
         .first()

@@ -187,6 +187,7 @@ async fn create(
         is_active: true,
         created_at: now,
         updated_at: now,
+        expense_count: 0,
     };
     store.create_group(&group).await?;
     Ok(created(

@@ -193,7 +193,7 @@ async fn search(
 
 async fn balances(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
     let doc = me(&store, user).await?;
-    let rows = store.net_balances(user.id, None).await?;
+    let rows = store.ledger_for(user.id, None).await?;
     let nets = nets(&rows);
     let friends: Vec<_> = doc
         .friends

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::domain::balance::{collect_nets, MemberBalance};
 use crate::domain::money::{format_money_message, CommonScaleUnits, Currency, MajorUnits};
-use crate::store::{expenses::NetRow, UserSummary};
+use crate::store::{ledger::LedgerRow, UserSummary};
 
 pub fn iso(dt: DateTime) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp_millis(dt.timestamp_millis())
@@ -68,8 +68,8 @@ impl Directory {
     }
 }
 
-/// Per-counterparty balances from the store's aggregation rows.
-pub fn nets(rows: &[NetRow]) -> HashMap<ObjectId, MemberBalance> {
+/// Per-counterparty balances from the ledger rows.
+pub fn nets(rows: &[LedgerRow]) -> HashMap<ObjectId, MemberBalance> {
     collect_nets(
         rows.iter()
             .filter_map(|r| Some((r.counterparty, Currency::parse(&r.currency).ok()?, r.net))),

@@ -111,27 +111,18 @@ impl ExpenseFilter {
     }
 }
 
-/// One row of a balance aggregation: the net amount (minor units) that
-/// `counterparty` owes the subject in `currency` (negative: the subject owes).
-#[derive(Debug, Clone, Deserialize)]
-pub struct NetRow {
-    pub counterparty: ObjectId,
-    pub currency: String,
-    pub net: i64,
-}
-
-/// One row of a group ledger: `debtor` owes `creditor` `amount` in `currency`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct DebtRow {
-    pub creditor: ObjectId,
-    pub debtor: ObjectId,
-    pub currency: String,
-    pub amount: i64,
-}
-
 impl Store {
+    /// Inserts the expense and books its balances, atomically.
     pub async fn insert_expense(&self, expense: &ExpenseDoc) -> Result<(), ApiError> {
-        self.expenses().insert_one(expense).await?;
+        let mut session = self.client.start_session().await?;
+        session
+            .start_transaction()
+            .and_run2(async |s| {
+                self.expenses().insert_one(expense).session(&mut *s).await?;
+                self.count_group_expense(s, expense.group, 1).await?;
+                self.apply_ledger(s, None, Some(expense)).await
+            })
+            .await?;
         Ok(())
     }
 
@@ -160,143 +151,100 @@ impl Store {
         Ok((page, total))
     }
 
-    /// Replaces an unsettled expense; None when it is gone or got settled meanwhile.
+    /// Replaces an unsettled expense and rebooks its balances, atomically;
+    /// false when it is gone or got settled meanwhile.
     pub async fn replace_unsettled_expense(&self, expense: &ExpenseDoc) -> Result<bool, ApiError> {
-        let result = self
-            .expenses()
-            .replace_one(doc! { "_id": expense.id, "isSettled": false }, expense)
+        let mut session = self.client.start_session().await?;
+        let replaced = session
+            .start_transaction()
+            .and_run2(async |s| {
+                let old = self
+                    .expenses()
+                    .find_one_and_replace(doc! { "_id": expense.id, "isSettled": false }, expense)
+                    .return_document(ReturnDocument::Before)
+                    .session(&mut *s)
+                    .await?;
+                let Some(old) = old else { return Ok(false) };
+                self.apply_ledger(s, Some(&old), Some(expense)).await?;
+                Ok(true)
+            })
             .await?;
-        Ok(result.matched_count == 1)
+        Ok(replaced)
     }
 
+    /// Deletes the expense and unbooks its balances, atomically.
     pub async fn delete_expense(&self, id: ObjectId) -> Result<(), ApiError> {
-        self.expenses().delete_one(doc! { "_id": id }).await?;
+        let mut session = self.client.start_session().await?;
+        session
+            .start_transaction()
+            .and_run2(async |s| {
+                let old = self
+                    .expenses()
+                    .find_one_and_delete(doc! { "_id": id })
+                    .session(&mut *s)
+                    .await?;
+                if let Some(old) = old {
+                    self.count_group_expense(s, old.group, -1).await?;
+                    self.apply_ledger(s, Some(&old), None).await?;
+                }
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
-    /// Marks `user`'s unsettled split settled; None when there was none to settle.
-    /// When every split but the payer's is settled, the expense becomes settled.
+    /// Marks `user`'s unsettled split settled, atomically with the balances;
+    /// None when there was none to settle. When every split but the payer's is
+    /// settled, the expense becomes settled.
     pub async fn settle_split(
         &self,
         id: ObjectId,
         user: ObjectId,
     ) -> Result<Option<ExpenseDoc>, ApiError> {
-        let at = now();
-        let updated = self
-            .expenses()
-            .find_one_and_update(
-                doc! { "_id": id, "splitWith": { "$elemMatch": { "user": user, "settled": false } } },
-                doc! { "$set": {
-                    "splitWith.$[mine].settled": true,
-                    "splitWith.$[mine].settledAt": at,
-                    "updatedAt": at,
-                } },
-            )
-            // An array filter rather than the positional `$`: SecantusDB's
-            // findAndModify rejects `$` ("did not find the match needed").
-            // The filter names the user only (a user has one split; the query
-            // already requires it unsettled): SecantusDB re-evaluates filters
-            // after each path, so `settled: false` would skip `settledAt`.
-            .array_filters(vec![doc! { "mine.user": user }])
-            .return_document(ReturnDocument::After)
+        let mut session = self.client.start_session().await?;
+        let settled = session
+            .start_transaction()
+            .and_run2(async |s| {
+                let at = now();
+                let old = self
+                    .expenses()
+                    .find_one_and_update(
+                        doc! { "_id": id, "splitWith": { "$elemMatch": { "user": user, "settled": false } } },
+                        doc! { "$set": {
+                            "splitWith.$[mine].settled": true,
+                            "splitWith.$[mine].settledAt": at,
+                            "updatedAt": at,
+                        } },
+                    )
+                    // An array filter rather than the positional `$`: SecantusDB's
+                    // findAndModify rejects `$` ("did not find the match needed").
+                    // The filter names the user only (a user has one split; the query
+                    // already requires it unsettled): SecantusDB re-evaluates filters
+                    // after each path, so `settled: false` would skip `settledAt`.
+                    .array_filters(vec![doc! { "mine.user": user }])
+                    .return_document(ReturnDocument::Before)
+                    .session(&mut *s)
+                    .await?;
+                let Some(old) = old else { return Ok(None) };
+                let mut new = old.clone();
+                new.updated_at = at;
+                for split in new.split_with.iter_mut().filter(|x| x.user == user) {
+                    split.settled = true;
+                    split.settled_at = Some(at);
+                }
+                let all_settled = new.split_with.iter().all(|x| x.settled || x.user == new.paid_by);
+                if all_settled && !new.is_settled {
+                    self.expenses()
+                        .update_one(doc! { "_id": id }, doc! { "$set": { "isSettled": true, "settledAt": at } })
+                        .session(&mut *s)
+                        .await?;
+                    new.is_settled = true;
+                    new.settled_at = Some(at);
+                }
+                self.apply_ledger(s, Some(&old), Some(&new)).await?;
+                Ok(Some(new))
+            })
             .await?;
-        let Some(mut expense) = updated else {
-            return Ok(None);
-        };
-        let all_settled = expense
-            .split_with
-            .iter()
-            .all(|s| s.settled || s.user == expense.paid_by);
-        if all_settled && !expense.is_settled {
-            // Idempotent: concurrent settlers may both get here; both write the same.
-            self.expenses()
-                .update_one(
-                    doc! { "_id": id },
-                    doc! { "$set": { "isSettled": true, "settledAt": at } },
-                )
-                .await?;
-            expense.is_settled = true;
-            expense.settled_at = Some(at);
-        }
-        Ok(Some(expense))
-    }
-
-    /// Net unsettled amounts between `me` and everyone I share expenses with, per
-    /// currency, computed by the database in one aggregation.
-    pub async fn net_balances(
-        &self,
-        me: ObjectId,
-        counterparty: Option<ObjectId>,
-    ) -> Result<Vec<NetRow>, ApiError> {
-        let mut participants = doc! { "participants": me };
-        if let Some(other) = counterparty {
-            participants = doc! { "participants": { "$all": [me, other] } };
-        }
-        let pipeline = vec![
-            doc! { "$match": participants },
-            doc! { "$unwind": "$splitWith" },
-            doc! { "$match": {
-                "splitWith.settled": false,
-                "$expr": { "$ne": ["$splitWith.user", "$paidBy"] },
-                "$or": [ { "paidBy": me }, { "splitWith.user": me } ],
-            } },
-            doc! { "$project": {
-                "currency": 1,
-                "counterparty": { "$cond": [ { "$eq": ["$paidBy", me] }, "$splitWith.user", "$paidBy" ] },
-                "net": { "$cond": [ { "$eq": ["$paidBy", me] }, "$splitWith.amount", { "$subtract": [0, "$splitWith.amount"] } ] },
-            } },
-            doc! { "$group": {
-                "_id": { "counterparty": "$counterparty", "currency": "$currency" },
-                "net": { "$sum": "$net" },
-            } },
-            doc! { "$project": { "_id": 0, "counterparty": "$_id.counterparty", "currency": "$_id.currency", "net": 1 } },
-        ];
-        let rows: Vec<NetRow> = self
-            .expenses()
-            .aggregate(pipeline)
-            .with_type::<NetRow>()
-            .await?
-            .try_collect()
-            .await?;
-        Ok(match counterparty {
-            Some(other) => rows
-                .into_iter()
-                .filter(|r| r.counterparty == other)
-                .collect(),
-            None => rows,
-        })
-    }
-
-    /// Unsettled debts inside a group, summed per (creditor, debtor, currency),
-    /// and the group's number of expenses.
-    pub async fn group_debts(&self, group: ObjectId) -> Result<(Vec<DebtRow>, u64), ApiError> {
-        let pipeline = vec![
-            doc! { "$match": { "group": group } },
-            doc! { "$unwind": "$splitWith" },
-            doc! { "$match": { "splitWith.settled": false, "$expr": { "$ne": ["$splitWith.user", "$paidBy"] } } },
-            doc! { "$group": {
-                "_id": { "creditor": "$paidBy", "debtor": "$splitWith.user", "currency": "$currency" },
-                "amount": { "$sum": "$splitWith.amount" },
-            } },
-            doc! { "$project": {
-                "_id": 0,
-                "creditor": "$_id.creditor",
-                "debtor": "$_id.debtor",
-                "currency": "$_id.currency",
-                "amount": 1,
-            } },
-        ];
-        let rows = self
-            .expenses()
-            .aggregate(pipeline)
-            .with_type::<DebtRow>()
-            .await?
-            .try_collect()
-            .await?;
-        let count = self
-            .expenses()
-            .count_documents(doc! { "group": group })
-            .await?;
-        Ok((rows, count))
+        Ok(settled)
     }
 }

@@ -31,6 +31,9 @@ pub struct GroupDoc {
     pub is_active: bool,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+    /// Maintained with every expense insert and delete.
+    #[serde(default)]
+    pub expense_count: i64,
 }
 
 impl GroupDoc {
@@ -74,6 +77,25 @@ impl Store {
             .iter()
             .filter_map(|d| d.get_object_id("_id").ok())
             .collect())
+    }
+
+    /// Keeps `expenseCount` in step inside an expense transaction.
+    pub(super) async fn count_group_expense(
+        &self,
+        session: &mut mongodb::ClientSession,
+        group: Option<ObjectId>,
+        inc: i64,
+    ) -> mongodb::error::Result<()> {
+        if let Some(group) = group {
+            self.groups()
+                .update_one(
+                    doc! { "_id": group },
+                    doc! { "$inc": { "expenseCount": inc } },
+                )
+                .session(session)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Names of groups by id, in one query (for rendering expenses).

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
+use mongodb::bson::DateTime;
 use mongodb::bson::{doc, oid::ObjectId, Document};
 use mongodb::ClientSession;
 use serde::Deserialize;
@@ -46,11 +47,17 @@ impl Delta {
                 (debtor, creditor, -amount)
             };
             let key = format!("{}:{}:{}", a.to_hex(), b.to_hex(), e.currency);
-            self.pairs.entry(key).or_insert((a, b, e.currency.clone(), 0)).3 += inc;
+            self.pairs
+                .entry(key)
+                .or_insert((a, b, e.currency.clone(), 0))
+                .3 += inc;
             if let Some(group) = e.group {
                 for (user, inc) in [(creditor, amount), (debtor, -amount)] {
                     let key = format!("{}:{}:{}", group.to_hex(), user.to_hex(), e.currency);
-                    self.members.entry(key).or_insert((group, user, e.currency.clone(), 0)).3 += inc;
+                    self.members
+                        .entry(key)
+                        .or_insert((group, user, e.currency.clone(), 0))
+                        .3 += inc;
                 }
             }
         }
@@ -111,7 +118,130 @@ pub struct GroupBalanceDoc {
     pub net: i64,
 }
 
+/// Bump when the ledger's meaning changes: the next start rebuilds it.
+const LEDGER_VERSION: i32 = 1;
+
+fn pair_doc(id: String, (a, b, currency, net): (ObjectId, ObjectId, String, i64)) -> Document {
+    doc! { "_id": id, "a": a, "b": b, "currency": currency, "net": net }
+}
+
+fn member_doc(
+    id: String,
+    (group, user, currency, net): (ObjectId, ObjectId, String, i64),
+) -> Document {
+    doc! { "_id": id, "group": group, "user": user, "currency": currency, "net": net }
+}
+
 impl Store {
+    /// Builds the ledger from the expenses when it is missing or outdated
+    /// (first start, or an upgrade). Streams the expenses once. Run it from a
+    /// single process: replicas starting together would rebuild concurrently.
+    pub async fn ensure_ledger(&self) -> mongodb::error::Result<()> {
+        let meta = self.db.collection::<Document>("meta");
+        if meta
+            .find_one(doc! { "_id": "ledger", "version": LEDGER_VERSION })
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let mut delta = Delta::default();
+        let mut counts: BTreeMap<ObjectId, i64> = BTreeMap::new();
+        let mut cursor = self.expenses().find(doc! {}).await?;
+        let mut expenses = 0u64;
+        while let Some(e) = cursor.try_next().await? {
+            delta.add(&e, 1);
+            if let Some(group) = e.group {
+                *counts.entry(group).or_default() += 1;
+            }
+            expenses += 1;
+        }
+        let pairs: Vec<Document> = delta
+            .pairs
+            .into_iter()
+            .filter(|(_, v)| v.3 != 0)
+            .map(|(k, v)| pair_doc(k, v))
+            .collect();
+        let members: Vec<Document> = delta
+            .members
+            .into_iter()
+            .filter(|(_, v)| v.3 != 0)
+            .map(|(k, v)| member_doc(k, v))
+            .collect();
+        for (name, docs) in [("balances", pairs), ("groupbalances", members)] {
+            let coll = self.db.collection::<Document>(name);
+            coll.delete_many(doc! {}).await?;
+            for chunk in docs.chunks(1000) {
+                coll.insert_many(chunk).await?;
+            }
+        }
+        self.groups()
+            .update_many(doc! {}, doc! { "$set": { "expenseCount": 0_i64 } })
+            .await?;
+        let updates: Vec<Document> = counts
+            .iter()
+            .map(
+                |(group, n)| doc! { "q": { "_id": group }, "u": { "$set": { "expenseCount": n } } },
+            )
+            .collect();
+        for chunk in updates.chunks(1000) {
+            self.db
+                .run_command(doc! { "update": "groups", "updates": chunk })
+                .await?;
+        }
+        meta.update_one(
+            doc! { "_id": "ledger" },
+            doc! { "$set": { "version": LEDGER_VERSION, "rebuiltAt": DateTime::now(), "expenses": expenses as i64 } },
+        )
+        .upsert(true)
+        .await?;
+        tracing::info!(expenses, "balance ledger rebuilt from expenses");
+        Ok(())
+    }
+
+    /// The ledger as it should be, recomputed from every expense: `(pairs,
+    /// members)` documents without zero nets. For consistency checks.
+    pub async fn recompute_ledger(&self) -> mongodb::error::Result<(Vec<Document>, Vec<Document>)> {
+        let mut delta = Delta::default();
+        let mut cursor = self.expenses().find(doc! {}).await?;
+        while let Some(e) = cursor.try_next().await? {
+            delta.add(&e, 1);
+        }
+        Ok((
+            delta
+                .pairs
+                .into_iter()
+                .filter(|(_, v)| v.3 != 0)
+                .map(|(k, v)| pair_doc(k, v))
+                .collect(),
+            delta
+                .members
+                .into_iter()
+                .filter(|(_, v)| v.3 != 0)
+                .map(|(k, v)| member_doc(k, v))
+                .collect(),
+        ))
+    }
+
+    /// The stored ledger documents with a non-zero net, sorted by id.
+    pub async fn stored_ledger(&self) -> mongodb::error::Result<(Vec<Document>, Vec<Document>)> {
+        let mut out = Vec::new();
+        for name in ["balances", "groupbalances"] {
+            let docs: Vec<Document> = self
+                .db
+                .collection::<Document>(name)
+                .find(doc! { "net": { "$ne": 0 } })
+                .sort(doc! { "_id": 1 })
+                .await?
+                .try_collect()
+                .await?;
+            out.push(docs);
+        }
+        let members = out.pop().unwrap_or_default();
+        let pairs = out.pop().unwrap_or_default();
+        Ok((pairs, members))
+    }
+
     /// Applies the balance change from `old` to `new` inside the caller's transaction.
     pub(super) async fn apply_ledger(
         &self,
@@ -123,18 +253,27 @@ impl Store {
         let pairs = delta
             .pairs
             .into_iter()
-            .map(|(id, (a, b, currency, inc))| (id, doc! { "a": a, "b": b, "currency": currency }, inc))
+            .map(|(id, (a, b, currency, inc))| {
+                (id, doc! { "a": a, "b": b, "currency": currency }, inc)
+            })
             .collect();
         let members = delta
             .members
             .into_iter()
             .map(|(id, (group, user, currency, inc))| {
-                (id, doc! { "group": group, "user": user, "currency": currency }, inc)
+                (
+                    id,
+                    doc! { "group": group, "user": user, "currency": currency },
+                    inc,
+                )
             })
             .collect();
-        for command in [increments("balances", pairs), increments("groupbalances", members)]
-            .into_iter()
-            .flatten()
+        for command in [
+            increments("balances", pairs),
+            increments("groupbalances", members),
+        ]
+        .into_iter()
+        .flatten()
         {
             self.db.run_command(command).session(&mut *session).await?;
         }
@@ -142,7 +281,11 @@ impl Store {
     }
 
     /// My non-zero balances with everyone, per currency: two index lookups.
-    pub async fn ledger_for(&self, me: ObjectId, counterparty: Option<ObjectId>) -> Result<Vec<LedgerRow>, ApiError> {
+    pub async fn ledger_for(
+        &self,
+        me: ObjectId,
+        counterparty: Option<ObjectId>,
+    ) -> Result<Vec<LedgerRow>, ApiError> {
         let filter = match counterparty {
             Some(other) => {
                 let (a, b) = if me < other { (me, other) } else { (other, me) };
@@ -162,9 +305,17 @@ impl Store {
             .into_iter()
             .map(|d| {
                 if d.a == me {
-                    LedgerRow { counterparty: d.b, currency: d.currency, net: d.net }
+                    LedgerRow {
+                        counterparty: d.b,
+                        currency: d.currency,
+                        net: d.net,
+                    }
                 } else {
-                    LedgerRow { counterparty: d.a, currency: d.currency, net: -d.net }
+                    LedgerRow {
+                        counterparty: d.a,
+                        currency: d.currency,
+                        net: -d.net,
+                    }
                 }
             })
             .collect())

@@ -4,6 +4,7 @@
 pub mod contacts;
 pub mod expenses;
 pub mod groups;
+pub mod ledger;
 pub mod pending;
 pub mod users;
 
@@ -113,7 +114,21 @@ impl Store {
         self.contacts()
             .create_indexes([index(doc! { "createdAt": -1 }, None)])
             .await?;
+        let balances = self.db.collection::<Document>("balances");
+        balances
+            .create_indexes([index(doc! { "a": 1 }, None), index(doc! { "b": 1 }, None)])
+            .await?;
+        self.db
+            .collection::<Document>("groupbalances")
+            .create_indexes([index(doc! { "group": 1 }, None)])
+            .await?;
         Ok(())
+    }
+
+    /// Everything the database needs before serving: indexes, then the ledger.
+    pub async fn prepare(&self) -> Result<(), mongodb::error::Error> {
+        self.ensure_indexes().await?;
+        self.ensure_ledger().await
     }
 }
 

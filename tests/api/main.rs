@@ -7,5 +7,6 @@ mod expenses;
 mod friends;
 mod groups;
 mod helpers;
+mod ledger;
 mod ops;
 mod users;
