@@ -98,17 +98,22 @@ async fn render_one(store: &Store, group: &GroupDoc) -> Result<GroupView, ApiErr
         .ok_or_else(|| ApiError::internal("rendering produced no group"))
 }
 
+/// An active group by path id: malformed → 400, unknown or deleted → 404.
+async fn active_group(store: &Store, raw_id: &str) -> Result<GroupDoc, ApiError> {
+    let id = parse_id(raw_id, "group")?;
+    store
+        .group_by_id(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Group not found"))
+}
+
 /// An active group the caller belongs to: unknown → 404, not a member → 403.
 pub async fn member_group(
     store: &Store,
     raw_id: &str,
     user: AuthUser,
 ) -> Result<GroupDoc, ApiError> {
-    let id = parse_id(raw_id, "group")?;
-    let group = store
-        .group_by_id(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Group not found"))?;
+    let group = active_group(store, raw_id).await?;
     if !group.is_member(user.id) {
         return Err(ApiError::forbidden("You are not a member of this group"));
     }
@@ -264,17 +269,13 @@ async fn delete(
     path: web::Path<String>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path, "group")?;
-    let group = store
-        .group_by_id(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Group not found"))?;
+    let group = active_group(&store, &path).await?;
     if group.created_by != user.id {
         return Err(ApiError::forbidden(
             "Only the group creator can delete this group",
         ));
     }
-    store.deactivate_group(id).await?;
+    store.deactivate_group(group.id).await?;
     Ok(ok("Group deleted successfully", serde_json::Value::Null))
 }
 
@@ -364,14 +365,10 @@ async fn leave(
     path: web::Path<String>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&path, "group")?;
-    let group = store
-        .group_by_id(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Group not found"))?;
+    let group = active_group(&store, &path).await?;
     if !group.is_member(user.id) {
         return Err(ApiError::bad_request("You are not a member of this group"));
     }
-    store.remove_group_member(id, user.id).await?;
+    store.remove_group_member(group.id, user.id).await?;
     Ok(ok("You have left the group", serde_json::Value::Null))
 }
