@@ -1,35 +1,26 @@
 //! `/v1/expenses`: create, list, read, update, delete, settle my split, and the
 //! group views (expenses of a group, balances of a group).
 
-use std::collections::HashMap;
+mod input;
+mod view;
 
 use actix_web::{web, HttpResponse, Scope};
 use mongodb::bson::{oid::ObjectId, DateTime};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use self::input::{
+    build_splits, check_participants, parse_category, parse_date, parse_splits, ExpenseBody,
+    SplitInput,
+};
+use self::view::{currency_of, render, render_one};
 use super::groups::member_group;
-use super::users::me;
-use super::views::{iso, iso_opt, Directory, UserRef};
 use super::{created, ok, ok_page, parse_id, Checks, Page};
 use crate::auth::AuthUser;
 use crate::domain::balance::collect_nets;
-use crate::domain::money::{
-    positive_amount, AmountInput, CommonScaleUnits, Currency, Decimal, MajorUnits,
-};
-use crate::domain::split::apportion;
+use crate::domain::money::{positive_amount, AmountInput, CommonScaleUnits, Currency, Decimal};
 use crate::domain::text;
 use crate::error::ApiError;
-use crate::store::{ExpenseDoc, ExpenseFilter, PayerDoc, SplitDoc, Store};
-
-const CATEGORIES: [&str; 7] = [
-    "food",
-    "transport",
-    "entertainment",
-    "shopping",
-    "utilities",
-    "travel",
-    "other",
-];
+use crate::store::{ExpenseDoc, ExpenseFilter, PayerDoc, Store};
 
 pub fn scope() -> Scope {
     web::scope("/expenses")
@@ -42,269 +33,6 @@ pub fn scope() -> Scope {
         .route("/{id}", web::delete().to(delete))
         .route("/{id}/settle", web::patch().to(settle))
 }
-
-// ---------- rendering ----------
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SplitView {
-    #[serde(rename = "_id")]
-    id: String,
-    user: UserRef,
-    amount: MajorUnits,
-    settled: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    settled_at: Option<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ExpenseView {
-    #[serde(rename = "_id")]
-    id: String,
-    description: String,
-    amount: MajorUnits,
-    currency: String,
-    created_by: String,
-    paid_by: UserRef,
-    split_with: Vec<SplitView>,
-    category: String,
-    date: String,
-    group: Option<serde_json::Value>,
-    notes: Option<String>,
-    is_settled: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    settled_at: Option<String>,
-    created_at: String,
-    updated_at: String,
-}
-
-fn currency_of(e: &ExpenseDoc) -> Currency {
-    Currency::parse(&e.currency).unwrap_or_default()
-}
-
-fn expense_view(
-    e: &ExpenseDoc,
-    people: &Directory,
-    groups: &HashMap<ObjectId, String>,
-) -> ExpenseView {
-    let currency = currency_of(e);
-    let money = |minor| MajorUnits { minor, currency };
-    ExpenseView {
-        id: e.id.to_hex(),
-        description: e.description.clone(),
-        amount: money(e.amount),
-        currency: currency.code().to_string(),
-        created_by: e.created_by.to_hex(),
-        paid_by: people.user(e.paid_by),
-        split_with: e
-            .split_with
-            .iter()
-            .map(|s| SplitView {
-                id: s.id.to_hex(),
-                user: people.user(s.user),
-                amount: money(s.amount),
-                settled: s.settled,
-                settled_at: iso_opt(s.settled_at),
-            })
-            .collect(),
-        category: e.category.clone(),
-        date: iso(e.date),
-        group: e.group.map(|g| {
-            serde_json::json!({ "_id": g.to_hex(), "name": groups.get(&g).cloned().unwrap_or_default() })
-        }),
-        notes: e.notes.clone(),
-        is_settled: e.is_settled,
-        settled_at: iso_opt(e.settled_at),
-        created_at: iso(e.created_at),
-        updated_at: iso(e.updated_at),
-    }
-}
-
-/// Renders expenses with users and group names fetched in two queries in all.
-async fn render(store: &Store, expenses: &[ExpenseDoc]) -> Result<Vec<ExpenseView>, ApiError> {
-    let mut users: Vec<ObjectId> = expenses
-        .iter()
-        .flat_map(|e| e.split_with.iter().map(|s| s.user).chain([e.paid_by]))
-        .collect();
-    users.sort();
-    users.dedup();
-    let mut group_ids: Vec<ObjectId> = expenses.iter().filter_map(|e| e.group).collect();
-    group_ids.sort();
-    group_ids.dedup();
-    let (people, groups) =
-        futures_util::try_join!(store.user_summaries(&users), store.group_names(&group_ids))?;
-    let people = Directory::new(people);
-    Ok(expenses
-        .iter()
-        .map(|e| expense_view(e, &people, &groups))
-        .collect())
-}
-
-async fn render_one(store: &Store, expense: &ExpenseDoc) -> Result<ExpenseView, ApiError> {
-    render(store, std::slice::from_ref(expense))
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::internal("rendering produced no expense"))
-}
-
-// ---------- input ----------
-
-#[derive(Deserialize)]
-struct SplitInput {
-    user: Option<String>,
-    amount: Option<AmountInput>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ExpenseBody {
-    description: Option<String>,
-    amount: Option<AmountInput>,
-    currency: Option<String>,
-    paid_by: Option<String>,
-    split_with: Option<Vec<SplitInput>>,
-    category: Option<String>,
-    date: Option<String>,
-    group_id: Option<String>,
-    notes: Option<String>,
-}
-
-fn parse_date(raw: &str) -> Result<DateTime, &'static str> {
-    let raw = raw.trim();
-    let parsed = chrono::DateTime::parse_from_rfc3339(raw)
-        .map(|d| d.timestamp_millis())
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(|d| {
-                d.and_hms_opt(0, 0, 0)
-                    .map_or(0, |t| t.and_utc().timestamp_millis())
-            })
-        })
-        .map_err(|_| "Date must be an ISO-8601 date")?;
-    // 1970..2200: anything else is a typo, not an expense.
-    if !(0..7_258_118_400_000).contains(&parsed) {
-        return Err("Date is out of range");
-    }
-    Ok(DateTime::from_millis(parsed))
-}
-
-fn parse_category(raw: Option<&str>) -> Result<String, String> {
-    let c = raw.map(str::trim).unwrap_or("other").to_lowercase();
-    if CATEGORIES.contains(&c.as_str()) {
-        Ok(c)
-    } else {
-        Err(format!(
-            "Category must be one of: {}",
-            CATEGORIES.join(", ")
-        ))
-    }
-}
-
-/// Split entries as (user, exact decimal share), users unique.
-fn parse_splits(raw: Vec<SplitInput>) -> Result<Vec<(ObjectId, Decimal)>, String> {
-    if raw.is_empty() {
-        return Err("At least one split is required".into());
-    }
-    let mut out: Vec<(ObjectId, Decimal)> = Vec::with_capacity(raw.len());
-    for s in raw {
-        let user = s
-            .user
-            .as_deref()
-            .and_then(|u| ObjectId::parse_str(u.trim()).ok())
-            .ok_or("Each split needs a valid user ID")?;
-        let amount = s
-            .amount
-            .ok_or("Each split needs an amount")?
-            .decimal()
-            .map_err(|e| e.to_string())?;
-        if out.iter().any(|(u, _)| *u == user) {
-            return Err("A user can appear only once in splitWith".into());
-        }
-        out.push((user, amount));
-    }
-    Ok(out)
-}
-
-/// Turns (user, share) pairs into stored splits summing exactly to `total`.
-/// Users whose amount is unchanged keep their settled state.
-fn build_splits(
-    total: i64,
-    amount_input: Decimal,
-    currency: Currency,
-    shares: &[(ObjectId, Decimal)],
-    previous: &[SplitDoc],
-) -> Result<Vec<SplitDoc>, ApiError> {
-    let decimals: Vec<Decimal> = shares.iter().map(|(_, d)| *d).collect();
-    let parts = apportion(total, &decimals, amount_input, currency)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(shares
-        .iter()
-        .zip(parts)
-        .map(|((user, _), amount)| {
-            let kept = previous
-                .iter()
-                .find(|p| p.user == *user && p.amount == amount);
-            SplitDoc {
-                id: kept.map_or_else(ObjectId::new, |p| p.id),
-                user: *user,
-                amount,
-                settled: kept.is_some_and(|p| p.settled),
-                settled_at: kept.and_then(|p| p.settled_at),
-            }
-        })
-        .collect())
-}
-
-/// Who may take part: in a group, its members; otherwise me and my friends.
-async fn check_participants(
-    store: &Store,
-    user: AuthUser,
-    group: Option<ObjectId>,
-    payer: ObjectId,
-    split_users: &[ObjectId],
-) -> Result<(), ApiError> {
-    if payer != user.id && store.user_summaries(&[payer]).await?.is_empty() {
-        return Err(ApiError::not_found("Payer not found"));
-    }
-    match group {
-        Some(gid) => {
-            let group = store
-                .group_by_id(gid)
-                .await?
-                .ok_or_else(|| ApiError::not_found("Group not found"))?;
-            if !group.is_member(user.id) {
-                return Err(ApiError::bad_request("You must be a member of this group"));
-            }
-            if !group.is_member(payer) {
-                return Err(ApiError::bad_request(
-                    "Payer must be a member of this group",
-                ));
-            }
-            if !split_users.iter().all(|u| group.is_member(*u)) {
-                return Err(ApiError::bad_request(
-                    "All split users must be members of this group",
-                ));
-            }
-        }
-        None => {
-            let doc = me(store, user).await?;
-            let known = |u: &ObjectId| *u == user.id || doc.friends.contains(u);
-            if !known(&payer) {
-                return Err(ApiError::bad_request(
-                    "Payer must be you or one of your friends",
-                ));
-            }
-            if !split_users.iter().all(|u| known(u) || *u == payer) {
-                return Err(ApiError::bad_request(
-                    "All split users must be you, the payer or your friends",
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-// ---------- handlers ----------
 
 async fn create(
     user: AuthUser,

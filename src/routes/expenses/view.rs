@@ -1,0 +1,115 @@
+//! JSON rendering of expenses: amounts in major units, users and groups
+//! populated with one query each for a whole page.
+
+use std::collections::HashMap;
+
+use mongodb::bson::oid::ObjectId;
+use serde::Serialize;
+
+use crate::domain::money::{Currency, MajorUnits};
+use crate::error::ApiError;
+use crate::routes::views::{iso, iso_opt, Directory, UserRef};
+use crate::store::{ExpenseDoc, Store};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SplitView {
+    #[serde(rename = "_id")]
+    id: String,
+    user: UserRef,
+    amount: MajorUnits,
+    settled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settled_at: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpenseView {
+    #[serde(rename = "_id")]
+    id: String,
+    description: String,
+    amount: MajorUnits,
+    currency: String,
+    created_by: String,
+    paid_by: UserRef,
+    split_with: Vec<SplitView>,
+    category: String,
+    date: String,
+    group: Option<serde_json::Value>,
+    notes: Option<String>,
+    is_settled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settled_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+pub fn currency_of(e: &ExpenseDoc) -> Currency {
+    Currency::parse(&e.currency).unwrap_or_default()
+}
+
+fn expense_view(
+    e: &ExpenseDoc,
+    people: &Directory,
+    groups: &HashMap<ObjectId, String>,
+) -> ExpenseView {
+    let currency = currency_of(e);
+    let money = |minor| MajorUnits { minor, currency };
+    ExpenseView {
+        id: e.id.to_hex(),
+        description: e.description.clone(),
+        amount: money(e.amount),
+        currency: currency.code().to_string(),
+        created_by: e.created_by.to_hex(),
+        paid_by: people.user(e.paid_by),
+        split_with: e
+            .split_with
+            .iter()
+            .map(|s| SplitView {
+                id: s.id.to_hex(),
+                user: people.user(s.user),
+                amount: money(s.amount),
+                settled: s.settled,
+                settled_at: iso_opt(s.settled_at),
+            })
+            .collect(),
+        category: e.category.clone(),
+        date: iso(e.date),
+        group: e.group.map(|g| {
+            serde_json::json!({ "_id": g.to_hex(), "name": groups.get(&g).cloned().unwrap_or_default() })
+        }),
+        notes: e.notes.clone(),
+        is_settled: e.is_settled,
+        settled_at: iso_opt(e.settled_at),
+        created_at: iso(e.created_at),
+        updated_at: iso(e.updated_at),
+    }
+}
+
+/// Renders expenses with users and group names fetched in two queries in all.
+pub async fn render(store: &Store, expenses: &[ExpenseDoc]) -> Result<Vec<ExpenseView>, ApiError> {
+    let mut users: Vec<ObjectId> = expenses
+        .iter()
+        .flat_map(|e| e.split_with.iter().map(|s| s.user).chain([e.paid_by]))
+        .collect();
+    users.sort();
+    users.dedup();
+    let mut group_ids: Vec<ObjectId> = expenses.iter().filter_map(|e| e.group).collect();
+    group_ids.sort();
+    group_ids.dedup();
+    let (people, groups) =
+        futures_util::try_join!(store.user_summaries(&users), store.group_names(&group_ids))?;
+    let people = Directory::new(people);
+    Ok(expenses
+        .iter()
+        .map(|e| expense_view(e, &people, &groups))
+        .collect())
+}
+
+pub async fn render_one(store: &Store, expense: &ExpenseDoc) -> Result<ExpenseView, ApiError> {
+    render(store, std::slice::from_ref(expense))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("rendering produced no expense"))
+}
