@@ -23,9 +23,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use splitlyr::auth::JwtKeys;
 use splitlyr::configuration::{get_configuration, DatabaseSettings};
-use splitlyr::store::{
-    ExpenseDoc, GroupDoc, MemberDoc, PayerDoc, SplitDoc, Store, UserDoc,
-};
+use splitlyr::store::{ExpenseDoc, GroupDoc, MemberDoc, PayerDoc, SplitDoc, Store, UserDoc};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 type Result<T> = std::result::Result<T, BoxError>;
@@ -225,12 +223,26 @@ const LAST: [&str; 20] = [
     "Khan", "Lopez", "Moreau", "Nowak", "Okafor", "Park", "Rossi", "Silva", "Tanaka", "Weber",
 ];
 const GROUP_KINDS: [&str; 8] = [
-    "Flat", "Trip", "Book club", "Climbing", "Family", "Office lunch", "Band", "Road trip",
+    "Flat",
+    "Trip",
+    "Book club",
+    "Climbing",
+    "Family",
+    "Office lunch",
+    "Band",
+    "Road trip",
 ];
 const CATEGORIES: [(&str, &[&str]); 7] = [
     (
         "food",
-        &["Dinner", "Lunch", "Groceries", "Coffee", "Pizza night", "Brunch"],
+        &[
+            "Dinner",
+            "Lunch",
+            "Groceries",
+            "Coffee",
+            "Pizza night",
+            "Brunch",
+        ],
     ),
     (
         "transport",
@@ -306,9 +318,8 @@ fn people(shape: &Shape, password_hash: &str) -> People {
         .collect();
     let users: Vec<UserDoc> = (0..n)
         .map(|i| {
-            let created = DateTime::from_millis(
-                i64::from(ID_EPOCH_SECS) * 1000 + i as i64 * 60_000,
-            );
+            let created =
+                DateTime::from_millis(i64::from(ID_EPOCH_SECS) * 1000 + i as i64 * 60_000);
             let first = FIRST[i % FIRST.len()];
             let last = LAST[(i / FIRST.len()) % LAST.len()];
             UserDoc {
@@ -347,9 +358,8 @@ fn people(shape: &Shape, password_hash: &str) -> People {
             for &u in &idx {
                 groups_of[u].push(g);
             }
-            let created = DateTime::from_millis(
-                i64::from(ID_EPOCH_SECS) * 1000 + (n + g) as i64 * 60_000,
-            );
+            let created =
+                DateTime::from_millis(i64::from(ID_EPOCH_SECS) * 1000 + (n + g) as i64 * 60_000);
             let doc = GroupDoc {
                 id: oid(ID_EPOCH_SECS, 2, g as u32),
                 name: format!("{} {}", GROUP_KINDS[g % GROUP_KINDS.len()], g + 1),
@@ -368,6 +378,8 @@ fn people(shape: &Shape, password_hash: &str) -> People {
                 is_active: true,
                 created_at: created,
                 updated_at: created,
+                // Set once the expenses exist (the server also recounts at first start).
+                expense_count: 0,
             };
             members.push(idx);
             doc
@@ -428,7 +440,7 @@ fn choose(rng: &mut Rng, pool: &[usize], must: &[usize], count: usize) -> Vec<us
 /// Half group expenses, half between friends; 30% of creators come from a
 /// tenth of the users (heavy users, whose history is many pages long).
 fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDoc>, ExpenseStats) {
-    let mut rng = Rng::new(shape.seed ^ 0x5EED_0F_E5E5);
+    let mut rng = Rng::new(shape.seed ^ 0x005E_ED0F_E5E5);
     let n = shape.users;
     let heavy: Vec<usize> = (0..n.div_ceil(10)).map(|i| i * 10 % n).collect();
     let mut stats = ExpenseStats::default();
@@ -450,7 +462,11 @@ fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDoc>, Expense
             } else {
                 *rng.pick(members)
             };
-            let must: Vec<usize> = if rng.chance(0.85) { vec![payer] } else { vec![] };
+            let must: Vec<usize> = if rng.chance(0.85) {
+                vec![payer]
+            } else {
+                vec![]
+            };
             let count = split_count.min(members.len());
             (Some(g), payer, choose(&mut rng, members, &must, count))
         } else {
@@ -477,7 +493,10 @@ fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDoc>, Expense
         let currency = if rng.chance(0.05) { "EUR" } else { "USD" };
         let weights: Vec<i64> = if rng.chance(0.25) {
             stats.weighted += 1;
-            split_users.iter().map(|_| rng.between(1, 4) as i64).collect()
+            split_users
+                .iter()
+                .map(|_| rng.between(1, 4) as i64)
+                .collect()
         } else {
             vec![1; split_users.len()]
         };
@@ -506,7 +525,9 @@ fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDoc>, Expense
                 }
             })
             .collect();
-        let is_settled = split_with.iter().all(|s| s.settled || s.user == p.users[payer].id);
+        let is_settled = split_with
+            .iter()
+            .all(|s| s.settled || s.user == p.users[payer].id);
         let (category, names) = *rng.pick(&CATEGORIES);
         stats.splits += split_with.len();
         stats.settled_splits += split_with.iter().filter(|s| s.settled).count();
@@ -533,7 +554,9 @@ fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDoc>, Expense
             category: category.into(),
             date: DateTime::from_millis(date),
             group: group.map(|g| p.groups[g].id),
-            notes: rng.chance(0.05).then(|| "Seeded by splitlyr-bench".to_string()),
+            notes: rng
+                .chance(0.05)
+                .then(|| "Seeded by splitlyr-bench".to_string()),
             is_settled,
             settled_at,
             participants: Vec::new(),
@@ -572,7 +595,11 @@ fn lua_str(s: &str) -> String {
 fn lua_data(p: &People, keys: &JwtKeys, counts: &HashMap<ObjectId, usize>) -> Result<String> {
     let mut s = String::new();
     s.push_str("-- Generated by `splitlyr-bench seed`: benchmark users, tokens and relations.\n");
-    let _ = writeln!(s, "return {{\npassword = {},\nusers = {{", lua_str(PASSWORD));
+    let _ = writeln!(
+        s,
+        "return {{\npassword = {},\nusers = {{",
+        lua_str(PASSWORD)
+    );
     for (i, u) in p.users.iter().enumerate() {
         let token = keys.issue(u.id)?;
         let friend = p.users[p.friends[i][0]].id.to_hex();
@@ -644,9 +671,12 @@ async fn seed(args: &Args) -> Result<()> {
     let hash_started = Instant::now();
     let hash = bcrypt::hash(PASSWORD, cost)?;
     let hash_ms = hash_started.elapsed().as_millis();
-    let p = people(&shape, &hash);
+    let mut p = people(&shape, &hash);
     let now_ms = DateTime::now().timestamp_millis();
     let (expenses, stats) = expenses(&shape, &p, now_ms);
+    for g in p.groups.iter_mut() {
+        g.expense_count = expenses.iter().filter(|e| e.group == Some(g.id)).count() as i64;
+    }
     let mut counts: HashMap<ObjectId, usize> = HashMap::new();
     for e in &expenses {
         for u in &e.participants {
@@ -685,7 +715,11 @@ async fn seed(args: &Args) -> Result<()> {
 
     std::fs::create_dir_all(&out)?;
     std::fs::write(out.join("users.lua"), lua_data(&p, &keys, &counts)?)?;
-    let mut per_user: Vec<usize> = p.users.iter().map(|u| counts.get(&u.id).copied().unwrap_or(0)).collect();
+    let mut per_user: Vec<usize> = p
+        .users
+        .iter()
+        .map(|u| counts.get(&u.id).copied().unwrap_or(0))
+        .collect();
     per_user.sort_unstable();
     let summary = json!({
         "db_name": settings.name,
@@ -718,7 +752,10 @@ async fn seed(args: &Args) -> Result<()> {
         "insert_s": round3(insert_s),
         "total_s": round3(started.elapsed().as_secs_f64()),
     });
-    std::fs::write(out.join("seed.json"), serde_json::to_string_pretty(&summary)?)?;
+    std::fs::write(
+        out.join("seed.json"),
+        serde_json::to_string_pretty(&summary)?,
+    )?;
     println!("{summary}");
     Ok(())
 }
@@ -894,7 +931,10 @@ fn report(args: &Args) -> Result<()> {
     for s in &scenarios {
         let before = db_commands(&run.join(format!("{}.metrics.before", s.metrics)))?;
         let after = db_commands(&run.join(format!("{}.metrics.after", s.metrics)))?;
-        let reqs = requests_by_metrics.get(s.metrics.as_str()).copied().unwrap_or(0.0);
+        let reqs = requests_by_metrics
+            .get(s.metrics.as_str())
+            .copied()
+            .unwrap_or(0.0);
         let mut per_command = BTreeMap::new();
         let mut total = 0.0;
         for (cmd, a) in &after {
@@ -952,7 +992,12 @@ fn report(args: &Args) -> Result<()> {
             let r = pct(rps("profile"), rps("healthz"));
             (
                 "1. profile req/s ≥ 70% of healthz req/s".into(),
-                format!("{}% ({} vs {})", fmt_num(r, 1), fmt_num(rps("profile"), 0), fmt_num(rps("healthz"), 0)),
+                format!(
+                    "{}% ({} vs {})",
+                    fmt_num(r, 1),
+                    fmt_num(rps("profile"), 0),
+                    fmt_num(rps("healthz"), 0)
+                ),
                 "≥ 70%".into(),
                 r >= 70.0,
             )
@@ -962,7 +1007,11 @@ fn report(args: &Args) -> Result<()> {
             let g = pct(rps("group_balance_large"), rps("group_balance_small"));
             (
                 format!("2. balances and group balance at {n_exp} expenses ≥ 80% of at 1,000"),
-                format!("balances {}%, group balance {}%", fmt_num(b, 1), fmt_num(g, 1)),
+                format!(
+                    "balances {}%, group balance {}%",
+                    fmt_num(b, 1),
+                    fmt_num(g, 1)
+                ),
                 "both ≥ 80%".into(),
                 b >= 80.0 && g >= 80.0,
             )
@@ -971,7 +1020,12 @@ fn report(args: &Args) -> Result<()> {
             let r = pct(rps("expenses_page50"), rps("expenses_page1"));
             (
                 "3. expenses page 50 req/s ≥ 70% of page 1".into(),
-                format!("{}% ({} vs {})", fmt_num(r, 1), fmt_num(rps("expenses_page50"), 0), fmt_num(rps("expenses_page1"), 0)),
+                format!(
+                    "{}% ({} vs {})",
+                    fmt_num(r, 1),
+                    fmt_num(rps("expenses_page50"), 0),
+                    fmt_num(rps("expenses_page1"), 0)
+                ),
                 "≥ 70%".into(),
                 r >= 70.0,
             )
@@ -994,7 +1048,11 @@ fn report(args: &Args) -> Result<()> {
             let idle = mib("idle_kb");
             (
                 "5. peak RSS ≤ 100 MiB and idle RSS ≤ 30 MiB".into(),
-                format!("peak {} MiB, idle {} MiB", fmt_num(peak, 1), fmt_num(idle, 1)),
+                format!(
+                    "peak {} MiB, idle {} MiB",
+                    fmt_num(peak, 1),
+                    fmt_num(idle, 1)
+                ),
                 "≤ 100 MiB; ≤ 30 MiB".into(),
                 peak <= 100.0 && idle <= 30.0,
             )
@@ -1071,7 +1129,11 @@ fn report(args: &Args) -> Result<()> {
         "- When: {} · commit `{}`{} · machine: {} × {}, {} MiB RAM ({} MiB available at start)",
         m("finished_at"),
         m("git_commit"),
-        if m("git_dirty") == "true" { " (+ uncommitted changes)" } else { "" },
+        if m("git_dirty") == "true" {
+            " (+ uncommitted changes)"
+        } else {
+            ""
+        },
         m("nproc"),
         m("cpu_model"),
         m("mem_total_mb"),
@@ -1098,13 +1160,18 @@ fn report(args: &Args) -> Result<()> {
     let _ = writeln!(
         md,
         "- Wall clock: build {} s, seeding {} s + {} s, whole run {} s",
-        m("build_s"), m("seed_small_s"), m("seed_large_s"), m("total_s"),
+        m("build_s"),
+        m("seed_small_s"),
+        m("seed_large_s"),
+        m("total_s"),
     );
     md.push_str("\n| scenario | expenses | conns | req/s | p50 ms | p90 ms | p99 ms | errors (non-2xx / socket) | db cmds/req |\n");
     md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in &rows {
         let lat = |p: &str| fmt_num(num(r, &["latency_ms", p]), 2);
-        let shared = r["db_cmds_shared_with"].as_array().is_some_and(|a| !a.is_empty());
+        let shared = r["db_cmds_shared_with"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty());
         let _ = writeln!(
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} / {} | {}{} |",
@@ -1140,7 +1207,10 @@ fn report(args: &Args) -> Result<()> {
         );
     }
     std::fs::create_dir_all(&out)?;
-    std::fs::write(out.join("latest.json"), serde_json::to_string_pretty(&result)? + "\n")?;
+    std::fs::write(
+        out.join("latest.json"),
+        serde_json::to_string_pretty(&result)? + "\n",
+    )?;
     std::fs::write(out.join("latest.md"), &md)?;
     print!("{md}");
     Ok(())

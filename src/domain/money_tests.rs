@@ -1,0 +1,203 @@
+//! Unit and property tests of `money`.
+use super::*;
+use proptest::prelude::*;
+
+fn cur(code: &str) -> Currency {
+    Currency::parse(code).expect("valid test currency")
+}
+fn dec(text: &str) -> Decimal {
+    Decimal::parse(text).expect("valid test decimal")
+}
+fn json<T: Serialize>(value: T) -> String {
+    serde_json::to_string(&value).expect("serializable")
+}
+
+#[test]
+fn currency_parse_and_serde() {
+    assert_eq!(cur(" usd ").code(), "USD");
+    assert_eq!(Currency::default(), Currency::USD);
+    for bad in ["", "US", "EURO", "U$D", "12A", "ÉUR"] {
+        assert_eq!(
+            Currency::parse(bad),
+            Err(MoneyError::InvalidCurrency),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        (
+            cur("jpy").decimals(),
+            cur("USD").decimals(),
+            cur("kwd").decimals()
+        ),
+        (0, 2, 3)
+    );
+    assert_eq!(json(cur("eur")), "\"EUR\"");
+    assert_eq!(
+        serde_json::from_str::<Currency>("\"gbp\"").ok(),
+        Some(cur("GBP"))
+    );
+    let err = serde_json::from_str::<Currency>("\"pounds\"").expect_err("invalid code");
+    assert!(
+        err.to_string()
+            .starts_with("Currency must be a 3-letter code"),
+        "{err}"
+    );
+}
+
+#[test]
+fn decimal_parse_is_exact() {
+    assert_eq!(dec("12.50").scaled(), 12_500_000_000_000_000);
+    assert_eq!(dec(" -3 ").scaled(), -3 * DECIMAL_SCALE);
+    assert_eq!(dec("0.30000000000000004").scaled(), 300_000_000_000_000);
+    assert_eq!(dec("1e-7").scaled(), 100_000_000);
+    assert_eq!(dec("2.5E+3"), dec("2500"));
+    assert_eq!(dec("0e999999999999"), Decimal::ZERO);
+    assert_eq!(dec("1e-99999999"), Decimal::ZERO);
+    assert_eq!(dec("-0.0"), Decimal::ZERO);
+    assert_eq!(dec("1000000000").scaled(), MAX_SCALED);
+    assert_eq!(dec(&format!("0.{}1", "0".repeat(500))), Decimal::ZERO);
+}
+
+#[test]
+fn decimal_parse_rejects_garbage_and_huge() {
+    for bad in [
+        "", "-", ".5", "5.", "abc", "NaN", "Infinity", "1,5", "+1", "--1", "1e", "1e+", "0x10",
+    ] {
+        assert_eq!(Decimal::parse(bad), Err(MoneyError::NotANumber), "{bad:?}");
+    }
+    for huge in [
+        "1000000000.000001",
+        "-1000000001",
+        "1E21",
+        "1e999999999999",
+        &"9".repeat(400),
+    ] {
+        assert_eq!(Decimal::parse(huge), Err(MoneyError::TooLarge), "{huge}");
+    }
+}
+
+#[test]
+fn decimal_from_f64() {
+    assert_eq!(Decimal::from_f64(f64::NAN), Err(MoneyError::NotANumber));
+    assert_eq!(
+        Decimal::from_f64(f64::NEG_INFINITY),
+        Err(MoneyError::NotANumber)
+    );
+    assert_eq!(Decimal::from_f64(1e21), Err(MoneyError::TooLarge));
+    assert_eq!(
+        Decimal::from_f64(33.333333333333336),
+        Ok(dec("33.333333333333336"))
+    );
+    assert_eq!(Decimal::from_f64(1e-7), Ok(dec("0.0000001")));
+    assert_eq!(Decimal::from_f64(5e-324), Ok(Decimal::ZERO));
+    assert_eq!(Decimal::from_f64(-0.0), Ok(Decimal::ZERO));
+    assert_eq!(Decimal::from_f64(0.1 + 0.2), Ok(dec("0.300000000000000")));
+}
+
+#[test]
+fn amount_input_from_json() {
+    let parse = |text: &str| serde_json::from_str::<Option<AmountInput>>(text);
+    let value = |text: &str| parse(text).expect("json").map(|a| a.decimal());
+    assert_eq!(value("12.5"), Some(Ok(dec("12.5"))));
+    assert_eq!(value("\"12.50\""), Some(Ok(dec("12.5"))));
+    assert_eq!(value("100"), Some(Ok(dec("100"))));
+    assert_eq!(value("-3"), Some(Ok(dec("-3"))));
+    assert_eq!(
+        value("33.333333333333336"),
+        Some(Ok(dec("33.333333333333336")))
+    );
+    assert_eq!(value("null"), None);
+    assert_eq!(value("\"twelve\""), Some(Err(MoneyError::NotANumber)));
+    assert_eq!(value("1e300"), Some(Err(MoneyError::TooLarge)));
+    let err = parse("true").expect_err("wrong type");
+    assert!(
+        err.to_string()
+            .starts_with("invalid type: boolean `true`, expected an amount given as a number or a numeric string"),
+        "{err}"
+    );
+}
+
+#[test]
+fn to_minor_snaps_float_noise_only() {
+    let usd = Currency::USD;
+    assert_eq!(to_minor(dec("12.5"), usd), Ok(1250));
+    assert_eq!(to_minor(dec("0.30000000000000004"), usd), Ok(30));
+    assert_eq!(to_minor(dec("12.3400009"), usd), Ok(1234));
+    assert_eq!(to_minor(dec("-12.34"), usd), Ok(-1234));
+    assert_eq!(to_minor(dec("12.345"), cur("BHD")), Ok(12345));
+    assert_eq!(to_minor(dec("1000"), cur("JPY")), Ok(1000));
+    let err = to_minor(dec("12.345"), usd).expect_err("too precise");
+    assert_eq!(
+        err.to_string(),
+        "Amount has more decimal places than USD allows"
+    );
+    assert!(to_minor(dec("1000.5"), cur("JPY")).is_err());
+    assert!(to_minor(dec("12.3400011"), usd).is_err());
+    assert_eq!(
+        to_minor(dec("1000000000"), cur("BHD")),
+        Ok(1_000_000_000_000)
+    );
+}
+
+#[test]
+fn positive_amount_rules() {
+    assert_eq!(positive_amount(dec("0.01"), Currency::USD), Ok(1));
+    for bad in ["0", "-5", "0.0000001"] {
+        let err = positive_amount(dec(bad), Currency::USD).expect_err(bad);
+        assert_eq!(err.to_string(), "Amount must be greater than 0");
+    }
+}
+
+#[test]
+fn rendering_as_json_numbers() {
+    let major = |minor, code| {
+        json(MajorUnits {
+            minor,
+            currency: cur(code),
+        })
+    };
+    assert_eq!(major(3334, "USD"), "33.34");
+    assert_eq!(major(100_000, "USD"), "1000");
+    assert_eq!(major(5, "BHD"), "0.005");
+    assert_eq!(major(1000, "JPY"), "1000");
+    assert_eq!(major(-1250, "EUR"), "-12.5");
+    assert_eq!(major(99_999_999_999, "USD"), "999999999.99");
+    assert_eq!(minor_to_f64(3334, Currency::USD), 33.34);
+    assert_eq!(json(CommonScaleUnits(1_012_505)), "1012.505");
+}
+
+#[test]
+fn common_scale_sum_is_exact() {
+    let sum = sum_in_common_scale(&[(1250, Currency::USD), (1000, cur("JPY")), (5, cur("BHD"))]);
+    assert_eq!(sum, 12_500 + 1_000_000 + 5);
+    assert_eq!(common_scale_to_f64(sum), 1012.505);
+    assert_eq!(sum_in_common_scale(&[(i64::MAX, cur("JPY"))]), i64::MAX);
+    assert_eq!(sum_in_common_scale(&[]), 0);
+}
+
+#[test]
+fn money_messages() {
+    assert_eq!(format_money_message(1250, Currency::USD), "$12.50");
+    assert_eq!(format_money_message(-5, Currency::USD), "-$0.05");
+    assert_eq!(format_money_message(1250, cur("EUR")), "12.50 EUR");
+    assert_eq!(format_money_message(1000, cur("JPY")), "1000 JPY");
+    assert_eq!(format_money_message(5, cur("BHD")), "0.005 BHD");
+    assert_eq!(
+        format_money_message(i64::MIN, cur("JPY")),
+        "-9223372036854775808 JPY"
+    );
+}
+
+proptest! {
+    // What the server renders must come back unchanged when the app echoes it.
+    #[test]
+    fn minor_round_trips_through_json_float(minor in 1..=1_000_000_000_000_i64, pick in 0..3_usize) {
+        let currency = cur(["JPY", "USD", "BHD"][pick]);
+        let minor = minor.min(1_000_000_000 * currency.minor_per_major());
+        let float = minor_to_f64(minor, currency);
+        let echoed: f64 = serde_json::from_str(&json(float)).expect("json float");
+        let back = Decimal::from_f64(echoed).and_then(|d| to_minor(d, currency));
+        prop_assert_eq!(back, Ok(minor));
+        prop_assert_eq!(Decimal::from_f64(float)?, Decimal::from_minor(minor, currency)?);
+    }
+}
