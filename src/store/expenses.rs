@@ -75,6 +75,16 @@ impl ExpenseDoc {
             || self.split_with.iter().any(|s| s.user == user)
     }
 
+    /// Someone other than the payer owes a share, and every such share is settled.
+    pub fn all_debts_settled(&self) -> bool {
+        let mut debts = self
+            .split_with
+            .iter()
+            .filter(|s| s.user != self.paid_by)
+            .peekable();
+        debts.peek().is_some() && debts.all(|s| s.settled)
+    }
+
     pub fn may_edit(&self, user: ObjectId) -> bool {
         self.created_by == user || self.paid_by == user
     }
@@ -232,8 +242,7 @@ impl Store {
                     split.settled = true;
                     split.settled_at = Some(at);
                 }
-                let all_settled = new.split_with.iter().all(|x| x.settled || x.user == new.paid_by);
-                if all_settled && !new.is_settled {
+                if new.all_debts_settled() && !new.is_settled {
                     self.expenses()
                         .update_one(doc! { "_id": id }, doc! { "$set": { "isSettled": true, "settledAt": at } })
                         .session(&mut *s)

@@ -1509,3 +1509,40 @@ async fn empty_group_balance_is_all_zero() {
     assert_eq!(data["totalExpenses"], 0);
     assert_eq!(data["balances"][&al.id], json!(0));
 }
+
+#[tokio::test]
+async fn an_edit_that_leaves_only_settled_debts_settles_the_expense() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let cy = app.register("Cy", "cy@example.com").await;
+    app.befriend(&al, &cy).await;
+    let e = app
+        .expense(&al, json!({"description": "Lunch", "amount": 30, "splitWith": [
+            {"user": al.id, "amount": 10}, {"user": bo.id, "amount": 10}, {"user": cy.id, "amount": 10}]}))
+        .await;
+    let eid = e["_id"].as_str().unwrap();
+    let (status, _) = app
+        .patch(&format!("/v1/expenses/{eid}/settle"), &bo.token, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Cy drops out; Bo's settled share is all that is owed.
+    let (status, body) = app
+        .put(
+            &format!("/v1/expenses/{eid}"),
+            &al.token,
+            json!({"amount": 20, "splitWith": [
+            {"user": al.id, "amount": 10}, {"user": bo.id, "amount": 10}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["isSettled"], true, "{body}");
+    assert!(body["data"]["settledAt"].is_string(), "{body}");
+    let (status, _) = app
+        .put(
+            &format!("/v1/expenses/{eid}"),
+            &al.token,
+            json!({"description": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -305,6 +305,12 @@ async fn update(
     expense.notes = notes;
     expense.updated_at = DateTime::now();
     expense.refresh_participants();
+    // An edit that leaves only settled debts settles the expense, as the last
+    // PATCH /settle would have.
+    if expense.all_debts_settled() {
+        expense.is_settled = true;
+        expense.settled_at = Some(expense.updated_at);
+    }
     if !store.replace_unsettled_expense(&expense).await? {
         return Err(ApiError::bad_request("Cannot update a settled expense"));
     }
