@@ -9,7 +9,9 @@
 # Optional non-secret metadata passed through as configuration:
 #   splitlyr-database-name     -> APP__DATABASE__NAME
 #   splitlyr-cors-origins      -> APP__CORS__ALLOWED_ORIGINS
-#   splitlyr-trusted-proxies   -> APP__RATE_LIMIT__TRUSTED_PROXIES
+#   splitlyr-trusted-proxies   -> APP__RATE_LIMIT__TRUSTED_PROXIES (comma-separated
+#                                 addresses and CIDR ranges; terraform/gce sets the
+#                                 Google Front End ranges and the LB's address)
 #
 # Usage: splitlyr-fetch-secrets.sh OUTPUT_FILE
 set -euo pipefail

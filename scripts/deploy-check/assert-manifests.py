@@ -4,8 +4,9 @@
 Schema validation (kubernetes-validate) proves the YAML is *valid*; this proves
 it says what Splitlyr's operations contract requires (docs/operations.md):
 probes, resources, security context, drain timing, HPA, PDB, NetworkPolicy,
-monitoring CRDs (structure only; no CRD schema is available offline), no
-Secret rendered, images pinned to a registry.
+monitoring CRDs (structure only; no CRD schema is available offline), the
+rate limiter's trusted proxy ranges, no Secret rendered, images pinned to a
+registry.
 
 Usage: assert-manifests.py OVERLAY_NAME RENDERED.yaml
 """
@@ -17,6 +18,31 @@ import yaml
 
 DRAIN_SECONDS = 30
 APP = "splitlyr"
+
+
+def check_trusted_proxies(where: str, value: "str | None", errors: list[str]) -> None:
+    """APP__RATE_LIMIT__TRUSTED_PROXIES: the ingress-nginx pods reach the API
+    from the cluster's pod range, so it must be set (otherwise every client
+    behind one ingress pod shares one rate-limit bucket). The server accepts
+    single addresses and CIDR ranges, comma-separated; anything else makes it
+    exit at startup. Stricter than the server: a range with host bits set
+    (10.24.0.1/14) is probably a typo, and a range that covers (nearly) the
+    whole internet would let any client choose its own rate-limit key."""
+    if value is None or not value.strip():
+        errors.append(f"{where}: APP__RATE_LIMIT__TRUSTED_PROXIES is not set (set it to the cluster's pod CIDR)")
+        return
+    for item in (x.strip() for x in value.split(",")):
+        if not item:
+            errors.append(f"{where}: APP__RATE_LIMIT__TRUSTED_PROXIES {value!r} has an empty entry")
+            continue
+        try:
+            net = ipaddress.ip_network(item, strict=True)
+        except ValueError as e:
+            errors.append(f"{where}: APP__RATE_LIMIT__TRUSTED_PROXIES entry {item!r} is not an IP address or CIDR range ({e})")
+            continue
+        if net.prefixlen < (8 if net.version == 4 else 16):
+            errors.append(f"{where}: APP__RATE_LIMIT__TRUSTED_PROXIES entry {item!r} is too broad (/{net.prefixlen}): "
+                          "anyone in it could forge X-Forwarded-For")
 
 
 def main() -> int:
@@ -83,13 +109,7 @@ def main() -> int:
             data = cms.get(ref, {}).get("data", {})
             for key in data:
                 check(not re.search(r"SECRET|PASSWORD|TOKEN|DATABASE__URI|MONGO_URL", key), f"ConfigMap {ref}: secret-looking key {key}")
-            # The server parses this as a list of exact IP addresses (a CIDR
-            # makes it exit at startup). Relax once ranges are supported.
-            for item in filter(None, (x.strip() for x in data.get("APP__RATE_LIMIT__TRUSTED_PROXIES", "").split(","))):
-                try:
-                    ipaddress.ip_address(item)
-                except ValueError:
-                    errors.append(f"ConfigMap {ref}: APP__RATE_LIMIT__TRUSTED_PROXIES entry {item!r} is not a single IP address")
+            check_trusted_proxies(f"ConfigMap {ref}", data.get("APP__RATE_LIMIT__TRUSTED_PROXIES"), errors)
             grace = int(data.get("APP__SERVER__SHUTDOWN_GRACE_SECONDS", DRAIN_SECONDS))
             check(tgp > pre + grace, f"{name}: terminationGracePeriodSeconds {tgp} must exceed preStop {pre}s + configured drain {grace}s")
 

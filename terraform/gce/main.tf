@@ -2,8 +2,18 @@ locals {
   image_project = var.image_project_id != "" ? var.image_project_id : var.project_id
   # Google Front End / health-check source ranges (global external ALB).
   google_lb_ranges = ["35.191.0.0/16", "130.211.0.0/22"]
-  network_tag      = var.name
-  http_port        = 3000
+  # APP__RATE_LIMIT__TRUSTED_PROXIES. The TCP peer is a GFE (google_lb_ranges),
+  # and Google appends "<client-ip>, <load-balancer-ip>" to X-Forwarded-For.
+  # The server walks X-Forwarded-For from the right and keys on the first
+  # address it does not trust, so the LB's own address must be trusted too, or
+  # every client would share the LB's bucket.
+  trusted_proxies = distinct(concat(
+    local.google_lb_ranges,
+    [google_compute_global_address.lb.address],
+    var.trusted_proxies,
+  ))
+  network_tag = var.name
+  http_port   = 3000
 }
 
 data "google_compute_image" "splitlyr" {
@@ -183,7 +193,7 @@ resource "google_compute_instance_template" "splitlyr" {
     splitlyr-mongo-uri-secret-id = google_secret_manager_secret.mongo_uri.id
     splitlyr-database-name       = var.database_name
     splitlyr-cors-origins        = var.cors_allowed_origins
-    splitlyr-trusted-proxies     = join(",", var.trusted_proxies)
+    splitlyr-trusted-proxies     = join(",", local.trusted_proxies)
   }
 
   scheduling {

@@ -3,6 +3,11 @@ output "lb_ip_address" {
   value       = google_compute_global_address.lb.address
 }
 
+output "trusted_proxies" {
+  description = "Addresses and ranges the rate limiter trusts for X-Forwarded-For (APP__RATE_LIMIT__TRUSTED_PROXIES via instance metadata)."
+  value       = local.trusted_proxies
+}
+
 output "api_url" {
   description = "Public base URL of the API."
   value       = "https://${var.domain}"

@@ -93,7 +93,7 @@ variable "cpu_target" {
 }
 
 variable "autohealing_path" {
-  description = "HTTP path of the MIG autohealing health check. /v1/healthz also checks MongoDB, so a database outage makes instances unhealthy and they get recreated; /v1/livez only checks the process."
+  description = "HTTP path of the MIG autohealing health check. Trade-off: /v1/healthz (default) also pings MongoDB and returns 503 while the database is unreachable, so during a database outage autohealing recreates every VM although the VMs are fine (churn, cold starts, no benefit). /v1/livez only checks that the process answers, which avoids that; the load balancer's own /v1/healthz check still takes instances out of rotation either way. See docs/operations.md."
   type        = string
   default     = "/v1/healthz"
 
@@ -153,12 +153,20 @@ variable "database_name" {
 }
 
 variable "trusted_proxies" {
-  description = "Exact IP addresses whose X-Forwarded-For the rate limiter trusts (APP__RATE_LIMIT__TRUSTED_PROXIES). The server does not accept CIDR ranges yet, so the load balancer's 35.191.0.0/16 and 130.211.0.0/22 cannot be listed; empty means the limiter keys on the proxy's address."
+  description = "Additional addresses or CIDR ranges (e.g. 203.0.113.0/28) whose X-Forwarded-For the rate limiter trusts, on top of the ones always trusted: the Google Front End ranges 35.191.0.0/16 and 130.211.0.0/22 (the TCP peer behind the global external Application Load Balancer) and the load balancer's own reserved address (Google appends `<client-ip>, <lb-ip>` to X-Forwarded-For). Only add proxies you run in front of the load balancer yourself."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for ip in var.trusted_proxies : can(cidrhost("${ip}/32", 0)) || can(cidrhost("${ip}/128", 0))])
-    error_message = "Each trusted_proxies entry must be a single IPv4 or IPv6 address, not a range."
+    condition = alltrue([
+      for p in var.trusted_proxies :
+      can(cidrhost(p, 0)) || can(cidrhost("${p}/32", 0)) || can(cidrhost("${p}/128", 0))
+    ])
+    error_message = "Each trusted_proxies entry must be an IPv4/IPv6 address (10.0.0.7) or CIDR range (10.0.0.0/8)."
+  }
+
+  validation {
+    condition     = alltrue([for p in var.trusted_proxies : !contains(["0.0.0.0/0", "::/0"], p)])
+    error_message = "A trusted_proxies entry of 0.0.0.0/0 or ::/0 would let every client forge its rate-limit key."
   }
 }

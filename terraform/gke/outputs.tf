@@ -8,6 +8,11 @@ output "cluster_location" {
   value       = google_container_cluster.main.location
 }
 
+output "pods_cidr" {
+  description = "Pod range of the cluster; set APP__RATE_LIMIT__TRUSTED_PROXIES in k8s/base/config.env (or an overlay) to it."
+  value       = var.pods_cidr
+}
+
 output "get_credentials_command" {
   description = "Command that configures kubectl for the cluster."
   value       = "gcloud container clusters get-credentials ${google_container_cluster.main.name} --region ${google_container_cluster.main.location} --project ${var.project_id}"

@@ -42,7 +42,7 @@ variable "subnet_cidr" {
 }
 
 variable "pods_cidr" {
-  description = "Secondary range for pods (VPC-native cluster)."
+  description = "Secondary range for pods (VPC-native cluster). ingress-nginx reaches the API from this range, so it is also the API's trusted proxy range: APP__RATE_LIMIT__TRUSTED_PROXIES in k8s/base/config.env must match it."
   type        = string
   default     = "10.24.0.0/14"
 
