@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# The benchmark suite. Builds the release binaries, starts SecantusDB (the Rust
+# build, as a separate process) on a free loopback port with a fresh store under
+# .bench/, seeds data straight into it with `splitlyr-bench seed`, runs the
+# server with production settings and drives it with wrk, then writes
+# bench-results/latest.json and bench-results/latest.md.
+#
+#   scripts/bench.sh            10 s per scenario, 100,000 expenses
+#   scripts/bench.sh --quick    3 s per scenario, 10,000 expenses
+#
+# Options: --expenses N, --duration S, --warmup S, --connections C,
+# --login-connections C (logins in flight, default 4), --keep
+# (keep the database files of the run). Every scenario is a throughput test,
+# so the server runs with rate limiting off (APP__RATE_LIMIT__ENABLED=false).
+#
+# Exit status: 0 when the measurement completed, even if targets FAIL (they
+# are reported); non-zero when the benchmark itself broke.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+SECANTUS_VERSION="0.5.3-beta.196"
+mode=default
+duration=10
+warmup=2
+connections=32
+# bcrypt (cost 12) takes ~130 ms of a core per login: 4 logins in flight keep
+# both cores busy with a queue while each one finishes well inside a scenario.
+login_connections=4
+wrk_threads=2
+expenses=100000
+bcrypt_seconds=5
+keep=false
+
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) mode=quick; duration=3; warmup=1; expenses=10000; bcrypt_seconds=2 ;;
+    --expenses) expenses=${2:?--expenses needs a number}; shift ;;
+    --duration) duration=${2:?--duration needs seconds}; shift ;;
+    --warmup) warmup=${2:?--warmup needs seconds}; shift ;;
+    --connections) connections=${2:?--connections needs a number}; shift ;;
+    --login-connections) login_connections=${2:?--login-connections needs a number}; shift ;;
+    --keep) keep=true ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "bench.sh: unknown option $1" >&2; usage; exit 2 ;;
+  esac
+  shift
+done
+
+started=$(date +%s)
+log() { printf '[bench %4ds] %s\n' "$(($(date +%s) - started))" "$*" >&2; }
+# Milliseconds since the epoch, and seconds elapsed since such a time.
+now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
+since() { local d=$(($(now_ms) - $1)); printf '%d.%03d' $((d / 1000)) $((d % 1000)); }
+die() { log "FAILED: $*"; exit 1; }
+
+# ---------- tools ----------
+
+apt_install() {
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  log "installing $* from Debian"
+  "${sudo[@]}" apt-get install -y -qq "$@" >/dev/null 2>&1 || {
+    "${sudo[@]}" apt-get update -qq >/dev/null
+    "${sudo[@]}" apt-get install -y -qq "$@" >/dev/null
+  }
+}
+
+for tool in wrk curl; do
+  command -v "$tool" >/dev/null || apt_install "$tool"
+done
+
+secantus_root="$root/.bench/secantus"
+secantus="$secantus_root/bin/secantusd-rs"
+if ! "$secantus" --version 2>/dev/null | grep -qF "$SECANTUS_VERSION"; then
+  command -v cmake >/dev/null || apt_install cmake
+  log "installing secantus-mdb $SECANTUS_VERSION into .bench/secantus (one-off, several minutes)"
+  cargo install secantus-mdb --version "$SECANTUS_VERSION" --locked --ignore-rust-version \
+    --root "$secantus_root" >&2
+fi
+
+log "building release binaries"
+build_started=$(now_ms)
+cargo build --release --bins >&2
+build_s=$(since "$build_started")
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+server_bin="$target_dir/release/splitlyr"
+bench_bin="$target_dir/release/splitlyr-bench"
+if [ ! -x "$server_bin" ] || [ ! -x "$bench_bin" ]; then
+  die "release binaries not found in $target_dir/release"
+fi
+
+# ---------- run directory, processes, cleanup ----------
+
+run="$root/.bench/runs/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$run"
+# Keep the five most recent runs' logs and raw results.
+find "$root/.bench/runs" -mindepth 1 -maxdepth 1 -type d | sort | head -n -5 | xargs -r rm -rf
+db_pid=""
+server_pid=""
+
+stop_pid() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    [ "$i" -lt 100 ] || kill -KILL "$pid" 2>/dev/null || true
+    sleep 0.2
+  done
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  [ -z "$server_pid" ] || stop_pid "$server_pid"
+  [ -z "$db_pid" ] || stop_pid "$db_pid"
+  [ "$keep" = true ] || rm -rf "$run/db"
+}
+trap cleanup EXIT
+
+meta() { printf '%s=%s\n' "$1" "$2" >>"$run/meta.env"; }
+
+# /proc/<pid>/status field in kB.
+proc_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+# CPU ticks (user + system) a process has used so far.
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+
+# Waits until the server and the database are idle (under 10% of a core for
+# two consecutive seconds), e.g. after index builds or the ledger rebuild.
+wait_quiet() {
+  local quiet=0 before after i
+  for i in $(seq 1 120); do
+    before=$(($(cpu_ticks "$server_pid") + $(cpu_ticks "$db_pid")))
+    sleep 1
+    after=$(($(cpu_ticks "$server_pid") + $(cpu_ticks "$db_pid")))
+    if [ $((after - before)) -lt 10 ]; then
+      quiet=$((quiet + 1))
+      [ "$quiet" -lt 2 ] || return 0
+    else
+      quiet=0
+    fi
+  done
+  log "warning: server or database still busy after ${i}s; measuring anyway"
+}
+
+# CPU ticks so far: server, database, this shell's waited-for children (wrk),
+# and the whole machine (busy time of all cores); then the time in ms.
+cpu_snapshot() {
+  printf '%s %s %s %s %s\n' "$(cpu_ticks "$server_pid")" "$(cpu_ticks "$db_pid")" \
+    "$(sed 's/^.*) //' "/proc/$$/stat" | awk '{ print $14 + $15 }')" \
+    "$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat)" "$(now_ms)"
+}
+
+# ---------- machine and settings ----------
+
+: >"$run/meta.env"
+: >"$run/rss.env"
+: >"$run/scenarios.tsv"
+meta mode "$mode"
+meta duration "$duration"
+meta warmup "$warmup"
+meta concurrency "$connections"
+meta login_concurrency "$login_connections"
+meta wrk_threads "$wrk_threads"
+meta expenses "$expenses"
+meta nproc "$(nproc)"
+meta cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+meta mem_total_mb "$(free -m | awk '/^Mem:/ { print $2 }')"
+meta mem_available_mb "$(free -m | awk '/^Mem:/ { print $7 }')"
+meta kernel "$(uname -r)"
+meta clk_tck "$(getconf CLK_TCK)"
+meta loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+meta git_commit "$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+meta git_dirty "$([ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && echo false || echo true)"
+meta build_s "$build_s"
+meta server_settings "APP_ENVIRONMENT=production (bcrypt cost from config/production.toml), APP__RATE_LIMIT__ENABLED=false, log level warn, workers = one per core, 127.0.0.1"
+meta database "secantus-mdb $SECANTUS_VERSION (secantusd-rs, WiredTiger, fresh store under .bench/), same machine"
+
+# ---------- database ----------
+
+log "starting secantusd-rs"
+"$secantus" --host 127.0.0.1 --port 0 --storage-path "$run/db" --log-level WARNING \
+  >"$run/secantus.log" 2>&1 &
+db_pid=$!
+db_port=""
+for _ in $(seq 1 150); do
+  db_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$run/secantus.log" | head -n1)
+  [ -z "$db_port" ] || break
+  kill -0 "$db_pid" 2>/dev/null || break
+  sleep 0.2
+done
+[ -n "$db_port" ] || { cat "$run/secantus.log" >&2; die "secantusd-rs did not start"; }
+log "secantusd-rs listening on 127.0.0.1:$db_port"
+
+# The server's environment (also read by splitlyr-bench for the bcrypt cost).
+unset RUST_LOG APP__JWT__SECRET APP__DATABASE__URI APP__DATABASE__NAME APP__SERVER__PORT \
+  APP__AUTH__BCRYPT_COST APP__LOG__FORMAT
+export APP_ENVIRONMENT=production
+export APP_CONFIG_DIR=config
+JWT_SECRET=$(head -c 36 /dev/urandom | base64 | tr -d '\n') # 48 bytes
+export JWT_SECRET
+export MONGO_URL="mongodb://127.0.0.1:$db_port/?directConnection=true"
+export APP__RATE_LIMIT__ENABLED=false
+export APP__LOG__LEVEL=warn
+export APP__SERVER__HOST=127.0.0.1
+
+# ---------- raw bcrypt rate (before anything else loads the CPU) ----------
+
+log "measuring the raw bcrypt verify rate (${bcrypt_seconds}s)"
+"$bench_bin" bcrypt-rate --seconds "$bcrypt_seconds" --json >"$run/bcrypt.json"
+log "bcrypt: $(cat "$run/bcrypt.json")"
+
+# ---------- seeding ----------
+
+seed() { # name expenses
+  local t0
+  t0=$(now_ms)
+  log "seeding splitlyr_bench_$1: 1000 users, 20 friends each, 200 groups, $2 expenses"
+  "$bench_bin" seed --db-uri "$MONGO_URL" --db-name "splitlyr_bench_$1" \
+    --users 1000 --friends 20 --groups 200 --expenses "$2" \
+    --out "$run/seed-$1" --jwt-secret "$JWT_SECRET" --drop >"$run/seed-$1.log" 2>&1 ||
+    { cat "$run/seed-$1.log" >&2; die "seeding $1 failed"; }
+  meta "seed_$1_s" "$(since "$t0")"
+}
+seed small 1000
+seed large "$expenses"
+
+# ---------- server ----------
+
+server_name=""
+server_tag=""
+base=""
+# start_server NAME first|serve: "first" is the first start on a freshly seeded
+# database (it builds the indexes and the balance ledger from the expenses);
+# "serve" is the restarted process that the scenarios measure.
+start_server() {
+  local port t0 i
+  server_name=$1
+  server_tag="$2_$1"
+  port=$("$bench_bin" free-port)
+  base="http://127.0.0.1:$port"
+  t0=$(now_ms)
+  log "starting the server ($2 start) on splitlyr_bench_$1 (port $port)"
+  PORT=$port APP__DATABASE__NAME="splitlyr_bench_$1" "$server_bin" >"$run/server-$server_tag.log" 2>&1 &
+  server_pid=$!
+  # Generous: the first start builds indexes and the balance ledger from the expenses.
+  for i in $(seq 1 1200); do
+    if curl -fsS -m 2 -o /dev/null "$base/v1/healthz" 2>/dev/null; then
+      break
+    fi
+    kill -0 "$server_pid" 2>/dev/null || { cat "$run/server-$server_tag.log" >&2; die "the server exited"; }
+    [ "$i" -lt 1200 ] || die "the server did not become healthy in 10 minutes"
+    sleep 0.5
+  done
+  meta "start_${server_tag}_s" "$(since "$t0")"
+  wait_quiet
+  printf 'idle_kb_%s=%s\n' "$server_tag" "$(proc_kb "$server_pid" VmRSS)" >>"$run/rss.env"
+  log "server healthy and idle after $(since "$t0")s; idle VmRSS $(proc_kb "$server_pid" VmRSS) kB"
+}
+
+stop_server() {
+  printf 'peak_kb_%s=%s\n' "$server_tag" "$(proc_kb "$server_pid" VmHWM)" >>"$run/rss.env"
+  stop_pid "$server_pid"
+  server_pid=""
+}
+
+# Prepares a database with a first server start, then restarts for measuring.
+serve() {
+  start_server "$1" first
+  stop_server
+  start_server "$1" serve
+}
+
+# A number from the BENCH_JSON line of a wrk output.
+field() { sed -n 's/^BENCH_JSON .*"'"$1"'":\([0-9.]*\).*/\1/p' "$2"; }
+
+scrape() { curl -fsS -m 10 "$base/metrics" >"$1" || die "cannot read $base/metrics"; }
+
+wrk_run() { # out-file connections threads seconds mode data
+  wrk -t"$3" -c"$2" -d"$4s" --timeout 30s -s scripts/bench/scenario.lua "$base" -- "$5" "$6" \
+    >"$1" 2>&1 || { cat "$1" >&2; die "wrk failed ($5)"; }
+  grep -q '^BENCH_JSON ' "$1" || { cat "$1" >&2; die "wrk printed no result ($5)"; }
+}
+
+# scenario NAME LABEL MODE EXPENSES [CONNECTIONS [warmup|nowarmup]]
+scenario() {
+  local name=$1 label=$2 mode=$3 n=$4 conns=${5:-$connections} data="$run/seed-$server_name/users.lua"
+  if [ "${6:-warmup}" = warmup ] && [ "$warmup" != 0 ]; then
+    wrk_run "$run/$name.warmup.txt" "$conns" "$wrk_threads" "$warmup" "$mode" "$data"
+  fi
+  scrape "$run/$name.metrics.before"
+  cpu_snapshot >"$run/$name.cpu"
+  wrk_run "$run/$name.wrk.txt" "$conns" "$wrk_threads" "$duration" "$mode" "$data"
+  cpu_snapshot >>"$run/$name.cpu"
+  scrape "$run/$name.metrics.after"
+  kill -0 "$server_pid" 2>/dev/null || die "the server died during $name"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "$n" "$conns" "$duration" "$name" \
+    >>"$run/scenarios.tsv"
+  log "$label: $(field requests "$run/$name.wrk.txt") requests, $(field rps "$run/$name.wrk.txt") req/s, p99 $(field p99 "$run/$name.wrk.txt") ms, $(field non2xx "$run/$name.wrk.txt") non-2xx"
+}
+
+# Login saturation with a second, light wrk probing healthz at the same time.
+login_with_probe() {
+  local data="$run/seed-$server_name/users.lua" login_pid
+  scrape "$run/login_pair.metrics.before"
+  cpu_snapshot >"$run/login_pair.cpu"
+  wrk -t"$wrk_threads" -c"$login_connections" -d"${duration}s" --timeout 30s -s scripts/bench/scenario.lua \
+    "$base" -- login "$data" >"$run/login_saturation.wrk.txt" 2>&1 &
+  login_pid=$!
+  sleep 0.5
+  wrk_run "$run/healthz_under_login.wrk.txt" 2 1 "$duration" healthz ""
+  wait "$login_pid" || { cat "$run/login_saturation.wrk.txt" >&2; die "wrk failed (login saturation)"; }
+  grep -q '^BENCH_JSON ' "$run/login_saturation.wrk.txt" || die "wrk printed no result (login saturation)"
+  cpu_snapshot >>"$run/login_pair.cpu"
+  scrape "$run/login_pair.metrics.after"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' \
+    login_saturation "POST /v1/auth/login (with healthz probe)" "$expenses" "$login_connections" "$duration" login_pair \
+    healthz_under_login "GET /v1/healthz during login saturation" "$expenses" 2 "$duration" login_pair \
+    >>"$run/scenarios.tsv"
+  log "login under probe: $(field rps "$run/login_saturation.wrk.txt") req/s; healthz probe: p99 $(field p99 "$run/healthz_under_login.wrk.txt") ms"
+}
+
+# Balances at 1,000 expenses (same users and groups as the large data set).
+serve small
+scenario balances_small "GET /v1/users/balances @1k" balances 1000
+scenario group_balance_small "GET /v1/expenses/group/:id/balance @1k" groupbalance 1000
+stop_server
+
+serve large
+scenario healthz "GET /v1/healthz" healthz "$expenses"
+scenario profile "GET /v1/users/profile" profile "$expenses"
+scenario expenses_page1 "GET /v1/expenses?page=1" expenses1 "$expenses"
+scenario expenses_page50 "GET /v1/expenses?page=50" expenses50 "$expenses"
+scenario balances_large "GET /v1/users/balances" balances "$expenses"
+scenario group_balance_large "GET /v1/expenses/group/:id/balance" groupbalance "$expenses"
+scenario login "POST /v1/auth/login" login "$expenses" "$login_connections" nowarmup
+login_with_probe
+scenario create_expense "POST /v1/expenses (friend)" create "$expenses"
+scenario mixed "mixed 80% reads / 20% writes" mixed "$expenses"
+stop_server
+
+# ---------- report ----------
+
+meta finished_at "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+meta loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+meta total_s "$(($(date +%s) - started))"
+mkdir -p bench-results
+"$bench_bin" report --run "$run" --out bench-results
+log "done in $(($(date +%s) - started))s; results in bench-results/latest.{json,md}, raw data in ${run#"$root"/}"

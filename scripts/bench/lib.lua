@@ -1,0 +1,95 @@
+-- Shared by the wrk scenarios of scripts/bench.sh: the seeded data file,
+-- per-request user rotation, non-2xx counting and the JSON result line.
+local lib = {}
+
+-- Threads get an id in setup() (main Lua state), read back in done().
+local threads = {}
+
+function lib.setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+-- Loads the data file written by `splitlyr-bench seed` (a Lua table of users).
+function lib.load(path)
+  if path == nil or path == "" then
+    return { users = {}, password = "" }
+  end
+  local ok, data = pcall(dofile, path)
+  if not ok then
+    error("cannot load benchmark data " .. path .. ": " .. tostring(data))
+  end
+  return data
+end
+
+-- Users matching `keep`, the rotation pool; all users (and the global
+-- `pool_fallback` set) when none matches.
+function lib.pool(users, keep)
+  local pool = {}
+  for _, u in ipairs(users) do
+    if keep == nil or keep(u) then
+      pool[#pool + 1] = u
+    end
+  end
+  if #pool == 0 then
+    pool_fallback = #users > 0
+    pool = users
+  end
+  return pool
+end
+
+-- The next user for this thread: threads start at different offsets and walk
+-- the pool, so consecutive requests come from different users.
+function lib.rotation(pool)
+  local i = ((tid or 0) * 389) % math.max(#pool, 1)
+  return function()
+    i = i % #pool + 1
+    return pool[i]
+  end
+end
+
+-- Counts non-2xx answers and keeps the first one as a sample (for diagnosis).
+function lib.response(status, _, body)
+  if status < 200 or status > 299 then
+    non2xx = (non2xx or 0) + 1
+    if sample == nil then
+      sample = tostring(status) .. " " .. string.sub(body or "", 1, 200)
+    end
+  end
+end
+
+local function json_string(s)
+  return '"' .. string.gsub(s, '[%c"\\]', function(c)
+    return string.format("\\u%04x", string.byte(c))
+  end) .. '"'
+end
+
+-- Prints one line `BENCH_JSON {...}` that splitlyr-bench report reads.
+function lib.done(summary, latency)
+  local non2xx_total, samples, users, fallback = 0, {}, 0, false
+  for _, t in ipairs(threads) do
+    non2xx_total = non2xx_total + (t:get("non2xx") or 0)
+    local s = t:get("sample")
+    if s ~= nil then
+      samples[#samples + 1] = s
+    end
+    users = math.max(users, t:get("pool_size") or 0)
+    fallback = fallback or t:get("pool_fallback") == true
+  end
+  local seconds = summary.duration / 1e6
+  local e = summary.errors
+  local ms = function(us) return us / 1000 end
+  io.write(string.format(
+    'BENCH_JSON {"requests":%d,"duration_s":%.3f,"rps":%.2f,' ..
+    '"latency_ms":{"p50":%.3f,"p90":%.3f,"p99":%.3f,"max":%.3f,"mean":%.3f},' ..
+    '"non2xx":%d,"socket_errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},' ..
+    '"bytes":%d,"users":%d,"pool_fallback":%s,"sample":%s}\n',
+    summary.requests, seconds, summary.requests / seconds,
+    ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(99)),
+    ms(latency.max), ms(latency.mean),
+    non2xx_total, e.connect, e.read, e.write, e.timeout,
+    summary.bytes, users, tostring(fallback),
+    samples[1] and json_string(samples[1]) or "null"))
+end
+
+return lib

@@ -1,0 +1,135 @@
+-- wrk script for every scenario of scripts/bench.sh:
+--   wrk ... -s scripts/bench/scenario.lua http://127.0.0.1:PORT -- MODE [DATA_FILE]
+-- MODE: healthz | login | profile | expenses1 | expenses50 | balances |
+--       groupbalance | create | mixed
+-- DATA_FILE: users.lua from `splitlyr-bench seed` (not needed for healthz).
+local here = string.match(debug.getinfo(1, "S").source, "^@(.*/)") or "./"
+local lib = dofile(here .. "lib.lua")
+
+local mode, next_user, password
+local categories = { "food", "transport", "entertainment", "shopping", "utilities", "travel", "other" }
+local counter = 0
+
+setup = lib.setup
+response = lib.response
+done = lib.done
+
+local function auth_get(path)
+  local u = next_user()
+  return wrk.format("GET", path, { ["Authorization"] = "Bearer " .. u.token }, nil)
+end
+
+local function money(cents)
+  return string.format("%d.%02d", math.floor(cents / 100), cents % 100)
+end
+
+-- An expense body splitting a random amount between `me` and `others`
+-- (exactly: the first split takes the leftover cents).
+local function expense_body(me, others, group, payer)
+  counter = counter + 1
+  local people = { me.id }
+  for _, o in ipairs(others) do people[#people + 1] = o end
+  local cents = math.random(100, 25000)
+  local share = math.floor(cents / #people)
+  local splits = {}
+  for i, id in ipairs(people) do
+    local amount = share
+    if i == 1 then amount = cents - share * (#people - 1) end
+    splits[#splits + 1] = string.format('{"user":"%s","amount":%s}', id, money(amount))
+  end
+  local extra = ""
+  if group ~= nil then extra = extra .. string.format(',"groupId":"%s"', group) end
+  if payer ~= nil then extra = extra .. string.format(',"paidBy":"%s"', payer) end
+  return string.format(
+    '{"description":"Bench expense %d-%d","amount":%s,"category":"%s","splitWith":[%s]%s}',
+    tid or 0, counter, money(cents), categories[math.random(#categories)],
+    table.concat(splits, ","), extra)
+end
+
+local function post_expense(body, u)
+  return wrk.format("POST", "/v1/expenses", {
+    ["Authorization"] = "Bearer " .. u.token,
+    ["Content-Type"] = "application/json",
+  }, body)
+end
+
+-- A valid expense between a user and one friend; 30% paid by the friend.
+local function friend_expense()
+  local u = next_user()
+  local payer = nil
+  if math.random() < 0.3 then payer = u.friend end
+  return post_expense(expense_body(u, { u.friend }, nil, payer), u)
+end
+
+-- A valid group expense between a user and 1-3 groupmates.
+local function group_expense()
+  local u = next_user()
+  if u.group == nil or #u.groupmates == 0 then
+    return post_expense(expense_body(u, { u.friend }, nil, nil), u)
+  end
+  local others, n = {}, math.random(1, math.min(3, #u.groupmates))
+  local start = math.random(#u.groupmates)
+  for k = 0, n - 1 do
+    others[#others + 1] = u.groupmates[(start + k - 1) % #u.groupmates + 1]
+  end
+  return post_expense(expense_body(u, others, u.group, nil), u)
+end
+
+local requests = {
+  healthz = function() return wrk.format("GET", "/v1/healthz", nil, nil) end,
+  login = function()
+    local u = next_user()
+    return wrk.format("POST", "/v1/auth/login", { ["Content-Type"] = "application/json" },
+      string.format('{"email":"%s","password":"%s"}', u.email, password))
+  end,
+  profile = function() return auth_get("/v1/users/profile") end,
+  expenses1 = function() return auth_get("/v1/expenses?page=1") end,
+  expenses50 = function() return auth_get("/v1/expenses?page=50") end,
+  balances = function() return auth_get("/v1/users/balances") end,
+  groupbalance = function()
+    local u = next_user()
+    return wrk.format("GET", "/v1/expenses/group/" .. u.group .. "/balance",
+      { ["Authorization"] = "Bearer " .. u.token }, nil)
+  end,
+  create = friend_expense,
+  -- 80% reads across the read endpoints, 20% writes (half friend, half group expenses).
+  mixed = function()
+    local r = math.random(100)
+    if r <= 20 then return auth_get("/v1/users/profile")
+    elseif r <= 45 then return auth_get("/v1/expenses?page=1")
+    elseif r <= 65 then return auth_get("/v1/users/balances")
+    elseif r <= 80 then
+      local u = next_user()
+      return wrk.format("GET", "/v1/expenses/group/" .. u.group .. "/balance",
+        { ["Authorization"] = "Bearer " .. u.token }, nil)
+    elseif r <= 90 then return friend_expense()
+    else return group_expense() end
+  end,
+}
+
+function init(args)
+  mode = args[1]
+  if requests[mode] == nil then
+    error("unknown scenario mode " .. tostring(mode))
+  end
+  local data = lib.load(args[2])
+  password = data.password
+  local keep = nil
+  if mode == "expenses50" then
+    -- Users whose history reaches page 50 (10 per page); all users if none does.
+    keep = function(u) return (u.expenses or 0) >= 500 end
+  elseif mode == "groupbalance" or mode == "mixed" then
+    keep = function(u) return u.group ~= nil end
+  end
+  local pool = lib.pool(data.users, keep)
+  pool_size = #pool
+  if #pool == 0 and mode ~= "healthz" then
+    error("no users in " .. tostring(args[2]))
+  end
+  next_user = lib.rotation(pool)
+  math.randomseed(1000 + (tid or 0))
+end
+
+function request()
+  return requests[mode]()
+end
