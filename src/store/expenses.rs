@@ -129,7 +129,6 @@ impl Store {
             .start_transaction()
             .and_run2(async |s| {
                 self.expenses().insert_one(expense).session(&mut *s).await?;
-                self.count_group_expense(s, expense.group, 1).await?;
                 self.apply_ledger(s, None, Some(expense)).await
             })
             .await?;
@@ -140,15 +139,31 @@ impl Store {
         Ok(self.expenses().find_one(doc! { "_id": id }).await?)
     }
 
-    /// A page of expenses, newest `date` first, and the total count.
+    /// A page of expenses, newest `date` first, and the total count. Pass
+    /// `known_total` when a maintained counter already answers it (unfiltered
+    /// lists); otherwise the `count` command counts from the index.
     pub async fn list_expenses(
         &self,
         filter: &ExpenseFilter,
+        known_total: Option<i64>,
         skip: u64,
         limit: i64,
     ) -> Result<(Vec<ExpenseDoc>, u64), ApiError> {
         let filter = filter.to_document();
-        let total = self.expenses().count_documents(filter.clone()).await?;
+        let total = match known_total {
+            Some(n) => n,
+            None => {
+                let reply = self
+                    .db
+                    .run_command(doc! { "count": "expenses", "query": filter.clone() })
+                    .await?;
+                reply
+                    .get_i64("n")
+                    .or_else(|_| reply.get_i32("n").map(i64::from))
+                    .unwrap_or(0)
+            }
+        };
+        let total = u64::try_from(total).unwrap_or(0);
         let page = self
             .expenses()
             .find(filter)
@@ -194,7 +209,6 @@ impl Store {
                     .session(&mut *s)
                     .await?;
                 if let Some(old) = old {
-                    self.count_group_expense(s, old.group, -1).await?;
                     self.apply_ledger(s, Some(&old), None).await?;
                 }
                 Ok(())

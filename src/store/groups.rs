@@ -79,25 +79,6 @@ impl Store {
             .collect())
     }
 
-    /// Keeps `expenseCount` in step inside an expense transaction.
-    pub(super) async fn count_group_expense(
-        &self,
-        session: &mut mongodb::ClientSession,
-        group: Option<ObjectId>,
-        inc: i64,
-    ) -> mongodb::error::Result<()> {
-        if let Some(group) = group {
-            self.groups()
-                .update_one(
-                    doc! { "_id": group },
-                    doc! { "$inc": { "expenseCount": inc } },
-                )
-                .session(session)
-                .await?;
-        }
-        Ok(())
-    }
-
     /// Names of groups by id, in one query (for rendering expenses).
     pub async fn group_names(
         &self,

@@ -21,12 +21,52 @@ use serde::Deserialize;
 use super::{ExpenseDoc, Store};
 use crate::error::ApiError;
 
-/// An amount `debtor` owes `creditor`: an unsettled split of someone other than the payer.
-fn debts(e: &ExpenseDoc) -> impl Iterator<Item = (ObjectId, ObjectId, i64)> + '_ {
-    e.split_with
-        .iter()
-        .filter(move |s| !s.settled && s.user != e.paid_by)
-        .map(move |s| (e.paid_by, s.user, s.amount))
+/// The fields of an expense the ledger depends on, read without the rest of
+/// the document when rebuilding (memory stays flat however long the history).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LedgerSource {
+    paid_by: ObjectId,
+    currency: String,
+    #[serde(default)]
+    group: Option<ObjectId>,
+    split_with: Vec<SourceSplit>,
+    #[serde(default)]
+    participants: Vec<ObjectId>,
+}
+
+#[derive(Deserialize)]
+struct SourceSplit {
+    user: ObjectId,
+    amount: i64,
+    settled: bool,
+}
+
+impl From<&ExpenseDoc> for LedgerSource {
+    fn from(e: &ExpenseDoc) -> Self {
+        Self {
+            paid_by: e.paid_by,
+            currency: e.currency.clone(),
+            group: e.group,
+            split_with: e
+                .split_with
+                .iter()
+                .map(|s| SourceSplit {
+                    user: s.user,
+                    amount: s.amount,
+                    settled: s.settled,
+                })
+                .collect(),
+            participants: e.participants.clone(),
+        }
+    }
+}
+
+fn source_projection() -> Document {
+    doc! {
+        "paidBy": 1, "currency": 1, "group": 1, "participants": 1,
+        "splitWith.user": 1, "splitWith.amount": 1, "splitWith.settled": 1,
+    }
 }
 
 /// Signed increments keyed by document id.
@@ -34,11 +74,26 @@ fn debts(e: &ExpenseDoc) -> impl Iterator<Item = (ObjectId, ObjectId, i64)> + '_
 struct Delta {
     pairs: BTreeMap<String, (ObjectId, ObjectId, String, i64)>,
     members: BTreeMap<String, (ObjectId, ObjectId, String, i64)>,
+    /// Expense counts: per participant (`users.expenseCount`) and per group
+    /// (`groups.expenseCount`), which pagination totals come from.
+    user_counts: BTreeMap<ObjectId, i64>,
+    group_counts: BTreeMap<ObjectId, i64>,
 }
 
 impl Delta {
-    fn add(&mut self, e: &ExpenseDoc, sign: i64) {
-        for (creditor, debtor, amount) in debts(e) {
+    /// Books what each unsettled split of someone other than the payer owes the payer.
+    fn add(&mut self, e: &LedgerSource, sign: i64) {
+        for user in &e.participants {
+            *self.user_counts.entry(*user).or_default() += sign;
+        }
+        if let Some(group) = e.group {
+            *self.group_counts.entry(group).or_default() += sign;
+        }
+        let debts = e
+            .split_with
+            .iter()
+            .filter(|s| !s.settled && s.user != e.paid_by);
+        for (creditor, debtor, amount) in debts.map(|s| (e.paid_by, s.user, s.amount)) {
             let amount = sign * amount;
             // net is what b owes a.
             let (a, b, inc) = if creditor < debtor {
@@ -66,13 +121,15 @@ impl Delta {
     fn between(old: Option<&ExpenseDoc>, new: Option<&ExpenseDoc>) -> Self {
         let mut d = Self::default();
         if let Some(old) = old {
-            d.add(old, -1);
+            d.add(&old.into(), -1);
         }
         if let Some(new) = new {
-            d.add(new, 1);
+            d.add(&new.into(), 1);
         }
         d.pairs.retain(|_, v| v.3 != 0);
         d.members.retain(|_, v| v.3 != 0);
+        d.user_counts.retain(|_, n| *n != 0);
+        d.group_counts.retain(|_, n| *n != 0);
         d
     }
 }
@@ -90,6 +147,23 @@ fn increments(collection: &str, rows: Vec<(String, Document, i64)>) -> Option<Do
                 "u": { "$inc": { "net": inc }, "$setOnInsert": fields },
                 "upsert": true,
             }
+        })
+        .collect();
+    Some(doc! { "update": collection, "updates": updates, "ordered": true })
+}
+
+/// One `update` command applying `op` (`$inc` or `$set`) of `expenseCount`
+/// per document of `collection`.
+fn counters(collection: &str, op: &str, counts: &BTreeMap<ObjectId, i64>) -> Option<Document> {
+    if counts.is_empty() {
+        return None;
+    }
+    let updates: Vec<Document> = counts
+        .iter()
+        .map(|(id, n)| {
+            let mut u = Document::new();
+            u.insert(op, doc! { "expenseCount": n });
+            doc! { "q": { "_id": id }, "u": u }
         })
         .collect();
     Some(doc! { "update": collection, "updates": updates, "ordered": true })
@@ -119,7 +193,8 @@ pub struct GroupBalanceDoc {
 }
 
 /// Bump when the ledger's meaning changes: the next start rebuilds it.
-const LEDGER_VERSION: i32 = 1;
+/// Version 2 added the per-user and per-group expense counters.
+const LEDGER_VERSION: i32 = 2;
 
 fn pair_doc(id: String, (a, b, currency, net): (ObjectId, ObjectId, String, i64)) -> Document {
     doc! { "_id": id, "a": a, "b": b, "currency": currency, "net": net }
@@ -133,6 +208,16 @@ fn member_doc(
 }
 
 impl Store {
+    /// Every expense, only the fields the ledger needs, in modest batches.
+    async fn ledger_sources(&self) -> mongodb::error::Result<mongodb::Cursor<LedgerSource>> {
+        self.expenses()
+            .clone_with_type::<LedgerSource>()
+            .find(doc! {})
+            .projection(source_projection())
+            .batch_size(1000)
+            .await
+    }
+
     /// Builds the ledger from the expenses when it is missing or outdated
     /// (first start, or an upgrade). Streams the expenses once. Run it from a
     /// single process: replicas starting together would rebuild concurrently.
@@ -146,16 +231,16 @@ impl Store {
             return Ok(());
         }
         let mut delta = Delta::default();
-        let mut counts: BTreeMap<ObjectId, i64> = BTreeMap::new();
-        let mut cursor = self.expenses().find(doc! {}).await?;
+        let mut cursor = self.ledger_sources().await?;
         let mut expenses = 0u64;
         while let Some(e) = cursor.try_next().await? {
             delta.add(&e, 1);
-            if let Some(group) = e.group {
-                *counts.entry(group).or_default() += 1;
-            }
             expenses += 1;
         }
+        let (user_counts, group_counts) = (
+            std::mem::take(&mut delta.user_counts),
+            std::mem::take(&mut delta.group_counts),
+        );
         let pairs: Vec<Document> = delta
             .pairs
             .into_iter()
@@ -175,19 +260,17 @@ impl Store {
                 coll.insert_many(chunk).await?;
             }
         }
-        self.groups()
-            .update_many(doc! {}, doc! { "$set": { "expenseCount": 0_i64 } })
-            .await?;
-        let updates: Vec<Document> = counts
-            .iter()
-            .map(
-                |(group, n)| doc! { "q": { "_id": group }, "u": { "$set": { "expenseCount": n } } },
-            )
-            .collect();
-        for chunk in updates.chunks(1000) {
-            self.db
-                .run_command(doc! { "update": "groups", "updates": chunk })
+        for (name, counts) in [("users", user_counts), ("groups", group_counts)] {
+            let coll = self.db.collection::<Document>(name);
+            coll.update_many(doc! {}, doc! { "$set": { "expenseCount": 0_i64 } })
                 .await?;
+            let entries: Vec<(ObjectId, i64)> = counts.into_iter().collect();
+            for chunk in entries.chunks(1000) {
+                let chunk: BTreeMap<ObjectId, i64> = chunk.iter().copied().collect();
+                if let Some(command) = counters(name, "$set", &chunk) {
+                    self.db.run_command(command).await?;
+                }
+            }
         }
         meta.update_one(
             doc! { "_id": "ledger" },
@@ -203,7 +286,7 @@ impl Store {
     /// members)` documents without zero nets. For consistency checks.
     pub async fn recompute_ledger(&self) -> mongodb::error::Result<(Vec<Document>, Vec<Document>)> {
         let mut delta = Delta::default();
-        let mut cursor = self.expenses().find(doc! {}).await?;
+        let mut cursor = self.ledger_sources().await?;
         while let Some(e) = cursor.try_next().await? {
             delta.add(&e, 1);
         }
@@ -242,7 +325,7 @@ impl Store {
         Ok((pairs, members))
     }
 
-    /// Applies the balance change from `old` to `new` inside the caller's transaction.
+    /// Applies the balance and counter change from `old` to `new` inside the caller's transaction.
     pub(super) async fn apply_ledger(
         &self,
         session: &mut ClientSession,
@@ -268,13 +351,13 @@ impl Store {
                 )
             })
             .collect();
-        for command in [
+        let commands = [
             increments("balances", pairs),
             increments("groupbalances", members),
-        ]
-        .into_iter()
-        .flatten()
-        {
+            counters("users", "$inc", &delta.user_counts),
+            counters("groups", "$inc", &delta.group_counts),
+        ];
+        for command in commands.into_iter().flatten() {
             self.db.run_command(command).session(&mut *session).await?;
         }
         Ok(())

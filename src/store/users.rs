@@ -68,6 +68,19 @@ impl Store {
         Ok(self.users().find_one(doc! { "_id": id }).await?)
     }
 
+    /// How many expenses the user takes part in (maintained with every expense write).
+    pub async fn expense_count_of(&self, id: ObjectId) -> Result<i64, ApiError> {
+        let found = self
+            .users()
+            .clone_with_type::<Document>()
+            .find_one(doc! { "_id": id })
+            .projection(doc! { "expenseCount": 1 })
+            .await?;
+        Ok(found
+            .and_then(|d| d.get_i64("expenseCount").ok())
+            .unwrap_or(0))
+    }
+
     pub async fn user_is_active(&self, id: ObjectId) -> Result<bool, ApiError> {
         let found = self
             .users()

@@ -1,6 +1,7 @@
 //! The balance ledger stays equal to a recomputation from the expenses through
 //! creates, updates, settlements and deletes, and is rebuilt when missing.
 
+use futures_util::TryStreamExt;
 use mongodb::bson::doc;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -155,10 +156,12 @@ async fn missing_ledger_is_rebuilt_at_startup() {
         .delete_many(doc! {})
         .await
         .unwrap();
-    db.collection::<mongodb::bson::Document>("groups")
-        .update_many(doc! {}, doc! { "$set": { "expenseCount": 0_i64 } })
-        .await
-        .unwrap();
+    for name in ["groups", "users"] {
+        db.collection::<mongodb::bson::Document>(name)
+            .update_many(doc! {}, doc! { "$set": { "expenseCount": 0_i64 } })
+            .await
+            .unwrap();
+    }
 
     let name = app.settings.database.name.clone();
     let restarted = spawn_app_with(|s| s.database.name = name).await;
@@ -172,5 +175,7 @@ async fn missing_ledger_is_rebuilt_at_startup() {
         .await;
     assert_eq!(gb["data"]["totalExpenses"], 1, "{gb}");
     assert_eq!(gb["data"]["balances"][&bo.id], json!(-600), "{gb}");
+    let (_, list) = restarted.get("/v1/expenses", &al.token).await;
+    assert_eq!(list["pagination"]["total"], 1, "{list}");
     assert_ledger_consistent(&restarted).await;
 }

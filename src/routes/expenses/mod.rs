@@ -159,8 +159,13 @@ async fn list(
         group: None,
         settled: q.settled,
     };
+    let known_total = if filter.with_friend.is_none() && filter.settled.is_none() {
+        Some(store.expense_count_of(user.id).await?)
+    } else {
+        None
+    };
     let (expenses, total) = store
-        .list_expenses(&filter, page.skip(), page.limit_i64())
+        .list_expenses(&filter, known_total, page.skip(), page.limit_i64())
         .await?;
     Ok(ok_page(
         "Expenses retrieved successfully",
@@ -381,8 +386,9 @@ async fn group_expenses(
         group: Some(group.id),
         settled: q.settled,
     };
+    let known_total = filter.settled.is_none().then_some(group.expense_count);
     let (expenses, total) = store
-        .list_expenses(&filter, page.skip(), page.limit_i64())
+        .list_expenses(&filter, known_total, page.skip(), page.limit_i64())
         .await?;
     Ok(ok_page(
         "Group expenses retrieved successfully",
