@@ -1,7 +1,6 @@
 //! The balance ledger stays equal to a recomputation from the expenses through
 //! creates, updates, settlements and deletes, and is rebuilt when missing.
 
-use futures_util::TryStreamExt;
 use mongodb::bson::doc;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
