@@ -4,7 +4,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export DB_PORT="${TEST_DB_PORT:-27217}"
+# A free port unless one is given, so a database already running elsewhere never clashes.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export DB_PORT="${TEST_DB_PORT:-$(free_port)}"
 export DB_PATH=":memory:"
 scripts/db.sh start
 trap 'DB_PORT=$DB_PORT scripts/db.sh stop' EXIT
