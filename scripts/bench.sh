@@ -9,9 +9,15 @@
 #   scripts/bench.sh --quick    3 s per scenario, 10,000 expenses
 #
 # Options: --expenses N, --duration S, --warmup S, --connections C,
-# --login-connections C (logins in flight, default 4), --keep
-# (keep the database files of the run). Every scenario is a throughput test,
-# so the server runs with rate limiting off (APP__RATE_LIMIT__ENABLED=false).
+# --login-connections C (logins in flight, default 4), --focus-users N and
+# --focus-groups N (default 20 and 10), --keep (keep the database files of the
+# run). Every scenario is a throughput test, so the server runs with rate
+# limiting off (APP__RATE_LIMIT__ENABLED=false).
+#
+# Balances at 1,000 vs N expenses compare like with like: the 1,000 expenses
+# are concentrated on the focus users and groups (so they have about as many
+# non-zero balances as with the long history), and both balance scenarios
+# rotate over those same users and groups.
 #
 # Exit status: 0 when the measurement completed, even if targets FAIL (they
 # are reported); non-zero when the benchmark itself broke.
@@ -31,9 +37,11 @@ login_connections=4
 wrk_threads=2
 expenses=100000
 bcrypt_seconds=5
+focus_users=20
+focus_groups=10
 keep=false
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -43,6 +51,8 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=${2:?--warmup needs seconds}; shift ;;
     --connections) connections=${2:?--connections needs a number}; shift ;;
     --login-connections) login_connections=${2:?--login-connections needs a number}; shift ;;
+    --focus-users) focus_users=${2:?--focus-users needs a number}; shift ;;
+    --focus-groups) focus_groups=${2:?--focus-groups needs a number}; shift ;;
     --keep) keep=true ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench.sh: unknown option $1" >&2; usage; exit 2 ;;
@@ -166,6 +176,8 @@ meta concurrency "$connections"
 meta login_concurrency "$login_connections"
 meta wrk_threads "$wrk_threads"
 meta expenses "$expenses"
+meta focus_users "$focus_users"
+meta focus_groups "$focus_groups"
 meta nproc "$(nproc)"
 meta cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 meta mem_total_mb "$(free -m | awk '/^Mem:/ { print $2 }')"
@@ -215,17 +227,20 @@ log "bcrypt: $(cat "$run/bcrypt.json")"
 
 # ---------- seeding ----------
 
-seed() { # name expenses
+seed() { # name expenses [--concentrate]
   local t0
   t0=$(now_ms)
-  log "seeding splitlyr_bench_$1: 1000 users, 20 friends each, 200 groups, $2 expenses"
+  log "seeding splitlyr_bench_$1: 1000 users, 20 friends each, 200 groups, $2 expenses${3:+ (concentrated on $focus_users focus users and $focus_groups focus groups)}"
   "$bench_bin" seed --db-uri "$MONGO_URL" --db-name "splitlyr_bench_$1" \
     --users 1000 --friends 20 --groups 200 --expenses "$2" \
+    --focus-users "$focus_users" --focus-groups "$focus_groups" ${3:+"$3"} \
     --out "$run/seed-$1" --jwt-secret "$JWT_SECRET" --drop >"$run/seed-$1.log" 2>&1 ||
     { cat "$run/seed-$1.log" >&2; die "seeding $1 failed"; }
   meta "seed_$1_s" "$(since "$t0")"
 }
-seed small 1000
+# The 1,000 expenses all involve a focus user or group; the large history is
+# spread over everyone as usual (the focus users and groups are in it too).
+seed small 1000 --concentrate
 seed large "$expenses"
 
 # ---------- server ----------
@@ -287,7 +302,7 @@ wrk_run() { # out-file connections threads seconds mode data
 
 # scenario NAME LABEL MODE EXPENSES [CONNECTIONS [warmup|nowarmup]]
 scenario() {
-  local name=$1 label=$2 mode=$3 n=$4 conns=${5:-$connections} data="$run/seed-$server_name/users.lua"
+  local name=$1 label=$2 mode=$3 n=$4 conns=${5:-$connections} data="$run/seed-$server_name/users.lua" entries
   if [ "${6:-warmup}" = warmup ] && [ "$warmup" != 0 ]; then
     wrk_run "$run/$name.warmup.txt" "$conns" "$wrk_threads" "$warmup" "$mode" "$data"
   fi
@@ -299,7 +314,8 @@ scenario() {
   kill -0 "$server_pid" 2>/dev/null || die "the server died during $name"
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "$n" "$conns" "$duration" "$name" \
     >>"$run/scenarios.tsv"
-  log "$label: $(field requests "$run/$name.wrk.txt") requests, $(field rps "$run/$name.wrk.txt") req/s, p99 $(field p99 "$run/$name.wrk.txt") ms, $(field non2xx "$run/$name.wrk.txt") non-2xx"
+  entries=$(field entries_per_response "$run/$name.wrk.txt")
+  log "$label: $(field requests "$run/$name.wrk.txt") requests, $(field rps "$run/$name.wrk.txt") req/s, p99 $(field p99 "$run/$name.wrk.txt") ms, $(field non2xx "$run/$name.wrk.txt") non-2xx${entries:+, $entries non-zero balances/response}"
 }
 
 # Login saturation with a second, light wrk probing healthz at the same time.
@@ -323,10 +339,11 @@ login_with_probe() {
   log "login under probe: $(field rps "$run/login_saturation.wrk.txt") req/s; healthz probe: p99 $(field p99 "$run/healthz_under_login.wrk.txt") ms"
 }
 
-# Balances at 1,000 expenses (same users and groups as the large data set).
+# Balances at 1,000 expenses, concentrated on the focus users and groups that
+# the balance scenarios of both databases rotate over.
 serve small
-scenario balances_small "GET /v1/users/balances @1k" balances 1000
-scenario group_balance_small "GET /v1/expenses/group/:id/balance @1k" groupbalance 1000
+scenario balances_small "GET /v1/users/balances @1k (focus users)" balances 1000
+scenario group_balance_small "GET /v1/expenses/group/:id/balance @1k (focus groups)" groupbalance 1000
 stop_server
 
 serve large
@@ -334,8 +351,8 @@ scenario healthz "GET /v1/healthz" healthz "$expenses"
 scenario profile "GET /v1/users/profile" profile "$expenses"
 scenario expenses_page1 "GET /v1/expenses?page=1" expenses1 "$expenses"
 scenario expenses_page50 "GET /v1/expenses?page=50" expenses50 "$expenses"
-scenario balances_large "GET /v1/users/balances" balances "$expenses"
-scenario group_balance_large "GET /v1/expenses/group/:id/balance" groupbalance "$expenses"
+scenario balances_large "GET /v1/users/balances (focus users)" balances "$expenses"
+scenario group_balance_large "GET /v1/expenses/group/:id/balance (focus groups)" groupbalance "$expenses"
 scenario login "POST /v1/auth/login" login "$expenses" "$login_connections" nowarmup
 login_with_probe
 scenario create_expense "POST /v1/expenses (friend)" create "$expenses"

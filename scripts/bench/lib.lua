@@ -49,13 +49,41 @@ function lib.rotation(pool)
 end
 
 -- Counts non-2xx answers and keeps the first one as a sample (for diagnosis).
+-- When the scenario set `lib.count` (a function of a 2xx body returning a
+-- number), also adds up what it returns: e.g. the non-zero balances of each
+-- balance response, reported as `entries_per_response`.
 function lib.response(status, _, body)
   if status < 200 or status > 299 then
     non2xx = (non2xx or 0) + 1
     if sample == nil then
       sample = tostring(status) .. " " .. string.sub(body or "", 1, 200)
     end
+  elseif lib.count ~= nil then
+    counted = (counted or 0) + 1
+    entries = (entries or 0) + lib.count(body or "")
   end
+end
+
+-- Entries of `GET /v1/users/balances`: one object with a "friend" per friend
+-- whose balance is not zero.
+function lib.count_friend_balances(body)
+  local _, n = string.gsub(body, '"friend":{', "")
+  return n
+end
+
+local member_key = '"' .. string.rep("%x", 24) .. '":([-+%d.eE]+)'
+
+-- Members with a non-zero balance in `GET /v1/expenses/group/:id/balance`:
+-- the values of "balances", an object keyed by 24-hex user ids (every member
+-- appears, 0 when even; nothing else in the body has such keys).
+function lib.count_nonzero_members(body)
+  local n = 0
+  for value in string.gmatch(body, member_key) do
+    if tonumber(value) ~= 0 then
+      n = n + 1
+    end
+  end
+  return n
 end
 
 local function json_string(s)
@@ -67,8 +95,11 @@ end
 -- Prints one line `BENCH_JSON {...}` that splitlyr-bench report reads.
 function lib.done(summary, latency)
   local non2xx_total, samples, users, fallback = 0, {}, 0, false
+  local counted_total, entries_total = 0, 0
   for _, t in ipairs(threads) do
     non2xx_total = non2xx_total + (t:get("non2xx") or 0)
+    counted_total = counted_total + (t:get("counted") or 0)
+    entries_total = entries_total + (t:get("entries") or 0)
     local s = t:get("sample")
     if s ~= nil then
       samples[#samples + 1] = s
@@ -83,12 +114,13 @@ function lib.done(summary, latency)
     'BENCH_JSON {"requests":%d,"duration_s":%.3f,"rps":%.2f,' ..
     '"latency_ms":{"p50":%.3f,"p90":%.3f,"p99":%.3f,"max":%.3f,"mean":%.3f},' ..
     '"non2xx":%d,"socket_errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},' ..
-    '"bytes":%d,"users":%d,"pool_fallback":%s,"sample":%s}\n',
+    '"bytes":%d,"users":%d,"pool_fallback":%s,"entries_per_response":%s,"sample":%s}\n',
     summary.requests, seconds, summary.requests / seconds,
     ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(99)),
     ms(latency.max), ms(latency.mean),
     non2xx_total, e.connect, e.read, e.write, e.timeout,
     summary.bytes, users, tostring(fallback),
+    counted_total > 0 and string.format("%.3f", entries_total / counted_total) or "null",
     samples[1] and json_string(samples[1]) or "null"))
 end
 

@@ -3,6 +3,9 @@
 -- MODE: healthz | login | profile | expenses1 | expenses50 | balances |
 --       groupbalance | create | mixed
 -- DATA_FILE: users.lua from `splitlyr-bench seed` (not needed for healthz).
+-- balances and groupbalance rotate over the data file's focus users and
+-- (member, focus group) pairs, the same ids in every seeded database, and
+-- count the non-zero balances of each response.
 local here = string.match(debug.getinfo(1, "S").source, "^@(.*/)") or "./"
 local lib = dofile(here .. "lib.lua")
 
@@ -118,10 +121,32 @@ function init(args)
   if mode == "expenses50" then
     -- Users whose history reaches page 50 (10 per page); all users if none does.
     keep = function(u) return (u.expenses or 0) >= 500 end
-  elseif mode == "groupbalance" or mode == "mixed" then
+  elseif mode == "mixed" then
     keep = function(u) return u.group ~= nil end
   end
-  local pool = lib.pool(data.users, keep)
+  local pool
+  if mode == "balances" or mode == "groupbalance" then
+    if data.focus_users == nil or data.focus_groups == nil then
+      error("no focus users or groups in " .. tostring(args[2]) .. " (seeded by an older splitlyr-bench?)")
+    end
+    pool = {}
+    if mode == "balances" then
+      for _, i in ipairs(data.focus_users) do
+        pool[#pool + 1] = data.users[i]
+      end
+      lib.count = lib.count_friend_balances
+    else
+      -- Every member of every focus group asks for that group's balance.
+      for _, g in ipairs(data.focus_groups) do
+        for _, i in ipairs(g.members) do
+          pool[#pool + 1] = { token = data.users[i].token, group = g.id }
+        end
+      end
+      lib.count = lib.count_nonzero_members
+    end
+  else
+    pool = lib.pool(data.users, keep)
+  end
   pool_size = #pool
   if #pool == 0 and mode ~= "healthz" then
     error("no users in " .. tostring(args[2]))
