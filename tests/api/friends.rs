@@ -4,19 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_message, spawn_app, TestApp, User};
-
-/// Sorted keys of a JSON object.
-fn keys(v: &Value) -> Vec<String> {
-    let mut k: Vec<String> = v
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .cloned()
-        .collect();
-    k.sort();
-    k
-}
+use crate::helpers::{error_message, keys, spawn_app, TestApp, User};
 
 fn ids_of(list: &Value) -> Vec<String> {
     let mut ids: Vec<String> = list

@@ -5,25 +5,13 @@ use std::collections::HashSet;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_message, spawn_app, TestApp, User};
+use crate::helpers::{error_message, keys, spawn_app, TestApp, User};
 
 /// `/v1/users?userId=<term>` with the term percent-encoded, plus extra raw query.
 fn search_path(term: &str, extra: &str) -> String {
     let url =
         reqwest::Url::parse_with_params("http://x/v1/users", &[("userId", term)]).expect("url");
     format!("/v1/users?{}{extra}", url.query().expect("query"))
-}
-
-/// Sorted keys of a JSON object.
-fn keys(v: &Value) -> Vec<String> {
-    let mut k: Vec<String> = v
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .cloned()
-        .collect();
-    k.sort();
-    k
 }
 
 fn ids_of(list: &Value) -> Vec<String> {
