@@ -134,6 +134,62 @@ impl Delta {
     }
 }
 
+/// Per-user view of pair balances: for each user, `"<counterparty>:<CUR>"` →
+/// what the counterparty owes them. Stored as one `userbalances` document per
+/// user, so listing my balances reads one document however many people I
+/// share expenses with.
+type UserEntries = BTreeMap<ObjectId, BTreeMap<String, i64>>;
+
+fn user_entries(pairs: &BTreeMap<String, (ObjectId, ObjectId, String, i64)>) -> UserEntries {
+    let mut out = UserEntries::new();
+    for (a, b, currency, net) in pairs.values() {
+        *out.entry(*a)
+            .or_default()
+            .entry(format!("{}:{currency}", b.to_hex()))
+            .or_default() += net;
+        *out.entry(*b)
+            .or_default()
+            .entry(format!("{}:{currency}", a.to_hex()))
+            .or_default() -= net;
+    }
+    for entries in out.values_mut() {
+        entries.retain(|_, n| *n != 0);
+    }
+    out.retain(|_, entries| !entries.is_empty());
+    out
+}
+
+/// One `update` command incrementing `entries.<key>` of each user's document.
+fn entry_increments(entries: &UserEntries) -> Option<Document> {
+    if entries.is_empty() {
+        return None;
+    }
+    let updates: Vec<Document> = entries
+        .iter()
+        .map(|(user, incs)| {
+            let mut inc = Document::new();
+            for (key, n) in incs {
+                inc.insert(format!("entries.{key}"), *n);
+            }
+            doc! { "q": { "_id": user }, "u": { "$inc": inc }, "upsert": true }
+        })
+        .collect();
+    Some(doc! { "update": "userbalances", "updates": updates, "ordered": true })
+}
+
+fn parse_entries(doc: &Document) -> BTreeMap<String, i64> {
+    doc.get_document("entries")
+        .map(|e| {
+            e.iter()
+                .filter_map(|(k, v)| {
+                    Some((k.clone(), v.as_i64().or_else(|| v.as_i32().map(i64::from))?))
+                })
+                .filter(|(_, n)| *n != 0)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// One `update` command with an upserting `$inc` statement per document.
 fn increments(collection: &str, rows: Vec<(String, Document, i64)>) -> Option<Document> {
     if rows.is_empty() {
@@ -193,8 +249,9 @@ pub struct GroupBalanceDoc {
 }
 
 /// Bump when the ledger's meaning changes: the next start rebuilds it.
-/// Version 2 added the per-user and per-group expense counters.
-const LEDGER_VERSION: i32 = 2;
+/// Version 2 added the per-user and per-group expense counters; version 3
+/// the per-user `userbalances` documents.
+const LEDGER_VERSION: i32 = 3;
 
 fn pair_doc(id: String, (a, b, currency, net): (ObjectId, ObjectId, String, i64)) -> Document {
     doc! { "_id": id, "a": a, "b": b, "currency": currency, "net": net }
@@ -237,6 +294,17 @@ impl Store {
             delta.add(&e, 1);
             expenses += 1;
         }
+        let entries = user_entries(&delta.pairs);
+        let user_docs: Vec<Document> = entries
+            .into_iter()
+            .map(|(user, e)| {
+                let mut fields = Document::new();
+                for (k, n) in e {
+                    fields.insert(k, n);
+                }
+                doc! { "_id": user, "entries": fields }
+            })
+            .collect();
         let (user_counts, group_counts) = (
             std::mem::take(&mut delta.user_counts),
             std::mem::take(&mut delta.group_counts),
@@ -253,7 +321,11 @@ impl Store {
             .filter(|(_, v)| v.3 != 0)
             .map(|(k, v)| member_doc(k, v))
             .collect();
-        for (name, docs) in [("balances", pairs), ("groupbalances", members)] {
+        for (name, docs) in [
+            ("balances", pairs),
+            ("groupbalances", members),
+            ("userbalances", user_docs),
+        ] {
             let coll = self.db.collection::<Document>(name);
             coll.delete_many(doc! {}).await?;
             for chunk in docs.chunks(1000) {
@@ -333,6 +405,7 @@ impl Store {
         new: Option<&ExpenseDoc>,
     ) -> mongodb::error::Result<()> {
         let delta = Delta::between(old, new);
+        let entries = user_entries(&delta.pairs);
         let pairs = delta
             .pairs
             .into_iter()
@@ -356,6 +429,7 @@ impl Store {
             increments("groupbalances", members),
             counters("users", "$inc", &delta.user_counts),
             counters("groups", "$inc", &delta.group_counts),
+            entry_increments(&entries),
         ];
         for command in commands.into_iter().flatten() {
             self.db.run_command(command).session(&mut *session).await?;
@@ -363,19 +437,18 @@ impl Store {
         Ok(())
     }
 
-    /// My non-zero balances with everyone, per currency: two index lookups.
+    /// My non-zero balances, per currency: with everyone (one `userbalances`
+    /// document) or with one counterparty (their pair documents).
     pub async fn ledger_for(
         &self,
         me: ObjectId,
         counterparty: Option<ObjectId>,
     ) -> Result<Vec<LedgerRow>, ApiError> {
-        let filter = match counterparty {
-            Some(other) => {
-                let (a, b) = if me < other { (me, other) } else { (other, me) };
-                doc! { "a": a, "b": b, "net": { "$ne": 0 } }
-            }
-            None => doc! { "$or": [ { "a": me }, { "b": me } ], "net": { "$ne": 0 } },
+        let Some(other) = counterparty else {
+            return self.user_balances(me).await;
         };
+        let (a, b) = if me < other { (me, other) } else { (other, me) };
+        let filter = doc! { "a": a, "b": b, "net": { "$ne": 0 } };
         let docs: Vec<PairDoc> = self
             .db
             .collection::<PairDoc>("balances")
@@ -402,6 +475,55 @@ impl Store {
                 }
             })
             .collect())
+    }
+
+    /// My non-zero balances with everyone: one document read.
+    async fn user_balances(&self, me: ObjectId) -> Result<Vec<LedgerRow>, ApiError> {
+        let found = self
+            .db
+            .collection::<Document>("userbalances")
+            .find_one(doc! { "_id": me })
+            .await?;
+        Ok(found
+            .map(|d| parse_entries(&d))
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(key, net)| {
+                let (cp, currency) = key.split_once(':')?;
+                Some(LedgerRow {
+                    counterparty: ObjectId::parse_str(cp).ok()?,
+                    currency: currency.to_string(),
+                    net,
+                })
+            })
+            .collect())
+    }
+
+    /// Per-user entries as stored and as recomputed from the expenses (non-zero
+    /// only). For consistency checks.
+    pub async fn user_entries_stored_and_expected(
+        &self,
+    ) -> mongodb::error::Result<(UserEntries, UserEntries)> {
+        let mut delta = Delta::default();
+        let mut cursor = self.ledger_sources().await?;
+        while let Some(e) = cursor.try_next().await? {
+            delta.add(&e, 1);
+        }
+        delta.pairs.retain(|_, v| v.3 != 0);
+        let expected = user_entries(&delta.pairs);
+        let docs: Vec<Document> = self
+            .db
+            .collection::<Document>("userbalances")
+            .find(doc! {})
+            .await?
+            .try_collect()
+            .await?;
+        let stored: UserEntries = docs
+            .iter()
+            .filter_map(|d| Some((d.get_object_id("_id").ok()?, parse_entries(d))))
+            .filter(|(_, e)| !e.is_empty())
+            .collect();
+        Ok((stored, expected))
     }
 
     /// Non-zero member balances of a group.

@@ -35,6 +35,12 @@ async fn assert_ledger_consistent(app: &TestApp) {
         stored.1, expected.1,
         "group balances drifted from the expenses"
     );
+    let (stored_users, expected_users) = store.user_entries_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_users, expected_users,
+        "per-user balances drifted from the expenses"
+    );
+    assert!(!expected_users.is_empty() || expected.0.is_empty());
 }
 
 fn id(v: &Value) -> String {
@@ -152,6 +158,10 @@ async fn missing_ledger_is_rebuilt_at_startup() {
         .await
         .unwrap();
     db.collection::<mongodb::bson::Document>("groupbalances")
+        .delete_many(doc! {})
+        .await
+        .unwrap();
+    db.collection::<mongodb::bson::Document>("userbalances")
         .delete_many(doc! {})
         .await
         .unwrap();
