@@ -13,7 +13,7 @@ mod views;
 use actix_web::error::{JsonPayloadError, PayloadError};
 use actix_web::{web, HttpRequest, HttpResponse};
 use mongodb::bson::oid::ObjectId;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{envelope, ApiError};
 
@@ -49,12 +49,6 @@ pub fn parse_id(raw: &str, what: &str) -> Result<ObjectId, ApiError> {
 pub struct Page {
     pub page: u64,
     pub limit: u64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    pub page: Option<u64>,
-    pub limit: Option<u64>,
 }
 
 pub const MAX_PAGE_SIZE: u64 = 100;

@@ -126,11 +126,30 @@ impl Delta {
         if let Some(new) = new {
             d.add(&new.into(), 1);
         }
-        d.pairs.retain(|_, v| v.3 != 0);
-        d.members.retain(|_, v| v.3 != 0);
-        d.user_counts.retain(|_, n| *n != 0);
-        d.group_counts.retain(|_, n| *n != 0);
+        d.prune();
         d
+    }
+
+    /// Drops entries that came to zero.
+    fn prune(&mut self) {
+        self.pairs.retain(|_, v| v.3 != 0);
+        self.members.retain(|_, v| v.3 != 0);
+        self.user_counts.retain(|_, n| *n != 0);
+        self.group_counts.retain(|_, n| *n != 0);
+    }
+
+    /// The pair and group-member documents this delta describes.
+    fn into_documents(self) -> (Vec<Document>, Vec<Document>) {
+        (
+            self.pairs
+                .into_iter()
+                .map(|(k, v)| pair_doc(k, v))
+                .collect(),
+            self.members
+                .into_iter()
+                .map(|(k, v)| member_doc(k, v))
+                .collect(),
+        )
     }
 }
 
@@ -275,6 +294,20 @@ impl Store {
             .await
     }
 
+    /// The whole ledger recomputed from every expense (one pass, zeros
+    /// dropped), and the number of expenses read.
+    async fn full_delta(&self) -> mongodb::error::Result<(Delta, u64)> {
+        let mut delta = Delta::default();
+        let mut cursor = self.ledger_sources().await?;
+        let mut expenses = 0u64;
+        while let Some(e) = cursor.try_next().await? {
+            delta.add(&e, 1);
+            expenses += 1;
+        }
+        delta.prune();
+        Ok((delta, expenses))
+    }
+
     /// Builds the ledger from the expenses when it is missing or outdated
     /// (first start, or an upgrade). Streams the expenses once. Run it from a
     /// single process: replicas starting together would rebuild concurrently.
@@ -287,13 +320,7 @@ impl Store {
         {
             return Ok(());
         }
-        let mut delta = Delta::default();
-        let mut cursor = self.ledger_sources().await?;
-        let mut expenses = 0u64;
-        while let Some(e) = cursor.try_next().await? {
-            delta.add(&e, 1);
-            expenses += 1;
-        }
+        let (mut delta, expenses) = self.full_delta().await?;
         let entries = user_entries(&delta.pairs);
         let user_docs: Vec<Document> = entries
             .into_iter()
@@ -309,18 +336,7 @@ impl Store {
             std::mem::take(&mut delta.user_counts),
             std::mem::take(&mut delta.group_counts),
         );
-        let pairs: Vec<Document> = delta
-            .pairs
-            .into_iter()
-            .filter(|(_, v)| v.3 != 0)
-            .map(|(k, v)| pair_doc(k, v))
-            .collect();
-        let members: Vec<Document> = delta
-            .members
-            .into_iter()
-            .filter(|(_, v)| v.3 != 0)
-            .map(|(k, v)| member_doc(k, v))
-            .collect();
+        let (pairs, members) = delta.into_documents();
         for (name, docs) in [
             ("balances", pairs),
             ("groupbalances", members),
@@ -357,44 +373,25 @@ impl Store {
     /// The ledger as it should be, recomputed from every expense: `(pairs,
     /// members)` documents without zero nets. For consistency checks.
     pub async fn recompute_ledger(&self) -> mongodb::error::Result<(Vec<Document>, Vec<Document>)> {
-        let mut delta = Delta::default();
-        let mut cursor = self.ledger_sources().await?;
-        while let Some(e) = cursor.try_next().await? {
-            delta.add(&e, 1);
-        }
-        Ok((
-            delta
-                .pairs
-                .into_iter()
-                .filter(|(_, v)| v.3 != 0)
-                .map(|(k, v)| pair_doc(k, v))
-                .collect(),
-            delta
-                .members
-                .into_iter()
-                .filter(|(_, v)| v.3 != 0)
-                .map(|(k, v)| member_doc(k, v))
-                .collect(),
-        ))
+        Ok(self.full_delta().await?.0.into_documents())
     }
 
     /// The stored ledger documents with a non-zero net, sorted by id.
     pub async fn stored_ledger(&self) -> mongodb::error::Result<(Vec<Document>, Vec<Document>)> {
-        let mut out = Vec::new();
-        for name in ["balances", "groupbalances"] {
-            let docs: Vec<Document> = self
-                .db
-                .collection::<Document>(name)
-                .find(doc! { "net": { "$ne": 0 } })
-                .sort(doc! { "_id": 1 })
-                .await?
-                .try_collect()
-                .await?;
-            out.push(docs);
-        }
-        let members = out.pop().unwrap_or_default();
-        let pairs = out.pop().unwrap_or_default();
-        Ok((pairs, members))
+        Ok((
+            self.nonzero_rows("balances").await?,
+            self.nonzero_rows("groupbalances").await?,
+        ))
+    }
+
+    async fn nonzero_rows(&self, collection: &str) -> mongodb::error::Result<Vec<Document>> {
+        self.db
+            .collection::<Document>(collection)
+            .find(doc! { "net": { "$ne": 0 } })
+            .sort(doc! { "_id": 1 })
+            .await?
+            .try_collect()
+            .await
     }
 
     /// Applies the balance and counter change from `old` to `new` inside the caller's transaction.
@@ -504,12 +501,7 @@ impl Store {
     pub async fn user_entries_stored_and_expected(
         &self,
     ) -> mongodb::error::Result<(UserEntries, UserEntries)> {
-        let mut delta = Delta::default();
-        let mut cursor = self.ledger_sources().await?;
-        while let Some(e) = cursor.try_next().await? {
-            delta.add(&e, 1);
-        }
-        delta.pairs.retain(|_, v| v.3 != 0);
+        let (delta, _) = self.full_delta().await?;
         let expected = user_entries(&delta.pairs);
         let docs: Vec<Document> = self
             .db

@@ -55,10 +55,6 @@ impl Store {
         &self.db
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     fn users(&self) -> Collection<UserDoc> {
         self.db.collection("users")
     }
