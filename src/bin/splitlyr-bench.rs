@@ -406,8 +406,8 @@ fn people(shape: &Shape, password_hash: &str) -> People {
                 is_active: true,
                 created_at: created,
                 updated_at: created,
-                // Set once the expenses exist (the server also recounts at first start).
-                expense_count: 0,
+                // Counted by the server's ledger build at its first start.
+                expense_months: Default::default(),
             };
             members.push(idx);
             doc
@@ -825,16 +825,9 @@ async fn seed(args: &Args) -> Result<()> {
     let hash_started = Instant::now();
     let hash = bcrypt::hash(PASSWORD, cost)?;
     let hash_ms = hash_started.elapsed().as_millis();
-    let mut p = people(&shape, &hash);
+    let p = people(&shape, &hash);
     let now_ms = DateTime::now().timestamp_millis();
     let (expenses, stats) = expenses(&shape, &p, now_ms);
-    let mut per_group: HashMap<ObjectId, i64> = HashMap::new();
-    for g in expenses.iter().filter_map(|e| e.group) {
-        *per_group.entry(g).or_default() += 1;
-    }
-    for g in p.groups.iter_mut() {
-        g.expense_count = per_group.get(&g.id).copied().unwrap_or(0);
-    }
     let mut counts: HashMap<ObjectId, usize> = HashMap::new();
     for e in &expenses {
         for u in &e.participants {

@@ -4,5 +4,6 @@
 pub mod balance;
 pub mod email;
 pub mod money;
+pub mod months;
 pub mod split;
 pub mod text;

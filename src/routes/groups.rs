@@ -192,7 +192,7 @@ async fn create(
         is_active: true,
         created_at: now,
         updated_at: now,
-        expense_count: 0,
+        expense_months: Default::default(),
     };
     store.create_group(&group).await?;
     Ok(created(

@@ -1,13 +1,17 @@
 //! The `expenses` collection: amounts in integer minor units, embedded splits,
 //! and a `participants` array (creator, payers, split users) that the
-//! `{participants, date}` index serves every "my expenses" query from.
+//! `{participants, date}` index serves filtered "my expenses" queries from.
+//! Unfiltered pages go through the month counts and the timeline instead.
+
+use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
-use super::{now, Store};
+use super::timeline::date_range;
+use super::{now, GroupDoc, Store};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -139,32 +143,35 @@ impl Store {
         Ok(self.expenses().find_one(doc! { "_id": id }).await?)
     }
 
-    /// A page of expenses, newest `date` first, and the total count. Pass
-    /// `known_total` when a maintained counter already answers it (unfiltered
-    /// lists); otherwise the `count` command counts from the index.
+    /// A page of a filtered listing (with a friend, or by settlement), newest
+    /// `date` first, and the total: the `count` command counts from the index,
+    /// then the page is skipped to.
     pub async fn list_expenses(
         &self,
         filter: &ExpenseFilter,
-        known_total: Option<i64>,
         skip: u64,
         limit: i64,
     ) -> Result<(Vec<ExpenseDoc>, u64), ApiError> {
         let filter = filter.to_document();
-        let total = match known_total {
-            Some(n) => n,
-            None => {
-                let reply = self
-                    .db
-                    .run_command(doc! { "count": "expenses", "query": filter.clone() })
-                    .await?;
-                reply
-                    .get_i64("n")
-                    .or_else(|_| reply.get_i32("n").map(i64::from))
-                    .unwrap_or(0)
-            }
-        };
-        let total = u64::try_from(total).unwrap_or(0);
-        let page = self
+        let reply = self
+            .db
+            .run_command(doc! { "count": "expenses", "query": filter.clone() })
+            .await?;
+        let total = reply
+            .get_i64("n")
+            .or_else(|_| reply.get_i32("n").map(i64::from))
+            .unwrap_or(0);
+        let page = self.newest_first(filter, skip, limit).await?;
+        Ok((page, u64::try_from(total).unwrap_or(0)))
+    }
+
+    async fn newest_first(
+        &self,
+        filter: Document,
+        skip: u64,
+        limit: i64,
+    ) -> Result<Vec<ExpenseDoc>, ApiError> {
+        Ok(self
             .expenses()
             .find(filter)
             .sort(doc! { "date": -1, "_id": -1 })
@@ -172,7 +179,55 @@ impl Store {
             .limit(limit)
             .await?
             .try_collect()
+            .await?)
+    }
+
+    /// A page of every expense the user takes part in, newest `date` first,
+    /// and the total. The month counts turn the page into a date window, the
+    /// timeline names the expenses in it, then they are read by id: three
+    /// short reads wherever the page lies in the history.
+    pub async fn user_expense_page(
+        &self,
+        user: ObjectId,
+        skip: u64,
+        limit: i64,
+    ) -> Result<(Vec<ExpenseDoc>, u64), ApiError> {
+        let counts = self.expense_months_of(user).await?;
+        let total = counts.total();
+        let Some(window) = counts.window(skip, limit.unsigned_abs()) else {
+            return Ok((Vec::new(), total));
+        };
+        let ids = self.timeline_page(user, window, limit).await?;
+        if ids.is_empty() {
+            return Ok((Vec::new(), total));
+        }
+        let mut by_id: HashMap<ObjectId, ExpenseDoc> = self
+            .expenses()
+            .find(doc! { "_id": { "$in": &ids } })
+            .await?
+            .map_ok(|e| (e.id, e))
+            .try_collect()
             .await?;
+        let page = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        Ok((page, total))
+    }
+
+    /// A page of the group's expenses, newest `date` first, and the total:
+    /// the group's month counts turn the page into a date window that the
+    /// `{group, date}` index seeks into.
+    pub async fn group_expense_page(
+        &self,
+        group: &GroupDoc,
+        skip: u64,
+        limit: i64,
+    ) -> Result<(Vec<ExpenseDoc>, u64), ApiError> {
+        let counts = group.expense_counts();
+        let total = counts.total();
+        let Some(window) = counts.window(skip, limit.unsigned_abs()) else {
+            return Ok((Vec::new(), total));
+        };
+        let filter = doc! { "group": group.id, "date": date_range(window) };
+        let page = self.newest_first(filter, window.skip, limit).await?;
         Ok((page, total))
     }
 

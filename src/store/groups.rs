@@ -1,11 +1,14 @@
 //! The `groups` collection. Members are embedded; deletion is soft (`isActive`).
 
+use std::collections::BTreeMap;
+
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::{now, Store};
+use crate::domain::months::MonthCounts;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -31,9 +34,10 @@ pub struct GroupDoc {
     pub is_active: bool,
     pub created_at: DateTime,
     pub updated_at: DateTime,
-    /// Maintained with every expense insert and delete.
+    /// How many expenses the group holds per month (`"2025-11": 4`),
+    /// maintained with every expense write.
     #[serde(default)]
-    pub expense_count: i64,
+    pub expense_months: BTreeMap<String, i64>,
 }
 
 impl GroupDoc {
@@ -42,6 +46,9 @@ impl GroupDoc {
     }
     pub fn is_member(&self, user: ObjectId) -> bool {
         self.member(user).is_some()
+    }
+    pub fn expense_counts(&self) -> MonthCounts {
+        MonthCounts::from_stored(self.expense_months.iter().map(|(k, n)| (k, *n)))
     }
 }
 

@@ -6,9 +6,14 @@
 //! - `groupbalances`: one document per (group, member, currency); `net` > 0
 //!   means the member is owed.
 //!
+//! - `users.expenseMonths` / `groups.expenseMonths`: how many expenses each
+//!   user takes part in, and each group holds, per month of their date
+//!   (`"2025-11": 42`); listing totals and page windows come from them.
+//! - `timeline`: one entry per (participant, expense) (see `timeline.rs`).
+//!
 //! Every expense write computes the ledger delta between the old and new
 //! versions of the expense and applies it with one batched `update` command
-//! per collection. `rebuild` recomputes everything from the expenses.
+//! per collection. `ensure_ledger` rebuilds everything from the expenses.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +24,7 @@ use mongodb::ClientSession;
 use serde::Deserialize;
 
 use super::{ExpenseDoc, Store};
+use crate::domain::months::{Month, MonthCounts};
 use crate::error::ApiError;
 
 /// The fields of an expense the ledger depends on, read without the rest of
@@ -33,6 +39,7 @@ struct LedgerSource {
     split_with: Vec<SourceSplit>,
     #[serde(default)]
     participants: Vec<ObjectId>,
+    date: DateTime,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +65,7 @@ impl From<&ExpenseDoc> for LedgerSource {
                 })
                 .collect(),
             participants: e.participants.clone(),
+            date: e.date,
         }
     }
 }
@@ -65,29 +73,44 @@ impl From<&ExpenseDoc> for LedgerSource {
 fn source_projection() -> Document {
     doc! {
         "paidBy": 1, "currency": 1, "group": 1, "participants": 1,
-        "splitWith.user": 1, "splitWith.amount": 1, "splitWith.settled": 1,
+        "splitWith.user": 1, "splitWith.amount": 1, "splitWith.settled": 1, "date": 1,
     }
 }
+
+/// Expense counts per month of each user's or group's history.
+type Counts = BTreeMap<ObjectId, BTreeMap<Month, i64>>;
 
 /// Signed increments keyed by document id.
 #[derive(Default)]
 struct Delta {
     pairs: BTreeMap<String, (ObjectId, ObjectId, String, i64)>,
     members: BTreeMap<String, (ObjectId, ObjectId, String, i64)>,
-    /// Expense counts: per participant (`users.expenseCount`) and per group
-    /// (`groups.expenseCount`), which pagination totals come from.
-    user_counts: BTreeMap<ObjectId, i64>,
-    group_counts: BTreeMap<ObjectId, i64>,
+    /// Per participant (`users.expenseMonths`) and per group (`groups.expenseMonths`).
+    user_counts: Counts,
+    group_counts: Counts,
 }
 
 impl Delta {
-    /// Books what each unsettled split of someone other than the payer owes the payer.
+    /// Counts the expense in its month for every participant and its group,
+    /// and books what each unsettled split of someone other than the payer
+    /// owes the payer.
     fn add(&mut self, e: &LedgerSource, sign: i64) {
+        let month = Month::of(e.date.timestamp_millis());
         for user in &e.participants {
-            *self.user_counts.entry(*user).or_default() += sign;
+            *self
+                .user_counts
+                .entry(*user)
+                .or_default()
+                .entry(month)
+                .or_default() += sign;
         }
         if let Some(group) = e.group {
-            *self.group_counts.entry(group).or_default() += sign;
+            *self
+                .group_counts
+                .entry(group)
+                .or_default()
+                .entry(month)
+                .or_default() += sign;
         }
         let debts = e
             .split_with
@@ -134,8 +157,12 @@ impl Delta {
     fn prune(&mut self) {
         self.pairs.retain(|_, v| v.3 != 0);
         self.members.retain(|_, v| v.3 != 0);
-        self.user_counts.retain(|_, n| *n != 0);
-        self.group_counts.retain(|_, n| *n != 0);
+        for counts in [&mut self.user_counts, &mut self.group_counts] {
+            for months in counts.values_mut() {
+                months.retain(|_, n| *n != 0);
+            }
+            counts.retain(|_, months| !months.is_empty());
+        }
     }
 
     /// The pair and group-member documents this delta describes.
@@ -227,22 +254,57 @@ fn increments(collection: &str, rows: Vec<(String, Document, i64)>) -> Option<Do
     Some(doc! { "update": collection, "updates": updates, "ordered": true })
 }
 
-/// One `update` command applying `op` (`$inc` or `$set`) of `expenseCount`
-/// per document of `collection`.
-fn counters(collection: &str, op: &str, counts: &BTreeMap<ObjectId, i64>) -> Option<Document> {
-    if counts.is_empty() {
-        return None;
-    }
+/// How counts are written: added to the stored ones, or replacing them.
+#[derive(Clone, Copy)]
+enum CountOp {
+    Inc,
+    Set,
+}
+
+/// One `update` command writing the month counts of each document of
+/// `collection`: `$inc` of `expenseMonths.<month>`, or `$set` of `expenseMonths`.
+fn counters<'a>(
+    collection: &str,
+    op: CountOp,
+    counts: impl IntoIterator<Item = (&'a ObjectId, &'a BTreeMap<Month, i64>)>,
+) -> Option<Document> {
     let updates: Vec<Document> = counts
-        .iter()
-        .map(|(id, n)| {
-            let mut u = Document::new();
-            u.insert(op, doc! { "expenseCount": n });
+        .into_iter()
+        .map(|(id, months)| {
+            let u = match op {
+                CountOp::Inc => {
+                    let mut inc = Document::new();
+                    for (month, n) in months {
+                        inc.insert(format!("expenseMonths.{}", month.key()), *n);
+                    }
+                    doc! { "$inc": inc }
+                }
+                CountOp::Set => doc! { "$set": { "expenseMonths": months_document(months) } },
+            };
             doc! { "q": { "_id": id }, "u": u }
         })
         .collect();
-    Some(doc! { "update": collection, "updates": updates, "ordered": true })
+    (!updates.is_empty())
+        .then(|| doc! { "update": collection, "updates": updates, "ordered": true })
 }
+
+fn months_document(months: &BTreeMap<Month, i64>) -> Document {
+    months.iter().map(|(m, n)| (m.key(), (*n).into())).collect()
+}
+
+/// Month counts as stored in a user or group document.
+pub(super) fn stored_months(doc: &Document) -> MonthCounts {
+    let months = doc.get_document("expenseMonths").ok();
+    MonthCounts::from_stored(months.into_iter().flatten().filter_map(|(k, v)| {
+        Some((
+            k.as_str(),
+            v.as_i64().or_else(|| v.as_i32().map(i64::from))?,
+        ))
+    }))
+}
+
+/// Month counts keyed by ("users" or "groups", id).
+pub type MonthsByOwner = BTreeMap<(&'static str, ObjectId), MonthCounts>;
 
 /// A balance row as seen from one user: the counterparty owes them `net`.
 #[derive(Debug, Clone)]
@@ -269,8 +331,9 @@ pub struct GroupBalanceDoc {
 
 /// Bump when the ledger's meaning changes: the next start rebuilds it.
 /// Version 2 added the per-user and per-group expense counters; version 3
-/// the per-user `userbalances` documents.
-const LEDGER_VERSION: i32 = 3;
+/// the per-user `userbalances` documents; version 4 counts per month
+/// (`expenseMonths` replaces `expenseCount`) and the `timeline`.
+const LEDGER_VERSION: i32 = 4;
 
 fn pair_doc(id: String, (a, b, currency, net): (ObjectId, ObjectId, String, i64)) -> Document {
     doc! { "_id": id, "a": a, "b": b, "currency": currency, "net": net }
@@ -350,16 +413,19 @@ impl Store {
         }
         for (name, counts) in [("users", user_counts), ("groups", group_counts)] {
             let coll = self.db.collection::<Document>(name);
-            coll.update_many(doc! {}, doc! { "$set": { "expenseCount": 0_i64 } })
-                .await?;
-            let entries: Vec<(ObjectId, i64)> = counts.into_iter().collect();
+            coll.update_many(
+                doc! {},
+                doc! { "$set": { "expenseMonths": {} }, "$unset": { "expenseCount": "" } },
+            )
+            .await?;
+            let entries: Vec<_> = counts.iter().collect();
             for chunk in entries.chunks(1000) {
-                let chunk: BTreeMap<ObjectId, i64> = chunk.iter().copied().collect();
-                if let Some(command) = counters(name, "$set", &chunk) {
+                if let Some(command) = counters(name, CountOp::Set, chunk.iter().copied()) {
                     self.db.run_command(command).await?;
                 }
             }
         }
+        self.rebuild_timeline().await?;
         meta.update_one(
             doc! { "_id": "ledger" },
             doc! { "$set": { "version": LEDGER_VERSION, "rebuiltAt": DateTime::now(), "expenses": expenses as i64 } },
@@ -424,11 +490,13 @@ impl Store {
         let commands = [
             increments("balances", pairs),
             increments("groupbalances", members),
-            counters("users", "$inc", &delta.user_counts),
-            counters("groups", "$inc", &delta.group_counts),
+            counters("users", CountOp::Inc, &delta.user_counts),
+            counters("groups", CountOp::Inc, &delta.group_counts),
             entry_increments(&entries),
         ];
-        for command in commands.into_iter().flatten() {
+        let (upserts, deletes) = super::timeline::changes(old, new);
+        let commands = commands.into_iter().chain([upserts, deletes]);
+        for command in commands.flatten() {
             self.db.run_command(command).session(&mut *session).await?;
         }
         Ok(())
@@ -494,6 +562,39 @@ impl Store {
                 })
             })
             .collect())
+    }
+
+    /// The month counts of every user and group (keyed by collection and id),
+    /// as stored and as recomputed from the expenses; empty ones left out. For
+    /// consistency checks.
+    pub async fn expense_months_stored_and_expected(
+        &self,
+    ) -> mongodb::error::Result<(MonthsByOwner, MonthsByOwner)> {
+        let (delta, _) = self.full_delta().await?;
+        let mut expected = MonthsByOwner::new();
+        let mut stored = MonthsByOwner::new();
+        for (name, counts) in [
+            ("users", &delta.user_counts),
+            ("groups", &delta.group_counts),
+        ] {
+            for (id, months) in counts {
+                let counts = MonthCounts::from_stored(months.iter().map(|(m, n)| (m.key(), *n)));
+                expected.insert((name, *id), counts);
+            }
+            let mut cursor = self
+                .db
+                .collection::<Document>(name)
+                .find(doc! {})
+                .projection(doc! { "expenseMonths": 1 })
+                .await?;
+            while let Some(d) = cursor.try_next().await? {
+                let counts = stored_months(&d);
+                if counts.total() > 0 {
+                    stored.insert((name, d.get_object_id("_id").unwrap_or_default()), counts);
+                }
+            }
+        }
+        Ok((stored, expected))
     }
 
     /// Per-user entries as stored and as recomputed from the expenses (non-zero

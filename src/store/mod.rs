@@ -6,6 +6,7 @@ pub mod expenses;
 pub mod groups;
 pub mod ledger;
 pub mod pending;
+pub mod timeline;
 pub mod users;
 
 use std::time::Duration;
@@ -94,12 +95,20 @@ impl Store {
         self.groups()
             .create_indexes([index(doc! { "members.user": 1, "isActive": 1 }, None)])
             .await?;
+        // Date windows (`$gte`..`$lt`) run on ascending indexes, scanned
+        // backwards for newest-first pages: SecantusDB 0.7 (Python) drops the
+        // entries equal to an inclusive bound at the far end of a scan over a
+        // compound index, which on a `date: -1` index is the window's start.
         self.expenses()
             .create_indexes([
                 index(doc! { "participants": 1, "date": -1, "_id": -1 }, None),
-                index(doc! { "group": 1, "date": -1, "_id": -1 }, None),
+                index(doc! { "group": 1, "date": 1, "_id": 1 }, None),
             ])
             .await?;
+        let replaced = "group_1_date_-1__id_-1";
+        if self.expenses().list_index_names().await?.iter().any(|n| n == replaced) {
+            self.expenses().drop_index(replaced).await?;
+        }
         self.pending()
             .create_indexes([
                 index(doc! { "email": 1 }, None),
@@ -117,6 +126,9 @@ impl Store {
         self.db
             .collection::<Document>("groupbalances")
             .create_indexes([index(doc! { "group": 1 }, None)])
+            .await?;
+        self.timeline()
+            .create_indexes([index(doc! { "u": 1, "d": 1, "e": 1 }, None)])
             .await?;
         Ok(())
     }

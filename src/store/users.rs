@@ -6,7 +6,9 @@ use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
 use serde::{Deserialize, Serialize};
 
+use super::ledger::stored_months;
 use super::{now, Store};
+use crate::domain::months::MonthCounts;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,17 +70,16 @@ impl Store {
         Ok(self.users().find_one(doc! { "_id": id }).await?)
     }
 
-    /// How many expenses the user takes part in (maintained with every expense write).
-    pub async fn expense_count_of(&self, id: ObjectId) -> Result<i64, ApiError> {
+    /// How many expenses the user takes part in, per month (maintained with
+    /// every expense write).
+    pub async fn expense_months_of(&self, id: ObjectId) -> Result<MonthCounts, ApiError> {
         let found = self
             .users()
             .clone_with_type::<Document>()
             .find_one(doc! { "_id": id })
-            .projection(doc! { "expenseCount": 1 })
+            .projection(doc! { "expenseMonths": 1 })
             .await?;
-        Ok(found
-            .and_then(|d| d.get_i64("expenseCount").ok())
-            .unwrap_or(0))
+        Ok(found.map(|d| stored_months(&d)).unwrap_or_default())
     }
 
     pub async fn user_is_active(&self, id: ObjectId) -> Result<bool, ApiError> {

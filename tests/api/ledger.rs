@@ -41,6 +41,17 @@ async fn assert_ledger_consistent(app: &TestApp) {
         "per-user balances drifted from the expenses"
     );
     assert!(!expected_users.is_empty() || expected.0.is_empty());
+    let (stored_months, expected_months) =
+        store.expense_months_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_months, expected_months,
+        "month counts drifted from the expenses"
+    );
+    let (stored_timeline, expected_timeline) = store.timeline_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_timeline, expected_timeline,
+        "timeline drifted from the expenses"
+    );
 }
 
 fn id(v: &Value) -> String {
@@ -165,9 +176,13 @@ async fn missing_ledger_is_rebuilt_at_startup() {
         .delete_many(doc! {})
         .await
         .unwrap();
+    db.collection::<mongodb::bson::Document>("timeline")
+        .delete_many(doc! {})
+        .await
+        .unwrap();
     for name in ["groups", "users"] {
         db.collection::<mongodb::bson::Document>(name)
-            .update_many(doc! {}, doc! { "$set": { "expenseCount": 0_i64 } })
+            .update_many(doc! {}, doc! { "$unset": { "expenseMonths": "" } })
             .await
             .unwrap();
     }
@@ -187,4 +202,169 @@ async fn missing_ledger_is_rebuilt_at_startup() {
     let (_, list) = restarted.get("/v1/expenses", &al.token).await;
     assert_eq!(list["pagination"]["total"], 1, "{list}");
     assert_ledger_consistent(&restarted).await;
+}
+
+/// Every page of `path` (limit `limit`), concatenated; checks the totals.
+async fn all_pages(app: &TestApp, token: &str, path: &str, limit: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    for page in 1.. {
+        let (status, res) = app
+            .get(&format!("{path}?page={page}&limit={limit}"), token)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{res}");
+        let data = res["data"].as_array().unwrap();
+        let total = res["pagination"]["total"].as_u64().unwrap();
+        if data.is_empty() {
+            assert_eq!(out.len() as u64, total, "{path} limit {limit}: {res}");
+            assert!(page > total.div_ceil(limit), "empty page {page} of {res}");
+            return out;
+        }
+        assert!(data.len() as u64 <= limit);
+        out.extend(data.iter().map(id));
+    }
+    unreachable!()
+}
+
+/// The expected listing: newest date first, newest id first on the same date.
+fn newest_first(list: &[(String, String)]) -> Vec<String> {
+    let mut sorted = list.to_vec();
+    sorted.sort_by(|a, b| b.cmp(a));
+    sorted.into_iter().map(|(_, id)| id).collect()
+}
+
+#[tokio::test]
+async fn pages_follow_dates_across_months_through_edits() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let cy = app.register("Cy", "cy@example.com").await;
+    app.befriend(&al, &cy).await;
+    let (_, group) = app
+        .post(
+            "/v1/groups",
+            &al.token,
+            json!({"name": "Trip", "members": [bo.id]}),
+        )
+        .await;
+    let gid = id(&group["data"]);
+
+    // Months of very different sizes, a far-back one, ties on the same day,
+    // month edges, group and non-group expenses, and one without Bo.
+    let dates = [
+        "2026-03-05",
+        "2026-03-05",
+        "2026-03-31T23:59:59Z",
+        "2026-04-01T00:00:00Z",
+        "2026-03-01",
+        "2026-03-17",
+        "2025-12-24",
+        "2025-12-24",
+        "2026-01-10",
+        "1999-02-28",
+        "2026-03-05",
+        "2026-06-30",
+        "2024-02-29",
+    ];
+    let mut mine = Vec::new(); // (date, id) of Al's expenses
+    let mut bos = Vec::new();
+    let mut trip = Vec::new();
+    for (i, date) in dates.iter().enumerate() {
+        let (other, in_group) = match i % 3 {
+            0 => (&bo, true),
+            1 => (&bo, false),
+            _ => (&cy, false),
+        };
+        let mut body = json!({"description": format!("e{i}"), "amount": 10, "date": date,
+            "splitWith": [{"user": al.id, "amount": 5}, {"user": other.id, "amount": 5}]});
+        if in_group {
+            body["groupId"] = json!(gid);
+        }
+        let e = id(&app.expense(&al, body).await);
+        // Sort keys: the instants, written alike (a bare day is midnight UTC).
+        let sort_key = if date.len() == 10 {
+            format!("{date}T00:00:00Z")
+        } else {
+            date.to_string()
+        };
+        mine.push((sort_key.clone(), e.clone()));
+        if other.id == bo.id {
+            bos.push((sort_key.clone(), e.clone()));
+        }
+        if in_group {
+            trip.push((sort_key, e.clone()));
+        }
+    }
+
+    let check =
+        |mine: Vec<(String, String)>, bos: Vec<(String, String)>, trip: Vec<(String, String)>| {
+            let app = &app;
+            let (al, bo) = (&al, &bo);
+            let gid = gid.clone();
+            async move {
+                for limit in [1, 2, 3, 5, 100] {
+                    assert_eq!(
+                        all_pages(app, &al.token, "/v1/expenses", limit).await,
+                        newest_first(&mine),
+                        "Al, limit {limit}"
+                    );
+                    assert_eq!(
+                        all_pages(app, &bo.token, "/v1/expenses", limit).await,
+                        newest_first(&bos),
+                        "Bo, limit {limit}"
+                    );
+                    let path = format!("/v1/expenses/group/{gid}");
+                    assert_eq!(
+                        all_pages(app, &bo.token, &path, limit).await,
+                        newest_first(&trip),
+                        "group, limit {limit}"
+                    );
+                }
+                assert_ledger_consistent(app).await;
+            }
+        };
+    check(mine.clone(), bos.clone(), trip.clone()).await;
+
+    // Move a group expense from March 2026 to 2001, and a friend expense to
+    // the newest month; delete one of the tied ones; then check again.
+    let moved = mine[0].1.clone();
+    let (status, res) = app
+        .put(
+            &format!("/v1/expenses/{moved}"),
+            &al.token,
+            json!({"date": "2001-07-04"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let newest = mine[1].1.clone();
+    let (status, res) = app
+        .put(
+            &format!("/v1/expenses/{newest}"),
+            &al.token,
+            json!({"date": "2026-11-02T10:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let gone = mine[10].1.clone();
+    let (status, res) = app.delete(&format!("/v1/expenses/{gone}"), &al.token).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    for list in [&mut mine, &mut bos, &mut trip] {
+        list.retain(|(_, e)| *e != gone);
+        for (date, e) in list.iter_mut() {
+            if *e == moved {
+                *date = "2001-07-04T00:00:00Z".into();
+            }
+            if *e == newest {
+                *date = "2026-11-02T10:00:00Z".into();
+            }
+        }
+    }
+    check(mine, bos, trip).await;
+
+    // Past the end: an empty page with the right totals.
+    let (status, res) = app.get("/v1/expenses?page=7&limit=2", &al.token).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["data"], json!([]));
+    assert_eq!(
+        res["pagination"],
+        json!({"current": 7, "limit": 2, "pages": 6, "total": 12})
+    );
 }

@@ -159,14 +159,15 @@ async fn list(
         group: None,
         settled: q.settled,
     };
-    let known_total = if filter.with_friend.is_none() && filter.settled.is_none() {
-        Some(store.expense_count_of(user.id).await?)
+    let (expenses, total) = if filter.with_friend.is_none() && filter.settled.is_none() {
+        store
+            .user_expense_page(user.id, page.skip(), page.limit_i64())
+            .await?
     } else {
-        None
+        store
+            .list_expenses(&filter, page.skip(), page.limit_i64())
+            .await?
     };
-    let (expenses, total) = store
-        .list_expenses(&filter, known_total, page.skip(), page.limit_i64())
-        .await?;
     Ok(ok_page(
         "Expenses retrieved successfully",
         render(&store, &expenses).await?,
@@ -386,10 +387,18 @@ async fn group_expenses(
         group: Some(group.id),
         settled: q.settled,
     };
-    let known_total = filter.settled.is_none().then_some(group.expense_count);
-    let (expenses, total) = store
-        .list_expenses(&filter, known_total, page.skip(), page.limit_i64())
-        .await?;
+    let (expenses, total) = match filter.settled {
+        None => {
+            store
+                .group_expense_page(&group, page.skip(), page.limit_i64())
+                .await?
+        }
+        Some(_) => {
+            store
+                .list_expenses(&filter, page.skip(), page.limit_i64())
+                .await?
+        }
+    };
     Ok(ok_page(
         "Group expenses retrieved successfully",
         render(&store, &expenses).await?,
@@ -433,7 +442,7 @@ async fn group_balance(
         serde_json::json!({
             "group": { "_id": group.id.to_hex(), "name": group.name, "members": members },
             "balances": balances,
-            "totalExpenses": group.expense_count,
+            "totalExpenses": group.expense_counts().total(),
         }),
     ))
 }
