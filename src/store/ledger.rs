@@ -494,9 +494,8 @@ impl Store {
             counters("groups", CountOp::Inc, &delta.group_counts),
             entry_increments(&entries),
         ];
-        let (upserts, deletes) = super::timeline::changes(old, new);
-        let commands = commands.into_iter().chain([upserts, deletes]);
-        for command in commands.flatten() {
+        let timeline = super::timeline::changes(old, new);
+        for command in commands.into_iter().flatten().chain(timeline) {
             self.db.run_command(command).session(&mut *session).await?;
         }
         Ok(())

@@ -106,7 +106,13 @@ impl Store {
             ])
             .await?;
         let replaced = "group_1_date_-1__id_-1";
-        if self.expenses().list_index_names().await?.iter().any(|n| n == replaced) {
+        if self
+            .expenses()
+            .list_index_names()
+            .await?
+            .iter()
+            .any(|n| n == replaced)
+        {
             self.expenses().drop_index(replaced).await?;
         }
         self.pending()

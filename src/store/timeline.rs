@@ -9,7 +9,7 @@
 //! index it costs the entries inside the window. The timeline is kept in the
 //! expense transactions with the rest of the ledger and rebuilt with it.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
@@ -29,45 +29,57 @@ fn entry(user: ObjectId, date: DateTime, expense: ObjectId) -> Document {
 }
 
 /// The commands moving the timeline from `old` to `new` (either may be
-/// absent): an `update` upserting new or re-dated entries, and a `delete` of
-/// the entries of people no longer taking part.
-pub(super) fn changes(
-    old: Option<&ExpenseDoc>,
-    new: Option<&ExpenseDoc>,
-) -> (Option<Document>, Option<Document>) {
-    let dated = |e: Option<&ExpenseDoc>| -> BTreeMap<ObjectId, DateTime> {
-        e.map(|e| e.participants.iter().map(|u| (*u, e.date)).collect())
+/// absent), run inside the expense's transaction: an `insert` for people
+/// joining, an `update` re-dating the entries of people staying when the date
+/// changed, and a `delete` for people leaving. Plain inserts, not upserts:
+/// they cost the database about half as much.
+pub(super) fn changes(old: Option<&ExpenseDoc>, new: Option<&ExpenseDoc>) -> Vec<Document> {
+    let Some(expense) = new.or(old).map(|e| e.id) else {
+        return Vec::new();
+    };
+    let people = |e: Option<&ExpenseDoc>| -> BTreeSet<ObjectId> {
+        e.map(|e| e.participants.iter().copied().collect())
             .unwrap_or_default()
     };
-    let (before, after) = (dated(old), dated(new));
-    let Some(expense) = new.or(old).map(|e| e.id) else {
-        return (None, None);
-    };
-    let updates: Vec<Document> = after
-        .iter()
-        .filter(|(user, date)| before.get(user) != Some(date))
-        .map(|(user, date)| {
-            doc! {
-                "q": { "_id": entry_id(*user, expense) },
-                "u": { "$set": { "u": user, "d": date, "e": expense } },
-                "upsert": true,
-            }
-        })
-        .collect();
-    let gone: Vec<String> = before
-        .keys()
-        .filter(|user| !after.contains_key(user))
+    let (before, after) = (people(old), people(new));
+    let mut commands = Vec::new();
+    if let Some(new) = new {
+        let joining: Vec<Document> = after
+            .difference(&before)
+            .map(|user| entry(*user, new.date, expense))
+            .collect();
+        if !joining.is_empty() {
+            commands.push(doc! { "insert": COLLECTION, "documents": joining, "ordered": true });
+        }
+        let redated: Vec<String> = match old {
+            Some(old) if old.date != new.date => before
+                .intersection(&after)
+                .map(|user| entry_id(*user, expense))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !redated.is_empty() {
+            commands.push(doc! {
+                "update": COLLECTION,
+                "updates": [{
+                    "q": { "_id": { "$in": redated } },
+                    "u": { "$set": { "d": new.date } },
+                    "multi": true,
+                }],
+            });
+        }
+    }
+    let leaving: Vec<String> = before
+        .difference(&after)
         .map(|user| entry_id(*user, expense))
         .collect();
-    let upserts = (!updates.is_empty())
-        .then(|| doc! { "update": COLLECTION, "updates": updates, "ordered": true });
-    let deletes = (!gone.is_empty()).then(|| {
-        doc! {
+    if !leaving.is_empty() {
+        commands.push(doc! {
             "delete": COLLECTION,
-            "deletes": [{ "q": { "_id": { "$in": gone } }, "limit": 0 }],
-        }
-    });
-    (upserts, deletes)
+            "deletes": [{ "q": { "_id": { "$in": leaving } }, "limit": 0 }],
+        });
+    }
+    commands
 }
 
 #[derive(Deserialize)]

@@ -324,7 +324,8 @@ async fn pages_follow_dates_across_months_through_edits() {
     check(mine.clone(), bos.clone(), trip.clone()).await;
 
     // Move a group expense from March 2026 to 2001, and a friend expense to
-    // the newest month; delete one of the tied ones; then check again.
+    // the newest month; share another with Cy instead of Bo; delete one of
+    // the tied ones; then check again.
     let moved = mine[0].1.clone();
     let (status, res) = app
         .put(
@@ -343,6 +344,16 @@ async fn pages_follow_dates_across_months_through_edits() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{res}");
+    let swapped = mine[4].1.clone();
+    let (status, res) = app
+        .put(
+            &format!("/v1/expenses/{swapped}"),
+            &al.token,
+            json!({"splitWith": [{"user": al.id, "amount": 5}, {"user": cy.id, "amount": 5}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    bos.retain(|(_, e)| *e != swapped);
     let gone = mine[10].1.clone();
     let (status, res) = app.delete(&format!("/v1/expenses/{gone}"), &al.token).await;
     assert_eq!(status, StatusCode::OK, "{res}");
