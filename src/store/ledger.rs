@@ -6,16 +6,18 @@
 //! - `groupbalances`: one document per (group, member, currency); `net` > 0
 //!   means the member is owed.
 //!
-//! - `users.expenseMonths` / `groups.expenseMonths`: how many expenses each
-//!   user takes part in, and each group holds, per month of their date
-//!   (`"2025-11": 42`); listing totals and page windows come from them.
+//! - `userbalances`: one document per user with an entry per counterparty
+//!   and currency, and `expenseMonths`: how many expenses the user takes part
+//!   in per month of their date (`"2025-11": 42`); `groups.expenseMonths`
+//!   counts a group's expenses alike. Listing totals and page windows come
+//!   from them.
 //! - `timeline`: one entry per (participant, expense) (see `timeline.rs`).
 //!
 //! Every expense write computes the ledger delta between the old and new
 //! versions of the expense and applies it with one batched `update` command
 //! per collection. `ensure_ledger` rebuilds everything from the expenses.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures_util::TryStreamExt;
 use mongodb::bson::DateTime;
@@ -181,9 +183,9 @@ impl Delta {
 }
 
 /// Per-user view of pair balances: for each user, `"<counterparty>:<CUR>"` →
-/// what the counterparty owes them. Stored as one `userbalances` document per
-/// user, so listing my balances reads one document however many people I
-/// share expenses with.
+/// what the counterparty owes them. Stored in one `userbalances` document per
+/// user (with the user's month counts), so listing my balances reads one
+/// document however many people I share expenses with.
 type UserEntries = BTreeMap<ObjectId, BTreeMap<String, i64>>;
 
 fn user_entries(pairs: &BTreeMap<String, (ObjectId, ObjectId, String, i64)>) -> UserEntries {
@@ -205,22 +207,28 @@ fn user_entries(pairs: &BTreeMap<String, (ObjectId, ObjectId, String, i64)>) -> 
     out
 }
 
-/// One `update` command incrementing `entries.<key>` of each user's document.
-fn entry_increments(entries: &UserEntries) -> Option<Document> {
-    if entries.is_empty() {
-        return None;
+/// One `update` command upserting each user's `userbalances` document:
+/// `$inc` of `entries.<key>` and of `expenseMonths.<month>`.
+fn user_increments(entries: &UserEntries, counts: &Counts) -> Option<Document> {
+    let mut incs: BTreeMap<ObjectId, Document> = BTreeMap::new();
+    for (user, e) in entries {
+        let inc = incs.entry(*user).or_default();
+        for (key, n) in e {
+            inc.insert(format!("entries.{key}"), *n);
+        }
     }
-    let updates: Vec<Document> = entries
-        .iter()
-        .map(|(user, incs)| {
-            let mut inc = Document::new();
-            for (key, n) in incs {
-                inc.insert(format!("entries.{key}"), *n);
-            }
-            doc! { "q": { "_id": user }, "u": { "$inc": inc }, "upsert": true }
-        })
+    for (user, months) in counts {
+        let inc = incs.entry(*user).or_default();
+        for (month, n) in months {
+            inc.insert(format!("expenseMonths.{}", month.key()), *n);
+        }
+    }
+    let updates: Vec<Document> = incs
+        .into_iter()
+        .map(|(user, inc)| doc! { "q": { "_id": user }, "u": { "$inc": inc }, "upsert": true })
         .collect();
-    Some(doc! { "update": "userbalances", "updates": updates, "ordered": true })
+    (!updates.is_empty())
+        .then(|| doc! { "update": "userbalances", "updates": updates, "ordered": true })
 }
 
 fn parse_entries(doc: &Document) -> BTreeMap<String, i64> {
@@ -261,10 +269,9 @@ enum CountOp {
     Set,
 }
 
-/// One `update` command writing the month counts of each document of
-/// `collection`: `$inc` of `expenseMonths.<month>`, or `$set` of `expenseMonths`.
-fn counters<'a>(
-    collection: &str,
+/// One `update` command writing the month counts of each group: `$inc` of
+/// `expenseMonths.<month>`, or `$set` of `expenseMonths`.
+fn group_counters<'a>(
     op: CountOp,
     counts: impl IntoIterator<Item = (&'a ObjectId, &'a BTreeMap<Month, i64>)>,
 ) -> Option<Document> {
@@ -284,15 +291,14 @@ fn counters<'a>(
             doc! { "q": { "_id": id }, "u": u }
         })
         .collect();
-    (!updates.is_empty())
-        .then(|| doc! { "update": collection, "updates": updates, "ordered": true })
+    (!updates.is_empty()).then(|| doc! { "update": "groups", "updates": updates, "ordered": true })
 }
 
 fn months_document(months: &BTreeMap<Month, i64>) -> Document {
     months.iter().map(|(m, n)| (m.key(), (*n).into())).collect()
 }
 
-/// Month counts as stored in a user or group document.
+/// Month counts as stored in a `userbalances` or `groups` document.
 pub(super) fn stored_months(doc: &Document) -> MonthCounts {
     let months = doc.get_document("expenseMonths").ok();
     MonthCounts::from_stored(months.into_iter().flatten().filter_map(|(k, v)| {
@@ -384,21 +390,26 @@ impl Store {
             return Ok(());
         }
         let (mut delta, expenses) = self.full_delta().await?;
-        let entries = user_entries(&delta.pairs);
-        let user_docs: Vec<Document> = entries
+        let mut entries = user_entries(&delta.pairs);
+        let user_counts = std::mem::take(&mut delta.user_counts);
+        let group_counts = std::mem::take(&mut delta.group_counts);
+        let users: BTreeSet<ObjectId> = entries.keys().chain(user_counts.keys()).copied().collect();
+        let user_docs: Vec<Document> = users
             .into_iter()
-            .map(|(user, e)| {
-                let mut fields = Document::new();
-                for (k, n) in e {
-                    fields.insert(k, n);
-                }
-                doc! { "_id": user, "entries": fields }
+            .map(|user| {
+                let fields: Document = entries
+                    .remove(&user)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, n)| (k, n.into()))
+                    .collect();
+                let months = user_counts
+                    .get(&user)
+                    .map(months_document)
+                    .unwrap_or_default();
+                doc! { "_id": user, "entries": fields, "expenseMonths": months }
             })
             .collect();
-        let (user_counts, group_counts) = (
-            std::mem::take(&mut delta.user_counts),
-            std::mem::take(&mut delta.group_counts),
-        );
         let (pairs, members) = delta.into_documents();
         for (name, docs) in [
             ("balances", pairs),
@@ -411,18 +422,25 @@ impl Store {
                 coll.insert_many(chunk).await?;
             }
         }
-        for (name, counts) in [("users", user_counts), ("groups", group_counts)] {
-            let coll = self.db.collection::<Document>(name);
-            coll.update_many(
+        // Counters of earlier versions.
+        self.db
+            .collection::<Document>("users")
+            .update_many(
+                doc! {},
+                doc! { "$unset": { "expenseCount": "", "expenseMonths": "" } },
+            )
+            .await?;
+        self.db
+            .collection::<Document>("groups")
+            .update_many(
                 doc! {},
                 doc! { "$set": { "expenseMonths": {} }, "$unset": { "expenseCount": "" } },
             )
             .await?;
-            let entries: Vec<_> = counts.iter().collect();
-            for chunk in entries.chunks(1000) {
-                if let Some(command) = counters(name, CountOp::Set, chunk.iter().copied()) {
-                    self.db.run_command(command).await?;
-                }
+        let groups: Vec<_> = group_counts.iter().collect();
+        for chunk in groups.chunks(1000) {
+            if let Some(command) = group_counters(CountOp::Set, chunk.iter().copied()) {
+                self.db.run_command(command).await?;
             }
         }
         self.rebuild_timeline().await?;
@@ -490,9 +508,8 @@ impl Store {
         let commands = [
             increments("balances", pairs),
             increments("groupbalances", members),
-            counters("users", CountOp::Inc, &delta.user_counts),
-            counters("groups", CountOp::Inc, &delta.group_counts),
-            entry_increments(&entries),
+            group_counters(CountOp::Inc, &delta.group_counts),
+            user_increments(&entries, &delta.user_counts),
         ];
         let timeline = super::timeline::changes(old, new);
         for command in commands.into_iter().flatten().chain(timeline) {
@@ -541,6 +558,17 @@ impl Store {
             .collect())
     }
 
+    /// How many expenses the user takes part in, per month.
+    pub async fn expense_months_of(&self, user: ObjectId) -> Result<MonthCounts, ApiError> {
+        let found = self
+            .db
+            .collection::<Document>("userbalances")
+            .find_one(doc! { "_id": user })
+            .projection(doc! { "expenseMonths": 1 })
+            .await?;
+        Ok(found.map(|d| stored_months(&d)).unwrap_or_default())
+    }
+
     /// My non-zero balances with everyone: one document read.
     async fn user_balances(&self, me: ObjectId) -> Result<Vec<LedgerRow>, ApiError> {
         let found = self
@@ -572,9 +600,9 @@ impl Store {
         let (delta, _) = self.full_delta().await?;
         let mut expected = MonthsByOwner::new();
         let mut stored = MonthsByOwner::new();
-        for (name, counts) in [
-            ("users", &delta.user_counts),
-            ("groups", &delta.group_counts),
+        for (name, collection, counts) in [
+            ("users", "userbalances", &delta.user_counts),
+            ("groups", "groups", &delta.group_counts),
         ] {
             for (id, months) in counts {
                 let counts = MonthCounts::from_stored(months.iter().map(|(m, n)| (m.key(), *n)));
@@ -582,7 +610,7 @@ impl Store {
             }
             let mut cursor = self
                 .db
-                .collection::<Document>(name)
+                .collection::<Document>(collection)
                 .find(doc! {})
                 .projection(doc! { "expenseMonths": 1 })
                 .await?;

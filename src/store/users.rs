@@ -6,9 +6,7 @@ use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
 use serde::{Deserialize, Serialize};
 
-use super::ledger::stored_months;
 use super::{now, Store};
-use crate::domain::months::MonthCounts;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,18 +66,6 @@ impl Store {
 
     pub async fn user_by_id(&self, id: ObjectId) -> Result<Option<UserDoc>, ApiError> {
         Ok(self.users().find_one(doc! { "_id": id }).await?)
-    }
-
-    /// How many expenses the user takes part in, per month (maintained with
-    /// every expense write).
-    pub async fn expense_months_of(&self, id: ObjectId) -> Result<MonthCounts, ApiError> {
-        let found = self
-            .users()
-            .clone_with_type::<Document>()
-            .find_one(doc! { "_id": id })
-            .projection(doc! { "expenseMonths": 1 })
-            .await?;
-        Ok(found.map(|d| stored_months(&d)).unwrap_or_default())
     }
 
     pub async fn user_is_active(&self, id: ObjectId) -> Result<bool, ApiError> {
