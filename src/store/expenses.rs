@@ -11,7 +11,7 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::timeline::date_range;
-use super::{now, GroupDoc, Store};
+use super::{as_int, now, GroupDoc, Store};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -157,10 +157,7 @@ impl Store {
             .db
             .run_command(doc! { "count": "expenses", "query": filter.clone() })
             .await?;
-        let total = reply
-            .get_i64("n")
-            .or_else(|_| reply.get_i32("n").map(i64::from))
-            .unwrap_or(0);
+        let total = reply.get("n").and_then(as_int).unwrap_or(0);
         let page = self.newest_first(filter, skip, limit).await?;
         Ok((page, u64::try_from(total).unwrap_or(0)))
     }

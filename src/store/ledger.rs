@@ -25,7 +25,7 @@ use mongodb::bson::{doc, oid::ObjectId, Document};
 use mongodb::ClientSession;
 use serde::Deserialize;
 
-use super::{ExpenseDoc, Store};
+use super::{as_int, ExpenseDoc, Store};
 use crate::domain::months::{Month, MonthCounts};
 use crate::error::ApiError;
 
@@ -87,7 +87,8 @@ type Counts = BTreeMap<ObjectId, BTreeMap<Month, i64>>;
 struct Delta {
     pairs: BTreeMap<String, (ObjectId, ObjectId, String, i64)>,
     members: BTreeMap<String, (ObjectId, ObjectId, String, i64)>,
-    /// Per participant (`users.expenseMonths`) and per group (`groups.expenseMonths`).
+    /// Per participant (`userbalances.expenseMonths`) and per group
+    /// (`groups.expenseMonths`).
     user_counts: Counts,
     group_counts: Counts,
 }
@@ -218,10 +219,7 @@ fn user_increments(entries: &UserEntries, counts: &Counts) -> Option<Document> {
         }
     }
     for (user, months) in counts {
-        let inc = incs.entry(*user).or_default();
-        for (month, n) in months {
-            inc.insert(format!("expenseMonths.{}", month.key()), *n);
-        }
+        inc_months(incs.entry(*user).or_default(), months);
     }
     let updates: Vec<Document> = incs
         .into_iter()
@@ -231,17 +229,20 @@ fn user_increments(entries: &UserEntries, counts: &Counts) -> Option<Document> {
         .then(|| doc! { "update": "userbalances", "updates": updates, "ordered": true })
 }
 
+/// The integer fields of the subdocument `key` of `doc`.
+fn int_fields<'a>(doc: &'a Document, key: &str) -> impl Iterator<Item = (&'a String, i64)> {
+    let fields = doc.get_document(key).ok();
+    fields
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k, as_int(v)?)))
+}
+
 fn parse_entries(doc: &Document) -> BTreeMap<String, i64> {
-    doc.get_document("entries")
-        .map(|e| {
-            e.iter()
-                .filter_map(|(k, v)| {
-                    Some((k.clone(), v.as_i64().or_else(|| v.as_i32().map(i64::from))?))
-                })
-                .filter(|(_, n)| *n != 0)
-                .collect()
-        })
-        .unwrap_or_default()
+    int_fields(doc, "entries")
+        .filter(|(_, n)| *n != 0)
+        .map(|(k, n)| (k.clone(), n))
+        .collect()
 }
 
 /// One `update` command with an upserting `$inc` statement per document.
@@ -281,9 +282,7 @@ fn group_counters<'a>(
             let u = match op {
                 CountOp::Inc => {
                     let mut inc = Document::new();
-                    for (month, n) in months {
-                        inc.insert(format!("expenseMonths.{}", month.key()), *n);
-                    }
+                    inc_months(&mut inc, months);
                     doc! { "$inc": inc }
                 }
                 CountOp::Set => doc! { "$set": { "expenseMonths": months_document(months) } },
@@ -299,14 +298,15 @@ fn months_document(months: &BTreeMap<Month, i64>) -> Document {
 }
 
 /// Month counts as stored in a `userbalances` or `groups` document.
-pub(super) fn stored_months(doc: &Document) -> MonthCounts {
-    let months = doc.get_document("expenseMonths").ok();
-    MonthCounts::from_stored(months.into_iter().flatten().filter_map(|(k, v)| {
-        Some((
-            k.as_str(),
-            v.as_i64().or_else(|| v.as_i32().map(i64::from))?,
-        ))
-    }))
+fn stored_months(doc: &Document) -> MonthCounts {
+    MonthCounts::from_stored(int_fields(doc, "expenseMonths"))
+}
+
+/// Adds an `expenseMonths.<month>` field per month to an `$inc` document.
+fn inc_months(inc: &mut Document, months: &BTreeMap<Month, i64>) {
+    for (month, n) in months {
+        inc.insert(format!("expenseMonths.{}", month.key()), *n);
+    }
 }
 
 /// Month counts keyed by ("users" or "groups", id).

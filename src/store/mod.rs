@@ -146,6 +146,11 @@ impl Store {
     }
 }
 
+/// An integer as the database may store it (int32 or int64).
+fn as_int(v: &mongodb::bson::Bson) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_i32().map(i64::from))
+}
+
 /// The current time as stored in documents (millisecond precision).
 pub(crate) fn now() -> mongodb::bson::DateTime {
     mongodb::bson::DateTime::now()
