@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{error_message, spawn_app};
+use crate::helpers::{assert_field_error, error_message, spawn_app};
 
 #[tokio::test]
 async fn register_returns_user_and_working_token() {
@@ -75,11 +75,7 @@ async fn register_validation_errors() {
             .call(Method::POST, "/v1/auth/register", None, Some(body.clone()))
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {res}");
-        let errors = res["errors"].as_array().expect("errors array");
-        assert!(
-            errors.iter().any(|e| e["field"] == field),
-            "{body} -> {res}"
-        );
+        assert_field_error(&res, field);
     }
 }
 

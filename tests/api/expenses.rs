@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_message, spawn_app, TestApp, User};
+use crate::helpers::{assert_field_error, error_message, spawn_app, TestApp, User};
 
 const UNKNOWN_ID: &str = "0123456789abcdef01234567";
 
@@ -378,14 +378,7 @@ async fn invalid_expense_bodies_are_400() {
         let b = body("Bad", amount.clone(), &[(&al, amount.clone())]);
         let (status, res) = app.post("/v1/expenses", &al.token, b).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{amount} -> {res}");
-        error_message(&res);
-        let errors = res["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{amount} -> {res}"));
-        assert!(
-            errors.iter().any(|e| e["field"] == "amount"),
-            "{amount} -> {res}"
-        );
+        assert_field_error(&res, "amount");
     }
     let msg = rejected(
         &app,
@@ -460,10 +453,7 @@ async fn invalid_expense_bodies_are_400() {
     for (b, field) in cases {
         let (status, res) = app.post("/v1/expenses", &al.token, b.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{b} -> {res}");
-        let errors = res["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("errors: {b} -> {res}"));
-        assert!(errors.iter().any(|e| e["field"] == field), "{b} -> {res}");
+        assert_field_error(&res, field);
     }
     // Nothing was stored.
     let (_, list) = app.get("/v1/expenses", &al.token).await;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_message, spawn_app, TestApp, User};
+use crate::helpers::{assert_field_error, error_message, spawn_app, TestApp, User};
 
 const UNKNOWN_ID: &str = "0123456789abcdef01234567";
 
@@ -197,15 +197,7 @@ async fn create_validation_errors() {
         let (status, res) = app.post("/v1/groups", &al.token, body.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {res}");
         assert!(!error_message(&res).is_empty());
-        let errors = res["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("errors array: {res}"));
-        assert!(
-            errors
-                .iter()
-                .any(|e| e["field"] == field && e["message"].is_string()),
-            "{body} -> {res}"
-        );
+        assert_field_error(&res, field);
     }
     // Limits are inclusive.
     let (status, res) = app
@@ -340,23 +332,13 @@ async fn update_by_any_member() {
 
     let (status, body) = app.put(&path, &al.token, json!({"name": ""})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(
-        body["errors"]
-            .as_array()
-            .is_some_and(|e| e.iter().any(|e| e["field"] == "name")),
-        "{body}"
-    );
+    assert_field_error(&body, "name");
 
     let (status, body) = app
         .put(&path, &al.token, json!({"description": "d".repeat(501)}))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(
-        body["errors"]
-            .as_array()
-            .is_some_and(|e| e.iter().any(|e| e["field"] == "description")),
-        "{body}"
-    );
+    assert_field_error(&body, "description");
 
     let (status, body) = app.put(&path, &cy.token, json!({"name": "Hijacked"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
@@ -493,12 +475,7 @@ async fn add_member_by_email() {
 
     let (status, body) = app.post(&path, &al.token, json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(
-        body["errors"]
-            .as_array()
-            .is_some_and(|e| e.iter().any(|e| e["field"] == "memberEmail")),
-        "{body}"
-    );
+    assert_field_error(&body, "memberEmail");
     let (status, body) = app
         .post(&path, &al.token, json!({"memberEmail": "not an email"}))
         .await;
@@ -511,12 +488,7 @@ async fn add_member_by_email() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(
-        body["errors"]
-            .as_array()
-            .is_some_and(|e| e.iter().any(|e| e["field"] == "role")),
-        "{body}"
-    );
+    assert_field_error(&body, "role");
 
     // An outsider cannot add anyone.
     let (status, body) = app

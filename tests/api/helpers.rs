@@ -170,6 +170,21 @@ pub fn error_message(body: &Value) -> String {
         .to_string()
 }
 
+/// Asserts the contract's validation envelope: an error with a message and
+/// an `errors` entry for `field` that has a message of its own.
+pub fn assert_field_error(body: &Value, field: &str) {
+    error_message(body);
+    let errors = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors array: {body}"));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["field"] == field && e["message"].is_string()),
+        "no error for {field}: {body}"
+    );
+}
+
 /// Sorted keys of a JSON object.
 pub fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_message, keys, spawn_app, TestApp, User};
+use crate::helpers::{assert_field_error, error_message, keys, spawn_app, TestApp, User};
 
 /// `/v1/users?userId=<term>` with the term percent-encoded, plus extra raw query.
 fn search_path(term: &str, extra: &str) -> String {
@@ -213,16 +213,7 @@ async fn update_profile_with_invalid_values_is_400_with_field_errors() {
             .patch("/v1/users/profile", &al.token, body.clone())
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {res}");
-        error_message(&res);
-        let errors = res["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("errors array: {res}"));
-        assert!(
-            errors
-                .iter()
-                .any(|e| e["field"] == field && e["message"].is_string()),
-            "{body} -> {res}"
-        );
+        assert_field_error(&res, field);
     }
     // Wrong JSON types are a 400 too, never a 500.
     for body in [json!({"name": 5}), json!({"phoneNumber": {"$gt": ""}})] {
@@ -265,15 +256,7 @@ async fn change_password_rejects_wrong_current_and_short_new() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    error_message(&body);
-    assert!(
-        body["errors"]
-            .as_array()
-            .expect("errors")
-            .iter()
-            .any(|e| e["field"] == "newPassword"),
-        "{body}"
-    );
+    assert_field_error(&body, "newPassword");
 
     let (status, body) = app
         .patch(
@@ -283,14 +266,7 @@ async fn change_password_rejects_wrong_current_and_short_new() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(
-        body["errors"]
-            .as_array()
-            .expect("errors")
-            .iter()
-            .any(|e| e["field"] == "currentPassword"),
-        "{body}"
-    );
+    assert_field_error(&body, "currentPassword");
 
     // None of that changed the password.
     let (status, _) = login(&app, &al.email, &al.password).await;
