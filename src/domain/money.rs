@@ -304,6 +304,23 @@ pub fn to_minor(amount: Decimal, currency: Currency) -> Result<i64, MoneyError> 
     i64::try_from(minor).map_err(|_| MoneyError::TooLarge)
 }
 
+/// `amount` rounded to the nearest minor unit of `currency`, halves away from
+/// zero (`12.345` USD → 1235 cents, `-0.005` → -1). Used where the client may
+/// send more decimals than the currency has (the app sends `parseFloat` of
+/// the text typed) and to take over amounts the old server stored as floats.
+pub fn round_to_minor(amount: Decimal, currency: Currency) -> Result<i64, MoneyError> {
+    let per_minor = DECIMAL_SCALE / i128::from(currency.minor_per_major());
+    let magnitude = amount.scaled.unsigned_abs();
+    let per = per_minor.unsigned_abs();
+    let mut minor = magnitude / per;
+    if (magnitude % per) * 2 >= per {
+        minor += 1;
+    }
+    // |minor| <= 10^9 * 10^3 by the Decimal bound, so this always fits.
+    let minor = i64::try_from(minor).map_err(|_| MoneyError::TooLarge)?;
+    Ok(if amount.is_negative() { -minor } else { minor })
+}
+
 /// An expense amount: [`to_minor`], and it must come out greater than zero.
 pub fn positive_amount(amount: Decimal, currency: Currency) -> Result<i64, MoneyError> {
     if amount.scaled <= 0 {

@@ -201,3 +201,20 @@ proptest! {
         prop_assert_eq!(Decimal::from_f64(float)?, Decimal::from_minor(minor, currency)?);
     }
 }
+
+#[test]
+fn round_to_minor_halves_away_from_zero() {
+    let usd = Currency::USD;
+    let r = |t: &str, c| round_to_minor(dec(t), c).expect("in range");
+    assert_eq!(r("12.345", usd), 1235);
+    assert_eq!(r("12.344999", usd), 1234);
+    assert_eq!(r("-12.345", usd), -1235);
+    assert_eq!(r("33.333333333333336", usd), 3333);
+    assert_eq!(r("0.30000000000000004", usd), 30);
+    assert_eq!(r("100", usd), 10000);
+    assert_eq!(r("0.004", usd), 0);
+    let jpy = cur("JPY");
+    assert_eq!(r("1234.5", jpy), 1235);
+    let kwd = cur("KWD");
+    assert_eq!(r("1.2345", kwd), 1235);
+}

@@ -77,6 +77,31 @@ pub fn apportion(
         return Err(SplitError::Mismatch);
     }
 
+    // Every reason for None was checked above.
+    largest_remainder(total_minor, shares).ok_or(SplitError::Mismatch)
+}
+
+/// Divides `total_minor` (>= 0) between `shares` in proportion to them by the
+/// largest-remainder method, ties to the earlier index, with no tolerance
+/// check: the parts always sum to `total_minor` exactly. None when a share is
+/// negative, the total is negative or too large, or the shares sum to zero.
+/// [`apportion`] validates client input and then calls this; taking over the
+/// old server's float splits calls it directly.
+pub fn largest_remainder(total_minor: i64, shares: &[Decimal]) -> Option<Vec<i64>> {
+    // total <= 1e12 and each share <= 1e24 mantissa units, so with at most
+    // MAX_SPLITS shares nothing below overflows; longer lists are refused.
+    if total_minor < 0
+        || shares.len() > MAX_SPLITS
+        || i128::from(total_minor) > MAX_MAJOR_UNITS * 1000
+        || shares.iter().any(|share| share.is_negative())
+    {
+        return None;
+    }
+    let total = i128::from(total_minor);
+    let sum: i128 = shares.iter().map(|share| share.scaled()).sum();
+    if sum == 0 {
+        return None;
+    }
     let mut parts = Vec::with_capacity(shares.len());
     let mut remainders = Vec::with_capacity(shares.len());
     for (index, share) in shares.iter().enumerate() {
@@ -97,7 +122,7 @@ pub fn apportion(
     // Each part is at most `total`, which fits in i64.
     parts
         .into_iter()
-        .map(|part| i64::try_from(part).map_err(|_| MoneyError::TooLarge.into()))
+        .map(|part| i64::try_from(part).ok())
         .collect()
 }
 
@@ -283,6 +308,28 @@ mod tests {
     const JITTER: i128 = SPLIT_TOLERANCE / 20 - 20;
 
     /// A total and 1..=20 shares that add up to it within the tolerance.
+    #[test]
+    fn largest_remainder_fits_any_shares_to_the_total() {
+        // The old server's float splits: 3 x 33.333333333333336 onto 100.00.
+        let third = dec("33.333333333333336");
+        assert_eq!(
+            largest_remainder(10_000, &[third, third, third]),
+            Some(vec![3334, 3333, 3333])
+        );
+        // Shares that do not sum to the total are scaled to it.
+        assert_eq!(
+            largest_remainder(1235, &[dec("6.17"), dec("6.17")]),
+            Some(vec![618, 617])
+        );
+        assert_eq!(
+            largest_remainder(0, &[dec("1"), dec("2")]),
+            Some(vec![0, 0])
+        );
+        assert_eq!(largest_remainder(100, &[dec("0"), dec("0")]), None);
+        assert_eq!(largest_remainder(100, &[dec("-1"), dec("2")]), None);
+        assert_eq!(largest_remainder(-1, &[dec("1")]), None);
+    }
+
     fn split_case() -> impl Strategy<Value = (i64, Currency, Vec<Decimal>)> {
         let weights = prop::collection::vec((0..=1000_i128, -JITTER..=JITTER), 1..=20);
         (1..=100_000_000_000_i64, 0..3_usize, weights)
