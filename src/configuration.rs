@@ -73,6 +73,8 @@ pub struct DatabaseSettings {
     pub server_selection_timeout_ms: u64,
     pub health_timeout_ms: u64,
     pub max_pool_size: u32,
+    /// Expenses converted per transaction when upgrading old documents.
+    pub upgrade_batch_size: usize,
 }
 
 impl DatabaseSettings {
@@ -164,8 +166,39 @@ pub fn load(dir: &std::path::Path, environment: Environment) -> Result<Settings,
         .and_then(|c| c.try_deserialize())
         .map_err(|e| format!("Invalid configuration in {}: {e}", dir.display()))?;
     settings.environment = environment;
+    let operator_name = std::env::var("APP__DATABASE__NAME").ok();
+    settings.database.name = database_name(
+        operator_name.as_deref(),
+        settings.database.uri.expose_secret(),
+        &settings.database.name,
+    );
     settings.validate()?;
     Ok(settings)
+}
+
+/// The database to open, as the old server chose it: the operator's
+/// `APP__DATABASE__NAME`, else the connection string's path
+/// (`mongodb://host/coinbreakr`), else the name in the config files, else
+/// `splitlyr`. The URI beats the shipped config files, so pointing `MONGO_URL`
+/// at the old server's database opens that database in every environment.
+pub fn database_name(operator: Option<&str>, uri: &str, configured: &str) -> String {
+    [operator, uri_database(uri), Some(configured)]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|name| !name.is_empty())
+        .unwrap_or("splitlyr")
+        .to_owned()
+}
+
+/// The database named in a `mongodb://` or `mongodb+srv://` URI's path, if
+/// any. Hosts cannot contain `/` (socket paths are percent-encoded), so the
+/// path starts at the first `/` after the scheme and ends at `?`.
+fn uri_database(uri: &str) -> Option<&str> {
+    let (_, rest) = uri.trim().split_once("://")?;
+    let (_, path) = rest.split_once('/')?;
+    let name = path.split('?').next().unwrap_or_default();
+    (!name.is_empty()).then_some(name)
 }
 
 impl Settings {
@@ -190,6 +223,9 @@ impl Settings {
         }
         if self.environment == Environment::Production && self.auth.bcrypt_cost < 10 {
             return Err("auth.bcrypt_cost below 10 is not allowed in production".into());
+        }
+        if !(1..=10_000).contains(&self.database.upgrade_batch_size) {
+            return Err("database.upgrade_batch_size must be between 1 and 10000".into());
         }
         crate::auth::jwt::parse_expires_in(&self.jwt.expires_in)
             .map_err(|e| format!("jwt.expires_in: {e}"))?;
@@ -255,6 +291,26 @@ mod tests {
         let mut s = settings(Environment::Test);
         s.rate_limit.auth_burst = 0;
         assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn database_name_comes_from_operator_then_uri_then_files() {
+        let old = "mongodb://db.internal:27017/coinbreakr?retryWrites=true";
+        assert_eq!(database_name(None, old, "splitlyr_local"), "coinbreakr");
+        assert_eq!(database_name(Some("other"), old, "splitlyr_local"), "other");
+        assert_eq!(database_name(Some(" "), old, "x"), "coinbreakr");
+        for bare in [
+            "mongodb://127.0.0.1:27017/?directConnection=true",
+            "mongodb://127.0.0.1:27017",
+            "mongodb://u:p@h1,h2/?replicaSet=rs",
+        ] {
+            assert_eq!(database_name(None, bare, "splitlyr_local"), "splitlyr_local");
+            assert_eq!(database_name(None, bare, ""), "splitlyr");
+        }
+        assert_eq!(
+            database_name(None, "mongodb+srv://u:p@cluster0.example.net/coinbreakr", ""),
+            "coinbreakr"
+        );
     }
 
     #[test]

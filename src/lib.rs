@@ -9,5 +9,6 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod routes;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod telemetry;

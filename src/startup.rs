@@ -17,23 +17,8 @@ use crate::configuration::Settings;
 use crate::metrics::Metrics;
 use crate::ratelimit::{limiter, Limiter};
 use crate::routes;
+use crate::state::{AppInfo, AuthConfig, Readiness};
 use crate::store::Store;
-
-/// Process-wide facts the health endpoint reports.
-pub struct AppInfo {
-    pub started: Instant,
-    pub environment: &'static str,
-    pub database_name: String,
-    pub health_timeout: Duration,
-}
-
-/// Tunables handlers read per request.
-#[derive(Clone)]
-pub struct AuthConfig {
-    pub bcrypt_cost: u32,
-    /// A hash verified when the email is unknown, so both failures take as long.
-    pub dummy_hash: String,
-}
 
 pub struct Application {
     port: u16,
@@ -46,25 +31,13 @@ impl Application {
         let store = Store::connect(&settings.database, Some(&metrics))
             .await
             .map_err(|e| format!("database configuration: {e}"))?;
-        // Indexes and the ledger are prepared when the database is reachable; a server started
-        // during a database outage still comes up (healthz reports 503).
-        if let Err(e) = store.prepare().await {
-            tracing::warn!(error = %e, "could not prepare the database at startup; will retry in the background");
-            let retry = store.clone();
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(Duration::from_secs(10)).await;
-                    if retry.prepare().await.is_ok() {
-                        tracing::info!("database prepared");
-                        break;
-                    }
-                }
-            });
-        }
+        tracing::info!(database = %settings.database.name, "using database");
+        let readiness = Readiness::default();
+        prepare_in_background(store.clone(), readiness.clone(), settings.database.upgrade_batch_size);
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|e| format!("bind {address}: {e}"))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        let server = run(listener, settings, store, metrics).await?;
+        let server = run(listener, settings, store, metrics, readiness).await?;
         Ok(Self { port, server })
     }
 
@@ -83,6 +56,29 @@ impl Application {
         });
         self.server.await
     }
+}
+
+/// Prepares the database (indexes, the schema upgrade, the ledger) while the
+/// server already listens: `/v1/livez` answers at once, `/v1/healthz` and the
+/// API answer 503 until the database is ready. A database that cannot be
+/// reached is retried until it can.
+fn prepare_in_background(store: Store, readiness: Readiness, batch: usize) {
+    tokio::spawn(async move {
+        let mut delay = Duration::from_millis(500);
+        loop {
+            match store.prepare(&readiness, batch).await {
+                Ok(()) => {
+                    tracing::info!("database ready");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "could not prepare the database; will retry");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    });
 }
 
 async fn wait_for_signal() {
@@ -164,6 +160,7 @@ async fn run(
     settings: Settings,
     store: Store,
     metrics: Metrics,
+    readiness: Readiness,
 ) -> Result<Server, String> {
     let secret = settings
         .jwt
@@ -190,6 +187,7 @@ async fn run(
     });
     let store = web::Data::new(store);
     let metrics = web::Data::new(metrics);
+    let readiness = web::Data::new(readiness);
     let rl = &settings.rate_limit;
     let general = limiter(rl, rl.general_burst, rl.general_period_ms);
     let strict_auth = limiter(rl, rl.auth_burst, rl.auth_period_ms);
@@ -211,6 +209,7 @@ async fn run(
             .app_data(auth_config.clone())
             .app_data(status_cache.clone())
             .app_data(info.clone())
+            .app_data(readiness.clone())
             .app_data(metrics.clone())
             .app_data(client_ip.clone())
             .app_data(routes::json_config(body_limit))
@@ -228,6 +227,7 @@ async fn run(
             .route("/metrics", web::get().to(crate::metrics::metrics_endpoint))
             .service(
                 web::scope("/v1")
+                    .wrap(from_fn(routes::health::ready_gate))
                     .wrap(Governor::new(&general))
                     .service(routes::auth::scope().wrap(Governor::new(&strict_auth)))
                     .service(routes::contact::scope().wrap(Governor::new(&strict_contact)))

@@ -809,6 +809,7 @@ async fn seed(args: &Args) -> Result<()> {
         server_selection_timeout_ms: 10_000,
         health_timeout_ms: 1000,
         max_pool_size: 8,
+        upgrade_batch_size: 500,
     };
     let store = Store::connect(&settings, None).await?;
     let db = store.database();
@@ -862,6 +863,14 @@ async fn seed(args: &Args) -> Result<()> {
             last_report = Instant::now();
         }
     }
+    // These are Splitlyr's documents: record their schema, so the first start
+    // builds the ledger without running the upgrade from the old server's.
+    db.collection::<mongodb::bson::Document>("meta")
+        .insert_one(mongodb::bson::doc! {
+            "_id": "schema",
+            "version": splitlyr::store::upgrade::SCHEMA_VERSION,
+        })
+        .await?;
     let insert_s = insert_started.elapsed().as_secs_f64();
 
     std::fs::create_dir_all(&out)?;

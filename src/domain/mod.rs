@@ -3,6 +3,7 @@
 
 pub mod balance;
 pub mod email;
+pub mod legacy;
 pub mod money;
 pub mod months;
 pub mod split;

@@ -401,20 +401,25 @@ pub fn common_scale_to_f64(value: i64) -> f64 {
 /// Money for a sentence such as "You are owed $12.50": `$` for USD, otherwise
 /// the code after the number; always the currency's number of decimals.
 pub fn format_money_message(minor: i64, currency: Currency) -> String {
-    let per_major = currency.minor_per_major().unsigned_abs();
-    let magnitude = minor.unsigned_abs();
     let sign = if minor < 0 { "-" } else { "" };
-    let whole = magnitude / per_major;
-    let width = currency.decimals() as usize;
-    let number = if width == 0 {
-        whole.to_string()
-    } else {
-        format!("{whole}.{:0width$}", magnitude % per_major)
-    };
+    let number = format_major(minor.unsigned_abs(), currency);
     if currency == Currency::USD {
         format!("{sign}${number}")
     } else {
         format!("{sign}{number} {currency}")
+    }
+}
+
+/// A non-negative amount of minor units in major units with exactly the
+/// currency's decimals: `1235` USD → `12.35`, `5` JPY → `5`.
+pub fn format_major(magnitude: u64, currency: Currency) -> String {
+    let per_major = currency.minor_per_major().unsigned_abs();
+    let whole = magnitude / per_major;
+    let width = currency.decimals() as usize;
+    if width == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{:0width$}", magnitude % per_major)
     }
 }
 

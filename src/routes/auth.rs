@@ -10,7 +10,7 @@ use crate::auth::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::auth::{JwtKeys, UserStatusCache};
 use crate::domain::{email::Email, text};
 use crate::error::ApiError;
-use crate::startup::AuthConfig;
+use crate::state::AuthConfig;
 use crate::store::{Store, UserDoc};
 
 pub fn scope() -> Scope {

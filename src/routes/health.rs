@@ -1,15 +1,28 @@
-//! `/v1/healthz` (readiness: pings the database with a short timeout) and
-//! `/v1/livez` (liveness: the process answers, no database involved).
+//! `/v1/healthz` (readiness: pings the database with a short timeout and
+//! reports whether it is prepared), `/v1/livez` (liveness: the process
+//! answers, no database involved), and the gate that keeps the API at 503
+//! until the database is prepared (indexes, schema upgrade, ledger).
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 
-use crate::startup::AppInfo;
+use crate::state::{AppInfo, Phase, Readiness};
 use crate::store::Store;
 
-pub async fn healthz(store: web::Data<Store>, info: web::Data<AppInfo>) -> HttpResponse {
+pub async fn healthz(
+    store: web::Data<Store>,
+    info: web::Data<AppInfo>,
+    readiness: web::Data<Readiness>,
+) -> HttpResponse {
     let up = store.ping(info.health_timeout).await;
+    let phase = readiness.phase();
+    let conflicts = readiness.index_conflicts();
+    let healthy = up && phase == Phase::Ready;
     let data = serde_json::json!({
-        "status": if up { "OK" } else { "ERROR" },
+        "status": if healthy { "OK" } else { "ERROR" },
         "timestamp": super::views::iso(mongodb::bson::DateTime::now()),
         "uptime": info.started.elapsed().as_secs_f64(),
         "environment": info.environment,
@@ -17,18 +30,57 @@ pub async fn healthz(store: web::Data<Store>, info: web::Data<AppInfo>) -> HttpR
         "database": {
             "status": if up { "connected" } else { "disconnected" },
             "name": info.database_name,
+            "preparation": phase.as_str(),
+            "indexConflicts": conflicts,
         },
         "memory": { "rss": resident_bytes() },
     });
-    if up {
+    if healthy {
         HttpResponse::Ok().json(serde_json::json!({
             "success": true, "message": "Service is healthy", "data": data,
         }))
     } else {
+        let message = if up {
+            not_ready_message(phase)
+        } else {
+            "Service is unavailable: database is not reachable"
+        };
         HttpResponse::ServiceUnavailable().json(serde_json::json!({
-            "success": false, "message": "Service is unavailable: database is not reachable", "data": data,
+            "success": false, "message": message, "data": data,
         }))
     }
+}
+
+fn not_ready_message(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Upgrading | Phase::WaitingForUpgrade => {
+            "Service is upgrading its database, please try again shortly"
+        }
+        _ => "Service is starting, please try again shortly",
+    }
+}
+
+/// Answers 503 (`code: "DATABASE_NOT_READY"`, `Retry-After`) while the
+/// database is not prepared, so no request reads or writes documents that
+/// are not yet in this release's format.
+pub async fn ready_gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let phase = req
+        .app_data::<web::Data<Readiness>>()
+        .map_or(Phase::Ready, |r| r.phase());
+    if phase == Phase::Ready {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let response = HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, "5"))
+        .json(serde_json::json!({
+            "success": false,
+            "message": not_ready_message(phase),
+            "code": "DATABASE_NOT_READY",
+        }));
+    Ok(req.into_response(response).map_into_right_body())
 }
 
 pub async fn livez() -> HttpResponse {

@@ -8,7 +8,7 @@ use super::{auth::new_password, ok, ok_page, Checks, Page};
 use crate::auth::{password, AuthUser, UserStatusCache};
 use crate::domain::text;
 use crate::error::ApiError;
-use crate::startup::AuthConfig;
+use crate::state::AuthConfig;
 use crate::store::{ProfileChanges, Store, UserDoc};
 
 pub fn scope() -> Scope {

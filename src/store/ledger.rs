@@ -377,18 +377,30 @@ impl Store {
         Ok((delta, expenses))
     }
 
-    /// Builds the ledger from the expenses when it is missing or outdated
-    /// (first start, or an upgrade). Streams the expenses once. Run it from a
-    /// single process: replicas starting together would rebuild concurrently.
-    pub async fn ensure_ledger(&self) -> mongodb::error::Result<()> {
-        let meta = self.db.collection::<Document>("meta");
-        if meta
+    /// Whether the ledger was built by this version of its rules.
+    pub(super) async fn ledger_is_current(&self) -> mongodb::error::Result<bool> {
+        Ok(self
+            .meta()
             .find_one(doc! { "_id": "ledger", "version": LEDGER_VERSION })
             .await?
-            .is_some()
-        {
+            .is_some())
+    }
+
+    /// Whether a ledger of any version was ever built here: only Splitlyr
+    /// builds one, so its documents are in Splitlyr's format.
+    pub(super) async fn ledger_was_built(&self) -> mongodb::error::Result<bool> {
+        Ok(self.meta().find_one(doc! { "_id": "ledger" }).await?.is_some())
+    }
+
+    /// Builds the ledger from the expenses when it is missing or outdated
+    /// (first start, or an upgrade). Streams the expenses once. Called by
+    /// `prepare` under the upgrade lease, so replicas starting together never
+    /// rebuild concurrently.
+    pub(super) async fn ensure_ledger(&self) -> mongodb::error::Result<()> {
+        if self.ledger_is_current().await? {
             return Ok(());
         }
+        let meta = self.meta();
         let (mut delta, expenses) = self.full_delta().await?;
         let mut entries = user_entries(&delta.pairs);
         let user_counts = std::mem::take(&mut delta.user_counts);

@@ -4,16 +4,18 @@
 pub mod contacts;
 pub mod expenses;
 pub mod groups;
+mod indexes;
 pub mod ledger;
 pub mod pending;
 pub mod timeline;
+pub mod upgrade;
 pub mod users;
 
 use std::time::Duration;
 
 use mongodb::bson::{doc, Document};
-use mongodb::options::{ClientOptions, IndexOptions};
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Collection, Database};
 use secrecy::ExposeSecret;
 
 pub use contacts::ContactDoc;
@@ -71,6 +73,10 @@ impl Store {
     fn contacts(&self) -> Collection<ContactDoc> {
         self.db.collection("contacts")
     }
+    /// Versions and leases: `ledger`, `schema`, `upgrade-lease`.
+    fn meta(&self) -> Collection<Document> {
+        self.db.collection("meta")
+    }
 
     /// One `ping`, bounded by `timeout`; false when the database does not answer.
     pub async fn ping(&self, timeout: Duration) -> bool {
@@ -78,71 +84,6 @@ impl Store {
             tokio::time::timeout(timeout, self.db.run_command(doc! { "ping": 1 })).await,
             Ok(Ok(_))
         )
-    }
-
-    /// Creates every index the queries rely on. Safe to run on every start.
-    pub async fn ensure_indexes(&self) -> Result<(), mongodb::error::Error> {
-        let index = |keys: Document, options: Option<IndexOptions>| {
-            IndexModel::builder().keys(keys).options(options).build()
-        };
-        let unique = IndexOptions::builder().unique(true).build();
-        self.users()
-            .create_indexes([
-                index(doc! { "email": 1 }, Some(unique)),
-                index(doc! { "phoneNumber": 1 }, None),
-            ])
-            .await?;
-        self.groups()
-            .create_indexes([index(doc! { "members.user": 1, "isActive": 1 }, None)])
-            .await?;
-        // Date windows (`$gte`..`$lt`) run on ascending indexes, scanned
-        // backwards for newest-first pages: SecantusDB 0.7 (Python) drops the
-        // entries equal to an inclusive bound at the far end of a scan over a
-        // compound index, which on a `date: -1` index is the window's start.
-        self.expenses()
-            .create_indexes([
-                index(doc! { "participants": 1, "date": -1, "_id": -1 }, None),
-                index(doc! { "group": 1, "date": 1, "_id": 1 }, None),
-            ])
-            .await?;
-        let replaced = "group_1_date_-1__id_-1";
-        if self
-            .expenses()
-            .list_index_names()
-            .await?
-            .iter()
-            .any(|n| n == replaced)
-        {
-            self.expenses().drop_index(replaced).await?;
-        }
-        self.pending()
-            .create_indexes([
-                index(doc! { "email": 1 }, None),
-                index(doc! { "phoneNumber": 1 }, None),
-                index(doc! { "addedBy": 1 }, None),
-            ])
-            .await?;
-        self.contacts()
-            .create_indexes([index(doc! { "createdAt": -1 }, None)])
-            .await?;
-        let balances = self.db.collection::<Document>("balances");
-        balances
-            .create_indexes([index(doc! { "a": 1 }, None), index(doc! { "b": 1 }, None)])
-            .await?;
-        self.db
-            .collection::<Document>("groupbalances")
-            .create_indexes([index(doc! { "group": 1 }, None)])
-            .await?;
-        self.timeline()
-            .create_indexes([index(doc! { "u": 1, "d": 1, "e": 1 }, None)])
-            .await?;
-        Ok(())
-    }
-
-    /// Everything the database needs before serving: indexes, then the ledger.
-    pub async fn prepare(&self) -> Result<(), mongodb::error::Error> {
-        self.ensure_indexes().await?;
-        self.ensure_ledger().await
     }
 }
 

@@ -1,6 +1,7 @@
 //! `spawn_app()` and small HTTP helpers shared by the API tests.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -43,14 +44,16 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestApp {
+    let app = TestApp {
         address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client"),
         settings,
-    }
+    };
+    app.wait_until_healthy(Duration::from_secs(30)).await;
+    app
 }
 
 /// A registered user: id, token, email and password.
@@ -66,6 +69,22 @@ pub struct User {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// Polls `/v1/healthz` until it answers 200 (the database is prepared:
+    /// indexes, upgrade, ledger); true when it did within `limit`.
+    pub async fn wait_until_healthy(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            let res = self.client.get(self.url("/v1/healthz")).send().await;
+            if res.is_ok_and(|r| r.status() == StatusCode::OK) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Sends a request; returns status and parsed JSON body (Null when not JSON).

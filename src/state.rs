@@ -1,0 +1,102 @@
+//! Process-wide state the handlers read: what the health endpoint reports,
+//! authentication tunables, and whether the database is ready to serve.
+//! It lives below the routes and `startup` so both can depend on it.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Process-wide facts the health endpoint reports.
+pub struct AppInfo {
+    pub started: Instant,
+    pub environment: &'static str,
+    pub database_name: String,
+    pub health_timeout: Duration,
+}
+
+/// Tunables handlers read per request.
+#[derive(Clone)]
+pub struct AuthConfig {
+    pub bcrypt_cost: u32,
+    /// A hash verified when the email is unknown, so both failures take as long.
+    pub dummy_hash: String,
+}
+
+/// Where the database preparation of this process stands: indexes, the
+/// schema upgrade and the ledger must be in place before the API serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Not started yet, or waiting for the database to answer.
+    Preparing,
+    /// This process is upgrading the documents or rebuilding the ledger.
+    Upgrading,
+    /// Another process holds the upgrade lease; this one waits for it.
+    WaitingForUpgrade,
+    /// Serving.
+    Ready,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Preparing => "preparing",
+            Phase::Upgrading => "upgrading",
+            Phase::WaitingForUpgrade => "waiting-for-upgrade",
+            Phase::Ready => "ready",
+        }
+    }
+
+    fn from_u8(v: u8) -> Self {
+        match v {
+            1 => Phase::Upgrading,
+            2 => Phase::WaitingForUpgrade,
+            3 => Phase::Ready,
+            _ => Phase::Preparing,
+        }
+    }
+
+    fn to_u8(self) -> u8 {
+        match self {
+            Phase::Preparing => 0,
+            Phase::Upgrading => 1,
+            Phase::WaitingForUpgrade => 2,
+            Phase::Ready => 3,
+        }
+    }
+}
+
+/// Shared readiness of the database: read on every API request (one atomic
+/// load), written by the preparation task. Index conflicts found at startup
+/// are kept for `/v1/healthz` to report.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    phase: Arc<AtomicU8>,
+    index_conflicts: Arc<Mutex<Vec<String>>>,
+}
+
+impl Readiness {
+    pub fn phase(&self) -> Phase {
+        Phase::from_u8(self.phase.load(Ordering::Acquire))
+    }
+
+    pub fn set(&self, phase: Phase) {
+        self.phase.store(phase.to_u8(), Ordering::Release);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.phase() == Phase::Ready
+    }
+
+    pub fn set_index_conflicts(&self, conflicts: Vec<String>) {
+        if let Ok(mut held) = self.index_conflicts.lock() {
+            *held = conflicts;
+        }
+    }
+
+    pub fn index_conflicts(&self) -> Vec<String> {
+        self.index_conflicts
+            .lock()
+            .map(|held| held.clone())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,258 @@
+//! The indexes the queries rely on, created at startup. An existing index
+//! that is equivalent to a wanted one (same keys in the same order, same
+//! uniqueness; other options such as mongoose's `background: true` differ)
+//! is accepted as it is. A real conflict (an index of the wanted name with
+//! other keys or uniqueness) never blocks startup: it is logged with what to
+//! do and reported by `/v1/healthz`.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::error::ErrorKind;
+use mongodb::options::IndexOptions;
+use mongodb::IndexModel;
+
+use super::Store;
+
+/// One index a query needs.
+struct Wanted {
+    collection: &'static str,
+    keys: Document,
+    unique: bool,
+}
+
+fn wanted() -> Vec<Wanted> {
+    let index = |collection, keys, unique| Wanted {
+        collection,
+        keys,
+        unique,
+    };
+    vec![
+        index("users", doc! { "email": 1 }, true),
+        index("users", doc! { "phoneNumber": 1 }, false),
+        index("groups", doc! { "members.user": 1, "isActive": 1 }, false),
+        // Date windows (`$gte`..`$lt`) run on ascending indexes, scanned
+        // backwards for newest-first pages: SecantusDB 0.7 (Python) drops the
+        // entries equal to an inclusive bound at the far end of a scan over a
+        // compound index, which on a `date: -1` index is the window's start.
+        index(
+            "expenses",
+            doc! { "participants": 1, "date": -1, "_id": -1 },
+            false,
+        ),
+        index("expenses", doc! { "group": 1, "date": 1, "_id": 1 }, false),
+        index("pendingfriends", doc! { "email": 1 }, false),
+        index("pendingfriends", doc! { "phoneNumber": 1 }, false),
+        index("pendingfriends", doc! { "addedBy": 1 }, false),
+        index("contacts", doc! { "createdAt": -1 }, false),
+        index("balances", doc! { "a": 1 }, false),
+        index("balances", doc! { "b": 1 }, false),
+        index("groupbalances", doc! { "group": 1 }, false),
+        index("timeline", doc! { "u": 1, "d": 1, "e": 1 }, false),
+    ]
+}
+
+/// Indexes of earlier releases that a wanted one replaces.
+const REPLACED: [(&str, &str); 1] = [("expenses", "group_1_date_-1__id_-1")];
+
+/// An index's keys in order, with numeric directions normalised (int32,
+/// int64 and double `1` are the same direction).
+fn key_spec(keys: &Document) -> Vec<(String, String)> {
+    keys.iter()
+        .map(|(field, value)| {
+            let direction = match value {
+                Bson::Int32(n) => n.to_string(),
+                Bson::Int64(n) => n.to_string(),
+                Bson::Double(n) => format!("{}", *n as i64),
+                other => other.to_string(),
+            };
+            (field.clone(), direction)
+        })
+        .collect()
+}
+
+/// The server's default name for an index on `keys` (`participants_1_date_-1`).
+fn default_name(keys: &Document) -> String {
+    key_spec(keys)
+        .into_iter()
+        .map(|(field, direction)| format!("{field}_{direction}"))
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
+fn is_unique(index: &IndexModel) -> bool {
+    index
+        .options
+        .as_ref()
+        .and_then(|o| o.unique)
+        .unwrap_or(false)
+}
+
+fn name_of(index: &IndexModel) -> Option<&str> {
+    index.options.as_ref().and_then(|o| o.name.as_deref())
+}
+
+/// What to do about one wanted index, given the collection's indexes.
+#[derive(Debug, PartialEq)]
+enum Plan {
+    Present,
+    Create,
+    Conflict(String),
+}
+
+fn plan(want: &Wanted, existing: &[IndexModel]) -> Plan {
+    let spec = key_spec(&want.keys);
+    if existing
+        .iter()
+        .any(|ix| key_spec(&ix.keys) == spec && is_unique(ix) == want.unique)
+    {
+        return Plan::Present;
+    }
+    let name = default_name(&want.keys);
+    match existing.iter().find(|ix| name_of(ix) == Some(&name)) {
+        Some(ix) => Plan::Conflict(format!(
+            "index {name} on {} has keys {} (unique: {}) but keys {} (unique: {}) are needed; \
+             drop it (db.{}.dropIndex(\"{name}\")) and restart, and Splitlyr creates the right one",
+            want.collection,
+            ix.keys,
+            is_unique(ix),
+            want.keys,
+            want.unique,
+            want.collection
+        )),
+        None => Plan::Create,
+    }
+}
+
+/// Server error codes of index conflicts (IndexOptionsConflict, IndexKeySpecsConflict).
+fn is_index_conflict(e: &mongodb::error::Error) -> bool {
+    matches!(&*e.kind, ErrorKind::Command(c) if c.code == 85 || c.code == 86)
+}
+
+impl Store {
+    /// The indexes of `collection`; none when it does not exist yet.
+    async fn indexes_of(&self, collection: &str) -> mongodb::error::Result<Vec<IndexModel>> {
+        let coll = self.db.collection::<Document>(collection);
+        match coll.list_indexes().await {
+            Ok(cursor) => cursor.try_collect().await,
+            // NamespaceNotFound: a new database.
+            Err(e) if matches!(&*e.kind, ErrorKind::Command(c) if c.code == 26) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates every missing index the queries rely on and drops the ones
+    /// they replaced. Safe on every start. Returns the conflicts it could not
+    /// resolve (each already logged); an unreachable database is an error.
+    pub async fn ensure_indexes(&self) -> mongodb::error::Result<Vec<String>> {
+        let mut conflicts = Vec::new();
+        let wanted = wanted();
+        let mut collections: Vec<&str> = wanted.iter().map(|w| w.collection).collect();
+        collections.dedup();
+        for collection in collections {
+            let existing = self.indexes_of(collection).await?;
+            for want in wanted.iter().filter(|w| w.collection == collection) {
+                let problem = match plan(want, &existing) {
+                    Plan::Present => None,
+                    Plan::Conflict(problem) => Some(problem),
+                    Plan::Create => {
+                        let model = IndexModel::builder()
+                            .keys(want.keys.clone())
+                            .options(IndexOptions::builder().unique(want.unique).build())
+                            .build();
+                        match self
+                            .db
+                            .collection::<Document>(collection)
+                            .create_index(model)
+                            .await
+                        {
+                            Ok(_) => None,
+                            Err(e) if is_index_conflict(&e) => Some(format!(
+                                "index on {collection} {} conflicts with an existing one ({e}); \
+                                 drop the existing index and restart",
+                                want.keys
+                            )),
+                            Err(e) => return Err(e),
+                        }
+                    }
+                };
+                if let Some(problem) = problem {
+                    tracing::error!(collection, %problem, "index conflict: queries may be slow or unchecked until it is resolved");
+                    conflicts.push(problem);
+                }
+            }
+            for (_, name) in REPLACED.iter().filter(|(c, _)| *c == collection) {
+                if existing.iter().any(|ix| name_of(ix) == Some(name)) {
+                    self.db
+                        .collection::<Document>(collection)
+                        .drop_index(*name)
+                        .await?;
+                }
+            }
+        }
+        Ok(conflicts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index as listed by the server (`background` is not in the
+    /// driver's options any more: it is ignored like every other option).
+    fn existing(keys: Document, name: &str, unique: Option<bool>) -> IndexModel {
+        let mut options = IndexOptions::builder().name(name.to_string()).build();
+        options.unique = unique;
+        IndexModel::builder().keys(keys).options(options).build()
+    }
+
+    fn email() -> Wanted {
+        Wanted {
+            collection: "users",
+            keys: doc! { "email": 1 },
+            unique: true,
+        }
+    }
+
+    #[test]
+    fn an_equivalent_index_is_accepted_whatever_its_other_options() {
+        // The old server's mongoose index: same keys and uniqueness, background.
+        let old = existing(doc! { "email": 1_i32 }, "email_1", Some(true));
+        assert_eq!(plan(&email(), &[old]), Plan::Present);
+        let other_name = existing(doc! { "email": 1.0 }, "by_email", Some(true));
+        assert_eq!(plan(&email(), &[other_name]), Plan::Present);
+    }
+
+    #[test]
+    fn a_missing_index_is_created() {
+        let unrelated = existing(doc! { "createdAt": -1 }, "createdAt_-1", None);
+        assert_eq!(plan(&email(), &[unrelated]), Plan::Create);
+        assert_eq!(plan(&email(), &[]), Plan::Create);
+    }
+
+    #[test]
+    fn same_name_with_other_keys_or_uniqueness_is_a_conflict() {
+        let not_unique = existing(doc! { "email": 1 }, "email_1", None);
+        let Plan::Conflict(problem) = plan(&email(), &[not_unique]) else {
+            panic!("expected a conflict");
+        };
+        assert!(problem.contains("dropIndex(\"email_1\")"), "{problem}");
+        let other_keys = existing(doc! { "email": -1 }, "email_1", Some(true));
+        assert!(matches!(plan(&email(), &[other_keys]), Plan::Conflict(_)));
+    }
+
+    #[test]
+    fn key_order_matters_and_names_follow_the_server() {
+        let want = Wanted {
+            collection: "expenses",
+            keys: doc! { "participants": 1, "date": -1, "_id": -1 },
+            unique: false,
+        };
+        assert_eq!(default_name(&want.keys), "participants_1_date_-1__id_-1");
+        let reordered = existing(
+            doc! { "date": -1, "participants": 1, "_id": -1 },
+            "x",
+            None,
+        );
+        assert_eq!(plan(&want, &[reordered]), Plan::Create);
+    }
+}
