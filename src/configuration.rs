@@ -304,11 +304,18 @@ mod tests {
             "mongodb://127.0.0.1:27017",
             "mongodb://u:p@h1,h2/?replicaSet=rs",
         ] {
-            assert_eq!(database_name(None, bare, "splitlyr_local"), "splitlyr_local");
+            assert_eq!(
+                database_name(None, bare, "splitlyr_local"),
+                "splitlyr_local"
+            );
             assert_eq!(database_name(None, bare, ""), "splitlyr");
         }
         assert_eq!(
-            database_name(None, "mongodb+srv://u:p@cluster0.example.net/coinbreakr", ""),
+            database_name(
+                None,
+                "mongodb+srv://u:p@cluster0.example.net/coinbreakr",
+                ""
+            ),
             "coinbreakr"
         );
     }

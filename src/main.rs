@@ -1,6 +1,7 @@
 //! `splitlyr` runs the API server; `splitlyr healthcheck` asks a running
 //! server's `/v1/healthz` and exits 0 when it is healthy (for container and VM
-//! health checks without curl).
+//! health checks without curl); `splitlyr upgrade [--dry-run]` prepares the
+//! database (taking over the old server's documents) and exits.
 
 use std::process::ExitCode;
 
@@ -16,8 +17,24 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
-        return splitlyr::healthcheck::run(settings.server.port).await;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => {}
+        ["healthcheck"] => return splitlyr::healthcheck::run(settings.server.port).await,
+        ["upgrade"] | ["upgrade", "--dry-run"] => {
+            splitlyr::telemetry::init(&settings.log);
+            let dry_run = args.len() == 2;
+            return splitlyr::upgrade_command::run(&settings, dry_run).await;
+        }
+        _ => {
+            eprintln!("usage: splitlyr [healthcheck | upgrade [--dry-run]]");
+            return ExitCode::from(2);
+        }
     }
     splitlyr::telemetry::init(&settings.log);
     let app = match Application::build(settings).await {

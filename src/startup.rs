@@ -33,7 +33,11 @@ impl Application {
             .map_err(|e| format!("database configuration: {e}"))?;
         tracing::info!(database = %settings.database.name, "using database");
         let readiness = Readiness::default();
-        prepare_in_background(store.clone(), readiness.clone(), settings.database.upgrade_batch_size);
+        prepare_in_background(
+            store.clone(),
+            readiness.clone(),
+            settings.database.upgrade_batch_size,
+        );
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|e| format!("bind {address}: {e}"))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();

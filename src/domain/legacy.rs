@@ -47,8 +47,9 @@ pub fn convert_amounts(
         .zip(splits)
         .enumerate()
         .filter(|(_, (part, old))| {
-            Decimal::from_minor(**part, currency)
-                .map_or(true, |new| (new.scaled() - old.scaled()).abs() * 2 > per_minor)
+            Decimal::from_minor(**part, currency).map_or(true, |new| {
+                (new.scaled() - old.scaled()).abs() * 2 > per_minor
+            })
         })
         .map(|(index, _)| index)
         .collect();
@@ -73,8 +74,8 @@ mod tests {
     #[test]
     fn device_thirds_sum_exactly_and_the_rounded_one_is_reported() {
         let third = dec("33.333333333333336");
-        let c = convert_amounts(dec("100"), &[third, third, third], Currency::USD)
-            .expect("converts");
+        let c =
+            convert_amounts(dec("100"), &[third, third, third], Currency::USD).expect("converts");
         assert_eq!(c.total, 10_000);
         assert_eq!(c.parts, vec![3334, 3333, 3333]);
         // 33.34 is 0.67 cents from 33.3333…; 33.33 only 0.33 cents.
@@ -83,8 +84,12 @@ mod tests {
 
     #[test]
     fn three_decimals_typed_into_the_app_round_half_away_from_zero() {
-        let c = convert_amounts(dec("12.345"), &[dec("6.1725"), dec("6.1725")], Currency::USD)
-            .expect("converts");
+        let c = convert_amounts(
+            dec("12.345"),
+            &[dec("6.1725"), dec("6.1725")],
+            Currency::USD,
+        )
+        .expect("converts");
         assert_eq!(c.total, 1235);
         assert_eq!(c.parts, vec![618, 617]);
         assert_eq!(c.moved, vec![0]);
@@ -102,8 +107,8 @@ mod tests {
         assert!(c.moved.is_empty());
         let eur = convert_amounts(dec("40"), &[dec("40")], cur("EUR")).expect("converts");
         assert_eq!((eur.total, eur.parts), (4000, vec![4000]));
-        let yen = convert_amounts(dec("1000"), &[dec("500"), dec("500")], cur("JPY"))
-            .expect("converts");
+        let yen =
+            convert_amounts(dec("1000"), &[dec("500"), dec("500")], cur("JPY")).expect("converts");
         assert_eq!((yen.total, yen.parts), (1000, vec![500, 500]));
     }
 

@@ -248,11 +248,7 @@ mod tests {
             unique: false,
         };
         assert_eq!(default_name(&want.keys), "participants_1_date_-1__id_-1");
-        let reordered = existing(
-            doc! { "date": -1, "participants": 1, "_id": -1 },
-            "x",
-            None,
-        );
+        let reordered = existing(doc! { "date": -1, "participants": 1, "_id": -1 }, "x", None);
         assert_eq!(plan(&want, &[reordered]), Plan::Create);
     }
 }

@@ -389,7 +389,11 @@ impl Store {
     /// Whether a ledger of any version was ever built here: only Splitlyr
     /// builds one, so its documents are in Splitlyr's format.
     pub(super) async fn ledger_was_built(&self) -> mongodb::error::Result<bool> {
-        Ok(self.meta().find_one(doc! { "_id": "ledger" }).await?.is_some())
+        Ok(self
+            .meta()
+            .find_one(doc! { "_id": "ledger" })
+            .await?
+            .is_some())
     }
 
     /// Builds the ledger from the expenses when it is missing or outdated

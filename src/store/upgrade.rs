@@ -46,7 +46,8 @@ const WAIT_POLL: Duration = Duration::from_secs(1);
 const OLD_PLACEHOLDER_IMAGE: &str = "https://via.placeholder.com/150";
 /// Expenses that cannot be converted are moved here, with the reason.
 const QUARANTINE: &str = "upgradequarantine";
-const COUNTED_COLLECTIONS: [&str; 5] = ["users", "groups", "expenses", "pendingfriends", "contacts"];
+const COUNTED_COLLECTIONS: [&str; 5] =
+    ["users", "groups", "expenses", "pendingfriends", "contacts"];
 
 /// What an upgrade did (or, in a dry run, would do).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -111,7 +112,13 @@ impl std::fmt::Display for MovedExpense {
             self.amount_after
         )?;
         for s in &self.splits {
-            write!(f, " split of {} {} -> {};", s.user.to_hex(), s.before, s.after)?;
+            write!(
+                f,
+                " split of {} {} -> {};",
+                s.user.to_hex(),
+                s.before,
+                s.after
+            )?;
         }
         Ok(())
     }
@@ -164,7 +171,11 @@ fn convert_expense(old: &Document) -> Conversion {
         .and_then(|c| Currency::parse(c).ok())
         .unwrap_or(Currency::USD);
     let mut splits = Vec::new();
-    for entry in old.get_array("splitWith").map(|a| a.as_slice()).unwrap_or(&[]) {
+    for entry in old
+        .get_array("splitWith")
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+    {
         let Some(split) = entry.as_document() else {
             return Conversion::Unconvertible("a split is not a document".into());
         };
@@ -185,7 +196,9 @@ fn convert_expense(old: &Document) -> Conversion {
         .iter()
         .zip(&converted.parts)
         .map(|((split, user, _, _), amount)| SplitDoc {
-            id: split.get_object_id("_id").unwrap_or_else(|_| ObjectId::new()),
+            id: split
+                .get_object_id("_id")
+                .unwrap_or_else(|_| ObjectId::new()),
             user: *user,
             amount: *amount,
             settled: split.get_bool("settled").unwrap_or(false),
@@ -302,7 +315,9 @@ impl Store {
     /// The recorded schema version, if any.
     async fn recorded_schema(&self) -> mongodb::error::Result<Option<i32>> {
         let found = self.meta().find_one(doc! { "_id": "schema" }).await?;
-        Ok(found.and_then(|d| d.get("version").and_then(super::as_int)).and_then(|v| i32::try_from(v).ok()))
+        Ok(found
+            .and_then(|d| d.get("version").and_then(super::as_int))
+            .and_then(|v| i32::try_from(v).ok()))
     }
 
     /// The schema version of the documents: recorded, or else inferred from
@@ -328,7 +343,8 @@ impl Store {
 
     /// Schema and ledger are what this release needs.
     async fn is_current(&self) -> mongodb::error::Result<bool> {
-        Ok(self.recorded_schema().await? == Some(SCHEMA_VERSION) && self.ledger_is_current().await?)
+        Ok(self.recorded_schema().await? == Some(SCHEMA_VERSION)
+            && self.ledger_is_current().await?)
     }
 
     /// Takes or renews the upgrade lease; false while another process holds it.
@@ -420,9 +436,28 @@ impl Store {
         Ok(counts)
     }
 
+    /// The report of the last upgrade from the old server's documents, as
+    /// recorded in `migrations` (empty counts when there was none).
+    pub async fn upgrade_report(&self) -> mongodb::error::Result<UpgradeReport> {
+        let record = self
+            .migrations()
+            .find_one(doc! { "_id": V1_MIGRATION })
+            .await?;
+        let mut report: UpgradeReport = record
+            .map(mongodb::bson::from_document)
+            .transpose()?
+            .unwrap_or_default();
+        report.to_version = SCHEMA_VERSION;
+        Ok(report)
+    }
+
     /// Schema 0 → 1: users' placeholders, then expenses in resumable
     /// batches. Returns the report also kept in `migrations`.
-    async fn upgrade_to_v1(&self, owner: &str, batch: usize) -> mongodb::error::Result<UpgradeReport> {
+    async fn upgrade_to_v1(
+        &self,
+        owner: &str,
+        batch: usize,
+    ) -> mongodb::error::Result<UpgradeReport> {
         let migrations = self.migrations();
         migrations
             .update_one(
@@ -451,21 +486,17 @@ impl Store {
                 } },
             )
             .await?;
-        let record = migrations
-            .find_one(doc! { "_id": V1_MIGRATION })
-            .await?
-            .unwrap_or_default();
-        let mut report: UpgradeReport =
-            mongodb::bson::from_document(record).unwrap_or_default();
-        report.documents = documents;
-        Ok(report)
+        self.upgrade_report().await
     }
 
     /// Runs one step of the upgrade in a transaction of its own, retried
     /// on transient transaction errors as the driver's `and_run` would.
     /// (Written out here, not with `and_run2`, because the preparation runs
     /// in a spawned task and `and_run2`'s closure future is not `Send`.)
-    async fn in_transaction(&self, step: Step) -> mongodb::error::Result<Option<Vec<MovedExpense>>> {
+    async fn in_transaction(
+        &self,
+        step: Step,
+    ) -> mongodb::error::Result<Option<Vec<MovedExpense>>> {
         use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
         let mut session = self.client.start_session().await?;
         let mut attempt = 0;
@@ -524,7 +555,10 @@ impl Store {
             .await?
             .modified_count;
         let phones = users
-            .update_many(doc! { "phoneNumber": "" }, doc! { "$unset": { "phoneNumber": "" } })
+            .update_many(
+                doc! { "phoneNumber": "" },
+                doc! { "$unset": { "phoneNumber": "" } },
+            )
             .session(&mut *s)
             .await?
             .modified_count;
@@ -586,12 +620,18 @@ impl Store {
     ) -> mongodb::error::Result<()> {
         if !work.replacements.is_empty() {
             self.db
-                .run_command(doc! { "update": "expenses", "updates": &work.replacements, "ordered": true })
+                .run_command(
+                    doc! { "update": "expenses", "updates": &work.replacements, "ordered": true },
+                )
                 .session(&mut *s)
                 .await?;
         }
         if !work.quarantined.is_empty() {
-            let ids: Vec<Bson> = work.quarantined.iter().filter_map(|q| q.get("_id").cloned()).collect();
+            let ids: Vec<Bson> = work
+                .quarantined
+                .iter()
+                .filter_map(|q| q.get("_id").cloned())
+                .collect();
             self.db
                 .collection::<Document>(QUARANTINE)
                 .insert_many(&work.quarantined)
@@ -712,11 +752,22 @@ mod tests {
             panic!("converts")
         };
         assert_eq!(e.amount, 10_000);
-        assert_eq!(e.split_with.iter().map(|s| s.amount).collect::<Vec<_>>(), vec![6000, 4000]);
+        assert_eq!(
+            e.split_with.iter().map(|s| s.amount).collect::<Vec<_>>(),
+            vec![6000, 4000]
+        );
         assert_eq!((e.currency.as_str(), e.category.as_str()), ("USD", "other"));
-        assert_eq!(e.payers, vec![PayerDoc { user: e.paid_by, amount: 10_000 }]);
+        assert_eq!(
+            e.payers,
+            vec![PayerDoc {
+                user: e.paid_by,
+                amount: 10_000
+            }]
+        );
         assert!(moved.is_none());
-        assert!(!mongodb::bson::to_document(&*e).expect("bson").contains_key("__v"));
+        assert!(!mongodb::bson::to_document(&*e)
+            .expect("bson")
+            .contains_key("__v"));
     }
 
     #[test]
@@ -729,17 +780,29 @@ mod tests {
         assert_eq!(moved.splits.len(), 1);
         assert_eq!(moved.splits[0].before, "33.333333333333336");
         assert_eq!(moved.splits[0].after, "33.34");
-        assert_eq!((moved.amount_before.as_str(), moved.amount_after.as_str()), ("100", "100.00"));
+        assert_eq!(
+            (moved.amount_before.as_str(), moved.amount_after.as_str()),
+            ("100", "100.00")
+        );
     }
 
     #[test]
     fn splitlyr_documents_and_broken_ones_are_told_apart() {
         let mut current = old_dinner(Bson::Int64(100), vec![Bson::Int64(100)]);
         current.insert("participants", vec![ObjectId::new()]);
-        assert!(matches!(convert_expense(&current), Conversion::AlreadyCurrent));
+        assert!(matches!(
+            convert_expense(&current),
+            Conversion::AlreadyCurrent
+        ));
         let broken = old_dinner(Bson::String("lots".into()), vec![Bson::Int32(1)]);
-        assert!(matches!(convert_expense(&broken), Conversion::Unconvertible(_)));
+        assert!(matches!(
+            convert_expense(&broken),
+            Conversion::Unconvertible(_)
+        ));
         let zero_splits = old_dinner(Bson::Int32(10), vec![Bson::Int32(0)]);
-        assert!(matches!(convert_expense(&zero_splits), Conversion::Unconvertible(_)));
+        assert!(matches!(
+            convert_expense(&zero_splits),
+            Conversion::Unconvertible(_)
+        ));
     }
 }

@@ -14,7 +14,7 @@ async fn store_of(app: &TestApp) -> Store {
         .expect("store connects")
 }
 
-async fn assert_ledger_consistent(app: &TestApp) {
+pub async fn assert_ledger_consistent(app: &TestApp) {
     let store = store_of(app).await;
     let expected = store.recompute_ledger().await.unwrap();
     let mut stored = store.stored_ledger().await.unwrap();

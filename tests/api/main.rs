@@ -9,4 +9,5 @@ mod groups;
 mod helpers;
 mod ledger;
 mod ops;
+mod upgrade;
 mod users;

@@ -1,0 +1,701 @@
+//! Taking over the old Node server's database: the fixture it wrote
+//! (`../shared/fixtures/coinbreakr-v0`) is loaded into a fresh database with
+//! its indexes, upgraded by starting Splitlyr on it, and used through HTTP.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
+use mongodb::{Client, Database};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use splitlyr::state::Readiness;
+use splitlyr::store::Store;
+
+use crate::helpers::{db_uri, spawn_app_with, test_settings, TestApp};
+use crate::ledger::assert_ledger_consistent;
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/coinbreakr-v0")
+}
+
+fn read_json(name: &str) -> Value {
+    let path = fixture_dir().join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (../shared must sit beside the repo)",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).expect("fixture is JSON")
+}
+
+/// A collection of the fixture as BSON documents (canonical Extended JSON).
+fn fixture_docs(collection: &str) -> Vec<Document> {
+    let Value::Array(items) = read_json(&format!("{collection}.json")) else {
+        panic!("{collection}.json is not an array")
+    };
+    items
+        .into_iter()
+        .map(|item| match Bson::try_from(item).expect("extended JSON") {
+            Bson::Document(d) => d,
+            other => panic!("not a document: {other}"),
+        })
+        .collect()
+}
+
+const COLLECTIONS: [&str; 5] = ["users", "groups", "expenses", "pendingfriends", "contacts"];
+
+async fn database(name: &str) -> Database {
+    Client::with_uri_str(db_uri())
+        .await
+        .expect("client")
+        .database(name)
+}
+
+/// The old server's collections, with `copies` extra copies of every
+/// expense under new ids (a longer history for the crash and replica tests).
+fn old_data(copies: usize) -> Vec<(&'static str, Vec<Document>)> {
+    COLLECTIONS
+        .iter()
+        .map(|&collection| {
+            let mut docs = fixture_docs(collection);
+            if collection == "expenses" {
+                let originals = docs.clone();
+                for _ in 0..copies {
+                    docs.extend(originals.iter().map(renumbered));
+                }
+            }
+            (collection, docs)
+        })
+        .collect()
+}
+
+/// Loads the old server's database, indexes included (mongoose's
+/// `background: true` ones).
+async fn load_old_database(name: &str, copies: usize) -> Database {
+    load(name, &old_data(copies)).await
+}
+
+async fn load(name: &str, data: &[(&str, Vec<Document>)]) -> Database {
+    let db = database(name).await;
+    for (collection, docs) in data {
+        db.collection::<Document>(collection)
+            .insert_many(docs)
+            .await
+            .expect("fixture inserts");
+        let Value::Array(specs) = read_json(&format!("{collection}.indexes.json")) else {
+            panic!("index file is not an array")
+        };
+        let indexes: Vec<Bson> = specs
+            .into_iter()
+            .filter(|s| s["name"] != "_id_")
+            .map(|s| {
+                let mut spec = match Bson::try_from(s).expect("extended JSON") {
+                    Bson::Document(d) => d,
+                    other => panic!("not a document: {other}"),
+                };
+                spec.remove("v");
+                Bson::Document(spec)
+            })
+            .collect();
+        if !indexes.is_empty() {
+            db.run_command(doc! { "createIndexes": *collection, "indexes": indexes })
+                .await
+                .expect("old indexes are created");
+        }
+    }
+    db
+}
+
+/// A copy of an old expense with fresh ids (its splits too).
+fn renumbered(original: &Document) -> Document {
+    let mut copy = original.clone();
+    copy.insert("_id", ObjectId::new());
+    if let Ok(splits) = copy.get_array_mut("splitWith") {
+        for split in splits.iter_mut() {
+            if let Bson::Document(s) = split {
+                s.insert("_id", ObjectId::new());
+            }
+        }
+    }
+    copy
+}
+
+async fn all(db: &Database, collection: &str) -> Vec<Document> {
+    db.collection::<Document>(collection)
+        .find(doc! {})
+        .sort(doc! { "_id": 1 })
+        .await
+        .expect("find")
+        .try_collect()
+        .await
+        .expect("collect")
+}
+
+fn expected() -> Value {
+    read_json("expected.json")
+}
+
+fn fresh_name() -> String {
+    format!("test_old_{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn spawn_on(name: &str) -> TestApp {
+    let name = name.to_owned();
+    let app = spawn_app_with(|s| s.database.name = name).await;
+    let (status, body) = app.call(Method::GET, "/v1/healthz", None, None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "not ready after the upgrade: {body}"
+    );
+    app
+}
+
+async fn login(app: &TestApp, email: &str) -> (StatusCode, Value) {
+    let password = expected()["passwords"][email]
+        .as_str()
+        .expect("fixture password")
+        .to_owned();
+    app.call(
+        Method::POST,
+        "/v1/auth/login",
+        None,
+        Some(json!({ "email": email, "password": password })),
+    )
+    .await
+}
+
+async fn token(app: &TestApp, email: &str) -> String {
+    let (status, body) = login(app, email).await;
+    assert_eq!(status, StatusCode::OK, "{email}: {body}");
+    body["data"]["token"].as_str().expect("token").to_owned()
+}
+
+/// A JSON amount in thousandths of a major unit (exact for 2 or 3 decimals).
+fn milli(v: &Value) -> i64 {
+    (v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) * 1000.0).round() as i64
+}
+
+/// Minor units of a currency to thousandths (the common scale of `balance`).
+fn to_milli(minor: i64, currency: &str) -> i64 {
+    match currency {
+        "JPY" | "KRW" => minor * 1000,
+        "BHD" | "KWD" | "OMR" | "JOD" | "TND" => minor,
+        _ => minor * 10,
+    }
+}
+
+fn int(v: &Bson) -> i64 {
+    v.as_i64()
+        .or_else(|| v.as_i32().map(i64::from))
+        .unwrap_or_else(|| panic!("not an integer: {v}"))
+}
+
+/// The contract's friend balance over the stored expenses, in thousandths:
+/// what `b` owes `a` over unsettled splits minus what `a` owes `b`; and the
+/// number of splits it adds.
+fn formula(expenses: &[Document], a: ObjectId, b: ObjectId) -> (i64, usize) {
+    let (mut total, mut splits) = (0, 0);
+    for e in expenses {
+        let payer = e.get_object_id("paidBy").expect("payer");
+        let currency = e.get_str("currency").expect("currency");
+        let (creditor, debtor, sign) = match payer {
+            p if p == a => (a, b, 1),
+            p if p == b => (b, a, -1),
+            _ => continue,
+        };
+        for s in e.get_array("splitWith").expect("splits") {
+            let s = s.as_document().expect("split");
+            if s.get_object_id("user") == Ok(debtor) && debtor != creditor {
+                splits += 1;
+                if !s.get_bool("settled").unwrap_or(false) {
+                    total += sign * to_milli(int(s.get("amount").expect("amount")), currency);
+                }
+            }
+        }
+    }
+    (total, splits)
+}
+
+#[tokio::test]
+async fn the_old_database_is_taken_over_and_used_through_http() {
+    let name = fresh_name();
+    let db = load_old_database(&name, 0).await;
+    let app = spawn_on(&name).await;
+    let ids = expected()["user_ids"].clone();
+    let oid = |who: &str| ObjectId::parse_str(ids[who].as_str().expect("id")).expect("hex");
+
+    // Old bcrypt ($2a$) hashes keep working; the deactivated user stays out.
+    let ana = token(&app, "ana@example.com").await;
+    let (status, body) = login(&app, "fay@example.com").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["code"], "ACCOUNT_DEACTIVATED");
+
+    // The old placeholders read as none.
+    let (status, profile) = app.get("/v1/users/profile", &ana).await;
+    assert_eq!(status, StatusCode::OK, "{profile}");
+    assert_eq!(profile["data"]["profileImage"], Value::Null, "{profile}");
+    assert_eq!(profile["data"]["phoneNumber"], Value::Null, "{profile}");
+
+    // Every amount is now integer minor units summing exactly.
+    let expenses = all(&db, "expenses").await;
+    assert_eq!(expenses.len(), 9);
+    for e in &expenses {
+        let amount = int(e.get("amount").expect("amount"));
+        let parts: i64 = e
+            .get_array("splitWith")
+            .expect("splits")
+            .iter()
+            .map(|s| {
+                int(s
+                    .as_document()
+                    .expect("split")
+                    .get("amount")
+                    .expect("amount"))
+            })
+            .sum();
+        assert_eq!(parts, amount, "splits of {e} do not sum to the total");
+        assert!(!e.contains_key("__v"), "{e}");
+    }
+    let by_description = |d: &str| {
+        expenses
+            .iter()
+            .find(|e| e.get_str("description") == Ok(d))
+            .unwrap_or_else(|| panic!("no {d}"))
+    };
+    // `100` as an int32 meant 100.00; 12.345 rounds half away from zero.
+    assert_eq!(int(by_description("Dinner").get("amount").unwrap()), 10_000);
+    assert_eq!(int(by_description("Taxi").get("amount").unwrap()), 1235);
+    assert_eq!(int(by_description("Groceries").get("amount").unwrap()), 30);
+
+    // My expenses list shows the history with the stored amounts.
+    let (status, list) = app.get("/v1/expenses?limit=100", &ana).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let mine = expenses
+        .iter()
+        .filter(|e| {
+            let ana = oid("ana");
+            e.get_object_id("paidBy") == Ok(ana)
+                || e.get_object_id("createdBy") == Ok(ana)
+                || e.get_array("splitWith")
+                    .unwrap()
+                    .iter()
+                    .any(|s| s.as_document().unwrap().get_object_id("user") == Ok(ana))
+        })
+        .count();
+    assert_eq!(list["pagination"]["total"], mine as u64, "{list}");
+    let dinner = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["description"] == "Dinner")
+        .expect("Dinner listed");
+    assert_eq!(dinner["amount"], json!(100));
+    let parts: Vec<i64> = dinner["splitWith"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| milli(&s["amount"]))
+        .collect();
+    assert_eq!(parts, vec![33_340, 33_330, 33_330]);
+
+    // Friend balances: the old server's answers up to the rounding of the
+    // splits involved, and exactly the contract's formula over the new splits.
+    let old_balances = expected()["old_server_friend_balances"].clone();
+    let emails: BTreeMap<String, String> = ids
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(who, id)| {
+            (
+                id.as_str().unwrap().to_owned(),
+                format!("{who}@example.com"),
+            )
+        })
+        .collect();
+    let mut tokens: BTreeMap<String, String> = BTreeMap::new();
+    let mut checked = 0;
+    for (key, old) in old_balances.as_object().unwrap() {
+        let (a, b) = key.split_once("->").expect("A->B");
+        if emails[a] == "fay@example.com" {
+            continue; // deactivated: cannot log in any more
+        }
+        if !tokens.contains_key(a) {
+            tokens.insert(a.to_owned(), token(&app, &emails[a]).await);
+        }
+        let (status, body) = app
+            .get(&format!("/v1/users/friends/{b}/balance"), &tokens[a])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{key}: {body}");
+        let now = milli(&body["data"]["balance"]);
+        let (exact, splits) = formula(
+            &expenses,
+            ObjectId::parse_str(a).unwrap(),
+            ObjectId::parse_str(b).unwrap(),
+        );
+        assert_eq!(now, exact, "{key}: not the contract's formula: {body}");
+        let before = old.as_f64().unwrap() * 1000.0;
+        assert!(
+            (now as f64 - before).abs() < 10.0 * splits.max(1) as f64,
+            "{key}: {now} moved from the old {before} by a cent or more per split ({splits} splits)"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} balances compared");
+
+    // Group balances follow the contract (settled splits count as paid) and sum to zero.
+    for (group, gid) in expected()["group_ids"].as_object().unwrap() {
+        let (status, body) = app
+            .get(
+                &format!("/v1/expenses/group/{}/balance", gid.as_str().unwrap()),
+                &tokens[ids["ben"].as_str().unwrap()],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{group}: {body}");
+        let balances = body["data"]["balances"].as_object().expect("balances");
+        assert_eq!(
+            balances.values().map(milli).sum::<i64>(),
+            0,
+            "{group}: {body}"
+        );
+    }
+
+    // An old expense can be opened, edited and settled.
+    let dinner_id = by_description("Dinner")
+        .get_object_id("_id")
+        .unwrap()
+        .to_hex();
+    let (status, body) = app.get(&format!("/v1/expenses/{dinner_id}"), &ana).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .put(
+            &format!("/v1/expenses/{dinner_id}"),
+            &ana,
+            json!({ "description": "Dinner at Ramiro" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["amount"], json!(100), "{body}");
+    let ben = &tokens[ids["ben"].as_str().unwrap()];
+    let (status, body) = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/expenses/{dinner_id}/settle"),
+            Some(ben),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_ledger_consistent(&app).await;
+
+    // The upgrade is recorded with its report.
+    let record = db
+        .collection::<Document>("migrations")
+        .find_one(doc! { "_id": "v1-node-documents" })
+        .await
+        .unwrap()
+        .expect("migration recorded");
+    assert_eq!(record.get_str("state"), Ok("done"), "{record}");
+    let counts = record.get_document("expenses").unwrap();
+    assert_eq!(int(counts.get("converted").unwrap()), 9, "{record}");
+    assert_eq!(
+        int(record
+            .get_document("users")
+            .unwrap()
+            .get("placeholderImages")
+            .unwrap()),
+        6
+    );
+    let roundings = all(&db, "migrationroundings").await;
+    assert_eq!(
+        int(record.get("movedExpenses").unwrap()),
+        roundings.len() as i64
+    );
+    assert!(
+        roundings
+            .iter()
+            .any(|r| r.get_str("description") == Ok("Dinner")),
+        "{roundings:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_start_changes_nothing() {
+    let name = fresh_name();
+    let db = load_old_database(&name, 0).await;
+    let _first = spawn_on(&name).await;
+    let mut before = BTreeMap::new();
+    for c in [
+        "expenses",
+        "users",
+        "migrations",
+        "balances",
+        "userbalances",
+        "groupbalances",
+        "meta",
+    ] {
+        before.insert(c, all(&db, c).await);
+    }
+    let _second = spawn_on(&name).await;
+    for (c, docs) in before {
+        let mut now = all(&db, c).await;
+        let mut docs = docs;
+        if c == "meta" {
+            // The lease is the only document a start may write.
+            for list in [&mut now, &mut docs] {
+                list.retain(|d| d.get_str("_id") != Ok("upgrade-lease"));
+            }
+        }
+        assert_eq!(now, docs, "{c} changed on the second start");
+    }
+}
+
+#[tokio::test]
+async fn replicas_starting_together_upgrade_once() {
+    let name = fresh_name();
+    let db = load_old_database(&name, 20).await;
+    let mut settings = test_settings();
+    settings.database.name = name.clone();
+    settings.database.upgrade_batch_size = 7;
+    let replicas: Vec<(Store, Readiness)> = futures_util::future::join_all((0..3).map(|_| async {
+        (
+            Store::connect(&settings.database, None).await.unwrap(),
+            Readiness::default(),
+        )
+    }))
+    .await;
+    let results = futures_util::future::join_all(
+        replicas
+            .iter()
+            .map(|(store, readiness)| store.prepare(readiness, 7)),
+    )
+    .await;
+    for r in results {
+        r.expect("every replica ends prepared");
+    }
+    assert!(replicas.iter().all(|(_, r)| r.is_ready()));
+    let record = db
+        .collection::<Document>("migrations")
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(
+        int(record
+            .get_document("expenses")
+            .unwrap()
+            .get("converted")
+            .unwrap()),
+        9 * 21
+    );
+    let dinners: Vec<Document> = all(&db, "expenses")
+        .await
+        .into_iter()
+        .filter(|e| e.get_str("description") == Ok("Dinner"))
+        .collect();
+    assert_eq!(dinners.len(), 21);
+    assert!(
+        dinners
+            .iter()
+            .all(|d| int(d.get("amount").unwrap()) == 10_000),
+        "converted twice"
+    );
+    let app = spawn_on(&name).await;
+    assert_ledger_consistent(&app).await;
+}
+
+/// The real binary on the old database, named by its connection string's
+/// path as the old server's `MONGO_URL` did, in the `local` environment.
+fn start_binary(database: &str, port: u16, batch: usize) -> Child {
+    let uri = db_uri().replacen("/?", &format!("/{database}?"), 1);
+    assert!(uri.contains(database), "{uri}");
+    Command::new(env!("CARGO_BIN_EXE_splitlyr"))
+        .env("APP_ENVIRONMENT", "local")
+        .env(
+            "APP_CONFIG_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+        )
+        .env("APP__SERVER__HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("MONGO_URL", uri)
+        .env("APP__DATABASE__UPGRADE_BATCH_SIZE", batch.to_string())
+        .env("APP__AUTH__BCRYPT_COST", "4")
+        .env_remove("APP__DATABASE__NAME")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn healthz(port: u16) -> Option<Value> {
+    let res = reqwest::get(format!("http://127.0.0.1:{port}/v1/healthz"))
+        .await
+        .ok()?;
+    (res.status() == StatusCode::OK).then_some(())?;
+    res.json().await.ok()
+}
+
+#[tokio::test]
+async fn a_crash_in_the_middle_of_the_upgrade_resumes_to_the_same_end_state() {
+    // The reference: the same data upgraded without interruption.
+    let data = old_data(15);
+    let reference = fresh_name();
+    let reference_db = load(&reference, &data).await;
+    let mut settings = test_settings();
+    settings.database.name = reference.clone();
+    Store::connect(&settings.database, None)
+        .await
+        .unwrap()
+        .prepare(&Readiness::default(), 500)
+        .await
+        .expect("reference upgrade");
+
+    let name = fresh_name();
+    let db = load(&name, &data).await;
+    let port = free_port();
+    let mut server = start_binary(&name, port, 3);
+    // kill -9 once some batches are committed and others are not.
+    let migrations = db.collection::<Document>("migrations");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let record = migrations.find_one(doc! {}).await.unwrap();
+        if record.as_ref().is_some_and(|r| r.contains_key("lastId")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the upgrade never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.kill().expect("kill -9");
+    server.wait().unwrap();
+    let record = migrations.find_one(doc! {}).await.unwrap().unwrap();
+    assert_eq!(
+        record.get_str("state"),
+        Ok("running"),
+        "crashed too late: {record}"
+    );
+    let converted = db
+        .collection::<Document>("expenses")
+        .count_documents(doc! { "participants": { "$exists": true } })
+        .await
+        .unwrap();
+    assert!(
+        converted > 0 && converted < 9 * 16,
+        "{converted} converted at the crash"
+    );
+
+    let mut server = start_binary(&name, port, 3);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let health = loop {
+        if let Some(h) = healthz(port).await {
+            break h;
+        }
+        assert!(Instant::now() < deadline, "not ready after the restart");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(
+        health["data"]["database"]["name"],
+        name.as_str(),
+        "{health}"
+    );
+
+    for c in [
+        "expenses",
+        "users",
+        "balances",
+        "userbalances",
+        "groupbalances",
+        "timeline",
+    ] {
+        let (got, want) = (all(&db, c).await, all(&reference_db, c).await);
+        assert_eq!(got.len(), want.len(), "{c}");
+        assert!(got == want, "{c} differs from an uninterrupted upgrade");
+    }
+    let record = migrations.find_one(doc! {}).await.unwrap().unwrap();
+    assert_eq!(
+        int(record
+            .get_document("expenses")
+            .unwrap()
+            .get("converted")
+            .unwrap()),
+        9 * 16
+    );
+}
+
+#[tokio::test]
+async fn the_dry_run_reports_without_writing() {
+    let name = fresh_name();
+    let db = load_old_database(&name, 0).await;
+    let uri = db_uri().replacen("/?", &format!("/{name}?"), 1);
+    let out = Command::new(env!("CARGO_BIN_EXE_splitlyr"))
+        .args(["upgrade", "--dry-run"])
+        .env("APP_ENVIRONMENT", "test")
+        .env(
+            "APP_CONFIG_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+        )
+        .env("MONGO_URL", uri)
+        .env_remove("APP__DATABASE__NAME")
+        .output()
+        .expect("dry run runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        &format!("database {name}: schema 0 -> 1 (dry run, nothing written)"),
+        "expenses 9",
+        "users 6",
+        "expenses: 9 converted",
+        "6 placeholder profile images",
+        "\"Dinner\" USD 100 -> 100.00",
+        "33.333333333333336 -> 33.34",
+        "\"Taxi\" USD 12.345 -> 12.35",
+    ] {
+        assert!(stdout.contains(needle), "no {needle:?} in:\n{stdout}");
+    }
+    let names = db.list_collection_names().await.unwrap();
+    assert!(
+        !names.iter().any(|n| n == "migrations" || n == "meta"),
+        "{names:?}"
+    );
+    assert_eq!(all(&db, "expenses").await, fixture_docs("expenses"));
+}
+
+#[tokio::test]
+async fn an_index_conflict_is_reported_and_does_not_block_startup() {
+    let name = fresh_name();
+    let db = database(&name).await;
+    // Same name as the wanted unique email index, but not unique.
+    db.run_command(doc! {
+        "createIndexes": "users",
+        "indexes": [ { "key": { "email": 1 }, "name": "email_1" } ],
+    })
+    .await
+    .unwrap();
+    let app = spawn_on(&name).await;
+    let (status, body) = app.call(Method::GET, "/v1/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let conflicts = body["data"]["database"]["indexConflicts"]
+        .as_array()
+        .unwrap();
+    assert_eq!(conflicts.len(), 1, "{body}");
+    assert!(conflicts[0].as_str().unwrap().contains("email_1"), "{body}");
+    app.register("Al", "al@example.com").await;
+}
