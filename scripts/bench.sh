@@ -36,6 +36,7 @@ connections=32
 login_connections=4
 wrk_threads=2
 expenses=100000
+legacy_expenses=20000
 bcrypt_seconds=5
 focus_users=20
 focus_groups=10
@@ -176,6 +177,7 @@ meta concurrency "$connections"
 meta login_concurrency "$login_connections"
 meta wrk_threads "$wrk_threads"
 meta expenses "$expenses"
+meta legacy_expenses "$legacy_expenses"
 meta focus_users "$focus_users"
 meta focus_groups "$focus_groups"
 meta nproc "$(nproc)"
@@ -231,7 +233,12 @@ log "bcrypt: $(cat "$run/bcrypt.json")"
 seed() { # name expenses [--concentrate]
   local t0
   t0=$(now_ms)
-  log "seeding splitlyr_bench_$1: 1000 users, 20 friends each, 200 groups, $2 expenses${3:+ (concentrated on $focus_users focus users and $focus_groups focus groups)}"
+  local how=""
+  case "${3:-}" in
+    --concentrate) how=" (concentrated on $focus_users focus users and $focus_groups focus groups)" ;;
+    --legacy) how=" (written as the old Node server stored them)" ;;
+  esac
+  log "seeding splitlyr_bench_$1: 1000 users, 20 friends each, 200 groups, $2 expenses$how"
   "$bench_bin" seed --db-uri "$MONGO_URL" --db-name "splitlyr_bench_$1" \
     --users 1000 --friends 20 --groups 200 --expenses "$2" \
     --focus-users "$focus_users" --focus-groups "$focus_groups" ${3:+"$3"} \
@@ -243,6 +250,8 @@ seed() { # name expenses [--concentrate]
 # spread over everyone as usual (the focus users and groups are in it too).
 seed small 1000 --concentrate
 seed large "$expenses"
+# The old server's database taken over: 20,000 expenses in its format.
+seed legacy "$legacy_expenses" --legacy
 
 # ---------- server ----------
 
@@ -345,6 +354,11 @@ login_with_probe() {
 serve small
 scenario balances_small "GET /v1/users/balances @1k (focus users)" balances 1000
 scenario group_balance_small "GET /v1/expenses/group/:id/balance @1k (focus groups)" groupbalance 1000
+stop_server
+
+# The first start on the old server's documents upgrades them (schema 0 -> 1)
+# and builds the ledger: its time to healthy and its peak RSS are target 7.
+start_server legacy first
 stop_server
 
 serve large
