@@ -87,8 +87,8 @@ def main() -> int:
         ports = {p["containerPort"] for p in c.get("ports", [])}
         check(ports == {3000}, f"{name}: container must expose exactly port 3000")
         probes = {k: c.get(k, {}).get("httpGet", {}).get("path") for k in ("startupProbe", "readinessProbe", "livenessProbe")}
-        check(probes == {"startupProbe": "/v1/healthz", "readinessProbe": "/v1/healthz", "livenessProbe": "/v1/livez"},
-              f"{name}: probes must be startup+readiness /v1/healthz and liveness /v1/livez, got {probes}")
+        check(probes == {"startupProbe": "/v1/livez", "readinessProbe": "/v1/healthz", "livenessProbe": "/v1/livez"},
+              f"{name}: probes must be readiness /v1/healthz and startup+liveness /v1/livez, got {probes}")
         res = c.get("resources", {})
         check(res.get("requests") == {"cpu": "250m", "memory": "256Mi"}, f"{name}: requests must be 250m/256Mi, got {res.get('requests')}")
         check(res.get("limits") == {"cpu": "500m", "memory": "512Mi"}, f"{name}: limits must be 500m/512Mi, got {res.get('limits')}")
