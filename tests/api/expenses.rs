@@ -135,13 +135,17 @@ async fn create_returns_the_populated_expense() {
     let e = &res["data"];
     assert_eq!(id_of(e).len(), 24);
     assert_eq!(e["description"], "Dinner");
+    assert_eq!(e["title"], "Dinner", "the app prints title");
     assert!(e["amount"].is_number(), "{e}");
     assert_eq!(e["amount"].as_f64(), Some(30.0));
     assert_eq!(e["currency"], "USD");
     assert_eq!(e["category"], "other");
     assert_eq!(e["group"], Value::Null);
     assert_eq!(e["isSettled"], false);
-    assert_eq!(e["createdBy"], al.id.as_str());
+    assert_eq!(
+        e["createdBy"],
+        json!({"_id": al.id, "name": "Al", "email": "al@example.com"})
+    );
     assert_eq!(
         e["paidBy"],
         json!({"_id": al.id, "name": "Al", "email": "al@example.com", "profileImage": null})
@@ -181,7 +185,7 @@ async fn create_returns_the_populated_expense() {
         )
         .await;
     assert_eq!(e["paidBy"]["_id"], bo.id.as_str());
-    assert_eq!(e["createdBy"], al.id.as_str());
+    assert_eq!(e["createdBy"]["_id"], al.id.as_str());
     assert_eq!(e["category"], "transport");
     assert_eq!(e["date"], "2026-01-05T10:30:00.000Z");
     assert_eq!(e["amount"].as_f64(), Some(12.5));
@@ -855,12 +859,19 @@ async fn get_is_for_creator_payer_and_split_users() {
         )
         .await;
     let path = format!("/v1/expenses/{}", id_of(&e));
+    let creator = json!({"_id": al.id, "name": "Al", "email": "al@example.com"});
     for who in [&al, &bo, &cy] {
         let (status, res) = app.get(&path, &who.token).await;
         assert_eq!(status, StatusCode::OK, "{}: {res}", who.name);
         assert_eq!(res["data"]["_id"], e["_id"]);
         assert_eq!(res["data"]["amount"].as_f64(), Some(50.0));
+        assert_eq!(res["data"]["createdBy"], creator, "{res}");
+        assert_eq!(res["data"]["title"], "Show", "{res}");
     }
+    // Lists populate a creator who is neither payer nor in the split.
+    let (_, list) = app.get("/v1/expenses", &cy.token).await;
+    assert_eq!(list["data"][0]["createdBy"], creator, "{list}");
+    assert_eq!(list["data"][0]["title"], "Show", "{list}");
     let (status, res) = app.get(&path, &dee.token).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{res}");
     assert_eq!(
@@ -1535,4 +1546,43 @@ async fn an_edit_that_leaves_only_settled_debts_settles_the_expense() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_expense_whose_creator_is_gone_still_renders() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let e = app
+        .expense(
+            &al,
+            with(
+                body("Gift", json!(10), &[(&bo, json!(10))]),
+                json!({"paidBy": bo.id}),
+            ),
+        )
+        .await;
+    let al_id = mongodb::bson::oid::ObjectId::parse_str(&al.id).expect("id");
+    let store = app.store().await;
+    let deleted = store
+        .database()
+        .collection::<mongodb::bson::Document>("users")
+        .delete_one(mongodb::bson::doc! { "_id": al_id })
+        .await
+        .expect("delete");
+    assert_eq!(deleted.deleted_count, 1);
+
+    let (status, res) = app
+        .get(&format!("/v1/expenses/{}", id_of(&e)), &bo.token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let creator = &res["data"]["createdBy"];
+    assert_eq!(creator["_id"], al.id.as_str(), "{res}");
+    assert!(
+        creator["name"].is_string() && creator["email"] == "",
+        "{res}"
+    );
+    assert_eq!(res["data"]["paidBy"]["name"], "Bo");
+    let (status, list) = app.get("/v1/expenses", &bo.token).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(&list["data"][0]["createdBy"], creator, "{list}");
 }

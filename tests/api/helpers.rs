@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use splitlyr::configuration::{load, Environment, Settings};
 use splitlyr::startup::Application;
+use splitlyr::store::Store;
 
 pub fn db_uri() -> String {
     std::env::var("SPLITLYR_TEST_DB_URI")
@@ -64,6 +65,13 @@ pub struct User {
 }
 
 impl TestApp {
+    /// A store on the app's database, to arrange or inspect what HTTP cannot.
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.settings.database, None)
+            .await
+            .expect("store connects")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

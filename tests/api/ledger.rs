@@ -4,18 +4,11 @@
 use mongodb::bson::doc;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use splitlyr::store::Store;
 
 use crate::helpers::{spawn_app, spawn_app_with, TestApp};
 
-async fn store_of(app: &TestApp) -> Store {
-    Store::connect(&app.settings.database, None)
-        .await
-        .expect("store connects")
-}
-
 async fn assert_ledger_consistent(app: &TestApp) {
-    let store = store_of(app).await;
+    let store = app.store().await;
     let expected = store.recompute_ledger().await.unwrap();
     let mut stored = store.stored_ledger().await.unwrap();
     let mut expected = expected;
@@ -158,7 +151,7 @@ async fn missing_ledger_is_rebuilt_at_startup() {
     )
     .await;
 
-    let store = store_of(&app).await;
+    let store = app.store().await;
     let db = store.database();
     db.collection::<mongodb::bson::Document>("meta")
         .delete_many(doc! {})
