@@ -193,6 +193,33 @@ pub fn assert_field_error(body: &Value, field: &str) {
     );
 }
 
+/// Asserts the validation envelope of `/v1/auth/*`: an error with a message
+/// and `errors` an object from field to a non-empty list of messages, with
+/// an entry for `field`. Returns that field's messages.
+pub fn assert_auth_field_error(body: &Value, field: &str) -> Vec<String> {
+    error_message(body);
+    let errors = body["errors"]
+        .as_object()
+        .unwrap_or_else(|| panic!("errors is not an object: {body}"));
+    for (name, messages) in errors {
+        let list = messages
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: not a list of messages: {body}"));
+        assert!(
+            !list.is_empty() && list.iter().all(Value::is_string),
+            "{name}: {body}"
+        );
+    }
+    errors
+        .get(field)
+        .unwrap_or_else(|| panic!("no error for {field}: {body}"))
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str().map(str::to_string))
+        .collect()
+}
+
 /// Sorted keys of a JSON object.
 pub fn keys(v: &Value) -> Vec<String> {
     let mut k: Vec<String> = v
