@@ -331,16 +331,6 @@ async fn amounts_strings_tolerance_and_currencies() {
     assert_eq!(e["amount"], json!(1000));
     assert_eq!(split_of(&e, &al)["amount"].as_f64(), Some(333.0));
     assert_eq!(split_of(&e, &bo)["amount"].as_f64(), Some(667.0));
-    let msg = rejected(
-        &app,
-        &al,
-        with(
-            body("Sushi", json!(10.5), &[(&al, json!(10.5))]),
-            json!({"currency": "JPY"}),
-        ),
-    )
-    .await;
-    assert!(!msg.is_empty());
     // Three decimals for BHD.
     let e = app
         .expense(
@@ -356,13 +346,126 @@ async fn amounts_strings_tolerance_and_currencies() {
         )
         .await;
     assert_eq!(split_of(&e, &al)["amount"].as_f64(), Some(3.333));
-    // Cents beyond USD precision are refused.
-    rejected(
+}
+
+#[tokio::test]
+async fn amounts_with_more_decimals_than_the_currency_are_rounded() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    // The app sends parseFloat("12.345") and half of it to each.
+    let e = app
+        .expense(
+            &al,
+            body(
+                "Typed",
+                json!(12.345),
+                &[(&al, json!(6.1725)), (&bo, json!(6.1725))],
+            ),
+        )
+        .await;
+    assert_eq!(e["amount"], json!(12.35), "half away from zero: {e}");
+    assert_eq!(
+        split_amounts(&e),
+        BTreeMap::from([(al.id.clone(), 6.18), (bo.id.clone(), 6.17)])
+    );
+    let (_, read) = app
+        .get(&format!("/v1/expenses/{}", id_of(&e)), &bo.token)
+        .await;
+    assert_eq!(read["data"]["amount"], json!(12.35), "stored: {read}");
+    assert_eq!(split_amounts(&read["data"]), split_amounts(&e));
+
+    // The 0.01 tolerance is measured against the amount as sent (12.345),
+    // not the rounded one (12.35): 12.335 is in, 12.36 is out.
+    let e = app
+        .expense(
+            &al,
+            body(
+                "Low",
+                json!(12.345),
+                &[(&al, json!(6.17)), (&bo, json!(6.165))],
+            ),
+        )
+        .await;
+    assert_eq!(e["amount"], json!(12.35));
+    assert_eq!(
+        split_amounts(&e),
+        BTreeMap::from([(al.id.clone(), 6.18), (bo.id.clone(), 6.17)])
+    );
+    let msg = rejected(
         &app,
         &al,
-        body("Tiny", json!(10.001), &[(&al, json!(10.001))]),
+        body(
+            "High",
+            json!(12.345),
+            &[(&al, json!(6.18)), (&bo, json!(6.18))],
+        ),
     )
     .await;
+    assert_eq!(msg, "Split amounts must equal the total expense amount");
+
+    // Other currencies round to their own minor unit; strings too.
+    let e = app
+        .expense(
+            &al,
+            with(
+                body(
+                    "Ramen",
+                    json!(1000.5),
+                    &[(&al, json!(500.25)), (&bo, json!(500.25))],
+                ),
+                json!({"currency": "JPY"}),
+            ),
+        )
+        .await;
+    assert_eq!(e["amount"], json!(1001));
+    assert_eq!(
+        split_amounts(&e),
+        BTreeMap::from([(al.id.clone(), 501.0), (bo.id.clone(), 500.0)])
+    );
+    let e = app
+        .expense(
+            &al,
+            body("Tiny", json!("10.001"), &[(&al, json!("10.001"))]),
+        )
+        .await;
+    assert_eq!(e["amount"], json!(10));
+
+    // An amount that rounds to nothing is still not an amount.
+    for amount in [json!(0.004), json!("0.004")] {
+        let b = body("Dust", amount.clone(), &[(&al, amount.clone())]);
+        let (status, res) = app.post("/v1/expenses", &al.token, b).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{amount} -> {res}");
+        assert_field_error(&res, "amount");
+        assert_eq!(error_message(&res), "Amount must be greater than 0");
+    }
+
+    // Updates round the same way.
+    let path = format!("/v1/expenses/{}", id_of(&read["data"]));
+    let (status, res) = app
+        .put(
+            &path,
+            &al.token,
+            json!({"amount": 20.005, "splitWith": splits(&[(&al, json!(10.0025)), (&bo, json!(10.0025))])}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["data"]["amount"], json!(20.01), "{res}");
+    assert_eq!(
+        split_amounts(&res["data"]),
+        BTreeMap::from([(al.id.clone(), 10.01), (bo.id.clone(), 10.0)])
+    );
+    let (status, res) = app
+        .put(
+            &path,
+            &al.token,
+            json!({"amount": 0.004, "splitWith": splits(&[(&al, json!(0.004))])}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_field_error(&res, "amount");
+    assert_eq!(error_message(&res), "Amount must be greater than 0");
+    let (_, read) = app.get(&path, &al.token).await;
+    assert_eq!(read["data"]["amount"], json!(20.01), "unchanged: {read}");
 }
 
 #[tokio::test]
