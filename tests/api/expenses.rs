@@ -1689,3 +1689,137 @@ async fn an_expense_whose_creator_is_gone_still_renders() {
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(&list["data"][0]["createdBy"], creator, "{list}");
 }
+
+#[tokio::test]
+async fn update_changes_the_payer_and_settlements_start_over() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let cy = user(&app, "Cy").await;
+    app.befriend(&al, &cy).await;
+    let dee = user(&app, "Dee").await;
+    app.befriend(&bo, &dee).await; // Bo's friend, not Al's
+    let e = app
+        .expense(
+            &al,
+            body(
+                "Hotel",
+                json!(90),
+                &[(&al, json!(30)), (&bo, json!(30)), (&cy, json!(30))],
+            ),
+        )
+        .await;
+    let id = id_of(&e);
+    let path = format!("/v1/expenses/{id}");
+    settle(&app, &bo, &id).await;
+
+    // Naming the current payer changes nothing: Bo's repayment stands.
+    let (status, res) = app
+        .put(
+            &path,
+            &al.token,
+            json!({"paidBy": al.id, "notes": "2 nights"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(split_of(&res["data"], &bo)["settled"], true, "{res}");
+
+    // Bad payers are refused and change nothing.
+    let before = app.get(&path, &al.token).await.1["data"].clone();
+    let (status, res) = app.put(&path, &al.token, json!({"paidBy": "nope"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_field_error(&res, "paidBy");
+    assert_eq!(error_message(&res), "Invalid payer ID format");
+    let (status, res) = app
+        .put(&path, &al.token, json!({"paidBy": UNKNOWN_ID}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{res}");
+    assert_eq!(error_message(&res), "Payer not found");
+    let (status, res) = app.put(&path, &al.token, json!({"paidBy": dee.id})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(
+        error_message(&res),
+        "Payer must be you or one of your friends"
+    );
+    assert_eq!(app.get(&path, &al.token).await.1["data"], before);
+
+    // Cy paid: every split is owed to Cy afresh, Bo's repayment to Al is void.
+    let (status, res) = app.put(&path, &al.token, json!({"paidBy": cy.id})).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let u = &res["data"];
+    assert_eq!(
+        u["paidBy"],
+        json!({"_id": cy.id, "name": "Cy", "email": "cy@example.com", "profileImage": null})
+    );
+    assert_eq!(u["createdBy"]["_id"], al.id.as_str());
+    for who in [&al, &bo, &cy] {
+        let s = split_of(u, who);
+        assert_eq!(s["settled"], false, "{}: {u}", who.name);
+        assert!(s.get("settledAt").is_none_or(Value::is_null), "{u}");
+    }
+    assert_eq!(u["isSettled"], false);
+    assert_eq!(split_amounts(u), split_amounts(&e));
+    let (_, read) = app.get(&path, &bo.token).await;
+    assert_eq!(&read["data"], u);
+    // Al now owes Cy; Bo owes Cy, not Al.
+    assert_eq!(friend_balance(&app, &al, &cy).await["balance"], json!(-30));
+    assert_eq!(friend_balance(&app, &al, &bo).await["balance"], json!(0));
+    // Cy, the payer now, may edit it; Bo may settle with Cy.
+    let (status, res) = app
+        .put(&path, &cy.token, json!({"description": "Hotel (Cy)"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let s = settle(&app, &bo, &id).await;
+    assert_eq!(split_of(&s, &bo)["settled"], true);
+    assert_eq!(s["isSettled"], false, "Al still owes Cy");
+}
+
+#[tokio::test]
+async fn update_changes_the_payer_within_a_group() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let cy = user(&app, "Cy").await;
+    app.befriend(&al, &cy).await; // Al's friend, not in the group
+    let eve = user(&app, "Eve").await;
+    let gid = group(&app, &al, "Flat", &[&bo]).await;
+    let (status, res) = app
+        .post(
+            &format!("/v1/groups/{gid}/members"),
+            &bo.token,
+            json!({"memberEmail": eve.email}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let e = app
+        .expense(
+            &al,
+            with(
+                body("Rent", json!(30), &[(&al, json!(15)), (&bo, json!(15))]),
+                json!({"groupId": gid}),
+            ),
+        )
+        .await;
+    let path = format!("/v1/expenses/{}", id_of(&e));
+
+    // A friend outside the group may not pay a group expense.
+    let (status, res) = app.put(&path, &al.token, json!({"paidBy": cy.id})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(error_message(&res), "Payer must be a member of this group");
+    // A member who is not Al's friend may.
+    let (status, res) = app.put(&path, &al.token, json!({"paidBy": eve.id})).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["data"]["paidBy"]["_id"], eve.id.as_str());
+    assert_eq!(res["data"]["group"]["_id"], gid.as_str());
+    let (data, balances) = group_balances(&app, &bo, &gid).await;
+    assert_eq!(
+        balances,
+        BTreeMap::from([
+            (al.id.clone(), -1500),
+            (bo.id.clone(), -1500),
+            (eve.id.clone(), 3000),
+        ]),
+        "{data}"
+    );
+    // Eve now sees it in her list.
+    let (_, list) = app.get("/v1/expenses", &eve.token).await;
+    assert_eq!(ids(&list["data"]), vec![id_of(&e)]);
+}
