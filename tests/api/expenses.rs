@@ -1823,3 +1823,53 @@ async fn update_changes_the_payer_within_a_group() {
     let (_, list) = app.get("/v1/expenses", &eve.token).await;
     assert_eq!(ids(&list["data"]), vec![id_of(&e)]);
 }
+
+#[tokio::test]
+async fn categories_accept_the_edit_screen_labels_and_return_codes() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let lunch = |category: &str| {
+        with(
+            body("Lunch", json!(20), &[(&al, json!(10)), (&bo, json!(10))]),
+            json!({"category": category}),
+        )
+    };
+    let cases = [
+        ("Food & Dining", "food"),
+        (" bills & utilities ", "utilities"),
+        ("Groceries", "groceries"),
+        ("HEALTHCARE", "healthcare"),
+        ("education", "education"),
+        ("transport", "transport"),
+    ];
+    for (sent, code) in cases {
+        let e = app.expense(&al, lunch(sent)).await;
+        assert_eq!(e["category"], code, "{sent}: {e}");
+        let (_, read) = app
+            .get(&format!("/v1/expenses/{}", id_of(&e)), &bo.token)
+            .await;
+        assert_eq!(read["data"]["category"], code, "stored: {read}");
+    }
+
+    let e = app.expense(&al, lunch("Other")).await;
+    let path = format!("/v1/expenses/{}", id_of(&e));
+    for (sent, code) in [
+        ("Transportation", "transport"),
+        ("Bills & Utilities", "utilities"),
+    ] {
+        let (status, res) = app.put(&path, &al.token, json!({"category": sent})).await;
+        assert_eq!(status, StatusCode::OK, "{res}");
+        assert_eq!(res["data"]["category"], code, "{sent}: {res}");
+        let (_, read) = app.get(&path, &al.token).await;
+        assert_eq!(read["data"]["category"], code, "stored: {read}");
+    }
+
+    for bad in ["Food and Dining", "Bills", ""] {
+        let (status, res) = app.post("/v1/expenses", &al.token, lunch(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?} -> {res}");
+        assert_field_error(&res, "category");
+        let (status, res) = app.put(&path, &al.token, json!({"category": bad})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?} -> {res}");
+        assert_field_error(&res, "category");
+    }
+}

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::view::currency_of;
 use crate::auth::AuthUser;
+use crate::domain::category::Category;
 use crate::domain::money::{positive_amount, AmountInput, Currency, Decimal};
 use crate::domain::split::apportion;
 use crate::domain::text;
@@ -14,16 +15,6 @@ use crate::error::ApiError;
 use crate::routes::users::me;
 use crate::routes::Checks;
 use crate::store::{ExpenseDoc, SplitDoc, Store};
-
-const CATEGORIES: [&str; 7] = [
-    "food",
-    "transport",
-    "entertainment",
-    "shopping",
-    "utilities",
-    "travel",
-    "other",
-];
 
 #[derive(Deserialize)]
 pub struct SplitInput {
@@ -89,7 +80,7 @@ impl Fallback {
             amount: None,
             payer: me,
             shares: None,
-            category: "other".into(),
+            category: Category::Other.code().into(),
             date: DateTime::now(),
             notes: None,
         }
@@ -215,16 +206,11 @@ pub fn parse_date(raw: &str) -> Result<DateTime, &'static str> {
     Ok(DateTime::from_millis(parsed))
 }
 
+/// A category code or the app's label for it, as the code to store.
 pub fn parse_category(raw: &str) -> Result<String, String> {
-    let c = raw.trim().to_lowercase();
-    if CATEGORIES.contains(&c.as_str()) {
-        Ok(c)
-    } else {
-        Err(format!(
-            "Category must be one of: {}",
-            CATEGORIES.join(", ")
-        ))
-    }
+    Category::parse(raw)
+        .map(|c| c.code().to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Split entries as (user, exact decimal share), users unique.
