@@ -1,5 +1,6 @@
 //! Request bodies of the expense routes and their parsing into exact,
-//! validated values: dates, categories, splits apportioned to the cent, and
+//! validated values (one parser for create and update: dates, categories,
+//! payer, amounts rounded to the minor unit, splits apportioned to it), and
 //! the rules on who may take part in an expense.
 
 use mongodb::bson::{oid::ObjectId, DateTime};
