@@ -1,6 +1,8 @@
 //! The one error type every handler returns, and its mapping to the contract's
 //! JSON envelope. Clients see a safe human sentence; logs see the full cause chain.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -120,14 +122,63 @@ pub fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
     }
 }
 
+/// How a validation failure lays out `errors`: the screens of the app read
+/// them differently (see the contract's envelope).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorsShape {
+    /// `[{"field": "email", "message": "..."}]`: every screen but sign-in.
+    List,
+    /// `{"email": ["..."]}`: the sign-in screen shows each under its input.
+    ByField,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ErrorsView<'a> {
+    List(&'a [FieldError]),
+    ByField(BTreeMap<&'a str, Vec<&'a str>>),
+}
+
+impl<'a> ErrorsView<'a> {
+    fn new(errors: &'a [FieldError], shape: ErrorsShape) -> Self {
+        match shape {
+            ErrorsShape::List => Self::List(errors),
+            ErrorsShape::ByField => {
+                let mut by_field: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+                for e in errors {
+                    by_field.entry(&e.field).or_default().push(&e.message);
+                }
+                Self::ByField(by_field)
+            }
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     success: bool,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    errors: Option<ErrorsView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
+}
+
+impl ApiError {
+    /// The envelope, with validation `errors` laid out in `shape`.
+    pub fn response_in(&self, shape: ErrorsShape) -> HttpResponse {
+        let (errors, code) = match self {
+            Self::Validation { errors, .. } => (Some(ErrorsView::new(errors, shape)), None),
+            Self::Unauthorized { code, .. } => (None, *code),
+            _ => (None, None),
+        };
+        HttpResponse::build(self.status_code()).json(ErrorBody {
+            success: false,
+            message: self.to_string(),
+            errors,
+            code,
+        })
+    }
 }
 
 impl ResponseError for ApiError {
@@ -145,17 +196,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (errors, code) = match self {
-            Self::Validation { errors, .. } => (Some(errors.as_slice()), None),
-            Self::Unauthorized { code, .. } => (None, *code),
-            _ => (None, None),
-        };
-        HttpResponse::build(self.status_code()).json(ErrorBody {
-            success: false,
-            message: self.to_string(),
-            errors,
-            code,
-        })
+        self.response_in(ErrorsShape::List)
     }
 }
 
@@ -163,4 +204,74 @@ impl ResponseError for ApiError {
 /// (rate limiter, 404 fallback).
 pub fn envelope(message: &str) -> serde_json::Value {
     serde_json::json!({ "success": false, "message": message })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn render(error: &ApiError, shape: ErrorsShape) -> (StatusCode, Value) {
+        let response = error.response_in(shape);
+        let status = response.status();
+        let bytes = actix_web::body::to_bytes(response.into_body());
+        let bytes = futures_util::FutureExt::now_or_never(bytes)
+            .expect("a JSON body is ready at once")
+            .expect("body");
+        (status, serde_json::from_slice(&bytes).expect("JSON"))
+    }
+
+    #[test]
+    fn validation_errors_as_a_list_or_keyed_by_field() {
+        let error = ApiError::validation(vec![
+            FieldError::new("password", "Password is too short"),
+            FieldError::new("email", "Email is required"),
+            FieldError::new("password", "Password is too common"),
+        ]);
+        let list = json!({
+            "success": false,
+            "message": "Password is too short",
+            "errors": [
+                {"field": "password", "message": "Password is too short"},
+                {"field": "email", "message": "Email is required"},
+                {"field": "password", "message": "Password is too common"},
+            ],
+        });
+        assert_eq!(
+            render(&error, ErrorsShape::List),
+            (StatusCode::BAD_REQUEST, list.clone())
+        );
+        assert_eq!(error.error_response().status(), StatusCode::BAD_REQUEST);
+        let by_field = json!({
+            "success": false,
+            "message": "Password is too short",
+            "errors": {
+                "email": ["Email is required"],
+                "password": ["Password is too short", "Password is too common"],
+            },
+        });
+        assert_eq!(
+            render(&error, ErrorsShape::ByField),
+            (StatusCode::BAD_REQUEST, by_field)
+        );
+    }
+
+    #[test]
+    fn other_errors_render_alike_in_both_shapes() {
+        let error = ApiError::Unauthorized {
+            message: "Account is deactivated".into(),
+            code: Some("ACCOUNT_DEACTIVATED"),
+        };
+        let expected = json!({
+            "success": false,
+            "message": "Account is deactivated",
+            "code": "ACCOUNT_DEACTIVATED",
+        });
+        for shape in [ErrorsShape::List, ErrorsShape::ByField] {
+            assert_eq!(
+                render(&error, shape),
+                (StatusCode::UNAUTHORIZED, expected.clone())
+            );
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! edge, so handlers only ever see valid data.
 
 pub mod balance;
+pub mod category;
 pub mod email;
 pub mod legacy;
 pub mod money;

@@ -21,8 +21,6 @@ const SCALE_DIGITS: i64 = 15;
 /// ("absurd numbers"), and the bound is what keeps all later i128 math safe.
 pub const MAX_MAJOR_UNITS: i128 = 1_000_000_000;
 const MAX_SCALED: i128 = MAX_MAJOR_UNITS * DECIMAL_SCALE;
-/// Float noise tolerated when snapping an amount to minor units: 1e-6 major.
-const ROUNDING_SLACK: i128 = DECIMAL_SCALE / 1_000_000;
 /// Decimals of the common scale used to add amounts of different currencies:
 /// 3 is the most any supported currency has, so every amount converts exactly.
 pub const COMMON_SCALE_DECIMALS: u32 = 3;
@@ -36,8 +34,6 @@ pub enum MoneyError {
     NotANumber,
     #[error("Amount is too large")]
     TooLarge,
-    #[error("Amount has more decimal places than {0} allows")]
-    TooManyDecimals(Currency),
     #[error("Amount must be greater than 0")]
     NotPositive,
 }
@@ -117,7 +113,7 @@ impl From<Currency> for String {
 /// Digits past the 15th decimal are truncated (toward zero). That is safe: a
 /// double carries ~17 significant digits, so for money-sized values anything
 /// past the 15th decimal is float noise, and the finest decisions made on a
-/// `Decimal` (the 0.01 split tolerance, the 1e-6 rounding slack) are many
+/// `Decimal` (the 0.01 split tolerance, rounding to a minor unit) are many
 /// orders of magnitude coarser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Decimal {
@@ -285,25 +281,6 @@ impl Visitor<'_> for AmountVisitor {
     }
 }
 
-/// The amount the user typed, in minor units. Values within 1e-6 major of a
-/// minor unit snap to it (float noise like `0.30000000000000004`); anything
-/// further off has more decimals than the currency allows.
-pub fn to_minor(amount: Decimal, currency: Currency) -> Result<i64, MoneyError> {
-    let per_minor = DECIMAL_SCALE / i128::from(currency.minor_per_major());
-    let floor = amount.scaled.div_euclid(per_minor);
-    let rest = amount.scaled.rem_euclid(per_minor);
-    let (minor, distance) = if rest * 2 >= per_minor {
-        (floor + 1, per_minor - rest)
-    } else {
-        (floor, rest)
-    };
-    if distance > ROUNDING_SLACK {
-        return Err(MoneyError::TooManyDecimals(currency));
-    }
-    // |minor| <= 10^9 * 10^3 by the Decimal bound, so this always fits.
-    i64::try_from(minor).map_err(|_| MoneyError::TooLarge)
-}
-
 /// `amount` rounded to the nearest minor unit of `currency`, halves away from
 /// zero (`12.345` USD → 1235 cents, `-0.005` → -1). Used where the client may
 /// send more decimals than the currency has (the app sends `parseFloat` of
@@ -321,14 +298,13 @@ pub fn round_to_minor(amount: Decimal, currency: Currency) -> Result<i64, MoneyE
     Ok(if amount.is_negative() { -minor } else { minor })
 }
 
-/// An expense amount: [`to_minor`], and it must come out greater than zero.
+/// An expense total in minor units: [`round_to_minor`] (the app sends
+/// `parseFloat` of the text typed, so `12.345` USD is stored as 12.35), and it
+/// must come out greater than zero (`0.004` USD does not).
 pub fn positive_amount(amount: Decimal, currency: Currency) -> Result<i64, MoneyError> {
-    if amount.scaled <= 0 {
-        return Err(MoneyError::NotPositive);
-    }
-    match to_minor(amount, currency)? {
-        0 => Err(MoneyError::NotPositive),
-        minor => Ok(minor),
+    match round_to_minor(amount, currency)? {
+        minor if minor > 0 => Ok(minor),
+        _ => Err(MoneyError::NotPositive),
     }
 }
 

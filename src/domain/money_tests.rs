@@ -118,34 +118,30 @@ fn amount_input_from_json() {
 }
 
 #[test]
-fn to_minor_snaps_float_noise_only() {
+fn positive_amount_rounds_to_the_minor_unit_and_must_stay_above_zero() {
     let usd = Currency::USD;
-    assert_eq!(to_minor(dec("12.5"), usd), Ok(1250));
-    assert_eq!(to_minor(dec("0.30000000000000004"), usd), Ok(30));
-    assert_eq!(to_minor(dec("12.3400009"), usd), Ok(1234));
-    assert_eq!(to_minor(dec("-12.34"), usd), Ok(-1234));
-    assert_eq!(to_minor(dec("12.345"), cur("BHD")), Ok(12345));
-    assert_eq!(to_minor(dec("1000"), cur("JPY")), Ok(1000));
-    let err = to_minor(dec("12.345"), usd).expect_err("too precise");
+    assert_eq!(positive_amount(dec("0.01"), usd), Ok(1));
+    assert_eq!(positive_amount(dec("12.5"), usd), Ok(1250));
+    assert_eq!(positive_amount(dec("0.30000000000000004"), usd), Ok(30));
+    // More decimals than the currency has: halves away from zero.
+    assert_eq!(positive_amount(dec("12.345"), usd), Ok(1235));
+    assert_eq!(positive_amount(dec("12.344"), usd), Ok(1234));
+    assert_eq!(positive_amount(dec("10.001"), usd), Ok(1000));
+    assert_eq!(positive_amount(dec("0.005"), usd), Ok(1));
+    assert_eq!(positive_amount(dec("1000.5"), cur("JPY")), Ok(1001));
+    assert_eq!(positive_amount(dec("12.3455"), cur("BHD")), Ok(12346));
     assert_eq!(
-        err.to_string(),
-        "Amount has more decimal places than USD allows"
-    );
-    assert!(to_minor(dec("1000.5"), cur("JPY")).is_err());
-    assert!(to_minor(dec("12.3400011"), usd).is_err());
-    assert_eq!(
-        to_minor(dec("1000000000"), cur("BHD")),
+        positive_amount(dec("1000000000"), cur("BHD")),
         Ok(1_000_000_000_000)
     );
-}
-
-#[test]
-fn positive_amount_rules() {
-    assert_eq!(positive_amount(dec("0.01"), Currency::USD), Ok(1));
-    for bad in ["0", "-5", "0.0000001"] {
-        let err = positive_amount(dec(bad), Currency::USD).expect_err(bad);
-        assert_eq!(err.to_string(), "Amount must be greater than 0");
+    for bad in ["0", "-5", "-0.005", "0.0000001", "0.004", "0.00499999"] {
+        let err = positive_amount(dec(bad), usd).expect_err(bad);
+        assert_eq!(err.to_string(), "Amount must be greater than 0", "{bad}");
     }
+    assert_eq!(
+        positive_amount(dec("0.4"), cur("JPY")),
+        Err(MoneyError::NotPositive)
+    );
 }
 
 #[test]
@@ -196,7 +192,7 @@ proptest! {
         let minor = minor.min(1_000_000_000 * currency.minor_per_major());
         let float = minor_to_f64(minor, currency);
         let echoed: f64 = serde_json::from_str(&json(float)).expect("json float");
-        let back = Decimal::from_f64(echoed).and_then(|d| to_minor(d, currency));
+        let back = Decimal::from_f64(echoed).and_then(|d| round_to_minor(d, currency));
         prop_assert_eq!(back, Ok(minor));
         prop_assert_eq!(Decimal::from_f64(float)?, Decimal::from_minor(minor, currency)?);
     }

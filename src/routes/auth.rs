@@ -1,5 +1,8 @@
-//! `/v1/auth`: register and login.
+//! `/v1/auth`: register and login, with validation errors keyed by field.
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, HttpResponse, Scope};
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
@@ -9,14 +12,42 @@ use super::{created, ok, Checks};
 use crate::auth::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::auth::{JwtKeys, UserStatusCache};
 use crate::domain::{email::Email, text};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorsShape};
 use crate::state::AuthConfig;
 use crate::store::{Store, UserDoc};
 
-pub fn scope() -> Scope {
+pub fn scope() -> Scope<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
     web::scope("/auth")
+        .wrap(from_fn(errors_by_field))
         .route("/register", web::post().to(register))
         .route("/login", web::post().to(login))
+}
+
+/// The sign-in screens read validation errors as an object from field to
+/// messages: every validation failure of this scope is rendered that way.
+async fn errors_by_field(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let by_field = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .filter(|e| matches!(e, ApiError::Validation { .. }))
+        .map(|e| e.response_in(ErrorsShape::ByField));
+    Ok(match by_field {
+        Some(response) => res.into_response(response).map_into_right_body(),
+        None => res.map_into_left_body(),
+    })
 }
 
 #[derive(Deserialize)]

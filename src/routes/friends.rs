@@ -12,7 +12,7 @@ use super::views::{balance_fields, nets, UserRef};
 use super::{ok, parse_id};
 use crate::auth::AuthUser;
 use crate::domain::{email::Email, text};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::store::{PendingFriendDoc, Store, UserSummary};
 
 const MAX_FRIENDS_PER_REQUEST: usize = 100;
@@ -104,7 +104,44 @@ struct Candidate {
     phone: Option<String>,
 }
 
-fn parse_entry(entry: FriendEntry) -> Result<Candidate, (FriendEntry, String)> {
+/// An entry of a bulk add: the candidate, or the entry back with the reason
+/// it failed (reported in its own result; the other entries still go ahead).
+type Parsed = Result<Candidate, (FriendEntry, String)>;
+
+/// The trimmed text of an optional field, None when absent or blank.
+fn given(field: &Option<String>) -> Option<&str> {
+    field.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Parses every entry. An entry with neither an email nor a phone number
+/// makes the whole request a 400 that names each such entry.
+fn parse_entries(entries: Vec<FriendEntry>) -> Result<Vec<Parsed>, ApiError> {
+    let without_contact: Vec<FieldError> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| given(&e.email).is_none() && given(&e.phone_number).is_none())
+        .map(|(i, e)| no_contact_error(i, given(&e.name)))
+        .collect();
+    if !without_contact.is_empty() {
+        return Err(ApiError::validation(without_contact));
+    }
+    Ok(entries.into_iter().map(parse_entry).collect())
+}
+
+/// `friends[2]`: "Friend 3 (Sam) needs an email or a phone number".
+fn no_contact_error(index: usize, name: Option<&str>) -> FieldError {
+    let which = match name.filter(|n| n.chars().count() <= 50) {
+        Some(name) => format!("Friend {} ({name})", index + 1),
+        None => format!("Friend {}", index + 1),
+    };
+    FieldError::new(
+        &format!("friends[{index}]"),
+        format!("{which} needs an email or a phone number"),
+    )
+}
+
+/// One entry, which has an email or a phone number (see [`parse_entries`]).
+fn parse_entry(entry: FriendEntry) -> Parsed {
     let name = match entry
         .name
         .as_deref()
@@ -114,27 +151,16 @@ fn parse_entry(entry: FriendEntry) -> Result<Candidate, (FriendEntry, String)> {
         Some(Err(m)) => return Err((entry, m)),
         None => return Err((entry, "Name is required".into())),
     };
-    let email = match entry.email.as_deref().filter(|e| !e.trim().is_empty()) {
-        Some(e) => match Email::parse(e) {
-            Ok(e) => Some(e.into_string()),
-            Err(m) => return Err((entry, m.into())),
-        },
+    let email = match given(&entry.email).map(Email::parse) {
+        Some(Ok(e)) => Some(e.into_string()),
+        Some(Err(m)) => return Err((entry, m.into())),
         None => None,
     };
-    let phone = match entry
-        .phone_number
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-    {
-        Some(p) => match text::phone(p) {
-            Ok(p) => Some(p),
-            Err(m) => return Err((entry, m)),
-        },
+    let phone = match given(&entry.phone_number).map(text::phone) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(m)) => return Err((entry, m)),
         None => None,
     };
-    if email.is_none() && phone.is_none() {
-        return Err((entry, "Email or phone number is required".into()));
-    }
     Ok(Candidate { name, email, phone })
 }
 
@@ -152,8 +178,8 @@ async fn add(
             "At most {MAX_FRIENDS_PER_REQUEST} friends can be added at once"
         )));
     }
+    let parsed = parse_entries(entries)?;
     let doc = me(&store, user).await?;
-    let parsed: Vec<_> = entries.into_iter().map(parse_entry).collect();
     let emails: Vec<String> = parsed
         .iter()
         .filter_map(|c| c.as_ref().ok()?.email.clone())

@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse, Scope};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::{Deserialize, Serialize};
 
-use super::views::{iso, Directory, UserRef};
+use super::views::{iso, CreatorRef, Directory, UserRef};
 use super::{created, ok, parse_id, Checks};
 use crate::auth::AuthUser;
 use crate::domain::{email::Email, text};
@@ -43,7 +43,7 @@ pub struct GroupView {
     name: String,
     description: String,
     members: Vec<MemberView>,
-    created_by: serde_json::Value,
+    created_by: CreatorRef,
     is_active: bool,
     created_at: String,
     updated_at: String,
@@ -57,7 +57,6 @@ impl GroupView {
 }
 
 fn group_view(g: &GroupDoc, people: &Directory) -> GroupView {
-    let creator = people.user(g.created_by);
     GroupView {
         id: g.id.to_hex(),
         name: g.name.clone(),
@@ -72,7 +71,7 @@ fn group_view(g: &GroupDoc, people: &Directory) -> GroupView {
                 joined_at: iso(m.joined_at),
             })
             .collect(),
-        created_by: serde_json::json!({ "_id": creator.id, "name": creator.name, "email": creator.email }),
+        created_by: people.creator(g.created_by),
         is_active: g.is_active,
         created_at: iso(g.created_at),
         updated_at: iso(g.updated_at),

@@ -46,6 +46,15 @@ impl UserRef {
     }
 }
 
+/// `{_id, name, email}`: the creator of a group or an expense.
+#[derive(Debug, Serialize)]
+pub struct CreatorRef {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
 /// Users fetched in one query, looked up by id while rendering. A user that no
 /// longer exists renders as a bare reference rather than failing the request.
 pub struct Directory(HashMap<ObjectId, UserSummary>);
@@ -65,6 +74,13 @@ impl Directory {
                 profile_image: None,
             },
         }
+    }
+
+    pub fn creator(&self, id: ObjectId) -> CreatorRef {
+        let UserRef {
+            id, name, email, ..
+        } = self.user(id);
+        CreatorRef { id, name, email }
     }
 }
 

@@ -1,7 +1,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{assert_field_error, error_message, spawn_app};
+use crate::helpers::{assert_auth_field_error, error_message, keys, spawn_app};
 
 #[tokio::test]
 async fn register_returns_user_and_working_token() {
@@ -75,8 +75,74 @@ async fn register_validation_errors() {
             .call(Method::POST, "/v1/auth/register", None, Some(body.clone()))
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {res}");
-        assert_field_error(&res, field);
+        assert_auth_field_error(&res, field);
     }
+}
+
+#[tokio::test]
+async fn auth_validation_errors_are_keyed_by_field_for_the_sign_in_screen() {
+    let app = spawn_app().await;
+    let (status, res) = app
+        .call(
+            Method::POST,
+            "/v1/auth/register",
+            None,
+            Some(json!({"name": "Al", "email": "al@example.com", "password": "12345"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(
+        res,
+        json!({
+            "success": false,
+            "message": "Password must be at least 6 characters",
+            "errors": {"password": ["Password must be at least 6 characters"]},
+        })
+    );
+
+    // Every failing field is a key, with its messages.
+    let (status, res) = app
+        .call(
+            Method::POST,
+            "/v1/auth/register",
+            None,
+            Some(json!({"email": "nope", "password": "123"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(keys(&res["errors"]), ["email", "name", "password"], "{res}");
+    assert_eq!(
+        assert_auth_field_error(&res, "name"),
+        ["Name is required"],
+        "{res}"
+    );
+
+    let (status, res) = app
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({"password": "secret1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(res["errors"], json!({"email": ["Email is required"]}));
+    assert_eq!(error_message(&res), "Email is required");
+
+    // Other screens keep the list of {field, message}.
+    let al = app.register("Al", "al@example.com").await;
+    let (status, res) = app
+        .patch(
+            "/v1/users/change-password",
+            &al.token,
+            json!({"currentPassword": al.password, "newPassword": "123"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(
+        res["errors"],
+        json!([{"field": "newPassword", "message": "Password must be at least 6 characters"}])
+    );
 }
 
 #[tokio::test]

@@ -135,13 +135,17 @@ async fn create_returns_the_populated_expense() {
     let e = &res["data"];
     assert_eq!(id_of(e).len(), 24);
     assert_eq!(e["description"], "Dinner");
+    assert_eq!(e["title"], "Dinner", "the app prints title");
     assert!(e["amount"].is_number(), "{e}");
     assert_eq!(e["amount"].as_f64(), Some(30.0));
     assert_eq!(e["currency"], "USD");
     assert_eq!(e["category"], "other");
     assert_eq!(e["group"], Value::Null);
     assert_eq!(e["isSettled"], false);
-    assert_eq!(e["createdBy"], al.id.as_str());
+    assert_eq!(
+        e["createdBy"],
+        json!({"_id": al.id, "name": "Al", "email": "al@example.com"})
+    );
     assert_eq!(
         e["paidBy"],
         json!({"_id": al.id, "name": "Al", "email": "al@example.com", "profileImage": null})
@@ -181,7 +185,7 @@ async fn create_returns_the_populated_expense() {
         )
         .await;
     assert_eq!(e["paidBy"]["_id"], bo.id.as_str());
-    assert_eq!(e["createdBy"], al.id.as_str());
+    assert_eq!(e["createdBy"]["_id"], al.id.as_str());
     assert_eq!(e["category"], "transport");
     assert_eq!(e["date"], "2026-01-05T10:30:00.000Z");
     assert_eq!(e["amount"].as_f64(), Some(12.5));
@@ -327,16 +331,6 @@ async fn amounts_strings_tolerance_and_currencies() {
     assert_eq!(e["amount"], json!(1000));
     assert_eq!(split_of(&e, &al)["amount"].as_f64(), Some(333.0));
     assert_eq!(split_of(&e, &bo)["amount"].as_f64(), Some(667.0));
-    let msg = rejected(
-        &app,
-        &al,
-        with(
-            body("Sushi", json!(10.5), &[(&al, json!(10.5))]),
-            json!({"currency": "JPY"}),
-        ),
-    )
-    .await;
-    assert!(!msg.is_empty());
     // Three decimals for BHD.
     let e = app
         .expense(
@@ -352,13 +346,126 @@ async fn amounts_strings_tolerance_and_currencies() {
         )
         .await;
     assert_eq!(split_of(&e, &al)["amount"].as_f64(), Some(3.333));
-    // Cents beyond USD precision are refused.
-    rejected(
+}
+
+#[tokio::test]
+async fn amounts_with_more_decimals_than_the_currency_are_rounded() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    // The app sends parseFloat("12.345") and half of it to each.
+    let e = app
+        .expense(
+            &al,
+            body(
+                "Typed",
+                json!(12.345),
+                &[(&al, json!(6.1725)), (&bo, json!(6.1725))],
+            ),
+        )
+        .await;
+    assert_eq!(e["amount"], json!(12.35), "half away from zero: {e}");
+    assert_eq!(
+        split_amounts(&e),
+        BTreeMap::from([(al.id.clone(), 6.18), (bo.id.clone(), 6.17)])
+    );
+    let (_, read) = app
+        .get(&format!("/v1/expenses/{}", id_of(&e)), &bo.token)
+        .await;
+    assert_eq!(read["data"]["amount"], json!(12.35), "stored: {read}");
+    assert_eq!(split_amounts(&read["data"]), split_amounts(&e));
+
+    // The 0.01 tolerance is measured against the amount as sent (12.345),
+    // not the rounded one (12.35): 12.335 is in, 12.36 is out.
+    let e = app
+        .expense(
+            &al,
+            body(
+                "Low",
+                json!(12.345),
+                &[(&al, json!(6.17)), (&bo, json!(6.165))],
+            ),
+        )
+        .await;
+    assert_eq!(e["amount"], json!(12.35));
+    assert_eq!(
+        split_amounts(&e),
+        BTreeMap::from([(al.id.clone(), 6.18), (bo.id.clone(), 6.17)])
+    );
+    let msg = rejected(
         &app,
         &al,
-        body("Tiny", json!(10.001), &[(&al, json!(10.001))]),
+        body(
+            "High",
+            json!(12.345),
+            &[(&al, json!(6.18)), (&bo, json!(6.18))],
+        ),
     )
     .await;
+    assert_eq!(msg, "Split amounts must equal the total expense amount");
+
+    // Other currencies round to their own minor unit; strings too.
+    let e = app
+        .expense(
+            &al,
+            with(
+                body(
+                    "Ramen",
+                    json!(1000.5),
+                    &[(&al, json!(500.25)), (&bo, json!(500.25))],
+                ),
+                json!({"currency": "JPY"}),
+            ),
+        )
+        .await;
+    assert_eq!(e["amount"], json!(1001));
+    assert_eq!(
+        split_amounts(&e),
+        BTreeMap::from([(al.id.clone(), 501.0), (bo.id.clone(), 500.0)])
+    );
+    let e = app
+        .expense(
+            &al,
+            body("Tiny", json!("10.001"), &[(&al, json!("10.001"))]),
+        )
+        .await;
+    assert_eq!(e["amount"], json!(10));
+
+    // An amount that rounds to nothing is still not an amount.
+    for amount in [json!(0.004), json!("0.004")] {
+        let b = body("Dust", amount.clone(), &[(&al, amount.clone())]);
+        let (status, res) = app.post("/v1/expenses", &al.token, b).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{amount} -> {res}");
+        assert_field_error(&res, "amount");
+        assert_eq!(error_message(&res), "Amount must be greater than 0");
+    }
+
+    // Updates round the same way.
+    let path = format!("/v1/expenses/{}", id_of(&read["data"]));
+    let (status, res) = app
+        .put(
+            &path,
+            &al.token,
+            json!({"amount": 20.005, "splitWith": splits(&[(&al, json!(10.0025)), (&bo, json!(10.0025))])}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["data"]["amount"], json!(20.01), "{res}");
+    assert_eq!(
+        split_amounts(&res["data"]),
+        BTreeMap::from([(al.id.clone(), 10.01), (bo.id.clone(), 10.0)])
+    );
+    let (status, res) = app
+        .put(
+            &path,
+            &al.token,
+            json!({"amount": 0.004, "splitWith": splits(&[(&al, json!(0.004))])}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_field_error(&res, "amount");
+    assert_eq!(error_message(&res), "Amount must be greater than 0");
+    let (_, read) = app.get(&path, &al.token).await;
+    assert_eq!(read["data"]["amount"], json!(20.01), "unchanged: {read}");
 }
 
 #[tokio::test]
@@ -855,12 +962,19 @@ async fn get_is_for_creator_payer_and_split_users() {
         )
         .await;
     let path = format!("/v1/expenses/{}", id_of(&e));
+    let creator = json!({"_id": al.id, "name": "Al", "email": "al@example.com"});
     for who in [&al, &bo, &cy] {
         let (status, res) = app.get(&path, &who.token).await;
         assert_eq!(status, StatusCode::OK, "{}: {res}", who.name);
         assert_eq!(res["data"]["_id"], e["_id"]);
         assert_eq!(res["data"]["amount"].as_f64(), Some(50.0));
+        assert_eq!(res["data"]["createdBy"], creator, "{res}");
+        assert_eq!(res["data"]["title"], "Show", "{res}");
     }
+    // Lists populate a creator who is neither payer nor in the split.
+    let (_, list) = app.get("/v1/expenses", &cy.token).await;
+    assert_eq!(list["data"][0]["createdBy"], creator, "{list}");
+    assert_eq!(list["data"][0]["title"], "Show", "{list}");
     let (status, res) = app.get(&path, &dee.token).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{res}");
     assert_eq!(
@@ -1535,4 +1649,227 @@ async fn an_edit_that_leaves_only_settled_debts_settles_the_expense() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_expense_whose_creator_is_gone_still_renders() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let e = app
+        .expense(
+            &al,
+            with(
+                body("Gift", json!(10), &[(&bo, json!(10))]),
+                json!({"paidBy": bo.id}),
+            ),
+        )
+        .await;
+    let al_id = mongodb::bson::oid::ObjectId::parse_str(&al.id).expect("id");
+    let store = app.store().await;
+    let deleted = store
+        .database()
+        .collection::<mongodb::bson::Document>("users")
+        .delete_one(mongodb::bson::doc! { "_id": al_id })
+        .await
+        .expect("delete");
+    assert_eq!(deleted.deleted_count, 1);
+
+    let (status, res) = app
+        .get(&format!("/v1/expenses/{}", id_of(&e)), &bo.token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let creator = &res["data"]["createdBy"];
+    assert_eq!(creator["_id"], al.id.as_str(), "{res}");
+    assert!(
+        creator["name"].is_string() && creator["email"] == "",
+        "{res}"
+    );
+    assert_eq!(res["data"]["paidBy"]["name"], "Bo");
+    let (status, list) = app.get("/v1/expenses", &bo.token).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(&list["data"][0]["createdBy"], creator, "{list}");
+}
+
+#[tokio::test]
+async fn update_changes_the_payer_and_settlements_start_over() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let cy = user(&app, "Cy").await;
+    app.befriend(&al, &cy).await;
+    let dee = user(&app, "Dee").await;
+    app.befriend(&bo, &dee).await; // Bo's friend, not Al's
+    let e = app
+        .expense(
+            &al,
+            body(
+                "Hotel",
+                json!(90),
+                &[(&al, json!(30)), (&bo, json!(30)), (&cy, json!(30))],
+            ),
+        )
+        .await;
+    let id = id_of(&e);
+    let path = format!("/v1/expenses/{id}");
+    settle(&app, &bo, &id).await;
+
+    // Naming the current payer changes nothing: Bo's repayment stands.
+    let (status, res) = app
+        .put(
+            &path,
+            &al.token,
+            json!({"paidBy": al.id, "notes": "2 nights"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(split_of(&res["data"], &bo)["settled"], true, "{res}");
+
+    // Bad payers are refused and change nothing.
+    let before = app.get(&path, &al.token).await.1["data"].clone();
+    let (status, res) = app.put(&path, &al.token, json!({"paidBy": "nope"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_field_error(&res, "paidBy");
+    assert_eq!(error_message(&res), "Invalid payer ID format");
+    let (status, res) = app
+        .put(&path, &al.token, json!({"paidBy": UNKNOWN_ID}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{res}");
+    assert_eq!(error_message(&res), "Payer not found");
+    let (status, res) = app.put(&path, &al.token, json!({"paidBy": dee.id})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(
+        error_message(&res),
+        "Payer must be you or one of your friends"
+    );
+    assert_eq!(app.get(&path, &al.token).await.1["data"], before);
+
+    // Cy paid: every split is owed to Cy afresh, Bo's repayment to Al is void.
+    let (status, res) = app.put(&path, &al.token, json!({"paidBy": cy.id})).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let u = &res["data"];
+    assert_eq!(
+        u["paidBy"],
+        json!({"_id": cy.id, "name": "Cy", "email": "cy@example.com", "profileImage": null})
+    );
+    assert_eq!(u["createdBy"]["_id"], al.id.as_str());
+    for who in [&al, &bo, &cy] {
+        let s = split_of(u, who);
+        assert_eq!(s["settled"], false, "{}: {u}", who.name);
+        assert!(s.get("settledAt").is_none_or(Value::is_null), "{u}");
+    }
+    assert_eq!(u["isSettled"], false);
+    assert_eq!(split_amounts(u), split_amounts(&e));
+    let (_, read) = app.get(&path, &bo.token).await;
+    assert_eq!(&read["data"], u);
+    // Al now owes Cy; Bo owes Cy, not Al.
+    assert_eq!(friend_balance(&app, &al, &cy).await["balance"], json!(-30));
+    assert_eq!(friend_balance(&app, &al, &bo).await["balance"], json!(0));
+    // Cy, the payer now, may edit it; Bo may settle with Cy.
+    let (status, res) = app
+        .put(&path, &cy.token, json!({"description": "Hotel (Cy)"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let s = settle(&app, &bo, &id).await;
+    assert_eq!(split_of(&s, &bo)["settled"], true);
+    assert_eq!(s["isSettled"], false, "Al still owes Cy");
+}
+
+#[tokio::test]
+async fn update_changes_the_payer_within_a_group() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let cy = user(&app, "Cy").await;
+    app.befriend(&al, &cy).await; // Al's friend, not in the group
+    let eve = user(&app, "Eve").await;
+    let gid = group(&app, &al, "Flat", &[&bo]).await;
+    let (status, res) = app
+        .post(
+            &format!("/v1/groups/{gid}/members"),
+            &bo.token,
+            json!({"memberEmail": eve.email}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let e = app
+        .expense(
+            &al,
+            with(
+                body("Rent", json!(30), &[(&al, json!(15)), (&bo, json!(15))]),
+                json!({"groupId": gid}),
+            ),
+        )
+        .await;
+    let path = format!("/v1/expenses/{}", id_of(&e));
+
+    // A friend outside the group may not pay a group expense.
+    let (status, res) = app.put(&path, &al.token, json!({"paidBy": cy.id})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(error_message(&res), "Payer must be a member of this group");
+    // A member who is not Al's friend may.
+    let (status, res) = app.put(&path, &al.token, json!({"paidBy": eve.id})).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["data"]["paidBy"]["_id"], eve.id.as_str());
+    assert_eq!(res["data"]["group"]["_id"], gid.as_str());
+    let (data, balances) = group_balances(&app, &bo, &gid).await;
+    assert_eq!(
+        balances,
+        BTreeMap::from([
+            (al.id.clone(), -1500),
+            (bo.id.clone(), -1500),
+            (eve.id.clone(), 3000),
+        ]),
+        "{data}"
+    );
+    // Eve now sees it in her list.
+    let (_, list) = app.get("/v1/expenses", &eve.token).await;
+    assert_eq!(ids(&list["data"]), vec![id_of(&e)]);
+}
+
+#[tokio::test]
+async fn categories_accept_the_edit_screen_labels_and_return_codes() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let lunch = |category: &str| {
+        with(
+            body("Lunch", json!(20), &[(&al, json!(10)), (&bo, json!(10))]),
+            json!({"category": category}),
+        )
+    };
+    let cases = [
+        ("Food & Dining", "food"),
+        (" bills & utilities ", "utilities"),
+        ("Groceries", "groceries"),
+        ("HEALTHCARE", "healthcare"),
+        ("education", "education"),
+        ("transport", "transport"),
+    ];
+    for (sent, code) in cases {
+        let e = app.expense(&al, lunch(sent)).await;
+        assert_eq!(e["category"], code, "{sent}: {e}");
+        let (_, read) = app
+            .get(&format!("/v1/expenses/{}", id_of(&e)), &bo.token)
+            .await;
+        assert_eq!(read["data"]["category"], code, "stored: {read}");
+    }
+
+    let e = app.expense(&al, lunch("Other")).await;
+    let path = format!("/v1/expenses/{}", id_of(&e));
+    for (sent, code) in [
+        ("Transportation", "transport"),
+        ("Bills & Utilities", "utilities"),
+    ] {
+        let (status, res) = app.put(&path, &al.token, json!({"category": sent})).await;
+        assert_eq!(status, StatusCode::OK, "{res}");
+        assert_eq!(res["data"]["category"], code, "{sent}: {res}");
+        let (_, read) = app.get(&path, &al.token).await;
+        assert_eq!(read["data"]["category"], code, "stored: {read}");
+    }
+
+    for bad in ["Food and Dining", "Bills", ""] {
+        let (status, res) = app.post("/v1/expenses", &al.token, lunch(bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?} -> {res}");
+        assert_field_error(&res, "category");
+        let (status, res) = app.put(&path, &al.token, json!({"category": bad})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?} -> {res}");
+        assert_field_error(&res, "category");
+    }
 }

@@ -314,7 +314,6 @@ async fn bulk_add_reports_each_entry_and_keeps_going_after_failures() {
             {"name": "Cy", "email": "cy@example.com"},
             {"name": "Dee", "email": "dee@example.com"},
             {"email": "nameless@example.com"},
-            {"name": "No contact"},
             {"name": "Cy twice", "email": "cy@example.com"},
             {"name": "Dee twice", "email": "dee@example.com"},
             {"name": "Bad email", "email": "not-an-email"},
@@ -327,14 +326,13 @@ async fn bulk_add_reports_each_entry_and_keeps_going_after_failures() {
         "{body}"
     );
     let results = body["data"].as_array().expect("results");
-    assert_eq!(results.len(), 11, "{body}");
+    assert_eq!(results.len(), 10, "{body}");
     let expect = [
         (false, Some("existing_user")),
         (false, Some("existing_user")),
         (false, Some("pending_friend")),
         (true, Some("existing_user")),
         (true, Some("pending_friend")),
-        (false, None),
         (false, None),
         (false, Some("existing_user")),
         (false, Some("pending_friend")),
@@ -352,7 +350,7 @@ async fn bulk_add_reports_each_entry_and_keeps_going_after_failures() {
         );
     }
     assert_eq!(results[5]["email"], "nameless@example.com");
-    assert_eq!(results[6]["name"], "No contact");
+    assert_eq!(results[8]["name"], "Bad email");
     // Failures carry distinct, human messages.
     assert_ne!(results[0]["message"], results[1]["message"]);
     assert_ne!(results[1]["message"], results[2]["message"]);
@@ -397,6 +395,48 @@ async fn bulk_add_without_entries_is_400() {
         friends_of(&app, &al).await,
         json!({"friends": [], "pendingFriends": []})
     );
+}
+
+#[tokio::test]
+async fn bulk_add_with_an_entry_lacking_email_and_phone_is_400_and_stores_nothing() {
+    let app = spawn_app().await;
+    let al = app.register("Al", "al@example.com").await;
+    let bo = app.register("Bo", "bo@example.com").await;
+    let (status, res) = app
+        .post(
+            "/v1/users/friends",
+            &al.token,
+            json!({"friends": [
+                {"name": "Bo", "email": "bo@example.com"},
+                {"name": "Pat", "email": "pat@example.com"},
+                {"name": "Sam"},
+                {"name": "Blank", "email": "  ", "phoneNumber": ""},
+                {},
+            ]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_eq!(
+        res["errors"],
+        json!([
+            {"field": "friends[2]", "message": "Friend 3 (Sam) needs an email or a phone number"},
+            {"field": "friends[3]", "message": "Friend 4 (Blank) needs an email or a phone number"},
+            {"field": "friends[4]", "message": "Friend 5 needs an email or a phone number"},
+        ]),
+        "{res}"
+    );
+    assert_eq!(
+        error_message(&res),
+        "Friend 3 (Sam) needs an email or a phone number"
+    );
+    // Neither the valid friend nor the valid pending friend was stored.
+    let empty = json!({"friends": [], "pendingFriends": []});
+    assert_eq!(friends_of(&app, &al).await, empty);
+    assert_eq!(friends_of(&app, &bo).await, empty);
+    assert_eq!(profile(&app, &al).await["pendingFriends"], json!([]));
+    // Pat registering later befriends nobody.
+    let pat = app.register("Pat", "pat@example.com").await;
+    assert_eq!(friends_of(&app, &pat).await, empty);
 }
 
 // ---------- DELETE /friends/:id ----------

@@ -7,6 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use splitlyr::configuration::{load, Environment, Settings};
 use splitlyr::startup::Application;
+use splitlyr::store::Store;
 
 pub fn db_uri() -> String {
     std::env::var("SPLITLYR_TEST_DB_URI")
@@ -67,6 +68,13 @@ pub struct User {
 }
 
 impl TestApp {
+    /// A store on the app's database, to arrange or inspect what HTTP cannot.
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.settings.database, None)
+            .await
+            .expect("store connects")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -202,6 +210,33 @@ pub fn assert_field_error(body: &Value, field: &str) {
             .any(|e| e["field"] == field && e["message"].is_string()),
         "no error for {field}: {body}"
     );
+}
+
+/// Asserts the validation envelope of `/v1/auth/*`: an error with a message
+/// and `errors` an object from field to a non-empty list of messages, with
+/// an entry for `field`. Returns that field's messages.
+pub fn assert_auth_field_error(body: &Value, field: &str) -> Vec<String> {
+    error_message(body);
+    let errors = body["errors"]
+        .as_object()
+        .unwrap_or_else(|| panic!("errors is not an object: {body}"));
+    for (name, messages) in errors {
+        let list = messages
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: not a list of messages: {body}"));
+        assert!(
+            !list.is_empty() && list.iter().all(Value::is_string),
+            "{name}: {body}"
+        );
+    }
+    errors
+        .get(field)
+        .unwrap_or_else(|| panic!("no error for {field}: {body}"))
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str().map(str::to_string))
+        .collect()
 }
 
 /// Sorted keys of a JSON object.

@@ -4,18 +4,11 @@
 use mongodb::bson::doc;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use splitlyr::store::Store;
 
 use crate::helpers::{spawn_app, spawn_app_with, TestApp};
 
-async fn store_of(app: &TestApp) -> Store {
-    Store::connect(&app.settings.database, None)
-        .await
-        .expect("store connects")
-}
-
 pub async fn assert_ledger_consistent(app: &TestApp) {
-    let store = store_of(app).await;
+    let store = app.store().await;
     let expected = store.recompute_ledger().await.unwrap();
     let mut stored = store.stored_ledger().await.unwrap();
     let mut expected = expected;
@@ -158,7 +151,7 @@ async fn missing_ledger_is_rebuilt_at_startup() {
     )
     .await;
 
-    let store = store_of(&app).await;
+    let store = app.store().await;
     let db = store.database();
     db.collection::<mongodb::bson::Document>("meta")
         .delete_many(doc! {})
@@ -378,4 +371,91 @@ async fn pages_follow_dates_across_months_through_edits() {
         res["pagination"],
         json!({"current": 7, "limit": 2, "pages": 6, "total": 12})
     );
+}
+
+#[tokio::test]
+async fn ledger_follows_a_change_of_payer() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let cy = app.register("Cy", "cy@example.com").await;
+    app.befriend(&al, &cy).await;
+    let (status, group) = app
+        .post(
+            "/v1/groups",
+            &al.token,
+            json!({"name": "Trip", "members": [bo.id, cy.id]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let gid = id(&group["data"]);
+
+    // Al records what Bo paid for Al and Cy; Cy repays Bo.
+    let e1 = app
+        .expense(&al, json!({"description": "Dinner", "amount": 60, "paidBy": bo.id,
+            "date": "2025-12-24", "splitWith": [{"user": al.id, "amount": 30}, {"user": cy.id, "amount": 30}]}))
+        .await;
+    let (status, _) = app
+        .patch(
+            &format!("/v1/expenses/{}/settle", id(&e1)),
+            &cy.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // In the group, Bo pays 1000 JPY for himself and Al.
+    let e2 = app
+        .expense(
+            &bo,
+            json!({"description": "Taxi", "amount": 1000, "currency": "JPY", "groupId": gid,
+            "splitWith": [{"user": al.id, "amount": 500}, {"user": bo.id, "amount": 500}]}),
+        )
+        .await;
+    assert_ledger_consistent(&app).await;
+
+    // It was Cy who paid the dinner: Bo leaves it, Al owes Cy, and Cy's
+    // repayment to Bo no longer counts.
+    let (status, res) = app
+        .put(
+            &format!("/v1/expenses/{}", id(&e1)),
+            &al.token,
+            json!({"paidBy": cy.id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_ledger_consistent(&app).await;
+    // And Cy paid the taxi too: Al and Bo each owe Cy 500 JPY.
+    let (status, res) = app
+        .put(
+            &format!("/v1/expenses/{}", id(&e2)),
+            &bo.token,
+            json!({"paidBy": cy.id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_ledger_consistent(&app).await;
+
+    let (_, bal) = app
+        .get(&format!("/v1/users/friends/{}/balance", cy.id), &al.token)
+        .await;
+    assert_eq!(
+        bal["data"]["balances"],
+        json!([{"currency": "JPY", "amount": -500}, {"currency": "USD", "amount": -30}]),
+        "{bal}"
+    );
+    let (_, bal) = app
+        .get(&format!("/v1/users/friends/{}/balance", bo.id), &al.token)
+        .await;
+    assert_eq!(bal["data"]["balance"], json!(0), "{bal}");
+    let (_, gb) = app
+        .get(&format!("/v1/expenses/group/{gid}/balance"), &al.token)
+        .await;
+    assert_eq!(
+        gb["data"]["balances"],
+        json!({ al.id.as_str(): -500, bo.id.as_str(): -500, cy.id.as_str(): 1000 }),
+        "{gb}"
+    );
+    // Bo no longer takes part in the dinner: not in his list, nor his months.
+    let (_, list) = app.get("/v1/expenses", &bo.token).await;
+    assert_eq!(list["pagination"]["total"], 1, "{list}");
+    assert_eq!(list["data"][0]["_id"], e2["_id"], "{list}");
 }

@@ -9,18 +9,16 @@ use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
 use self::input::{
-    build_splits, check_participants, parse_category, parse_date, parse_splits, ExpenseBody,
-    SplitInput,
+    build_splits, check_participants, parse_fields, parse_group, ExpenseBody, Fallback,
 };
-use self::view::{currency_of, render, render_one};
+use self::view::{render, render_one};
 use super::groups::member_group;
 use super::{created, ok, ok_page, parse_id, Checks, Page};
 use crate::auth::AuthUser;
 use crate::domain::balance::collect_nets;
-use crate::domain::money::{positive_amount, AmountInput, CommonScaleUnits, Currency, Decimal};
-use crate::domain::text;
+use crate::domain::money::{CommonScaleUnits, Currency};
 use crate::error::ApiError;
-use crate::store::{ExpenseDoc, ExpenseFilter, PayerDoc, Store};
+use crate::store::{ExpenseDoc, ExpenseFilter, PayerDoc, SplitDoc, Store};
 
 pub fn scope() -> Scope {
     web::scope("/expenses")
@@ -39,86 +37,33 @@ async fn create(
     body: web::Json<ExpenseBody>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
+    let mut b = body.into_inner();
     let mut c = Checks::default();
-    let description = c
-        .required("description", b.description, "Description is required")
-        .and_then(|d| c.check("description", text::bounded(&d, "Description", 1, 200)));
-    let currency = c.check(
-        "currency",
-        Currency::parse(b.currency.as_deref().unwrap_or("USD")).map_err(|e| e.to_string()),
-    );
-    let amount_input = c
-        .required("amount", b.amount, "Amount is required")
-        .and_then(|a| c.check("amount", a.decimal().map_err(|e| e.to_string())));
-    let total = match (amount_input, currency) {
-        (Some(a), Some(cur)) => {
-            c.check("amount", positive_amount(a, cur).map_err(|e| e.to_string()))
-        }
-        _ => None,
-    };
-    let payer = match b.paid_by.as_deref().filter(|p| !p.trim().is_empty()) {
-        Some(p) => c.check(
-            "paidBy",
-            ObjectId::parse_str(p.trim()).map_err(|_| "Invalid payer ID format"),
-        ),
-        None => Some(user.id),
-    };
-    let shares = c
-        .required("splitWith", b.split_with, "splitWith is required")
-        .and_then(|s| c.check("splitWith", parse_splits(s)));
-    let category = c.check("category", parse_category(b.category.as_deref()));
-    let date = match b.date.as_deref() {
-        Some(d) => c.check("date", parse_date(d)),
-        None => Some(DateTime::now()),
-    };
-    let group = match b.group_id.as_deref().filter(|g| !g.trim().is_empty()) {
-        Some(g) => c.check(
-            "groupId",
-            ObjectId::parse_str(g.trim())
-                .map(Some)
-                .map_err(|_| "Invalid group ID format"),
-        ),
-        None => Some(None),
-    };
-    let notes = match b.notes {
-        Some(n) => c
-            .check("notes", text::bounded(&n, "Notes", 0, 500))
-            .map(Some),
-        None => Some(None),
-    };
-    let values = description
-        .zip(currency)
-        .zip(amount_input.zip(total))
-        .zip(payer.zip(shares))
-        .zip(category.zip(date))
-        .zip(group.zip(notes));
-    let (
-        ((((description, currency), (amount_input, total)), (payer, shares)), (category, date)),
-        (group, notes),
-    ) = c.finish(values)?;
+    let group = parse_group(&mut c, b.group_id.take().as_deref());
+    let fields = parse_fields(&mut c, b, Fallback::new_expense(user.id));
+    let (f, group) = c.finish(fields.zip(group))?;
 
-    let split_with = build_splits(total, amount_input, currency, &shares, &[])?;
-    let split_users: Vec<ObjectId> = shares.iter().map(|(u, _)| *u).collect();
-    check_participants(&store, user, group, payer, &split_users).await?;
+    let split_with = build_splits(f.total, f.amount_input, f.currency, &f.shares, &[])?;
+    let split_users: Vec<ObjectId> = f.split_users().collect();
+    check_participants(&store, user, group, f.payer, &split_users).await?;
 
     let now = DateTime::now();
     let mut expense = ExpenseDoc {
         id: ObjectId::new(),
-        description,
-        amount: total,
-        currency: currency.code().to_string(),
+        description: f.description,
+        amount: f.total,
+        currency: f.currency.code().to_string(),
         created_by: user.id,
-        paid_by: payer,
+        paid_by: f.payer,
         payers: vec![PayerDoc {
-            user: payer,
-            amount: total,
+            user: f.payer,
+            amount: f.total,
         }],
         split_with,
-        category,
-        date,
+        category: f.category,
+        date: f.date,
         group,
-        notes: notes.filter(|n| !n.is_empty()),
+        notes: f.notes,
         is_settled: false,
         settled_at: None,
         participants: Vec::new(),
@@ -202,25 +147,12 @@ async fn get(
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UpdateBody {
-    description: Option<String>,
-    amount: Option<AmountInput>,
-    currency: Option<String>,
-    split_with: Option<Vec<SplitInput>>,
-    category: Option<String>,
-    date: Option<String>,
-    notes: Option<String>,
-}
-
 async fn update(
     user: AuthUser,
     path: web::Path<String>,
-    body: web::Json<UpdateBody>,
+    body: web::Json<ExpenseBody>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
     let mut expense = find(&store, &path).await?;
     if !expense.may_edit(user.id) {
         return Err(ApiError::forbidden(
@@ -230,85 +162,43 @@ async fn update(
     if expense.is_settled {
         return Err(ApiError::bad_request("Cannot update a settled expense"));
     }
-    let old_currency = currency_of(&expense);
     let mut c = Checks::default();
-    let description = match b.description {
-        Some(d) => c.check("description", text::bounded(&d, "Description", 1, 200)),
-        None => Some(expense.description.clone()),
-    };
-    let currency = match b.currency.as_deref() {
-        Some(code) => c.check("currency", Currency::parse(code).map_err(|e| e.to_string())),
-        None => Some(old_currency),
-    };
-    let amount_input = match &b.amount {
-        Some(a) => c.check("amount", a.decimal().map_err(|e| e.to_string())),
-        None => Decimal::from_minor(expense.amount, old_currency).ok(),
-    };
-    let total = match (amount_input, currency) {
-        (Some(a), Some(cur)) => {
-            c.check("amount", positive_amount(a, cur).map_err(|e| e.to_string()))
-        }
-        _ => None,
-    };
-    let shares = match b.split_with {
-        Some(s) => c.check("splitWith", parse_splits(s)),
-        None => expense
-            .split_with
-            .iter()
-            .map(|s| {
-                Decimal::from_minor(s.amount, old_currency)
-                    .ok()
-                    .map(|d| (s.user, d))
-            })
-            .collect(),
-    };
-    let category = match b.category.as_deref() {
-        Some(cat) => c.check("category", parse_category(Some(cat))),
-        None => Some(expense.category.clone()),
-    };
-    let date = match b.date.as_deref() {
-        Some(d) => c.check("date", parse_date(d)),
-        None => Some(expense.date),
-    };
-    let notes = match b.notes {
-        Some(n) => c
-            .check("notes", text::bounded(&n, "Notes", 0, 500))
-            .map(|n| Some(n).filter(|n| !n.is_empty())),
-        None => Some(expense.notes.clone()),
-    };
-    let values = description
-        .zip(currency)
-        .zip(amount_input.zip(total))
-        .zip(shares)
-        .zip(category.zip(date))
-        .zip(notes);
-    let (((((description, currency), (amount_input, total)), shares), (category, date)), notes) =
-        c.finish(values)?;
+    // The group of an expense does not change.
+    let fields = parse_fields(&mut c, body.into_inner(), Fallback::stored(&expense));
+    let f = c.finish(fields)?;
 
-    let split_with = build_splits(total, amount_input, currency, &shares, &expense.split_with)?;
+    let payer_changed = f.payer != expense.paid_by;
+    // A settled split was repaid to the old payer: with a new payer every
+    // share is owed afresh. Otherwise unchanged shares stay settled.
+    let previous: &[SplitDoc] = if payer_changed {
+        &[]
+    } else {
+        &expense.split_with
+    };
+    let split_with = build_splits(f.total, f.amount_input, f.currency, &f.shares, previous)?;
     // Users already in the split were checked when they were added (possibly
     // by the other of creator and payer, whose friends may differ): only
-    // newcomers are checked against the caller.
-    let added: Vec<ObjectId> = shares
-        .iter()
-        .map(|(u, _)| *u)
+    // newcomers, and a new payer, are checked against the caller.
+    let added: Vec<ObjectId> = f
+        .split_users()
         .filter(|u| !expense.split_with.iter().any(|s| s.user == *u))
         .collect();
-    if !added.is_empty() {
-        check_participants(&store, user, expense.group, expense.paid_by, &added).await?;
+    if payer_changed || !added.is_empty() {
+        check_participants(&store, user, expense.group, f.payer, &added).await?;
     }
 
-    expense.description = description;
-    expense.amount = total;
-    expense.currency = currency.code().to_string();
+    expense.description = f.description;
+    expense.amount = f.total;
+    expense.currency = f.currency.code().to_string();
+    expense.paid_by = f.payer;
     expense.payers = vec![PayerDoc {
-        user: expense.paid_by,
-        amount: total,
+        user: f.payer,
+        amount: f.total,
     }];
     expense.split_with = split_with;
-    expense.category = category;
-    expense.date = date;
-    expense.notes = notes;
+    expense.category = f.category;
+    expense.date = f.date;
+    expense.notes = f.notes;
     expense.updated_at = DateTime::now();
     expense.refresh_participants();
     // An edit that leaves only settled debts settles the expense, as the last

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
-use crate::routes::views::{iso, iso_opt, Directory, UserRef};
+use crate::routes::views::{iso, iso_opt, CreatorRef, Directory, UserRef};
 use crate::store::{ExpenseDoc, Store};
 
 #[derive(Serialize)]
@@ -29,9 +29,11 @@ pub struct ExpenseView {
     #[serde(rename = "_id")]
     id: String,
     description: String,
+    /// The app's screens print `title`; it is the description.
+    title: String,
     amount: MajorUnits,
     currency: String,
-    created_by: String,
+    created_by: CreatorRef,
     paid_by: UserRef,
     split_with: Vec<SplitView>,
     category: String,
@@ -59,9 +61,10 @@ fn expense_view(
     ExpenseView {
         id: e.id.to_hex(),
         description: e.description.clone(),
+        title: e.description.clone(),
         amount: money(e.amount),
         currency: currency.code().to_string(),
-        created_by: e.created_by.to_hex(),
+        created_by: people.creator(e.created_by),
         paid_by: people.user(e.paid_by),
         split_with: e
             .split_with
@@ -91,7 +94,10 @@ fn expense_view(
 pub async fn render(store: &Store, expenses: &[ExpenseDoc]) -> Result<Vec<ExpenseView>, ApiError> {
     let mut users: Vec<ObjectId> = expenses
         .iter()
-        .flat_map(|e| e.split_with.iter().map(|s| s.user).chain([e.paid_by]))
+        .flat_map(|e| {
+            let splits = e.split_with.iter().map(|s| s.user);
+            splits.chain([e.paid_by, e.created_by])
+        })
         .collect();
     users.sort();
     users.dedup();

@@ -1,0 +1,163 @@
+//! Expense categories: the codes stored and returned, and the labels the
+//! app's expense edit screen sends ("Food & Dining", "Bills & Utilities", ...).
+
+use std::fmt;
+
+/// The category of an expense; stored and returned as its [`code`](Self::code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Food,
+    Transport,
+    Entertainment,
+    Shopping,
+    Utilities,
+    Travel,
+    Groceries,
+    Healthcare,
+    Education,
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 10] = [
+        Category::Food,
+        Category::Transport,
+        Category::Entertainment,
+        Category::Shopping,
+        Category::Utilities,
+        Category::Travel,
+        Category::Groceries,
+        Category::Healthcare,
+        Category::Education,
+        Category::Other,
+    ];
+
+    pub const fn code(self) -> &'static str {
+        match self {
+            Category::Food => "food",
+            Category::Transport => "transport",
+            Category::Entertainment => "entertainment",
+            Category::Shopping => "shopping",
+            Category::Utilities => "utilities",
+            Category::Travel => "travel",
+            Category::Groceries => "groceries",
+            Category::Healthcare => "healthcare",
+            Category::Education => "education",
+            Category::Other => "other",
+        }
+    }
+
+    /// The label the app's edit screen offers for this category.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Category::Food => "Food & Dining",
+            Category::Transport => "Transportation",
+            Category::Entertainment => "Entertainment",
+            Category::Shopping => "Shopping",
+            Category::Utilities => "Bills & Utilities",
+            Category::Travel => "Travel",
+            Category::Groceries => "Groceries",
+            Category::Healthcare => "Healthcare",
+            Category::Education => "Education",
+            Category::Other => "Other",
+        }
+    }
+
+    /// A code or a label, ignoring case and surrounding or repeated spaces.
+    pub fn parse(raw: &str) -> Result<Category, UnknownCategory> {
+        let wanted = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        Category::ALL
+            .into_iter()
+            .find(|c| {
+                wanted.eq_ignore_ascii_case(c.code()) || wanted.eq_ignore_ascii_case(c.label())
+            })
+            .ok_or(UnknownCategory)
+    }
+}
+
+/// Neither a code nor a label; `Display` is the sentence shown in the app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownCategory;
+
+impl fmt::Display for UnknownCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let codes: Vec<&str> = Category::ALL.iter().map(|c| c.code()).collect();
+        write!(f, "Category must be one of: {}", codes.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownCategory {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(raw: &str) -> Result<&'static str, UnknownCategory> {
+        Category::parse(raw).map(Category::code)
+    }
+
+    #[test]
+    fn codes_parse_to_themselves_in_any_case() {
+        for c in Category::ALL {
+            assert_eq!(Category::parse(c.code()), Ok(c));
+            assert_eq!(Category::parse(&c.code().to_uppercase()), Ok(c));
+        }
+        assert_eq!(code(" Transport "), Ok("transport"));
+    }
+
+    #[test]
+    fn the_edit_screen_labels_map_to_codes() {
+        let labels = [
+            ("Food & Dining", "food"),
+            ("Transportation", "transport"),
+            ("Shopping", "shopping"),
+            ("Entertainment", "entertainment"),
+            ("Bills & Utilities", "utilities"),
+            ("Travel", "travel"),
+            ("Healthcare", "healthcare"),
+            ("Education", "education"),
+            ("Groceries", "groceries"),
+            ("Other", "other"),
+        ];
+        for (label, expected) in labels {
+            assert_eq!(code(label), Ok(expected), "{label}");
+        }
+        assert_eq!(code("  food &  dining "), Ok("food"));
+        assert_eq!(code("BILLS & UTILITIES"), Ok("utilities"));
+        assert_eq!(code("\tTransportation\n"), Ok("transport"));
+    }
+
+    #[test]
+    fn anything_else_is_refused_with_the_codes_listed() {
+        for bad in [
+            "",
+            "bribes",
+            "Food &",
+            "Food and Dining",
+            "food&dining",
+            "Bills",
+        ] {
+            assert_eq!(Category::parse(bad), Err(UnknownCategory), "{bad:?}");
+        }
+        assert_eq!(
+            UnknownCategory.to_string(),
+            "Category must be one of: food, transport, entertainment, shopping, utilities, \
+             travel, groceries, healthcare, education, other"
+        );
+    }
+
+    #[test]
+    fn every_code_and_label_names_one_category() {
+        for a in Category::ALL {
+            for name in [a.code(), a.label()] {
+                let owners: Vec<Category> = Category::ALL
+                    .into_iter()
+                    .filter(|b| {
+                        name.eq_ignore_ascii_case(b.code()) || name.eq_ignore_ascii_case(b.label())
+                    })
+                    .collect();
+                assert_eq!(owners, [a], "{name}");
+            }
+        }
+    }
+}
