@@ -21,7 +21,11 @@ fn major(minor: i64, per_major: i64) -> Bson {
 pub fn expense(e: &ExpenseDoc) -> Document {
     let per_major = Currency::parse(&e.currency).map_or(100, |c| c.minor_per_major());
     let parts: Vec<i64> = e.split_with.iter().map(|s| s.amount).collect();
-    let equal = parts.iter().max().zip(parts.iter().min()).is_some_and(|(a, b)| a - b <= 1);
+    let equal = parts
+        .iter()
+        .max()
+        .zip(parts.iter().min())
+        .is_some_and(|(a, b)| a - b <= 1);
     let device_share = e.amount as f64 / per_major as f64 / parts.len().max(1) as f64;
     let splits: Vec<Document> = e
         .split_with
