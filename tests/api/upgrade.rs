@@ -136,6 +136,12 @@ async fn all(db: &Database, collection: &str) -> Vec<Document> {
         .expect("collect")
 }
 
+/// Expenses the recorded upgrade converted.
+fn converted_count(record: &Document) -> i64 {
+    let counts = record.get_document("expenses").expect("expense counts");
+    int(counts.get("converted").expect("converted"))
+}
+
 fn expected() -> Value {
     read_json("expected.json")
 }
@@ -401,8 +407,7 @@ async fn the_old_database_is_taken_over_and_used_through_http() {
         .unwrap()
         .expect("migration recorded");
     assert_eq!(record.get_str("state"), Ok("done"), "{record}");
-    let counts = record.get_document("expenses").unwrap();
-    assert_eq!(int(counts.get("converted").unwrap()), 9, "{record}");
+    assert_eq!(converted_count(&record), 9, "{record}");
     assert_eq!(
         int(record
             .get_document("users")
@@ -485,14 +490,7 @@ async fn replicas_starting_together_upgrade_once() {
         .await
         .unwrap()
         .expect("recorded");
-    assert_eq!(
-        int(record
-            .get_document("expenses")
-            .unwrap()
-            .get("converted")
-            .unwrap()),
-        9 * 21
-    );
+    assert_eq!(converted_count(&record), 9 * 21);
     let dinners: Vec<Document> = all(&db, "expenses")
         .await
         .into_iter()
@@ -626,14 +624,7 @@ async fn a_crash_in_the_middle_of_the_upgrade_resumes_to_the_same_end_state() {
         assert!(got == want, "{c} differs from an uninterrupted upgrade");
     }
     let record = migrations.find_one(doc! {}).await.unwrap().unwrap();
-    assert_eq!(
-        int(record
-            .get_document("expenses")
-            .unwrap()
-            .get("converted")
-            .unwrap()),
-        9 * 16
-    );
+    assert_eq!(converted_count(&record), 9 * 16);
 }
 
 #[tokio::test]
