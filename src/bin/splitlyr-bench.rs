@@ -44,7 +44,7 @@ const DAY_MS: i64 = 86_400_000;
 const USAGE: &str = "usage:
   splitlyr-bench seed --db-uri URI --db-name NAME --jwt-secret SECRET --out DIR
                       [--users 1000] [--friends 20] [--groups 200] [--expenses 100000]
-                      [--focus-users 20] [--focus-groups 10] [--concentrate]
+                      [--focus-users 20] [--focus-groups 10] [--concentrate] [--legacy]
                       [--seed 42] [--batch 2000] [--bcrypt-cost C] [--drop]
   splitlyr-bench bcrypt-rate [--cost C] [--seconds 5] [--threads N] [--json]
   splitlyr-bench free-port
@@ -100,7 +100,7 @@ struct Args {
 }
 
 impl Args {
-    const FLAGS: [&'static str; 3] = ["drop", "json", "concentrate"];
+    const FLAGS: [&'static str; 4] = ["drop", "json", "concentrate", "legacy"];
 
     fn parse(raw: &[String]) -> Result<Self> {
         let mut values = HashMap::new();
