@@ -1,6 +1,7 @@
-//! Taking over the old Node server's database: the fixture it wrote
-//! (`../shared/fixtures/coinbreakr-v0`) is loaded into a fresh database with
-//! its indexes, upgraded by starting Splitlyr on it, and used through HTTP.
+//! Taking over the old Node server's database: the database it wrote
+//! (`tests/fixtures/coinbreakr-v0`, a copy of the team's shared fixture) is
+//! loaded into a fresh database with its indexes, upgraded by starting
+//! Splitlyr on it, and used through HTTP.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,14 +20,14 @@ use crate::helpers::{db_uri, spawn_app_with, test_settings, TestApp};
 use crate::ledger::assert_ledger_consistent;
 
 fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/coinbreakr-v0")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/coinbreakr-v0")
 }
 
 fn read_json(name: &str) -> Value {
     let path = fixture_dir().join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "{}: {e} (../shared must sit beside the repo)",
+            "{}: {e} (the fixture ships in tests/fixtures)",
             path.display()
         )
     });
