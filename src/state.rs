@@ -25,6 +25,7 @@ pub struct AuthConfig {
 /// Where the database preparation of this process stands: indexes, the
 /// schema upgrade and the ledger must be in place before the API serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Phase {
     /// Not started yet, or waiting for the database to answer.
     Preparing,
@@ -46,22 +47,12 @@ impl Phase {
         }
     }
 
+    /// The inverse of `phase as u8`.
     fn from_u8(v: u8) -> Self {
-        match v {
-            1 => Phase::Upgrading,
-            2 => Phase::WaitingForUpgrade,
-            3 => Phase::Ready,
-            _ => Phase::Preparing,
-        }
-    }
-
-    fn to_u8(self) -> u8 {
-        match self {
-            Phase::Preparing => 0,
-            Phase::Upgrading => 1,
-            Phase::WaitingForUpgrade => 2,
-            Phase::Ready => 3,
-        }
+        [Phase::Upgrading, Phase::WaitingForUpgrade, Phase::Ready]
+            .into_iter()
+            .find(|p| *p as u8 == v)
+            .unwrap_or(Phase::Preparing)
     }
 }
 
@@ -80,7 +71,7 @@ impl Readiness {
     }
 
     pub fn set(&self, phase: Phase) {
-        self.phase.store(phase.to_u8(), Ordering::Release);
+        self.phase.store(phase as u8, Ordering::Release);
     }
 
     pub fn is_ready(&self) -> bool {

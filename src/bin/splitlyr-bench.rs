@@ -881,7 +881,7 @@ async fn seed(args: &Args) -> Result<()> {
         db.collection::<mongodb::bson::Document>("users")
             .update_many(
                 mongodb::bson::doc! {},
-                mongodb::bson::doc! { "$set": { "profileImage": legacy::PLACEHOLDER_IMAGE, "phoneNumber": "", "__v": 0 } },
+                mongodb::bson::doc! { "$set": { "profileImage": splitlyr::store::upgrade::OLD_PLACEHOLDER_IMAGE, "phoneNumber": "", "__v": 0 } },
             )
             .await?;
     } else {

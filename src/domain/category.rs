@@ -68,10 +68,13 @@ impl Category {
         let wanted = raw.split_whitespace().collect::<Vec<_>>().join(" ");
         Category::ALL
             .into_iter()
-            .find(|c| {
-                wanted.eq_ignore_ascii_case(c.code()) || wanted.eq_ignore_ascii_case(c.label())
-            })
+            .find(|c| c.is_named(&wanted))
             .ok_or(UnknownCategory)
+    }
+
+    /// `name` is this category's code or label, in any case.
+    fn is_named(self, name: &str) -> bool {
+        name.eq_ignore_ascii_case(self.code()) || name.eq_ignore_ascii_case(self.label())
     }
 }
 
@@ -152,9 +155,7 @@ mod tests {
             for name in [a.code(), a.label()] {
                 let owners: Vec<Category> = Category::ALL
                     .into_iter()
-                    .filter(|b| {
-                        name.eq_ignore_ascii_case(b.code()) || name.eq_ignore_ascii_case(b.label())
-                    })
+                    .filter(|b| b.is_named(name))
                     .collect();
                 assert_eq!(owners, [a], "{name}");
             }

@@ -307,7 +307,6 @@ mod tests {
 
     const JITTER: i128 = SPLIT_TOLERANCE / 20 - 20;
 
-    /// A total and 1..=20 shares that add up to it within the tolerance.
     #[test]
     fn largest_remainder_fits_any_shares_to_the_total() {
         // The old server's float splits: 3 x 33.333333333333336 onto 100.00.
@@ -330,6 +329,7 @@ mod tests {
         assert_eq!(largest_remainder(-1, &[dec("1")]), None);
     }
 
+    /// A total and 1..=20 shares that add up to it within the tolerance.
     fn split_case() -> impl Strategy<Value = (i64, Currency, Vec<Decimal>)> {
         let weights = prop::collection::vec((0..=1000_i128, -JITTER..=JITTER), 1..=20);
         (1..=100_000_000_000_i64, 0..3_usize, weights)

@@ -42,8 +42,8 @@ const V1_MIGRATION: &str = "v1-node-documents";
 const LEASE: &str = "upgrade-lease";
 const LEASE_TTL_MS: i64 = 30_000;
 const WAIT_POLL: Duration = Duration::from_secs(1);
-/// The old server's defaults for fields a user never set.
-const OLD_PLACEHOLDER_IMAGE: &str = "https://via.placeholder.com/150";
+/// The old server's default profile image (its default phone number is "").
+pub const OLD_PLACEHOLDER_IMAGE: &str = "https://via.placeholder.com/150";
 /// Expenses that cannot be converted are moved here, with the reason.
 const QUARANTINE: &str = "upgradequarantine";
 const COUNTED_COLLECTIONS: [&str; 5] =
@@ -72,6 +72,17 @@ pub struct ExpenseCounts {
     /// Already in Splitlyr's format (written by Splitlyr itself).
     pub already_current: u64,
     pub quarantined: u64,
+}
+
+impl ExpenseCounts {
+    /// Counts one expense by what its conversion came to.
+    fn tally(&mut self, conversion: &Conversion) {
+        match conversion {
+            Conversion::Converted(..) => self.converted += 1,
+            Conversion::AlreadyCurrent => self.already_current += 1,
+            Conversion::Unconvertible(_) => self.quarantined += 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -264,15 +275,16 @@ struct Batch {
 impl Batch {
     fn add(&mut self, old: Document) -> mongodb::error::Result<()> {
         self.last_id = old.get_object_id("_id").ok().or(self.last_id);
-        match convert_expense(&old) {
+        let conversion = convert_expense(&old);
+        self.counts.tally(&conversion);
+        match conversion {
             Conversion::Converted(expense, moved) => {
                 let replacement = mongodb::bson::to_document(&*expense)?;
                 self.replacements
                     .push(doc! { "q": { "_id": expense.id }, "u": replacement });
                 self.moved.extend(moved);
-                self.counts.converted += 1;
             }
-            Conversion::AlreadyCurrent => self.counts.already_current += 1,
+            Conversion::AlreadyCurrent => {}
             Conversion::Unconvertible(reason) => {
                 tracing::warn!(expense = ?old.get("_id"), %reason, "expense cannot be converted; moved to {QUARANTINE}");
                 self.quarantined.push(doc! {
@@ -281,7 +293,6 @@ impl Batch {
                     "migration": V1_MIGRATION,
                     "original": old,
                 });
-                self.counts.quarantined += 1;
             }
         }
         Ok(())
@@ -709,19 +720,17 @@ impl Store {
             .batch_size(1000)
             .await?;
         while let Some(old) = cursor.try_next().await? {
-            match convert_expense(&old) {
-                Conversion::Converted(_, moved) => {
-                    report.expenses.converted += 1;
-                    if let Some(moved) = moved {
-                        report.moved_expenses += 1;
-                        on_moved(&moved);
-                    }
+            let conversion = convert_expense(&old);
+            report.expenses.tally(&conversion);
+            match conversion {
+                Conversion::Converted(_, Some(moved)) => {
+                    report.moved_expenses += 1;
+                    on_moved(&moved);
                 }
-                Conversion::AlreadyCurrent => report.expenses.already_current += 1,
                 Conversion::Unconvertible(reason) => {
-                    report.expenses.quarantined += 1;
                     tracing::warn!(expense = ?old.get("_id"), %reason, "would not convert");
                 }
+                _ => {}
             }
         }
         Ok(report)

@@ -1,6 +1,7 @@
 //! `spawn_app()` and small HTTP helpers shared by the API tests.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -12,6 +13,25 @@ use splitlyr::store::Store;
 pub fn db_uri() -> String {
     std::env::var("SPLITLYR_TEST_DB_URI")
         .unwrap_or_else(|_| "mongodb://127.0.0.1:27217/?directConnection=true".into())
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The real `splitlyr` binary in `environment`, reading this repository's
+/// config directory; the caller adds the rest of its environment.
+pub fn binary(environment: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_splitlyr"));
+    command.env("APP_ENVIRONMENT", environment).env(
+        "APP_CONFIG_DIR",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+    );
+    command
 }
 
 /// Test settings: config/test.toml, port 0, a fresh database, rate limits off.

@@ -1,7 +1,6 @@
 //! Operations: health and liveness, metrics, headers, rate limiting, database
 //! outage and recovery, graceful shutdown of the real binary.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -9,15 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{error_message, spawn_app, spawn_app_with};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::helpers::{binary, error_message, free_port, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn healthz_reports_database_and_process() {
@@ -389,12 +380,7 @@ async fn healthz_is_503_while_the_database_is_down_and_recovers() {
 
 /// The real binary, configured through the environment as in production.
 fn start_binary(port: u16, bcrypt_cost: u32) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_splitlyr"))
-        .env("APP_ENVIRONMENT", "test")
-        .env(
-            "APP_CONFIG_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
-        )
+    binary("test")
         .env("APP__SERVER__HOST", "127.0.0.1")
         .env("PORT", port.to_string())
         .env("MONGO_URL", crate::helpers::db_uri())
@@ -411,13 +397,8 @@ fn start_binary(port: u16, bcrypt_cost: u32) -> Child {
 }
 
 fn healthcheck(port: u16) -> bool {
-    Command::new(env!("CARGO_BIN_EXE_splitlyr"))
+    binary("test")
         .arg("healthcheck")
-        .env("APP_ENVIRONMENT", "test")
-        .env(
-            "APP_CONFIG_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
-        )
         .env("PORT", port.to_string())
         .status()
         .expect("healthcheck runs")

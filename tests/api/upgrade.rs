@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use splitlyr::state::Readiness;
 use splitlyr::store::Store;
 
-use crate::helpers::{db_uri, spawn_app_with, test_settings, TestApp};
+use crate::helpers::{binary, db_uri, free_port, spawn_app_with, test_settings, TestApp};
 use crate::ledger::assert_ledger_consistent;
 
 fn fixture_dir() -> PathBuf {
@@ -511,17 +511,10 @@ async fn replicas_starting_together_upgrade_once() {
 /// The real binary on the old database, named by its connection string's
 /// path as the old server's `MONGO_URL` did, in the `local` environment.
 fn start_binary(database: &str, port: u16, batch: usize) -> Child {
-    let uri = db_uri().replacen("/?", &format!("/{database}?"), 1);
-    assert!(uri.contains(database), "{uri}");
-    Command::new(env!("CARGO_BIN_EXE_splitlyr"))
-        .env("APP_ENVIRONMENT", "local")
-        .env(
-            "APP_CONFIG_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
-        )
+    binary("local")
         .env("APP__SERVER__HOST", "127.0.0.1")
         .env("PORT", port.to_string())
-        .env("MONGO_URL", uri)
+        .env("MONGO_URL", uri_naming(database))
         .env("APP__DATABASE__UPGRADE_BATCH_SIZE", batch.to_string())
         .env("APP__AUTH__BCRYPT_COST", "4")
         .env_remove("APP__DATABASE__NAME")
@@ -531,12 +524,12 @@ fn start_binary(database: &str, port: u16, batch: usize) -> Child {
         .expect("binary starts")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The test database's URI with `database` as its path, as the old
+/// server's `MONGO_URL` named it.
+fn uri_naming(database: &str) -> String {
+    let uri = db_uri().replacen("/?", &format!("/{database}?"), 1);
+    assert!(uri.contains(database), "{uri}");
+    uri
 }
 
 async fn healthz(port: u16) -> Option<Value> {
@@ -632,15 +625,9 @@ async fn a_crash_in_the_middle_of_the_upgrade_resumes_to_the_same_end_state() {
 async fn the_dry_run_reports_without_writing() {
     let name = fresh_name();
     let db = load_old_database(&name, 0).await;
-    let uri = db_uri().replacen("/?", &format!("/{name}?"), 1);
-    let out = Command::new(env!("CARGO_BIN_EXE_splitlyr"))
+    let out = binary("test")
         .args(["upgrade", "--dry-run"])
-        .env("APP_ENVIRONMENT", "test")
-        .env(
-            "APP_CONFIG_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
-        )
-        .env("MONGO_URL", uri)
+        .env("MONGO_URL", uri_naming(&name))
         .env_remove("APP__DATABASE__NAME")
         .output()
         .expect("dry run runs");

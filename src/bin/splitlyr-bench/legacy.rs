@@ -8,8 +8,6 @@ use mongodb::bson::{doc, Bson, Document};
 use splitlyr::domain::money::Currency;
 use splitlyr::store::ExpenseDoc;
 
-pub const PLACEHOLDER_IMAGE: &str = "https://via.placeholder.com/150";
-
 /// Major units as the old server stored them.
 fn major(minor: i64, per_major: i64) -> Bson {
     match i32::try_from(minor / per_major) {
