@@ -5,7 +5,7 @@ use mongodb::bson::doc;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, TestApp, User};
 
 pub async fn assert_ledger_consistent(app: &TestApp) {
     let store = app.store().await;
@@ -51,9 +51,8 @@ fn id(v: &Value) -> String {
     v["_id"].as_str().unwrap().to_string()
 }
 
-#[tokio::test]
-async fn ledger_follows_every_kind_of_expense_change() {
-    let app = spawn_app().await;
+/// Al, Bo and Cy (Al is friends with both) and Al's group "Trip" of the three.
+async fn trio_with_group(app: &TestApp) -> (User, User, User, String) {
     let (al, bo) = app.friends("Al", "Bo").await;
     let cy = app.register("Cy", "cy@example.com").await;
     app.befriend(&al, &cy).await;
@@ -66,6 +65,13 @@ async fn ledger_follows_every_kind_of_expense_change() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let gid = id(&group["data"]);
+    (al, bo, cy, gid)
+}
+
+#[tokio::test]
+async fn ledger_follows_every_kind_of_expense_change() {
+    let app = spawn_app().await;
+    let (al, bo, cy, gid) = trio_with_group(&app).await;
 
     let e1 = app
         .expense(&al, json!({"description": "Dinner", "amount": 90, "splitWith": [
@@ -376,18 +382,7 @@ async fn pages_follow_dates_across_months_through_edits() {
 #[tokio::test]
 async fn ledger_follows_a_change_of_payer() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
-    app.befriend(&al, &cy).await;
-    let (status, group) = app
-        .post(
-            "/v1/groups",
-            &al.token,
-            json!({"name": "Trip", "members": [bo.id, cy.id]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let gid = id(&group["data"]);
+    let (al, bo, cy, gid) = trio_with_group(&app).await;
 
     // Al records what Bo paid for Al and Cy; Cy repays Bo.
     let e1 = app
