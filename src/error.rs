@@ -47,6 +47,14 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// 409 `VERSION_CONFLICT`: the document changed since the version the
+    /// client read (or changed too often to re-apply the edit); `current` is
+    /// the document as it is now, rendered as the client reads it.
+    #[error("{message}")]
+    VersionConflict {
+        message: String,
+        current: serde_json::Value,
+    },
     #[error("Request body is too large")]
     PayloadTooLarge,
     #[error("The database is unavailable, please try again shortly")]
@@ -162,21 +170,27 @@ struct ErrorBody<'a> {
     errors: Option<ErrorsView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a serde_json::Value>,
 }
 
 impl ApiError {
     /// The envelope, with validation `errors` laid out in `shape`.
     pub fn response_in(&self, shape: ErrorsShape) -> HttpResponse {
-        let (errors, code) = match self {
-            Self::Validation { errors, .. } => (Some(ErrorsView::new(errors, shape)), None),
-            Self::Unauthorized { code, .. } => (None, *code),
-            _ => (None, None),
+        let (errors, code, data) = match self {
+            Self::Validation { errors, .. } => (Some(ErrorsView::new(errors, shape)), None, None),
+            Self::Unauthorized { code, .. } => (None, *code, None),
+            Self::VersionConflict { current, .. } => {
+                (None, Some("VERSION_CONFLICT"), Some(current))
+            }
+            _ => (None, None, None),
         };
         HttpResponse::build(self.status_code()).json(ErrorBody {
             success: false,
             message: self.to_string(),
             errors,
             code,
+            data,
         })
     }
 }
@@ -188,7 +202,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::VersionConflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

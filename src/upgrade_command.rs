@@ -62,6 +62,13 @@ fn describe(database: &str, r: &UpgradeReport) -> String {
         out.push_str("already at the current schema: the upgrade has nothing to convert\n");
         return out;
     }
+    out.push_str(&format!(
+        "pending friends: {} repeating an earlier one's adder and email or phone removed\n",
+        r.pending_duplicates
+    ));
+    if r.from_version >= 1 {
+        return out;
+    }
     let e = &r.expenses;
     out.push_str(&format!(
         "expenses: {} converted to integer minor units, {} already in Splitlyr's format, {} cannot be converted (moved to upgradequarantine)\n",

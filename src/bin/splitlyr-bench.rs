@@ -411,6 +411,7 @@ fn people(shape: &Shape, password_hash: &str) -> People {
                 updated_at: created,
                 // Counted by the server's ledger build at its first start.
                 expense_months: Default::default(),
+                version: 1,
             };
             members.push(idx);
             doc
@@ -619,6 +620,7 @@ fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDoc>, Expense
             participants: Vec::new(),
             created_at: DateTime::from_millis(created),
             updated_at: settled_at.unwrap_or(DateTime::from_millis(created)),
+            version: 1,
         };
         e.refresh_participants();
         out.push(e);

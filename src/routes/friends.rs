@@ -8,12 +8,13 @@ use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use super::users::me;
+use super::versions;
 use super::views::{balance_fields, nets, UserRef};
 use super::{ok, parse_id};
 use crate::auth::AuthUser;
 use crate::domain::{email::Email, text};
 use crate::error::{ApiError, FieldError};
-use crate::store::{PendingFriendDoc, Store, UserSummary};
+use crate::store::{FriendsAdded, PendingFriendDoc, Store, UserSummary};
 
 const MAX_FRIENDS_PER_REQUEST: usize = 100;
 
@@ -179,7 +180,6 @@ async fn add(
         )));
     }
     let parsed = parse_entries(entries)?;
-    let doc = me(&store, user).await?;
     let emails: Vec<String> = parsed
         .iter()
         .filter_map(|c| c.as_ref().ok()?.email.clone())
@@ -188,33 +188,78 @@ async fn add(
         .iter()
         .filter_map(|c| c.as_ref().ok()?.phone.clone())
         .collect();
-    let (registered, my_pending) = futures_util::try_join!(
-        store.users_by_contacts(&emails, &phones),
-        store.pending_friends_of(user.id)
-    )?;
+    // Planned from what is stored, written only if that still holds (a
+    // registration or an identical add meanwhile makes the plan stale).
+    for _ in 0..versions::ATTEMPTS {
+        let (doc, registered, my_pending) = futures_util::try_join!(
+            me(&store, user),
+            store.users_by_contacts(&emails, &phones),
+            store.pending_friends_of(user.id)
+        )?;
+        let mut plan = Plan::new(user.id, &doc.friends, &my_pending);
+        for entry in &parsed {
+            plan.entry(entry, &registered);
+        }
+        let converted = match store
+            .add_friends(user.id, &plan.befriend, &plan.pend)
+            .await?
+        {
+            FriendsAdded::Stale => continue,
+            FriendsAdded::Done(converted) => converted,
+        };
+        let message = format!(
+            "{} friend(s) added, {} pending friend(s) created",
+            plan.befriend.len() + converted.len(),
+            plan.pend.len() - converted.len()
+        );
+        return Ok(ok(&message, plan.results_after(&converted)));
+    }
+    Err(ApiError::Conflict(
+        "Your friends changed while they were being added; please try again".into(),
+    ))
+}
 
-    let mut friends: HashSet<ObjectId> = doc.friends.iter().copied().collect();
-    let mut pending_keys: HashSet<String> = my_pending
-        .iter()
-        .flat_map(|p| [p.email.clone(), p.phone_number.clone()])
-        .flatten()
-        .collect();
-    let mut to_befriend = Vec::new();
-    let mut to_pend = Vec::new();
-    let mut results = Vec::with_capacity(parsed.len());
-    for entry in parsed {
+/// What a bulk add writes, and what it answers for each entry.
+struct Plan {
+    me: ObjectId,
+    friends: HashSet<ObjectId>,
+    pending_keys: HashSet<String>,
+    befriend: Vec<ObjectId>,
+    pend: Vec<PendingFriendDoc>,
+    /// Per entry, its result and the pending record it created, if any.
+    results: Vec<(EntryResult, Option<ObjectId>)>,
+}
+
+impl Plan {
+    fn new(me: ObjectId, friends: &[ObjectId], my_pending: &[PendingFriendDoc]) -> Self {
+        Self {
+            me,
+            friends: friends.iter().copied().collect(),
+            pending_keys: my_pending
+                .iter()
+                .flat_map(|p| [p.email.clone(), p.phone_number.clone()])
+                .flatten()
+                .collect(),
+            befriend: Vec::new(),
+            pend: Vec::new(),
+            results: Vec::new(),
+        }
+    }
+
+    fn entry(&mut self, entry: &Parsed, registered: &[UserSummary]) {
         let c = match entry {
             Ok(c) => c,
             Err((raw, message)) => {
-                results.push(EntryResult {
-                    name: raw.name,
-                    email: raw.email,
-                    phone_number: raw.phone_number,
+                let result = EntryResult {
+                    name: raw.name.clone(),
+                    email: raw.email.clone(),
+                    phone_number: raw.phone_number.clone(),
                     success: false,
-                    message,
+                    message: message.clone(),
                     kind: None,
-                });
-                continue;
+                };
+                self.results.push((result, None));
+                return;
             }
         };
         let existing = c
@@ -227,33 +272,36 @@ async fn add(
                     .iter()
                     .find(|u| u.phone_number.as_ref() == Some(phone))
             });
+        let mut pended = None;
         let (success, message, kind) = match existing {
-            Some(u) if u.id == user.id => (
+            Some(u) if u.id == self.me => (
                 false,
                 "You cannot add yourself as a friend",
                 "existing_user",
             ),
-            Some(u) if !friends.insert(u.id) => {
+            Some(u) if !self.friends.insert(u.id) => {
                 (false, "Already friends with this user", "existing_user")
             }
             Some(u) => {
-                to_befriend.push(u.id);
-                (true, "Friend added successfully", "existing_user")
+                self.befriend.push(u.id);
+                (true, FRIEND_ADDED, "existing_user")
             }
             None => {
                 let keys = [c.email.clone(), c.phone.clone()];
-                if keys.iter().flatten().any(|k| pending_keys.contains(k)) {
+                if keys.iter().flatten().any(|k| self.pending_keys.contains(k)) {
                     (false, "Already in your pending friends", "pending_friend")
                 } else {
-                    pending_keys.extend(keys.into_iter().flatten());
-                    to_pend.push(PendingFriendDoc {
+                    self.pending_keys.extend(keys.into_iter().flatten());
+                    let record = PendingFriendDoc {
                         id: ObjectId::new(),
                         name: c.name.clone(),
                         email: c.email.clone(),
                         phone_number: c.phone.clone(),
-                        added_by: user.id,
+                        added_by: self.me,
                         created_at: mongodb::bson::DateTime::now(),
-                    });
+                    };
+                    pended = Some(record.id);
+                    self.pend.push(record);
                     (
                         true,
                         "Pending friend created; they will be added when they register",
@@ -262,23 +310,34 @@ async fn add(
                 }
             }
         };
-        results.push(EntryResult {
-            name: Some(c.name),
-            email: c.email,
-            phone_number: c.phone,
+        let result = EntryResult {
+            name: Some(c.name.clone()),
+            email: c.email.clone(),
+            phone_number: c.phone.clone(),
             success,
             message: message.into(),
             kind: Some(kind),
-        });
+        };
+        self.results.push((result, pended));
     }
-    store.add_friends(user.id, &to_befriend, &to_pend).await?;
-    let message = format!(
-        "{} friend(s) added, {} pending friend(s) created",
-        to_befriend.len(),
-        to_pend.len()
-    );
-    Ok(ok(&message, results))
+
+    /// The results, with pending records whose person registered while they
+    /// were written reported as the friendships they became.
+    fn results_after(self, converted: &[ObjectId]) -> Vec<EntryResult> {
+        self.results
+            .into_iter()
+            .map(|(mut result, pended)| {
+                if pended.is_some_and(|id| converted.contains(&id)) {
+                    result.message = FRIEND_ADDED.into();
+                    result.kind = Some("existing_user");
+                }
+                result
+            })
+            .collect()
+    }
 }
+
+const FRIEND_ADDED: &str = "Friend added successfully";
 
 #[derive(Deserialize)]
 struct RemoveQuery {

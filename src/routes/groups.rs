@@ -1,9 +1,10 @@
 //! `/v1/groups`: create, list, read, update, soft delete, membership.
 
-use actix_web::{web, HttpResponse, Scope};
-use mongodb::bson::{oid::ObjectId, DateTime};
+use actix_web::{web, HttpRequest, HttpResponse, Scope};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
+use super::versions::{self, expected_version, tagged};
 use super::views::{iso, CreatorRef, Directory, UserRef};
 use super::{created, ok, parse_id, Checks};
 use crate::auth::AuthUser;
@@ -47,6 +48,8 @@ pub struct GroupView {
     is_active: bool,
     created_at: String,
     updated_at: String,
+    /// Sent back in `If-Match` to change only this version.
+    version: i64,
 }
 
 impl GroupView {
@@ -75,6 +78,7 @@ fn group_view(g: &GroupDoc, people: &Directory) -> GroupView {
         is_active: g.is_active,
         created_at: iso(g.created_at),
         updated_at: iso(g.updated_at),
+        version: g.version,
     }
 }
 
@@ -192,11 +196,13 @@ async fn create(
         created_at: now,
         updated_at: now,
         expense_months: Default::default(),
+        version: 1,
     };
     store.create_group(&group).await?;
-    Ok(created(
-        "Group created successfully",
-        render_one(&store, &group).await?,
+    let view = render_one(&store, &group).await?;
+    Ok(tagged(
+        created("Group created successfully", view),
+        group.version,
     ))
 }
 
@@ -214,25 +220,72 @@ async fn get(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let group = member_group(&store, &path, user).await?;
-    Ok(ok(
-        "Group retrieved successfully",
-        render_one(&store, &group).await?,
+    let view = render_one(&store, &group).await?;
+    Ok(tagged(
+        ok("Group retrieved successfully", view),
+        group.version,
     ))
+}
+
+/// Changes the group as freshly read: `decide` checks the caller may make
+/// the change to that version and returns the update, which is written only
+/// if the group is still at that version; otherwise it is read and decided
+/// again. With `expected` (If-Match), another version is a 409 instead.
+async fn change_group(
+    store: &Store,
+    raw_id: &str,
+    expected: Option<i64>,
+    befriend: Option<(ObjectId, ObjectId)>,
+    decide: impl Fn(&GroupDoc) -> Result<Document, ApiError>,
+) -> Result<GroupDoc, ApiError> {
+    for _ in 0..versions::ATTEMPTS {
+        let group = active_group(store, raw_id).await?;
+        let update = decide(&group)?;
+        if expected.is_some_and(|v| v != group.version) {
+            return Err(conflict(store, &group).await);
+        }
+        if let Some(changed) = store
+            .change_group(group.id, group.version, update, befriend)
+            .await?
+        {
+            return Ok(changed);
+        }
+    }
+    let group = active_group(store, raw_id).await?;
+    Err(conflict(store, &group).await)
+}
+
+/// 409 `VERSION_CONFLICT` with the group as it is now.
+async fn conflict(store: &Store, current: &GroupDoc) -> ApiError {
+    match render_one(store, current).await {
+        Ok(view) => ApiError::VersionConflict {
+            message: "This group was changed meanwhile; review it and try again".into(),
+            current: serde_json::to_value(view).unwrap_or_default(),
+        },
+        Err(e) => e,
+    }
+}
+
+fn not_a_member() -> ApiError {
+    ApiError::forbidden("You are not a member of this group")
 }
 
 #[derive(Deserialize)]
 struct UpdateBody {
     name: Option<String>,
     description: Option<String>,
+    version: Option<i64>,
 }
 
 async fn update(
+    req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
     body: web::Json<UpdateBody>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    let expected = expected_version(&req, body.version)?;
     if body.name.is_none() && body.description.is_none() {
         return Err(ApiError::bad_request(
             "Provide a name or a description to update",
@@ -252,29 +305,43 @@ async fn update(
         None => Some(None),
     };
     let (name, description) = c.finish(name.zip(description))?;
-    let group = member_group(&store, &path, user).await?;
-    let updated = store
-        .update_group(group.id, name, description)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Group not found"))?;
-    Ok(ok(
-        "Group updated successfully",
-        render_one(&store, &updated).await?,
+    let mut set = Document::new();
+    if let Some(name) = name {
+        set.insert("name", name);
+    }
+    if let Some(description) = description {
+        set.insert("description", description);
+    }
+    let updated = change_group(&store, &path, expected, None, |group| {
+        if !group.is_member(user.id) {
+            return Err(not_a_member());
+        }
+        Ok(doc! { "$set": set.clone() })
+    })
+    .await?;
+    let view = render_one(&store, &updated).await?;
+    Ok(tagged(
+        ok("Group updated successfully", view),
+        updated.version,
     ))
 }
 
 async fn delete(
+    req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let group = active_group(&store, &path).await?;
-    if group.created_by != user.id {
-        return Err(ApiError::forbidden(
-            "Only the group creator can delete this group",
-        ));
-    }
-    store.deactivate_group(group.id).await?;
+    let expected = expected_version(&req, None)?;
+    change_group(&store, &path, expected, None, |group| {
+        if group.created_by != user.id {
+            return Err(ApiError::forbidden(
+                "Only the group creator can delete this group",
+            ));
+        }
+        Ok(doc! { "$set": { "isActive": false } })
+    })
+    .await?;
     Ok(ok("Group deleted successfully", serde_json::Value::Null))
 }
 
@@ -286,11 +353,13 @@ struct AddMemberBody {
 }
 
 async fn add_member(
+    req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
     body: web::Json<AddMemberBody>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
+    let expected = expected_version(&req, None)?;
     let body = body.into_inner();
     let mut c = Checks::default();
     let email = c
@@ -302,72 +371,91 @@ async fn add_member(
         Some(_) => c.check("role", Err("Role must be admin or member")),
     };
     let (email, role) = c.finish(email.zip(role))?;
+    // Who may see whether an email is registered: members only (and admins
+    // when adding an admin), as checked again when the member is written.
     let group = member_group(&store, &path, user).await?;
-    if role == "admin" && group.member(user.id).is_none_or(|m| m.role != "admin") {
-        return Err(ApiError::forbidden("Only group admins can add admins"));
-    }
+    let may_add = |group: &GroupDoc| match group.member(user.id) {
+        None => Err(not_a_member()),
+        Some(me) if role == "admin" && me.role != "admin" => {
+            Err(ApiError::forbidden("Only group admins can add admins"))
+        }
+        Some(_) => Ok(()),
+    };
+    may_add(&group)?;
     let invitee = store
         .user_by_email(email.as_str())
         .await?
         .filter(|u| u.is_active)
         .ok_or_else(|| ApiError::not_found("User not found with this email"))?;
-    if group.is_member(invitee.id) {
-        return Err(ApiError::bad_request(
-            "User is already a member of this group",
-        ));
-    }
-    let member = MemberDoc {
+    let member = mongodb::bson::to_bson(&MemberDoc {
         id: ObjectId::new(),
         user: invitee.id,
         role: role.into(),
         joined_at: DateTime::now(),
-    };
-    let updated = store
-        .add_group_member(group.id, &member, user.id)
-        .await?
-        .ok_or_else(|| ApiError::bad_request("User is already a member of this group"))?;
-    Ok(ok(
-        "Member added successfully",
-        render_one(&store, &updated).await?,
+    })
+    .map_err(ApiError::internal)?;
+    let befriend = Some((user.id, invitee.id));
+    let updated = change_group(&store, &path, expected, befriend, |group| {
+        may_add(group)?;
+        if group.is_member(invitee.id) {
+            return Err(ApiError::bad_request(
+                "User is already a member of this group",
+            ));
+        }
+        Ok(doc! { "$push": { "members": member.clone() } })
+    })
+    .await?;
+    let view = render_one(&store, &updated).await?;
+    Ok(tagged(
+        ok("Member added successfully", view),
+        updated.version,
     ))
 }
 
 async fn remove_member(
+    req: HttpRequest,
     user: AuthUser,
     path: web::Path<(String, String)>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
+    let expected = expected_version(&req, None)?;
     let (group_id, member_id) = path.into_inner();
     let member_id = parse_id(&member_id, "member")?;
-    let group = member_group(&store, &group_id, user).await?;
-    let is_admin = group.member(user.id).is_some_and(|m| m.role == "admin");
-    if member_id != user.id && !is_admin {
-        return Err(ApiError::forbidden(
-            "Only group admins can remove other members",
-        ));
-    }
-    if !group.is_member(member_id) {
-        return Err(ApiError::not_found("Member not found in this group"));
-    }
-    let updated = store
-        .remove_group_member(group.id, member_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Group not found"))?;
-    Ok(ok(
-        "Member removed successfully",
-        render_one(&store, &updated).await?,
+    let updated = change_group(&store, &group_id, expected, None, |group| {
+        let Some(me) = group.member(user.id) else {
+            return Err(not_a_member());
+        };
+        if member_id != user.id && me.role != "admin" {
+            return Err(ApiError::forbidden(
+                "Only group admins can remove other members",
+            ));
+        }
+        if !group.is_member(member_id) {
+            return Err(ApiError::not_found("Member not found in this group"));
+        }
+        Ok(doc! { "$pull": { "members": { "user": member_id } } })
+    })
+    .await?;
+    let view = render_one(&store, &updated).await?;
+    Ok(tagged(
+        ok("Member removed successfully", view),
+        updated.version,
     ))
 }
 
 async fn leave(
+    req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let group = active_group(&store, &path).await?;
-    if !group.is_member(user.id) {
-        return Err(ApiError::bad_request("You are not a member of this group"));
-    }
-    store.remove_group_member(group.id, user.id).await?;
+    let expected = expected_version(&req, None)?;
+    change_group(&store, &path, expected, None, |group| {
+        if !group.is_member(user.id) {
+            return Err(ApiError::bad_request("You are not a member of this group"));
+        }
+        Ok(doc! { "$pull": { "members": { "user": user.id } } })
+    })
+    .await?;
     Ok(ok("You have left the group", serde_json::Value::Null))
 }

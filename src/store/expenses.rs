@@ -60,6 +60,10 @@ pub struct ExpenseDoc {
     pub participants: Vec<ObjectId>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+    /// Counts the expense's changes from 1; every write checks the version
+    /// it read in its filter, so concurrent writers never overwrite each other.
+    #[serde(default)]
+    pub version: i64,
 }
 
 impl ExpenseDoc {
@@ -228,16 +232,17 @@ impl Store {
         Ok((page, total))
     }
 
-    /// Replaces an unsettled expense and rebooks its balances, atomically;
-    /// false when it is gone or got settled meanwhile.
-    pub async fn replace_unsettled_expense(&self, expense: &ExpenseDoc) -> Result<bool, ApiError> {
+    /// Replaces the expense as it was at version `read` with `expense` (whose
+    /// version is the next one) and rebooks its balances, atomically; false
+    /// when it changed meanwhile (or is gone): nothing was written.
+    pub async fn replace_expense(&self, expense: &ExpenseDoc, read: i64) -> Result<bool, ApiError> {
         let mut session = self.client.start_session().await?;
         let replaced = session
             .start_transaction()
             .and_run2(async |s| {
                 let old = self
                     .expenses()
-                    .find_one_and_replace(doc! { "_id": expense.id, "isSettled": false }, expense)
+                    .find_one_and_replace(doc! { "_id": expense.id, "version": read }, expense)
                     .return_document(ReturnDocument::Before)
                     .session(&mut *s)
                     .await?;
@@ -249,24 +254,28 @@ impl Store {
         Ok(replaced)
     }
 
-    /// Deletes the expense and unbooks its balances, atomically.
-    pub async fn delete_expense(&self, id: ObjectId) -> Result<(), ApiError> {
+    /// Deletes the expense and unbooks its balances, atomically; with `read`,
+    /// only while it is still at that version. False when nothing was deleted.
+    pub async fn delete_expense(&self, id: ObjectId, read: Option<i64>) -> Result<bool, ApiError> {
+        let mut filter = doc! { "_id": id };
+        if let Some(version) = read {
+            filter.insert("version", version);
+        }
         let mut session = self.client.start_session().await?;
-        session
+        let deleted = session
             .start_transaction()
             .and_run2(async |s| {
                 let old = self
                     .expenses()
-                    .find_one_and_delete(doc! { "_id": id })
+                    .find_one_and_delete(filter.clone())
                     .session(&mut *s)
                     .await?;
-                if let Some(old) = old {
-                    self.apply_ledger(s, Some(&old), None).await?;
-                }
-                Ok(())
+                let Some(old) = old else { return Ok(false) };
+                self.apply_ledger(s, Some(&old), None).await?;
+                Ok(true)
             })
             .await?;
-        Ok(())
+        Ok(deleted)
     }
 
     /// Marks `user`'s unsettled split settled, atomically with the balances;
@@ -286,11 +295,14 @@ impl Store {
                     .expenses()
                     .find_one_and_update(
                         doc! { "_id": id, "splitWith": { "$elemMatch": { "user": user, "settled": false } } },
-                        doc! { "$set": {
-                            "splitWith.$[mine].settled": true,
-                            "splitWith.$[mine].settledAt": at,
-                            "updatedAt": at,
-                        } },
+                        doc! {
+                            "$set": {
+                                "splitWith.$[mine].settled": true,
+                                "splitWith.$[mine].settledAt": at,
+                                "updatedAt": at,
+                            },
+                            "$inc": { "version": 1 },
+                        },
                     )
                     // An array filter rather than the positional `$`: SecantusDB's
                     // findAndModify rejects `$` ("did not find the match needed").
@@ -304,6 +316,7 @@ impl Store {
                 let Some(old) = old else { return Ok(None) };
                 let mut new = old.clone();
                 new.updated_at = at;
+                new.version += 1;
                 for split in new.split_with.iter_mut().filter(|x| x.user == user) {
                     split.settled = true;
                     split.settled_at = Some(at);

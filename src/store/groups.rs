@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, oid::ObjectId, DateTime};
+use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +38,10 @@ pub struct GroupDoc {
     /// maintained with every expense write.
     #[serde(default)]
     pub expense_months: BTreeMap<String, i64>,
+    /// Counts changes of name, description, members and state from 1 (not
+    /// the expense counts); every write checks it, as for expenses.
+    #[serde(default)]
+    pub version: i64,
 }
 
 impl GroupDoc {
@@ -131,81 +135,45 @@ impl Store {
             .await?)
     }
 
-    pub async fn update_group(
+    /// Applies `update` to the group only while it is active and at version
+    /// `read`, counting the version up; with `befriend` (inviter, member) the
+    /// two become friends in the same transaction. None when the group
+    /// changed meanwhile (or was deleted): nothing was written.
+    pub async fn change_group(
         &self,
         id: ObjectId,
-        name: Option<String>,
-        description: Option<String>,
+        read: i64,
+        mut update: Document,
+        befriend: Option<(ObjectId, ObjectId)>,
     ) -> Result<Option<GroupDoc>, ApiError> {
-        let mut set = doc! { "updatedAt": now() };
-        if let Some(name) = name {
-            set.insert("name", name);
-        }
-        if let Some(description) = description {
-            set.insert("description", description);
-        }
-        Ok(self
-            .groups()
-            .find_one_and_update(doc! { "_id": id, "isActive": true }, doc! { "$set": set })
-            .return_document(ReturnDocument::After)
-            .await?)
-    }
-
-    pub async fn deactivate_group(&self, id: ObjectId) -> Result<(), ApiError> {
-        self.groups()
-            .update_one(
-                doc! { "_id": id },
-                doc! { "$set": { "isActive": false, "updatedAt": now() } },
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// Adds a member unless already present (checked in the same write) and
-    /// befriends them with `inviter`, atomically. False when already a member.
-    pub async fn add_group_member(
-        &self,
-        group: ObjectId,
-        member: &MemberDoc,
-        inviter: ObjectId,
-    ) -> Result<Option<GroupDoc>, ApiError> {
+        let filter = doc! { "_id": id, "isActive": true, "version": read };
+        let mut set = update.get_document("$set").cloned().unwrap_or_default();
+        set.insert("updatedAt", now());
+        update.insert("$set", set);
+        update.insert("$inc", doc! { "version": 1 });
+        let Some((inviter, member)) = befriend else {
+            return Ok(self
+                .groups()
+                .find_one_and_update(filter, update)
+                .return_document(ReturnDocument::After)
+                .await?);
+        };
         let mut session = self.client.start_session().await?;
         let updated = session
             .start_transaction()
             .and_run2(async |s| {
                 let updated = self
                     .groups()
-                    .find_one_and_update(
-                        doc! { "_id": group, "isActive": true, "members.user": { "$ne": member.user } },
-                        doc! {
-                            "$push": { "members": mongodb::bson::to_bson(member)? },
-                            "$set": { "updatedAt": now() },
-                        },
-                    )
+                    .find_one_and_update(filter.clone(), update.clone())
                     .return_document(ReturnDocument::After)
                     .session(&mut *s)
                     .await?;
                 if updated.is_some() {
-                    self.link_friends(s, inviter, &[member.user]).await?;
+                    self.link_friends(s, inviter, &[member]).await?;
                 }
                 Ok(updated)
             })
             .await?;
         Ok(updated)
-    }
-
-    pub async fn remove_group_member(
-        &self,
-        group: ObjectId,
-        user: ObjectId,
-    ) -> Result<Option<GroupDoc>, ApiError> {
-        Ok(self
-            .groups()
-            .find_one_and_update(
-                doc! { "_id": group, "isActive": true },
-                doc! { "$pull": { "members": { "user": user } }, "$set": { "updatedAt": now() } },
-            )
-            .return_document(ReturnDocument::After)
-            .await?)
     }
 }

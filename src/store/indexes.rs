@@ -12,12 +12,18 @@ use mongodb::options::IndexOptions;
 use mongodb::IndexModel;
 
 use super::Store;
+use crate::error::is_duplicate_key;
 
-/// One index a query needs.
+/// One index a query (or a uniqueness rule) needs.
 struct Wanted {
     collection: &'static str,
     keys: Document,
     unique: bool,
+    /// Only documents matching this are indexed (`partialFilterExpression`).
+    partial: Option<Document>,
+    /// The schema version from which the documents satisfy the index (a
+    /// unique index can only be built once the upgrade removed duplicates).
+    from_schema: i32,
 }
 
 fn wanted() -> Vec<Wanted> {
@@ -25,6 +31,17 @@ fn wanted() -> Vec<Wanted> {
         collection,
         keys,
         unique,
+        partial: None,
+        from_schema: 0,
+    };
+    // One pending record per person a user added: concurrent adds of the
+    // same email or phone cannot both insert one.
+    let pending_by = |field: &str| Wanted {
+        collection: "pendingfriends",
+        keys: doc! { "addedBy": 1, field: 1 },
+        unique: true,
+        partial: Some(doc! { field: { "$type": "string" } }),
+        from_schema: 2,
     };
     vec![
         index("users", doc! { "email": 1 }, true),
@@ -43,6 +60,8 @@ fn wanted() -> Vec<Wanted> {
         index("pendingfriends", doc! { "email": 1 }, false),
         index("pendingfriends", doc! { "phoneNumber": 1 }, false),
         index("pendingfriends", doc! { "addedBy": 1 }, false),
+        pending_by("email"),
+        pending_by("phoneNumber"),
         index("contacts", doc! { "createdAt": -1 }, false),
         index("balances", doc! { "a": 1 }, false),
         index("balances", doc! { "b": 1 }, false),
@@ -140,12 +159,14 @@ impl Store {
         }
     }
 
-    /// Creates every missing index the queries rely on and drops the ones
-    /// they replaced. Safe on every start. Returns the conflicts it could not
-    /// resolve (each already logged); an unreachable database is an error.
-    pub async fn ensure_indexes(&self) -> mongodb::error::Result<Vec<String>> {
+    /// Creates every missing index the queries rely on that documents of
+    /// schema version `schema` satisfy, and drops the ones they replaced.
+    /// Safe on every start. Returns the conflicts it could not resolve (each
+    /// already logged); an unreachable database is an error.
+    pub async fn ensure_indexes(&self, schema: i32) -> mongodb::error::Result<Vec<String>> {
         let mut conflicts = Vec::new();
-        let wanted = wanted();
+        let mut wanted = wanted();
+        wanted.retain(|w| w.from_schema <= schema);
         let mut collections: Vec<&str> = wanted.iter().map(|w| w.collection).collect();
         collections.dedup();
         for collection in collections {
@@ -155,9 +176,13 @@ impl Store {
                     Plan::Present => None,
                     Plan::Conflict(problem) => Some(problem),
                     Plan::Create => {
+                        let options = IndexOptions::builder()
+                            .unique(want.unique)
+                            .partial_filter_expression(want.partial.clone())
+                            .build();
                         let model = IndexModel::builder()
                             .keys(want.keys.clone())
-                            .options(IndexOptions::builder().unique(want.unique).build())
+                            .options(options)
                             .build();
                         match self
                             .db
@@ -169,6 +194,11 @@ impl Store {
                             Err(e) if is_index_conflict(&e) => Some(format!(
                                 "index on {collection} {} conflicts with an existing one ({e}); \
                                  drop the existing index and restart",
+                                want.keys
+                            )),
+                            Err(e) if is_duplicate_key(&e) => Some(format!(
+                                "unique index on {collection} {} cannot be built: documents \
+                                 repeat a key ({e}); remove the duplicates and restart",
                                 want.keys
                             )),
                             Err(e) => return Err(e),
@@ -210,6 +240,8 @@ mod tests {
             collection: "users",
             keys: doc! { "email": 1 },
             unique: true,
+            partial: None,
+            from_schema: 0,
         }
     }
 
@@ -246,6 +278,8 @@ mod tests {
             collection: "expenses",
             keys: doc! { "participants": 1, "date": -1, "_id": -1 },
             unique: false,
+            partial: None,
+            from_schema: 0,
         };
         assert_eq!(default_name(&want.keys), "participants_1_date_-1__id_-1");
         let reordered = existing(doc! { "date": -1, "participants": 1, "_id": -1 }, "x", None);

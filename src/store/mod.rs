@@ -21,7 +21,7 @@ use secrecy::ExposeSecret;
 pub use contacts::ContactDoc;
 pub use expenses::{ExpenseDoc, ExpenseFilter, PayerDoc, SplitDoc};
 pub use groups::{GroupDoc, MemberDoc};
-pub use pending::PendingFriendDoc;
+pub use pending::{FriendsAdded, PendingFriendDoc};
 pub use users::{ProfileChanges, UserDoc, UserSummary};
 
 use crate::configuration::DatabaseSettings;

@@ -3,6 +3,7 @@
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
+use mongodb::ClientSession;
 use serde::{Deserialize, Serialize};
 
 use super::{now, Store, UserDoc};
@@ -37,24 +38,34 @@ impl Store {
     }
 
     /// Befriends `me` with registered users and stores pending friends for the
-    /// rest, all in one transaction.
+    /// rest, all in one transaction. `Stale` (nothing written) when what the
+    /// caller planned from no longer holds: someone it would pend registered,
+    /// or an identical pending record was written concurrently. A person who
+    /// registers while this commits is caught afterwards and befriended; the
+    /// ids of such records are returned.
     pub async fn add_friends(
         &self,
         me: ObjectId,
         befriend: &[ObjectId],
         pending: &[PendingFriendDoc],
-    ) -> Result<(), ApiError> {
+    ) -> Result<FriendsAdded, ApiError> {
         if befriend.is_empty() && pending.is_empty() {
-            return Ok(());
+            return Ok(FriendsAdded::Done(Vec::new()));
         }
         let ids: Vec<ObjectId> = pending.iter().map(|p| p.id).collect();
+        let contacts = Contacts::of(pending);
         let mut session = self.client.start_session().await?;
-        session
+        let written = session
             .start_transaction()
             .and_run2(async |s| {
+                // Read in the transaction, before any write: a registration
+                // committed since the caller's plan makes the plan stale.
+                if !pending.is_empty() && self.anyone_registered(s, &contacts).await? {
+                    return Ok(false);
+                }
                 self.link_friends(s, me, befriend).await?;
                 if pending.is_empty() {
-                    return Ok(());
+                    return Ok(true);
                 }
                 self.pending().insert_many(pending).session(&mut *s).await?;
                 self.users()
@@ -64,10 +75,44 @@ impl Store {
                     )
                     .session(&mut *s)
                     .await?;
-                Ok(())
+                Ok(true)
             })
+            .await;
+        match written {
+            Ok(true) => {}
+            Ok(false) => return Ok(FriendsAdded::Stale),
+            Err(e) if is_duplicate_key(&e) => return Ok(FriendsAdded::Stale),
+            Err(e) => return Err(e.into()),
+        }
+        // A registration that committed after this transaction read, and
+        // swept for pending records before it committed, saw neither: the
+        // later of the two commits looks again, so here it is this one.
+        let mut converted = Vec::new();
+        for user in self
+            .users_by_contacts(&contacts.emails, &contacts.phones)
+            .await?
+        {
+            converted.extend(
+                self.convert_pending(user.id, &user.email, user.phone_number.as_deref())
+                    .await?,
+            );
+        }
+        Ok(FriendsAdded::Done(converted))
+    }
+
+    async fn anyone_registered(
+        &self,
+        s: &mut ClientSession,
+        contacts: &Contacts,
+    ) -> mongodb::error::Result<bool> {
+        let found = self
+            .users()
+            .clone_with_type::<Document>()
+            .find_one(contacts.filter())
+            .projection(doc! { "_id": 1 })
+            .session(&mut *s)
             .await?;
-        Ok(())
+        Ok(found.is_some())
     }
 
     /// Removes one of my pending friends; false when it is not mine or unknown.
@@ -102,63 +147,130 @@ impl Store {
     }
 
     /// Inserts a new account and, in the same transaction, turns every pending
-    /// friend record naming its email or phone into a mutual friendship.
+    /// friend record naming its email or phone into a mutual friendship; then
+    /// looks once more, for records written by adds that committed meanwhile.
     /// Returns how many users the newcomer was befriended with.
     pub async fn register_user(&self, user: &UserDoc) -> Result<usize, ApiError> {
-        let mut contact = vec![doc! { "email": &user.email }];
-        if let Some(phone) = &user.phone_number {
-            contact.push(doc! { "phoneNumber": phone });
-        }
-        let filter = doc! { "$or": contact };
+        let phone = user.phone_number.as_deref();
         let mut session = self.client.start_session().await?;
         let result = session
             .start_transaction()
             .and_run2(async |s| {
                 self.users().insert_one(user).session(&mut *s).await?;
-                let records: Vec<Document> = self
-                    .pending()
-                    .clone_with_type::<Document>()
-                    .find(filter.clone())
-                    .projection(doc! { "addedBy": 1 })
-                    .session(&mut *s)
-                    .await?
-                    .stream(&mut *s)
-                    .try_collect()
-                    .await?;
-                let ids: Vec<ObjectId> = records
-                    .iter()
-                    .filter_map(|d| d.get_object_id("_id").ok())
-                    .collect();
-                let mut adders: Vec<ObjectId> = records
-                    .iter()
-                    .filter_map(|d| d.get_object_id("addedBy").ok())
-                    .collect();
-                adders.sort();
-                adders.dedup();
-                if ids.is_empty() {
-                    return Ok(0);
-                }
-                self.link_friends(s, user.id, &adders).await?;
-                self.users()
-                    .update_many(
-                        doc! { "_id": { "$in": &adders } },
-                        doc! { "$pull": { "pendingFriends": { "$in": &ids } } },
-                    )
-                    .session(&mut *s)
-                    .await?;
-                self.pending()
-                    .delete_many(doc! { "_id": { "$in": &ids } })
-                    .session(&mut *s)
-                    .await?;
-                Ok(adders.len())
+                self.convert_pending_in(s, user.id, &user.email, phone)
+                    .await
             })
             .await;
-        match result {
-            Ok(n) => Ok(n),
+        let adders = match result {
+            Ok((adders, _)) => adders,
             Err(e) if is_duplicate_key(&e) => {
-                Err(ApiError::bad_request("User already exists with this email"))
+                return Err(ApiError::bad_request("User already exists with this email"))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => return Err(e.into()),
+        };
+        let late = self.convert_pending(user.id, &user.email, phone).await?;
+        Ok(adders + late.len())
+    }
+
+    /// Turns the pending records naming `email` or `phone` into friendships
+    /// of `user` with their adders, atomically; returns the records' ids.
+    pub async fn convert_pending(
+        &self,
+        user: ObjectId,
+        email: &str,
+        phone: Option<&str>,
+    ) -> Result<Vec<ObjectId>, ApiError> {
+        let mut session = self.client.start_session().await?;
+        let (_, ids) = session
+            .start_transaction()
+            .and_run2(async |s| self.convert_pending_in(s, user, email, phone).await)
+            .await?;
+        Ok(ids)
+    }
+
+    /// [`Store::convert_pending`] inside the caller's transaction: how many
+    /// adders were befriended, and the records converted.
+    async fn convert_pending_in(
+        &self,
+        s: &mut ClientSession,
+        user: ObjectId,
+        email: &str,
+        phone: Option<&str>,
+    ) -> mongodb::error::Result<(usize, Vec<ObjectId>)> {
+        let mut contact = vec![doc! { "email": email }];
+        if let Some(phone) = phone {
+            contact.push(doc! { "phoneNumber": phone });
         }
+        let records: Vec<Document> = self
+            .pending()
+            .clone_with_type::<Document>()
+            .find(doc! { "$or": contact })
+            .projection(doc! { "addedBy": 1 })
+            .session(&mut *s)
+            .await?
+            .stream(&mut *s)
+            .try_collect()
+            .await?;
+        let ids: Vec<ObjectId> = records
+            .iter()
+            .filter_map(|d| d.get_object_id("_id").ok())
+            .collect();
+        if ids.is_empty() {
+            return Ok((0, ids));
+        }
+        let mut adders: Vec<ObjectId> = records
+            .iter()
+            .filter_map(|d| d.get_object_id("addedBy").ok())
+            .collect();
+        adders.sort();
+        adders.dedup();
+        self.link_friends(s, user, &adders).await?;
+        self.users()
+            .update_many(
+                doc! { "_id": { "$in": &adders } },
+                doc! { "$pull": { "pendingFriends": { "$in": &ids } } },
+            )
+            .session(&mut *s)
+            .await?;
+        self.pending()
+            .delete_many(doc! { "_id": { "$in": &ids } })
+            .session(&mut *s)
+            .await?;
+        Ok((adders.len(), ids))
+    }
+}
+
+/// What [`Store::add_friends`] did.
+#[derive(Debug)]
+pub enum FriendsAdded {
+    /// Written; the pending records (by id) whose person registered while it
+    /// committed, and who are friends now.
+    Done(Vec<ObjectId>),
+    /// Nothing written: plan again from what is stored now.
+    Stale,
+}
+
+/// The emails and phone numbers of pending records.
+struct Contacts {
+    emails: Vec<String>,
+    phones: Vec<String>,
+}
+
+impl Contacts {
+    fn of(pending: &[PendingFriendDoc]) -> Self {
+        Self {
+            emails: pending.iter().filter_map(|p| p.email.clone()).collect(),
+            phones: pending
+                .iter()
+                .filter_map(|p| p.phone_number.clone())
+                .collect(),
+        }
+    }
+
+    fn filter(&self) -> Document {
+        doc! { "$or": [
+            { "email": { "$in": &self.emails } },
+            { "phoneNumber": { "$in": &self.phones } },
+        ] }
     }
 }

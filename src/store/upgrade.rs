@@ -8,7 +8,10 @@
 //!
 //! - version 0: the old Node server's documents (amounts are floats in major
 //!   units, mongoose placeholders, no ledger);
-//! - version 1: Splitlyr's (integer minor units, `payers`, `participants`).
+//! - version 1: Splitlyr's (integer minor units, `payers`, `participants`);
+//! - version 2: expenses and groups carry a `version` (optimistic
+//!   concurrency), and a user has at most one pending friend per email and
+//!   per phone number (unique indexes, built once the duplicates are gone).
 //!
 //! A database without a recorded version is at version 1 when a Splitlyr
 //! ledger was ever built in it (Splitlyr releases before versions were
@@ -36,9 +39,11 @@ use crate::error::is_duplicate_key;
 use crate::state::{Phase, Readiness};
 
 /// The schema this release reads and writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 /// The record of the upgrade from the old server's documents.
 const V1_MIGRATION: &str = "v1-node-documents";
+/// The record of the upgrade to versioned documents.
+const V2_MIGRATION: &str = "v2-versions";
 const LEASE: &str = "upgrade-lease";
 const LEASE_TTL_MS: i64 = 30_000;
 const WAIT_POLL: Duration = Duration::from_secs(1);
@@ -63,6 +68,9 @@ pub struct UpgradeReport {
     /// Expenses whose rounding moved a split by more than half a minor unit
     /// (each is listed in the log and in `migrations`).
     pub moved_expenses: u64,
+    /// Pending friends repeating an earlier one's adder and email or phone
+    /// (schema 2 keeps the oldest).
+    pub pending_duplicates: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -240,6 +248,7 @@ fn convert_expense(old: &Document) -> Conversion {
         participants: Vec::new(),
         created_at,
         updated_at: date_or(old, "updatedAt", created_at),
+        version: 1,
     };
     expense.refresh_participants();
     let magnitude = |minor: i64| format_major(minor.unsigned_abs(), currency);
@@ -305,6 +314,32 @@ enum Step {
     Users,
     /// The next batch of this many expenses.
     Expenses(usize),
+    /// Version 2: duplicate pending friends removed.
+    PendingDuplicates,
+}
+
+/// The pending records (oldest first) that repeat an earlier one's adder and
+/// email, or adder and phone number.
+fn duplicate_pending(records: &[Document]) -> Vec<ObjectId> {
+    let mut seen = std::collections::HashSet::new();
+    let mut duplicates = Vec::new();
+    for record in records {
+        let (Ok(id), Ok(adder)) = (record.get_object_id("_id"), record.get_object_id("addedBy"))
+        else {
+            continue;
+        };
+        let keys: Vec<(ObjectId, &str, &str)> = ["email", "phoneNumber"]
+            .into_iter()
+            .filter_map(|field| Some((adder, field, record.get_str(field).ok()?)))
+            .filter(|(_, _, value)| !value.is_empty())
+            .collect();
+        if keys.iter().any(|k| seen.contains(k)) {
+            duplicates.push(id);
+        } else {
+            seen.extend(keys);
+        }
+    }
+    duplicates
 }
 
 /// The name a process holds the lease under: pod or host, process, random.
@@ -387,7 +422,8 @@ impl Store {
     /// the upgrade lease. `readiness` tells the API and `/v1/healthz` where
     /// it stands.
     pub async fn prepare(&self, readiness: &Readiness, batch: usize) -> mongodb::error::Result<()> {
-        readiness.set_index_conflicts(self.ensure_indexes().await?);
+        let schema = self.schema_version().await?;
+        readiness.set_index_conflicts(self.ensure_indexes(schema).await?);
         let owner = owner_id();
         while !self.is_current().await? {
             if self.take_lease(&owner).await? {
@@ -401,6 +437,10 @@ impl Store {
                 readiness.set(Phase::WaitingForUpgrade);
                 tokio::time::sleep(WAIT_POLL).await;
             }
+        }
+        if schema < SCHEMA_VERSION {
+            // The indexes the upgrade made the documents fit.
+            readiness.set_index_conflicts(self.ensure_indexes(SCHEMA_VERSION).await?);
         }
         readiness.set(Phase::Ready);
         Ok(())
@@ -427,10 +467,90 @@ impl Store {
                 "database upgraded from the old server's documents (schema 0 -> 1)"
             );
         }
+        if version < 2 {
+            self.upgrade_to_v2().await?;
+        }
         if self.recorded_schema().await? != Some(SCHEMA_VERSION) {
             self.record_schema(SCHEMA_VERSION).await?;
         }
         self.ensure_ledger().await
+    }
+
+    /// Schema 1 → 2: every expense and group starts at version 1, and
+    /// duplicate pending friends go. Each step is idempotent, so a crash
+    /// midway is resumed by running it again.
+    async fn upgrade_to_v2(&self) -> mongodb::error::Result<()> {
+        let unversioned = doc! { "version": { "$exists": false } };
+        let first = doc! { "$set": { "version": 1_i64 } };
+        for collection in ["expenses", "groups"] {
+            let n = self
+                .db
+                .collection::<Document>(collection)
+                .update_many(unversioned.clone(), first.clone())
+                .await?
+                .modified_count;
+            tracing::info!(
+                collection,
+                documents = n,
+                "upgrade (schema 1 -> 2): versions start at 1"
+            );
+        }
+        self.in_transaction(Step::PendingDuplicates).await?;
+        Ok(())
+    }
+
+    /// Keeps the oldest pending record per adder and email, and per adder and
+    /// phone number (an empty one, the old server's default, is no number),
+    /// and unlinks the others from their adders.
+    async fn remove_duplicate_pending(
+        &self,
+        s: &mut mongodb::ClientSession,
+    ) -> mongodb::error::Result<()> {
+        let pending = self.db.collection::<Document>("pendingfriends");
+        for field in ["email", "phoneNumber"] {
+            pending
+                .update_many(doc! { field: "" }, doc! { "$unset": { field: "" } })
+                .session(&mut *s)
+                .await?;
+        }
+        let records: Vec<Document> = pending
+            .find(doc! {})
+            .projection(doc! { "addedBy": 1, "email": 1, "phoneNumber": 1 })
+            .sort(doc! { "createdAt": 1, "_id": 1 })
+            .session(&mut *s)
+            .await?
+            .stream(&mut *s)
+            .try_collect()
+            .await?;
+        let duplicates = duplicate_pending(&records);
+        self.migrations()
+            .update_one(
+                doc! { "_id": V2_MIGRATION },
+                doc! { "$set": { "pendingDuplicates": duplicates.len() as i64, "finishedAt": now() } },
+            )
+            .upsert(true)
+            .session(&mut *s)
+            .await?;
+        if duplicates.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            records = duplicates.len(),
+            "upgrade (schema 1 -> 2): duplicate pending friends removed"
+        );
+        pending
+            .delete_many(doc! { "_id": { "$in": &duplicates } })
+            .session(&mut *s)
+            .await?;
+        self.db
+            .collection::<Document>("users")
+            .update_many(
+                doc! { "pendingFriends": { "$in": &duplicates } },
+                doc! { "$pull": { "pendingFriends": { "$in": &duplicates } } },
+            )
+            .session(&mut *s)
+            .await?;
+        Ok(())
     }
 
     /// Counts of every collection the upgrade reads.
@@ -459,6 +579,16 @@ impl Store {
             .transpose()?
             .unwrap_or_default();
         report.to_version = SCHEMA_VERSION;
+        if let Some(v2) = self
+            .migrations()
+            .find_one(doc! { "_id": V2_MIGRATION })
+            .await?
+        {
+            report.pending_duplicates = v2
+                .get("pendingDuplicates")
+                .and_then(super::as_int)
+                .map_or(0, |n| n.unsigned_abs());
+        }
         Ok(report)
     }
 
@@ -543,6 +673,7 @@ impl Store {
         match step {
             Step::Users => self.upgrade_v1_users(s).await.map(|()| None),
             Step::Expenses(batch) => self.upgrade_v1_expense_batch(s, batch).await,
+            Step::PendingDuplicates => self.remove_duplicate_pending(s).await.map(|()| None),
         }
     }
 
@@ -704,6 +835,18 @@ impl Store {
             documents: self.document_counts().await?,
             ..UpgradeReport::default()
         };
+        if from_version < 2 {
+            let records: Vec<Document> = self
+                .db
+                .collection::<Document>("pendingfriends")
+                .find(doc! {})
+                .projection(doc! { "addedBy": 1, "email": 1, "phoneNumber": 1 })
+                .sort(doc! { "createdAt": 1, "_id": 1 })
+                .await?
+                .try_collect()
+                .await?;
+            report.pending_duplicates = duplicate_pending(&records).len() as u64;
+        }
         if from_version >= 1 {
             return Ok(report);
         }
@@ -813,5 +956,34 @@ mod tests {
             convert_expense(&zero_splits),
             Conversion::Unconvertible(_)
         ));
+    }
+
+    #[test]
+    fn the_oldest_pending_record_per_adder_and_contact_is_kept() {
+        let (al, bo) = (ObjectId::new(), ObjectId::new());
+        let ids: Vec<ObjectId> = (0..6).map(|_| ObjectId::new()).collect();
+        let record = |i: usize, adder, email: Option<&str>, phone: Option<&str>| {
+            let mut d = doc! { "_id": ids[i], "addedBy": adder };
+            if let Some(e) = email {
+                d.insert("email", e);
+            }
+            if let Some(p) = phone {
+                d.insert("phoneNumber", p);
+            }
+            d
+        };
+        let records = [
+            record(0, al, Some("gus@example.com"), None),
+            // Same person added by someone else: kept.
+            record(1, bo, Some("gus@example.com"), None),
+            // Al again, by email: removed.
+            record(2, al, Some("gus@example.com"), Some("+15550100")),
+            record(3, al, None, Some("+15550199")),
+            // Al again, by phone: removed.
+            record(4, al, Some("hana@example.com"), Some("+15550199")),
+            // An empty phone (the old default) is no phone: kept.
+            record(5, al, Some("ivy@example.com"), Some("")),
+        ];
+        assert_eq!(duplicate_pending(&records), vec![ids[2], ids[4]]);
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 mod auth;
+mod concurrency;
 mod expenses;
 mod friends;
 mod groups;

@@ -638,7 +638,7 @@ async fn the_dry_run_reports_without_writing() {
         String::from_utf8_lossy(&out.stderr)
     );
     for needle in [
-        &format!("database {name}: schema 0 -> 1 (dry run, nothing written)"),
+        &format!("database {name}: schema 0 -> 2 (dry run, nothing written)"),
         "expenses 9",
         "users 6",
         "expenses: 9 converted",
@@ -677,4 +677,114 @@ async fn an_index_conflict_is_reported_and_does_not_block_startup() {
     assert_eq!(conflicts.len(), 1, "{body}");
     assert!(conflicts[0].as_str().unwrap().contains("email_1"), "{body}");
     app.register("Al", "al@example.com").await;
+}
+
+#[tokio::test]
+async fn a_schema_1_database_gets_versions_and_one_pending_friend_per_person() {
+    let name = fresh_name();
+    let first = spawn_on(&name).await;
+    let (al, bo) = first.friends("Al", "Bo").await;
+    let (status, body) = first
+        .post(
+            "/v1/groups",
+            &al.token,
+            json!({ "name": "Trip", "members": [bo.id] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let group = body["data"]["_id"].as_str().unwrap().to_owned();
+    let expense = first
+        .expense(
+            &al,
+            json!({ "description": "Taxi", "amount": 12, "splitWith": [
+                { "user": al.id, "amount": 6 }, { "user": bo.id, "amount": 6 } ] }),
+        )
+        .await;
+    let expense = expense["_id"].as_str().unwrap().to_owned();
+    let (status, body) = first
+        .post(
+            "/v1/users/friends",
+            &al.token,
+            json!({ "friends": [{ "name": "Gus", "email": "gus@example.com" }] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Back to what schema 1 allowed: no versions, and Al added Gus twice.
+    let db = database(&name).await;
+    for c in ["expenses", "groups"] {
+        db.collection::<Document>(c)
+            .update_many(doc! {}, doc! { "$unset": { "version": "" } })
+            .await
+            .unwrap();
+    }
+    db.collection::<Document>("meta")
+        .update_one(doc! { "_id": "schema" }, doc! { "$set": { "version": 1 } })
+        .await
+        .unwrap();
+    let pending = db.collection::<Document>("pendingfriends");
+    for index in ["addedBy_1_email_1", "addedBy_1_phoneNumber_1"] {
+        pending.drop_index(index).await.unwrap();
+    }
+    let mut twice = pending
+        .find_one(doc! {})
+        .await
+        .unwrap()
+        .expect("Gus is pending");
+    let again = ObjectId::new();
+    twice.insert("_id", again);
+    pending.insert_one(twice).await.unwrap();
+    let al_id = ObjectId::parse_str(&al.id).unwrap();
+    db.collection::<Document>("users")
+        .update_one(
+            doc! { "_id": al_id },
+            doc! { "$push": { "pendingFriends": again } },
+        )
+        .await
+        .unwrap();
+    drop(first);
+
+    let second = spawn_on(&name).await;
+    let meta = db.collection::<Document>("meta");
+    let schema = meta
+        .find_one(doc! { "_id": "schema" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(int(schema.get("version").unwrap()), 2);
+    for c in ["expenses", "groups"] {
+        for d in all(&db, c).await {
+            assert_eq!(d.get("version").map(int), Some(1), "{c}: {d}");
+        }
+    }
+    assert_eq!(pending.count_documents(doc! {}).await.unwrap(), 1);
+    let al_doc = db
+        .collection::<Document>("users")
+        .find_one(doc! { "_id": al_id })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        al_doc.get_array("pendingFriends").unwrap().len(),
+        1,
+        "{al_doc}"
+    );
+    let names: Vec<String> = pending.list_index_names().await.unwrap();
+    assert!(names.contains(&"addedBy_1_email_1".to_owned()), "{names:?}");
+
+    // Clients edit what they read.
+    for path in [
+        format!("/v1/expenses/{expense}"),
+        format!("/v1/groups/{group}"),
+    ] {
+        let (status, body) = second
+            .put(
+                &path,
+                &al.token,
+                json!({ "description": "edited", "version": 1 }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert_eq!(body["data"]["version"], 2);
+    }
 }

@@ -17,13 +17,13 @@ use crate::routes::users::me;
 use crate::routes::Checks;
 use crate::store::{ExpenseDoc, SplitDoc, Store};
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct SplitInput {
     pub user: Option<String>,
     pub amount: Option<AmountInput>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpenseBody {
     pub description: Option<String>,
@@ -35,6 +35,8 @@ pub struct ExpenseBody {
     pub date: Option<String>,
     pub group_id: Option<String>,
     pub notes: Option<String>,
+    /// The version the edit is based on (as `If-Match`); update only.
+    pub version: Option<i64>,
 }
 
 /// An expense's fields, parsed and checked: what create stores and what

@@ -4,7 +4,7 @@
 mod input;
 mod view;
 
-use actix_web::{web, HttpResponse, Scope};
+use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
@@ -13,6 +13,7 @@ use self::input::{
 };
 use self::view::{render, render_one};
 use super::groups::member_group;
+use super::versions::{self, expected_version, tagged};
 use super::{created, ok, ok_page, parse_id, Checks, Page};
 use crate::auth::AuthUser;
 use crate::domain::balance::collect_nets;
@@ -69,12 +70,14 @@ async fn create(
         participants: Vec::new(),
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     expense.refresh_participants();
     store.insert_expense(&expense).await?;
-    Ok(created(
-        "Expense created successfully",
-        render_one(&store, &expense).await?,
+    let view = render_one(&store, &expense).await?;
+    Ok(tagged(
+        created("Expense created successfully", view),
+        expense.version,
     ))
 }
 
@@ -141,39 +144,70 @@ async fn get(
             "You are not allowed to view this expense",
         ));
     }
-    Ok(ok(
-        "Expense retrieved successfully",
-        render_one(&store, &expense).await?,
+    let view = render_one(&store, &expense).await?;
+    Ok(tagged(
+        ok("Expense retrieved successfully", view),
+        expense.version,
     ))
 }
 
 async fn update(
+    req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
     body: web::Json<ExpenseBody>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut expense = find(&store, &path).await?;
-    if !expense.may_edit(user.id) {
-        return Err(ApiError::forbidden(
-            "Only the creator or the payer can update this expense",
-        ));
+    let body = body.into_inner();
+    let expected = expected_version(&req, body.version)?;
+    // Read, edit, write only if unchanged since the read: a concurrent change
+    // (a settlement, another edit) makes the write miss, and the fields this
+    // client sent are applied again to the document as it now is.
+    for _ in 0..versions::ATTEMPTS {
+        let stored = find(&store, &path).await?;
+        if !stored.may_edit(user.id) {
+            return Err(ApiError::forbidden(
+                "Only the creator or the payer can update this expense",
+            ));
+        }
+        if expected.is_some_and(|v| v != stored.version) {
+            return Err(conflict(&store, &stored).await);
+        }
+        if stored.is_settled {
+            return Err(ApiError::bad_request("Cannot update a settled expense"));
+        }
+        let edited = edit(&store, user, &stored, body.clone()).await?;
+        if store.replace_expense(&edited, stored.version).await? {
+            let view = render_one(&store, &edited).await?;
+            return Ok(tagged(
+                ok("Expense updated successfully", view),
+                edited.version,
+            ));
+        }
     }
-    if expense.is_settled {
-        return Err(ApiError::bad_request("Cannot update a settled expense"));
-    }
+    let current = find(&store, &path).await?;
+    Err(conflict(&store, &current).await)
+}
+
+/// The stored expense with the body's fields applied: the next version.
+async fn edit(
+    store: &Store,
+    user: AuthUser,
+    stored: &ExpenseDoc,
+    body: ExpenseBody,
+) -> Result<ExpenseDoc, ApiError> {
     let mut c = Checks::default();
     // The group of an expense does not change.
-    let fields = parse_fields(&mut c, body.into_inner(), Fallback::stored(&expense));
+    let fields = parse_fields(&mut c, body, Fallback::stored(stored));
     let f = c.finish(fields)?;
 
-    let payer_changed = f.payer != expense.paid_by;
+    let payer_changed = f.payer != stored.paid_by;
     // A settled split was repaid to the old payer: with a new payer every
     // share is owed afresh. Otherwise unchanged shares stay settled.
     let previous: &[SplitDoc] = if payer_changed {
         &[]
     } else {
-        &expense.split_with
+        &stored.split_with
     };
     let split_with = build_splits(f.total, f.amount_input, f.currency, &f.shares, previous)?;
     // Users already in the split were checked when they were added (possibly
@@ -181,12 +215,13 @@ async fn update(
     // newcomers, and a new payer, are checked against the caller.
     let added: Vec<ObjectId> = f
         .split_users()
-        .filter(|u| !expense.split_with.iter().any(|s| s.user == *u))
+        .filter(|u| !stored.split_with.iter().any(|s| s.user == *u))
         .collect();
     if payer_changed || !added.is_empty() {
-        check_participants(&store, user, expense.group, f.payer, &added).await?;
+        check_participants(store, user, stored.group, f.payer, &added).await?;
     }
 
+    let mut expense = stored.clone();
     expense.description = f.description;
     expense.amount = f.total;
     expense.currency = f.currency.code().to_string();
@@ -200,6 +235,7 @@ async fn update(
     expense.date = f.date;
     expense.notes = f.notes;
     expense.updated_at = DateTime::now();
+    expense.version = stored.version + 1;
     expense.refresh_participants();
     // An edit that leaves only settled debts settles the expense, as the last
     // PATCH /settle would have.
@@ -207,28 +243,48 @@ async fn update(
         expense.is_settled = true;
         expense.settled_at = Some(expense.updated_at);
     }
-    if !store.replace_unsettled_expense(&expense).await? {
-        return Err(ApiError::bad_request("Cannot update a settled expense"));
+    Ok(expense)
+}
+
+/// 409 `VERSION_CONFLICT` with the expense as it is now.
+async fn conflict(store: &Store, current: &ExpenseDoc) -> ApiError {
+    match render_one(store, current).await {
+        Ok(view) => ApiError::VersionConflict {
+            message: "This expense was changed meanwhile; review it and try again".into(),
+            current: serde_json::to_value(view).unwrap_or_default(),
+        },
+        Err(e) => e,
     }
-    Ok(ok(
-        "Expense updated successfully",
-        render_one(&store, &expense).await?,
-    ))
 }
 
 async fn delete(
+    req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let expense = find(&store, &path).await?;
-    if !expense.may_edit(user.id) {
-        return Err(ApiError::forbidden(
-            "Only the creator or the payer can delete this expense",
-        ));
+    let expected = expected_version(&req, None)?;
+    // Deleted only as read, so the permission checked is the one that holds
+    // (a concurrent edit may change the payer).
+    for _ in 0..versions::ATTEMPTS {
+        let stored = find(&store, &path).await?;
+        if !stored.may_edit(user.id) {
+            return Err(ApiError::forbidden(
+                "Only the creator or the payer can delete this expense",
+            ));
+        }
+        if expected.is_some_and(|v| v != stored.version) {
+            return Err(conflict(&store, &stored).await);
+        }
+        if store
+            .delete_expense(stored.id, Some(stored.version))
+            .await?
+        {
+            return Ok(ok("Expense deleted successfully", serde_json::Value::Null));
+        }
     }
-    store.delete_expense(expense.id).await?;
-    Ok(ok("Expense deleted successfully", serde_json::Value::Null))
+    let current = find(&store, &path).await?;
+    Err(conflict(&store, &current).await)
 }
 
 async fn settle(
@@ -245,13 +301,15 @@ async fn settle(
     if split.settled {
         return Err(ApiError::bad_request("Your split is already settled"));
     }
+    // One conditional write: it applies to whatever version is current.
     let updated = store
         .settle_split(expense.id, user.id)
         .await?
         .ok_or_else(|| ApiError::bad_request("Your split is already settled"))?;
-    Ok(ok(
-        "Your split has been settled",
-        render_one(&store, &updated).await?,
+    let view = render_one(&store, &updated).await?;
+    Ok(tagged(
+        ok("Your split has been settled", view),
+        updated.version,
     ))
 }
 

@@ -45,6 +45,8 @@ pub struct ExpenseView {
     settled_at: Option<String>,
     created_at: String,
     updated_at: String,
+    /// Sent back in `If-Match` to edit only this version.
+    version: i64,
 }
 
 pub fn currency_of(e: &ExpenseDoc) -> Currency {
@@ -87,6 +89,7 @@ fn expense_view(
         settled_at: iso_opt(e.settled_at),
         created_at: iso(e.created_at),
         updated_at: iso(e.updated_at),
+        version: e.version,
     }
 }
 

@@ -1,0 +1,370 @@
+//! Concurrent writers: a confirmed write is never silently undone, two phones
+//! editing one document see a conflict instead of overwriting each other, and
+//! adding a friend who is registering at that moment makes them friends.
+//!
+//! Each race runs several rounds: on the code before versions (read outside
+//! the transaction, whole-document replace; friend lookups outside the
+//! transaction) every one of these tests lost writes within its rounds.
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{error_message, spawn_app, TestApp, User};
+use crate::ledger::assert_ledger_consistent;
+
+const ROUNDS: usize = 12;
+
+fn id_of(v: &Value) -> String {
+    v["_id"].as_str().expect("_id is a string").to_string()
+}
+
+fn settled(expense: &Value, user: &User) -> bool {
+    expense["splitWith"]
+        .as_array()
+        .expect("splitWith")
+        .iter()
+        .any(|s| s["user"]["_id"] == user.id.as_str() && s["settled"] == true)
+}
+
+/// Al's lunch for Al, Bo and Cy: settling one share leaves the expense open.
+async fn lunch(app: &TestApp, people: &[User; 3]) -> String {
+    let [al, bo, cy] = people;
+    let share = |u: &User| json!({ "user": u.id, "amount": 10 });
+    let e = app
+        .expense(
+            al,
+            json!({
+                "description": "Lunch",
+                "amount": 30,
+                "splitWith": [share(al), share(bo), share(cy)],
+            }),
+        )
+        .await;
+    id_of(&e)
+}
+
+async fn three_friends(app: &TestApp) -> [User; 3] {
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let cy = app.register("Cy", "cy@example.com").await;
+    app.befriend(&al, &cy).await;
+    [al, bo, cy]
+}
+
+#[tokio::test]
+async fn a_settlement_racing_an_edit_is_never_undone() {
+    let app = spawn_app().await;
+    let people = three_friends(&app).await;
+    let [al, bo, _] = &people;
+    let mut lost = Vec::new();
+    for round in 0..ROUNDS {
+        let id = lunch(&app, &people).await;
+        let path = format!("/v1/expenses/{id}");
+        let renamed = format!("Lunch {round}");
+        let settle_path = format!("{path}/settle");
+        let ((settle, s_body), (edit, e_body)) = tokio::join!(
+            app.patch(&settle_path, &bo.token, json!({})),
+            app.put(&path, &al.token, json!({ "description": renamed })),
+        );
+        assert_eq!(settle, StatusCode::OK, "{s_body}");
+        assert_eq!(edit, StatusCode::OK, "{e_body}");
+        let (_, now) = app.get(&path, &al.token).await;
+        if !settled(&now["data"], bo) || now["data"]["description"] != renamed.as_str() {
+            lost.push(now["data"].clone());
+        }
+    }
+    assert!(lost.is_empty(), "confirmed writes were undone: {lost:#?}");
+    assert_ledger_consistent(&app).await;
+}
+
+#[tokio::test]
+async fn concurrent_edits_of_different_fields_all_survive() {
+    let app = spawn_app().await;
+    let people = three_friends(&app).await;
+    let al = &people[0];
+    let mut lost = Vec::new();
+    let mut versions = Vec::new();
+    for round in 0..ROUNDS {
+        let id = lunch(&app, &people).await;
+        let path = format!("/v1/expenses/{id}");
+        let edits = [
+            json!({ "description": format!("Dinner {round}") }),
+            json!({ "notes": format!("note {round}") }),
+            json!({ "category": "food" }),
+            json!({ "date": "2026-01-15T12:00:00.000Z" }),
+        ];
+        let answers = join_all(edits.iter().map(|e| app.put(&path, &al.token, e.clone()))).await;
+        for (status, body) in &answers {
+            assert_eq!(*status, StatusCode::OK, "{body}");
+        }
+        let (_, now) = app.get(&path, &al.token).await;
+        let e = &now["data"];
+        let survived = e["description"] == format!("Dinner {round}").as_str()
+            && e["notes"] == format!("note {round}").as_str()
+            && e["category"] == "food"
+            && e["date"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("2026-01-15"));
+        if !survived {
+            lost.push(e.clone());
+        }
+        versions.push(e["version"].clone());
+    }
+    assert!(lost.is_empty(), "acknowledged edits were lost: {lost:#?}");
+    // Four edits of version 1: each made its own version.
+    assert!(versions.iter().all(|v| v == 5), "{versions:?}");
+}
+
+#[tokio::test]
+async fn versions_are_exposed_and_if_match_refuses_stale_edits() {
+    let app = spawn_app().await;
+    let people = three_friends(&app).await;
+    let [al, bo, _] = &people;
+    let id = lunch(&app, &people).await;
+    let path = format!("/v1/expenses/{id}");
+    let url = app.url(&path);
+
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth(&al.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["etag"], "\"1\"");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["version"], 1);
+
+    // Al edits version 1: fine, and the answer names version 2.
+    let res = app
+        .client
+        .put(&url)
+        .bearer_auth(&al.token)
+        .header("If-Match", "\"1\"")
+        .json(&json!({ "description": "Brunch" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["etag"], "\"2\"");
+
+    // A second phone still holding version 1: 409 with what is there now.
+    let res = app
+        .client
+        .put(&url)
+        .bearer_auth(&al.token)
+        .header("If-Match", "\"1\"")
+        .json(&json!({ "description": "Supper" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body: Value = res.json().await.unwrap();
+    error_message(&body);
+    assert_eq!(body["code"], "VERSION_CONFLICT");
+    assert_eq!(body["data"]["version"], 2);
+    assert_eq!(body["data"]["description"], "Brunch");
+
+    // The same through the body's `version`.
+    let (status, body) = app
+        .put(
+            &path,
+            &al.token,
+            json!({ "description": "Supper", "version": 1 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "VERSION_CONFLICT");
+
+    // A settlement is a change too.
+    let (status, body) = app
+        .patch(&format!("{path}/settle"), &bo.token, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["version"], 3);
+    let (status, _) = app
+        .put(&path, &al.token, json!({ "notes": "x", "version": 2 }))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Nonsense in If-Match is a 400, not a silent overwrite.
+    let res = app
+        .client
+        .put(&url)
+        .bearer_auth(&al.token)
+        .header("If-Match", "\"2\", \"3\"")
+        .json(&json!({ "notes": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // Deleting a stale version is refused too; the current one goes.
+    for (tag, expected) in [("\"2\"", StatusCode::CONFLICT), ("\"3\"", StatusCode::OK)] {
+        let res = app
+            .client
+            .delete(&url)
+            .bearer_auth(&al.token)
+            .header("If-Match", tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), expected, "{tag}");
+    }
+    assert_ledger_consistent(&app).await;
+}
+
+#[tokio::test]
+async fn two_phones_editing_one_version_one_wins_one_hears_of_it() {
+    let app = spawn_app().await;
+    let people = three_friends(&app).await;
+    let al = &people[0];
+    for round in 0..ROUNDS {
+        let id = lunch(&app, &people).await;
+        let path = format!("/v1/expenses/{id}");
+        let (a, b) = tokio::join!(
+            app.put(
+                &path,
+                &al.token,
+                json!({ "description": format!("A{round}"), "version": 1 })
+            ),
+            app.put(
+                &path,
+                &al.token,
+                json!({ "notes": format!("B{round}"), "version": 1 })
+            ),
+        );
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::CONFLICT],
+            "{} / {}",
+            a.1,
+            b.1
+        );
+    }
+}
+
+#[tokio::test]
+async fn group_edits_check_versions_too() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let (status, body) = app
+        .post(
+            "/v1/groups",
+            &al.token,
+            json!({ "name": "Trip", "members": [bo.id] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["data"]["version"], 1);
+    let path = format!("/v1/groups/{}", id_of(&body["data"]));
+
+    let (status, body) = app
+        .put(
+            &path,
+            &bo.token,
+            json!({ "name": "Trip 2026", "version": 1 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["version"], 2);
+    let (status, body) = app
+        .put(
+            &path,
+            &al.token,
+            json!({ "description": "Lisbon", "version": 1 }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "VERSION_CONFLICT");
+    assert_eq!(body["data"]["name"], "Trip 2026");
+
+    // Without a version, concurrent edits of different fields both land.
+    let (a, b) = tokio::join!(
+        app.put(&path, &al.token, json!({ "description": "Lisbon" })),
+        app.put(&path, &bo.token, json!({ "name": "Lisbon trip" })),
+    );
+    assert_eq!(
+        (a.0, b.0),
+        (StatusCode::OK, StatusCode::OK),
+        "{} / {}",
+        a.1,
+        b.1
+    );
+    let (_, now) = app.get(&path, &al.token).await;
+    assert_eq!(now["data"]["description"], "Lisbon");
+    assert_eq!(now["data"]["name"], "Lisbon trip");
+    assert_eq!(now["data"]["version"], 4);
+}
+
+async fn friends_and_pending(app: &TestApp, user: &User) -> (Vec<Value>, Vec<Value>) {
+    let (status, body) = app.get("/v1/users/friends", &user.token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let list = |key: &str| body["data"][key].as_array().cloned().unwrap_or_default();
+    (list("friends"), list("pendingFriends"))
+}
+
+#[tokio::test]
+async fn adding_a_friend_while_they_register_makes_them_friends() {
+    let app = spawn_app().await;
+    let al = app.register("Al", "al@example.com").await;
+    let mut broken = Vec::new();
+    for round in 0..ROUNDS {
+        let email = format!("new{round}@example.com");
+        let password = "secret-pass";
+        let ((added, add_body), (registered, reg_body)) = tokio::join!(
+            app.post(
+                "/v1/users/friends",
+                &al.token,
+                json!({ "friends": [{ "name": "Newcomer", "email": email }] }),
+            ),
+            app.call(
+                reqwest::Method::POST,
+                "/v1/auth/register",
+                None,
+                Some(json!({ "name": "Newcomer", "email": email, "password": password })),
+            ),
+        );
+        assert_eq!(added, StatusCode::OK, "{add_body}");
+        assert_eq!(registered, StatusCode::CREATED, "{reg_body}");
+        let (friends, pending) = friends_and_pending(&app, &al).await;
+        let befriended = friends.iter().any(|f| f["email"] == email.as_str());
+        let left_pending = pending.iter().any(|p| p["email"] == email.as_str());
+        if !befriended || left_pending {
+            broken.push((round, befriended, left_pending));
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "(round, befriended, pending record left): {broken:?}"
+    );
+}
+
+#[tokio::test]
+async fn identical_concurrent_adds_make_one_pending_friend() {
+    let app = spawn_app().await;
+    let al = app.register("Al", "al@example.com").await;
+    for round in 0..ROUNDS / 2 {
+        let email = format!("later{round}@example.com");
+        let phone = format!("+1555000{round:04}");
+        let entry =
+            json!({ "friends": [{ "name": "Later", "email": email, "phoneNumber": phone }] });
+        let answers =
+            join_all((0..4).map(|_| app.post("/v1/users/friends", &al.token, entry.clone()))).await;
+        let mut created = 0;
+        for (status, body) in &answers {
+            assert_eq!(*status, StatusCode::OK, "{body}");
+            if body["data"][0]["success"] == true {
+                created += 1;
+            }
+        }
+        let (_, pending) = friends_and_pending(&app, &al).await;
+        let records = pending
+            .iter()
+            .filter(|p| p["email"] == email.as_str())
+            .count();
+        assert_eq!((records, created), (1, 1), "round {round}: {answers:?}");
+    }
+}
