@@ -75,6 +75,13 @@ pub struct DatabaseSettings {
     pub max_pool_size: u32,
     /// Expenses converted per transaction when upgrading old documents.
     pub upgrade_batch_size: usize,
+    /// Acknowledgement every write waits for: `majority` (the default) or a
+    /// number of members (`1`). An acknowledged write survives the loss of
+    /// a minority of the replica set only with `majority`.
+    pub write_concern: String,
+    /// Writes are acknowledged only once in the database's journal, so a
+    /// database crash cannot lose a write answered 201.
+    pub journal: bool,
 }
 
 impl DatabaseSettings {
@@ -226,6 +233,23 @@ impl Settings {
         }
         if !(1..=10_000).contains(&self.database.upgrade_batch_size) {
             return Err("database.upgrade_batch_size must be between 1 and 10000".into());
+        }
+        let w = self.database.write_concern.as_str();
+        if w != "majority" && !w.parse::<u32>().is_ok_and(|n| (1..=50).contains(&n)) {
+            return Err(
+                "database.write_concern must be \"majority\" or a member count from 1 to 50 \
+                 (unacknowledged writes are never allowed)"
+                    .into(),
+            );
+        }
+        if self.environment == Environment::Production
+            && (w != "majority" || !self.database.journal)
+        {
+            tracing::warn!(
+                write_concern = w,
+                journal = self.database.journal,
+                "production without majority, journaled writes: a database failure can lose acknowledged writes"
+            );
         }
         crate::auth::jwt::parse_expires_in(&self.jwt.expires_in)
             .map_err(|e| format!("jwt.expires_in: {e}"))?;

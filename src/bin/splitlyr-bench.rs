@@ -815,6 +815,8 @@ async fn seed(args: &Args) -> Result<()> {
         health_timeout_ms: 1000,
         max_pool_size: 8,
         upgrade_batch_size: 500,
+        write_concern: "majority".into(),
+        journal: true,
     };
     let store = Store::connect(&settings, None).await?;
     let db = store.database();

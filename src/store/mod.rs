@@ -14,7 +14,7 @@ pub mod users;
 use std::time::Duration;
 
 use mongodb::bson::{doc, Document};
-use mongodb::options::ClientOptions;
+use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Client, Collection, Database};
 use secrecy::ExposeSecret;
 
@@ -46,6 +46,8 @@ impl Store {
             Some(Duration::from_millis(settings.server_selection_timeout_ms));
         options.connect_timeout = Some(Duration::from_millis(settings.server_selection_timeout_ms));
         options.max_pool_size = Some(settings.max_pool_size);
+        // Transactions inherit it at commit.
+        options.write_concern = Some(write_concern(settings));
         if let Some(metrics) = metrics {
             options.command_event_handler = Some(metrics.command_event_handler());
         }
@@ -85,6 +87,18 @@ impl Store {
             Ok(Ok(_))
         )
     }
+}
+
+/// The acknowledgement writes wait for (validated by the configuration).
+fn write_concern(settings: &DatabaseSettings) -> WriteConcern {
+    let w = match settings.write_concern.parse::<u32>() {
+        Ok(n) => Acknowledgment::Nodes(n),
+        Err(_) => Acknowledgment::Majority,
+    };
+    WriteConcern::builder()
+        .w(w)
+        .journal(settings.journal)
+        .build()
 }
 
 /// An integer as the database may store it (int32 or int64).

@@ -4,6 +4,7 @@
 
 mod auth;
 mod concurrency;
+mod durability;
 mod expenses;
 mod friends;
 mod groups;

@@ -260,8 +260,13 @@ async fn forwarded_for_is_only_trusted_from_configured_proxies() {
 }
 
 /// A SecantusDB server owned by one test, so it can be stopped and restarted.
-struct OwnDatabase {
+/// A SecantusDB process of the test's own, to stop (SIGKILL) and restart.
+pub struct OwnDatabase {
     port: u16,
+    /// `:memory:`, or a directory kept across restarts.
+    storage: String,
+    /// `--sync-on-commit`: a commit is on disk before it is acknowledged.
+    durable: bool,
     child: Option<Child>,
 }
 
@@ -274,30 +279,48 @@ impl OwnDatabase {
             })
     }
 
-    async fn start(port: u16) -> Self {
-        let mut db = Self { port, child: None };
+    pub async fn start(port: u16) -> Self {
+        Self::start_with(port, ":memory:".into(), false).await
+    }
+
+    /// On disk in `dir`, durable: what survives a kill -9 is what was acknowledged.
+    pub async fn start_durable(port: u16, dir: &std::path::Path) -> Self {
+        Self::start_with(port, dir.display().to_string(), true).await
+    }
+
+    async fn start_with(port: u16, storage: String, durable: bool) -> Self {
+        let mut db = Self {
+            port,
+            storage,
+            durable,
+            child: None,
+        };
         db.restart().await;
         db
     }
 
-    async fn restart(&mut self) {
+    pub async fn restart(&mut self) {
         let bin = Self::binary();
         assert!(
             bin.exists(),
             "{} missing: run scripts/test.sh (it installs SecantusDB)",
             bin.display()
         );
-        let child = Command::new(bin)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &self.port.to_string(),
-                "--storage-path",
-                ":memory:",
-                "--log-level",
-                "ERROR",
-            ])
+        let mut command = Command::new(bin);
+        command.args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &self.port.to_string(),
+            "--storage-path",
+            &self.storage,
+            "--log-level",
+            "ERROR",
+        ]);
+        if self.durable {
+            command.arg("--sync-on-commit");
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -314,14 +337,15 @@ impl OwnDatabase {
         }
     }
 
-    fn stop(&mut self) {
+    /// Kills the process (SIGKILL: no shutdown, no flush).
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
-    fn uri(&self) -> String {
+    pub fn uri(&self) -> String {
         format!("mongodb://127.0.0.1:{}/?directConnection=true", self.port)
     }
 }

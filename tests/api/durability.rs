@@ -1,0 +1,122 @@
+//! An acknowledged write survives a database crash. The database runs on disk
+//! in its durable mode (`--sync-on-commit`), the server with its default
+//! write concern (majority, journaled); the database is killed with SIGKILL
+//! in the middle of a burst of creates, restarted on the same files, and
+//! every expense that was answered 201 must still be there, with its balances.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{free_port, spawn_app_with};
+use crate::ledger::assert_ledger_consistent;
+use crate::ops::OwnDatabase;
+
+const WRITERS: usize = 6;
+
+/// Creates expenses until `stop`; returns the ids answered 201 and how many
+/// requests failed otherwise.
+async fn write_until(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    body: Value,
+    stop: Arc<AtomicBool>,
+) -> (Vec<String>, usize) {
+    let (mut created, mut failed) = (Vec::new(), 0);
+    while !stop.load(Ordering::Relaxed) {
+        let res = client
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await;
+        match res {
+            Ok(r) if r.status() == StatusCode::CREATED => {
+                let v: Value = r.json().await.expect("201 has a JSON body");
+                created.push(v["data"]["_id"].as_str().expect("id").to_owned());
+            }
+            _ => {
+                failed += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    (created, failed)
+}
+
+#[tokio::test]
+async fn every_expense_answered_201_survives_kill_9_of_the_database() {
+    let dir = std::env::temp_dir().join(format!("splitlyr-durable-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut db = OwnDatabase::start_durable(free_port(), &dir).await;
+    let uri = db.uri();
+    let app = spawn_app_with(|s| {
+        s.database.uri = uri.into();
+        s.database.server_selection_timeout_ms = 1500;
+    })
+    .await;
+    assert_eq!(app.settings.database.write_concern, "majority");
+    assert!(app.settings.database.journal);
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let body = json!({
+        "description": "Groceries",
+        "amount": 10.01,
+        "splitWith": [{ "user": al.id, "amount": 5 }, { "user": bo.id, "amount": 5.01 }],
+    });
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            tokio::spawn(write_until(
+                app.client.clone(),
+                app.url("/v1/expenses"),
+                al.token.clone(),
+                body.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    // Let the burst run, then kill the database under it.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    db.stop();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::Relaxed);
+    let (mut created, mut failed) = (Vec::new(), 0);
+    for w in writers {
+        let (ids, f) = w.await.unwrap();
+        created.extend(ids);
+        failed += f;
+    }
+    assert!(
+        created.len() >= 20,
+        "too few writes before the kill: {}",
+        created.len()
+    );
+    assert!(failed > 0, "the kill happened after the burst");
+
+    db.restart().await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !app.wait_until_healthy(Duration::from_secs(5)).await {
+        assert!(Instant::now() < deadline, "no recovery after the restart");
+    }
+    let mut lost = Vec::new();
+    for id in &created {
+        let (status, _) = app.get(&format!("/v1/expenses/{id}"), &al.token).await;
+        if status != StatusCode::OK {
+            lost.push((id.clone(), status));
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged creates lost: {lost:?}",
+        lost.len(),
+        created.len()
+    );
+    assert_ledger_consistent(&app).await;
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
