@@ -8,6 +8,7 @@ mod friends;
 mod groups;
 mod helpers;
 mod ledger;
+mod limits;
 mod ops;
 mod upgrade;
 mod users;
