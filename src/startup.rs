@@ -196,10 +196,12 @@ async fn run(
     let general = limiter(rl, rl.general_burst, rl.general_period_ms);
     let strict_auth = limiter(rl, rl.auth_burst, rl.auth_period_ms);
     let strict_contact = limiter(rl, rl.contact_burst, rl.contact_period_ms);
+    let other = limiter(rl, rl.other_burst, rl.other_period_ms);
     prune_limiters(vec![
         general.clone(),
         strict_auth.clone(),
         strict_contact.clone(),
+        other.clone(),
     ]);
     let client_ip = web::Data::new(crate::ratelimit::ClientIp::new(rl.trusted_proxies.clone()));
     let body_limit = settings.server.body_limit_bytes;
@@ -226,9 +228,17 @@ async fn run(
             .wrap(from_fn(crate::metrics::track))
             .wrap(from_fn(crate::telemetry::request_log))
             .wrap(TracingLogger::default())
-            .route("/v1/healthz", web::get().to(routes::health::healthz))
-            .route("/v1/livez", web::get().to(routes::health::livez))
-            .route("/metrics", web::get().to(crate::metrics::metrics_endpoint))
+            // Outside the `/v1` scope (no readiness gate), in its bucket.
+            .service(
+                web::resource("/v1/healthz")
+                    .wrap(Governor::new(&general))
+                    .get(routes::health::healthz),
+            )
+            .service(
+                web::resource("/v1/livez")
+                    .wrap(Governor::new(&general))
+                    .get(routes::health::livez),
+            )
             .service(
                 web::scope("/v1")
                     .wrap(from_fn(routes::health::ready_gate))
@@ -240,6 +250,15 @@ async fn run(
                     .service(routes::groups::scope())
                     .service(routes::expenses::scope()),
             )
+            // Everything else: `/metrics`, `/`, unknown paths, in a bucket of
+            // their own so the API's traffic never holds back a scrape.
+            .service(
+                web::scope("")
+                    .wrap(Governor::new(&other))
+                    .route("/metrics", web::get().to(crate::metrics::metrics_endpoint))
+                    .default_service(web::to(routes::not_found)),
+            )
+            // Unknown paths under `/v1`, behind the API's limiter.
             .default_service(web::to(routes::not_found))
     })
     .listen(listener)

@@ -2,9 +2,12 @@
 //! metric label sets, per-client rate limits outside `/v1`, `Retry-After`,
 //! the per-account login lockout, CORS refusals.
 
-use reqwest::Method;
+use std::time::Duration;
 
-use crate::helpers::{spawn_app, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{error_message, spawn_app, spawn_app_with, TestApp};
 
 /// A method name nobody registered, different on every call.
 fn random_method() -> Method {
@@ -75,4 +78,76 @@ async fn metric_series_do_not_grow_with_what_clients_send() {
     assert!(after.iter().any(|s| s.contains(r#"method="other""#)));
     assert!(after.iter().any(|s| s.contains(r#"route="unmatched""#)));
     assert!(!after.iter().any(|s| s.contains("method=\"X")));
+}
+
+/// Sends what `send` builds until it is refused; returns the refusal.
+async fn until_429(send: impl Fn() -> reqwest::RequestBuilder) -> reqwest::Response {
+    for _ in 0..1000 {
+        let res = send().send().await.unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            return res;
+        }
+    }
+    panic!("never rate limited");
+}
+
+fn retry_after(res: &reqwest::Response) -> u64 {
+    res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn retry_after_is_rounded_up_and_waiting_that_long_is_enough() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.enabled = true;
+        s.rate_limit.general_burst = 1;
+        s.rate_limit.general_period_ms = 1500;
+    })
+    .await;
+    let send = || app.client.get(app.url("/v1/users/profile"));
+    for round in 0..2 {
+        let refused = until_429(send).await;
+        let wait = retry_after(&refused);
+        assert!((1..=2).contains(&wait), "round {round}: Retry-After {wait}");
+        let body: Value = refused.json().await.unwrap();
+        assert!(error_message(&body).contains("Too many requests"));
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+        let res = send().send().await.unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "round {round}: still refused after waiting Retry-After: {wait}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn paths_outside_v1_are_rate_limited_per_client() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.enabled = true;
+        s.rate_limit.other_burst = 5;
+        s.rate_limit.other_period_ms = 60_000;
+    })
+    .await;
+    for path in ["/", "/wp-login.php", "/metrics"] {
+        let refused = until_429(|| app.client.get(app.url(path))).await;
+        assert!(retry_after(&refused) >= 1);
+        assert!(refused.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"));
+        let body: Value = refused.json().await.unwrap();
+        error_message(&body);
+    }
+    // The API has a bucket of its own.
+    let (status, _) = app.call(Method::GET, "/v1/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let login = json!({"email": "ghost@example.com", "password": "whatever"});
+    let (status, _) = app
+        .call(Method::POST, "/v1/auth/login", None, Some(login))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
