@@ -179,6 +179,7 @@ async fn run(
     let auth_config = web::Data::new(AuthConfig {
         bcrypt_cost: cost,
         dummy_hash,
+        login_policy: crate::store::logins::LoginPolicy::from_settings(&settings.rate_limit),
     });
     let status_cache = web::Data::new(UserStatusCache::new(Duration::from_secs(
         settings.auth.status_cache_seconds,

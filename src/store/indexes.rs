@@ -5,6 +5,8 @@
 //! other keys or uniqueness) never blocks startup: it is logged with what to
 //! do and reported by `/v1/healthz`.
 
+use std::time::Duration;
+
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::ErrorKind;
@@ -18,6 +20,8 @@ struct Wanted {
     collection: &'static str,
     keys: Document,
     unique: bool,
+    /// A TTL index: documents go this long after the date in its one key.
+    expire_after: Option<Duration>,
 }
 
 fn wanted() -> Vec<Wanted> {
@@ -25,6 +29,7 @@ fn wanted() -> Vec<Wanted> {
         collection,
         keys,
         unique,
+        expire_after: None,
     };
     vec![
         index("users", doc! { "email": 1 }, true),
@@ -48,6 +53,10 @@ fn wanted() -> Vec<Wanted> {
         index("balances", doc! { "b": 1 }, false),
         index("groupbalances", doc! { "group": 1 }, false),
         index("timeline", doc! { "u": 1, "d": 1, "e": 1 }, false),
+        Wanted {
+            expire_after: Some(Duration::ZERO),
+            ..index("loginfailures", doc! { "expiresAt": 1 }, false)
+        },
     ]
 }
 
@@ -87,6 +96,10 @@ fn is_unique(index: &IndexModel) -> bool {
         .unwrap_or(false)
 }
 
+fn expire_after(index: &IndexModel) -> Option<Duration> {
+    index.options.as_ref().and_then(|o| o.expire_after)
+}
+
 fn name_of(index: &IndexModel) -> Option<&str> {
     index.options.as_ref().and_then(|o| o.name.as_deref())
 }
@@ -101,10 +114,11 @@ enum Plan {
 
 fn plan(want: &Wanted, existing: &[IndexModel]) -> Plan {
     let spec = key_spec(&want.keys);
-    if existing
-        .iter()
-        .any(|ix| key_spec(&ix.keys) == spec && is_unique(ix) == want.unique)
-    {
+    if existing.iter().any(|ix| {
+        key_spec(&ix.keys) == spec
+            && is_unique(ix) == want.unique
+            && expire_after(ix) == want.expire_after
+    }) {
         return Plan::Present;
     }
     let name = default_name(&want.keys);
@@ -157,7 +171,12 @@ impl Store {
                     Plan::Create => {
                         let model = IndexModel::builder()
                             .keys(want.keys.clone())
-                            .options(IndexOptions::builder().unique(want.unique).build())
+                            .options(
+                                IndexOptions::builder()
+                                    .unique(want.unique)
+                                    .expire_after(want.expire_after)
+                                    .build(),
+                            )
                             .build();
                         match self
                             .db
@@ -210,6 +229,7 @@ mod tests {
             collection: "users",
             keys: doc! { "email": 1 },
             unique: true,
+            expire_after: None,
         }
     }
 
@@ -246,9 +266,25 @@ mod tests {
             collection: "expenses",
             keys: doc! { "participants": 1, "date": -1, "_id": -1 },
             unique: false,
+            expire_after: None,
         };
         assert_eq!(default_name(&want.keys), "participants_1_date_-1__id_-1");
         let reordered = existing(doc! { "date": -1, "participants": 1, "_id": -1 }, "x", None);
         assert_eq!(plan(&want, &[reordered]), Plan::Create);
+    }
+
+    #[test]
+    fn a_ttl_index_needs_its_expiry() {
+        let want = Wanted {
+            collection: "loginfailures",
+            keys: doc! { "expiresAt": 1 },
+            unique: false,
+            expire_after: Some(Duration::ZERO),
+        };
+        let plain = existing(doc! { "expiresAt": 1 }, "by_expiry", None);
+        assert_eq!(plan(&want, std::slice::from_ref(&plain)), Plan::Create);
+        let mut ttl = plain;
+        ttl.options.as_mut().unwrap().expire_after = Some(Duration::ZERO);
+        assert_eq!(plan(&want, &[ttl]), Plan::Present);
     }
 }

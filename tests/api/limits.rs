@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_message, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{error_message, keys, spawn_app, spawn_app_with, TestApp};
 
 /// A method name nobody registered, different on every call.
 fn random_method() -> Method {
@@ -150,4 +150,116 @@ async fn paths_outside_v1_are_rate_limited_per_client() {
         .call(Method::POST, "/v1/auth/login", None, Some(login))
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// A server whose per-client limits stay out of the way of the login
+/// lockout: three failures lock an email for `lockout_secs`.
+async fn lockout_app(lockout_secs: u64) -> TestApp {
+    spawn_app_with(|s| {
+        s.rate_limit.enabled = true;
+        s.rate_limit.auth_burst = 1000;
+        s.rate_limit.login_max_failures = 3;
+        s.rate_limit.login_lockout_seconds = lockout_secs;
+        s.rate_limit.login_lockout_max_seconds = 600;
+    })
+    .await
+}
+
+/// Logs in; returns the status, `Retry-After` and the body.
+async fn login(app: &TestApp, email: &str, password: &str) -> (StatusCode, Option<u64>, Value) {
+    let res = app
+        .client
+        .post(app.url("/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, retry, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn failed_logins_lock_an_email_alike_whether_it_has_an_account() {
+    let app = lockout_app(60).await;
+    let al = app.register("Al", "al@example.com").await;
+    let bo = app.register("Bo", "bo@example.com").await;
+
+    let mut refusals = Vec::new();
+    for email in [" AL@Example.com", "ghost@example.com"] {
+        for attempt in 0..3 {
+            let (status, retry, body) = login(&app, email, "wrong-password").await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{email} #{attempt}");
+            assert_eq!(retry, None);
+            assert_eq!(error_message(&body), "Invalid credentials");
+        }
+        let (status, retry, body) = login(&app, email, "wrong-password").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{email}: {body}");
+        let retry = retry.expect("Retry-After");
+        assert!((1..=60).contains(&retry), "Retry-After {retry}");
+        refusals.push(body);
+    }
+    // Nothing tells a locked account from a locked unknown email.
+    assert_eq!(refusals[0], refusals[1]);
+    assert_eq!(keys(&refusals[0]), ["message", "success"]);
+    assert!(error_message(&refusals[0]).contains("Too many failed login attempts"));
+
+    // The right password does not open a locked email.
+    let (status, _, body) = login(&app, &al.email, &al.password).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body, refusals[0]);
+    // The lock is per email, not per client: another account still logs in.
+    let (status, _, body) = login(&app, &bo.email, &bo.password).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Shared by replicas through the database, forgotten by a TTL index.
+    let indexes = app
+        .store()
+        .await
+        .database()
+        .collection::<mongodb::bson::Document>("loginfailures")
+        .list_index_names()
+        .await
+        .unwrap();
+    assert!(indexes.contains(&"expiresAt_1".to_string()), "{indexes:?}");
+}
+
+#[tokio::test]
+async fn a_successful_login_forgets_earlier_failures() {
+    let app = lockout_app(60).await;
+    let al = app.register("Al", "al@example.com").await;
+    for round in 0..3 {
+        for _ in 0..2 {
+            let (status, _, _) = login(&app, &al.email, "wrong-password").await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "round {round}");
+        }
+        let (status, _, body) = login(&app, &al.email, &al.password).await;
+        assert_eq!(status, StatusCode::OK, "round {round}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_lock_ends_after_retry_after_and_grows_with_further_failures() {
+    let app = lockout_app(1).await;
+    let al = app.register("Al", "al@example.com").await;
+    for _ in 0..3 {
+        login(&app, &al.email, "wrong-password").await;
+    }
+    let (status, retry, _) = login(&app, &al.email, &al.password).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(retry, Some(1));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // One more failure after the lock: locked again, twice as long.
+    let (status, _, _) = login(&app, &al.email, "wrong-password").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, retry, _) = login(&app, &al.email, &al.password).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let retry = retry.unwrap();
+    assert_eq!(retry, 2);
+    tokio::time::sleep(Duration::from_secs(retry)).await;
+    let (status, _, body) = login(&app, &al.email, &al.password).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
