@@ -4,7 +4,6 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use actix_cors::Cors;
 use actix_governor::Governor;
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders, NormalizePath, TrailingSlash};
@@ -107,25 +106,6 @@ async fn wait_for_signal() {
     }
 }
 
-fn cors(origins: &[String]) -> Cors {
-    let mut cors = Cors::default()
-        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-        .expose_headers([
-            header::RETRY_AFTER,
-            header::HeaderName::from_static("x-request-id"),
-        ])
-        .max_age(3600);
-    for origin in origins {
-        cors = if origin == "*" {
-            cors.allow_any_origin()
-        } else {
-            cors.allowed_origin(origin)
-        };
-    }
-    cors
-}
-
 fn security_headers(hsts: bool) -> DefaultHeaders {
     let headers = DefaultHeaders::new()
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -224,7 +204,8 @@ async fn run(
             .app_data(routes::query_config())
             .app_data(routes::path_config())
             .wrap(NormalizePath::new(TrailingSlash::Trim))
-            .wrap(cors(&origins))
+            .wrap(crate::cors::cors(&origins))
+            .wrap(from_fn(crate::cors::refusals_in_envelope))
             .wrap(security_headers(hsts))
             .wrap(from_fn(crate::metrics::track))
             .wrap(from_fn(crate::telemetry::request_log))

@@ -263,3 +263,39 @@ async fn a_lock_ends_after_retry_after_and_grows_with_further_failures() {
     let (status, _, body) = login(&app, &al.email, &al.password).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn a_refused_cors_preflight_answers_in_the_envelope() {
+    let app = spawn_app_with(|s| {
+        s.cors.allowed_origins = vec!["https://app.splitlyr.example".into()];
+    })
+    .await;
+    let cases = [
+        ("https://evil.example", "POST", "content-type"),
+        ("https://app.splitlyr.example", "TRACE", "content-type"),
+        ("https://app.splitlyr.example", "POST", "x-secret-header"),
+    ];
+    for (origin, method, headers) in cases {
+        let res = app
+            .client
+            .request(Method::OPTIONS, app.url("/v1/expenses"))
+            .header("origin", origin)
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", headers)
+            .send()
+            .await
+            .unwrap();
+        let case = format!("{origin} {method} {headers}");
+        assert!(res.status().is_client_error(), "{case}: {}", res.status());
+        assert!(res.headers().get("access-control-allow-origin").is_none());
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{case}"
+        );
+        let body: Value = res.json().await.unwrap();
+        assert!(!error_message(&body).is_empty(), "{case}");
+    }
+}
