@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_message, keys, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{assert_field_error, error_message, keys, spawn_app, spawn_app_with, TestApp};
 
 /// A method name nobody registered, different on every call.
 fn random_method() -> Method {
@@ -298,4 +298,57 @@ async fn a_refused_cors_preflight_answers_in_the_envelope() {
         let body: Value = res.json().await.unwrap();
         assert!(!error_message(&body).is_empty(), "{case}");
     }
+}
+
+#[tokio::test]
+async fn names_made_of_invisible_characters_are_refused_like_empty_ones() {
+    let app = spawn_app().await;
+    let blanks = ["\u{200B}", "\u{2060}\u{FEFF}", " \u{200B} \u{00AD} "];
+    for blank in blanks {
+        let (status, body) = app
+            .call(
+                Method::POST,
+                "/v1/auth/register",
+                None,
+                Some(json!({"name": blank, "email": "al@example.com", "password": "secret1"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{blank:?}: {body}");
+    }
+    let al = app.register("Al", "al@example.com").await;
+    for blank in blanks {
+        let (status, body) = app
+            .patch("/v1/users/profile", &al.token, json!({"name": blank}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{blank:?}: {body}");
+        let (status, body) = app
+            .post("/v1/groups", &al.token, json!({"name": blank}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{blank:?}: {body}");
+        assert_field_error(&body, "name");
+        let (status, body) = app
+            .post(
+                "/v1/users/friends",
+                &al.token,
+                json!({"friends": [{"name": blank, "email": "bo@example.com"}]}),
+            )
+            .await;
+        assert!(
+            status == StatusCode::BAD_REQUEST || body["data"][0]["success"] == false,
+            "{blank:?}: {status} {body}"
+        );
+        let (status, body) = app
+            .post(
+                "/v1/expenses",
+                &al.token,
+                json!({"description": blank, "amount": 10, "splitWith": [{"user": al.id, "amount": 10}]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{blank:?}: {body}");
+        assert_field_error(&body, "description");
+    }
+    let (status, body) = app
+        .post("/v1/groups", &al.token, json!({"name": "Trip \u{200B}"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
