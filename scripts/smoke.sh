@@ -20,7 +20,7 @@
 #   APP__*                     any other APP__ variable is passed to the server.
 #                              APP__RATE_LIMIT__AUTH_BURST defaults to
 #                              SMOKE_CONCURRENCY + 5 so the burst of registrations
-#                              is not rate limited (production default: 10).
+#                              is not rate limited (production default: 30).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

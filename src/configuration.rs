@@ -116,6 +116,16 @@ pub struct RateLimitSettings {
     pub auth_period_ms: u64,
     pub contact_burst: u32,
     pub contact_period_ms: u64,
+    /// Everything outside the `/v1` API: `/metrics`, `/`, unknown paths.
+    pub other_burst: u32,
+    pub other_period_ms: u64,
+    /// Failed logins per email before it is locked (shared by all replicas).
+    pub login_max_failures: u32,
+    /// A failure is forgotten this long after the last one (or the lock's end).
+    pub login_window_seconds: u64,
+    /// First lock; each further failure doubles it, up to the maximum.
+    pub login_lockout_seconds: u64,
+    pub login_lockout_max_seconds: u64,
     pub trusted_proxies: Vec<crate::ratelimit::ProxyRange>,
 }
 
@@ -254,15 +264,44 @@ impl Settings {
         crate::auth::jwt::parse_expires_in(&self.jwt.expires_in)
             .map_err(|e| format!("jwt.expires_in: {e}"))?;
         let rl = &self.rate_limit;
-        if [rl.general_burst, rl.auth_burst, rl.contact_burst].contains(&0)
+        if [
+            rl.general_burst,
+            rl.auth_burst,
+            rl.contact_burst,
+            rl.other_burst,
+        ]
+        .contains(&0)
             || [
                 rl.general_period_ms,
                 rl.auth_period_ms,
                 rl.contact_period_ms,
+                rl.other_period_ms,
             ]
             .contains(&0)
         {
             return Err("rate_limit bursts and periods must be positive".into());
+        }
+        rl.validate_login_lockout()
+    }
+}
+
+impl RateLimitSettings {
+    fn validate_login_lockout(&self) -> Result<(), String> {
+        const DAY: u64 = 86_400;
+        if !(1..=1000).contains(&self.login_max_failures) {
+            return Err("rate_limit.login_max_failures must be between 1 and 1000".into());
+        }
+        if !(1..=DAY).contains(&self.login_window_seconds) {
+            return Err("rate_limit.login_window_seconds must be between 1 and 86400".into());
+        }
+        if !(1..=DAY).contains(&self.login_lockout_max_seconds)
+            || !(1..=self.login_lockout_max_seconds).contains(&self.login_lockout_seconds)
+        {
+            return Err(
+                "rate_limit.login_lockout_seconds must be at least 1 and at most \
+                 rate_limit.login_lockout_max_seconds, itself at most 86400"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -315,6 +354,27 @@ mod tests {
         let mut s = settings(Environment::Test);
         s.rate_limit.auth_burst = 0;
         assert!(s.validate().is_err());
+        let mut s = settings(Environment::Test);
+        s.rate_limit.other_period_ms = 0;
+        assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn login_lockout_settings_are_bounded() {
+        type Tweak = fn(&mut RateLimitSettings);
+        let bad: [Tweak; 5] = [
+            |r| r.login_max_failures = 0,
+            |r| r.login_window_seconds = 0,
+            |r| r.login_lockout_seconds = 0,
+            |r| r.login_lockout_seconds = r.login_lockout_max_seconds + 1,
+            |r| r.login_lockout_max_seconds = 86_401,
+        ];
+        for (i, tweak) in bad.iter().enumerate() {
+            let mut s = settings(Environment::Test);
+            tweak(&mut s.rate_limit);
+            let e = s.validate().unwrap_err();
+            assert!(e.contains("rate_limit.login_"), "case {i}: {e}");
+        }
     }
 
     #[test]

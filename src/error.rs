@@ -57,6 +57,10 @@ pub enum ApiError {
     },
     #[error("Request body is too large")]
     PayloadTooLarge,
+    /// 429: too many failed logins for this email. The same for every email,
+    /// known or not; `Retry-After` in whole seconds (>= 1).
+    #[error("Too many failed login attempts, please try again later")]
+    LoginLocked { retry_after_secs: u64 },
     #[error("The database is unavailable, please try again shortly")]
     Unavailable(#[source] mongodb::error::Error),
     #[error("Something went wrong, please try again later")]
@@ -185,7 +189,11 @@ impl ApiError {
             }
             _ => (None, None, None),
         };
-        HttpResponse::build(self.status_code()).json(ErrorBody {
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::LoginLocked { retry_after_secs } = self {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
+        }
+        response.json(ErrorBody {
             success: false,
             message: self.to_string(),
             errors,
@@ -204,6 +212,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::VersionConflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::LoginLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod configuration;
+pub mod cors;
 pub mod domain;
 pub mod error;
 pub mod healthcheck;

@@ -1,11 +1,14 @@
 //! Prometheus metrics in an app-owned registry: HTTP traffic by route pattern
 //! (never raw paths, to bound cardinality), in-flight requests, database
 //! commands, and the process collector (CPU, RSS, open fds, start time).
+//! Every label value comes from a closed set, so the number of series is fixed
+//! whatever clients send.
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use mongodb::event::command::CommandEvent;
@@ -99,7 +102,7 @@ pub async fn track(
     let Some(metrics) = metrics else {
         return next.call(req).await;
     };
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let start = Instant::now();
     metrics.in_flight.inc();
     let result = next.call(req).await;
@@ -118,13 +121,30 @@ pub async fn track(
     };
     metrics
         .requests
-        .with_label_values(&[method.as_str(), route.as_str(), &status.to_string()])
+        .with_label_values(&[method, route.as_str(), &status.to_string()])
         .inc();
     metrics
         .duration
-        .with_label_values(&[method.as_str(), route.as_str()])
+        .with_label_values(&[method, route.as_str()])
         .observe(start.elapsed().as_secs_f64());
     result
+}
+
+/// The method as a label: the standard ones by name, anything else `other`
+/// (clients may send any token as a method).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 pub async fn metrics_endpoint(metrics: web::Data<Metrics>) -> HttpResponse {
@@ -135,6 +155,21 @@ pub async fn metrics_endpoint(metrics: web::Data<Metrics>) -> HttpResponse {
         Err(e) => {
             tracing::error!(error = %e, "failed to render metrics");
             HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_the_standard_set_are_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for odd in ["FOO", "get", "PROPFIND"] {
+            let method = Method::from_bytes(odd.as_bytes()).unwrap();
+            assert_eq!(method_label(&method), "other", "{odd}");
         }
     }
 }

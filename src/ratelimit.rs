@@ -8,11 +8,13 @@ use ipnet::IpNet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_governor::governor::clock::{Clock, DefaultClock};
 use actix_governor::governor::middleware::NoOpMiddleware;
 use actix_governor::{
     GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError,
 };
 use actix_web::dev::ServiceRequest;
+use actix_web::http::header::{HeaderName, RETRY_AFTER};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 
 use crate::configuration::RateLimitSettings;
@@ -93,16 +95,28 @@ impl KeyExtractor for ClientIp {
 
     fn exceed_rate_limit_response(
         &self,
-        _negative: &actix_governor::governor::NotUntil<
+        negative: &actix_governor::governor::NotUntil<
             actix_governor::governor::clock::QuantaInstant,
         >,
         mut response: HttpResponseBuilder,
     ) -> HttpResponse {
-        // actix-governor has already set `Retry-After`.
-        response.json(crate::error::envelope(
-            "Too many requests, please try again later.",
-        ))
+        // actix-governor's headers round the wait down (`Retry-After: 0` while
+        // refusing); a client that waits what we say must get through.
+        let wait = retry_after_secs(negative.wait_time_from(DefaultClock::default().now()));
+        response
+            .insert_header((RETRY_AFTER, wait))
+            .insert_header((HeaderName::from_static("x-ratelimit-after"), wait))
+            .json(crate::error::envelope(
+                "Too many requests, please try again later.",
+            ))
     }
+}
+
+/// A wait as whole seconds for `Retry-After`: rounded up, and at least 1, so
+/// waiting that long is always enough and a refusal never says "retry now".
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
 }
 
 pub type Limiter = GovernorConfig<ClientIp, NoOpMiddleware>;
@@ -133,6 +147,17 @@ mod tests {
 
     fn ranges(list: &[&str]) -> Vec<ProxyRange> {
         list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn retry_after_rounds_up_and_is_never_zero() {
+        let ms = Duration::from_millis;
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(ms(1)), 1);
+        assert_eq!(retry_after_secs(ms(1000)), 1);
+        assert_eq!(retry_after_secs(ms(1001)), 2);
+        assert_eq!(retry_after_secs(ms(3999)), 4);
+        assert_eq!(retry_after_secs(Duration::from_nanos(4_000_000_001)), 5);
     }
 
     #[test]

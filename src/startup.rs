@@ -4,7 +4,6 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use actix_cors::Cors;
 use actix_governor::Governor;
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders, NormalizePath, TrailingSlash};
@@ -107,25 +106,6 @@ async fn wait_for_signal() {
     }
 }
 
-fn cors(origins: &[String]) -> Cors {
-    let mut cors = Cors::default()
-        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-        .expose_headers([
-            header::RETRY_AFTER,
-            header::HeaderName::from_static("x-request-id"),
-        ])
-        .max_age(3600);
-    for origin in origins {
-        cors = if origin == "*" {
-            cors.allow_any_origin()
-        } else {
-            cors.allowed_origin(origin)
-        };
-    }
-    cors
-}
-
 fn security_headers(hsts: bool) -> DefaultHeaders {
     let headers = DefaultHeaders::new()
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -179,6 +159,7 @@ async fn run(
     let auth_config = web::Data::new(AuthConfig {
         bcrypt_cost: cost,
         dummy_hash,
+        login_policy: crate::store::logins::LoginPolicy::from_settings(&settings.rate_limit),
     });
     let status_cache = web::Data::new(UserStatusCache::new(Duration::from_secs(
         settings.auth.status_cache_seconds,
@@ -196,10 +177,12 @@ async fn run(
     let general = limiter(rl, rl.general_burst, rl.general_period_ms);
     let strict_auth = limiter(rl, rl.auth_burst, rl.auth_period_ms);
     let strict_contact = limiter(rl, rl.contact_burst, rl.contact_period_ms);
+    let other = limiter(rl, rl.other_burst, rl.other_period_ms);
     prune_limiters(vec![
         general.clone(),
         strict_auth.clone(),
         strict_contact.clone(),
+        other.clone(),
     ]);
     let client_ip = web::Data::new(crate::ratelimit::ClientIp::new(rl.trusted_proxies.clone()));
     let body_limit = settings.server.body_limit_bytes;
@@ -221,14 +204,23 @@ async fn run(
             .app_data(routes::query_config())
             .app_data(routes::path_config())
             .wrap(NormalizePath::new(TrailingSlash::Trim))
-            .wrap(cors(&origins))
+            .wrap(crate::cors::cors(&origins))
+            .wrap(from_fn(crate::cors::refusals_in_envelope))
             .wrap(security_headers(hsts))
             .wrap(from_fn(crate::metrics::track))
             .wrap(from_fn(crate::telemetry::request_log))
             .wrap(TracingLogger::default())
-            .route("/v1/healthz", web::get().to(routes::health::healthz))
-            .route("/v1/livez", web::get().to(routes::health::livez))
-            .route("/metrics", web::get().to(crate::metrics::metrics_endpoint))
+            // Outside the `/v1` scope (no readiness gate), in its bucket.
+            .service(
+                web::resource("/v1/healthz")
+                    .wrap(Governor::new(&general))
+                    .get(routes::health::healthz),
+            )
+            .service(
+                web::resource("/v1/livez")
+                    .wrap(Governor::new(&general))
+                    .get(routes::health::livez),
+            )
             .service(
                 web::scope("/v1")
                     .wrap(from_fn(routes::health::ready_gate))
@@ -240,6 +232,15 @@ async fn run(
                     .service(routes::groups::scope())
                     .service(routes::expenses::scope()),
             )
+            // Everything else: `/metrics`, `/`, unknown paths, in a bucket of
+            // their own so the API's traffic never holds back a scrape.
+            .service(
+                web::scope("")
+                    .wrap(Governor::new(&other))
+                    .route("/metrics", web::get().to(crate::metrics::metrics_endpoint))
+                    .default_service(web::to(routes::not_found)),
+            )
+            // Unknown paths under `/v1`, behind the API's limiter.
             .default_service(web::to(routes::not_found))
     })
     .listen(listener)

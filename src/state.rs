@@ -20,6 +20,8 @@ pub struct AuthConfig {
     pub bcrypt_cost: u32,
     /// A hash verified when the email is unknown, so both failures take as long.
     pub dummy_hash: String,
+    /// The per-email login lockout; none when rate limiting is off.
+    pub login_policy: Option<crate::store::logins::LoginPolicy>,
 }
 
 /// Where the database preparation of this process stands: indexes, the

@@ -1,9 +1,15 @@
 //! Bounded, trimmed text fields (names, descriptions, phone numbers).
 
 /// Trims `raw` and checks its length in characters is within `min..=max`.
-/// `label` names the field in the message the app shows.
+/// `label` names the field in the message the app shows. A value that shows
+/// nothing (only spaces and [invisible] characters) is empty.
 pub fn bounded(raw: &str, label: &str, min: usize, max: usize) -> Result<String, String> {
     let value = raw.trim();
+    let value = if value.chars().all(invisible) {
+        ""
+    } else {
+        value
+    };
     let len = value.chars().count();
     if len < min {
         return Err(if min <= 1 {
@@ -22,6 +28,35 @@ pub fn bounded(raw: &str, label: &str, min: usize, max: usize) -> Result<String,
         return Err(format!("{label} contains invalid characters"));
     }
     Ok(value.to_string())
+}
+
+/// Characters that show nothing, which people paste to get a name that looks
+/// empty: whitespace, Unicode's `Default_Ignorable_Code_Point` set (as of
+/// Unicode 15; zero-width and bidi controls, fillers, variation selectors,
+/// tags) and the braille blank. Listed explicitly so the set is reviewable;
+/// the other `Cf` characters (Arabic number signs, ...) are visible.
+pub fn invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c,
+            '\u{00AD}'                    // soft hyphen
+            | '\u{034F}'                  // combining grapheme joiner
+            | '\u{061C}'                  // Arabic letter mark
+            | '\u{115F}' | '\u{1160}'     // Hangul choseong/jungseong fillers
+            | '\u{17B4}' | '\u{17B5}'     // Khmer inherent vowels
+            | '\u{180B}'..='\u{180F}'     // Mongolian variation selectors, vowel separator
+            | '\u{200B}'..='\u{200F}'     // zero-width space, (non-)joiner, LRM, RLM
+            | '\u{202A}'..='\u{202E}'     // bidi embeddings and overrides
+            | '\u{2060}'..='\u{206F}'     // word joiner, invisible operators, bidi isolates
+            | '\u{2800}'                  // braille pattern blank
+            | '\u{3164}'                  // Hangul filler
+            | '\u{FE00}'..='\u{FE0F}'     // variation selectors
+            | '\u{FEFF}'                  // zero-width no-break space (BOM)
+            | '\u{FFA0}'                  // halfwidth Hangul filler
+            | '\u{FFF0}'..='\u{FFF8}'     // reserved default-ignorables
+            | '\u{1BCA0}'..='\u{1BCA3}'   // shorthand format controls
+            | '\u{1D173}'..='\u{1D17A}'   // musical symbol format controls
+            | '\u{E0000}'..='\u{E0FFF}'   // tags, variation selectors supplement
+        )
 }
 
 /// Phone numbers: digits with optional leading `+` and common separators,
@@ -53,6 +88,53 @@ mod tests {
         assert!(bounded(&"x".repeat(51), "Name", 1, 50).is_err());
         assert!(bounded(&"é".repeat(50), "Name", 1, 50).is_ok());
         assert!(bounded("a\u{0}b", "Name", 1, 50).is_err());
+    }
+
+    #[test]
+    fn values_that_show_nothing_are_empty() {
+        for blank in [
+            "\u{200B}",
+            "\u{200B}\u{200C}\u{200D}",
+            " \u{2060} ",
+            "\u{FEFF}",
+            "\u{00AD}\u{00AD}",
+            "\u{3164}\u{115F}",
+            "\u{2800}",
+            "\u{E0020}\u{FE0F}",
+            "\u{00A0}\u{2003}\u{200B}",
+        ] {
+            assert_eq!(
+                bounded(blank, "Name", 1, 50).unwrap_err(),
+                "Name is required",
+                "{blank:?}"
+            );
+            assert_eq!(bounded(blank, "Description", 0, 500).unwrap(), "");
+        }
+        // Invisible characters inside visible text are kept as they are:
+        // emoji sequences need the zero-width joiner.
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+        assert_eq!(bounded(family, "Name", 1, 50).unwrap(), family);
+        assert_eq!(bounded("Al\u{200B}", "Name", 1, 50).unwrap(), "Al\u{200B}");
+    }
+
+    #[test]
+    fn the_invisible_set() {
+        for c in [
+            '\u{200B}', '\u{2060}', '\u{FEFF}', '\u{00AD}', '\u{202E}', ' ', '\u{3000}',
+        ] {
+            assert!(invisible(c), "{c:?}");
+        }
+        for c in [
+            'a',
+            '.',
+            '_',
+            '\u{00E9}',
+            '\u{1F600}',
+            '\u{0301}',
+            '\u{0661}',
+        ] {
+            assert!(!invisible(c), "{c:?}");
+        }
     }
 
     #[test]

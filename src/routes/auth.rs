@@ -13,7 +13,9 @@ use crate::auth::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::auth::{JwtKeys, UserStatusCache};
 use crate::domain::{email::Email, text};
 use crate::error::{ApiError, ErrorsShape};
+use crate::ratelimit::retry_after_secs;
 use crate::state::AuthConfig;
+use crate::store::logins::Admission;
 use crate::store::{Store, UserDoc};
 
 pub fn scope() -> Scope<
@@ -175,11 +177,22 @@ async fn login(
     let (email, password) = c.finish(email.zip(password))?;
     let invalid = || ApiError::unauthorized("Invalid credentials");
 
+    // Every attempt on a well-formed email counts, known or not, before the
+    // password is looked at: a locked email is refused alike either way.
+    let email = Email::parse(&email).ok();
+    let lockout = email.as_ref().zip(config.login_policy.as_ref());
+    if let Some((email, policy)) = lockout {
+        if let Admission::Locked(wait) = store.admit_login(email, policy).await? {
+            return Err(ApiError::LoginLocked {
+                retry_after_secs: retry_after_secs(wait),
+            });
+        }
+    }
     // An unknown or malformed email still costs one bcrypt verification, so the
     // response time does not reveal which accounts exist.
-    let user = match Email::parse(&email) {
-        Ok(email) => store.user_by_email(email.as_str()).await?,
-        Err(_) => None,
+    let user = match &email {
+        Some(email) => store.user_by_email(email.as_str()).await?,
+        None => None,
     };
     let Some(user) = user else {
         password::verify(password, config.dummy_hash.clone()).await?;
@@ -187,6 +200,9 @@ async fn login(
     };
     if !password::verify(password, user.password.clone()).await? {
         return Err(invalid());
+    }
+    if let Some((email, _)) = lockout {
+        store.forget_login_failures(email).await?;
     }
     if !user.is_active {
         return Err(ApiError::Unauthorized {

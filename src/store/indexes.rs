@@ -5,6 +5,8 @@
 //! other keys or uniqueness) never blocks startup: it is logged with what to
 //! do and reported by `/v1/healthz`.
 
+use std::time::Duration;
+
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::error::ErrorKind;
@@ -24,6 +26,8 @@ struct Wanted {
     /// The schema version from which the documents satisfy the index (a
     /// unique index can only be built once the upgrade removed duplicates).
     from_schema: i32,
+    /// A TTL index: documents go this long after the date in its one key.
+    expire_after: Option<Duration>,
 }
 
 fn wanted() -> Vec<Wanted> {
@@ -33,6 +37,7 @@ fn wanted() -> Vec<Wanted> {
         unique,
         partial: None,
         from_schema: 0,
+        expire_after: None,
     };
     // One pending record per person a user added: concurrent adds of the
     // same email or phone cannot both insert one.
@@ -42,6 +47,7 @@ fn wanted() -> Vec<Wanted> {
         unique: true,
         partial: Some(doc! { field: { "$type": "string" } }),
         from_schema: 2,
+        expire_after: None,
     };
     vec![
         index("users", doc! { "email": 1 }, true),
@@ -67,6 +73,10 @@ fn wanted() -> Vec<Wanted> {
         index("balances", doc! { "b": 1 }, false),
         index("groupbalances", doc! { "group": 1 }, false),
         index("timeline", doc! { "u": 1, "d": 1, "e": 1 }, false),
+        Wanted {
+            expire_after: Some(Duration::ZERO),
+            ..index("loginfailures", doc! { "expiresAt": 1 }, false)
+        },
     ]
 }
 
@@ -106,6 +116,10 @@ fn is_unique(index: &IndexModel) -> bool {
         .unwrap_or(false)
 }
 
+fn expire_after(index: &IndexModel) -> Option<Duration> {
+    index.options.as_ref().and_then(|o| o.expire_after)
+}
+
 fn name_of(index: &IndexModel) -> Option<&str> {
     index.options.as_ref().and_then(|o| o.name.as_deref())
 }
@@ -120,10 +134,11 @@ enum Plan {
 
 fn plan(want: &Wanted, existing: &[IndexModel]) -> Plan {
     let spec = key_spec(&want.keys);
-    if existing
-        .iter()
-        .any(|ix| key_spec(&ix.keys) == spec && is_unique(ix) == want.unique)
-    {
+    if existing.iter().any(|ix| {
+        key_spec(&ix.keys) == spec
+            && is_unique(ix) == want.unique
+            && expire_after(ix) == want.expire_after
+    }) {
         return Plan::Present;
     }
     let name = default_name(&want.keys);
@@ -179,6 +194,7 @@ impl Store {
                         let options = IndexOptions::builder()
                             .unique(want.unique)
                             .partial_filter_expression(want.partial.clone())
+                            .expire_after(want.expire_after)
                             .build();
                         let model = IndexModel::builder()
                             .keys(want.keys.clone())
@@ -242,6 +258,7 @@ mod tests {
             unique: true,
             partial: None,
             from_schema: 0,
+            expire_after: None,
         }
     }
 
@@ -280,9 +297,27 @@ mod tests {
             unique: false,
             partial: None,
             from_schema: 0,
+            expire_after: None,
         };
         assert_eq!(default_name(&want.keys), "participants_1_date_-1__id_-1");
         let reordered = existing(doc! { "date": -1, "participants": 1, "_id": -1 }, "x", None);
         assert_eq!(plan(&want, &[reordered]), Plan::Create);
+    }
+
+    #[test]
+    fn a_ttl_index_needs_its_expiry() {
+        let want = Wanted {
+            collection: "loginfailures",
+            keys: doc! { "expiresAt": 1 },
+            unique: false,
+            partial: None,
+            from_schema: 0,
+            expire_after: Some(Duration::ZERO),
+        };
+        let plain = existing(doc! { "expiresAt": 1 }, "by_expiry", None);
+        assert_eq!(plan(&want, std::slice::from_ref(&plain)), Plan::Create);
+        let mut ttl = plain;
+        ttl.options.as_mut().unwrap().expire_after = Some(Duration::ZERO);
+        assert_eq!(plan(&want, &[ttl]), Plan::Present);
     }
 }

@@ -6,6 +6,7 @@ pub mod expenses;
 pub mod groups;
 mod indexes;
 pub mod ledger;
+pub mod logins;
 pub mod pending;
 pub mod timeline;
 pub mod upgrade;

@@ -10,6 +10,7 @@ mod friends;
 mod groups;
 mod helpers;
 mod ledger;
+mod limits;
 mod ops;
 mod upgrade;
 mod users;
