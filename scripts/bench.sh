@@ -11,8 +11,9 @@
 # Options: --expenses N, --duration S, --warmup S, --connections C,
 # --login-connections C (logins in flight, default 4), --focus-users N and
 # --focus-groups N (default 20 and 10), --keep (keep the database files of the
-# run). Every scenario is a throughput test, so the server runs with rate
-# limiting off (APP__RATE_LIMIT__ENABLED=false).
+# run), --server PATH (measure that server binary, e.g. an earlier release,
+# with this benchmark). Every scenario is a throughput test, so the server
+# runs with rate limiting off (APP__RATE_LIMIT__ENABLED=false).
 #
 # Balances at 1,000 vs N expenses compare like with like: the 1,000 expenses
 # are concentrated on the focus users and groups (so they have about as many
@@ -41,8 +42,9 @@ bcrypt_seconds=5
 focus_users=20
 focus_groups=10
 keep=false
+other_server=""
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -55,6 +57,7 @@ while [ $# -gt 0 ]; do
     --focus-users) focus_users=${2:?--focus-users needs a number}; shift ;;
     --focus-groups) focus_groups=${2:?--focus-groups needs a number}; shift ;;
     --keep) keep=true ;;
+    --server) other_server=${2:?--server needs a path}; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bench.sh: unknown option $1" >&2; usage; exit 2 ;;
   esac
@@ -98,7 +101,7 @@ build_started=$(now_ms)
 cargo build --release --bins >&2
 build_s=$(since "$build_started")
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-server_bin="$target_dir/release/splitlyr"
+server_bin="${other_server:-$target_dir/release/splitlyr}"
 bench_bin="$target_dir/release/splitlyr-bench"
 if [ ! -x "$server_bin" ] || [ ! -x "$bench_bin" ]; then
   die "release binaries not found in $target_dir/release"
@@ -305,7 +308,7 @@ field() { sed -n 's/^BENCH_JSON .*"'"$1"'":\([0-9.]*\).*/\1/p' "$2"; }
 scrape() { curl -fsS -m 10 "$base/metrics" >"$1" || die "cannot read $base/metrics"; }
 
 wrk_run() { # out-file connections threads seconds mode data
-  wrk -t"$3" -c"$2" -d"$4s" --timeout 30s -s scripts/bench/scenario.lua "$base" -- "$5" "$6" \
+  wrk -t"$3" -c"$2" -d"$4s" --timeout 30s -s scripts/bench/scenario.lua "$base" -- "$5" "$6" "$3" \
     >"$1" 2>&1 || { cat "$1" >&2; die "wrk failed ($5)"; }
   grep -q '^BENCH_JSON ' "$1" || { cat "$1" >&2; die "wrk printed no result ($5)"; }
 }
@@ -372,6 +375,9 @@ scenario login "POST /v1/auth/login" login "$expenses" "$login_connections" nowa
 login_with_probe
 scenario create_expense "POST /v1/expenses (friend)" create "$expenses"
 scenario mixed "mixed 80% reads / 20% writes" mixed "$expenses"
+scenario edit_expense "PUT /v1/expenses/:id (one field)" edit "$expenses"
+# Each split is settled once, so no warm-up (it would use up the splits).
+scenario settle_split "PATCH /v1/expenses/:id/settle" settle "$expenses" "$connections" nowarmup
 stop_server
 
 # ---------- report ----------

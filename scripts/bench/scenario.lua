@@ -1,7 +1,9 @@
 -- wrk script for every scenario of scripts/bench.sh:
 --   wrk ... -s scripts/bench/scenario.lua http://127.0.0.1:PORT -- MODE [DATA_FILE]
 -- MODE: healthz | login | profile | expenses1 | expenses50 | balances |
---       groupbalance | create | mixed
+--       groupbalance | create | mixed | edit | settle
+-- THREADS (third argument): wrk's thread count; settle gives each thread its
+-- own users, so no split is settled twice.
 -- DATA_FILE: users.lua from `splitlyr-bench seed` (not needed for healthz).
 -- balances and groupbalance rotate over the data file's focus users and
 -- (member, focus group) pairs, the same ids in every seeded database, and
@@ -95,6 +97,26 @@ local requests = {
       { ["Authorization"] = "Bearer " .. u.token }, nil)
   end,
   create = friend_expense,
+  -- PUT of one field of an open expense the user created (no If-Match: the
+  -- server checks the version it read and re-applies on a conflict).
+  edit = function()
+    local u = next_user()
+    counter = counter + 1
+    return wrk.format("PUT", "/v1/expenses/" .. u.own[counter % #u.own + 1], {
+      ["Authorization"] = "Bearer " .. u.token,
+      ["Content-Type"] = "application/json",
+    }, string.format('{"description":"Edited %d-%d"}', tid or 0, counter))
+  end,
+  -- PATCH settle of the next split the user owes (each is settled once).
+  settle = function()
+    local u = next_user()
+    u.settled = (u.settled or 0) + 1
+    local id = u.owe[u.settled] or u.owe[#u.owe]
+    return wrk.format("PATCH", "/v1/expenses/" .. id .. "/settle", {
+      ["Authorization"] = "Bearer " .. u.token,
+      ["Content-Type"] = "application/json",
+    }, "{}")
+  end,
   -- 80% reads across the read endpoints, 20% writes (half friend, half group expenses).
   mixed = function()
     local r = math.random(100)
@@ -123,6 +145,15 @@ function init(args)
     keep = function(u) return (u.expenses or 0) >= 500 end
   elseif mode == "mixed" then
     keep = function(u) return u.group ~= nil end
+  elseif mode == "edit" then
+    keep = function(u) return u.own ~= nil and #u.own > 0 end
+  elseif mode == "settle" then
+    -- Users are split between the threads by position.
+    local threads, position = tonumber(args[3]) or 1, 0
+    keep = function(u)
+      position = position + 1
+      return u.owe ~= nil and #u.owe > 0 and position % threads == (tid or 0) % threads
+    end
   end
   local pool
   if mode == "balances" or mode == "groupbalance" then

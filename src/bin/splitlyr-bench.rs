@@ -727,6 +727,38 @@ fn lua_str(s: &str) -> String {
     out
 }
 
+/// Expenses a user may edit (created by them, open) and splits they owe
+/// (open, not the payer's), for the edit and settle scenarios.
+#[derive(Default)]
+struct EditTargets {
+    own: Vec<ObjectId>,
+    owe: Vec<ObjectId>,
+}
+
+const OWN_PER_USER: usize = 5;
+const OWE_PER_USER: usize = 40;
+
+fn edit_targets(expenses: &[ExpenseDoc]) -> HashMap<ObjectId, EditTargets> {
+    let mut targets: HashMap<ObjectId, EditTargets> = HashMap::new();
+    for e in expenses.iter().filter(|e| !e.is_settled) {
+        let own = &mut targets.entry(e.created_by).or_default().own;
+        if own.len() < OWN_PER_USER {
+            own.push(e.id);
+        }
+        for split in e
+            .split_with
+            .iter()
+            .filter(|s| !s.settled && s.user != e.paid_by)
+        {
+            let owe = &mut targets.entry(split.user).or_default().owe;
+            if owe.len() < OWE_PER_USER {
+                owe.push(e.id);
+            }
+        }
+    }
+    targets
+}
+
 /// The wrk data file: `return { password = ..., users = { {id=..., token=..., ...}, ... },
 /// focus_users = { 1, 2, ... }, focus_groups = { {id=..., members={...}}, ... } }`
 /// (focus users and group members as 1-based indices into `users`).
@@ -734,6 +766,7 @@ fn lua_data(
     p: &People,
     keys: &JwtKeys,
     counts: &HashMap<ObjectId, usize>,
+    edits: &HashMap<ObjectId, EditTargets>,
     shape: &Shape,
 ) -> Result<String> {
     let mut s = String::new();
@@ -758,9 +791,17 @@ fn lua_data(
             ),
             None => ("nil".to_string(), String::new()),
         };
+        let targets = edits.get(&u.id);
+        let ids = |list: Option<&Vec<ObjectId>>| {
+            list.into_iter()
+                .flatten()
+                .map(|id| lua_str(&id.to_hex()))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let _ = writeln!(
             s,
-            "{{id={},token={},email={},friend={},group={},groupmates={{{}}},expenses={}}},",
+            "{{id={},token={},email={},friend={},group={},groupmates={{{}}},expenses={},own={{{}}},owe={{{}}}}},",
             lua_str(&u.id.to_hex()),
             lua_str(&token),
             lua_str(&u.email),
@@ -768,6 +809,8 @@ fn lua_data(
             group_id,
             mates,
             counts.get(&u.id).copied().unwrap_or(0),
+            ids(targets.map(|t| &t.own)),
+            ids(targets.map(|t| &t.owe)),
         );
     }
     s.push_str("},\nfocus_users = {");
@@ -902,7 +945,11 @@ async fn seed(args: &Args) -> Result<()> {
     let insert_s = insert_started.elapsed().as_secs_f64();
 
     std::fs::create_dir_all(&out)?;
-    std::fs::write(out.join("users.lua"), lua_data(&p, &keys, &counts, &shape)?)?;
+    let edits = edit_targets(&expenses);
+    std::fs::write(
+        out.join("users.lua"),
+        lua_data(&p, &keys, &counts, &edits, &shape)?,
+    )?;
     let mut per_user: Vec<usize> = p
         .users
         .iter()
