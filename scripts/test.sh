@@ -13,4 +13,21 @@ trap 'DB_PORT=$DB_PORT scripts/db.sh stop' EXIT
 export SPLITLYR_TEST_DB_URI="mongodb://127.0.0.1:${DB_PORT}/?directConnection=true"
 # Tests that stop and restart their own database need the server binary.
 export SPLITLYR_SECANTUSD="$root/.venv/bin/secantusd-py"
+# The replica tests put three servers behind nginx (Debian's nginx-light).
+ensure_nginx() {
+  local nginx
+  nginx=$(command -v nginx || true)
+  [ -n "$nginx" ] || { [ -x /usr/sbin/nginx ] && nginx=/usr/sbin/nginx; }
+  if [ -z "$nginx" ]; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing nginx-light (for tests/api/replicas.rs)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -qq nginx-light >/dev/null 2>&1 \
+      || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq nginx-light >/dev/null; }
+    nginx=/usr/sbin/nginx
+  fi
+  export SPLITLYR_NGINX="$nginx"
+}
+ensure_nginx
 cargo test --all-targets "$@"

@@ -53,12 +53,16 @@ async fn three_friends(app: &TestApp) -> [User; 3] {
 
 #[tokio::test]
 async fn a_settlement_racing_an_edit_is_never_undone() {
-    let app = spawn_app().await;
-    let people = three_friends(&app).await;
+    settlement_racing_edit(&spawn_app().await).await;
+}
+
+/// Settling a share while the payer renames the expense: both writes stay.
+pub async fn settlement_racing_edit(app: &TestApp) {
+    let people = three_friends(app).await;
     let [al, bo, _] = &people;
     let mut lost = Vec::new();
     for round in 0..ROUNDS {
-        let id = lunch(&app, &people).await;
+        let id = lunch(app, &people).await;
         let path = format!("/v1/expenses/{id}");
         let renamed = format!("Lunch {round}");
         let settle_path = format!("{path}/settle");
@@ -74,18 +78,22 @@ async fn a_settlement_racing_an_edit_is_never_undone() {
         }
     }
     assert!(lost.is_empty(), "confirmed writes were undone: {lost:#?}");
-    assert_ledger_consistent(&app).await;
+    assert_ledger_consistent(app).await;
 }
 
 #[tokio::test]
 async fn concurrent_edits_of_different_fields_all_survive() {
-    let app = spawn_app().await;
-    let people = three_friends(&app).await;
+    edits_of_different_fields(&spawn_app().await).await;
+}
+
+/// Four edits of different fields of one version at once: all four stay.
+pub async fn edits_of_different_fields(app: &TestApp) {
+    let people = three_friends(app).await;
     let al = &people[0];
     let mut lost = Vec::new();
     let mut versions = Vec::new();
     for round in 0..ROUNDS {
-        let id = lunch(&app, &people).await;
+        let id = lunch(app, &people).await;
         let path = format!("/v1/expenses/{id}");
         let edits = [
             json!({ "description": format!("Dinner {round}") }),
@@ -308,7 +316,11 @@ async fn friends_and_pending(app: &TestApp, user: &User) -> (Vec<Value>, Vec<Val
 
 #[tokio::test]
 async fn adding_a_friend_while_they_register_makes_them_friends() {
-    let app = spawn_app().await;
+    friend_added_while_registering(&spawn_app().await).await;
+}
+
+/// Al adds a friend by email while that person registers: they end up friends.
+pub async fn friend_added_while_registering(app: &TestApp) {
     let al = app.register("Al", "al@example.com").await;
     let mut broken = Vec::new();
     for round in 0..ROUNDS {
@@ -329,7 +341,7 @@ async fn adding_a_friend_while_they_register_makes_them_friends() {
         );
         assert_eq!(added, StatusCode::OK, "{add_body}");
         assert_eq!(registered, StatusCode::CREATED, "{reg_body}");
-        let (friends, pending) = friends_and_pending(&app, &al).await;
+        let (friends, pending) = friends_and_pending(app, &al).await;
         let befriended = friends.iter().any(|f| f["email"] == email.as_str());
         let left_pending = pending.iter().any(|p| p["email"] == email.as_str());
         if !befriended || left_pending {

@@ -12,5 +12,6 @@ mod helpers;
 mod ledger;
 mod limits;
 mod ops;
+mod replicas;
 mod upgrade;
 mod users;
