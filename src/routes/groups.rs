@@ -257,13 +257,7 @@ async fn change_group(
 
 /// 409 `VERSION_CONFLICT` with the group as it is now.
 async fn conflict(store: &Store, current: &GroupDoc) -> ApiError {
-    match render_one(store, current).await {
-        Ok(view) => ApiError::VersionConflict {
-            message: "This group was changed meanwhile; review it and try again".into(),
-            current: serde_json::to_value(view).unwrap_or_default(),
-        },
-        Err(e) => e,
-    }
+    versions::conflict("group", render_one(store, current).await)
 }
 
 fn not_a_member() -> ApiError {

@@ -57,6 +57,19 @@ fn parse_if_match(value: &HeaderValue) -> Result<Option<i64>, ApiError> {
     tag.parse().map(Some).map_err(|_| bad_version())
 }
 
+/// 409 `VERSION_CONFLICT` carrying the document as it is now (`current`, its
+/// rendering; a failure to render is returned instead). `what`: "expense".
+pub fn conflict<T: serde::Serialize>(what: &str, current: Result<T, ApiError>) -> ApiError {
+    match current.map(serde_json::to_value) {
+        Ok(Ok(view)) => ApiError::VersionConflict {
+            message: format!("This {what} was changed meanwhile; review it and try again"),
+            current: view,
+        },
+        Ok(Err(e)) => ApiError::internal(e),
+        Err(e) => e,
+    }
+}
+
 /// Adds `ETag: "<version>"` to a response about one document.
 pub fn tagged(mut response: HttpResponse, version: i64) -> HttpResponse {
     if let Ok(value) = HeaderValue::from_str(&format!("\"{version}\"")) {

@@ -144,26 +144,22 @@ async fn versions_are_exposed_and_if_match_refuses_stale_edits() {
     assert_eq!(body["data"]["version"], 1);
 
     // Al edits version 1: fine, and the answer names version 2.
-    let res = app
-        .client
-        .put(&url)
-        .bearer_auth(&al.token)
-        .header("If-Match", "\"1\"")
-        .json(&json!({ "description": "Brunch" }))
-        .send()
+    let put = |tag: &'static str, body: Value| {
+        app.client
+            .put(&url)
+            .bearer_auth(&al.token)
+            .header("If-Match", tag)
+            .json(&body)
+            .send()
+    };
+    let res = put("\"1\"", json!({ "description": "Brunch" }))
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["etag"], "\"2\"");
 
     // A second phone still holding version 1: 409 with what is there now.
-    let res = app
-        .client
-        .put(&url)
-        .bearer_auth(&al.token)
-        .header("If-Match", "\"1\"")
-        .json(&json!({ "description": "Supper" }))
-        .send()
+    let res = put("\"1\"", json!({ "description": "Supper" }))
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CONFLICT);
@@ -196,15 +192,7 @@ async fn versions_are_exposed_and_if_match_refuses_stale_edits() {
     assert_eq!(status, StatusCode::CONFLICT);
 
     // Nonsense in If-Match is a 400, not a silent overwrite.
-    let res = app
-        .client
-        .put(&url)
-        .bearer_auth(&al.token)
-        .header("If-Match", "\"2\", \"3\"")
-        .json(&json!({ "notes": "x" }))
-        .send()
-        .await
-        .unwrap();
+    let res = put("\"2\", \"3\"", json!({ "notes": "x" })).await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
     // Deleting a stale version is refused too; the current one goes.
@@ -258,16 +246,9 @@ async fn two_phones_editing_one_version_one_wins_one_hears_of_it() {
 async fn group_edits_check_versions_too() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let (status, body) = app
-        .post(
-            "/v1/groups",
-            &al.token,
-            json!({ "name": "Trip", "members": [bo.id] }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let path = format!("/v1/groups/{}", app.group(&al, "Trip", &[&bo]).await);
+    let (_, body) = app.get(&path, &al.token).await;
     assert_eq!(body["data"]["version"], 1);
-    let path = format!("/v1/groups/{}", id_of(&body["data"]));
 
     let (status, body) = app
         .put(

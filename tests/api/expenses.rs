@@ -92,20 +92,6 @@ async fn rejected(app: &TestApp, by: &User, body: Value) -> String {
     error_message(&res)
 }
 
-/// Creates a group as `by` with `members` and returns its id.
-async fn group(app: &TestApp, by: &User, name: &str, members: &[&User]) -> String {
-    let member_ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
-    let (status, res) = app
-        .post(
-            "/v1/groups",
-            &by.token,
-            json!({"name": name, "members": member_ids}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{res}");
-    id_of(&res["data"])
-}
-
 async fn settle(app: &TestApp, by: &User, expense: &str) -> Value {
     let (status, res) = app
         .patch(
@@ -657,7 +643,7 @@ async fn participants_with_a_group_must_be_members() {
     let cy = user(&app, "Cy").await;
     app.befriend(&al, &cy).await; // Al's friend, not in the group
     let eve = user(&app, "Eve").await;
-    let gid = group(&app, &al, "Flat", &[&bo]).await;
+    let gid = app.group(&al, "Flat", &[&bo]).await;
     // Bo adds Eve: she is a member but not Al's friend.
     let (status, res) = app
         .post(
@@ -1321,7 +1307,7 @@ async fn group_expenses_are_for_members() {
     let cy = user(&app, "Cy").await;
     app.befriend(&al, &cy).await;
     let eve = user(&app, "Eve").await;
-    let gid = group(&app, &al, "Flat", &[&bo, &eve]).await;
+    let gid = app.group(&al, "Flat", &[&bo, &eve]).await;
     let in_group = |b: Value, date: &str| with(b, json!({"groupId": gid, "date": date}));
     let g1 = id_of(
         &app.expense(
@@ -1356,7 +1342,7 @@ async fn group_expenses_are_for_members() {
         body("solo", json!(10), &[(&al, json!(5)), (&bo, json!(5))]),
     )
     .await;
-    let other = group(&app, &al, "Other", &[&bo]).await;
+    let other = app.group(&al, "Other", &[&bo]).await;
     app.expense(
         &al,
         with(
@@ -1460,7 +1446,7 @@ async fn group_balance_is_exact_and_honours_settled_splits() {
     let cy = user(&app, "Cy").await;
     let dee = user(&app, "Dee").await;
     // Al's group: Al befriends Bo, Cy and Dee; Bo and Cy are not friends.
-    let gid = group(&app, &al, "Trip", &[&bo, &cy, &dee]).await;
+    let gid = app.group(&al, "Trip", &[&bo, &cy, &dee]).await;
     let in_group = |b: Value| with(b, json!({"groupId": gid}));
     let third = 100.0_f64 / 3.0;
 
@@ -1604,7 +1590,7 @@ async fn group_balance_is_exact_and_honours_settled_splits() {
 async fn empty_group_balance_is_all_zero() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let gid = group(&app, &al, "Quiet", &[&bo]).await;
+    let gid = app.group(&al, "Quiet", &[&bo]).await;
     let (data, balances) = group_balances(&app, &bo, &gid).await;
     assert_eq!(
         balances,
@@ -1780,7 +1766,7 @@ async fn update_changes_the_payer_within_a_group() {
     let cy = user(&app, "Cy").await;
     app.befriend(&al, &cy).await; // Al's friend, not in the group
     let eve = user(&app, "Eve").await;
-    let gid = group(&app, &al, "Flat", &[&bo]).await;
+    let gid = app.group(&al, "Flat", &[&bo]).await;
     let (status, res) = app
         .post(
             &format!("/v1/groups/{gid}/members"),

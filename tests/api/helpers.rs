@@ -200,6 +200,20 @@ impl TestApp {
         assert_eq!(body["data"][0]["success"], true, "{body}");
     }
 
+    /// Creates a group as `by` with `members` and returns its id.
+    pub async fn group(&self, by: &User, name: &str, members: &[&User]) -> String {
+        let member_ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+        let (status, res) = self
+            .post(
+                "/v1/groups",
+                &by.token,
+                json!({"name": name, "members": member_ids}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{res}");
+        res["data"]["_id"].as_str().expect("group id").to_string()
+    }
+
     /// Creates an expense and returns its JSON.
     pub async fn expense(&self, by: &User, body: Value) -> Value {
         let (status, res) = self.post("/v1/expenses", &by.token, body).await;

@@ -684,15 +684,7 @@ async fn a_schema_1_database_gets_versions_and_one_pending_friend_per_person() {
     let name = fresh_name();
     let first = spawn_on(&name).await;
     let (al, bo) = first.friends("Al", "Bo").await;
-    let (status, body) = first
-        .post(
-            "/v1/groups",
-            &al.token,
-            json!({ "name": "Trip", "members": [bo.id] }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let group = body["data"]["_id"].as_str().unwrap().to_owned();
+    let group = first.group(&al, "Trip", &[&bo]).await;
     let expense = first
         .expense(
             &al,

@@ -248,13 +248,7 @@ async fn edit(
 
 /// 409 `VERSION_CONFLICT` with the expense as it is now.
 async fn conflict(store: &Store, current: &ExpenseDoc) -> ApiError {
-    match render_one(store, current).await {
-        Ok(view) => ApiError::VersionConflict {
-            message: "This expense was changed meanwhile; review it and try again".into(),
-            current: serde_json::to_value(view).unwrap_or_default(),
-        },
-        Err(e) => e,
-    }
+    versions::conflict("expense", render_one(store, current).await)
 }
 
 async fn delete(
