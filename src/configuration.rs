@@ -2,9 +2,11 @@
 //! `APP__SECTION__KEY` variables and the old Node server's variable names.
 //! Validation happens here so a misconfigured server refuses to start.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -126,7 +128,7 @@ pub struct RateLimitSettings {
     /// First lock; each further failure doubles it, up to the maximum.
     pub login_lockout_seconds: u64,
     pub login_lockout_max_seconds: u64,
-    pub trusted_proxies: Vec<crate::ratelimit::ProxyRange>,
+    pub trusted_proxies: Vec<ProxyRange>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -304,6 +306,36 @@ impl RateLimitSettings {
             );
         }
         Ok(())
+    }
+}
+
+/// A trusted proxy: one address (`10.0.0.7`) or a range (`10.0.0.0/8`), as
+/// load balancers and ingress controllers come from address ranges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct ProxyRange(IpNet);
+
+impl ProxyRange {
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        self.0.contains(ip)
+    }
+}
+
+impl TryFrom<String> for ProxyRange {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let s = s.trim();
+        s.parse::<IpNet>()
+            .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+            .map(Self)
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR range"))
+    }
+}
+
+impl std::str::FromStr for ProxyRange {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::try_from(s.to_string())
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use ipnet::IpNet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,37 +16,7 @@ use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{HeaderName, RETRY_AFTER};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 
-use crate::configuration::RateLimitSettings;
-
-/// A trusted proxy: one address (`10.0.0.7`) or a range (`10.0.0.0/8`), as
-/// load balancers and ingress controllers come from address ranges.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-#[serde(try_from = "String")]
-pub struct ProxyRange(IpNet);
-
-impl ProxyRange {
-    pub fn contains(&self, ip: &IpAddr) -> bool {
-        self.0.contains(ip)
-    }
-}
-
-impl TryFrom<String> for ProxyRange {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        let s = s.trim();
-        s.parse::<IpNet>()
-            .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-            .map(Self)
-            .map_err(|_| format!("{s:?} is not an IP address or CIDR range"))
-    }
-}
-
-impl std::str::FromStr for ProxyRange {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::try_from(s.to_string())
-    }
-}
+use crate::configuration::{ProxyRange, RateLimitSettings};
 
 #[derive(Clone, Debug)]
 pub struct ClientIp {

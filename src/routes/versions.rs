@@ -36,7 +36,7 @@ pub fn expected_version(
 }
 
 fn bad_version() -> ApiError {
-    ApiError::bad_request("If-Match must name one version, as sent in ETag (\"3\")")
+    ApiError::bad_request("If-Match (or version) must name one version, as sent in ETag (\"3\")")
 }
 
 /// `"3"`, `W/"3"` or a bare `3`; `*` matches any version. A list of several
