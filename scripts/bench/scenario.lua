@@ -109,7 +109,12 @@ local requests = {
   end,
   -- PATCH settle of the next split the user owes (each is settled once).
   settle = function()
+    -- Skip users whose owed splits are all settled (at most once round).
     local u = next_user()
+    for _ = 1, pool_size do
+      if (u.settled or 0) < #u.owe then break end
+      u = next_user()
+    end
     u.settled = (u.settled or 0) + 1
     local id = u.owe[u.settled] or u.owe[#u.owe]
     return wrk.format("PATCH", "/v1/expenses/" .. id .. "/settle", {
