@@ -14,7 +14,8 @@
 #   DB_PATH                    database storage for scripts/db.sh (default :memory:)
 #   SMOKE_CONCURRENCY          concurrent registrations during SIGTERM (default 10)
 #   SMOKE_SIGTERM_DELAY        seconds between firing them and SIGTERM (default 0.05)
-#   SMOKE_SKIP_BUILD=1         use the existing target/release/splitlyr
+#   SMOKE_SKIP_BUILD=1         use the existing release binary
+#   CARGO_TARGET_DIR           where cargo builds (default target/), as for cargo
 #   SMOKE_KEEP=1               keep the temp dir (logs) for inspection
 #   APP__SERVER__SHUTDOWN_GRACE_SECONDS  drain budget (default 30)
 #   APP__*                     any other APP__ variable is passed to the server.
@@ -59,7 +60,8 @@ if [ "${SMOKE_SKIP_BUILD:-0}" != "1" ]; then
   log "cargo build --release --locked"
   cargo build --release --locked --bin splitlyr
 fi
-[ -x target/release/splitlyr ] || fail "target/release/splitlyr not found"
+RELEASE_BIN="${CARGO_TARGET_DIR:-target}/release/splitlyr"
+[ -x "$RELEASE_BIN" ] || fail "$RELEASE_BIN not found"
 
 # --------------------------------------------------------------------------
 # scratch area, cleanup
@@ -107,7 +109,7 @@ fi
 # Binary and config copied into the scratch dir, owned by root (or the
 # caller) and not writable by the server user.
 install -d -m 0755 "${WORK}/bin"
-install -m 0555 target/release/splitlyr "${WORK}/bin/splitlyr"
+install -m 0555 "$RELEASE_BIN" "${WORK}/bin/splitlyr"
 BIN="${WORK}/bin/splitlyr"
 cp -R config "${WORK}/config"
 chmod -R a-w "${WORK}/config"

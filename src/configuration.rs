@@ -63,6 +63,9 @@ pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub shutdown_grace_seconds: u64,
+    /// How long an API request that arrives while the database is being
+    /// prepared waits for it before the 503 `DATABASE_NOT_READY`.
+    pub ready_wait_ms: u64,
     pub body_limit_bytes: usize,
     pub workers: usize,
     pub hsts: bool,

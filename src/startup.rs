@@ -22,6 +22,8 @@ use crate::store::Store;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The listening socket (the server holds another handle on it).
+    listening: TcpListener,
 }
 
 impl Application {
@@ -40,25 +42,80 @@ impl Application {
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|e| format!("bind {address}: {e}"))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        // A second handle on the listening socket, to close it for new
+        // connections the moment shutdown starts (see `run_until_stopped`).
+        let listening = listener.try_clone().map_err(|e| e.to_string())?;
         let server = run(listener, settings, store, metrics, readiness).await?;
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            listening,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until SIGTERM or SIGINT, then stops accepting and lets in-flight
-    /// requests finish within the configured grace period.
+    /// Serves until SIGTERM or SIGINT, then stops taking connections and lets
+    /// in-flight requests finish within the configured grace period, without
+    /// dropping a connection it has accepted (see [`shut_down`]).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
+        let listening = self.listening;
         tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::info!("shutdown signal received; draining in-flight requests");
-            handle.stop(true).await;
+            tracing::info!(
+                "shutdown signal received; taking no new connections, draining in-flight requests"
+            );
+            shut_down(handle, listening).await;
         });
         self.server.await
     }
+}
+
+/// How long connections the kernel had already accepted get to reach a worker.
+const HANDOVER: Duration = Duration::from_millis(100);
+/// How long the accept thread gets to stop once told to.
+const ACCEPT_STOP: Duration = Duration::from_millis(50);
+
+/// Stops without resetting a connection a load balancer may already have
+/// sent a request on. Stopping the server outright closes its listening
+/// socket with whatever connections the kernel had queued but the server had
+/// not yet taken: they are reset, and a balancer that had sent a POST on one
+/// answers 502 (it must not send a POST twice). Instead:
+/// 1. new connection attempts get no answer (a socket filter drops their
+///    SYN; the client sends it again a second later), while the queued ones
+///    are still taken and served;
+/// 2. after a moment the server stops taking connections and drains;
+/// 3. the socket stops listening, so the repeated attempts are refused at
+///    once, which a balancer passes on to another replica (nothing was sent).
+async fn shut_down(handle: actix_web::dev::ServerHandle, listening: TcpListener) {
+    let socket = socket2::SockRef::from(&listening);
+    if let Err(e) = drop_new_connections(&socket) {
+        tracing::warn!(error = %e, "could not filter the listening socket");
+    }
+    tokio::time::sleep(HANDOVER).await;
+    let drained = handle.stop(true);
+    tokio::time::sleep(ACCEPT_STOP).await;
+    if let Err(e) = socket.shutdown(std::net::Shutdown::Read) {
+        tracing::warn!(error = %e, "could not close the listening socket");
+    }
+    drained.await;
+}
+
+/// Attaches `ret #0`, a classic BPF program that drops every packet, to the
+/// listening socket: SYNs no longer reach it, established connections (their
+/// own sockets) are untouched.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn drop_new_connections(socket: &socket2::SockRef<'_>) -> std::io::Result<()> {
+    const RET_CONSTANT: u16 = 0x06;
+    socket.attach_filter(&[socket2::SockFilter::new(RET_CONSTANT, 0, 0, 0)])
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn drop_new_connections(_: &socket2::SockRef<'_>) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Prepares the database (indexes, the schema upgrade, the ledger) while the
@@ -172,6 +229,10 @@ async fn run(
     });
     let store = web::Data::new(store);
     let metrics = web::Data::new(metrics);
+    let gate = web::Data::new(routes::health::ReadyGate {
+        readiness: readiness.clone(),
+        wait: Duration::from_millis(settings.server.ready_wait_ms),
+    });
     let readiness = web::Data::new(readiness);
     let rl = &settings.rate_limit;
     let general = limiter(rl, rl.general_burst, rl.general_period_ms);
@@ -197,6 +258,7 @@ async fn run(
             .app_data(status_cache.clone())
             .app_data(info.clone())
             .app_data(readiness.clone())
+            .app_data(gate.clone())
             .app_data(metrics.clone())
             .app_data(client_ip.clone())
             .app_data(routes::json_config(body_limit))

@@ -60,16 +60,28 @@ fn not_ready_message(phase: Phase) -> &'static str {
     }
 }
 
-/// Answers 503 (`code: "DATABASE_NOT_READY"`, `Retry-After`) while the
-/// database is not prepared, so no request reads or writes documents that
-/// are not yet in this release's format.
+/// Holds a request that arrives while the database is being prepared for up
+/// to `server.ready_wait_ms` (a replica that has just started is usually
+/// ready within a fraction of a second, and a balancer without health checks
+/// sends it traffic at once), then answers 503 (`code: "DATABASE_NOT_READY"`,
+/// `Retry-After`) if it is still not ready, so no request reads or writes
+/// documents that are not yet in this release's format.
 pub async fn ready_gate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let phase = req
-        .app_data::<web::Data<Readiness>>()
-        .map_or(Phase::Ready, |r| r.phase());
+    let phase = match req.app_data::<web::Data<ReadyGate>>() {
+        // One atomic load when ready, as on nearly every request.
+        Some(gate) if !gate.readiness.is_ready() => {
+            let gate = gate.clone();
+            if gate.readiness.wait_ready(gate.wait).await {
+                Phase::Ready
+            } else {
+                gate.readiness.phase()
+            }
+        }
+        _ => Phase::Ready,
+    };
     if phase == Phase::Ready {
         return Ok(next.call(req).await?.map_into_left_body());
     }
@@ -81,6 +93,13 @@ pub async fn ready_gate(
             "code": "DATABASE_NOT_READY",
         }));
     Ok(req.into_response(response).map_into_right_body())
+}
+
+/// What [`ready_gate`] needs: the readiness and how long a request may wait.
+#[derive(Clone)]
+pub struct ReadyGate {
+    pub readiness: Readiness,
+    pub wait: std::time::Duration,
 }
 
 pub async fn livez() -> HttpResponse {
