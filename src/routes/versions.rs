@@ -30,7 +30,7 @@ pub fn expected_version(
         (Some(h), Some(b)) if h != b => Err(ApiError::bad_request(
             "If-Match and the body's version name different versions",
         )),
-        (Some(v), _) | (None, Some(v)) if v < 1 => Err(bad_version()),
+        (Some(v), _) | (None, Some(v)) if v < 0 => Err(bad_version()),
         (h, b) => Ok(h.or(b)),
     }
 }
@@ -96,6 +96,8 @@ mod tests {
         assert_eq!(expected(Some("\"3\""), None), Ok(Some(3)));
         assert_eq!(expected(Some("W/\"3\""), None), Ok(Some(3)));
         assert_eq!(expected(Some(" 12 "), None), Ok(Some(12)));
+        // A document written before versions shows version 0.
+        assert_eq!(expected(Some("\"0\""), None), Ok(Some(0)));
         assert_eq!(expected(Some("*"), None), Ok(None));
         assert_eq!(expected(None, Some(4)), Ok(Some(4)));
         assert_eq!(expected(Some("\"4\""), Some(4)), Ok(Some(4)));

@@ -11,7 +11,7 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::timeline::date_range;
-use super::{as_int, now, GroupDoc, Store};
+use super::{as_int, at_version, now, GroupDoc, Store};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -242,7 +242,10 @@ impl Store {
             .and_run2(async |s| {
                 let old = self
                     .expenses()
-                    .find_one_and_replace(doc! { "_id": expense.id, "version": read }, expense)
+                    .find_one_and_replace(
+                        doc! { "_id": expense.id, "version": at_version(read) },
+                        expense,
+                    )
                     .return_document(ReturnDocument::Before)
                     .session(&mut *s)
                     .await?;
@@ -259,7 +262,7 @@ impl Store {
     pub async fn delete_expense(&self, id: ObjectId, read: Option<i64>) -> Result<bool, ApiError> {
         let mut filter = doc! { "_id": id };
         if let Some(version) = read {
-            filter.insert("version", version);
+            filter.insert("version", at_version(version));
         }
         let mut session = self.client.start_session().await?;
         let deleted = session

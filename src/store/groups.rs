@@ -7,7 +7,7 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
-use super::{now, Store};
+use super::{at_version, now, Store};
 use crate::domain::months::MonthCounts;
 use crate::error::ApiError;
 
@@ -146,7 +146,7 @@ impl Store {
         mut update: Document,
         befriend: Option<(ObjectId, ObjectId)>,
     ) -> Result<Option<GroupDoc>, ApiError> {
-        let filter = doc! { "_id": id, "isActive": true, "version": read };
+        let filter = doc! { "_id": id, "isActive": true, "version": at_version(read) };
         let mut set = update.get_document("$set").cloned().unwrap_or_default();
         set.insert("updatedAt", now());
         update.insert("$set", set);

@@ -102,6 +102,18 @@ fn write_concern(settings: &DatabaseSettings) -> WriteConcern {
         .build()
 }
 
+/// Matches a document still at version `read`. Version 0 is a document
+/// without the field: written by a replica of the release before versions
+/// while this one was rolling out (after the upgrade had run), so it matches
+/// a missing field; the write that follows gives it version 1.
+fn at_version(read: i64) -> mongodb::bson::Bson {
+    if read == 0 {
+        doc! { "$exists": false }.into()
+    } else {
+        read.into()
+    }
+}
+
 /// An integer as the database may store it (int32 or int64).
 fn as_int(v: &mongodb::bson::Bson) -> Option<i64> {
     v.as_i64().or_else(|| v.as_i32().map(i64::from))

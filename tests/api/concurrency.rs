@@ -361,3 +361,43 @@ async fn identical_concurrent_adds_make_one_pending_friend() {
         assert_eq!((records, created), (1, 1), "round {round}: {answers:?}");
     }
 }
+
+/// During a rolling deploy, replicas of the release before versions go on
+/// writing documents without one after the upgrade ran: they read as version
+/// 0 and can be edited like any other.
+#[tokio::test]
+async fn documents_written_without_a_version_can_be_edited() {
+    use mongodb::bson::{doc, Document};
+    let app = spawn_app().await;
+    let people = three_friends(&app).await;
+    let [al, bo, _] = &people;
+    let expense = format!("/v1/expenses/{}", lunch(&app, &people).await);
+    let group = format!("/v1/groups/{}", app.group(al, "Trip", &[bo]).await);
+    let db = app.store().await.database().clone();
+    for c in ["expenses", "groups"] {
+        db.collection::<Document>(c)
+            .update_many(doc! {}, doc! { "$unset": { "version": "" } })
+            .await
+            .unwrap();
+    }
+
+    let (_, body) = app.get(&expense, &al.token).await;
+    assert_eq!(body["data"]["version"], 0);
+    let (status, body) = app.put(&expense, &al.token, json!({ "notes": "a" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["version"], 1);
+    let (status, body) = app
+        .put(&expense, &al.token, json!({ "notes": "b", "version": 0 }))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    let (status, body) = app
+        .put(&group, &al.token, json!({ "name": "Trip 2", "version": 0 }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["version"], 1);
+    let settle_path = format!("{expense}/settle");
+    let (status, body) = app.patch(&settle_path, &bo.token, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["version"], 2);
+}
