@@ -111,12 +111,11 @@ mod tests {
             "\"\"",
             "abc",
             "\"-1\"",
-            "\"0\"",
             "99999999999999999999",
         ] {
             assert!(expected(Some(bad), None).is_err(), "{bad}");
         }
-        assert!(expected(None, Some(0)).is_err());
+        assert!(expected(None, Some(-1)).is_err());
         assert!(expected(Some("\"3\""), Some(4)).is_err());
     }
 }
