@@ -6,6 +6,7 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use mongodb::ClientSession;
 use serde::{Deserialize, Serialize};
 
+use super::users::contact_filter;
 use super::{now, Store, UserDoc};
 use crate::error::{is_duplicate_key, ApiError};
 
@@ -268,9 +269,6 @@ impl Contacts {
     }
 
     fn filter(&self) -> Document {
-        doc! { "$or": [
-            { "email": { "$in": &self.emails } },
-            { "phoneNumber": { "$in": &self.phones } },
-        ] }
+        contact_filter(&self.emails, &self.phones)
     }
 }

@@ -187,10 +187,7 @@ impl Store {
         Ok(self
             .users()
             .clone_with_type::<UserSummary>()
-            .find(doc! { "$or": [
-                { "email": { "$in": emails } },
-                { "phoneNumber": { "$in": phones } },
-            ] })
+            .find(contact_filter(emails, phones))
             .projection(summary_projection())
             .await?
             .try_collect()
@@ -259,4 +256,12 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// Users (or pending records) with any of the emails or phone numbers.
+pub(super) fn contact_filter(emails: &[String], phones: &[String]) -> Document {
+    doc! { "$or": [
+        { "email": { "$in": emails } },
+        { "phoneNumber": { "$in": phones } },
+    ] }
 }
