@@ -257,13 +257,11 @@ impl Store {
         Ok(replaced)
     }
 
-    /// Deletes the expense and unbooks its balances, atomically; with `read`,
-    /// only while it is still at that version. False when nothing was deleted.
-    pub async fn delete_expense(&self, id: ObjectId, read: Option<i64>) -> Result<bool, ApiError> {
-        let mut filter = doc! { "_id": id };
-        if let Some(version) = read {
-            filter.insert("version", at_version(version));
-        }
+    /// Deletes the expense as it was at version `read` and unbooks its
+    /// balances, atomically; false when it changed meanwhile (or is gone):
+    /// nothing was deleted.
+    pub async fn delete_expense(&self, id: ObjectId, read: i64) -> Result<bool, ApiError> {
+        let filter = doc! { "_id": id, "version": at_version(read) };
         let mut session = self.client.start_session().await?;
         let deleted = session
             .start_transaction()

@@ -160,33 +160,54 @@ async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let expected = expected_version(&req, body.version)?;
-    // Read, edit, write only if unchanged since the read: a concurrent change
-    // (a settlement, another edit) makes the write miss, and the fields this
-    // client sent are applied again to the document as it now is.
-    for _ in 0..versions::ATTEMPTS {
-        let stored = find(&store, &path).await?;
-        if !stored.may_edit(user.id) {
-            return Err(ApiError::forbidden(
-                "Only the creator or the payer can update this expense",
-            ));
-        }
-        if expected.is_some_and(|v| v != stored.version) {
-            return Err(conflict(&store, &stored).await);
-        }
+    // A concurrent change (a settlement, another edit) makes the write miss,
+    // and the fields this client sent are applied again to the expense as it
+    // now is.
+    let forbidden = "Only the creator or the payer can update this expense";
+    let edited = change_expense(&store, &path, user, expected, forbidden, async |stored| {
         if stored.is_settled {
             return Err(ApiError::bad_request("Cannot update a settled expense"));
         }
-        let edited = edit(&store, user, &stored, body.clone()).await?;
-        if store.replace_expense(&edited, stored.version).await? {
-            let view = render_one(&store, &edited).await?;
-            return Ok(tagged(
-                ok("Expense updated successfully", view),
-                edited.version,
-            ));
+        let edited = edit(&store, user, stored, body.clone()).await?;
+        let written = store.replace_expense(&edited, stored.version).await?;
+        Ok(written.then_some(edited))
+    })
+    .await?;
+    let view = render_one(&store, &edited).await?;
+    Ok(tagged(
+        ok("Expense updated successfully", view),
+        edited.version,
+    ))
+}
+
+/// Reads the expense, checks that the caller may change it (else 403
+/// `forbidden`) and, with `expected` (If-Match), that it is at that version
+/// (else 409), then runs `write` on it. `write` answers None when the
+/// expense changed under it: then all of it runs again on the new version,
+/// up to [`versions::ATTEMPTS`] times, so the permission checked is always
+/// the one of the version written.
+async fn change_expense<T>(
+    store: &Store,
+    raw_id: &str,
+    user: AuthUser,
+    expected: Option<i64>,
+    forbidden: &str,
+    write: impl AsyncFn(&ExpenseDoc) -> Result<Option<T>, ApiError>,
+) -> Result<T, ApiError> {
+    for _ in 0..versions::ATTEMPTS {
+        let stored = find(store, raw_id).await?;
+        if !stored.may_edit(user.id) {
+            return Err(ApiError::forbidden(forbidden));
+        }
+        if expected.is_some_and(|v| v != stored.version) {
+            return Err(conflict(store, &stored).await);
+        }
+        if let Some(done) = write(&stored).await? {
+            return Ok(done);
         }
     }
-    let current = find(&store, &path).await?;
-    Err(conflict(&store, &current).await)
+    let current = find(store, raw_id).await?;
+    Err(conflict(store, &current).await)
 }
 
 /// The stored expense with the body's fields applied: the next version.
@@ -260,25 +281,13 @@ async fn delete(
     let expected = expected_version(&req, None)?;
     // Deleted only as read, so the permission checked is the one that holds
     // (a concurrent edit may change the payer).
-    for _ in 0..versions::ATTEMPTS {
-        let stored = find(&store, &path).await?;
-        if !stored.may_edit(user.id) {
-            return Err(ApiError::forbidden(
-                "Only the creator or the payer can delete this expense",
-            ));
-        }
-        if expected.is_some_and(|v| v != stored.version) {
-            return Err(conflict(&store, &stored).await);
-        }
-        if store
-            .delete_expense(stored.id, Some(stored.version))
-            .await?
-        {
-            return Ok(ok("Expense deleted successfully", serde_json::Value::Null));
-        }
-    }
-    let current = find(&store, &path).await?;
-    Err(conflict(&store, &current).await)
+    let forbidden = "Only the creator or the payer can delete this expense";
+    change_expense(&store, &path, user, expected, forbidden, async |stored| {
+        let deleted = store.delete_expense(stored.id, stored.version).await?;
+        Ok(deleted.then_some(()))
+    })
+    .await?;
+    Ok(ok("Expense deleted successfully", serde_json::Value::Null))
 }
 
 async fn settle(
