@@ -13,9 +13,16 @@ use actix_web::HttpResponse;
 pub fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        // `If-Match` and `ETag`: a browser app edits only the version it read.
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+        ])
         .expose_headers([
             header::RETRY_AFTER,
+            header::ETAG,
             header::HeaderName::from_static("x-request-id"),
         ])
         .max_age(3600);

@@ -76,6 +76,32 @@ async fn hsts_and_cors_follow_configuration() {
         .to_str()
         .unwrap()
         .contains("max-age="));
+    // A browser app may send If-Match and read ETag.
+    let res = app
+        .client
+        .request(
+            Method::OPTIONS,
+            app.url("/v1/expenses/0123456789abcdef01234567"),
+        )
+        .header("origin", "https://app.splitlyr.example")
+        .header("access-control-request-method", "PUT")
+        .header("access-control-request-headers", "authorization, if-match")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let res = app
+        .client
+        .get(app.url("/v1/healthz"))
+        .header("origin", "https://app.splitlyr.example")
+        .send()
+        .await
+        .unwrap();
+    let exposed = res.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(exposed.contains("etag"), "{exposed}");
     let res = app
         .client
         .get(app.url("/v1/healthz"))
