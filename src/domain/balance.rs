@@ -3,14 +3,14 @@
 //! owed money, negative means the member owes.
 //!
 //! Nets are kept per currency in minor units (exact, and what a "You are owed
-//! $12.50" message needs), plus one combined number across currencies in the
-//! common milli-unit scale, which is what the app's single balance shows.
+//! $12.50" message needs). Amounts in different currencies are never added
+//! together.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 
-use super::money::{sum_in_common_scale, CommonScaleUnits, Currency};
-use super::postings::{postings, Bill, Share};
+use super::money::Currency;
+use super::postings::{postings, Bill};
 
 /// A member's net position in a group (or towards one counterparty).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -18,21 +18,12 @@ pub struct MemberBalance {
     /// Net per currency in that currency's minor units; zero nets are left
     /// out. A `BTreeMap` so rendering order is stable.
     pub by_currency: BTreeMap<Currency, i64>,
-    /// All currencies added in thousandths of a major unit, ignoring exchange
-    /// rates as the old server did (see `money::sum_in_common_scale`).
-    pub combined: i64,
 }
 
 impl MemberBalance {
-    /// Nothing owed either way in any currency. `combined` is not consulted:
-    /// it can be 0 while currencies are not (+1 JPY and -1.00 USD).
+    /// Nothing owed either way in any currency.
     pub fn is_zero(&self) -> bool {
         self.by_currency.is_empty()
-    }
-
-    /// `combined` as a JSON number in major units.
-    pub fn combined_number(&self) -> CommonScaleUnits {
-        CommonScaleUnits(self.combined)
     }
 
     fn from_nets(nets: BTreeMap<Currency, i128>) -> MemberBalance {
@@ -41,12 +32,7 @@ impl MemberBalance {
             .filter(|&(_, net)| net != 0)
             .map(|(currency, net)| (currency, saturate(net)))
             .collect();
-        let amounts: Vec<(i64, Currency)> = by_currency.iter().map(|(&c, &net)| (net, c)).collect();
-        let combined = sum_in_common_scale(&amounts);
-        MemberBalance {
-            by_currency,
-            combined,
-        }
+        MemberBalance { by_currency }
     }
 }
 
@@ -108,6 +94,7 @@ fn saturate(value: i128) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::postings::Share;
     use proptest::prelude::*;
 
     fn cur(code: &str) -> Currency {
@@ -156,11 +143,10 @@ mod tests {
         assert_eq!(usd(&balances, "ann"), Some(3333));
         assert_eq!(usd(&balances, "bob"), Some(-3333));
         assert!(!balances.contains_key("cat"), "settled splits move nothing");
-        assert_eq!(balances["ann"].combined, 33_330);
     }
 
     #[test]
-    fn nets_cancel_and_currencies_combine() {
+    fn nets_cancel_and_currencies_stay_apart() {
         let balances = group_balances([
             expense("ann", "USD", &[("bob", 1250, false)]),
             expense("bob", "USD", &[("ann", 1250, false)]),
@@ -174,14 +160,9 @@ mod tests {
             "zero nets are left out"
         );
         assert_eq!(ann.by_currency.get(&cur("JPY")), Some(&-1000));
-        assert_eq!(ann.combined, -1_000_000 + 5);
-        assert_eq!(balances["bob"].combined, 1_000_000 - 5);
+        assert_eq!(balances["bob"].by_currency.get(&cur("BHD")), Some(&-5));
         assert!(group_balances(Vec::<(Currency, Bill<u8>)>::new()).is_empty());
         assert!(!ann.is_zero());
-        assert_eq!(
-            serde_json::to_string(&ann.combined_number()).expect("json"),
-            "-999.995"
-        );
     }
 
     #[test]
@@ -194,7 +175,7 @@ mod tests {
             ("cat", Currency::USD, -500),
         ]);
         assert_eq!(nets["bob"].by_currency.get(&Currency::USD), Some(&1000));
-        assert_eq!(nets["bob"].combined, 11_000);
+        assert_eq!(nets["bob"].by_currency.get(&cur("EUR")), Some(&100));
         assert!(nets["cat"].is_zero());
         assert!(MemberBalance::default().is_zero());
     }
@@ -214,14 +195,29 @@ mod tests {
                     let weight: i64 = payers.iter().map(|p| p.1).sum();
                     let mut paid: Vec<(u8, i64)> = payers
                         .iter()
-                        .map(|&(u, w)| (u, (i128::from(total) * i128::from(w) / i128::from(weight)) as i64))
+                        .map(|&(u, w)| {
+                            (
+                                u,
+                                (i128::from(total) * i128::from(w) / i128::from(weight)) as i64,
+                            )
+                        })
                         .collect();
                     paid[0].1 += total - paid.iter().map(|p| p.1).sum::<i64>();
                     let shares = splits
                         .into_iter()
-                        .map(|(user, amount, settled)| Share { user, amount, settled: single && settled })
+                        .map(|(user, amount, settled)| Share {
+                            user,
+                            amount,
+                            settled: single && settled,
+                        })
                         .collect();
-                    (cur(["USD", "JPY", "BHD", "EUR"][pick]), Bill { payers: paid, shares })
+                    (
+                        cur(["USD", "JPY", "BHD", "EUR"][pick]),
+                        Bill {
+                            payers: paid,
+                            shares,
+                        },
+                    )
                 })
                 .collect()
         })
@@ -238,7 +234,6 @@ mod tests {
                 }
             }
             prop_assert!(per_currency.values().all(|&total| total == 0), "{:?}", per_currency);
-            prop_assert_eq!(balances.values().map(|b| b.combined).sum::<i64>(), 0);
             // Each member's net is what they paid minus what they owe.
             let mut expected: HashMap<(u8, Currency), i128> = HashMap::new();
             for (currency, bill) in &bills {

@@ -21,9 +21,6 @@ const SCALE_DIGITS: i64 = 15;
 /// ("absurd numbers"), and the bound is what keeps all later i128 math safe.
 pub const MAX_MAJOR_UNITS: i128 = 1_000_000_000;
 const MAX_SCALED: i128 = MAX_MAJOR_UNITS * DECIMAL_SCALE;
-/// Decimals of the common scale used to add amounts of different currencies:
-/// 3 is the most any supported currency has, so every amount converts exactly.
-pub const COMMON_SCALE_DECIMALS: u32 = 3;
 
 /// A money validation failure; `Display` is the sentence shown in the app.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -328,16 +325,6 @@ impl Serialize for MajorUnits {
     }
 }
 
-/// Serializes a [`sum_in_common_scale`] result as a JSON number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CommonScaleUnits(pub i64);
-
-impl Serialize for CommonScaleUnits {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize_scaled(self.0, 10_i64.pow(COMMON_SCALE_DECIMALS), serializer)
-    }
-}
-
 fn serialize_scaled<S: Serializer>(
     value: i64,
     per_major: i64,
@@ -350,28 +337,6 @@ fn serialize_scaled<S: Serializer>(
     } else {
         serializer.serialize_f64(value as f64 / per_major as f64)
     }
-}
-
-/// Adds amounts of several currencies exactly, in thousandths of a major unit.
-///
-/// Adding different currencies ignores exchange rates; it reproduces what the
-/// old server did (it summed the raw numbers) for the combined balance the app
-/// shows, but without float error. The i128 total saturates into i64 only
-/// beyond ~9.2e15 major units, far past any real group.
-pub fn sum_in_common_scale(amounts: &[(i64, Currency)]) -> i64 {
-    let total: i128 = amounts
-        .iter()
-        .map(|&(minor, currency)| {
-            let factor = 10_i128.pow(COMMON_SCALE_DECIMALS - currency.decimals());
-            i128::from(minor) * factor
-        })
-        .sum();
-    i64::try_from(total).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX })
-}
-
-/// A [`sum_in_common_scale`] result as a major-unit float.
-pub fn common_scale_to_f64(value: i64) -> f64 {
-    value as f64 / 10_i64.pow(COMMON_SCALE_DECIMALS) as f64
 }
 
 /// Money for a sentence such as "You are owed $12.50": `$` for USD, otherwise

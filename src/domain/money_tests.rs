@@ -159,16 +159,6 @@ fn rendering_as_json_numbers() {
     assert_eq!(major(-1250, "EUR"), "-12.5");
     assert_eq!(major(99_999_999_999, "USD"), "999999999.99");
     assert_eq!(minor_to_f64(3334, Currency::USD), 33.34);
-    assert_eq!(json(CommonScaleUnits(1_012_505)), "1012.505");
-}
-
-#[test]
-fn common_scale_sum_is_exact() {
-    let sum = sum_in_common_scale(&[(1250, Currency::USD), (1000, cur("JPY")), (5, cur("BHD"))]);
-    assert_eq!(sum, 12_500 + 1_000_000 + 5);
-    assert_eq!(common_scale_to_f64(sum), 1012.505);
-    assert_eq!(sum_in_common_scale(&[(i64::MAX, cur("JPY"))]), i64::MAX);
-    assert_eq!(sum_in_common_scale(&[]), 0);
 }
 
 #[test]

@@ -52,7 +52,9 @@ fn several_payers_are_owed_in_proportion_to_what_they_are_up() {
     // and Dan 25 down, each owing half of it to each payer.
     let bill = Bill {
         payers: vec![("ann", 5000), ("bob", 5000)],
-        shares: ["ann", "bob", "cat", "dan"].map(|u| share(u, 2500)).to_vec(),
+        shares: ["ann", "bob", "cat", "dan"]
+            .map(|u| share(u, 2500))
+            .to_vec(),
     };
     assert_eq!(
         postings(&bill),

@@ -148,6 +148,7 @@ async fn register(
         last_login: None,
         friends: Vec::new(),
         pending_friends: Vec::new(),
+        default_currency: None,
         created_at: now,
         updated_at: now,
     };

@@ -393,7 +393,7 @@ async fn balance(
         .first()
         .ok_or_else(|| ApiError::not_found("Friend not found"))?;
     let net = nets(&rows).remove(&id).unwrap_or_default();
-    let mut data = balance_fields(&net);
+    let mut data = balance_fields(&net, doc.default_currency());
     data["friend"] = serde_json::to_value(UserRef::from_summary(friend)).unwrap_or_default();
     Ok(ok("Balance retrieved successfully", data))
 }

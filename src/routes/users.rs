@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::views::{balance_fields, ids, iso, iso_opt, nets, UserRef};
 use super::{auth::new_password, ok, ok_page, Checks, Page};
 use crate::auth::{password, AuthUser, UserStatusCache};
+use crate::domain::money::Currency;
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::state::AuthConfig;
@@ -37,6 +38,8 @@ struct ProfileView {
     updated_at: String,
     friends: Vec<String>,
     pending_friends: Vec<String>,
+    /// The currency of the single `balance` numbers (USD unless chosen).
+    default_currency: String,
 }
 
 impl From<&UserDoc> for ProfileView {
@@ -54,6 +57,7 @@ impl From<&UserDoc> for ProfileView {
             updated_at: iso(u.updated_at),
             friends: ids(&u.friends),
             pending_friends: ids(&u.pending_friends),
+            default_currency: u.default_currency().code().to_string(),
         }
     }
 }
@@ -81,6 +85,7 @@ struct ProfileBody {
     name: Option<String>,
     profile_image: Option<String>,
     phone_number: Option<String>,
+    default_currency: Option<String>,
 }
 
 async fn update_profile(
@@ -89,9 +94,13 @@ async fn update_profile(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    if body.name.is_none() && body.profile_image.is_none() && body.phone_number.is_none() {
+    if body.name.is_none()
+        && body.profile_image.is_none()
+        && body.phone_number.is_none()
+        && body.default_currency.is_none()
+    {
         return Err(ApiError::bad_request(
-            "Provide at least one of name, profileImage or phoneNumber",
+            "Provide at least one of name, profileImage, phoneNumber or defaultCurrency",
         ));
     }
     let mut c = Checks::default();
@@ -110,11 +119,22 @@ async fn update_profile(
         Some(p) => c.check("phoneNumber", text::phone(&p)).map(Some),
         None => Some(None),
     };
-    let ((name, profile_image), phone_number) = c.finish(name.zip(image).zip(phone))?;
+    let currency = match body.default_currency.as_deref() {
+        Some(code) => c
+            .check(
+                "defaultCurrency",
+                Currency::parse(code).map_err(|e| e.to_string()),
+            )
+            .map(Some),
+        None => Some(None),
+    };
+    let (((name, profile_image), phone_number), default_currency) =
+        c.finish(name.zip(image).zip(phone).zip(currency))?;
     let changes = ProfileChanges {
         name,
         profile_image,
         phone_number,
+        default_currency,
     };
     let updated = store
         .update_profile(user.id, changes)
@@ -195,6 +215,7 @@ async fn balances(user: AuthUser, store: web::Data<Store>) -> Result<HttpRespons
     let doc = me(&store, user).await?;
     let rows = store.ledger_for(user.id, None).await?;
     let nets = nets(&rows);
+    let currency = doc.default_currency();
     let friends: Vec<_> = doc
         .friends
         .iter()
@@ -205,7 +226,7 @@ async fn balances(user: AuthUser, store: web::Data<Store>) -> Result<HttpRespons
     let data: Vec<serde_json::Value> = people
         .iter()
         .filter_map(|p| {
-            let mut entry = balance_fields(nets.get(&p.id)?);
+            let mut entry = balance_fields(nets.get(&p.id)?, currency);
             entry["friend"] = serde_json::json!({
                 "_id": p.id.to_hex(), "name": p.name, "profileImage": p.profile_image,
             });

@@ -7,7 +7,7 @@ use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Serialize;
 
 use crate::domain::balance::{collect_nets, MemberBalance};
-use crate::domain::money::{format_money_message, CommonScaleUnits, Currency, MajorUnits};
+use crate::domain::money::{format_money_message, Currency, MajorUnits};
 use crate::store::{ledger::LedgerRow, UserSummary};
 
 pub fn iso(dt: DateTime) -> String {
@@ -92,9 +92,28 @@ pub fn nets(rows: &[LedgerRow]) -> HashMap<ObjectId, MemberBalance> {
     )
 }
 
-/// `balance` (one number across currencies, as the app expects), `balances`
-/// (exact per currency) and the human `message` of a balance with a friend.
-pub fn balance_fields(b: &MemberBalance) -> serde_json::Value {
+/// The single number the app shows for a balance: `(currency, minor,
+/// other_currencies)`. With one currency open, that currency's amount; with
+/// several, the amount in `default` only, and `other_currencies` says the
+/// number does not cover everything (amounts in different currencies are
+/// never added together).
+pub fn single_balance(b: &MemberBalance, default: Currency) -> (Currency, i64, bool) {
+    let mut open = b.by_currency.iter();
+    match (open.next(), open.next()) {
+        (None, _) => (default, 0, false),
+        (Some((currency, minor)), None) => (*currency, *minor, false),
+        _ => (
+            default,
+            b.by_currency.get(&default).copied().unwrap_or(0),
+            true,
+        ),
+    }
+}
+
+/// `balance` (the single number of [`single_balance`], in `currency`),
+/// `otherCurrencies`, `balances` (exact per currency) and the human `message`
+/// of a balance with a friend.
+pub fn balance_fields(b: &MemberBalance, default: Currency) -> serde_json::Value {
     let per_currency: Vec<serde_json::Value> = b
         .by_currency
         .iter()
@@ -102,8 +121,11 @@ pub fn balance_fields(b: &MemberBalance) -> serde_json::Value {
             serde_json::json!({ "currency": currency.code(), "amount": MajorUnits { minor: *minor, currency: *currency } })
         })
         .collect();
+    let (currency, minor, other) = single_balance(b, default);
     serde_json::json!({
-        "balance": CommonScaleUnits(b.combined),
+        "balance": MajorUnits { minor, currency },
+        "currency": currency.code(),
+        "otherCurrencies": other,
         "balances": per_currency,
         "message": describe_balance(b),
     })

@@ -5,6 +5,9 @@
 //!   user `b` owes user `a` (a < b), in minor units, over unsettled splits.
 //! - `groupbalances`: one document per (group, member, currency); `net` > 0
 //!   means the member is owed.
+//! - `grouppairs`: one document per (group, pair of users, currency), like
+//!   `balances` but for the group's documents only (plain pairwise debts of
+//!   a group, `settle-up?simplify=false`).
 //!
 //! - `userbalances`: one document per user with an entry per counterparty
 //!   and currency, and `expenseMonths`: how many expenses the user takes part
@@ -13,8 +16,9 @@
 //!   from them.
 //! - `timeline`: one entry per (participant, expense) (see `timeline.rs`).
 //!
-//! Every expense write computes the ledger delta between the old and new
-//! versions of the expense and applies it with one batched `update` command
+//! What a document moves is its postings (`domain::postings`). Every
+//! expense or payment write computes the ledger delta between the postings
+//! of the old and new versions of the document and applies it with one batched `update` command
 //! per collection. `ensure_ledger` rebuilds everything from the expenses.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +31,7 @@ use serde::Deserialize;
 
 use super::{as_int, ExpenseDoc, Store};
 use crate::domain::months::{Month, MonthCounts};
+use crate::domain::postings::{postings, Bill, Share};
 use crate::error::ApiError;
 
 /// The fields of an expense the ledger depends on, read without the rest of
@@ -35,6 +40,9 @@ use crate::error::ApiError;
 #[serde(rename_all = "camelCase")]
 struct LedgerSource {
     paid_by: ObjectId,
+    /// Several payers; empty in documents written before they were stored.
+    #[serde(default)]
+    payers: Vec<PayerSource>,
     currency: String,
     #[serde(default)]
     group: Option<ObjectId>,
@@ -42,6 +50,12 @@ struct LedgerSource {
     #[serde(default)]
     participants: Vec<ObjectId>,
     date: DateTime,
+}
+
+#[derive(Deserialize)]
+struct PayerSource {
+    user: ObjectId,
+    amount: i64,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +69,14 @@ impl From<&ExpenseDoc> for LedgerSource {
     fn from(e: &ExpenseDoc) -> Self {
         Self {
             paid_by: e.paid_by,
+            payers: e
+                .payers
+                .iter()
+                .map(|p| PayerSource {
+                    user: p.user,
+                    amount: p.amount,
+                })
+                .collect(),
             currency: e.currency.clone(),
             group: e.group,
             split_with: e
@@ -72,12 +94,42 @@ impl From<&ExpenseDoc> for LedgerSource {
     }
 }
 
+impl LedgerSource {
+    /// Who paid and who owes: the stored payers with the main payer
+    /// (`paidBy`, to whom settled shares were repaid) first; the whole
+    /// amount paid by `paidBy` when no payers are stored.
+    fn bill(&self) -> Bill<ObjectId> {
+        let owed: i64 = self.split_with.iter().map(|s| s.amount).sum();
+        let mut payers: Vec<(ObjectId, i64)> =
+            self.payers.iter().map(|p| (p.user, p.amount)).collect();
+        if payers.is_empty() {
+            payers.push((self.paid_by, owed));
+        }
+        payers.sort_by_key(|(user, _)| *user != self.paid_by);
+        Bill {
+            payers,
+            shares: self
+                .split_with
+                .iter()
+                .map(|s| Share {
+                    user: s.user,
+                    amount: s.amount,
+                    settled: s.settled,
+                })
+                .collect(),
+        }
+    }
+}
+
 fn source_projection() -> Document {
     doc! {
-        "paidBy": 1, "currency": 1, "group": 1, "participants": 1,
+        "paidBy": 1, "payers.user": 1, "payers.amount": 1, "currency": 1, "group": 1, "participants": 1,
         "splitWith.user": 1, "splitWith.amount": 1, "splitWith.settled": 1, "date": 1,
     }
 }
+
+/// (group, a, b, currency, net): what `b` owes `a` (a < b) in the group.
+type GroupPair = (ObjectId, ObjectId, ObjectId, String, i64);
 
 /// Expense counts per month of each user's or group's history.
 type Counts = BTreeMap<ObjectId, BTreeMap<Month, i64>>;
@@ -87,6 +139,8 @@ type Counts = BTreeMap<ObjectId, BTreeMap<Month, i64>>;
 struct Delta {
     pairs: BTreeMap<String, (ObjectId, ObjectId, String, i64)>,
     members: BTreeMap<String, (ObjectId, ObjectId, String, i64)>,
+    /// Pair balances inside each group: (group, a, b, currency, net).
+    group_pairs: BTreeMap<String, GroupPair>,
     /// Per participant (`userbalances.expenseMonths`) and per group
     /// (`groups.expenseMonths`).
     user_counts: Counts,
@@ -115,12 +169,9 @@ impl Delta {
                 .entry(month)
                 .or_default() += sign;
         }
-        let debts = e
-            .split_with
-            .iter()
-            .filter(|s| !s.settled && s.user != e.paid_by);
-        for (creditor, debtor, amount) in debts.map(|s| (e.paid_by, s.user, s.amount)) {
-            let amount = sign * amount;
+        let bill = e.bill();
+        for p in postings(&bill) {
+            let (creditor, debtor, amount) = (p.creditor, p.debtor, sign * p.amount);
             // net is what b owes a.
             let (a, b, inc) = if creditor < debtor {
                 (creditor, debtor, amount)
@@ -132,14 +183,24 @@ impl Delta {
                 .entry(key)
                 .or_insert((a, b, e.currency.clone(), 0))
                 .3 += inc;
-            if let Some(group) = e.group {
-                for (user, inc) in [(creditor, amount), (debtor, -amount)] {
-                    let key = format!("{}:{}:{}", group.to_hex(), user.to_hex(), e.currency);
-                    self.members
-                        .entry(key)
-                        .or_insert((group, user, e.currency.clone(), 0))
-                        .3 += inc;
-                }
+            let Some(group) = e.group else { continue };
+            let key = format!(
+                "{}:{}:{}:{}",
+                group.to_hex(),
+                a.to_hex(),
+                b.to_hex(),
+                e.currency
+            );
+            self.group_pairs
+                .entry(key)
+                .or_insert((group, a, b, e.currency.clone(), 0))
+                .4 += inc;
+            for (user, inc) in [(creditor, amount), (debtor, -amount)] {
+                let key = format!("{}:{}:{}", group.to_hex(), user.to_hex(), e.currency);
+                self.members
+                    .entry(key)
+                    .or_insert((group, user, e.currency.clone(), 0))
+                    .3 += inc;
             }
         }
     }
@@ -160,6 +221,7 @@ impl Delta {
     fn prune(&mut self) {
         self.pairs.retain(|_, v| v.3 != 0);
         self.members.retain(|_, v| v.3 != 0);
+        self.group_pairs.retain(|_, v| v.4 != 0);
         for counts in [&mut self.user_counts, &mut self.group_counts] {
             for months in counts.values_mut() {
                 months.retain(|_, n| *n != 0);
@@ -168,18 +230,50 @@ impl Delta {
         }
     }
 
-    /// The pair and group-member documents this delta describes.
-    fn into_documents(self) -> (Vec<Document>, Vec<Document>) {
-        (
-            self.pairs
+    /// The pair, group-member and group-pair documents this delta describes.
+    fn into_documents(self) -> LedgerDocs {
+        LedgerDocs {
+            pairs: self
+                .pairs
                 .into_iter()
                 .map(|(k, v)| pair_doc(k, v))
                 .collect(),
-            self.members
+            members: self
+                .members
                 .into_iter()
                 .map(|(k, v)| member_doc(k, v))
                 .collect(),
-        )
+            group_pairs: self
+                .group_pairs
+                .into_iter()
+                .map(|(k, v)| group_pair_doc(k, v))
+                .collect(),
+        }
+    }
+}
+
+/// Ledger documents with a non-zero net, by collection.
+#[derive(Debug, Default, PartialEq)]
+pub struct LedgerDocs {
+    /// `balances`
+    pub pairs: Vec<Document>,
+    /// `groupbalances`
+    pub members: Vec<Document>,
+    /// `grouppairs`
+    pub group_pairs: Vec<Document>,
+}
+
+impl LedgerDocs {
+    /// Each list sorted by `_id`, for comparisons.
+    pub fn sorted(mut self) -> Self {
+        for list in [&mut self.pairs, &mut self.members, &mut self.group_pairs] {
+            list.sort_by(|a, b| {
+                a.get_str("_id")
+                    .unwrap_or("")
+                    .cmp(b.get_str("_id").unwrap_or(""))
+            });
+        }
+        self
     }
 }
 
@@ -339,10 +433,16 @@ pub struct GroupBalanceDoc {
 /// Version 2 added the per-user and per-group expense counters; version 3
 /// the per-user `userbalances` documents; version 4 counts per month
 /// (`expenseMonths` replaces `expenseCount`) and the `timeline`.
-const LEDGER_VERSION: i32 = 4;
+/// Version 5 books postings (several payers, payments) and keeps pair
+/// balances inside groups (`grouppairs`).
+const LEDGER_VERSION: i32 = 5;
 
 fn pair_doc(id: String, (a, b, currency, net): (ObjectId, ObjectId, String, i64)) -> Document {
     doc! { "_id": id, "a": a, "b": b, "currency": currency, "net": net }
+}
+
+fn group_pair_doc(id: String, (group, a, b, currency, net): GroupPair) -> Document {
+    doc! { "_id": id, "group": group, "a": a, "b": b, "currency": currency, "net": net }
 }
 
 fn member_doc(
@@ -426,10 +526,11 @@ impl Store {
                 doc! { "_id": user, "entries": fields, "expenseMonths": months }
             })
             .collect();
-        let (pairs, members) = delta.into_documents();
+        let docs = delta.into_documents();
         for (name, docs) in [
-            ("balances", pairs),
-            ("groupbalances", members),
+            ("balances", docs.pairs),
+            ("groupbalances", docs.members),
+            ("grouppairs", docs.group_pairs),
             ("userbalances", user_docs),
         ] {
             let coll = self.db.collection::<Document>(name);
@@ -470,18 +571,19 @@ impl Store {
         Ok(())
     }
 
-    /// The ledger as it should be, recomputed from every expense: `(pairs,
-    /// members)` documents without zero nets. For consistency checks.
-    pub async fn recompute_ledger(&self) -> mongodb::error::Result<(Vec<Document>, Vec<Document>)> {
-        Ok(self.full_delta().await?.0.into_documents())
+    /// The ledger as it should be, recomputed from every expense, without
+    /// zero nets. For consistency checks.
+    pub async fn recompute_ledger(&self) -> mongodb::error::Result<LedgerDocs> {
+        Ok(self.full_delta().await?.0.into_documents().sorted())
     }
 
     /// The stored ledger documents with a non-zero net, sorted by id.
-    pub async fn stored_ledger(&self) -> mongodb::error::Result<(Vec<Document>, Vec<Document>)> {
-        Ok((
-            self.nonzero_rows("balances").await?,
-            self.nonzero_rows("groupbalances").await?,
-        ))
+    pub async fn stored_ledger(&self) -> mongodb::error::Result<LedgerDocs> {
+        Ok(LedgerDocs {
+            pairs: self.nonzero_rows("balances").await?,
+            members: self.nonzero_rows("groupbalances").await?,
+            group_pairs: self.nonzero_rows("grouppairs").await?,
+        })
     }
 
     async fn nonzero_rows(&self, collection: &str) -> mongodb::error::Result<Vec<Document>> {
@@ -521,9 +623,21 @@ impl Store {
                 )
             })
             .collect();
+        let group_pairs = delta
+            .group_pairs
+            .into_iter()
+            .map(|(id, (group, a, b, currency, inc))| {
+                (
+                    id,
+                    doc! { "group": group, "a": a, "b": b, "currency": currency },
+                    inc,
+                )
+            })
+            .collect();
         let commands = [
             increments("balances", pairs),
             increments("groupbalances", members),
+            increments("grouppairs", group_pairs),
             group_counters(CountOp::Inc, &delta.group_counts),
             user_increments(&entries, &delta.user_counts),
         ];

@@ -7,6 +7,7 @@ use mongodb::ClientSession;
 use serde::{Deserialize, Serialize};
 
 use super::{now, Store};
+use crate::domain::money::Currency;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,8 +30,21 @@ pub struct UserDoc {
     pub friends: Vec<ObjectId>,
     #[serde(default)]
     pub pending_friends: Vec<ObjectId>,
+    /// The currency of the single `balance` number (USD when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_currency: Option<String>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+}
+
+impl UserDoc {
+    /// The currency the user's single balance numbers are given in.
+    pub fn default_currency(&self) -> Currency {
+        self.default_currency
+            .as_deref()
+            .and_then(|c| Currency::parse(c).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// The public face of a user, as embedded in friends, groups and expenses.
@@ -57,6 +71,7 @@ pub struct ProfileChanges {
     pub name: Option<String>,
     pub profile_image: Option<String>,
     pub phone_number: Option<String>,
+    pub default_currency: Option<Currency>,
 }
 
 impl Store {
@@ -100,6 +115,9 @@ impl Store {
         }
         if let Some(phone) = changes.phone_number {
             set.insert("phoneNumber", phone);
+        }
+        if let Some(currency) = changes.default_currency {
+            set.insert("defaultCurrency", currency.code());
         }
         Ok(self
             .users()

@@ -207,6 +207,7 @@ pub(crate) fn people(shape: &Shape, password_hash: &str) -> People {
                 last_login: None,
                 friends: Vec::new(),
                 pending_friends: Vec::new(),
+                default_currency: None,
                 created_at: created,
                 updated_at: created,
             }

@@ -4,6 +4,8 @@
 mod input;
 mod view;
 
+use std::collections::BTreeSet;
+
 use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
@@ -13,11 +15,12 @@ use self::input::{
 };
 use self::view::{render, render_one};
 use super::groups::member_group;
+use super::users::me;
 use super::versions::{self, expected_version, tagged};
 use super::{created, ok, ok_page, parse_id, Checks, Page};
 use crate::auth::AuthUser;
 use crate::domain::balance::collect_nets;
-use crate::domain::money::{CommonScaleUnits, Currency};
+use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
 use crate::store::{ExpenseDoc, ExpenseFilter, PayerDoc, SplitDoc, Store};
 
@@ -358,6 +361,10 @@ async fn group_expenses(
     ))
 }
 
+fn json_of(value: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
 async fn group_balance(
     user: AuthUser,
     path: web::Path<String>,
@@ -369,18 +376,43 @@ async fn group_balance(
         rows.iter()
             .filter_map(|r| Some((r.user, Currency::parse(&r.currency).ok()?, r.net))),
     );
+    // The single number per member is in the group's one open currency, or
+    // with several in the caller's default currency only (`otherCurrencies`);
+    // `balancesByCurrency` has every amount exactly.
+    let open: BTreeSet<Currency> = nets
+        .values()
+        .flat_map(|n| n.by_currency.keys().copied())
+        .collect();
+    let currency = match open.iter().next() {
+        Some(only) if open.len() == 1 => *only,
+        _ => me(&store, user).await?.default_currency(),
+    };
     // Every member appears, at 0 when even; former members who still owe or
     // are owed appear too, so the balances always sum to zero.
+    let zero = || serde_json::json!(0);
     let mut balances: serde_json::Map<String, serde_json::Value> = group
         .members
         .iter()
-        .map(|m| (m.user.to_hex(), serde_json::json!(0)))
+        .map(|m| (m.user.to_hex(), zero()))
         .collect();
+    let mut by_currency = serde_json::Map::new();
     for (member, net) in &nets {
-        balances.insert(
-            member.to_hex(),
-            serde_json::to_value(CommonScaleUnits(net.combined)).unwrap_or_default(),
-        );
+        let minor = net.by_currency.get(&currency).copied().unwrap_or(0);
+        balances.insert(member.to_hex(), json_of(MajorUnits { minor, currency }));
+        let exact: serde_json::Map<String, serde_json::Value> = net
+            .by_currency
+            .iter()
+            .map(|(c, minor)| {
+                (
+                    c.code().to_string(),
+                    json_of(MajorUnits {
+                        minor: *minor,
+                        currency: *c,
+                    }),
+                )
+            })
+            .collect();
+        by_currency.insert(member.to_hex(), exact.into());
     }
     let rendered = super::groups::render_groups(&store, std::slice::from_ref(&group)).await?;
     let members = rendered
@@ -393,6 +425,9 @@ async fn group_balance(
         serde_json::json!({
             "group": { "_id": group.id.to_hex(), "name": group.name, "members": members },
             "balances": balances,
+            "currency": currency.code(),
+            "otherCurrencies": open.len() > 1,
+            "balancesByCurrency": by_currency,
             "totalExpenses": group.expense_counts().total(),
         }),
     ))
