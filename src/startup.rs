@@ -292,7 +292,8 @@ async fn run(
                     .service(routes::friends::scope())
                     .service(routes::users::scope())
                     .service(routes::groups::scope())
-                    .service(routes::expenses::scope()),
+                    .service(routes::expenses::scope())
+                    .service(routes::payments::scope()),
             )
             // Everything else: `/metrics`, `/`, unknown paths, in a bucket of
             // their own so the API's traffic never holds back a scrape.

@@ -7,6 +7,7 @@ pub mod expenses;
 pub mod friends;
 pub mod groups;
 pub mod health;
+pub mod payments;
 pub mod users;
 pub mod versions;
 mod views;

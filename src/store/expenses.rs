@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::timeline::date_range;
 use super::{as_int, at_version, now, GroupDoc, Store};
+use crate::domain::modes::SplitMode;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -25,14 +26,41 @@ pub struct SplitDoc {
     pub settled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settled_at: Option<DateTime>,
+    /// The person's input to the expense's split mode (see
+    /// `domain::modes::Weight`), so an edit re-divides by the same inputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
 }
 
-/// Who paid how much. Today an expense has one payer paying the whole amount;
-/// the array lets several payers be stored without a migration.
+/// Who paid how much: one entry per payer, the main payer (`paidBy`) first.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PayerDoc {
     pub user: ObjectId,
     pub amount: i64,
+    /// The payer's input to `payersSplitType`, as `SplitDoc::weight`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
+}
+
+/// What a document of `expenses` records. A payment is stored as a bill
+/// paid by the payer and owed entirely by the payee, so the ledger, the
+/// lists and the month counts treat it like any expense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Also every document written before payments existed (no `type`).
+    #[default]
+    Expense,
+    Payment,
+}
+
+impl Kind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Kind::Expense => "expense",
+            Kind::Payment => "payment",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,6 +68,8 @@ pub struct PayerDoc {
 pub struct ExpenseDoc {
     #[serde(rename = "_id")]
     pub id: ObjectId,
+    #[serde(rename = "type", default)]
+    pub kind: Kind,
     pub description: String,
     /// Minor units of `currency`.
     pub amount: i64,
@@ -47,6 +77,13 @@ pub struct ExpenseDoc {
     pub created_by: ObjectId,
     pub paid_by: ObjectId,
     pub payers: Vec<PayerDoc>,
+    /// How the amount paid was divided between several payers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payers_split_type: Option<SplitMode>,
+    /// How the amount owed was divided (exact for documents written before
+    /// split modes).
+    #[serde(default)]
+    pub split_type: SplitMode,
     pub split_with: Vec<SplitDoc>,
     pub category: String,
     pub date: DateTime,
@@ -80,7 +117,13 @@ impl ExpenseDoc {
     pub fn involves(&self, user: ObjectId) -> bool {
         self.created_by == user
             || self.paid_by == user
+            || self.payers.iter().any(|p| p.user == user)
             || self.split_with.iter().any(|s| s.user == user)
+    }
+
+    /// More than one person paid.
+    pub fn has_several_payers(&self) -> bool {
+        self.payers.len() > 1
     }
 
     /// Someone other than the payer owes a share, and every such share is settled.
@@ -93,8 +136,17 @@ impl ExpenseDoc {
         debts.peek().is_some() && debts.all(|s| s.settled)
     }
 
+    /// The creator or a payer of an expense; only the person who recorded a
+    /// payment.
     pub fn may_edit(&self, user: ObjectId) -> bool {
-        self.created_by == user || self.paid_by == user
+        match self.kind {
+            Kind::Expense => {
+                self.created_by == user
+                    || self.paid_by == user
+                    || self.payers.iter().any(|p| p.user == user)
+            }
+            Kind::Payment => self.created_by == user,
+        }
     }
 }
 
@@ -105,6 +157,8 @@ pub struct ExpenseFilter {
     pub with_friend: Option<ObjectId>,
     pub group: Option<ObjectId>,
     pub settled: Option<bool>,
+    /// Only payments (or only expenses).
+    pub kind: Option<Kind>,
 }
 
 impl ExpenseFilter {
@@ -124,6 +178,16 @@ impl ExpenseFilter {
         }
         if let Some(settled) = self.settled {
             f.insert("isSettled", settled);
+        }
+        match self.kind {
+            Some(Kind::Payment) => {
+                f.insert("type", Kind::Payment.code());
+            }
+            // Documents without `type` are expenses.
+            Some(Kind::Expense) => {
+                f.insert("type", doc! { "$ne": Kind::Payment.code() });
+            }
+            None => {}
         }
         f
     }
@@ -295,7 +359,14 @@ impl Store {
                 let old = self
                     .expenses()
                     .find_one_and_update(
-                        doc! { "_id": id, "splitWith": { "$elemMatch": { "user": user, "settled": false } } },
+                        doc! {
+                            "_id": id,
+                            "splitWith": { "$elemMatch": { "user": user, "settled": false } },
+                            // Settling is for one payer's expenses (not payments),
+                            // also when an edit made it otherwise meanwhile.
+                            "type": { "$ne": Kind::Payment.code() },
+                            "payers.1": { "$exists": false },
+                        },
                         doc! {
                             "$set": {
                                 "splitWith.$[mine].settled": true,

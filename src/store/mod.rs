@@ -20,7 +20,7 @@ use mongodb::{Client, Collection, Database};
 use secrecy::ExposeSecret;
 
 pub use contacts::ContactDoc;
-pub use expenses::{ExpenseDoc, ExpenseFilter, PayerDoc, SplitDoc};
+pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc};
 pub use groups::{GroupDoc, MemberDoc};
 pub use pending::{FriendsAdded, PendingFriendDoc};
 pub use users::{ProfileChanges, UserDoc, UserSummary};

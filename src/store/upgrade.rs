@@ -39,11 +39,13 @@ use crate::error::is_duplicate_key;
 use crate::state::{Phase, Readiness};
 
 /// The schema this release reads and writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 /// The record of the upgrade from the old server's documents.
 const V1_MIGRATION: &str = "v1-node-documents";
 /// The record of the upgrade to versioned documents.
 const V2_MIGRATION: &str = "v2-versions";
+/// The record of the upgrade to typed documents with split modes.
+const V3_MIGRATION: &str = "v3-postings";
 const LEASE: &str = "upgrade-lease";
 const LEASE_TTL_MS: i64 = 30_000;
 const WAIT_POLL: Duration = Duration::from_secs(1);
@@ -222,6 +224,7 @@ fn convert_expense(old: &Document) -> Conversion {
             amount: *amount,
             settled: split.get_bool("settled").unwrap_or(false),
             settled_at: split.get_datetime("settledAt").ok().copied(),
+            weight: None,
         })
         .collect();
     let text = |key: &str| old.get_str(key).ok().map(str::to_owned);
@@ -235,7 +238,10 @@ fn convert_expense(old: &Document) -> Conversion {
         payers: vec![PayerDoc {
             user: paid_by,
             amount: converted.total,
+            weight: None,
         }],
+        payers_split_type: None,
+        split_type: Default::default(),
         split_with,
         category: text("category")
             .filter(|c| !c.trim().is_empty())
@@ -470,6 +476,9 @@ impl Store {
         if version < 2 {
             self.upgrade_to_v2().await?;
         }
+        if version < 3 {
+            self.upgrade_to_v3().await?;
+        }
         if self.recorded_schema().await? != Some(SCHEMA_VERSION) {
             self.record_schema(SCHEMA_VERSION).await?;
         }
@@ -496,6 +505,38 @@ impl Store {
             );
         }
         self.in_transaction(Step::PendingDuplicates).await?;
+        Ok(())
+    }
+
+    /// Schema 2 → 3: every expense says what it is (`type: "expense"`) and
+    /// how it was split (`splitType: "exact"`, the only mode there was). One
+    /// idempotent update that matches only documents not yet converted, so a
+    /// crash midway is resumed by running it again. The ledger is rebuilt
+    /// from postings afterwards (its version changed with this release).
+    async fn upgrade_to_v3(&self) -> mongodb::error::Result<()> {
+        let n = self
+            .expenses()
+            .clone_with_type::<Document>()
+            .update_many(
+                doc! { "type": { "$exists": false } },
+                doc! { "$set": { "type": "expense", "splitType": "exact" } },
+            )
+            .await?
+            .modified_count;
+        self.migrations()
+            .update_one(
+                doc! { "_id": V3_MIGRATION },
+                doc! {
+                    "$inc": { "typedExpenses": n as i64 },
+                    "$set": { "finishedAt": now() },
+                },
+            )
+            .upsert(true)
+            .await?;
+        tracing::info!(
+            expenses = n,
+            "upgrade (schema 2 -> 3): expenses typed, split mode exact"
+        );
         Ok(())
     }
 

@@ -442,6 +442,7 @@ pub(crate) fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDo
         let settled_at = is_settled.then(|| DateTime::from_millis(last_settled.unwrap_or(created)));
         let mut e = ExpenseDoc {
             id: oid((created / 1000) as u32, 4, k as u32),
+            kind: Default::default(),
             description: rng.pick(names).to_string(),
             amount: total,
             currency: currency.into(),
@@ -450,7 +451,10 @@ pub(crate) fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDo
             payers: vec![PayerDoc {
                 user: p.users[payer].id,
                 amount: total,
+                weight: None,
             }],
+            payers_split_type: None,
+            split_type: Default::default(),
             split_with,
             category: category.into(),
             date: DateTime::from_millis(date),

@@ -1,8 +1,8 @@
 //! `/v1/expenses`: create, list, read, update, delete, settle my split, and the
 //! group views (expenses of a group, balances of a group).
 
-mod input;
-mod view;
+pub(crate) mod input;
+pub(crate) mod view;
 
 use std::collections::BTreeSet;
 
@@ -22,7 +22,7 @@ use crate::auth::AuthUser;
 use crate::domain::balance::collect_nets;
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
-use crate::store::{ExpenseDoc, ExpenseFilter, PayerDoc, SplitDoc, Store};
+use crate::store::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc, Store};
 
 pub fn scope() -> Scope {
     web::scope("/expenses")
@@ -128,7 +128,7 @@ async fn list(
 }
 
 /// An expense by path id: malformed → 400, unknown → 404.
-async fn find(store: &Store, raw: &str) -> Result<ExpenseDoc, ApiError> {
+pub(crate) async fn find(store: &Store, raw: &str) -> Result<ExpenseDoc, ApiError> {
     let id = parse_id(raw, "expense")?;
     store
         .expense_by_id(id)
@@ -167,7 +167,8 @@ async fn update(
     // and the fields this client sent are applied again to the expense as it
     // now is.
     let forbidden = "Only the creator or the payer can update this expense";
-    let edited = change_expense(&store, &path, user, expected, forbidden, async |stored| {
+    let allowed = editable_expense(user, forbidden);
+    let edited = change_expense(&store, &path, expected, allowed, async |stored| {
         if stored.is_settled {
             return Err(ApiError::bad_request("Cannot update a settled expense"));
         }
@@ -183,25 +184,22 @@ async fn update(
     ))
 }
 
-/// Reads the expense, checks that the caller may change it (else 403
-/// `forbidden`) and, with `expected` (If-Match), that it is at that version
-/// (else 409), then runs `write` on it. `write` answers None when the
-/// expense changed under it: then all of it runs again on the new version,
-/// up to [`versions::ATTEMPTS`] times, so the permission checked is always
-/// the one of the version written.
-async fn change_expense<T>(
+/// Reads the document, checks it with `allowed` (that the caller may change
+/// it, that it is of the right kind) and, with `expected` (If-Match), that it
+/// is at that version (else 409), then runs `write` on it. `write` answers
+/// None when the document changed under it: then all of it runs again on the
+/// new version, up to [`versions::ATTEMPTS`] times, so the permission checked
+/// is always the one of the version written.
+pub(crate) async fn change_expense<T>(
     store: &Store,
     raw_id: &str,
-    user: AuthUser,
     expected: Option<i64>,
-    forbidden: &str,
+    allowed: impl Fn(&ExpenseDoc) -> Result<(), ApiError>,
     write: impl AsyncFn(&ExpenseDoc) -> Result<Option<T>, ApiError>,
 ) -> Result<T, ApiError> {
     for _ in 0..versions::ATTEMPTS {
         let stored = find(store, raw_id).await?;
-        if !stored.may_edit(user.id) {
-            return Err(ApiError::forbidden(forbidden));
-        }
+        allowed(&stored)?;
         if expected.is_some_and(|v| v != stored.version) {
             return Err(conflict(store, &stored).await);
         }
@@ -211,6 +209,23 @@ async fn change_expense<T>(
     }
     let current = find(store, raw_id).await?;
     Err(conflict(store, &current).await)
+}
+
+/// The checks of `PUT`/`DELETE /v1/expenses/:id`: an expense (payments
+/// change through `/v1/payments`), and the caller its creator or a payer.
+fn editable_expense(user: AuthUser, forbidden: &str) -> impl Fn(&ExpenseDoc) -> Result<(), ApiError> + '_ {
+    move |stored| {
+        if stored.kind == Kind::Payment {
+            return Err(ApiError::bad_request(format!(
+                "This is a payment: change it with /v1/payments/{}",
+                stored.id.to_hex()
+            )));
+        }
+        if !stored.may_edit(user.id) {
+            return Err(ApiError::forbidden(forbidden));
+        }
+        Ok(())
+    }
 }
 
 /// The stored expense with the body's fields applied: the next version.
@@ -271,7 +286,7 @@ async fn edit(
 }
 
 /// 409 `VERSION_CONFLICT` with the expense as it is now.
-async fn conflict(store: &Store, current: &ExpenseDoc) -> ApiError {
+pub(crate) async fn conflict(store: &Store, current: &ExpenseDoc) -> ApiError {
     versions::conflict("expense", render_one(store, current).await)
 }
 
@@ -285,7 +300,8 @@ async fn delete(
     // Deleted only as read, so the permission checked is the one that holds
     // (a concurrent edit may change the payer).
     let forbidden = "Only the creator or the payer can delete this expense";
-    change_expense(&store, &path, user, expected, forbidden, async |stored| {
+    let allowed = editable_expense(user, forbidden);
+    change_expense(&store, &path, expected, allowed, async |stored| {
         let deleted = store.delete_expense(stored.id, stored.version).await?;
         Ok(deleted.then_some(()))
     })
@@ -299,6 +315,14 @@ async fn settle(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let expense = find(&store, &path).await?;
+    if expense.kind == Kind::Payment {
+        return Err(ApiError::bad_request("A payment cannot be settled"));
+    }
+    if expense.has_several_payers() {
+        return Err(ApiError::bad_request(
+            "This expense has several payers: record what you paid with POST /v1/payments",
+        ));
+    }
     let Some(split) = expense.split_with.iter().find(|s| s.user == user.id) else {
         return Err(ApiError::forbidden(
             "You are not part of this expense's split",

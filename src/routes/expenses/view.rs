@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 
+use crate::domain::modes::{weight_json, SplitMode};
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
 use crate::routes::views::{iso, iso_opt, CreatorRef, Directory, UserRef};
-use crate::store::{ExpenseDoc, Store};
+use crate::store::{ExpenseDoc, Kind, Store};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -21,6 +22,40 @@ struct SplitView {
     settled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     settled_at: Option<String>,
+    #[serde(flatten)]
+    input: ModeInput,
+}
+
+/// One person's input to a split mode, under the mode's field name
+/// (`percentage`, `shares` or `adjustment`); nothing for exact and equal.
+#[derive(Serialize, Default)]
+struct ModeInput {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    percentage: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shares: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adjustment: Option<serde_json::Value>,
+}
+
+impl ModeInput {
+    fn of(mode: SplitMode, weight: Option<i64>, currency: Currency) -> Self {
+        let value = weight_json(mode, weight, currency);
+        match mode {
+            SplitMode::Percentage => Self { percentage: value, ..Self::default() },
+            SplitMode::Shares => Self { shares: value, ..Self::default() },
+            SplitMode::Adjustment => Self { adjustment: value, ..Self::default() },
+            SplitMode::Exact | SplitMode::Equal => Self::default(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PayerView {
+    user: UserRef,
+    amount: MajorUnits,
+    #[serde(flatten)]
+    input: ModeInput,
 }
 
 #[derive(Serialize)]
@@ -28,6 +63,9 @@ struct SplitView {
 pub struct ExpenseView {
     #[serde(rename = "_id")]
     id: String,
+    /// `expense` or `payment`.
+    #[serde(rename = "type")]
+    kind: &'static str,
     description: String,
     /// The app's screens print `title`; it is the description.
     title: String,
@@ -35,7 +73,20 @@ pub struct ExpenseView {
     currency: String,
     created_by: CreatorRef,
     paid_by: UserRef,
+    /// Only when several people paid: who paid how much.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payers: Option<Vec<PayerView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payers_split_type: Option<&'static str>,
+    /// How `amount` was divided: `exact`, `equal`, `percentage`, `shares` or
+    /// `adjustment`; each split shows its input next to its amount.
+    split_type: &'static str,
     split_with: Vec<SplitView>,
+    /// A payment's payer and payee.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<UserRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<UserRef>,
     category: String,
     date: String,
     group: Option<serde_json::Value>,
@@ -60,14 +111,33 @@ fn expense_view(
 ) -> ExpenseView {
     let currency = currency_of(e);
     let money = |minor| MajorUnits { minor, currency };
+    let payment = e.kind == Kind::Payment;
+    let payers_mode = e.payers_split_type.unwrap_or_default();
     ExpenseView {
         id: e.id.to_hex(),
+        kind: e.kind.code(),
         description: e.description.clone(),
         title: e.description.clone(),
         amount: money(e.amount),
         currency: currency.code().to_string(),
         created_by: people.creator(e.created_by),
         paid_by: people.user(e.paid_by),
+        payers: e.has_several_payers().then(|| {
+            e.payers
+                .iter()
+                .map(|p| PayerView {
+                    user: people.user(p.user),
+                    amount: money(p.amount),
+                    input: ModeInput::of(payers_mode, p.weight, currency),
+                })
+                .collect()
+        }),
+        payers_split_type: e
+            .has_several_payers()
+            .then(|| payers_mode.code()),
+        split_type: e.split_type.code(),
+        from: payment.then(|| people.user(e.paid_by)),
+        to: payment.then(|| people.user(e.split_with.first().map_or(e.paid_by, |s| s.user))),
         split_with: e
             .split_with
             .iter()
@@ -77,6 +147,7 @@ fn expense_view(
                 amount: money(s.amount),
                 settled: s.settled,
                 settled_at: iso_opt(s.settled_at),
+                input: ModeInput::of(e.split_type, s.weight, currency),
             })
             .collect(),
         category: e.category.clone(),
@@ -99,7 +170,8 @@ pub async fn render(store: &Store, expenses: &[ExpenseDoc]) -> Result<Vec<Expens
         .iter()
         .flat_map(|e| {
             let splits = e.split_with.iter().map(|s| s.user);
-            splits.chain([e.paid_by, e.created_by])
+            let payers = e.payers.iter().map(|p| p.user);
+            splits.chain(payers).chain([e.paid_by, e.created_by])
         })
         .collect();
     users.sort();
