@@ -5,6 +5,7 @@ pub mod balance;
 pub mod category;
 pub mod email;
 pub mod legacy;
+pub mod modes;
 pub mod money;
 pub mod months;
 pub mod postings;

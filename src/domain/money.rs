@@ -17,6 +17,8 @@ use thiserror::Error;
 pub const DECIMAL_SCALE: i128 = 1_000_000_000_000_000;
 /// Digits kept after the decimal point by [`Decimal`].
 const SCALE_DIGITS: i64 = 15;
+/// [`SCALE_DIGITS`] for exponents, which `pow` takes as u32.
+const SCALE_DECIMALS: u32 = SCALE_DIGITS as u32;
 /// Largest accepted magnitude in major units. Larger values are client bugs
 /// ("absurd numbers"), and the bound is what keeps all later i128 math safe.
 pub const MAX_MAJOR_UNITS: i128 = 1_000_000_000;
@@ -119,6 +121,9 @@ pub struct Decimal {
 
 impl Decimal {
     pub const ZERO: Decimal = Decimal { scaled: 0 };
+    pub const ONE: Decimal = Decimal {
+        scaled: DECIMAL_SCALE,
+    };
 
     /// Builds a value from its mantissa in units of `10^-15`.
     pub fn from_scaled(scaled: i128) -> Result<Decimal, MoneyError> {
@@ -130,8 +135,43 @@ impl Decimal {
 
     /// The exact value of `minor` minor units of `currency`.
     pub fn from_minor(minor: i64, currency: Currency) -> Result<Decimal, MoneyError> {
-        let per_minor = DECIMAL_SCALE / i128::from(currency.minor_per_major());
-        Decimal::from_scaled(i128::from(minor) * per_minor)
+        Decimal::from_fixed(minor, currency.decimals())
+    }
+
+    /// `units / 10^decimals`: `from_fixed(3333, 2)` is 33.33. Like [`parse`],
+    /// digits past the 15th decimal are truncated toward zero.
+    ///
+    /// [`parse`]: Decimal::parse
+    pub fn from_fixed(units: i64, decimals: u32) -> Result<Decimal, MoneyError> {
+        let units = i128::from(units);
+        // |units| < 1e19, so times at most 1e15 it stays far below i128::MAX.
+        let scaled = match SCALE_DECIMALS.checked_sub(decimals) {
+            Some(up) => units * 10_i128.pow(up),
+            None => 10_i128
+                .checked_pow(decimals - SCALE_DECIMALS)
+                .map_or(0, |down| units / down),
+        };
+        Decimal::from_scaled(scaled)
+    }
+
+    /// The value as a whole number of `10^-decimals`: 33.33 is `Some(3333)`
+    /// for 2 decimals, 33.333 is None (it has more decimals than that), as is
+    /// a count that does not fit an i64. Exact: it counts the mantissa's
+    /// trailing zeros, so it answers "at most `decimals` decimals?" as well.
+    pub fn to_fixed(self, decimals: u32) -> Option<i64> {
+        let units = match SCALE_DECIMALS.checked_sub(decimals) {
+            Some(down) => {
+                let unit = 10_i128.pow(down);
+                if self.scaled % unit != 0 {
+                    return None;
+                }
+                self.scaled / unit
+            }
+            None => self
+                .scaled
+                .checked_mul(10_i128.checked_pow(decimals - SCALE_DECIMALS)?)?,
+        };
+        i64::try_from(units).ok()
     }
 
     /// A JSON number as serde_json hands it over. Rust's `Display` for `f64`
@@ -199,6 +239,24 @@ impl Decimal {
 
     pub const fn is_negative(self) -> bool {
         self.scaled < 0
+    }
+}
+
+/// The exact value without trailing zeros (`33.33`, `-2.5`, `100`), for
+/// messages such as "they add up to 99.9".
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.is_negative() { "-" } else { "" };
+        let scale = DECIMAL_SCALE.unsigned_abs();
+        let (whole, fraction) = (
+            self.scaled.unsigned_abs() / scale,
+            self.scaled.unsigned_abs() % scale,
+        );
+        if fraction == 0 {
+            return write!(f, "{sign}{whole}");
+        }
+        let digits = format!("{fraction:015}");
+        write!(f, "{sign}{whole}.{}", digits.trim_end_matches('0'))
     }
 }
 
@@ -322,6 +380,24 @@ pub struct MajorUnits {
 impl Serialize for MajorUnits {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serialize_scaled(self.minor, self.currency.minor_per_major(), serializer)
+    }
+}
+
+/// Serializes `units / 10^decimals` as a JSON number, whole values as
+/// integers like [`MajorUnits`]: a percentage kept in hundredths (3333 →
+/// 33.33), shares kept in thousandths (2000 → 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedUnits {
+    pub units: i64,
+    pub decimals: u32,
+}
+
+impl Serialize for FixedUnits {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let per_major = 10_i64
+            .checked_pow(self.decimals)
+            .ok_or_else(|| serde::ser::Error::custom("too many decimals for a JSON number"))?;
+        serialize_scaled(self.units, per_major, serializer)
     }
 }
 

@@ -204,3 +204,72 @@ fn round_to_minor_halves_away_from_zero() {
     let kwd = cur("KWD");
     assert_eq!(r("1.2345", kwd), 1235);
 }
+
+#[test]
+fn fixed_point_conversions_are_exact() {
+    assert_eq!(Decimal::from_fixed(3333, 2), Ok(dec("33.33")));
+    assert_eq!(Decimal::from_fixed(-250, 2), Ok(dec("-2.5")));
+    assert_eq!(Decimal::from_fixed(1500, 3), Ok(dec("1.5")));
+    assert_eq!(Decimal::from_fixed(7, 0), Ok(dec("7")));
+    assert_eq!(Decimal::from_fixed(1, 15), Ok(dec("0.000000000000001")));
+    // Past 15 decimals digits are truncated, as `parse` does.
+    assert_eq!(Decimal::from_fixed(19, 16), Ok(dec("0.000000000000001")));
+    assert_eq!(Decimal::from_fixed(i64::MAX, 60), Ok(Decimal::ZERO));
+    assert_eq!(Decimal::from_fixed(i64::MAX, 2), Err(MoneyError::TooLarge));
+    assert_eq!(Decimal::from_minor(-5, cur("BHD")), Ok(dec("-0.005")));
+    assert_eq!(Decimal::ONE, dec("1"));
+
+    assert_eq!(dec("33.33").to_fixed(2), Some(3333));
+    assert_eq!(dec("33.3").to_fixed(2), Some(3330));
+    assert_eq!(dec("-2.5").to_fixed(2), Some(-250));
+    assert_eq!(dec("33.333").to_fixed(2), None);
+    assert_eq!(dec("1.0001").to_fixed(3), None);
+    assert_eq!(dec("0.000000000000001").to_fixed(14), None);
+    assert_eq!(dec("12").to_fixed(0), Some(12));
+    assert_eq!(dec("12.5").to_fixed(0), None);
+    assert_eq!(dec("1").to_fixed(18), Some(1_000_000_000_000_000_000));
+    assert_eq!(dec("10").to_fixed(18), None);
+    assert_eq!(dec("1").to_fixed(u32::MAX), None);
+}
+
+#[test]
+fn decimal_display_is_exact_without_trailing_zeros() {
+    for (text, shown) in [
+        ("99.90", "99.9"),
+        ("100.00", "100"),
+        ("-2.50", "-2.5"),
+        ("-0.05", "-0.05"),
+        ("0", "0"),
+        ("0.000000000000001", "0.000000000000001"),
+        ("-1000000000", "-1000000000"),
+        ("33.333333333333336", "33.333333333333336"),
+    ] {
+        assert_eq!(dec(text).to_string(), shown, "{text}");
+    }
+}
+
+#[test]
+fn fixed_units_render_like_major_units() {
+    let fixed = |units, decimals| json(FixedUnits { units, decimals });
+    assert_eq!(fixed(3333, 2), "33.33");
+    assert_eq!(fixed(10_000, 2), "100");
+    assert_eq!(fixed(1500, 3), "1.5");
+    assert_eq!(fixed(-250, 2), "-2.5");
+    assert_eq!(fixed(5, 0), "5");
+    assert!(serde_json::to_string(&FixedUnits {
+        units: 1,
+        decimals: 19
+    })
+    .is_err());
+}
+
+proptest! {
+    #[test]
+    fn fixed_round_trips(units in -1_000_000_000_000_i64..=1_000_000_000_000, decimals in 3..=15_u32) {
+        let value = Decimal::from_fixed(units, decimals)?;
+        prop_assert_eq!(value.to_fixed(decimals), Some(units));
+        prop_assert_eq!(Decimal::parse(&value.to_string())?, value);
+        // One decimal fewer is exact only when the last digit is zero.
+        prop_assert_eq!(value.to_fixed(decimals - 1).is_some(), units % 10 == 0);
+    }
+}

@@ -197,7 +197,7 @@ async fn create(
     let mine = me(&store, user).await?;
     let payment = NewPayment::parse(body.into_inner(), user.id, mine.default_currency(), None)?;
     // Between friends, or between members of the group it is recorded in.
-    check_participants(&store, user, payment.group, payment.from, &[payment.to])
+    check_participants(&store, user, payment.group, &[payment.from], &[payment.to])
         .await
         .map_err(|e| match e {
             ApiError::BadRequest(_) if payment.group.is_none() => ApiError::bad_request(

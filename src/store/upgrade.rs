@@ -229,6 +229,7 @@ fn convert_expense(old: &Document) -> Conversion {
         .collect();
     let text = |key: &str| old.get_str(key).ok().map(str::to_owned);
     let mut expense = ExpenseDoc {
+        kind: Default::default(),
         id,
         description: text("description").unwrap_or_default(),
         amount: converted.total,

@@ -423,6 +423,7 @@ pub(crate) fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDo
                     amount,
                     settled,
                     settled_at,
+                    weight: None,
                 }
             })
             .collect();

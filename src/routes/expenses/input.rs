@@ -9,19 +9,14 @@ use serde::Deserialize;
 use super::view::currency_of;
 use crate::auth::AuthUser;
 use crate::domain::category::Category;
+use super::people::{Allocation, EntryInput, PaidBy, Payers};
+use crate::domain::modes::{SplitMode, Weight};
 use crate::domain::money::{positive_amount, AmountInput, Currency, Decimal};
-use crate::domain::split::apportion;
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::routes::users::me;
 use crate::routes::Checks;
-use crate::store::{ExpenseDoc, SplitDoc, Store};
-
-#[derive(Clone, Deserialize)]
-pub struct SplitInput {
-    pub user: Option<String>,
-    pub amount: Option<AmountInput>,
-}
+use crate::store::{ExpenseDoc, PayerDoc, SplitDoc, Store};
 
 #[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,8 +24,15 @@ pub struct ExpenseBody {
     pub description: Option<String>,
     pub amount: Option<AmountInput>,
     pub currency: Option<String>,
-    pub paid_by: Option<String>,
-    pub split_with: Option<Vec<SplitInput>>,
+    /// One payer's id (the app), or `[{user, amount}]` for several.
+    pub paid_by: Option<PaidBy>,
+    /// Several payers with a mode of their own (`payersSplitType`).
+    pub payers: Option<Vec<EntryInput>>,
+    pub payers_split_type: Option<String>,
+    /// `exact` (the default: the app's amounts), `equal`, `percentage`,
+    /// `shares` or `adjustment`.
+    pub split_type: Option<String>,
+    pub split_with: Option<Vec<EntryInput>>,
     pub category: Option<String>,
     pub date: Option<String>,
     pub group_id: Option<String>,
@@ -39,25 +41,138 @@ pub struct ExpenseBody {
     pub version: Option<i64>,
 }
 
-/// An expense's fields, parsed and checked: what create stores and what
-/// update writes over the stored expense.
-pub struct ExpenseFields {
+/// An expense as a request states it, parsed and divided exactly: what
+/// create stores and what update writes over the stored expense.
+pub struct NewExpense {
     pub description: String,
     pub currency: Currency,
-    /// The amount exactly as sent; the split tolerance is measured against it.
-    pub amount_input: Decimal,
-    /// `amount_input` rounded to the currency's minor unit.
+    /// Minor units.
     pub total: i64,
-    pub payer: ObjectId,
-    pub shares: Vec<(ObjectId, Decimal)>,
+    /// The main payer (most paid) first.
+    pub payers: Vec<PayerDoc>,
+    pub payers_mode: Option<SplitMode>,
+    pub split_mode: SplitMode,
+    /// (user, minor units, the user's input to the mode).
+    pub splits: Vec<(ObjectId, i64, Weight)>,
     pub category: String,
     pub date: DateTime,
     pub notes: Option<String>,
 }
 
-impl ExpenseFields {
+impl NewExpense {
     pub fn split_users(&self) -> impl Iterator<Item = ObjectId> + '_ {
-        self.shares.iter().map(|(u, _)| *u)
+        self.splits.iter().map(|(u, _, _)| *u)
+    }
+
+    pub fn payer_users(&self) -> impl Iterator<Item = ObjectId> + '_ {
+        self.payers.iter().map(|p| p.user)
+    }
+
+    /// The person `paidBy` shows: the one who paid most.
+    pub fn main_payer(&self) -> Option<ObjectId> {
+        self.payers.first().map(|p| p.user)
+    }
+
+    /// Parses every field of `b` (but `groupId`, which only create reads),
+    /// falling back to `was`, and divides amount paid and owed; every
+    /// problem is reported at once, each under its field.
+    pub fn parse(b: ExpenseBody, was: Fallback) -> Result<NewExpense, ApiError> {
+        let mut c = Checks::default();
+        let description = match b.description {
+            Some(d) => c.check("description", text::bounded(&d, "Description", 1, 200)),
+            None => c.required("description", was.description, "Description is required"),
+        };
+        let currency = match b.currency.as_deref() {
+            Some(code) => c.check("currency", Currency::parse(code).map_err(|e| e.to_string())),
+            None => Some(was.currency),
+        };
+        let amount_input = match b.amount {
+            Some(a) => c.check("amount", a.decimal().map_err(|e| e.to_string())),
+            None => c.required("amount", was.amount, "Amount is required"),
+        };
+        let money = amount_input.zip(currency).and_then(|(a, cur)| {
+            let total = c.check("amount", positive_amount(a, cur).map_err(|e| e.to_string()));
+            total.map(|t| (t, a, cur))
+        });
+        let payers = Payers::parse(
+            &mut c,
+            b.paid_by.as_ref(),
+            b.payers.as_deref(),
+            b.payers_split_type.as_deref(),
+            was.payers,
+        );
+        let splits = parse_splits(&mut c, b.split_type.as_deref(), b.split_with.as_deref(), was.splits);
+        let category = match b.category.as_deref() {
+            Some(cat) => c.check("category", parse_category(cat)),
+            None => Some(was.category),
+        };
+        let date = match b.date.as_deref() {
+            Some(d) => c.check("date", parse_date(d)),
+            None => Some(was.date),
+        };
+        let notes = match b.notes {
+            Some(n) => c
+                .check("notes", text::bounded(&n, "Notes", 0, 500))
+                .map(|n| Some(n).filter(|n| !n.is_empty())),
+            None => Some(was.notes),
+        };
+        // Amounts are divided once the total is known.
+        let divided = money.zip(payers.zip(splits)).and_then(|(money, (payers, splits))| {
+            let paid = payers.divide(&mut c, money);
+            let owed = splits.divide(&mut c, "splitWith", money, false);
+            paid.zip(owed.map(|o| (splits.mode, o)))
+        });
+        let (((description, money), (category, date)), (notes, divided)) = c.finish(
+            description
+                .zip(money)
+                .zip(category.zip(date))
+                .zip(notes.zip(divided)),
+        )?;
+        let ((payers, payers_mode), (split_mode, splits)) = divided;
+        Ok(NewExpense {
+            description,
+            currency: money.2,
+            total: money.0,
+            payers,
+            payers_mode,
+            split_mode,
+            splits,
+            category,
+            date,
+            notes,
+        })
+    }
+}
+
+/// `splitType` and `splitWith`. Without `splitWith`, the stored people are
+/// divided again: by the stored inputs, or equally when `splitType` turns
+/// to `equal`.
+fn parse_splits(
+    c: &mut Checks,
+    split_type: Option<&str>,
+    split_with: Option<&[EntryInput]>,
+    was: Option<Allocation>,
+) -> Option<Allocation> {
+    let mode = match split_type {
+        Some(raw) => Some(c.check("splitType", SplitMode::parse(raw))?),
+        None => None,
+    };
+    match (split_with, was) {
+        (Some(list), _) => Allocation::parse(c, "splitWith", mode.unwrap_or_default(), list),
+        (None, Some(stored)) => match mode {
+            None => Some(stored),
+            Some(m) if m == stored.mode => Some(stored),
+            Some(SplitMode::Equal) => Some(Allocation {
+                mode: SplitMode::Equal,
+                values: vec![None; stored.users.len()],
+                users: stored.users,
+            }),
+            Some(_) => c.check(
+                "splitWith",
+                Err::<Allocation, _>("splitWith is required to change splitType"),
+            ),
+        },
+        (None, None) => c.required("splitWith", None, "splitWith is required"),
     }
 }
 
@@ -67,8 +182,8 @@ pub struct Fallback {
     description: Option<String>,
     currency: Currency,
     amount: Option<Decimal>,
-    payer: ObjectId,
-    shares: Option<Vec<(ObjectId, Decimal)>>,
+    payers: Payers,
+    splits: Option<Allocation>,
     category: String,
     date: DateTime,
     notes: Option<String>,
@@ -81,8 +196,8 @@ impl Fallback {
             description: None,
             currency: Currency::USD,
             amount: None,
-            payer: me,
-            shares: None,
+            payers: Payers::One(me),
+            splits: None,
             category: Category::Other.code().into(),
             date: DateTime::now(),
             notes: None,
@@ -92,90 +207,17 @@ impl Fallback {
     /// An update: whatever is not sent stays as stored.
     pub fn stored(e: &ExpenseDoc) -> Self {
         let currency = currency_of(e);
-        let decimal = |minor| Decimal::from_minor(minor, currency).ok();
         Self {
             description: Some(e.description.clone()),
             currency,
-            amount: decimal(e.amount),
-            payer: e.paid_by,
-            shares: e
-                .split_with
-                .iter()
-                .map(|s| decimal(s.amount).map(|d| (s.user, d)))
-                .collect(),
+            amount: Decimal::from_minor(e.amount, currency).ok(),
+            payers: Payers::stored(e, currency),
+            splits: Some(Allocation::stored_splits(e, currency)),
             category: e.category.clone(),
             date: e.date,
             notes: e.notes.clone(),
         }
     }
-}
-
-/// Parses the fields of `b` (all but `groupId`, which only create reads),
-/// falling back to `was`; every problem is recorded in `c`.
-pub fn parse_fields(c: &mut Checks, b: ExpenseBody, was: Fallback) -> Option<ExpenseFields> {
-    let description = match b.description {
-        Some(d) => c.check("description", text::bounded(&d, "Description", 1, 200)),
-        None => c.required("description", was.description, "Description is required"),
-    };
-    let currency = match b.currency.as_deref() {
-        Some(code) => c.check("currency", Currency::parse(code).map_err(|e| e.to_string())),
-        None => Some(was.currency),
-    };
-    let amount_input = match b.amount {
-        Some(a) => c.check("amount", a.decimal().map_err(|e| e.to_string())),
-        None => c.required("amount", was.amount, "Amount is required"),
-    };
-    let amount = amount_input.zip(currency).and_then(|(a, cur)| {
-        let total = c.check("amount", positive_amount(a, cur).map_err(|e| e.to_string()));
-        total.map(|t| (a, t))
-    });
-    let payer = match b
-        .paid_by
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        Some(p) => c.check(
-            "paidBy",
-            ObjectId::parse_str(p).map_err(|_| "Invalid payer ID format"),
-        ),
-        None => Some(was.payer),
-    };
-    let shares = match b.split_with {
-        Some(s) => c.check("splitWith", parse_splits(s)),
-        None => c.required("splitWith", was.shares, "splitWith is required"),
-    };
-    let category = match b.category.as_deref() {
-        Some(cat) => c.check("category", parse_category(cat)),
-        None => Some(was.category),
-    };
-    let date = match b.date.as_deref() {
-        Some(d) => c.check("date", parse_date(d)),
-        None => Some(was.date),
-    };
-    let notes = match b.notes {
-        Some(n) => c
-            .check("notes", text::bounded(&n, "Notes", 0, 500))
-            .map(|n| Some(n).filter(|n| !n.is_empty())),
-        None => Some(was.notes),
-    };
-    let (((description, currency), (amount, payer)), ((shares, category), (date, notes))) =
-        description
-            .zip(currency)
-            .zip(amount.zip(payer))
-            .zip(shares.zip(category).zip(date.zip(notes)))?;
-    let (amount_input, total) = amount;
-    Some(ExpenseFields {
-        description,
-        currency,
-        amount_input,
-        total,
-        payer,
-        shares,
-        category,
-        date,
-        notes,
-    })
 }
 
 /// `groupId` of a new expense: absent or blank is none.
@@ -216,59 +258,26 @@ pub fn parse_category(raw: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Split entries as (user, exact decimal share), users unique.
-pub fn parse_splits(raw: Vec<SplitInput>) -> Result<Vec<(ObjectId, Decimal)>, String> {
-    if raw.is_empty() {
-        return Err("At least one split is required".into());
-    }
-    let mut out: Vec<(ObjectId, Decimal)> = Vec::with_capacity(raw.len());
-    for s in raw {
-        let user = s
-            .user
-            .as_deref()
-            .and_then(|u| ObjectId::parse_str(u.trim()).ok())
-            .ok_or("Each split needs a valid user ID")?;
-        let amount = s
-            .amount
-            .ok_or("Each split needs an amount")?
-            .decimal()
-            .map_err(|e| e.to_string())?;
-        if out.iter().any(|(u, _)| *u == user) {
-            return Err("A user can appear only once in splitWith".into());
-        }
-        out.push((user, amount));
-    }
-    Ok(out)
-}
-
-/// Turns (user, share) pairs into stored splits summing exactly to `total`.
-/// Users whose amount is unchanged keep their settled state.
-pub fn build_splits(
-    total: i64,
-    amount_input: Decimal,
-    currency: Currency,
-    shares: &[(ObjectId, Decimal)],
-    previous: &[SplitDoc],
-) -> Result<Vec<SplitDoc>, ApiError> {
-    let decimals: Vec<Decimal> = shares.iter().map(|(_, d)| *d).collect();
-    let parts = apportion(total, &decimals, amount_input, currency)
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(shares
+/// The stored splits of `expense`. Users whose amount is unchanged keep
+/// their settled state from `previous`.
+pub fn build_splits(expense: &NewExpense, previous: &[SplitDoc]) -> Vec<SplitDoc> {
+    expense
+        .splits
         .iter()
-        .zip(parts)
-        .map(|((user, _), amount)| {
+        .map(|&(user, amount, weight)| {
             let kept = previous
                 .iter()
-                .find(|p| p.user == *user && p.amount == amount);
+                .find(|p| p.user == user && p.amount == amount);
             SplitDoc {
                 id: kept.map_or_else(ObjectId::new, |p| p.id),
-                user: *user,
+                user,
                 amount,
                 settled: kept.is_some_and(|p| p.settled),
                 settled_at: kept.and_then(|p| p.settled_at),
+                weight,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Who may take part: in a group, its members; otherwise me and my friends.
@@ -276,10 +285,11 @@ pub async fn check_participants(
     store: &Store,
     user: AuthUser,
     group: Option<ObjectId>,
-    payer: ObjectId,
+    payers: &[ObjectId],
     split_users: &[ObjectId],
 ) -> Result<(), ApiError> {
-    if payer != user.id && store.user_summaries(&[payer]).await?.is_empty() {
+    let others: Vec<ObjectId> = payers.iter().copied().filter(|p| *p != user.id).collect();
+    if !others.is_empty() && store.user_summaries(&others).await?.len() < others.len() {
         return Err(ApiError::not_found("Payer not found"));
     }
     match group {
@@ -291,7 +301,7 @@ pub async fn check_participants(
             if !group.is_member(user.id) {
                 return Err(ApiError::bad_request("You must be a member of this group"));
             }
-            if !group.is_member(payer) {
+            if !payers.iter().all(|p| group.is_member(*p)) {
                 return Err(ApiError::bad_request(
                     "Payer must be a member of this group",
                 ));
@@ -305,12 +315,12 @@ pub async fn check_participants(
         None => {
             let doc = me(store, user).await?;
             let known = |u: &ObjectId| *u == user.id || doc.friends.contains(u);
-            if !known(&payer) {
+            if !payers.iter().all(known) {
                 return Err(ApiError::bad_request(
                     "Payer must be you or one of your friends",
                 ));
             }
-            if !split_users.iter().all(|u| known(u) || *u == payer) {
+            if !split_users.iter().all(|u| known(u) || payers.contains(u)) {
                 return Err(ApiError::bad_request(
                     "All split users must be you, the payer or your friends",
                 ));

@@ -2,6 +2,7 @@
 //! group views (expenses of a group, balances of a group).
 
 pub(crate) mod input;
+mod people;
 pub(crate) mod view;
 
 use std::collections::BTreeSet;
@@ -10,19 +11,18 @@ use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
-use self::input::{
-    build_splits, check_participants, parse_fields, parse_group, ExpenseBody, Fallback,
-};
+use self::input::{build_splits, check_participants, parse_group, ExpenseBody, Fallback, NewExpense};
 use self::view::{render, render_one};
 use super::groups::member_group;
 use super::users::me;
 use super::versions::{self, expected_version, tagged};
 use super::{created, ok, ok_page, parse_id, Checks, Page};
 use crate::auth::AuthUser;
+use crate::domain::modes::SplitMode;
 use crate::domain::balance::collect_nets;
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
-use crate::store::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc, Store};
+use crate::store::{ExpenseDoc, ExpenseFilter, Kind, SplitDoc, Store};
 
 pub fn scope() -> Scope {
     web::scope("/expenses")
@@ -44,30 +44,29 @@ async fn create(
     let mut b = body.into_inner();
     let mut c = Checks::default();
     let group = parse_group(&mut c, b.group_id.take().as_deref());
-    let fields = parse_fields(&mut c, b, Fallback::new_expense(user.id));
-    let (f, group) = c.finish(fields.zip(group))?;
-
-    let split_with = build_splits(f.total, f.amount_input, f.currency, &f.shares, &[])?;
-    let split_users: Vec<ObjectId> = f.split_users().collect();
-    check_participants(&store, user, group, f.payer, &split_users).await?;
+    let group = c.finish(group)?;
+    let new = NewExpense::parse(b, Fallback::new_expense(user.id))?;
+    let payers: Vec<ObjectId> = new.payer_users().collect();
+    let split_users: Vec<ObjectId> = new.split_users().collect();
+    check_participants(&store, user, group, &payers, &split_users).await?;
 
     let now = DateTime::now();
     let mut expense = ExpenseDoc {
         id: ObjectId::new(),
-        description: f.description,
-        amount: f.total,
-        currency: f.currency.code().to_string(),
+        kind: Kind::Expense,
+        description: String::new(),
+        amount: 0,
+        currency: String::new(),
         created_by: user.id,
-        paid_by: f.payer,
-        payers: vec![PayerDoc {
-            user: f.payer,
-            amount: f.total,
-        }],
-        split_with,
-        category: f.category,
-        date: f.date,
+        paid_by: user.id,
+        payers: Vec::new(),
+        payers_split_type: None,
+        split_type: SplitMode::Exact,
+        split_with: Vec::new(),
+        category: String::new(),
+        date: now,
         group,
-        notes: f.notes,
+        notes: None,
         is_settled: false,
         settled_at: None,
         participants: Vec::new(),
@@ -75,7 +74,7 @@ async fn create(
         updated_at: now,
         version: 1,
     };
-    expense.refresh_participants();
+    apply(&mut expense, new, &[]);
     store.insert_expense(&expense).await?;
     let view = render_one(&store, &expense).await?;
     Ok(tagged(
@@ -109,6 +108,7 @@ async fn list(
         with_friend,
         group: None,
         settled: q.settled,
+        kind: None,
     };
     let (expenses, total) = if filter.with_friend.is_none() && filter.settled.is_none() {
         store
@@ -235,47 +235,34 @@ async fn edit(
     stored: &ExpenseDoc,
     body: ExpenseBody,
 ) -> Result<ExpenseDoc, ApiError> {
-    let mut c = Checks::default();
     // The group of an expense does not change.
-    let fields = parse_fields(&mut c, body, Fallback::stored(stored));
-    let f = c.finish(fields)?;
+    let new = NewExpense::parse(body, Fallback::stored(stored))?;
 
-    let payer_changed = f.payer != stored.paid_by;
-    // A settled split was repaid to the old payer: with a new payer every
+    // A settled split was repaid to the old payer: with other payers every
     // share is owed afresh. Otherwise unchanged shares stay settled.
-    let previous: &[SplitDoc] = if payer_changed {
+    let payers_changed = new.payer_users().ne(stored.payers.iter().map(|p| p.user))
+        || new.main_payer() != Some(stored.paid_by);
+    let previous: &[SplitDoc] = if payers_changed || new.payers.len() > 1 {
         &[]
     } else {
         &stored.split_with
     };
-    let split_with = build_splits(f.total, f.amount_input, f.currency, &f.shares, previous)?;
-    // Users already in the split were checked when they were added (possibly
-    // by the other of creator and payer, whose friends may differ): only
-    // newcomers, and a new payer, are checked against the caller.
-    let added: Vec<ObjectId> = f
-        .split_users()
-        .filter(|u| !stored.split_with.iter().any(|s| s.user == *u))
-        .collect();
-    if payer_changed || !added.is_empty() {
-        check_participants(store, user, stored.group, f.payer, &added).await?;
+    // People already in the expense were checked when they were added
+    // (possibly by another of creator and payers, whose friends may differ):
+    // only newcomers are checked against the caller.
+    let known = |u: &ObjectId| {
+        stored.split_with.iter().any(|s| s.user == *u) || stored.payers.iter().any(|p| p.user == *u)
+    };
+    let added_payers: Vec<ObjectId> = new.payer_users().filter(|u| !known(u)).collect();
+    let added: Vec<ObjectId> = new.split_users().filter(|u| !known(u)).collect();
+    if !added_payers.is_empty() || !added.is_empty() {
+        check_participants(store, user, stored.group, &added_payers, &added).await?;
     }
 
     let mut expense = stored.clone();
-    expense.description = f.description;
-    expense.amount = f.total;
-    expense.currency = f.currency.code().to_string();
-    expense.paid_by = f.payer;
-    expense.payers = vec![PayerDoc {
-        user: f.payer,
-        amount: f.total,
-    }];
-    expense.split_with = split_with;
-    expense.category = f.category;
-    expense.date = f.date;
-    expense.notes = f.notes;
+    apply(&mut expense, new, previous);
     expense.updated_at = DateTime::now();
     expense.version = stored.version + 1;
-    expense.refresh_participants();
     // An edit that leaves only settled debts settles the expense, as the last
     // PATCH /settle would have.
     if expense.all_debts_settled() {
@@ -283,6 +270,23 @@ async fn edit(
         expense.settled_at = Some(expense.updated_at);
     }
     Ok(expense)
+}
+
+/// Writes the parsed fields over `expense`; unchanged splits keep their
+/// settled state from `previous`.
+fn apply(expense: &mut ExpenseDoc, new: NewExpense, previous: &[SplitDoc]) {
+    expense.split_with = build_splits(&new, previous);
+    expense.paid_by = new.main_payer().unwrap_or(expense.created_by);
+    expense.description = new.description;
+    expense.amount = new.total;
+    expense.currency = new.currency.code().to_string();
+    expense.payers = new.payers;
+    expense.payers_split_type = new.payers_mode;
+    expense.split_type = new.split_mode;
+    expense.category = new.category;
+    expense.date = new.date;
+    expense.notes = new.notes;
+    expense.refresh_participants();
 }
 
 /// 409 `VERSION_CONFLICT` with the expense as it is now.
@@ -364,6 +368,7 @@ async fn group_expenses(
         with_friend: None,
         group: Some(group.id),
         settled: q.settled,
+        kind: None,
     };
     let (expenses, total) = match filter.settled {
         None => {
