@@ -422,6 +422,15 @@ struct PairDoc {
     net: i64,
 }
 
+/// What `b` owes `a` in one group and currency (`grouppairs`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct GroupPairDoc {
+    pub a: ObjectId,
+    pub b: ObjectId,
+    pub currency: String,
+    pub net: i64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct GroupBalanceDoc {
     pub user: ObjectId,
@@ -783,6 +792,18 @@ impl Store {
             .collection::<GroupBalanceDoc>("groupbalances")
             .find(doc! { "group": group, "net": { "$ne": 0 } })
             .projection(doc! { "user": 1, "currency": 1, "net": 1 })
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// Non-zero pair balances inside a group.
+    pub async fn group_pairs(&self, group: ObjectId) -> Result<Vec<GroupPairDoc>, ApiError> {
+        Ok(self
+            .db
+            .collection::<GroupPairDoc>("grouppairs")
+            .find(doc! { "group": group, "net": { "$ne": 0 } })
+            .projection(doc! { "a": 1, "b": 1, "currency": 1, "net": 1 })
             .await?
             .try_collect()
             .await?)

@@ -955,7 +955,8 @@ mod tests {
             e.payers,
             vec![PayerDoc {
                 user: e.paid_by,
-                amount: 10_000
+                amount: 10_000,
+                weight: None,
             }]
         );
         assert!(moved.is_none());

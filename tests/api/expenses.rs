@@ -501,11 +501,11 @@ async fn invalid_expense_bodies_are_400() {
         (body("x", json!(10), &[]), "splitWith"),
         (
             body("x", json!(10), &[(&al, json!(5)), (&al, json!(5))]),
-            "splitWith",
+            "splitWith[1].user",
         ),
         (
             json!({"description": "x", "amount": 10, "splitWith": [{"user": "nope", "amount": 10}]}),
-            "splitWith",
+            "splitWith[0].user",
         ),
         (
             with(

@@ -13,5 +13,6 @@ mod ledger;
 mod limits;
 mod ops;
 mod replicas;
+mod splits;
 mod upgrade;
 mod users;

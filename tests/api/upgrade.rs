@@ -206,8 +206,8 @@ fn int(v: &Bson) -> i64 {
 /// The contract's friend balance over the stored expenses, in thousandths:
 /// what `b` owes `a` over unsettled splits minus what `a` owes `b`; and the
 /// number of splits it adds.
-fn formula(expenses: &[Document], a: ObjectId, b: ObjectId) -> (i64, usize) {
-    let (mut total, mut splits) = (0, 0);
+fn formula(expenses: &[Document], a: ObjectId, b: ObjectId) -> (BTreeMap<String, i64>, usize) {
+    let (mut total, mut splits) = (BTreeMap::<String, i64>::new(), 0);
     for e in expenses {
         let payer = e.get_object_id("paidBy").expect("payer");
         let currency = e.get_str("currency").expect("currency");
@@ -221,11 +221,13 @@ fn formula(expenses: &[Document], a: ObjectId, b: ObjectId) -> (i64, usize) {
             if s.get_object_id("user") == Ok(debtor) && debtor != creditor {
                 splits += 1;
                 if !s.get_bool("settled").unwrap_or(false) {
-                    total += sign * to_milli(int(s.get("amount").expect("amount")), currency);
+                    *total.entry(currency.to_string()).or_default() +=
+                        sign * to_milli(int(s.get("amount").expect("amount")), currency);
                 }
             }
         }
     }
+    total.retain(|_, n| *n != 0);
     (total, splits)
 }
 
@@ -339,13 +341,21 @@ async fn the_old_database_is_taken_over_and_used_through_http() {
             .get(&format!("/v1/users/friends/{b}/balance"), &tokens[a])
             .await;
         assert_eq!(status, StatusCode::OK, "{key}: {body}");
-        let now = milli(&body["data"]["balance"]);
+        // Per currency, exactly the formula; the old server added the
+        // currencies' numbers into one, so that sum is compared with it.
+        let now: BTreeMap<String, i64> = body["data"]["balances"]
+            .as_array()
+            .expect("balances")
+            .iter()
+            .map(|b| (b["currency"].as_str().unwrap().to_owned(), milli(&b["amount"])))
+            .collect();
         let (exact, splits) = formula(
             &expenses,
             ObjectId::parse_str(a).unwrap(),
             ObjectId::parse_str(b).unwrap(),
         );
         assert_eq!(now, exact, "{key}: not the contract's formula: {body}");
+        let now: i64 = now.values().sum();
         let before = old.as_f64().unwrap() * 1000.0;
         assert!(
             (now as f64 - before).abs() < 10.0 * splits.max(1) as f64,
@@ -638,7 +648,7 @@ async fn the_dry_run_reports_without_writing() {
         String::from_utf8_lossy(&out.stderr)
     );
     for needle in [
-        &format!("database {name}: schema 0 -> 2 (dry run, nothing written)"),
+        &format!("database {name}: schema 0 -> 3 (dry run, nothing written)"),
         "expenses 9",
         "users 6",
         "expenses: 9 converted",
@@ -743,7 +753,12 @@ async fn a_schema_1_database_gets_versions_and_one_pending_friend_per_person() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(int(schema.get("version").unwrap()), 2);
+    assert_eq!(int(schema.get("version").unwrap()), 3);
+    // Schema 3: every expense says what it is and how it was split.
+    for d in all(&db, "expenses").await {
+        assert_eq!(d.get_str("type"), Ok("expense"), "{d}");
+        assert_eq!(d.get_str("splitType"), Ok("exact"), "{d}");
+    }
     for c in ["expenses", "groups"] {
         for d in all(&db, c).await {
             assert_eq!(d.get("version").map(int), Some(1), "{c}: {d}");

@@ -74,6 +74,7 @@ async fn profile_returns_my_document_with_friend_ids_and_no_password() {
         [
             "_id",
             "createdAt",
+            "defaultCurrency",
             "email",
             "friends",
             "isActive",
