@@ -7,5 +7,6 @@ pub mod email;
 pub mod legacy;
 pub mod money;
 pub mod months;
+pub mod settle;
 pub mod split;
 pub mod text;
