@@ -20,6 +20,9 @@
 # non-zero balances as with the long history), and both balance scenarios
 # rotate over those same users and groups.
 #
+# Before seeding, the settle-up solver is timed in-process on fixed instances
+# of 20 balances (`splitlyr-bench settle-solver`, under a second; target 8).
+#
 # Exit status: 0 when the measurement completed, even if targets FAIL (they
 # are reported); non-zero when the benchmark itself broke.
 set -euo pipefail
@@ -44,7 +47,7 @@ focus_groups=10
 keep=false
 other_server=""
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -230,6 +233,12 @@ export APP__SERVER__HOST=127.0.0.1
 log "measuring the raw bcrypt verify rate (${bcrypt_seconds}s)"
 "$bench_bin" bcrypt-rate --seconds "$bcrypt_seconds" --json >"$run/bcrypt.json"
 log "bcrypt: $(cat "$run/bcrypt.json")"
+
+# ---------- settle-up solver (in-process, no database) ----------
+
+log "timing the settle-up solver on 20 balances"
+"$bench_bin" settle-solver --json >"$run/settle.json"
+log "settle-up solver: $(cat "$run/settle.json")"
 
 # ---------- seeding ----------
 

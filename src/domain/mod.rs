@@ -9,5 +9,6 @@ pub mod modes;
 pub mod money;
 pub mod months;
 pub mod postings;
+pub mod settle;
 pub mod split;
 pub mod text;

@@ -24,6 +24,7 @@ pub fn scope() -> Scope {
         .route("/{id}/members", web::post().to(add_member))
         .route("/{id}/members/{member_id}", web::delete().to(remove_member))
         .route("/{id}/leave", web::delete().to(leave))
+        .route("/{id}/settle-up", web::get().to(super::settle::group))
 }
 
 #[derive(Serialize)]

@@ -8,6 +8,7 @@ pub mod friends;
 pub mod groups;
 pub mod health;
 pub mod payments;
+mod settle;
 pub mod users;
 pub mod versions;
 mod views;

@@ -19,6 +19,7 @@ pub fn scope() -> Scope {
         .route("/profile", web::patch().to(update_profile))
         .route("/change-password", web::patch().to(change_password))
         .route("/balances", web::get().to(balances))
+        .route("/settle-up", web::get().to(super::settle::mine))
         .route("/deactivate-user", web::delete().to(deactivate))
 }
 

@@ -12,6 +12,7 @@ mod helpers;
 mod ledger;
 mod limits;
 mod ops;
+mod payments;
 mod replicas;
 mod splits;
 mod upgrade;

@@ -7,6 +7,7 @@
 //!   `--concentrate` every expense involves a focus user or a focus group, so
 //!   a small history gives them as many non-zero balances as a long one.
 //! - `bcrypt-rate`: the raw bcrypt verification rate on all cores.
+//! - `settle-solver`: times the settle-up solver in-process (no database).
 //! - `free-port`: a free loopback TCP port.
 //! - `report`: turns a run directory into `latest.json` and `latest.md`.
 //!
@@ -23,6 +24,7 @@ mod dataset;
 mod legacy;
 mod report;
 mod seed;
+mod solver;
 
 use args::{bcrypt_cost, Args};
 
@@ -42,6 +44,7 @@ const USAGE: &str = "usage:
                       [--focus-users 20] [--focus-groups 10] [--concentrate] [--legacy]
                       [--seed 42] [--batch 2000] [--bcrypt-cost C] [--drop]
   splitlyr-bench bcrypt-rate [--cost C] [--seconds 5] [--threads N] [--json]
+  splitlyr-bench settle-solver [--repeats 5] [--seed 42] [--json]
   splitlyr-bench free-port
   splitlyr-bench report --run DIR --out DIR
 
@@ -70,6 +73,7 @@ async fn main() -> ExitCode {
     let result = match command.as_str() {
         "seed" => seed::seed(&args).await,
         "bcrypt-rate" => bcrypt_rate(&args),
+        "settle-solver" => solver::settle_solver(&args),
         "free-port" => free_port(),
         "report" => report::report(&args),
         "-h" | "--help" | "help" => {

@@ -259,6 +259,41 @@ fn balance_section(
     md
 }
 
+/// Target 8 in detail: the solver's timings by kind of instance.
+fn solver_section(settle: &Value) -> String {
+    let mut md = String::new();
+    if settle.is_null() {
+        return md;
+    }
+    let _ = writeln!(
+        md,
+        "\nSettle-up solver (target 8), in-process, {} balances of which no two are equal and opposite, each instance solved {} times: p50 {} ms, max {} ms. By kind (max ms; transfers in the plans): {}.",
+        settle["balances"],
+        settle["repeats"],
+        fmt_num(num(settle, &["p50_ms"]), 2),
+        fmt_num(num(settle, &["max_ms"]), 2),
+        settle["kinds"]
+            .as_array()
+            .map(|kinds| {
+                kinds
+                    .iter()
+                    .map(|k| {
+                        format!(
+                            "{} {} ms, {}–{}",
+                            k["kind"].as_str().unwrap_or("?"),
+                            fmt_num(num(k, &["max_ms"]), 2),
+                            k["transfers_min"],
+                            k["transfers_max"]
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_else(|| "n/a".into()),
+    );
+    md
+}
+
 pub(crate) fn report(args: &Args) -> Result<()> {
     let run = PathBuf::from(args.required("run")?);
     let out = PathBuf::from(args.required("out")?);
@@ -270,6 +305,11 @@ pub(crate) fn report(args: &Args) -> Result<()> {
             .last()
             .unwrap_or("{}"),
     )?;
+    // Runs from before the solver measurement have no settle.json.
+    let settle: Value = std::fs::read_to_string(run.join("settle.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(text.lines().last()?).ok())
+        .unwrap_or(Value::Null);
     let scen_text = std::fs::read_to_string(run.join("scenarios.tsv"))?;
     let mut scenarios = Vec::new();
     for line in scen_text.lines().filter(|l| !l.trim().is_empty()) {
@@ -492,6 +532,21 @@ pub(crate) fn report(args: &Args) -> Result<()> {
                 seconds < 60.0 && peak < 100.0,
             )
         },
+        {
+            let max = num(&settle, &["max_ms"]);
+            (
+                "8. settle-up solver, 20 non-zero balances, max < 50 ms".into(),
+                format!(
+                    "max {} ms, p50 {} ms ({} solves of {} instances, in-process)",
+                    fmt_num(max, 2),
+                    fmt_num(num(&settle, &["p50_ms"]), 2),
+                    settle["solves"],
+                    settle["instances"],
+                ),
+                "< 50 ms".into(),
+                max < 50.0,
+            )
+        },
     ];
 
     let processes = server_processes(&meta, &rss);
@@ -540,6 +595,7 @@ pub(crate) fn report(args: &Args) -> Result<()> {
         },
         "seed": seeds,
         "bcrypt": bcrypt,
+        "settle_solver": settle,
         "rss_mib": {
             // What target 5 uses: idle of the serving processes, peak of all.
             "idle": round3(mib("idle_kb_serve")),
@@ -673,6 +729,7 @@ pub(crate) fn report(args: &Args) -> Result<()> {
         fmt_num(bcrypt_rate, 2),
         bcrypt["threads"],
     );
+    md.push_str(&solver_section(&settle));
     md.push_str(&balance_section(&by_name, &seeds, &meta));
     md.push_str(&process_section(&processes));
     md.push_str("\n## Targets\n\n| target | measured | threshold | result |\n|---|---|---|---|\n");
