@@ -156,16 +156,16 @@ pub fn allocate(debts: &[i128], credits: &[i128]) -> Option<Vec<Vec<i128>>> {
             col_need[j] -= 1;
         }
     }
-    for i in 0..rows {
-        while row_need[i] > 0 {
+    for (i, need) in row_need.iter_mut().enumerate() {
+        while *need > 0 {
             let end = augment(i, &open, &mut bumped, &col_need)?;
-            row_need[i] -= 1;
+            *need -= 1;
             col_need[end] -= 1;
         }
     }
-    for i in 0..rows {
-        for j in 0..cols {
-            matrix[i][j] += i128::from(bumped[i][j]);
+    for (row, bumps) in matrix.iter_mut().zip(&bumped) {
+        for (cell, bump) in row.iter_mut().zip(bumps) {
+            *cell += i128::from(*bump);
         }
     }
     Some(matrix)

@@ -116,8 +116,11 @@ impl NewPayment {
                 .map(|n| Some(n).filter(|n| !n.is_empty())),
             None => Some(was.and_then(|w| w.notes.clone())),
         };
-        let ((parties, (amount, currency)), ((group, date), note)) =
-            c.finish(parties.zip(amount.zip(currency)).zip(group.zip(date).zip(note)))?;
+        let ((parties, (amount, currency)), ((group, date), note)) = c.finish(
+            parties
+                .zip(amount.zip(currency))
+                .zip(group.zip(date).zip(note)),
+        )?;
         Ok(NewPayment {
             from: parties.0,
             to: parties.1,
@@ -256,12 +259,10 @@ async fn list(
 /// A payment by path id that the caller took part in (else 403); an
 /// expense id is a 404 here.
 async fn find_payment(store: &Store, raw: &str, user: AuthUser) -> Result<ExpenseDoc, ApiError> {
-    let found = find(store, raw)
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => ApiError::not_found("Payment not found"),
-            e => e,
-        })?;
+    let found = find(store, raw).await.map_err(|e| match e {
+        ApiError::NotFound(_) => ApiError::not_found("Payment not found"),
+        e => e,
+    })?;
     check_payment(&found, user, false)?;
     Ok(found)
 }
@@ -273,7 +274,9 @@ fn check_payment(doc: &ExpenseDoc, user: AuthUser, to_change: bool) -> Result<()
         return Err(ApiError::not_found("Payment not found"));
     }
     if !doc.involves(user.id) {
-        return Err(ApiError::forbidden("You are not allowed to view this payment"));
+        return Err(ApiError::forbidden(
+            "You are not allowed to view this payment",
+        ));
     }
     if to_change && !doc.may_edit(user.id) {
         return Err(ApiError::forbidden(

@@ -39,7 +39,12 @@ pub struct SettleQuery {
 impl SettleQuery {
     /// The one currency asked for, if any (a bad code is a 400).
     fn currency(&self) -> Result<Option<Currency>, ApiError> {
-        match self.currency.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        match self
+            .currency
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
             Some(code) => Currency::parse(code)
                 .map(Some)
                 .map_err(|e| ApiError::bad_request(e.to_string())),
@@ -139,7 +144,10 @@ pub async fn group(
     let mut balances: BTreeMap<Currency, Vec<(ObjectId, i64)>> = BTreeMap::new();
     for row in store.group_ledger(group.id).await? {
         if let Some(currency) = wanted(&row.currency) {
-            balances.entry(currency).or_default().push((row.user, row.net));
+            balances
+                .entry(currency)
+                .or_default()
+                .push((row.user, row.net));
         }
     }
     let mut plans = BTreeMap::new();

@@ -395,7 +395,10 @@ impl Store {
                 }
                 if new.all_debts_settled() && !new.is_settled {
                     self.expenses()
-                        .update_one(doc! { "_id": id }, doc! { "$set": { "isSettled": true, "settledAt": at } })
+                        .update_one(
+                            doc! { "_id": id },
+                            doc! { "$set": { "isSettled": true, "settledAt": at } },
+                        )
                         .session(&mut *s)
                         .await?;
                     new.is_settled = true;

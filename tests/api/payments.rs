@@ -11,14 +11,22 @@ use crate::ledger::assert_ledger_consistent;
 /// My balance with `friend` per currency (`{CUR: amount}`), zeros left out.
 async fn with_friend(app: &TestApp, me: &User, friend: &User) -> BTreeMap<String, f64> {
     let (status, body) = app
-        .get(&format!("/v1/users/friends/{}/balance", friend.id), &me.token)
+        .get(
+            &format!("/v1/users/friends/{}/balance", friend.id),
+            &me.token,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["data"]["balances"]
         .as_array()
         .expect("balances")
         .iter()
-        .map(|b| (b["currency"].as_str().unwrap().to_owned(), b["amount"].as_f64().unwrap()))
+        .map(|b| {
+            (
+                b["currency"].as_str().unwrap().to_owned(),
+                b["amount"].as_f64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -46,11 +54,24 @@ async fn payments_move_balances_like_repayments_both_ways() {
     assert_eq!(with_friend(&app, &al, &bo).await, usd(15.0));
 
     // Bo pays Al 10; Al records that Bo paid the other 5.
-    let first = pay(&app, &bo, json!({"to": al.id, "amount": 10, "note": "cash"})).await;
-    assert_eq!((first["from"]["_id"].clone(), first["to"]["_id"].clone()), (json!(bo.id), json!(al.id)));
+    let first = pay(
+        &app,
+        &bo,
+        json!({"to": al.id, "amount": 10, "note": "cash"}),
+    )
+    .await;
+    assert_eq!(
+        (first["from"]["_id"].clone(), first["to"]["_id"].clone()),
+        (json!(bo.id), json!(al.id))
+    );
     assert_eq!(first["notes"], "cash");
     assert_eq!(with_friend(&app, &al, &bo).await, usd(5.0));
-    let second = pay(&app, &al, json!({"from": bo.id, "amount": "5.00", "currency": "usd"})).await;
+    let second = pay(
+        &app,
+        &al,
+        json!({"from": bo.id, "amount": "5.00", "currency": "usd"}),
+    )
+    .await;
     assert!(with_friend(&app, &al, &bo).await.is_empty(), "settled up");
     let (_, balance) = app
         .get(&format!("/v1/users/friends/{}/balance", bo.id), &al.token)
@@ -59,8 +80,17 @@ async fn payments_move_balances_like_repayments_both_ways() {
 
     // Payments show in the expense lists and in their own.
     let (_, list) = app.get("/v1/expenses", &al.token).await;
-    let types: Vec<&str> = list["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types.iter().filter(|t| **t == "payment").count(), 2, "{list}");
+    let types: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types.iter().filter(|t| **t == "payment").count(),
+        2,
+        "{list}"
+    );
     assert_eq!(types.len(), 3);
     let (_, mine) = app
         .get(&format!("/v1/payments?friendId={}", al.id), &bo.token)
@@ -101,7 +131,10 @@ async fn payments_are_between_friends_or_members_of_a_shared_group() {
         (json!({"amount": 5}), Some("to")),
         (json!({"to": bo.id}), Some("amount")),
         (json!({"to": bo.id, "amount": -1}), Some("amount")),
-        (json!({"to": bo.id, "amount": 5, "currency": "dollars"}), Some("currency")),
+        (
+            json!({"to": bo.id, "amount": 5, "currency": "dollars"}),
+            Some("currency"),
+        ),
         (json!({"to": "nope", "amount": 5}), Some("to")),
     ];
     for (body, field) in bad {
@@ -120,20 +153,36 @@ async fn payments_are_between_friends_or_members_of_a_shared_group() {
                "splitWith": [{"user": cy.id, "amount": 100}]}),
     )
     .await;
-    let payment = pay(&app, &cy, json!({"to": al.id, "amount": 40, "groupId": gid})).await;
+    let payment = pay(
+        &app,
+        &cy,
+        json!({"to": al.id, "amount": 40, "groupId": gid}),
+    )
+    .await;
     let (_, group) = app
         .get(&format!("/v1/expenses/group/{gid}/balance"), &al.token)
         .await;
-    assert_eq!(group["data"]["balances"], json!({ al.id.clone(): 60, cy.id.clone(): -60 }));
-    let (_, listed) = app.get(&format!("/v1/payments?groupId={gid}"), &cy.token).await;
+    assert_eq!(
+        group["data"]["balances"],
+        json!({ al.id.clone(): 60, cy.id.clone(): -60 })
+    );
+    let (_, listed) = app
+        .get(&format!("/v1/payments?groupId={gid}"), &cy.token)
+        .await;
     assert_eq!(listed["data"][0]["_id"], payment["_id"], "{listed}");
-    let (status, _) = app.get(&format!("/v1/payments?groupId={gid}"), &bo.token).await;
+    let (status, _) = app
+        .get(&format!("/v1/payments?groupId={gid}"), &bo.token)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // A payment is changed through its own routes, never settled.
     let id = payment["_id"].as_str().unwrap();
     let (status, res) = app
-        .put(&format!("/v1/expenses/{id}"), &cy.token, json!({"amount": 1}))
+        .put(
+            &format!("/v1/expenses/{id}"),
+            &cy.token,
+            json!({"amount": 1}),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
     assert!(error_message(&res).contains("/v1/payments/"), "{res}");
@@ -173,7 +222,12 @@ fn most_zero_sum_groups(nets: &[i64]) -> usize {
         if labels.len() == nets.len() {
             let groups = labels.iter().max().map_or(0, |m| m + 1);
             let all_zero = (0..groups).all(|g| {
-                nets.iter().zip(labels.iter()).filter(|(_, l)| **l == g).map(|(n, _)| n).sum::<i64>() == 0
+                nets.iter()
+                    .zip(labels.iter())
+                    .filter(|(_, l)| **l == g)
+                    .map(|(n, _)| n)
+                    .sum::<i64>()
+                    == 0
             });
             if all_zero {
                 *best = (*best).max(groups);
@@ -198,14 +252,20 @@ async fn the_group_plan_is_minimal_and_recording_it_clears_every_balance() {
     let names = ["Al", "Bo", "Cy", "Di", "Ed", "Flo"];
     let mut people = Vec::new();
     for n in names {
-        people.push(app.register(n, &format!("{}@example.com", n.to_lowercase())).await);
+        people.push(
+            app.register(n, &format!("{}@example.com", n.to_lowercase()))
+                .await,
+        );
     }
     let others: Vec<&User> = people[1..].iter().collect();
     let gid = app.group(&people[0], "Tour", &others).await;
     // A chain (Al paid for Bo, Bo for Cy: one transfer Cy -> Al clears it),
     // and Di, Ed, Flo in a tangle.
     let spend = |payer: usize, amount: f64, owers: Vec<(usize, f64)>| {
-        let split: Vec<Value> = owers.iter().map(|(i, a)| json!({"user": people[*i].id, "amount": a})).collect();
+        let split: Vec<Value> = owers
+            .iter()
+            .map(|(i, a)| json!({"user": people[*i].id, "amount": a}))
+            .collect();
         json!({"description": "x", "amount": amount, "groupId": gid, "paidBy": people[payer].id, "splitWith": split})
     };
     for body in [
@@ -219,29 +279,52 @@ async fn the_group_plan_is_minimal_and_recording_it_clears_every_balance() {
     let before = group_cents(&app, &people[0], &gid).await;
     let url = format!("/v1/groups/{gid}/settle-up");
 
-    let (status, plain) = app.get(&format!("{url}?simplify=false"), &people[1].token).await;
+    let (status, plain) = app
+        .get(&format!("{url}?simplify=false"), &people[1].token)
+        .await;
     assert_eq!(status, StatusCode::OK, "{plain}");
     assert_eq!(plain["data"]["simplified"], false);
-    assert_eq!(plain["data"]["transfers"].as_array().unwrap().len(), 5, "{plain}");
+    assert_eq!(
+        plain["data"]["transfers"].as_array().unwrap().len(),
+        5,
+        "{plain}"
+    );
 
     let (status, plan) = app.get(&url, &people[1].token).await;
     assert_eq!(status, StatusCode::OK, "{plan}");
     assert_eq!(plan["data"]["optimal"], true, "{plan}");
     let transfers = plan["data"]["transfers"].as_array().unwrap().clone();
     let nets: Vec<i64> = before.values().copied().collect();
-    assert_eq!(transfers.len(), nets.len() - most_zero_sum_groups(&nets), "{plan}");
+    assert_eq!(
+        transfers.len(),
+        nets.len() - most_zero_sum_groups(&nets),
+        "{plan}"
+    );
     assert!(transfers.len() < 5);
 
     // Every payer records their transfers; every balance ends at exactly 0.
     for t in &transfers {
-        let from = people.iter().find(|p| t["from"]["_id"] == p.id.as_str()).unwrap();
+        let from = people
+            .iter()
+            .find(|p| t["from"]["_id"] == p.id.as_str())
+            .unwrap();
         assert_eq!(t["currency"], "USD");
-        pay(&app, from, json!({"to": t["to"]["_id"], "amount": t["amount"], "groupId": gid})).await;
+        pay(
+            &app,
+            from,
+            json!({"to": t["to"]["_id"], "amount": t["amount"], "groupId": gid}),
+        )
+        .await;
     }
-    assert!(group_cents(&app, &people[0], &gid).await.is_empty(), "all even");
+    assert!(
+        group_cents(&app, &people[0], &gid).await.is_empty(),
+        "all even"
+    );
     let (_, after) = app.get(&url, &people[2].token).await;
     assert_eq!(after["data"]["transfers"], json!([]));
-    let (status, _) = app.get(&format!("{url}?currency=euro"), &people[2].token).await;
+    let (status, _) = app
+        .get(&format!("{url}?currency=euro"), &people[2].token)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let outsider = app.register("Out", "out@example.com").await;
     let (status, _) = app.get(&url, &outsider.token).await;
@@ -268,8 +351,16 @@ async fn my_plan_pays_and_receives_per_currency_and_clears_my_balances() {
     let transfers = plan["data"]["transfers"].as_array().unwrap().clone();
     assert_eq!(transfers.len(), 3, "{plan}");
     let totals = &plan["data"]["totals"];
-    assert_eq!(totals[1], json!({"currency": "USD", "pay": 5, "receive": 7, "net": 2}), "{plan}");
-    assert_eq!(totals[0], json!({"currency": "EUR", "pay": 0, "receive": 3, "net": 3}), "{plan}");
+    assert_eq!(
+        totals[1],
+        json!({"currency": "USD", "pay": 5, "receive": 7, "net": 2}),
+        "{plan}"
+    );
+    assert_eq!(
+        totals[0],
+        json!({"currency": "EUR", "pay": 0, "receive": 3, "net": 3}),
+        "{plan}"
+    );
     let (_, usd_only) = app.get("/v1/users/settle-up?currency=USD", &al.token).await;
     assert_eq!(usd_only["data"]["transfers"].as_array().unwrap().len(), 2);
 

@@ -48,7 +48,13 @@ async fn every_split_mode_divides_the_total_exactly() {
             .collect()
     };
     let cases = [
-        ("equal", "100", people(None, [json!(0), json!(0), json!(0)]), [33.34, 33.33, 33.33], None),
+        (
+            "equal",
+            "100",
+            people(None, [json!(0), json!(0), json!(0)]),
+            [33.34, 33.33, 33.33],
+            None,
+        ),
         (
             "percentage",
             "10.01",
@@ -89,7 +95,12 @@ async fn every_split_mode_divides_the_total_exactly() {
         let (_, read) = app.get(&format!("/v1/expenses/{id}"), &al.token).await;
         assert_eq!(read["data"]["splitType"], mode);
         if let Some((field, values)) = inputs {
-            for (split, value) in read["data"]["splitWith"].as_array().unwrap().iter().zip(values) {
+            for (split, value) in read["data"]["splitWith"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(values)
+            {
                 assert_eq!(split[field], value, "{mode}: {read}");
             }
         }
@@ -106,7 +117,10 @@ async fn every_split_mode_divides_the_total_exactly() {
         .await;
     assert_eq!(exact["splitType"], "exact");
     assert_eq!(amounts(&exact), [4.0, 6.0]);
-    assert!(exact.get("payers").is_none(), "one payer keeps the old shape");
+    assert!(
+        exact.get("payers").is_none(),
+        "one payer keeps the old shape"
+    );
     assert_ledger_consistent(&app).await;
 }
 
@@ -114,21 +128,52 @@ async fn every_split_mode_divides_the_total_exactly() {
 async fn inconsistent_split_input_is_a_400_naming_the_field() {
     let app = spawn_app().await;
     let (al, bo, _cy, gid) = trio(&app).await;
-    let two = |key: &str, a: Value, b: Value| {
-        json!([{ "user": al.id, key: a }, { "user": bo.id, key: b }])
-    };
+    let two = |key: &str, a: Value, b: Value| json!([{ "user": al.id, key: a }, { "user": bo.id, key: b }]);
     let cases = [
-        (json!({"splitType": "thirds", "splitWith": two("amount", json!(5), json!(5))}), "splitType"),
-        (json!({"splitType": "percentage", "splitWith": two("percentage", json!(50), json!(49.99))}), "splitWith"),
-        (json!({"splitType": "percentage", "splitWith": two("percentage", json!(50), json!(50.001))}), "splitWith[1].percentage"),
-        (json!({"splitType": "percentage", "splitWith": [{"user": al.id, "percentage": 100}, {"user": bo.id}]}), "splitWith[1].percentage"),
-        (json!({"splitType": "shares", "splitWith": two("shares", json!(0), json!(1))}), "splitWith[0].shares"),
-        (json!({"splitType": "adjustment", "splitWith": two("adjustment", json!(11), json!(0))}), "splitWith"),
-        (json!({"splitType": "equal", "splitWith": [{"user": al.id}, {"user": al.id}]}), "splitWith[1].user"),
-        (json!({"splitWith": two("amount", json!(5), json!(4))}), "splitWith"),
-        (json!({"paidBy": [{"user": al.id, "amount": 6}, {"user": bo.id, "amount": 3.99}], "splitWith": two("amount", json!(5), json!(5))}), "payers"),
-        (json!({"paidBy": [{"user": al.id, "amount": 10}], "payers": [{"user": bo.id, "amount": 10}], "splitWith": two("amount", json!(5), json!(5))}), "payers"),
-        (json!({"payersSplitType": "percentage", "payers": two("percentage", json!(60), json!(30)), "splitWith": two("amount", json!(5), json!(5))}), "payers"),
+        (
+            json!({"splitType": "thirds", "splitWith": two("amount", json!(5), json!(5))}),
+            "splitType",
+        ),
+        (
+            json!({"splitType": "percentage", "splitWith": two("percentage", json!(50), json!(49.99))}),
+            "splitWith",
+        ),
+        (
+            json!({"splitType": "percentage", "splitWith": two("percentage", json!(50), json!(50.001))}),
+            "splitWith[1].percentage",
+        ),
+        (
+            json!({"splitType": "percentage", "splitWith": [{"user": al.id, "percentage": 100}, {"user": bo.id}]}),
+            "splitWith[1].percentage",
+        ),
+        (
+            json!({"splitType": "shares", "splitWith": two("shares", json!(0), json!(1))}),
+            "splitWith[0].shares",
+        ),
+        (
+            json!({"splitType": "adjustment", "splitWith": two("adjustment", json!(11), json!(0))}),
+            "splitWith",
+        ),
+        (
+            json!({"splitType": "equal", "splitWith": [{"user": al.id}, {"user": al.id}]}),
+            "splitWith[1].user",
+        ),
+        (
+            json!({"splitWith": two("amount", json!(5), json!(4))}),
+            "splitWith",
+        ),
+        (
+            json!({"paidBy": [{"user": al.id, "amount": 6}, {"user": bo.id, "amount": 3.99}], "splitWith": two("amount", json!(5), json!(5))}),
+            "payers",
+        ),
+        (
+            json!({"paidBy": [{"user": al.id, "amount": 10}], "payers": [{"user": bo.id, "amount": 10}], "splitWith": two("amount", json!(5), json!(5))}),
+            "payers",
+        ),
+        (
+            json!({"payersSplitType": "percentage", "payers": two("percentage", json!(60), json!(30)), "splitWith": two("amount", json!(5), json!(5))}),
+            "payers",
+        ),
     ];
     for (mut body, field) in cases {
         body["description"] = json!("Bad");
@@ -163,7 +208,9 @@ async fn an_edit_divides_again_by_the_stored_inputs() {
     assert_eq!(amounts(&res["data"]), [80.0, 40.0]);
     assert_eq!(res["data"]["splitWith"][0]["shares"], 2);
     // Equal between the same people without listing them again.
-    let (_, res) = app.put(&path, &al.token, json!({"splitType": "equal"})).await;
+    let (_, res) = app
+        .put(&path, &al.token, json!({"splitType": "equal"}))
+        .await;
     assert_eq!(amounts(&res["data"]), [60.0, 60.0]);
     // Another mode needs its inputs.
     let (status, res) = app
@@ -204,10 +251,25 @@ async fn several_payers_are_owed_in_proportion_and_settle_through_payments() {
     assert_eq!(dinner["paidBy"]["_id"], al.id, "the main payer paid most");
     let payers = dinner["payers"].as_array().expect("payers shown");
     assert_eq!(payers.len(), 2);
-    assert_eq!((payers[0]["user"]["_id"].clone(), payers[0]["amount"].clone()), (json!(al.id), json!(60)));
-    assert_eq!((payers[1]["user"]["_id"].clone(), payers[1]["amount"].clone()), (json!(bo.id), json!(40)));
+    assert_eq!(
+        (
+            payers[0]["user"]["_id"].clone(),
+            payers[0]["amount"].clone()
+        ),
+        (json!(al.id), json!(60))
+    );
+    assert_eq!(
+        (
+            payers[1]["user"]["_id"].clone(),
+            payers[1]["amount"].clone()
+        ),
+        (json!(bo.id), json!(40))
+    );
     let balances = group_numbers(&app, &al, &gid).await;
-    assert_eq!(balances, json!({ al.id.clone(): 26.66, bo.id.clone(): 6.67, cy.id.clone(): -33.33 }));
+    assert_eq!(
+        balances,
+        json!({ al.id.clone(): 26.66, bo.id.clone(): 6.67, cy.id.clone(): -33.33 })
+    );
 
     // Settling a split of several payers is a payment's job.
     let id = dinner["_id"].as_str().unwrap();
@@ -230,15 +292,27 @@ async fn several_payers_are_owed_in_proportion_and_settle_through_payments() {
         )
         .await;
     assert_eq!(taxi["payersSplitType"], "percentage");
-    let paid: Vec<f64> = taxi["payers"].as_array().unwrap().iter().map(|p| p["amount"].as_f64().unwrap()).collect();
+    let paid: Vec<f64> = taxi["payers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["amount"].as_f64().unwrap())
+        .collect();
     assert_eq!(paid, [50.0, 49.99]);
     assert_eq!(taxi["payers"][0]["percentage"], 50);
     let balances = group_numbers(&app, &al, &gid).await;
-    assert_eq!(balances, json!({ al.id.clone(): 76.66, bo.id.clone(): 56.66, cy.id.clone(): -133.32 }));
+    assert_eq!(
+        balances,
+        json!({ al.id.clone(): 76.66, bo.id.clone(): 56.66, cy.id.clone(): -133.32 })
+    );
     // Any payer may edit; a single payer again restores the old shape.
     let tid = taxi["_id"].as_str().unwrap();
     let (status, res) = app
-        .put(&format!("/v1/expenses/{tid}"), &al.token, json!({"paidBy": al.id}))
+        .put(
+            &format!("/v1/expenses/{tid}"),
+            &al.token,
+            json!({"paidBy": al.id}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{res}");
     assert!(res["data"].get("payers").is_none(), "{res}");
@@ -250,11 +324,20 @@ async fn balances_never_add_currencies_together() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
     let split = json!([{"user": al.id, "amount": 5}, {"user": bo.id, "amount": 5}]);
-    app.expense(&al, json!({"description": "Lunch", "amount": 10, "splitWith": split}))
+    app.expense(
+        &al,
+        json!({"description": "Lunch", "amount": 10, "splitWith": split}),
+    )
+    .await;
+    let (_, one) = app
+        .get(&format!("/v1/users/friends/{}/balance", bo.id), &al.token)
         .await;
-    let (_, one) = app.get(&format!("/v1/users/friends/{}/balance", bo.id), &al.token).await;
     assert_eq!(
-        (one["data"]["balance"].clone(), one["data"]["currency"].clone(), one["data"]["otherCurrencies"].clone()),
+        (
+            one["data"]["balance"].clone(),
+            one["data"]["currency"].clone(),
+            one["data"]["otherCurrencies"].clone()
+        ),
         (json!(5), json!("USD"), json!(false)),
         "{one}"
     );
@@ -268,21 +351,46 @@ async fn balances_never_add_currencies_together() {
     let (_, two) = app.get("/v1/users/balances", &al.token).await;
     let entry = &two["data"][0];
     assert_eq!(
-        (entry["balance"].clone(), entry["currency"].clone(), entry["otherCurrencies"].clone()),
+        (
+            entry["balance"].clone(),
+            entry["currency"].clone(),
+            entry["otherCurrencies"].clone()
+        ),
         (json!(5), json!("USD"), json!(true)),
         "{two}"
     );
-    assert_eq!(entry["message"], "You are owed 20.00 EUR; You are owed $5.00");
+    assert_eq!(
+        entry["message"],
+        "You are owed 20.00 EUR; You are owed $5.00"
+    );
     // The profile's default currency picks the number.
     let (status, res) = app
-        .call(reqwest::Method::PATCH, "/v1/users/profile", Some(&al.token), Some(json!({"defaultCurrency": "eur"})))
+        .call(
+            reqwest::Method::PATCH,
+            "/v1/users/profile",
+            Some(&al.token),
+            Some(json!({"defaultCurrency": "eur"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{res}");
     assert_eq!(res["data"]["defaultCurrency"], "EUR");
-    let (_, three) = app.get(&format!("/v1/users/friends/{}/balance", bo.id), &al.token).await;
-    assert_eq!((three["data"]["balance"].clone(), three["data"]["currency"].clone()), (json!(20), json!("EUR")));
+    let (_, three) = app
+        .get(&format!("/v1/users/friends/{}/balance", bo.id), &al.token)
+        .await;
+    assert_eq!(
+        (
+            three["data"]["balance"].clone(),
+            three["data"]["currency"].clone()
+        ),
+        (json!(20), json!("EUR"))
+    );
     let (status, res) = app
-        .call(reqwest::Method::PATCH, "/v1/users/profile", Some(&al.token), Some(json!({"defaultCurrency": "euro"})))
+        .call(
+            reqwest::Method::PATCH,
+            "/v1/users/profile",
+            Some(&al.token),
+            Some(json!({"defaultCurrency": "euro"})),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_field_error(&res, "defaultCurrency");

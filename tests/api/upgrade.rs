@@ -347,7 +347,12 @@ async fn the_old_database_is_taken_over_and_used_through_http() {
             .as_array()
             .expect("balances")
             .iter()
-            .map(|b| (b["currency"].as_str().unwrap().to_owned(), milli(&b["amount"])))
+            .map(|b| {
+                (
+                    b["currency"].as_str().unwrap().to_owned(),
+                    milli(&b["amount"]),
+                )
+            })
             .collect();
         let (exact, splits) = formula(
             &expenses,

@@ -6,10 +6,10 @@
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
+use super::people::{Allocation, EntryInput, PaidBy, Payers};
 use super::view::currency_of;
 use crate::auth::AuthUser;
 use crate::domain::category::Category;
-use super::people::{Allocation, EntryInput, PaidBy, Payers};
 use crate::domain::modes::{SplitMode, Weight};
 use crate::domain::money::{positive_amount, AmountInput, Currency, Decimal};
 use crate::domain::text;
@@ -101,7 +101,12 @@ impl NewExpense {
             b.payers_split_type.as_deref(),
             was.payers,
         );
-        let splits = parse_splits(&mut c, b.split_type.as_deref(), b.split_with.as_deref(), was.splits);
+        let splits = parse_splits(
+            &mut c,
+            b.split_type.as_deref(),
+            b.split_with.as_deref(),
+            was.splits,
+        );
         let category = match b.category.as_deref() {
             Some(cat) => c.check("category", parse_category(cat)),
             None => Some(was.category),
@@ -117,11 +122,13 @@ impl NewExpense {
             None => Some(was.notes),
         };
         // Amounts are divided once the total is known.
-        let divided = money.zip(payers.zip(splits)).and_then(|(money, (payers, splits))| {
-            let paid = payers.divide(&mut c, money);
-            let owed = splits.divide(&mut c, "splitWith", money, false);
-            paid.zip(owed.map(|o| (splits.mode, o)))
-        });
+        let divided = money
+            .zip(payers.zip(splits))
+            .and_then(|(money, (payers, splits))| {
+                let paid = payers.divide(&mut c, money);
+                let owed = splits.divide(&mut c, "splitWith", money, false);
+                paid.zip(owed.map(|o| (splits.mode, o)))
+            });
         let (((description, money), (category, date)), (notes, divided)) = c.finish(
             description
                 .zip(money)

@@ -11,15 +11,17 @@ use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
-use self::input::{build_splits, check_participants, parse_group, ExpenseBody, Fallback, NewExpense};
+use self::input::{
+    build_splits, check_participants, parse_group, ExpenseBody, Fallback, NewExpense,
+};
 use self::view::{render, render_one};
 use super::groups::member_group;
 use super::users::me;
 use super::versions::{self, expected_version, tagged};
 use super::{created, ok, ok_page, parse_id, Checks, Page};
 use crate::auth::AuthUser;
-use crate::domain::modes::SplitMode;
 use crate::domain::balance::collect_nets;
+use crate::domain::modes::SplitMode;
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
 use crate::store::{ExpenseDoc, ExpenseFilter, Kind, SplitDoc, Store};
@@ -213,7 +215,10 @@ pub(crate) async fn change_expense<T>(
 
 /// The checks of `PUT`/`DELETE /v1/expenses/:id`: an expense (payments
 /// change through `/v1/payments`), and the caller its creator or a payer.
-fn editable_expense(user: AuthUser, forbidden: &str) -> impl Fn(&ExpenseDoc) -> Result<(), ApiError> + '_ {
+fn editable_expense(
+    user: AuthUser,
+    forbidden: &str,
+) -> impl Fn(&ExpenseDoc) -> Result<(), ApiError> + '_ {
     move |stored| {
         if stored.kind == Kind::Payment {
             return Err(ApiError::bad_request(format!(

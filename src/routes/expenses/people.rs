@@ -63,7 +63,10 @@ impl Allocation {
         entries: &[EntryInput],
     ) -> Option<Allocation> {
         if entries.is_empty() {
-            return c.check(field, Err::<Allocation, _>("At least one entry is required"));
+            return c.check(
+                field,
+                Err::<Allocation, _>("At least one entry is required"),
+            );
         }
         if entries.len() > MAX_SPLITS {
             return c.check(
@@ -100,7 +103,10 @@ impl Allocation {
             match entry.value(mode).map(AmountInput::decimal) {
                 Some(Ok(d)) => values.push(Some(d)),
                 Some(Err(e)) => {
-                    c.check(&format!("{field}[{i}].{input}"), Err::<(), _>(e.to_string()));
+                    c.check(
+                        &format!("{field}[{i}].{input}"),
+                        Err::<(), _>(e.to_string()),
+                    );
                     complete = false;
                 }
                 None => values.push(None),

@@ -42,9 +42,18 @@ impl ModeInput {
     fn of(mode: SplitMode, weight: Option<i64>, currency: Currency) -> Self {
         let value = weight_json(mode, weight, currency);
         match mode {
-            SplitMode::Percentage => Self { percentage: value, ..Self::default() },
-            SplitMode::Shares => Self { shares: value, ..Self::default() },
-            SplitMode::Adjustment => Self { adjustment: value, ..Self::default() },
+            SplitMode::Percentage => Self {
+                percentage: value,
+                ..Self::default()
+            },
+            SplitMode::Shares => Self {
+                shares: value,
+                ..Self::default()
+            },
+            SplitMode::Adjustment => Self {
+                adjustment: value,
+                ..Self::default()
+            },
             SplitMode::Exact | SplitMode::Equal => Self::default(),
         }
     }
