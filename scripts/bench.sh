@@ -366,6 +366,7 @@ login_with_probe() {
 serve small
 scenario balances_small "GET /v1/users/balances @1k (focus users)" balances 1000
 scenario group_balance_small "GET /v1/expenses/group/:id/balance @1k (focus groups)" groupbalance 1000
+scenario group_settle_up_small "GET /v1/groups/:id/settle-up @1k (focus groups)" settleup 1000
 stop_server
 
 # The first start on the old server's documents upgrades them (schema 0 -> 1)
@@ -380,6 +381,7 @@ scenario expenses_page1 "GET /v1/expenses?page=1" expenses1 "$expenses"
 scenario expenses_page50 "GET /v1/expenses?page=50" expenses50 "$expenses"
 scenario balances_large "GET /v1/users/balances (focus users)" balances "$expenses"
 scenario group_balance_large "GET /v1/expenses/group/:id/balance (focus groups)" groupbalance "$expenses"
+scenario group_settle_up_large "GET /v1/groups/:id/settle-up (focus groups)" settleup "$expenses"
 scenario login "POST /v1/auth/login" login "$expenses" "$login_connections" nowarmup
 login_with_probe
 scenario create_expense "POST /v1/expenses (friend)" create "$expenses"

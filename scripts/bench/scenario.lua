@@ -1,13 +1,14 @@
 -- wrk script for every scenario of scripts/bench.sh:
 --   wrk ... -s scripts/bench/scenario.lua http://127.0.0.1:PORT -- MODE [DATA_FILE]
 -- MODE: healthz | login | profile | expenses1 | expenses50 | balances |
---       groupbalance | create | mixed | edit | settle
+--       groupbalance | settleup | create | mixed | edit | settle
 -- THREADS (third argument): wrk's thread count; settle gives each thread its
 -- own users, so no split is settled twice.
 -- DATA_FILE: users.lua from `splitlyr-bench seed` (not needed for healthz).
--- balances and groupbalance rotate over the data file's focus users and
--- (member, focus group) pairs, the same ids in every seeded database, and
--- count the non-zero balances of each response.
+-- balances, groupbalance and settleup rotate over the data file's focus
+-- users and (member, focus group) pairs, the same ids in every seeded
+-- database; the two balance modes count the non-zero balances of each
+-- response.
 local here = string.match(debug.getinfo(1, "S").source, "^@(.*/)") or "./"
 local lib = dofile(here .. "lib.lua")
 
@@ -96,6 +97,12 @@ local requests = {
     return wrk.format("GET", "/v1/expenses/group/" .. u.group .. "/balance",
       { ["Authorization"] = "Bearer " .. u.token }, nil)
   end,
+  -- The fewest transfers that settle the group (read from the ledger).
+  settleup = function()
+    local u = next_user()
+    return wrk.format("GET", "/v1/groups/" .. u.group .. "/settle-up",
+      { ["Authorization"] = "Bearer " .. u.token }, nil)
+  end,
   create = friend_expense,
   -- PUT of one field of an open expense the user created (no If-Match: the
   -- server checks the version it read and re-applies on a conflict).
@@ -161,7 +168,7 @@ function init(args)
     end
   end
   local pool
-  if mode == "balances" or mode == "groupbalance" then
+  if mode == "balances" or mode == "groupbalance" or mode == "settleup" then
     if data.focus_users == nil or data.focus_groups == nil then
       error("no focus users or groups in " .. tostring(args[2]) .. " (seeded by an older splitlyr-bench?)")
     end
@@ -178,7 +185,9 @@ function init(args)
           pool[#pool + 1] = { token = data.users[i].token, group = g.id }
         end
       end
-      lib.count = lib.count_nonzero_members
+      if mode == "groupbalance" then
+        lib.count = lib.count_nonzero_members
+      end
     end
   else
     pool = lib.pool(data.users, keep)
