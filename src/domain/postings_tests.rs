@@ -108,7 +108,10 @@ fn margins_stay_exact_where_taking_the_largest_fractions_gets_stuck() {
         for (i, row) in matrix.iter().enumerate() {
             for (j, cell) in row.iter().enumerate() {
                 let floor = debts[i] * credits[j] / total;
-                assert!(*cell == floor || *cell == floor + 1, "{debts:?} {credits:?}");
+                assert!(
+                    *cell == floor || *cell == floor + 1,
+                    "{debts:?} {credits:?}"
+                );
             }
         }
     }

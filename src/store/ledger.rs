@@ -34,6 +34,9 @@ use crate::domain::months::{Month, MonthCounts};
 use crate::domain::postings::{postings, Bill, Share};
 use crate::error::ApiError;
 
+mod checks;
+pub use checks::LedgerDocs;
+
 /// The fields of an expense the ledger depends on, read without the rest of
 /// the document when rebuilding (memory stays flat however long the history).
 #[derive(Deserialize)]
@@ -249,31 +252,6 @@ impl Delta {
                 .map(|(k, v)| group_pair_doc(k, v))
                 .collect(),
         }
-    }
-}
-
-/// Ledger documents with a non-zero net, by collection.
-#[derive(Debug, Default, PartialEq)]
-pub struct LedgerDocs {
-    /// `balances`
-    pub pairs: Vec<Document>,
-    /// `groupbalances`
-    pub members: Vec<Document>,
-    /// `grouppairs`
-    pub group_pairs: Vec<Document>,
-}
-
-impl LedgerDocs {
-    /// Each list sorted by `_id`, for comparisons.
-    pub fn sorted(mut self) -> Self {
-        for list in [&mut self.pairs, &mut self.members, &mut self.group_pairs] {
-            list.sort_by(|a, b| {
-                a.get_str("_id")
-                    .unwrap_or("")
-                    .cmp(b.get_str("_id").unwrap_or(""))
-            });
-        }
-        self
     }
 }
 
@@ -580,31 +558,6 @@ impl Store {
         Ok(())
     }
 
-    /// The ledger as it should be, recomputed from every expense, without
-    /// zero nets. For consistency checks.
-    pub async fn recompute_ledger(&self) -> mongodb::error::Result<LedgerDocs> {
-        Ok(self.full_delta().await?.0.into_documents().sorted())
-    }
-
-    /// The stored ledger documents with a non-zero net, sorted by id.
-    pub async fn stored_ledger(&self) -> mongodb::error::Result<LedgerDocs> {
-        Ok(LedgerDocs {
-            pairs: self.nonzero_rows("balances").await?,
-            members: self.nonzero_rows("groupbalances").await?,
-            group_pairs: self.nonzero_rows("grouppairs").await?,
-        })
-    }
-
-    async fn nonzero_rows(&self, collection: &str) -> mongodb::error::Result<Vec<Document>> {
-        self.db
-            .collection::<Document>(collection)
-            .find(doc! { "net": { "$ne": 0 } })
-            .sort(doc! { "_id": 1 })
-            .await?
-            .try_collect()
-            .await
-    }
-
     /// Applies the balance and counter change from `old` to `new` inside the caller's transaction.
     pub(super) async fn apply_ledger(
         &self,
@@ -728,61 +681,6 @@ impl Store {
                 })
             })
             .collect())
-    }
-
-    /// The month counts of every user and group (keyed by collection and id),
-    /// as stored and as recomputed from the expenses; empty ones left out. For
-    /// consistency checks.
-    pub async fn expense_months_stored_and_expected(
-        &self,
-    ) -> mongodb::error::Result<(MonthsByOwner, MonthsByOwner)> {
-        let (delta, _) = self.full_delta().await?;
-        let mut expected = MonthsByOwner::new();
-        let mut stored = MonthsByOwner::new();
-        for (name, collection, counts) in [
-            ("users", "userbalances", &delta.user_counts),
-            ("groups", "groups", &delta.group_counts),
-        ] {
-            for (id, months) in counts {
-                let counts = MonthCounts::from_stored(months.iter().map(|(m, n)| (m.key(), *n)));
-                expected.insert((name, *id), counts);
-            }
-            let mut cursor = self
-                .db
-                .collection::<Document>(collection)
-                .find(doc! {})
-                .projection(doc! { "expenseMonths": 1 })
-                .await?;
-            while let Some(d) = cursor.try_next().await? {
-                let counts = stored_months(&d);
-                if counts.total() > 0 {
-                    stored.insert((name, d.get_object_id("_id").unwrap_or_default()), counts);
-                }
-            }
-        }
-        Ok((stored, expected))
-    }
-
-    /// Per-user entries as stored and as recomputed from the expenses (non-zero
-    /// only). For consistency checks.
-    pub async fn user_entries_stored_and_expected(
-        &self,
-    ) -> mongodb::error::Result<(UserEntries, UserEntries)> {
-        let (delta, _) = self.full_delta().await?;
-        let expected = user_entries(&delta.pairs);
-        let docs: Vec<Document> = self
-            .db
-            .collection::<Document>("userbalances")
-            .find(doc! {})
-            .await?
-            .try_collect()
-            .await?;
-        let stored: UserEntries = docs
-            .iter()
-            .filter_map(|d| Some((d.get_object_id("_id").ok()?, parse_entries(d))))
-            .filter(|(_, e)| !e.is_empty())
-            .collect();
-        Ok((stored, expected))
     }
 
     /// Non-zero member balances of a group.

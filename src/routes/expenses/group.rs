@@ -1,0 +1,133 @@
+//! The group views of `/v1/expenses`: a group's expenses and its members'
+//! balances (per currency; the single number never adds currencies).
+
+use std::collections::BTreeSet;
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::view::render;
+use crate::auth::AuthUser;
+use crate::domain::balance::collect_nets;
+use crate::domain::money::{Currency, MajorUnits};
+use crate::error::ApiError;
+use crate::routes::groups::member_group;
+use crate::routes::users::me;
+use crate::routes::{ok, ok_page, Page};
+use crate::store::{ExpenseFilter, Store};
+
+#[derive(Deserialize)]
+pub(super) struct GroupListQuery {
+    page: Option<u64>,
+    limit: Option<u64>,
+    settled: Option<bool>,
+}
+
+pub(super) async fn group_expenses(
+    user: AuthUser,
+    path: web::Path<String>,
+    query: web::Query<GroupListQuery>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let page = Page::from_query(q.page, q.limit)?;
+    let group = member_group(&store, &path, user).await?;
+    let filter = ExpenseFilter {
+        participant: None,
+        with_friend: None,
+        group: Some(group.id),
+        settled: q.settled,
+        kind: None,
+    };
+    let (expenses, total) = match filter.settled {
+        None => {
+            store
+                .group_expense_page(&group, page.skip(), page.limit_i64())
+                .await?
+        }
+        Some(_) => {
+            store
+                .list_expenses(&filter, page.skip(), page.limit_i64())
+                .await?
+        }
+    };
+    Ok(ok_page(
+        "Group expenses retrieved successfully",
+        render(&store, &expenses).await?,
+        &page,
+        total,
+    ))
+}
+
+fn json_of(value: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+pub(super) async fn group_balance(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let group = member_group(&store, &path, user).await?;
+    let rows = store.group_ledger(group.id).await?;
+    let nets = collect_nets(
+        rows.iter()
+            .filter_map(|r| Some((r.user, Currency::parse(&r.currency).ok()?, r.net))),
+    );
+    // The single number per member is in the group's one open currency, or
+    // with several in the caller's default currency only (`otherCurrencies`);
+    // `balancesByCurrency` has every amount exactly.
+    let open: BTreeSet<Currency> = nets
+        .values()
+        .flat_map(|n| n.by_currency.keys().copied())
+        .collect();
+    let currency = match open.iter().next() {
+        Some(only) if open.len() == 1 => *only,
+        _ => me(&store, user).await?.default_currency(),
+    };
+    // Every member appears, at 0 when even; former members who still owe or
+    // are owed appear too, so the balances always sum to zero.
+    let zero = || serde_json::json!(0);
+    let mut balances: serde_json::Map<String, serde_json::Value> = group
+        .members
+        .iter()
+        .map(|m| (m.user.to_hex(), zero()))
+        .collect();
+    let mut by_currency = serde_json::Map::new();
+    for (member, net) in &nets {
+        let minor = net.by_currency.get(&currency).copied().unwrap_or(0);
+        balances.insert(member.to_hex(), json_of(MajorUnits { minor, currency }));
+        let exact: serde_json::Map<String, serde_json::Value> = net
+            .by_currency
+            .iter()
+            .map(|(c, minor)| {
+                (
+                    c.code().to_string(),
+                    json_of(MajorUnits {
+                        minor: *minor,
+                        currency: *c,
+                    }),
+                )
+            })
+            .collect();
+        by_currency.insert(member.to_hex(), exact.into());
+    }
+    let rendered =
+        crate::routes::groups::render_groups(&store, std::slice::from_ref(&group)).await?;
+    let members = rendered
+        .into_iter()
+        .next()
+        .map(|g| g.members_value())
+        .unwrap_or_default();
+    Ok(ok(
+        "Group balance retrieved successfully",
+        serde_json::json!({
+            "group": { "_id": group.id.to_hex(), "name": group.name, "members": members },
+            "balances": balances,
+            "currency": currency.code(),
+            "otherCurrencies": open.len() > 1,
+            "balancesByCurrency": by_currency,
+            "totalExpenses": group.expense_counts().total(),
+        }),
+    ))
+}
