@@ -66,6 +66,10 @@ fn describe(database: &str, r: &UpgradeReport) -> String {
         "pending friends: {} repeating an earlier one's adder and email or phone removed\n",
         r.pending_duplicates
     ));
+    out.push_str(&format!(
+        "expenses of an earlier Splitlyr: {} typed as expenses split exactly (schema 3)\n",
+        r.typed_expenses
+    ));
     if r.from_version >= 1 {
         return out;
     }

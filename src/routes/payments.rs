@@ -1,6 +1,9 @@
 //! `/v1/payments`: recording that money changed hands (settling up), listing,
 //! reading, editing and deleting such records.
 //!
+//! A payment is between friends, or people who share a group (with the
+//! group's id it counts in that group's balances too).
+//!
 //! A payment is stored in `expenses` with `type: "payment"`: paid by the
 //! payer, owed entirely by the payee, so its postings move balances exactly
 //! as a repayment does and it shows in every expense list. Only the person
@@ -199,15 +202,25 @@ async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let mine = me(&store, user).await?;
     let payment = NewPayment::parse(body.into_inner(), user.id, mine.default_currency(), None)?;
-    // Between friends, or between members of the group it is recorded in.
-    check_participants(&store, user, payment.group, &[payment.from], &[payment.to])
-        .await
-        .map_err(|e| match e {
-            ApiError::BadRequest(_) if payment.group.is_none() => ApiError::bad_request(
-                "Payments without a group are between friends: add them as a friend first",
-            ),
-            e => e,
-        })?;
+    // Between friends or people who share a group, or between members of
+    // the group it is recorded in.
+    let other = if payment.from == user.id {
+        payment.to
+    } else {
+        payment.from
+    };
+    let checked =
+        check_participants(&store, user, payment.group, &[payment.from], &[payment.to]).await;
+    match checked {
+        Err(ApiError::BadRequest(_)) if payment.group.is_none() => {
+            if !store.share_a_group(user.id, other).await? {
+                return Err(ApiError::bad_request(
+                    "Payments are between friends or members of a shared group",
+                ));
+            }
+        }
+        other => other?,
+    }
     let doc = payment.into_document(user.id, None);
     store.insert_expense(&doc).await?;
     let view = render_one(&store, &doc).await?;

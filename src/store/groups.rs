@@ -128,6 +128,17 @@ impl Store {
     }
 
     /// An active group by id.
+    /// Whether `a` and `b` are both members of an active group.
+    pub async fn share_a_group(&self, a: ObjectId, b: ObjectId) -> Result<bool, ApiError> {
+        let found = self
+            .groups()
+            .clone_with_type::<mongodb::bson::Document>()
+            .find_one(doc! { "members.user": { "$all": [a, b] }, "isActive": true })
+            .projection(doc! { "_id": 1 })
+            .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn group_by_id(&self, id: ObjectId) -> Result<Option<GroupDoc>, ApiError> {
         Ok(self
             .groups()

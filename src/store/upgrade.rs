@@ -73,6 +73,9 @@ pub struct UpgradeReport {
     /// Pending friends repeating an earlier one's adder and email or phone
     /// (schema 2 keeps the oldest).
     pub pending_duplicates: u64,
+    /// Expenses of an earlier Splitlyr release given `type: "expense"` and
+    /// `splitType: "exact"` (schema 3).
+    pub typed_expenses: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -517,7 +520,6 @@ impl Store {
     async fn upgrade_to_v3(&self) -> mongodb::error::Result<()> {
         let n = self
             .expenses()
-            .clone_with_type::<Document>()
             .update_many(
                 doc! { "type": { "$exists": false } },
                 doc! { "$set": { "type": "expense", "splitType": "exact" } },
@@ -628,6 +630,16 @@ impl Store {
         {
             report.pending_duplicates = v2
                 .get("pendingDuplicates")
+                .and_then(super::as_int)
+                .map_or(0, |n| n.unsigned_abs());
+        }
+        if let Some(v3) = self
+            .migrations()
+            .find_one(doc! { "_id": V3_MIGRATION })
+            .await?
+        {
+            report.typed_expenses = v3
+                .get("typedExpenses")
                 .and_then(super::as_int)
                 .map_or(0, |n| n.unsigned_abs());
         }
@@ -888,6 +900,13 @@ impl Store {
                 .try_collect()
                 .await?;
             report.pending_duplicates = duplicate_pending(&records).len() as u64;
+        }
+        // Schema 0's documents are written typed by the conversion to 1.
+        if (1..3).contains(&from_version) {
+            report.typed_expenses = self
+                .expenses()
+                .count_documents(doc! { "type": { "$exists": false } })
+                .await?;
         }
         if from_version >= 1 {
             return Ok(report);

@@ -166,6 +166,13 @@ async fn payments_are_between_friends_or_members_of_a_shared_group() {
         group["data"]["balances"],
         json!({ al.id.clone(): 60, cy.id.clone(): -60 })
     );
+    // Sharing a group is enough without naming it; then the group's
+    // balances stay as they are.
+    pay(&app, &al, json!({"to": cy.id, "amount": 1})).await;
+    let (_, same) = app
+        .get(&format!("/v1/expenses/group/{gid}/balance"), &al.token)
+        .await;
+    assert_eq!(same["data"]["balances"], group["data"]["balances"]);
     let (_, listed) = app
         .get(&format!("/v1/payments?groupId={gid}"), &cy.token)
         .await;

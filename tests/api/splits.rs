@@ -305,8 +305,21 @@ async fn several_payers_are_owed_in_proportion_and_settle_through_payments() {
         balances,
         json!({ al.id.clone(): 76.66, bo.id.clone(): 56.66, cy.id.clone(): -133.32 })
     );
-    // Any payer may edit; a single payer again restores the old shape.
+    // The stored payers divided again by another mode, without listing them.
     let tid = taxi["_id"].as_str().unwrap();
+    let (status, res) = app
+        .put(&format!("/v1/expenses/{tid}"), &bo.token, json!({"payersSplitType": "equal", "amount": 100, "splitWith": [{"user": cy.id, "amount": 100}]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["data"]["payersSplitType"], "equal");
+    let paid: Vec<f64> = res["data"]["payers"].as_array().unwrap().iter().map(|p| p["amount"].as_f64().unwrap()).collect();
+    assert_eq!(paid, [50.0, 50.0], "{res}");
+    let (status, res) = app
+        .put(&format!("/v1/expenses/{tid}"), &bo.token, json!({"payersSplitType": "shares"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
+    assert_field_error(&res, "payers");
+    // Any payer may edit; a single payer again restores the old shape.
     let (status, res) = app
         .put(
             &format!("/v1/expenses/{tid}"),

@@ -800,3 +800,67 @@ async fn a_schema_1_database_gets_versions_and_one_pending_friend_per_person() {
         assert_eq!(body["data"]["version"], 2);
     }
 }
+
+#[tokio::test]
+async fn a_schema_2_database_gets_typed_expenses_and_a_ledger_of_postings() {
+    let name = fresh_name();
+    let first = spawn_on(&name).await;
+    let (al, bo) = first.friends("Al", "Bo").await;
+    let group = first.group(&al, "Trip", &[&bo]).await;
+    let split = json!([{ "user": al.id, "amount": 6 }, { "user": bo.id, "amount": 6 }]);
+    for body in [
+        json!({ "description": "Taxi", "amount": 12, "splitWith": split }),
+        json!({ "description": "Hut", "amount": 12, "splitWith": split, "groupId": group }),
+        json!({ "description": "Bus", "amount": 12, "splitWith": split, "groupId": group }),
+    ] {
+        first.expense(&al, body).await;
+    }
+
+    // Back to schema 2, as left by a crash midway through the upgrade to 3:
+    // one expense already typed, two not; the ledger of version 4 had no
+    // pair balances inside groups.
+    let db = database(&name).await;
+    let expenses = db.collection::<Document>("expenses");
+    expenses
+        .update_many(
+            doc! { "description": { "$ne": "Bus" } },
+            doc! { "$unset": { "type": "", "splitType": "" } },
+        )
+        .await
+        .unwrap();
+    db.collection::<Document>("grouppairs").drop().await.unwrap();
+    let meta = db.collection::<Document>("meta");
+    for (id, version) in [("schema", 2), ("ledger", 4)] {
+        meta.update_one(doc! { "_id": id }, doc! { "$set": { "version": version } })
+            .await
+            .unwrap();
+    }
+    drop(first);
+
+    let second = spawn_on(&name).await;
+    let schema = meta.find_one(doc! { "_id": "schema" }).await.unwrap().unwrap();
+    assert_eq!(int(schema.get("version").unwrap()), 3);
+    for d in all(&db, "expenses").await {
+        assert_eq!(d.get_str("type"), Ok("expense"), "{d}");
+        assert_eq!(d.get_str("splitType"), Ok("exact"), "{d}");
+    }
+    let record = db
+        .collection::<Document>("migrations")
+        .find_one(doc! { "_id": "v3-postings" })
+        .await
+        .unwrap()
+        .expect("the upgrade is recorded");
+    assert_eq!(int(record.get("typedExpenses").unwrap()), 2, "{record}");
+    // The ledger was rebuilt from postings, pairs inside the group included.
+    assert_ledger_consistent(&second).await;
+    let (status, plan) = second
+        .get(&format!("/v1/groups/{group}/settle-up?simplify=false"), &al.token)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    let transfers = &plan["data"]["transfers"];
+    assert_eq!(transfers.as_array().map(Vec::len), Some(1), "{plan}");
+    assert_eq!(
+        (transfers[0]["from"]["_id"].clone(), transfers[0]["amount"].clone()),
+        (json!(bo.id), json!(12))
+    );
+}

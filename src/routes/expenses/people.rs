@@ -210,7 +210,9 @@ pub enum Payers {
 
 impl Payers {
     /// `paidBy` (an id, or a list of exact amounts) and `payers` +
-    /// `payersSplitType`, falling back to `was` when neither is sent.
+    /// `payersSplitType`, falling back to `was` when neither is sent (then
+    /// `payersSplitType` alone re-divides the stored payers, as `splitType`
+    /// does the split).
     pub fn parse(
         c: &mut Checks,
         paid_by: Option<&PaidBy>,
@@ -219,13 +221,17 @@ impl Payers {
         was: Payers,
     ) -> Option<Payers> {
         let mode = match payers_mode {
-            Some(raw) => c.check("payersSplitType", SplitMode::parse(raw))?,
-            None => SplitMode::Exact,
+            Some(raw) => Some(c.check("payersSplitType", SplitMode::parse(raw))?),
+            None => None,
         };
         match (paid_by, payers) {
             (Some(_), Some(_)) => c.check(
                 "payers",
                 Err::<Payers, _>("Give either paidBy or payers, not both"),
+            ),
+            (Some(_), None) if mode.is_some() => c.check(
+                "payersSplitType",
+                Err::<Payers, _>("payersSplitType goes with payers, not paidBy"),
             ),
             (Some(PaidBy::One(raw)), None) if raw.trim().is_empty() => Some(was),
             (Some(PaidBy::One(raw)), None) => c
@@ -237,8 +243,26 @@ impl Payers {
             (Some(PaidBy::Several(list)), None) => {
                 Allocation::parse(c, "paidBy", SplitMode::Exact, list).map(Payers::Several)
             }
-            (None, Some(list)) => Allocation::parse(c, "payers", mode, list).map(Payers::Several),
-            (None, None) => Some(was),
+            (None, Some(list)) => {
+                Allocation::parse(c, "payers", mode.unwrap_or_default(), list).map(Payers::Several)
+            }
+            (None, None) => match (mode, was) {
+                (None, was) => Some(was),
+                (Some(m), Payers::Several(stored)) if m == stored.mode => {
+                    Some(Payers::Several(stored))
+                }
+                (Some(SplitMode::Equal), Payers::Several(stored)) => {
+                    Some(Payers::Several(Allocation {
+                        mode: SplitMode::Equal,
+                        values: vec![None; stored.users.len()],
+                        users: stored.users,
+                    }))
+                }
+                (Some(_), _) => c.check(
+                    "payers",
+                    Err::<Payers, _>("payers is required to change payersSplitType"),
+                ),
+            },
         }
     }
 
