@@ -25,7 +25,7 @@ use crate::domain::category::Category;
 use crate::domain::money::{positive_amount, AmountInput, Currency};
 use crate::domain::text;
 use crate::error::ApiError;
-use crate::store::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc, Store};
+use crate::store::{ExpenseDoc, Kind, PayerDoc, PaymentFilter, SplitDoc, Store};
 
 pub fn scope() -> Scope {
     web::scope("/payments")
@@ -251,15 +251,13 @@ async fn list(
         Some(g) => Some(member_group(&store, g.trim(), user).await?.id),
         None => None,
     };
-    let filter = ExpenseFilter {
-        participant: Some(user.id),
-        with_friend,
+    let filter = PaymentFilter {
+        user: user.id,
+        with: with_friend,
         group,
-        settled: None,
-        kind: Some(Kind::Payment),
     };
     let (payments, total) = store
-        .list_expenses(&filter, page.skip(), page.limit_i64())
+        .payment_page(filter, page.skip(), page.limit_i64())
         .await?;
     Ok(ok_page(
         "Payments retrieved successfully",

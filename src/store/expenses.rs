@@ -157,8 +157,6 @@ pub struct ExpenseFilter {
     pub with_friend: Option<ObjectId>,
     pub group: Option<ObjectId>,
     pub settled: Option<bool>,
-    /// Only payments (or only expenses).
-    pub kind: Option<Kind>,
 }
 
 impl ExpenseFilter {
@@ -178,16 +176,6 @@ impl ExpenseFilter {
         }
         if let Some(settled) = self.settled {
             f.insert("isSettled", settled);
-        }
-        match self.kind {
-            Some(Kind::Payment) => {
-                f.insert("type", Kind::Payment.code());
-            }
-            // Documents without `type` are expenses.
-            Some(Kind::Expense) => {
-                f.insert("type", doc! { "$ne": Kind::Payment.code() });
-            }
-            None => {}
         }
         f
     }
@@ -263,18 +251,25 @@ impl Store {
             return Ok((Vec::new(), total));
         };
         let ids = self.timeline_page(user, window, limit).await?;
+        Ok((self.expenses_in_order(&ids).await?, total))
+    }
+
+    /// The expenses with these ids, in this order (missing ones left out).
+    pub(super) async fn expenses_in_order(
+        &self,
+        ids: &[ObjectId],
+    ) -> Result<Vec<ExpenseDoc>, ApiError> {
         if ids.is_empty() {
-            return Ok((Vec::new(), total));
+            return Ok(Vec::new());
         }
         let mut by_id: HashMap<ObjectId, ExpenseDoc> = self
             .expenses()
-            .find(doc! { "_id": { "$in": &ids } })
+            .find(doc! { "_id": { "$in": ids } })
             .await?
             .map_ok(|e| (e.id, e))
             .try_collect()
             .await?;
-        let page = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-        Ok((page, total))
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
     /// A page of the group's expenses, newest `date` first, and the total:

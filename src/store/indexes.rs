@@ -73,16 +73,7 @@ fn wanted() -> Vec<Wanted> {
         index("balances", doc! { "b": 1 }, false),
         index("groupbalances", doc! { "group": 1 }, false),
         index("grouppairs", doc! { "group": 1 }, false),
-        // `GET /v1/payments`: my payments without reading my expenses.
-        Wanted {
-            partial: Some(doc! { "type": "payment" }),
-            from_schema: 3,
-            ..index(
-                "expenses",
-                doc! { "type": 1, "participants": 1, "date": 1, "_id": 1 },
-                false,
-            )
-        },
+        index("paymentlog", doc! { "u": 1, "d": 1, "e": 1 }, false),
         index("timeline", doc! { "u": 1, "d": 1, "e": 1 }, false),
         Wanted {
             expire_after: Some(Duration::ZERO),

@@ -420,8 +420,8 @@ pub struct GroupBalanceDoc {
 /// Version 2 added the per-user and per-group expense counters; version 3
 /// the per-user `userbalances` documents; version 4 counts per month
 /// (`expenseMonths` replaces `expenseCount`) and the `timeline`.
-/// Version 5 books postings (several payers, payments) and keeps pair
-/// balances inside groups (`grouppairs`).
+/// Version 5 books postings (several payers, payments), keeps pair
+/// balances inside groups (`grouppairs`) and the `paymentlog`.
 const LEDGER_VERSION: i32 = 5;
 
 fn pair_doc(id: String, (a, b, currency, net): (ObjectId, ObjectId, String, i64)) -> Document {
@@ -548,6 +548,7 @@ impl Store {
             }
         }
         self.rebuild_timeline().await?;
+        self.rebuild_paymentlog().await?;
         meta.update_one(
             doc! { "_id": "ledger" },
             doc! { "$set": { "version": LEDGER_VERSION, "rebuiltAt": DateTime::now(), "expenses": expenses as i64 } },
@@ -604,7 +605,13 @@ impl Store {
             user_increments(&entries, &delta.user_counts),
         ];
         let timeline = super::timeline::changes(old, new);
-        for command in commands.into_iter().flatten().chain(timeline) {
+        let payments = super::paymentlog::changes(old, new);
+        for command in commands
+            .into_iter()
+            .flatten()
+            .chain(timeline)
+            .chain(payments)
+        {
             self.db.run_command(command).session(&mut *session).await?;
         }
         Ok(())

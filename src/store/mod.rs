@@ -7,6 +7,7 @@ pub mod groups;
 mod indexes;
 pub mod ledger;
 pub mod logins;
+pub mod paymentlog;
 pub mod pending;
 pub mod timeline;
 pub mod upgrade;
@@ -22,6 +23,7 @@ use secrecy::ExposeSecret;
 pub use contacts::ContactDoc;
 pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc};
 pub use groups::{GroupDoc, MemberDoc};
+pub use paymentlog::PaymentFilter;
 pub use pending::{FriendsAdded, PendingFriendDoc};
 pub use users::{ProfileChanges, UserDoc, UserSummary};
 

@@ -35,6 +35,12 @@ pub async fn assert_ledger_consistent(app: &TestApp) {
         stored_months, expected_months,
         "month counts drifted from the expenses"
     );
+    let (stored_payments, expected_payments) =
+        store.paymentlog_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_payments, expected_payments,
+        "payment log drifted from the payments"
+    );
     let (stored_timeline, expected_timeline) = store.timeline_stored_and_expected().await.unwrap();
     assert_eq!(
         stored_timeline, expected_timeline,

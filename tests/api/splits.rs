@@ -312,10 +312,19 @@ async fn several_payers_are_owed_in_proportion_and_settle_through_payments() {
         .await;
     assert_eq!(status, StatusCode::OK, "{res}");
     assert_eq!(res["data"]["payersSplitType"], "equal");
-    let paid: Vec<f64> = res["data"]["payers"].as_array().unwrap().iter().map(|p| p["amount"].as_f64().unwrap()).collect();
+    let paid: Vec<f64> = res["data"]["payers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["amount"].as_f64().unwrap())
+        .collect();
     assert_eq!(paid, [50.0, 50.0], "{res}");
     let (status, res) = app
-        .put(&format!("/v1/expenses/{tid}"), &bo.token, json!({"payersSplitType": "shares"}))
+        .put(
+            &format!("/v1/expenses/{tid}"),
+            &bo.token,
+            json!({"payersSplitType": "shares"}),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
     assert_field_error(&res, "payers");

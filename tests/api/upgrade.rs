@@ -828,7 +828,10 @@ async fn a_schema_2_database_gets_typed_expenses_and_a_ledger_of_postings() {
         )
         .await
         .unwrap();
-    db.collection::<Document>("grouppairs").drop().await.unwrap();
+    db.collection::<Document>("grouppairs")
+        .drop()
+        .await
+        .unwrap();
     let meta = db.collection::<Document>("meta");
     for (id, version) in [("schema", 2), ("ledger", 4)] {
         meta.update_one(doc! { "_id": id }, doc! { "$set": { "version": version } })
@@ -838,7 +841,11 @@ async fn a_schema_2_database_gets_typed_expenses_and_a_ledger_of_postings() {
     drop(first);
 
     let second = spawn_on(&name).await;
-    let schema = meta.find_one(doc! { "_id": "schema" }).await.unwrap().unwrap();
+    let schema = meta
+        .find_one(doc! { "_id": "schema" })
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(int(schema.get("version").unwrap()), 3);
     for d in all(&db, "expenses").await {
         assert_eq!(d.get_str("type"), Ok("expense"), "{d}");
@@ -854,13 +861,19 @@ async fn a_schema_2_database_gets_typed_expenses_and_a_ledger_of_postings() {
     // The ledger was rebuilt from postings, pairs inside the group included.
     assert_ledger_consistent(&second).await;
     let (status, plan) = second
-        .get(&format!("/v1/groups/{group}/settle-up?simplify=false"), &al.token)
+        .get(
+            &format!("/v1/groups/{group}/settle-up?simplify=false"),
+            &al.token,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{plan}");
     let transfers = &plan["data"]["transfers"];
     assert_eq!(transfers.as_array().map(Vec::len), Some(1), "{plan}");
     assert_eq!(
-        (transfers[0]["from"]["_id"].clone(), transfers[0]["amount"].clone()),
+        (
+            transfers[0]["from"]["_id"].clone(),
+            transfers[0]["amount"].clone()
+        ),
         (json!(bo.id), json!(12))
     );
 }

@@ -37,7 +37,6 @@ pub(super) async fn group_expenses(
         with_friend: None,
         group: Some(group.id),
         settled: q.settled,
-        kind: None,
     };
     let (expenses, total) = match filter.settled {
         None => {

@@ -108,7 +108,6 @@ async fn list(
         with_friend,
         group: None,
         settled: q.settled,
-        kind: None,
     };
     let (expenses, total) = if filter.with_friend.is_none() && filter.settled.is_none() {
         store
