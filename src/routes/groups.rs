@@ -85,14 +85,24 @@ fn group_view(g: &GroupDoc, people: &Directory) -> GroupView {
 
 /// Renders groups with every member and creator populated in one query.
 pub async fn render_groups(store: &Store, groups: &[GroupDoc]) -> Result<Vec<GroupView>, ApiError> {
+    let people = people_of(store, groups).await?;
+    Ok(groups.iter().map(|g| group_view(g, &people)).collect())
+}
+
+/// Every member and creator of `groups`, in one query.
+pub async fn people_of(store: &Store, groups: &[GroupDoc]) -> Result<Directory, ApiError> {
     let mut ids: Vec<ObjectId> = groups
         .iter()
         .flat_map(|g| g.members.iter().map(|m| m.user).chain([g.created_by]))
         .collect();
     ids.sort();
     ids.dedup();
-    let people = Directory::new(store.user_summaries(&ids).await?);
-    Ok(groups.iter().map(|g| group_view(g, &people)).collect())
+    Ok(Directory::new(store.user_summaries(&ids).await?))
+}
+
+/// A group's populated member list, as the group view shows it.
+pub fn members_value(group: &GroupDoc, people: &Directory) -> serde_json::Value {
+    group_view(group, people).members_value()
 }
 
 async fn render_one(store: &Store, group: &GroupDoc) -> Result<GroupView, ApiError> {

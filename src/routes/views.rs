@@ -76,6 +76,15 @@ impl Directory {
         }
     }
 
+    /// The currency of `id`'s single balance numbers (USD unless chosen).
+    pub fn default_currency(&self, id: ObjectId) -> Currency {
+        self.0
+            .get(&id)
+            .and_then(|u| u.default_currency.as_deref())
+            .and_then(|c| Currency::parse(c).ok())
+            .unwrap_or_default()
+    }
+
     pub fn creator(&self, id: ObjectId) -> CreatorRef {
         let UserRef {
             id, name, email, ..

@@ -59,10 +59,14 @@ pub struct UserSummary {
     pub profile_image: Option<String>,
     #[serde(default)]
     pub phone_number: Option<String>,
+    /// Not shown to others; read along so a view that already fetches the
+    /// caller's summary needs no second read for it.
+    #[serde(default, skip_serializing)]
+    pub default_currency: Option<String>,
 }
 
 fn summary_projection() -> Document {
-    doc! { "name": 1, "email": 1, "profileImage": 1, "phoneNumber": 1 }
+    doc! { "name": 1, "email": 1, "profileImage": 1, "phoneNumber": 1, "defaultCurrency": 1 }
 }
 
 /// Profile fields a user may change about themselves.

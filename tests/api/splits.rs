@@ -416,4 +416,31 @@ async fn balances_never_add_currencies_together() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_field_error(&res, "defaultCurrency");
+
+    // A group in two currencies: each member sees their own default one.
+    let gid = app.group(&al, "Trip", &[&bo]).await;
+    for (amount, currency) in [(10, "USD"), (30, "EUR")] {
+        app.expense(
+            &al,
+            json!({"description": "t", "amount": amount, "currency": currency, "groupId": gid,
+                   "splitWith": [{"user": bo.id, "amount": amount}]}),
+        )
+        .await;
+    }
+    let path = format!("/v1/expenses/group/{gid}/balance");
+    let (_, mine) = app.get(&path, &al.token).await;
+    let data = &mine["data"];
+    assert_eq!(
+        (data["currency"].clone(), data["otherCurrencies"].clone()),
+        (json!("EUR"), json!(true)),
+        "{mine}"
+    );
+    assert_eq!(data["balances"][&al.id], 30, "{mine}");
+    assert_eq!(
+        data["balancesByCurrency"][&bo.id],
+        json!({"EUR": -30, "USD": -10})
+    );
+    let (_, theirs) = app.get(&path, &bo.token).await;
+    assert_eq!(theirs["data"]["currency"], "USD");
+    assert_eq!(theirs["data"]["balances"][&bo.id], -10, "{theirs}");
 }

@@ -11,8 +11,7 @@ use crate::auth::AuthUser;
 use crate::domain::balance::collect_nets;
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
-use crate::routes::groups::member_group;
-use crate::routes::users::me;
+use crate::routes::groups::{member_group, members_value, people_of};
 use crate::routes::{ok, ok_page, Page};
 use crate::store::{ExpenseFilter, Store};
 
@@ -68,7 +67,11 @@ pub(super) async fn group_balance(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let group = member_group(&store, &path, user).await?;
-    let rows = store.group_ledger(group.id).await?;
+    // The members (the caller's default currency among them) and the
+    // ledger, read at once.
+    let groups = std::slice::from_ref(&group);
+    let (people, rows) =
+        futures_util::try_join!(people_of(&store, groups), store.group_ledger(group.id))?;
     let nets = collect_nets(
         rows.iter()
             .filter_map(|r| Some((r.user, Currency::parse(&r.currency).ok()?, r.net))),
@@ -82,7 +85,7 @@ pub(super) async fn group_balance(
         .collect();
     let currency = match open.iter().next() {
         Some(only) if open.len() == 1 => *only,
-        _ => me(&store, user).await?.default_currency(),
+        _ => people.default_currency(user.id),
     };
     // Every member appears, at 0 when even; former members who still owe or
     // are owed appear too, so the balances always sum to zero.
@@ -111,13 +114,7 @@ pub(super) async fn group_balance(
             .collect();
         by_currency.insert(member.to_hex(), exact.into());
     }
-    let rendered =
-        crate::routes::groups::render_groups(&store, std::slice::from_ref(&group)).await?;
-    let members = rendered
-        .into_iter()
-        .next()
-        .map(|g| g.members_value())
-        .unwrap_or_default();
+    let members = members_value(&group, &people);
     Ok(ok(
         "Group balance retrieved successfully",
         serde_json::json!({
