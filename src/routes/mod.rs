@@ -47,6 +47,15 @@ pub fn parse_id(raw: &str, what: &str) -> Result<ObjectId, ApiError> {
     ObjectId::parse_str(raw).map_err(|_| ApiError::bad_request(format!("Invalid {what} ID format")))
 }
 
+/// An optional id from a query parameter: absent or blank is none,
+/// malformed is a 400 naming `what`.
+pub fn optional_id(raw: Option<&str>, what: &str) -> Result<Option<ObjectId>, ApiError> {
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => parse_id(r, what).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// `?page=&limit=` with defaults 1 and 10; limit capped at 100.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {

@@ -19,7 +19,7 @@ use super::expenses::{change_expense, find};
 use super::groups::member_group;
 use super::users::me;
 use super::versions::{expected_version, tagged};
-use super::{created, ok, ok_page, parse_id, Checks, Page};
+use super::{created, ok, ok_page, optional_id, Checks, Page};
 use crate::auth::AuthUser;
 use crate::domain::category::Category;
 use crate::domain::money::{positive_amount, AmountInput, Currency};
@@ -243,12 +243,9 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = Page::from_query(q.page, q.limit)?;
-    let with_friend = match q.friend_id.as_deref().filter(|f| !f.trim().is_empty()) {
-        Some(f) => Some(parse_id(f.trim(), "friend")?),
-        None => None,
-    };
-    let group = match q.group_id.as_deref().filter(|g| !g.trim().is_empty()) {
-        Some(g) => Some(member_group(&store, g.trim(), user).await?.id),
+    let with_friend = optional_id(q.friend_id.as_deref(), "friend")?;
+    let group = match optional_id(q.group_id.as_deref(), "group")? {
+        Some(g) => Some(member_group(&store, &g.to_hex(), user).await?.id),
         None => None,
     };
     let filter = PaymentFilter {

@@ -62,18 +62,6 @@ async fn set_phone(app: &TestApp, user: &User, phone: &str) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-async fn balance(app: &TestApp, me: &User, friend: &User) -> Value {
-    let (status, body) = app
-        .get(
-            &format!("/v1/users/friends/{}/balance", friend.id),
-            &me.token,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["success"], true);
-    body["data"].clone()
-}
-
 /// Registers with an optional phone number (the helper's `register` has none).
 async fn register_with_phone(app: &TestApp, name: &str, email: &str, phone: &str) -> User {
     let password = "secret-pass".to_string();
@@ -612,7 +600,7 @@ async fn balance_nets_expenses_both_ways_and_ignores_settled_splits() {
     let cy = app.register("Cy", "cy@example.com").await;
     app.befriend(&al, &cy).await;
 
-    let data = balance(&app, &al, &bo).await;
+    let data = app.friend_balance(&al, &bo).await;
     assert_eq!(data["balance"], json!(0));
     assert_eq!(
         data["friend"],
@@ -656,15 +644,15 @@ async fn balance_nets_expenses_both_ways_and_ignores_settled_splits() {
         .await;
 
     // 20 - 7.50 + 3 + 3 = 18.50
-    let data = balance(&app, &al, &bo).await;
+    let data = app.friend_balance(&al, &bo).await;
     assert_eq!(data["balance"], json!(18.5), "{data}");
     assert_eq!(data["message"], "You are owed $18.50");
-    let data = balance(&app, &bo, &al).await;
+    let data = app.friend_balance(&bo, &al).await;
     assert_eq!(data["balance"], json!(-18.5), "{data}");
     assert_eq!(data["message"], "You owe $18.50");
     assert_eq!(data["friend"]["_id"], al.id.as_str());
     // With Cy: Cy owes 3, Al owes Cy 4 + 6 → Al owes 7.
-    let data = balance(&app, &al, &cy).await;
+    let data = app.friend_balance(&al, &cy).await;
     assert_eq!(data["balance"], json!(-7), "{data}");
     assert_eq!(data["message"], "You owe $7.00");
 
@@ -678,10 +666,10 @@ async fn balance_nets_expenses_both_ways_and_ignores_settled_splits() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let data = balance(&app, &al, &bo).await;
+    let data = app.friend_balance(&al, &bo).await;
     assert_eq!(data["balance"], json!(26), "{data}");
     assert_eq!(data["message"], "You are owed $26.00");
-    let data = balance(&app, &bo, &al).await;
+    let data = app.friend_balance(&bo, &al).await;
     assert_eq!(data["balance"], json!(-26), "{data}");
     assert_eq!(data["message"], "You owe $26.00");
 }

@@ -214,6 +214,15 @@ impl TestApp {
         res["data"]["_id"].as_str().expect("group id").to_string()
     }
 
+    /// `me`'s balance with `friend`: the `data` of the friend balance route.
+    pub async fn friend_balance(&self, me: &User, friend: &User) -> Value {
+        let path = format!("/v1/users/friends/{}/balance", friend.id);
+        let (status, body) = self.get(&path, &me.token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["success"], true);
+        body["data"].clone()
+    }
+
     /// Creates an expense and returns its JSON.
     pub async fn expense(&self, by: &User, body: Value) -> Value {
         let (status, res) = self.post("/v1/expenses", &by.token, body).await;

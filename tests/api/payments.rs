@@ -10,14 +10,8 @@ use crate::ledger::assert_ledger_consistent;
 
 /// My balance with `friend` per currency (`{CUR: amount}`), zeros left out.
 async fn with_friend(app: &TestApp, me: &User, friend: &User) -> BTreeMap<String, f64> {
-    let (status, body) = app
-        .get(
-            &format!("/v1/users/friends/{}/balance", friend.id),
-            &me.token,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["data"]["balances"]
+    let data = app.friend_balance(me, friend).await;
+    data["balances"]
         .as_array()
         .expect("balances")
         .iter()

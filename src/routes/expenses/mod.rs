@@ -15,7 +15,7 @@ use self::input::{
 };
 use self::view::{render, render_one};
 use super::versions::{self, expected_version, tagged};
-use super::{created, ok, ok_page, parse_id, Checks, Page};
+use super::{created, ok, ok_page, optional_id, parse_id, Checks, Page};
 use crate::auth::AuthUser;
 use crate::domain::modes::SplitMode;
 use crate::error::ApiError;
@@ -99,10 +99,7 @@ async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let page = Page::from_query(q.page, q.limit)?;
-    let with_friend = match q.friend_id.as_deref().filter(|f| !f.is_empty()) {
-        Some(f) => Some(parse_id(f, "friend")?),
-        None => None,
-    };
+    let with_friend = optional_id(q.friend_id.as_deref(), "friend")?;
     let filter = ExpenseFilter {
         participant: Some(user.id),
         with_friend,
