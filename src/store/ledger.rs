@@ -483,6 +483,28 @@ impl Store {
             .is_some())
     }
 
+    /// Replaces every document of `collection` with `docs`, inserted a
+    /// thousand at a time.
+    async fn replace_all(
+        &self,
+        collection: &str,
+        docs: impl Iterator<Item = Document> + Send,
+    ) -> mongodb::error::Result<()> {
+        let coll = self.db.collection::<Document>(collection);
+        coll.delete_many(doc! {}).await?;
+        let mut chunk = Vec::with_capacity(1000);
+        for d in docs {
+            chunk.push(d);
+            if chunk.len() == 1000 {
+                coll.insert_many(std::mem::take(&mut chunk)).await?;
+            }
+        }
+        if !chunk.is_empty() {
+            coll.insert_many(chunk).await?;
+        }
+        Ok(())
+    }
+
     /// Builds the ledger from the expenses when it is missing or outdated
     /// (first start, or an upgrade). Streams the expenses once. Called by
     /// `prepare` under the upgrade lease, so replicas starting together never
@@ -493,39 +515,39 @@ impl Store {
         }
         let meta = self.meta();
         let (mut delta, expenses) = self.full_delta().await?;
+        // Written one collection at a time from the maps, each consumed as
+        // its documents go out a chunk at a time: the rebuild never holds a
+        // second copy of the ledger as documents.
         let mut entries = user_entries(&delta.pairs);
         let user_counts = std::mem::take(&mut delta.user_counts);
         let group_counts = std::mem::take(&mut delta.group_counts);
         let users: BTreeSet<ObjectId> = entries.keys().chain(user_counts.keys()).copied().collect();
-        let user_docs: Vec<Document> = users
-            .into_iter()
-            .map(|user| {
-                let fields: Document = entries
-                    .remove(&user)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, n)| (k, n.into()))
-                    .collect();
-                let months = user_counts
-                    .get(&user)
-                    .map(months_document)
-                    .unwrap_or_default();
-                doc! { "_id": user, "entries": fields, "expenseMonths": months }
-            })
-            .collect();
-        let docs = delta.into_documents();
-        for (name, docs) in [
-            ("balances", docs.pairs),
-            ("groupbalances", docs.members),
-            ("grouppairs", docs.group_pairs),
-            ("userbalances", user_docs),
-        ] {
-            let coll = self.db.collection::<Document>(name);
-            coll.delete_many(doc! {}).await?;
-            for chunk in docs.chunks(1000) {
-                coll.insert_many(chunk).await?;
-            }
-        }
+        let user_docs = users.into_iter().map(|user| {
+            let fields: Document = entries
+                .remove(&user)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, n)| (k, n.into()))
+                .collect();
+            let months = user_counts
+                .get(&user)
+                .map(months_document)
+                .unwrap_or_default();
+            doc! { "_id": user, "entries": fields, "expenseMonths": months }
+        });
+        self.replace_all("userbalances", user_docs).await?;
+        let Delta {
+            pairs,
+            members,
+            group_pairs,
+            ..
+        } = delta;
+        let pair_docs = pairs.into_iter().map(|(k, v)| pair_doc(k, v));
+        self.replace_all("balances", pair_docs).await?;
+        let member_docs = members.into_iter().map(|(k, v)| member_doc(k, v));
+        self.replace_all("groupbalances", member_docs).await?;
+        let group_pair_docs = group_pairs.into_iter().map(|(k, v)| group_pair_doc(k, v));
+        self.replace_all("grouppairs", group_pair_docs).await?;
         // Counters of earlier versions.
         self.db
             .collection::<Document>("users")
