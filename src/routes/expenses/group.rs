@@ -67,11 +67,9 @@ pub(super) async fn group_balance(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let group = member_group(&store, &path, user).await?;
-    // The members (the caller's default currency among them) and the
-    // ledger, read at once.
-    let groups = std::slice::from_ref(&group);
-    let (people, rows) =
-        futures_util::try_join!(people_of(&store, groups), store.group_ledger(group.id))?;
+    let rows = store.group_ledger(group.id).await?;
+    // The members, the caller's default currency among them.
+    let people = people_of(&store, std::slice::from_ref(&group)).await?;
     let nets = collect_nets(
         rows.iter()
             .filter_map(|r| Some((r.user, Currency::parse(&r.currency).ok()?, r.net))),
