@@ -75,7 +75,7 @@ impl NewPayment {
     ) -> Result<NewPayment, ApiError> {
         let mut c = Checks::default();
         let parties = match (was, body.to.as_deref(), body.from.as_deref()) {
-            (Some(stored), None, None) => Some((stored.paid_by, payee(stored))),
+            (Some(stored), None, None) => Some((stored.paid_by, stored.payee())),
             (Some(_), _, _) => c.check(
                 "to",
                 Err::<(ObjectId, ObjectId), _>("Who paid whom cannot change: record a new payment"),
@@ -180,11 +180,6 @@ impl NewPayment {
         doc.refresh_participants();
         doc
     }
-}
-
-/// The person who received a stored payment.
-fn payee(stored: &ExpenseDoc) -> ObjectId {
-    stored.split_with.first().map_or(stored.paid_by, |s| s.user)
 }
 
 fn counterpart(raw: &str, me: ObjectId) -> Result<ObjectId, &'static str> {

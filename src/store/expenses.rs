@@ -121,6 +121,11 @@ impl ExpenseDoc {
             || self.split_with.iter().any(|s| s.user == user)
     }
 
+    /// Who received a payment: its one split (the payer if it has none).
+    pub fn payee(&self) -> ObjectId {
+        self.split_with.first().map_or(self.paid_by, |s| s.user)
+    }
+
     /// More than one person paid.
     pub fn has_several_payers(&self) -> bool {
         self.payers.len() > 1

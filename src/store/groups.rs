@@ -127,7 +127,6 @@ impl Store {
             .await?)
     }
 
-    /// An active group by id.
     /// Whether `a` and `b` are both members of an active group.
     pub async fn share_a_group(&self, a: ObjectId, b: ObjectId) -> Result<bool, ApiError> {
         let found = self
@@ -139,6 +138,7 @@ impl Store {
         Ok(found.is_some())
     }
 
+    /// An active group by id.
     pub async fn group_by_id(&self, id: ObjectId) -> Result<Option<GroupDoc>, ApiError> {
         Ok(self
             .groups()

@@ -59,7 +59,7 @@ impl Payment {
         (e.kind == Kind::Payment).then(|| Payment {
             id: e.id,
             from: e.paid_by,
-            to: e.split_with.first().map_or(e.paid_by, |s| s.user),
+            to: e.payee(),
             group: e.group,
             date: e.date,
         })

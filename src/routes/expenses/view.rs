@@ -146,7 +146,7 @@ fn expense_view(
             .then(|| payers_mode.code()),
         split_type: e.split_type.code(),
         from: payment.then(|| people.user(e.paid_by)),
-        to: payment.then(|| people.user(e.split_with.first().map_or(e.paid_by, |s| s.user))),
+        to: payment.then(|| people.user(e.payee())),
         split_with: e
             .split_with
             .iter()
