@@ -29,7 +29,7 @@ use mongodb::bson::{doc, oid::ObjectId, Document};
 use mongodb::ClientSession;
 use serde::Deserialize;
 
-use super::{as_int, ExpenseDoc, Store};
+use super::{as_int, ExpenseDoc, Refill, Store};
 use crate::domain::months::{Month, MonthCounts};
 use crate::domain::postings::{postings, Bill, Share};
 use crate::error::ApiError;
@@ -317,14 +317,14 @@ fn parse_entries(doc: &Document) -> BTreeMap<String, i64> {
         .collect()
 }
 
-/// One `update` command with an upserting `$inc` statement per document.
-fn increments(collection: &str, rows: Vec<(String, Document, i64)>) -> Option<Document> {
-    if rows.is_empty() {
-        return None;
-    }
-    let updates: Vec<Document> = rows
-        .into_iter()
-        .map(|(id, fields, inc)| {
+/// One `update` command with an upserting `$inc` of `net` per document.
+fn increments(collection: &str, docs: impl Iterator<Item = Document>) -> Option<Document> {
+    let updates: Vec<Document> = docs
+        .map(|mut fields| {
+            // The document as the rebuild writes it: `_id` and `net` (the
+            // increment here) apart, its fields are set when it is created.
+            let id = fields.remove("_id");
+            let inc = fields.remove("net");
             doc! {
                 "q": { "_id": id },
                 "u": { "$inc": { "net": inc }, "$setOnInsert": fields },
@@ -332,7 +332,8 @@ fn increments(collection: &str, rows: Vec<(String, Document, i64)>) -> Option<Do
             }
         })
         .collect();
-    Some(doc! { "update": collection, "updates": updates, "ordered": true })
+    (!updates.is_empty())
+        .then(|| doc! { "update": collection, "updates": updates, "ordered": true })
 }
 
 /// How counts are written: added to the stored ones, or replacing them.
@@ -483,26 +484,15 @@ impl Store {
             .is_some())
     }
 
-    /// Replaces every document of `collection` with `docs`, inserted a
-    /// thousand at a time.
+    /// Replaces every document of `collection` with `docs`.
     async fn replace_all(
         &self,
         collection: &str,
         docs: impl Iterator<Item = Document> + Send,
     ) -> mongodb::error::Result<()> {
-        let coll = self.db.collection::<Document>(collection);
-        coll.delete_many(doc! {}).await?;
-        let mut chunk = Vec::with_capacity(1000);
-        for d in docs {
-            chunk.push(d);
-            if chunk.len() == 1000 {
-                coll.insert_many(std::mem::take(&mut chunk)).await?;
-            }
-        }
-        if !chunk.is_empty() {
-            coll.insert_many(chunk).await?;
-        }
-        Ok(())
+        let mut refill = Refill::start(self.db.collection(collection)).await?;
+        refill.extend(docs).await?;
+        refill.finish().await
     }
 
     /// Builds the ledger from the expenses when it is missing or outdated
@@ -590,41 +580,25 @@ impl Store {
     ) -> mongodb::error::Result<()> {
         let delta = Delta::between(old, new);
         let entries = user_entries(&delta.pairs);
-        let pairs = delta
-            .pairs
-            .into_iter()
-            .map(|(id, (a, b, currency, inc))| {
-                (id, doc! { "a": a, "b": b, "currency": currency }, inc)
-            })
-            .collect();
-        let members = delta
-            .members
-            .into_iter()
-            .map(|(id, (group, user, currency, inc))| {
-                (
-                    id,
-                    doc! { "group": group, "user": user, "currency": currency },
-                    inc,
-                )
-            })
-            .collect();
-        let group_pairs = delta
-            .group_pairs
-            .into_iter()
-            .map(|(id, (group, a, b, currency, inc))| {
-                (
-                    id,
-                    doc! { "group": group, "a": a, "b": b, "currency": currency },
-                    inc,
-                )
-            })
-            .collect();
+        let Delta {
+            pairs,
+            members,
+            group_pairs,
+            user_counts,
+            group_counts,
+        } = delta;
         let commands = [
-            increments("balances", pairs),
-            increments("groupbalances", members),
-            increments("grouppairs", group_pairs),
-            group_counters(CountOp::Inc, &delta.group_counts),
-            user_increments(&entries, &delta.user_counts),
+            increments("balances", pairs.into_iter().map(|(k, v)| pair_doc(k, v))),
+            increments(
+                "groupbalances",
+                members.into_iter().map(|(k, v)| member_doc(k, v)),
+            ),
+            increments(
+                "grouppairs",
+                group_pairs.into_iter().map(|(k, v)| group_pair_doc(k, v)),
+            ),
+            group_counters(CountOp::Inc, &group_counts),
+            user_increments(&entries, &user_counts),
         ];
         let timeline = super::timeline::changes(old, new);
         let payments = super::paymentlog::changes(old, new);

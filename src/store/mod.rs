@@ -104,6 +104,46 @@ fn write_concern(settings: &DatabaseSettings) -> WriteConcern {
         .build()
 }
 
+/// Empties a collection and refills it a thousand documents per `insert`,
+/// so a rebuild never holds more than one batch of what it writes.
+struct Refill {
+    collection: Collection<Document>,
+    batch: Vec<Document>,
+}
+
+impl Refill {
+    const BATCH: usize = 1000;
+
+    async fn start(collection: Collection<Document>) -> mongodb::error::Result<Refill> {
+        collection.delete_many(doc! {}).await?;
+        Ok(Refill {
+            collection,
+            batch: Vec::with_capacity(Self::BATCH),
+        })
+    }
+
+    async fn extend(
+        &mut self,
+        docs: impl IntoIterator<Item = Document> + Send,
+    ) -> mongodb::error::Result<()> {
+        for doc in docs {
+            self.batch.push(doc);
+            if self.batch.len() >= Self::BATCH {
+                let full = std::mem::replace(&mut self.batch, Vec::with_capacity(Self::BATCH));
+                self.collection.insert_many(full).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn finish(self) -> mongodb::error::Result<()> {
+        if !self.batch.is_empty() {
+            self.collection.insert_many(self.batch).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Matches a document still at version `read`. Version 0 is a document
 /// without the field: written by a replica of the release before versions
 /// while this one was rolling out (after the upgrade had run), so it matches

@@ -14,7 +14,7 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::Deserialize;
 
-use super::{ExpenseDoc, Kind, Store};
+use super::{ExpenseDoc, Kind, Refill, Store};
 
 const COLLECTION: &str = "paymentlog";
 
@@ -127,20 +127,12 @@ impl Store {
 
     /// Rewrites the log from the payments (with the ledger's rebuild).
     pub(super) async fn rebuild_paymentlog(&self) -> mongodb::error::Result<()> {
-        let log = self.paymentlog();
-        log.delete_many(doc! {}).await?;
+        let mut refill = Refill::start(self.paymentlog()).await?;
         let mut cursor = self.payments_stored().await?;
-        let mut batch = Vec::with_capacity(1000);
         while let Some(p) = cursor.try_next().await? {
-            batch.extend(p.entries());
-            if batch.len() >= 1000 {
-                log.insert_many(std::mem::take(&mut batch)).await?;
-            }
+            refill.extend(p.entries()).await?;
         }
-        if !batch.is_empty() {
-            log.insert_many(batch).await?;
-        }
-        Ok(())
+        refill.finish().await
     }
 
     /// A page of my payments, newest first, and how many there are.

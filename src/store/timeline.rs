@@ -15,7 +15,7 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::Deserialize;
 
-use super::{ExpenseDoc, Store};
+use super::{ExpenseDoc, Refill, Store};
 use crate::domain::months::Window;
 
 const COLLECTION: &str = "timeline";
@@ -119,20 +119,19 @@ impl Store {
 
     /// Rewrites the timeline from the expenses, streaming (memory stays flat).
     pub(super) async fn rebuild_timeline(&self) -> mongodb::error::Result<()> {
-        let timeline = self.timeline();
-        timeline.delete_many(doc! {}).await?;
+        let mut refill = Refill::start(self.timeline()).await?;
         let mut cursor = self.dated_expenses().await?;
-        let mut batch = Vec::with_capacity(1000);
         while let Some(e) = cursor.try_next().await? {
-            batch.extend(e.participants.iter().map(|u| entry(*u, e.date, e.id)));
-            if batch.len() >= 1000 {
-                timeline.insert_many(std::mem::take(&mut batch)).await?;
-            }
+            // Collected: a borrowing iterator held across the await is not
+            // `Send` for the spawned preparation task.
+            let entries: Vec<Document> = e
+                .participants
+                .iter()
+                .map(|u| entry(*u, e.date, e.id))
+                .collect();
+            refill.extend(entries).await?;
         }
-        if !batch.is_empty() {
-            timeline.insert_many(batch).await?;
-        }
-        Ok(())
+        refill.finish().await
     }
 
     /// The ids of the user's expenses on one page: `limit` entries of the
