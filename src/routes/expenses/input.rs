@@ -168,16 +168,13 @@ fn parse_splits(
         (Some(list), _) => Allocation::parse(c, "splitWith", mode.unwrap_or_default(), list),
         (None, Some(stored)) => match mode {
             None => Some(stored),
-            Some(m) if m == stored.mode => Some(stored),
-            Some(SplitMode::Equal) => Some(Allocation {
-                mode: SplitMode::Equal,
-                values: vec![None; stored.users.len()],
-                users: stored.users,
-            }),
-            Some(_) => c.check(
-                "splitWith",
-                Err::<Allocation, _>("splitWith is required to change splitType"),
-            ),
+            Some(m) => match stored.with_mode(m) {
+                Some(divided) => Some(divided),
+                None => c.check(
+                    "splitWith",
+                    Err::<Allocation, _>("splitWith is required to change splitType"),
+                ),
+            },
         },
         (None, None) => c.required("splitWith", None, "splitWith is required"),
     }

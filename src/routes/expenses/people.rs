@@ -157,6 +157,21 @@ impl Allocation {
         }
     }
 
+    /// The same people divided by `mode` without new inputs: as stored when
+    /// the mode is theirs, equally for `equal`; None when `mode` needs
+    /// inputs that were not stored.
+    pub fn with_mode(self, mode: SplitMode) -> Option<Allocation> {
+        match mode {
+            m if m == self.mode => Some(self),
+            SplitMode::Equal => Some(Allocation {
+                mode,
+                values: vec![None; self.users.len()],
+                users: self.users,
+            }),
+            _ => None,
+        }
+    }
+
     /// Divides `total` between the people; the errors are recorded under
     /// `field` (and the entry they name). `amount_input` is the expense
     /// amount as sent, for exact splits' tolerance; `strict` (payers) wants
@@ -246,23 +261,20 @@ impl Payers {
             (None, Some(list)) => {
                 Allocation::parse(c, "payers", mode.unwrap_or_default(), list).map(Payers::Several)
             }
-            (None, None) => match (mode, was) {
-                (None, was) => Some(was),
-                (Some(m), Payers::Several(stored)) if m == stored.mode => {
-                    Some(Payers::Several(stored))
+            (None, None) => {
+                let redivided = match (mode, was) {
+                    (None, was) => return Some(was),
+                    (Some(m), Payers::Several(stored)) => stored.with_mode(m),
+                    (Some(_), Payers::One(_)) => None,
+                };
+                match redivided {
+                    Some(payers) => Some(Payers::Several(payers)),
+                    None => c.check(
+                        "payers",
+                        Err::<Payers, _>("payers is required to change payersSplitType"),
+                    ),
                 }
-                (Some(SplitMode::Equal), Payers::Several(stored)) => {
-                    Some(Payers::Several(Allocation {
-                        mode: SplitMode::Equal,
-                        values: vec![None; stored.users.len()],
-                        users: stored.users,
-                    }))
-                }
-                (Some(_), _) => c.check(
-                    "payers",
-                    Err::<Payers, _>("payers is required to change payersSplitType"),
-                ),
-            },
+            }
         }
     }
 
