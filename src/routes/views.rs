@@ -107,15 +107,26 @@ pub fn nets(rows: &[LedgerRow]) -> HashMap<ObjectId, MemberBalance> {
 /// number does not cover everything (amounts in different currencies are
 /// never added together).
 pub fn single_balance(b: &MemberBalance, default: Currency) -> (Currency, i64, bool) {
-    let mut open = b.by_currency.iter();
-    match (open.next(), open.next()) {
-        (None, _) => (default, 0, false),
-        (Some((currency, minor)), None) => (*currency, *minor, false),
-        _ => (
-            default,
-            b.by_currency.get(&default).copied().unwrap_or(0),
-            true,
-        ),
+    let (currency, other) = number_currency(b.by_currency.keys().copied(), default);
+    let minor = b.by_currency.get(&currency).copied().unwrap_or(0);
+    (currency, minor, other)
+}
+
+/// The currency a single balance number is given in, over the currencies
+/// `open` (repeats allowed): the only one, else `default`; and whether other
+/// currencies are open beside it.
+pub fn number_currency(
+    open: impl IntoIterator<Item = Currency>,
+    default: Currency,
+) -> (Currency, bool) {
+    let mut open = open.into_iter();
+    let Some(first) = open.next() else {
+        return (default, false);
+    };
+    if open.all(|c| c == first) {
+        (first, false)
+    } else {
+        (default, true)
     }
 }
 

@@ -1,8 +1,6 @@
 //! The group views of `/v1/expenses`: a group's expenses and its members'
 //! balances (per currency; the single number never adds currencies).
 
-use std::collections::BTreeSet;
-
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
@@ -12,6 +10,7 @@ use crate::domain::balance::collect_nets;
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
 use crate::routes::groups::{member_group, members_value, people_of};
+use crate::routes::views::number_currency;
 use crate::routes::{ok, ok_page, Page};
 use crate::store::{ExpenseFilter, Store};
 
@@ -77,14 +76,10 @@ pub(super) async fn group_balance(
     // The single number per member is in the group's one open currency, or
     // with several in the caller's default currency only (`otherCurrencies`);
     // `balancesByCurrency` has every amount exactly.
-    let open: BTreeSet<Currency> = nets
-        .values()
-        .flat_map(|n| n.by_currency.keys().copied())
-        .collect();
-    let currency = match open.iter().next() {
-        Some(only) if open.len() == 1 => *only,
-        _ => people.default_currency(user.id),
-    };
+    let (currency, other_currencies) = number_currency(
+        nets.values().flat_map(|n| n.by_currency.keys().copied()),
+        people.default_currency(user.id),
+    );
     // Every member appears, at 0 when even; former members who still owe or
     // are owed appear too, so the balances always sum to zero.
     let zero = || serde_json::json!(0);
@@ -119,7 +114,7 @@ pub(super) async fn group_balance(
             "group": { "_id": group.id.to_hex(), "name": group.name, "members": members },
             "balances": balances,
             "currency": currency.code(),
-            "otherCurrencies": open.len() > 1,
+            "otherCurrencies": other_currencies,
             "balancesByCurrency": by_currency,
             "totalExpenses": group.expense_counts().total(),
         }),
