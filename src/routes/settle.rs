@@ -22,7 +22,7 @@ use super::ok;
 use super::views::{Directory, UserRef};
 use crate::auth::AuthUser;
 use crate::domain::money::{Currency, MajorUnits};
-use crate::domain::settle::{is_heavy, minimal_transfers, pairwise_transfers, Plan, Transfer};
+use crate::domain::settle::{is_heavy, minimal_transfers, pairwise_transfers, Plan};
 use crate::error::ApiError;
 use crate::store::Store;
 
@@ -202,40 +202,34 @@ pub async fn mine(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let only = query.currency()?;
-    let mut plans: BTreeMap<Currency, (usize, Plan<ObjectId>)> = BTreeMap::new();
+    // `net` is what the counterparty owes me: a debt the other way when
+    // negative, which `pairwise_transfers` turns around.
+    let mut debts: BTreeMap<Currency, Vec<(ObjectId, ObjectId, i64)>> = BTreeMap::new();
     for row in store.ledger_for(user.id, None).await? {
         let Ok(currency) = Currency::parse(&row.currency) else {
             continue;
         };
-        if only.is_some_and(|o| o != currency) || row.net == 0 {
-            continue;
+        if only.is_none_or(|o| o == currency) {
+            debts
+                .entry(currency)
+                .or_default()
+                .push((row.counterparty, user.id, row.net));
         }
-        // `net` is what the counterparty owes me.
-        let transfer = if row.net > 0 {
-            Transfer {
-                from: row.counterparty,
-                to: user.id,
-                amount: row.net,
-            }
-        } else {
-            Transfer {
-                from: user.id,
-                to: row.counterparty,
-                amount: row.net.saturating_neg(),
-            }
-        };
-        let entry = plans.entry(currency).or_insert_with(|| {
-            (
-                1,
-                Plan {
-                    transfers: Vec::new(),
-                    optimal: true,
-                },
-            )
-        });
-        entry.0 += 1;
-        entry.1.transfers.push(transfer);
     }
+    let plans: BTreeMap<Currency, (usize, Plan<ObjectId>)> = debts
+        .into_iter()
+        .map(|(currency, debts)| {
+            let transfers = pairwise_transfers(&debts);
+            // Me and everyone I have an open balance with.
+            let open = transfers.len() + 1;
+            let plan = Plan {
+                transfers,
+                optimal: true,
+            };
+            (currency, (open, plan))
+        })
+        .filter(|(_, (_, plan))| !plan.transfers.is_empty())
+        .collect();
     let totals: Vec<serde_json::Value> = plans
         .iter()
         .map(|(currency, (_, plan))| {
