@@ -57,6 +57,19 @@ pub enum ApiError {
     },
     #[error("Request body is too large")]
     PayloadTooLarge,
+    /// 413 with a reason: a picture too large, or over the storage quota
+    /// (`QUOTA_EXCEEDED`).
+    #[error("{message}")]
+    TooLarge {
+        message: String,
+        code: Option<&'static str>,
+    },
+    /// 415: content that is not an image we accept (told by the bytes).
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    /// 429: too many uploads by this user; `Retry-After` in whole seconds.
+    #[error("Too many uploads, please try again later")]
+    TooManyUploads { retry_after_secs: u64 },
     /// 429: too many failed logins for this email. The same for every email,
     /// known or not; `Retry-After` in whole seconds (>= 1).
     #[error("Too many failed login attempts, please try again later")]
@@ -89,6 +102,12 @@ impl ApiError {
             .map(|e| e.message.clone())
             .unwrap_or_else(|| "Validation failed".into());
         Self::Validation { message, errors }
+    }
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::TooLarge {
+            message: message.into(),
+            code: None,
+        }
     }
     pub fn internal(e: impl Into<BoxError>) -> Self {
         Self::Internal(e.into())
@@ -183,14 +202,16 @@ impl ApiError {
     pub fn response_in(&self, shape: ErrorsShape) -> HttpResponse {
         let (errors, code, data) = match self {
             Self::Validation { errors, .. } => (Some(ErrorsView::new(errors, shape)), None, None),
-            Self::Unauthorized { code, .. } => (None, *code, None),
+            Self::Unauthorized { code, .. } | Self::TooLarge { code, .. } => (None, *code, None),
             Self::VersionConflict { current, .. } => {
                 (None, Some("VERSION_CONFLICT"), Some(current))
             }
             _ => (None, None, None),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::LoginLocked { retry_after_secs } = self {
+        if let Self::LoginLocked { retry_after_secs } | Self::TooManyUploads { retry_after_secs } =
+            self
+        {
             response.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
         }
         response.json(ErrorBody {
@@ -211,8 +232,9 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::VersionConflict { .. } => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::LoginLocked { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::PayloadTooLarge | Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::LoginLocked { .. } | Self::TooManyUploads { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -6,6 +6,7 @@ pub mod cors;
 pub mod domain;
 pub mod error;
 pub mod healthcheck;
+pub mod images;
 pub mod metrics;
 pub mod ratelimit;
 pub mod routes;

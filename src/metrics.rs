@@ -25,6 +25,58 @@ pub struct Metrics {
     in_flight: IntGauge,
     db_commands: IntCounterVec,
     db_failures: IntCounterVec,
+    pub images: ImageMetrics,
+}
+
+/// Picture uploads: labels are the purpose (`avatar`, `receipt`) and the
+/// outcome (`stored`, `refused`, `too_large`, `unsupported`, `over_quota`,
+/// `rate_limited`, `error`): closed sets.
+#[derive(Clone)]
+pub struct ImageMetrics {
+    pub uploads: IntCounterVec,
+    pub stored_bytes: IntCounterVec,
+    pub decode_seconds: HistogramVec,
+    pub swept_files: prometheus::IntCounter,
+}
+
+impl ImageMetrics {
+    fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let uploads = IntCounterVec::new(
+            Opts::new("splitlyr_image_uploads_total", "Picture uploads by outcome"),
+            &["kind", "outcome"],
+        )?;
+        let stored_bytes = IntCounterVec::new(
+            Opts::new(
+                "splitlyr_image_stored_bytes_total",
+                "Bytes of re-encoded pictures stored",
+            ),
+            &["kind"],
+        )?;
+        let decode_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "splitlyr_image_decode_seconds",
+                "Time to decode, resize and re-encode an upload (on a blocking thread)",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["kind"],
+        )?;
+        let swept_files = prometheus::IntCounter::new(
+            "splitlyr_image_swept_files_total",
+            "Stored picture files removed by the sweep because nothing referred to them",
+        )?;
+        registry.register(Box::new(uploads.clone()))?;
+        registry.register(Box::new(stored_bytes.clone()))?;
+        registry.register(Box::new(decode_seconds.clone()))?;
+        registry.register(Box::new(swept_files.clone()))?;
+        Ok(Self {
+            uploads,
+            stored_bytes,
+            decode_seconds,
+            swept_files,
+        })
+    }
 }
 
 impl Metrics {
@@ -59,6 +111,7 @@ impl Metrics {
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(db_commands.clone()))?;
         registry.register(Box::new(db_failures.clone()))?;
+        let images = ImageMetrics::new(&registry)?;
         #[cfg(target_os = "linux")]
         registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
@@ -70,6 +123,7 @@ impl Metrics {
             in_flight,
             db_commands,
             db_failures,
+            images,
         })
     }
 

@@ -13,6 +13,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::{JwtKeys, UserStatusCache};
 use crate::configuration::Settings;
+use crate::images::Pictures;
 use crate::metrics::Metrics;
 use crate::ratelimit::{limiter, Limiter};
 use crate::routes;
@@ -182,6 +183,30 @@ fn security_headers(hsts: bool) -> DefaultHeaders {
     }
 }
 
+/// Once the database is ready, and then every `sweep_interval`: removes
+/// stored picture bytes nothing refers to (left by a crash between an upload
+/// and its transaction), and prunes the per-user upload limiter.
+fn sweep_pictures(store: Store, readiness: Readiness, pictures: web::Data<Pictures>) {
+    /// An upload's transaction is long done after this.
+    const GRACE: Duration = Duration::from_secs(15 * 60);
+    tokio::spawn(async move {
+        while !readiness.wait_ready(Duration::from_secs(60)).await {}
+        let mut tick = tokio::time::interval(pictures.sweep_interval());
+        loop {
+            tick.tick().await;
+            pictures.prune();
+            match store.sweep_images(GRACE).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    pictures.swept(n);
+                    tracing::info!(files = n, "removed picture files nothing referred to");
+                }
+                Err(e) => tracing::warn!(error = ?e, "picture sweep failed; will retry"),
+            }
+        }
+    });
+}
+
 /// Drops rate-limiter state of clients not seen recently, so memory stays bounded.
 fn prune_limiters(limiters: Vec<Limiter>) {
     tokio::spawn(async move {
@@ -246,13 +271,24 @@ async fn run(
         other.clone(),
     ]);
     let client_ip = web::Data::new(crate::ratelimit::ClientIp::new(rl.trusted_proxies.clone()));
+    let pictures = web::Data::new(Pictures::new(&settings.images, metrics.images.clone()));
+    sweep_pictures(
+        store.get_ref().clone(),
+        readiness.get_ref().clone(),
+        pictures.clone(),
+    );
+    let public_base = settings.images.public_base_url.clone();
+    let picture_body_limit = pictures.json_body_limit();
     let body_limit = settings.server.body_limit_bytes;
     let origins = settings.cors.allowed_origins.clone();
     let hsts = settings.server.hsts;
 
     let mut server = HttpServer::new(move || {
+        // Runs on each worker thread, where its handlers render.
+        crate::images::set_public_base(&public_base);
         App::new()
             .app_data(store.clone())
+            .app_data(pictures.clone())
             .app_data(jwt.clone())
             .app_data(auth_config.clone())
             .app_data(status_cache.clone())
@@ -290,7 +326,8 @@ async fn run(
                     .service(routes::auth::scope().wrap(Governor::new(&strict_auth)))
                     .service(routes::contact::scope().wrap(Governor::new(&strict_contact)))
                     .service(routes::friends::scope())
-                    .service(routes::users::scope())
+                    .service(routes::users::scope(picture_body_limit))
+                    .service(routes::images::scope())
                     .service(routes::groups::scope())
                     .service(routes::expenses::scope())
                     .service(routes::payments::scope()),

@@ -45,7 +45,7 @@ impl From<&UserSummary> for FriendView {
             name: u.name.clone(),
             email: Some(u.email.clone()),
             phone_number: u.phone_number.clone(),
-            profile_image: Some(u.profile_image.clone()),
+            profile_image: Some(u.profile_image.as_deref().map(crate::images::public_url)),
         }
     }
 }

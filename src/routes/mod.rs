@@ -7,6 +7,7 @@ pub mod expenses;
 pub mod friends;
 pub mod groups;
 pub mod health;
+pub mod images;
 pub mod payments;
 mod settle;
 pub mod users;

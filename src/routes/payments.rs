@@ -173,6 +173,7 @@ impl NewPayment {
             is_settled: true,
             settled_at: None,
             participants: Vec::new(),
+            receipt: was.and_then(|w| w.receipt.clone()),
             created_at: was.map_or(now, |w| w.created_at),
             updated_at: now,
             version: was.map_or(1, |w| w.version + 1),

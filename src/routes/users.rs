@@ -3,20 +3,34 @@
 use actix_web::{web, HttpResponse, Scope};
 use serde::{Deserialize, Serialize};
 
+use super::images::save_profile;
 use super::views::{balance_fields, ids, iso, iso_opt, nets, UserRef};
 use super::{auth::new_password, ok, ok_page, Checks, Page};
 use crate::auth::{password, AuthUser, UserStatusCache};
 use crate::domain::money::Currency;
 use crate::domain::text;
 use crate::error::ApiError;
+use crate::images::process::Purpose;
+use crate::images::{input, public_url, Pictures};
 use crate::state::AuthConfig;
-use crate::store::{ProfileChanges, Store, UserDoc};
+use crate::store::{PhotoChange, ProfileChanges, Store, UserDoc};
 
-pub fn scope() -> Scope {
+/// `picture_body_limit`: the JSON body limit of `PATCH /profile`, the one
+/// route that takes a photo inside JSON (every other keeps the default).
+pub fn scope(picture_body_limit: usize) -> Scope {
     web::scope("/users")
         .route("", web::get().to(search))
-        .route("/profile", web::get().to(profile))
-        .route("/profile", web::patch().to(update_profile))
+        .service(
+            web::resource("/profile")
+                .app_data(super::json_config(picture_body_limit))
+                .route(web::get().to(profile))
+                .route(web::patch().to(update_profile)),
+        )
+        .service(
+            web::resource("/profile/image")
+                .route(web::put().to(super::images::put_profile_image))
+                .route(web::delete().to(super::images::delete_profile_image)),
+        )
         .route("/change-password", web::patch().to(change_password))
         .route("/balances", web::get().to(balances))
         .route("/settle-up", web::get().to(super::settle::mine))
@@ -49,7 +63,7 @@ impl From<&UserDoc> for ProfileView {
             id: u.id.to_hex(),
             name: u.name.clone(),
             email: u.email.clone(),
-            profile_image: u.profile_image.clone(),
+            profile_image: u.profile_image.as_deref().map(public_url),
             phone_number: u.phone_number.clone(),
             role: u.role.clone(),
             is_active: u.is_active,
@@ -74,10 +88,12 @@ pub async fn me(store: &Store, user: AuthUser) -> Result<UserDoc, ApiError> {
 
 async fn profile(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
     let doc = me(&store, user).await?;
-    Ok(ok(
-        "Profile retrieved successfully",
-        ProfileView::from(&doc),
-    ))
+    Ok(profile_response("Profile retrieved successfully", &doc))
+}
+
+/// The envelope with my profile.
+pub fn profile_response(message: &str, doc: &UserDoc) -> HttpResponse {
+    ok(message, ProfileView::from(doc))
 }
 
 #[derive(Deserialize)]
@@ -93,6 +109,7 @@ async fn update_profile(
     user: AuthUser,
     body: web::Json<ProfileBody>,
     store: web::Data<Store>,
+    pictures: web::Data<Pictures>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.name.is_none()
@@ -109,12 +126,7 @@ async fn update_profile(
         Some(n) => c.check("name", text::bounded(&n, "Name", 1, 50)).map(Some),
         None => Some(None),
     };
-    let image = match body.profile_image {
-        Some(i) => c
-            .check("profileImage", text::bounded(&i, "Profile image", 0, 2048))
-            .map(Some),
-        None => Some(None),
-    };
+    let image = c.check("profileImage", photo_change(body.profile_image));
     let phone = match body.phone_number {
         Some(p) if p.trim().is_empty() => Some(Some(String::new())),
         Some(p) => c.check("phoneNumber", text::phone(&p)).map(Some),
@@ -129,22 +141,64 @@ async fn update_profile(
             .map(Some),
         None => Some(None),
     };
-    let (((name, profile_image), phone_number), default_currency) =
+    let (((name, image), phone_number), default_currency) =
         c.finish(name.zip(image).zip(phone).zip(currency))?;
+    // The other fields are valid: only now is a photo decoded.
+    let photo = match image {
+        Photo::Upload(uri) => {
+            pictures.admit(user.id, Purpose::Avatar)?;
+            let bytes = input::data_uri_bytes(&uri, "profileImage", pictures.max_upload_bytes())?;
+            PhotoChange::Stored(pictures.prepare(bytes, Purpose::Avatar).await?)
+        }
+        Photo::Change(change) => change,
+    };
     let changes = ProfileChanges {
         name,
-        profile_image,
+        photo,
         phone_number,
         default_currency,
     };
-    let updated = store
-        .update_profile(user.id, changes)
-        .await?
-        .ok_or_else(|| ApiError::not_found("User not found"))?;
-    Ok(ok(
+    save_profile(
+        &store,
+        &pictures,
+        user,
+        changes,
         "Profile updated successfully",
-        ProfileView::from(&updated),
-    ))
+    )
+    .await
+}
+
+/// What `profileImage` asks for, before any decoding.
+enum Photo {
+    Change(PhotoChange),
+    /// A data URI, to decode once the rest of the body is known valid.
+    Upload(String),
+}
+
+/// `profileImage`: absent keeps the photo, empty removes it, a data URI
+/// uploads one, an `https://` URL links one (as the old server did).
+fn photo_change(value: Option<String>) -> Result<Photo, String> {
+    let Some(value) = value else {
+        return Ok(Photo::Change(PhotoChange::Keep));
+    };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        Ok(Photo::Change(PhotoChange::Remove))
+    } else if input::is_data_uri(trimmed) {
+        Ok(Photo::Upload(value))
+    } else if trimmed
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
+        let url = text::bounded(trimmed, "Profile image", 9, 2048)?;
+        Ok(Photo::Change(PhotoChange::Link(url)))
+    } else {
+        Err(
+            "Profile image must be an https:// URL or an image as a data URI \
+             (data:image/jpeg;base64,...)"
+                .into(),
+        )
+    }
 }
 
 #[derive(Deserialize)]
@@ -229,7 +283,8 @@ async fn balances(user: AuthUser, store: web::Data<Store>) -> Result<HttpRespons
         .filter_map(|p| {
             let mut entry = balance_fields(nets.get(&p.id)?, currency);
             entry["friend"] = serde_json::json!({
-                "_id": p.id.to_hex(), "name": p.name, "profileImage": p.profile_image,
+                "_id": p.id.to_hex(), "name": p.name,
+                "profileImage": p.profile_image.as_deref().map(public_url),
             });
             Some(entry)
         })

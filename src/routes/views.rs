@@ -41,7 +41,7 @@ impl UserRef {
             id: u.id.to_hex(),
             name: u.name.clone(),
             email: u.email.clone(),
-            profile_image: u.profile_image.clone(),
+            profile_image: u.profile_image.as_deref().map(crate::images::public_url),
         }
     }
 }

@@ -11,7 +11,7 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::timeline::date_range;
-use super::{as_int, at_version, now, GroupDoc, Store};
+use super::{as_int, at_version, now, GroupDoc, ReceiptRef, Store};
 use crate::domain::modes::SplitMode;
 use crate::error::ApiError;
 
@@ -95,6 +95,9 @@ pub struct ExpenseDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settled_at: Option<DateTime>,
     pub participants: Vec<ObjectId>,
+    /// A photo of the receipt (see `store::images`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<ReceiptRef>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
     /// Counts the expense's changes from 1; every write checks the version
@@ -321,13 +324,13 @@ impl Store {
         Ok(replaced)
     }
 
-    /// Deletes the expense as it was at version `read` and unbooks its
-    /// balances, atomically; false when it changed meanwhile (or is gone):
-    /// nothing was deleted.
+    /// Deletes the expense as it was at version `read`, unbooks its balances
+    /// and releases its receipt, atomically; false when it changed meanwhile
+    /// (or is gone): nothing was deleted.
     pub async fn delete_expense(&self, id: ObjectId, read: i64) -> Result<bool, ApiError> {
         let filter = doc! { "_id": id, "version": at_version(read) };
         let mut session = self.client.start_session().await?;
-        let deleted = session
+        let (deleted, freed) = session
             .start_transaction()
             .and_run2(async |s| {
                 let old = self
@@ -335,11 +338,18 @@ impl Store {
                     .find_one_and_delete(filter.clone())
                     .session(&mut *s)
                     .await?;
-                let Some(old) = old else { return Ok(false) };
+                let Some(old) = old else {
+                    return Ok((false, None));
+                };
                 self.apply_ledger(s, Some(&old), None).await?;
-                Ok(true)
+                let freed = match &old.receipt {
+                    Some(r) => self.release_image(s, &r.id).await?,
+                    None => None,
+                };
+                Ok((true, freed))
             })
             .await?;
+        self.discard_files(freed).await;
         Ok(deleted)
     }
 

@@ -74,6 +74,10 @@ fn wanted() -> Vec<Wanted> {
         index("groupbalances", doc! { "group": 1 }, false),
         index("grouppairs", doc! { "group": 1 }, false),
         index("paymentlog", doc! { "u": 1, "d": 1, "e": 1 }, false),
+        // Pictures: which blob a GridFS file belongs to (sweep, discarded
+        // uploads); whose pictures (quota repair, account export).
+        index("imageblobs", doc! { "file": 1 }, false),
+        index("images", doc! { "owner": 1 }, false),
         index("timeline", doc! { "u": 1, "d": 1, "e": 1 }, false),
         Wanted {
             expire_after: Some(Duration::ZERO),

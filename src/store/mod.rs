@@ -4,6 +4,7 @@
 pub mod contacts;
 pub mod expenses;
 pub mod groups;
+pub mod images;
 mod indexes;
 pub mod ledger;
 pub mod logins;
@@ -23,6 +24,7 @@ use secrecy::ExposeSecret;
 pub use contacts::ContactDoc;
 pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc};
 pub use groups::{GroupDoc, MemberDoc};
+pub use images::{ImageDoc, PhotoChange, ReceiptRef};
 pub use paymentlog::PaymentFilter;
 pub use pending::{FriendsAdded, PendingFriendDoc};
 pub use users::{ProfileChanges, UserDoc, UserSummary};

@@ -256,6 +256,7 @@ fn convert_expense(old: &Document) -> Conversion {
         is_settled: old.get_bool("isSettled").unwrap_or(false),
         settled_at: old.get_datetime("settledAt").ok().copied(),
         participants: Vec::new(),
+        receipt: None,
         created_at,
         updated_at: date_or(old, "updatedAt", created_at),
         version: 1,

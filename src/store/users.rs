@@ -6,7 +6,7 @@ use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
 use serde::{Deserialize, Serialize};
 
-use super::{now, Store};
+use super::{now, PhotoChange, Store};
 use crate::domain::money::Currency;
 use crate::error::ApiError;
 
@@ -73,7 +73,7 @@ fn summary_projection() -> Document {
 #[derive(Debug, Default)]
 pub struct ProfileChanges {
     pub name: Option<String>,
-    pub profile_image: Option<String>,
+    pub photo: PhotoChange,
     pub phone_number: Option<String>,
     pub default_currency: Option<Currency>,
 }
@@ -105,23 +105,26 @@ impl Store {
         Ok(at)
     }
 
+    /// Applies the changes; a change of photo runs in a transaction with the
+    /// pictures it stores or releases, within `quota` bytes of pictures.
     pub async fn update_profile(
         &self,
         id: ObjectId,
         changes: ProfileChanges,
+        quota: u64,
     ) -> Result<Option<UserDoc>, ApiError> {
         let mut set = doc! { "updatedAt": now() };
         if let Some(name) = changes.name {
             set.insert("name", name);
-        }
-        if let Some(image) = changes.profile_image {
-            set.insert("profileImage", image);
         }
         if let Some(phone) = changes.phone_number {
             set.insert("phoneNumber", phone);
         }
         if let Some(currency) = changes.default_currency {
             set.insert("defaultCurrency", currency.code());
+        }
+        if !matches!(changes.photo, PhotoChange::Keep) {
+            return self.change_photo(id, set, changes.photo, quota).await;
         }
         Ok(self
             .users()

@@ -466,6 +466,7 @@ pub(crate) fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDo
             is_settled,
             settled_at,
             participants: Vec::new(),
+            receipt: None,
             created_at: DateTime::from_millis(created),
             updated_at: settled_at.unwrap_or(DateTime::from_millis(created)),
             version: 1,

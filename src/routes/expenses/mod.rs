@@ -34,6 +34,11 @@ pub fn scope() -> Scope {
         .route("/{id}", web::put().to(update))
         .route("/{id}", web::delete().to(delete))
         .route("/{id}/settle", web::patch().to(settle))
+        .route("/{id}/receipt", web::put().to(super::images::put_receipt))
+        .route(
+            "/{id}/receipt",
+            web::delete().to(super::images::delete_receipt),
+        )
 }
 
 async fn create(
@@ -70,6 +75,7 @@ async fn create(
         is_settled: false,
         settled_at: None,
         participants: Vec::new(),
+        receipt: None,
         created_at: now,
         updated_at: now,
         version: 1,

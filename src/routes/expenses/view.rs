@@ -103,10 +103,19 @@ pub struct ExpenseView {
     is_settled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     settled_at: Option<String>,
+    /// A photo of the receipt: `{url, width, height}`, or null.
+    receipt: Option<ReceiptView>,
     created_at: String,
     updated_at: String,
     /// Sent back in `If-Match` to edit only this version.
     version: i64,
+}
+
+#[derive(Serialize)]
+struct ReceiptView {
+    url: String,
+    width: i32,
+    height: i32,
 }
 
 pub fn currency_of(e: &ExpenseDoc) -> Currency {
@@ -167,6 +176,11 @@ fn expense_view(
         notes: e.notes.clone(),
         is_settled: e.is_settled,
         settled_at: iso_opt(e.settled_at),
+        receipt: e.receipt.as_ref().map(|r| ReceiptView {
+            url: crate::images::image_url(&r.id),
+            width: r.width,
+            height: r.height,
+        }),
         created_at: iso(e.created_at),
         updated_at: iso(e.updated_at),
         version: e.version,

@@ -1,0 +1,216 @@
+//! Getting an upload's bytes out of a request, bounded: a `data:` URI (what
+//! the app sends), the raw body, or a `multipart/form-data` file field.
+
+use actix_multipart::Multipart;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{web, HttpRequest};
+use base64::Engine;
+use futures_util::StreamExt;
+
+use crate::error::ApiError;
+
+/// True for a `data:` URI, whatever its case.
+pub fn is_data_uri(s: &str) -> bool {
+    s.get(..5).is_some_and(|p| p.eq_ignore_ascii_case("data:"))
+}
+
+/// The bytes of a base64 `data:` URI, at most `max` of them. The media type
+/// it names is ignored: the content says what it is.
+pub fn data_uri_bytes(uri: &str, field: &str, max: usize) -> Result<Vec<u8>, ApiError> {
+    let malformed = || {
+        ApiError::bad_request(format!(
+            "{field} must be a base64 data URI (data:image/jpeg;base64,...)"
+        ))
+    };
+    let (head, data) = uri.split_once(',').ok_or_else(malformed)?;
+    if !head
+        .get(head.len().saturating_sub(7)..)
+        .is_some_and(|t| t.eq_ignore_ascii_case(";base64"))
+    {
+        return Err(malformed());
+    }
+    // Four characters per three bytes: refuse before decoding anything.
+    if data.len() / 4 * 3 > max + 3 {
+        return Err(too_large(max));
+    }
+    let data = data.trim_end();
+    let decoded = if data.bytes().any(|b| b.is_ascii_whitespace()) {
+        let compact: Vec<u8> = data.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        base64::engine::general_purpose::STANDARD.decode(compact)
+    } else {
+        base64::engine::general_purpose::STANDARD.decode(data)
+    }
+    .map_err(|_| malformed())?;
+    if decoded.len() > max {
+        return Err(too_large(max));
+    }
+    Ok(decoded)
+}
+
+pub fn too_large(max: usize) -> ApiError {
+    ApiError::too_large(format!(
+        "The image is larger than {} MiB",
+        (max as f64 / f64::from(1 << 20) * 10.0).round() / 10.0
+    ))
+}
+
+/// The names under which a multipart upload's file is looked for (the first
+/// part with a file name is taken otherwise).
+const FILE_FIELDS: [&str; 4] = ["image", "file", "photo", "receipt"];
+/// Parts read at most before giving up on finding the file.
+const MAX_PARTS: usize = 8;
+
+/// An upload from a `PUT`: a multipart file, a JSON `{"image": "data:..."}`,
+/// a data URI as the body, or the raw image bytes. Reading stops with a 413
+/// as soon as more than `max` bytes have arrived.
+pub async fn upload_bytes(
+    req: &HttpRequest,
+    payload: web::Payload,
+    max: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        return multipart_file(req.headers(), payload, max).await;
+    }
+    // A data URI's base64 is a third larger than what it carries.
+    let envelope = max / 3 * 4 + 4096;
+    let body = read_limited(req.headers(), payload, envelope).await?;
+    if content_type.starts_with("application/json") {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(alias = "receipt", alias = "profileImage")]
+            image: Option<String>,
+        }
+        let parsed: Body = serde_json::from_slice(&body)
+            .map_err(|_| ApiError::bad_request("Request body must be valid JSON"))?;
+        let uri = parsed
+            .image
+            .ok_or_else(|| ApiError::bad_request("image is required (a base64 data URI)"))?;
+        return data_uri_bytes(&uri, "image", max);
+    }
+    if body
+        .get(..5)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"data:"))
+    {
+        let uri = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::bad_request("A data URI must be ASCII text"))?;
+        return data_uri_bytes(uri, "body", max);
+    }
+    if body.len() > max {
+        return Err(too_large(max));
+    }
+    if body.is_empty() {
+        return Err(ApiError::bad_request("The request has no image"));
+    }
+    Ok(body)
+}
+
+/// The whole body, refusing with 413 a declared or actual length over `max`.
+async fn read_limited(
+    headers: &HeaderMap,
+    mut payload: web::Payload,
+    max: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("The upload was interrupted"))?;
+        if body.len() + chunk.len() > max {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn multipart_file(
+    headers: &HeaderMap,
+    payload: web::Payload,
+    max: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    // The file plus room for the part headers and a few small fields.
+    if declared.is_some_and(|n| n > max + 64 * 1024) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let bad = |what: &str| ApiError::bad_request(format!("Invalid multipart upload: {what}"));
+    let mut parts = Multipart::new(headers, payload);
+    for _ in 0..MAX_PARTS {
+        let Some(part) = parts.next().await else {
+            break;
+        };
+        let mut part = part.map_err(|e| bad(&e.to_string()))?;
+        let wanted = part.content_disposition().is_some_and(|cd| {
+            cd.get_filename().is_some() || cd.get_name().is_some_and(|n| FILE_FIELDS.contains(&n))
+        });
+        let mut bytes = Vec::new();
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(|e| bad(&e.to_string()))?;
+            // Other parts are read (and dropped) under the same bound.
+            if bytes.len() + chunk.len() > max {
+                return Err(too_large(max));
+            }
+            if wanted {
+                bytes.extend_from_slice(&chunk);
+            }
+        }
+        if wanted {
+            if bytes.is_empty() {
+                return Err(ApiError::bad_request("The uploaded file is empty"));
+            }
+            return Ok(bytes);
+        }
+    }
+    Err(ApiError::bad_request(
+        "No file in the multipart upload (send it as the field \"image\")",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_uris_decode_whatever_their_case_and_whitespace() {
+        let bytes = data_uri_bytes("data:image/jpeg;base64,AAEC/w==", "f", 100).unwrap();
+        assert_eq!(bytes, [0, 1, 2, 255]);
+        let wrapped = data_uri_bytes("DATA:image/png;BASE64,AAEC\r\n/w==\n", "f", 100).unwrap();
+        assert_eq!(wrapped, [0, 1, 2, 255]);
+        assert!(is_data_uri("Data:x"));
+        assert!(!is_data_uri("https://x"));
+    }
+
+    #[test]
+    fn malformed_or_oversized_data_uris_are_refused() {
+        for bad in [
+            "data:image/jpeg,notbase64",
+            "data:image/jpeg;base64",
+            "data:image/jpeg;base64,!!!!",
+        ] {
+            let e = data_uri_bytes(bad, "profileImage", 100).unwrap_err();
+            assert!(e.to_string().contains("profileImage"), "{bad}: {e}");
+        }
+        let big = format!("data:image/jpeg;base64,{}", "A".repeat(200));
+        assert!(matches!(
+            data_uri_bytes(&big, "f", 100),
+            Err(ApiError::TooLarge { .. })
+        ));
+        // Exactly at the limit passes.
+        let exact = format!("data:;base64,{}", "AAAA".repeat(25));
+        assert_eq!(data_uri_bytes(&exact, "f", 75).unwrap().len(), 75);
+    }
+}

@@ -1,0 +1,226 @@
+//! Pictures: profile photos and receipts, stored once and served by URL.
+//!
+//! [`process`] turns untrusted bytes into a re-encoded picture; [`input`]
+//! gets the bytes out of a request; [`Pictures`] is what the routes hold: the
+//! limits, the decoding budget, the per-user upload limit and the metrics.
+//! Storage is `crate::store::images`.
+
+pub mod input;
+pub mod process;
+
+use std::cell::RefCell;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_governor::governor::clock::{Clock, DefaultClock};
+use actix_governor::governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use mongodb::bson::oid::ObjectId;
+use tokio::sync::Semaphore;
+
+use self::process::{Bounds, Picture, Purpose, Refusal};
+use crate::configuration::ImageSettings;
+use crate::error::ApiError;
+use crate::metrics::ImageMetrics;
+use crate::ratelimit::retry_after_secs;
+use crate::store::images::IMAGE_PATH;
+
+const MIB: u64 = 1 << 20;
+
+pub struct Pictures {
+    settings: ImageSettings,
+    bounds: Bounds,
+    /// Decoding memory, one permit per MiB.
+    memory: Arc<Semaphore>,
+    /// Decodes at once.
+    slots: Arc<Semaphore>,
+    uploads: DefaultKeyedRateLimiter<ObjectId>,
+    metrics: ImageMetrics,
+}
+
+impl Pictures {
+    pub fn new(settings: &ImageSettings, metrics: ImageMetrics) -> Self {
+        let budget = u64::from(settings.decode_memory_mib) * MIB;
+        let period = Duration::from_millis(settings.upload_period_ms);
+        let burst = NonZeroU32::new(settings.upload_burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
+        Self {
+            settings: settings.clone(),
+            bounds: Bounds {
+                max_pixels: settings.max_pixels,
+                max_alloc: budget,
+            },
+            memory: Arc::new(Semaphore::new(settings.decode_memory_mib as usize)),
+            slots: Arc::new(Semaphore::new(settings.decode_concurrency)),
+            uploads: RateLimiter::keyed(quota),
+            metrics,
+        }
+    }
+
+    pub fn max_upload_bytes(&self) -> usize {
+        self.settings.max_upload_bytes
+    }
+
+    pub fn quota(&self) -> u64 {
+        self.settings.quota_bytes_per_user
+    }
+
+    /// The JSON body limit of the one route that takes a photo as a data URI:
+    /// the base64 of the largest upload, plus room for the other fields.
+    pub fn json_body_limit(&self) -> usize {
+        self.settings.max_upload_bytes.div_ceil(3) * 4 + 64 * 1024
+    }
+
+    /// The per-user upload limit, checked before anything is decoded.
+    pub fn admit(&self, user: ObjectId, purpose: Purpose) -> Result<(), ApiError> {
+        self.uploads.check_key(&user).map_err(|not_until| {
+            self.count(purpose, "rate_limited");
+            ApiError::TooManyUploads {
+                retry_after_secs: retry_after_secs(
+                    not_until.wait_time_from(DefaultClock::default().now()),
+                ),
+            }
+        })
+    }
+
+    /// Forgets users who have not uploaded lately (keeps memory bounded).
+    pub fn prune(&self) {
+        self.uploads.retain_recent();
+        self.uploads.shrink_to_fit();
+    }
+
+    /// Checks and re-encodes an upload: the header is read here, then the
+    /// upload waits for its share of the decoding memory and a slot, and is
+    /// decoded on a blocking thread.
+    pub async fn prepare(&self, bytes: Vec<u8>, purpose: Purpose) -> Result<Picture, ApiError> {
+        let result = self.decode(bytes, purpose).await;
+        if let Err(e) = &result {
+            self.count(purpose, outcome_of(e));
+        }
+        result
+    }
+
+    async fn decode(&self, bytes: Vec<u8>, purpose: Purpose) -> Result<Picture, ApiError> {
+        let probe = process::probe(&bytes, &self.bounds).map_err(refused)?;
+        let needed = probe.peak_bytes().div_ceil(MIB).max(1);
+        if needed > u64::from(self.settings.decode_memory_mib) {
+            return Err(ApiError::too_large(format!(
+                "The image is {}×{} pixels: decoding it needs more memory than allowed",
+                probe.width, probe.height
+            )));
+        }
+        let memory = self
+            .memory
+            .clone()
+            .acquire_many_owned(u32::try_from(needed).unwrap_or(u32::MAX))
+            .await
+            .map_err(ApiError::internal)?;
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ApiError::internal)?;
+        let max_side = match purpose {
+            Purpose::Avatar => self.settings.avatar_max_side,
+            Purpose::Receipt => self.settings.receipt_max_side,
+        };
+        let bounds = self.bounds;
+        let timer = self
+            .metrics
+            .decode_seconds
+            .with_label_values(&[purpose.code()])
+            .start_timer();
+        let picture = tokio::task::spawn_blocking(move || {
+            let _held = (memory, slot);
+            process::reencode(&bytes, &probe, max_side, &bounds)
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(refused)?;
+        timer.observe_duration();
+        Ok(picture)
+    }
+
+    /// Counts a picture that was stored.
+    pub fn stored(&self, purpose: Purpose, size: usize) {
+        self.count(purpose, "stored");
+        self.metrics
+            .stored_bytes
+            .with_label_values(&[purpose.code()])
+            .inc_by(size as u64);
+    }
+
+    /// Counts an upload refused after decoding (over quota, or an error).
+    pub fn failed(&self, purpose: Purpose, error: &ApiError) {
+        self.count(purpose, outcome_of(error));
+    }
+
+    pub fn swept(&self, files: u64) {
+        self.metrics.swept_files.inc_by(files);
+    }
+
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_secs(self.settings.sweep_interval_seconds)
+    }
+
+    fn count(&self, purpose: Purpose, outcome: &str) {
+        self.metrics
+            .uploads
+            .with_label_values(&[purpose.code(), outcome])
+            .inc();
+    }
+}
+
+fn refused(r: Refusal) -> ApiError {
+    match r {
+        Refusal::Undecodable(_) => ApiError::bad_request(r.to_string()),
+        Refusal::Unsupported(m) => ApiError::UnsupportedMedia(m),
+        Refusal::TooLarge(m) => ApiError::too_large(m),
+    }
+}
+
+fn outcome_of(e: &ApiError) -> &'static str {
+    match e {
+        ApiError::TooLarge {
+            code: Some("QUOTA_EXCEEDED"),
+            ..
+        } => "over_quota",
+        ApiError::TooLarge { .. } | ApiError::PayloadTooLarge => "too_large",
+        ApiError::UnsupportedMedia(_) => "unsupported",
+        ApiError::BadRequest(_) | ApiError::Validation { .. } => "refused",
+        ApiError::TooManyUploads { .. } => "rate_limited",
+        _ => "error",
+    }
+}
+
+thread_local! {
+    /// The public base of picture URLs, set on each worker thread when the
+    /// app is built there (handlers render on their worker's thread), so
+    /// views need no configuration passed down.
+    static PUBLIC_BASE: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+}
+
+/// Sets this thread's public base of picture URLs (empty: none).
+pub fn set_public_base(base: &str) {
+    let base = base.trim();
+    PUBLIC_BASE.with(|b| *b.borrow_mut() = (!base.is_empty()).then(|| Arc::from(base)));
+}
+
+/// `profileImage` as a client reads it: a stored picture's path becomes
+/// absolute when a public base URL is configured; other URLs are as stored.
+pub fn public_url(stored: &str) -> String {
+    if stored.starts_with(IMAGE_PATH) {
+        if let Some(base) = PUBLIC_BASE.with(|b| b.borrow().clone()) {
+            return format!("{base}{stored}");
+        }
+    }
+    stored.to_owned()
+}
+
+/// The URL of the picture `id`.
+pub fn image_url(id: &str) -> String {
+    public_url(&format!("{IMAGE_PATH}{id}"))
+}
