@@ -271,7 +271,11 @@ async fn run(
         other.clone(),
     ]);
     let client_ip = web::Data::new(crate::ratelimit::ClientIp::new(rl.trusted_proxies.clone()));
-    let pictures = web::Data::new(Pictures::new(&settings.images, metrics.images.clone()));
+    let pictures = web::Data::new(Pictures::new(
+        &settings.images,
+        rl.enabled,
+        metrics.images.clone(),
+    ));
     sweep_pictures(
         store.get_ref().clone(),
         readiness.get_ref().clone(),

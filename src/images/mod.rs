@@ -34,12 +34,13 @@ pub struct Pictures {
     memory: Arc<Semaphore>,
     /// Decodes at once.
     slots: Arc<Semaphore>,
-    uploads: DefaultKeyedRateLimiter<ObjectId>,
+    /// None when rate limiting is off (`rate_limit.enabled = false`).
+    uploads: Option<DefaultKeyedRateLimiter<ObjectId>>,
     metrics: ImageMetrics,
 }
 
 impl Pictures {
-    pub fn new(settings: &ImageSettings, metrics: ImageMetrics) -> Self {
+    pub fn new(settings: &ImageSettings, limit_uploads: bool, metrics: ImageMetrics) -> Self {
         let budget = u64::from(settings.decode_memory_mib) * MIB;
         let period = Duration::from_millis(settings.upload_period_ms);
         let burst = NonZeroU32::new(settings.upload_burst).unwrap_or(NonZeroU32::MIN);
@@ -54,7 +55,7 @@ impl Pictures {
             },
             memory: Arc::new(Semaphore::new(settings.decode_memory_mib as usize)),
             slots: Arc::new(Semaphore::new(settings.decode_concurrency)),
-            uploads: RateLimiter::keyed(quota),
+            uploads: limit_uploads.then(|| RateLimiter::keyed(quota)),
             metrics,
         }
     }
@@ -75,7 +76,10 @@ impl Pictures {
 
     /// The per-user upload limit, checked before anything is decoded.
     pub fn admit(&self, user: ObjectId, purpose: Purpose) -> Result<(), ApiError> {
-        self.uploads.check_key(&user).map_err(|not_until| {
+        let Some(uploads) = &self.uploads else {
+            return Ok(());
+        };
+        uploads.check_key(&user).map_err(|not_until| {
             self.count(purpose, "rate_limited");
             ApiError::TooManyUploads {
                 retry_after_secs: retry_after_secs(
@@ -87,8 +91,10 @@ impl Pictures {
 
     /// Forgets users who have not uploaded lately (keeps memory bounded).
     pub fn prune(&self) {
-        self.uploads.retain_recent();
-        self.uploads.shrink_to_fit();
+        if let Some(uploads) = &self.uploads {
+            uploads.retain_recent();
+            uploads.shrink_to_fit();
+        }
     }
 
     /// Checks and re-encodes an upload: the header is read here, then the
