@@ -110,13 +110,8 @@ impl Pictures {
 
     async fn decode(&self, bytes: Vec<u8>, purpose: Purpose) -> Result<Picture, ApiError> {
         let probe = process::probe(&bytes, &self.bounds).map_err(refused)?;
+        // At most the whole budget (the probe refuses more).
         let needed = probe.peak_bytes().div_ceil(MIB).max(1);
-        if needed > u64::from(self.settings.decode_memory_mib) {
-            return Err(ApiError::too_large(format!(
-                "The image is {}×{} pixels: decoding it needs more memory than allowed",
-                probe.width, probe.height
-            )));
-        }
         let memory = self
             .memory
             .clone()

@@ -64,7 +64,7 @@ pub enum Refusal {
 pub struct Bounds {
     /// Width × height.
     pub max_pixels: u64,
-    /// Bytes the decoder may allocate at once.
+    /// Bytes a decode may hold at once (all of the decoding budget).
     pub max_alloc: u64,
 }
 
@@ -129,12 +129,18 @@ pub fn probe(bytes: &[u8], bounds: &Bounds) -> Result<Probe, Refusal> {
             bounds.max_pixels / 1_000_000
         )));
     }
-    Ok(Probe {
+    let probe = Probe {
         format,
         width,
         height,
         decoded_bytes: decoder.total_bytes(),
-    })
+    };
+    if probe.peak_bytes() > bounds.max_alloc {
+        return Err(Refusal::TooLarge(format!(
+            "The image is {width}×{height} pixels: decoding it needs more memory than allowed"
+        )));
+    }
+    Ok(probe)
 }
 
 /// Decodes (under the allocation limit), shrinks to at most `max_side` on the
