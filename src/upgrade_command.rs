@@ -70,6 +70,10 @@ fn describe(database: &str, r: &UpgradeReport) -> String {
         "expenses of an earlier Splitlyr: {} typed as expenses split exactly (schema 3)\n",
         r.typed_expenses
     ));
+    out.push_str(&format!(
+        "profile photos kept inline by the old server: {} stored as pictures, {} not pictures we accept removed (schema 4)\n",
+        r.inline_photos, r.dropped_photos
+    ));
     if r.from_version >= 1 {
         return out;
     }

@@ -39,13 +39,15 @@ use crate::error::is_duplicate_key;
 use crate::state::{Phase, Readiness};
 
 /// The schema this release reads and writes.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 /// The record of the upgrade from the old server's documents.
 const V1_MIGRATION: &str = "v1-node-documents";
 /// The record of the upgrade to versioned documents.
 const V2_MIGRATION: &str = "v2-versions";
 /// The record of the upgrade to typed documents with split modes.
 const V3_MIGRATION: &str = "v3-postings";
+/// The record of the upgrade of inline profile photos to stored pictures.
+const V4_MIGRATION: &str = "v4-pictures";
 const LEASE: &str = "upgrade-lease";
 const LEASE_TTL_MS: i64 = 30_000;
 const WAIT_POLL: Duration = Duration::from_secs(1);
@@ -76,6 +78,12 @@ pub struct UpgradeReport {
     /// Expenses of an earlier Splitlyr release given `type: "expense"` and
     /// `splitType: "exact"` (schema 3).
     pub typed_expenses: u64,
+    /// Profile photos the old server kept inline (a whole data URI in the
+    /// user document) made stored pictures (schema 4); in a dry run, those
+    /// there are.
+    pub inline_photos: u64,
+    /// Inline photos that were not a picture we accept, removed (schema 4).
+    pub dropped_photos: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -484,6 +492,9 @@ impl Store {
         if version < 3 {
             self.upgrade_to_v3().await?;
         }
+        if version < 4 {
+            self.upgrade_to_v4().await?;
+        }
         if self.recorded_schema().await? != Some(SCHEMA_VERSION) {
             self.record_schema(SCHEMA_VERSION).await?;
         }
@@ -540,6 +551,90 @@ impl Store {
         tracing::info!(
             expenses = n,
             "upgrade (schema 2 -> 3): expenses typed, split mode exact"
+        );
+        Ok(())
+    }
+
+    /// Schema 3 → 4: profile photos the old server kept inline (the app's
+    /// whole data URI in the user document, embedded in every response that
+    /// names the user) become stored pictures, re-encoded like an upload at
+    /// the default avatar size. One user at a time, each in the transaction
+    /// of a photo change, picked while the data URI is still there: a crash
+    /// midway resumes with the next. A photo that is not a picture we accept
+    /// is removed (logged with the user's id, counted).
+    async fn upgrade_to_v4(&self) -> mongodb::error::Result<()> {
+        use crate::images::{input, process};
+        const BOUNDS: process::Bounds = process::Bounds {
+            max_pixels: 40_000_000,
+            max_alloc: 256 << 20,
+        };
+        const AVATAR_SIDE: u32 = 512;
+        let inline = doc! { "profileImage": { "$regex": "^data:", "$options": "i" } };
+        let users = self.db.collection::<Document>("users");
+        let (mut stored, mut dropped) = (0_i64, 0_i64);
+        // One document at a time: an inline photo may be megabytes.
+        loop {
+            let next = users
+                .find_one(inline.clone())
+                .projection(doc! { "profileImage": 1 })
+                .await?;
+            let Some(user) = next else { break };
+            let id = user
+                .get_object_id("_id")
+                .map_err(mongodb::error::Error::custom)?;
+            let uri = user.get_str("profileImage").unwrap_or_default().to_owned();
+            let picture = tokio::task::spawn_blocking(move || {
+                let bytes = input::data_uri_bytes(&uri, "profileImage", 64 << 20)
+                    .map_err(|e| e.to_string())?;
+                let probe = process::probe(&bytes, &BOUNDS).map_err(|e| e.to_string())?;
+                process::reencode(&bytes, &probe, AVATAR_SIDE, &BOUNDS).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(mongodb::error::Error::custom)?;
+            match picture {
+                Ok(picture) => {
+                    // The same transaction as a photo change from the API.
+                    // Its future is not `Send` (the driver's transaction
+                    // closure trips rustc's higher-ranked `Send` inference)
+                    // and this runs in a spawned task, so it is driven on a
+                    // blocking thread.
+                    let store = self.clone();
+                    let runtime = tokio::runtime::Handle::current();
+                    tokio::task::spawn_blocking(move || {
+                        let change = super::PhotoChange::Stored(picture);
+                        runtime.block_on(store.change_photo(id, Document::new(), change, u64::MAX))
+                    })
+                    .await
+                    .map_err(mongodb::error::Error::custom)?
+                    .map_err(|e| mongodb::error::Error::custom(e.to_string()))?;
+                    stored += 1;
+                }
+                Err(reason) => {
+                    tracing::warn!(user_id = %id, reason, "upgrade (schema 3 -> 4): an inline profile photo is not a picture we accept; removed");
+                    users
+                        .update_one(
+                            doc! { "_id": id, "profileImage": user.get("profileImage").cloned().unwrap_or(Bson::Null) },
+                            doc! { "$unset": { "profileImage": "" } },
+                        )
+                        .await?;
+                    dropped += 1;
+                }
+            }
+        }
+        self.migrations()
+            .update_one(
+                doc! { "_id": V4_MIGRATION },
+                doc! {
+                    "$inc": { "inlinePhotos": stored, "droppedPhotos": dropped },
+                    "$set": { "finishedAt": now() },
+                },
+            )
+            .upsert(true)
+            .await?;
+        tracing::info!(
+            stored,
+            dropped,
+            "upgrade (schema 3 -> 4): inline profile photos stored as pictures"
         );
         Ok(())
     }
@@ -643,6 +738,19 @@ impl Store {
                 .get("typedExpenses")
                 .and_then(super::as_int)
                 .map_or(0, |n| n.unsigned_abs());
+        }
+        if let Some(v4) = self
+            .migrations()
+            .find_one(doc! { "_id": V4_MIGRATION })
+            .await?
+        {
+            let count = |key| {
+                v4.get(key)
+                    .and_then(super::as_int)
+                    .map_or(0, |n: i64| n.unsigned_abs())
+            };
+            report.inline_photos = count("inlinePhotos");
+            report.dropped_photos = count("droppedPhotos");
         }
         Ok(report)
     }
@@ -909,10 +1017,15 @@ impl Store {
                 .count_documents(doc! { "type": { "$exists": false } })
                 .await?;
         }
+        let users = self.db.collection::<Document>("users");
+        if from_version < 4 {
+            report.inline_photos = users
+                .count_documents(doc! { "profileImage": { "$regex": "^data:", "$options": "i" } })
+                .await?;
+        }
         if from_version >= 1 {
             return Ok(report);
         }
-        let users = self.db.collection::<Document>("users");
         report.users.placeholder_images = users
             .count_documents(doc! { "profileImage": OLD_PLACEHOLDER_IMAGE })
             .await?;

@@ -653,7 +653,7 @@ async fn the_dry_run_reports_without_writing() {
         String::from_utf8_lossy(&out.stderr)
     );
     for needle in [
-        &format!("database {name}: schema 0 -> 3 (dry run, nothing written)"),
+        &format!("database {name}: schema 0 -> 4 (dry run, nothing written)"),
         "expenses 9",
         "users 6",
         "expenses: 9 converted",
@@ -758,7 +758,7 @@ async fn a_schema_1_database_gets_versions_and_one_pending_friend_per_person() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(int(schema.get("version").unwrap()), 3);
+    assert_eq!(int(schema.get("version").unwrap()), 4);
     // Schema 3: every expense says what it is and how it was split.
     for d in all(&db, "expenses").await {
         assert_eq!(d.get_str("type"), Ok("expense"), "{d}");
@@ -846,7 +846,7 @@ async fn a_schema_2_database_gets_typed_expenses_and_a_ledger_of_postings() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(int(schema.get("version").unwrap()), 3);
+    assert_eq!(int(schema.get("version").unwrap()), 4);
     for d in all(&db, "expenses").await {
         assert_eq!(d.get_str("type"), Ok("expense"), "{d}");
         assert_eq!(d.get_str("splitType"), Ok("exact"), "{d}");
@@ -876,4 +876,74 @@ async fn a_schema_2_database_gets_typed_expenses_and_a_ledger_of_postings() {
         ),
         (json!(bo.id), json!(12))
     );
+}
+
+#[tokio::test]
+async fn inline_photos_of_the_old_server_become_stored_pictures() {
+    use base64::Engine;
+    let name = fresh_name();
+    let first = spawn_on(&name).await;
+    let al = first.register("Al", "al@example.com").await;
+    let bo = first.register("Bo", "bo@example.com").await;
+    let cy = first.register("Cy", "cy@example.com").await;
+    drop(first);
+
+    // As the old server kept them: the app's whole data URI in the user
+    // document (a photo with its EXIF), and one that is not an image.
+    let photo = crate::samples::jpeg(
+        &crate::samples::photo(1200, 900),
+        Some(crate::samples::exif_with_gps(1)),
+    );
+    let uri = format!(
+        "data:image/jpeg;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&photo)
+    );
+    let db = database(&name).await;
+    let users = db.collection::<Document>("users");
+    for (user, value) in [
+        (&al, uri.as_str()),
+        (&bo, "data:image/png;base64,PHN2Zz48L3N2Zz4="),
+    ] {
+        let id = ObjectId::parse_str(&user.id).unwrap();
+        users
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$set": { "profileImage": value } },
+            )
+            .await
+            .unwrap();
+    }
+    db.collection::<Document>("meta")
+        .update_one(doc! { "_id": "schema" }, doc! { "$set": { "version": 3 } })
+        .await
+        .unwrap();
+
+    let second = spawn_on(&name).await;
+    let (_, profile) = second.get("/v1/users/profile", &al.token).await;
+    let url = profile["data"]["profileImage"].as_str().expect("a URL");
+    assert!(url.starts_with("/v1/images/"), "{url}");
+    let res = second.client.get(second.url(url)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let stored = res.bytes().await.unwrap();
+    assert_eq!(image::load_from_memory(&stored).unwrap().width(), 512);
+    assert!(memchr::memmem::find(&stored, b"SERIAL-CAM-0042").is_none());
+    let (_, profile) = second.get("/v1/users/profile", &bo.token).await;
+    assert_eq!(profile["data"]["profileImage"], Value::Null, "{profile}");
+    let (_, profile) = second.get("/v1/users/profile", &cy.token).await;
+    assert_eq!(profile["data"]["profileImage"], Value::Null, "{profile}");
+    let record = db
+        .collection::<Document>("migrations")
+        .find_one(doc! { "_id": "v4-pictures" })
+        .await
+        .unwrap()
+        .expect("the upgrade is recorded");
+    assert_eq!(int(record.get("inlinePhotos").unwrap()), 1, "{record}");
+    assert_eq!(int(record.get("droppedPhotos").unwrap()), 1, "{record}");
+    let schema = db
+        .collection::<Document>("meta")
+        .find_one(doc! { "_id": "schema" })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(int(schema.get("version").unwrap()), 4);
 }
