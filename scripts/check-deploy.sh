@@ -185,8 +185,22 @@ check_hadolint() {
 
 check_dockerfile_contract() {
   local ok=0
-  grep -Eq '^FROM rust:[^ ]*bookworm AS builder' Dockerfile || { info "builder must be rust:*-bookworm"; ok=1; }
-  grep -Eq '^FROM gcr\.io/distroless/cc-debian12:nonroot' Dockerfile || { info "runtime must be distroless cc-debian12:nonroot"; ok=1; }
+  # The base images are build arguments (scripts/check-image.sh passes
+  # stand-ins); their defaults are what is shipped.
+  grep -Eq '^ARG BUILDER_IMAGE=rust:[^ ]*bookworm$' Dockerfile || { info "BUILDER_IMAGE must default to rust:*-bookworm"; ok=1; }
+  grep -Eq '^FROM \$\{BUILDER_IMAGE\} AS builder$' Dockerfile || { info "builder must be FROM \${BUILDER_IMAGE}"; ok=1; }
+  grep -Eq '^ARG RUNTIME_IMAGE=gcr\.io/distroless/cc-debian12:nonroot$' Dockerfile || { info "RUNTIME_IMAGE must default to distroless cc-debian12:nonroot"; ok=1; }
+  grep -Eq '^FROM \$\{RUNTIME_IMAGE\} AS runtime$' Dockerfile || { info "runtime must be FROM \${RUNTIME_IMAGE}"; ok=1; }
+  # By default the binary is compiled in the builder stage; BINARY=prebuilt
+  # takes target/prebuilt/splitlyr from the context instead.
+  grep -Eq '^ARG BINARY=builder$' Dockerfile || { info "BINARY must default to builder"; ok=1; }
+  grep -Eq '^FROM \$\{BINARY\} AS binary$' Dockerfile || { info "binary stage must be FROM \${BINARY}"; ok=1; }
+  grep -Eq '^COPY --from=binary .*/out/splitlyr /usr/local/bin/splitlyr$' Dockerfile || { info "runtime must copy the binary from the binary stage"; ok=1; }
+  if [ "$(grep -c '^FROM ' Dockerfile)" -ne 4 ] ||
+    ! grep '^FROM ' Dockerfile | tail -n 1 | grep -Eq '^FROM \$\{RUNTIME_IMAGE\} AS runtime$'; then
+    info "the runtime stage must be the last of the 4 stages (the image built by default)"
+    ok=1
+  fi
   grep -Eq '^USER 65532(:65532)?$' Dockerfile || { info "USER 65532 missing"; ok=1; }
   grep -Eq '^EXPOSE 3000$' Dockerfile || { info "EXPOSE 3000 missing"; ok=1; }
   grep -Eq '^STOPSIGNAL SIGTERM$' Dockerfile || { info "STOPSIGNAL SIGTERM missing"; ok=1; }
@@ -195,9 +209,14 @@ check_dockerfile_contract() {
   grep -Eq 'APP_ENVIRONMENT=production' Dockerfile || { info "APP_ENVIRONMENT missing"; ok=1; }
   # Everything COPY'd from the context must be allowed by .dockerignore.
   local src
-  for src in Cargo.toml Cargo.lock src/ config/; do
+  for src in Cargo.toml Cargo.lock src/ config/ target/prebuilt/splitlyr; do
     grep -Fxq "!${src}" .dockerignore || { info ".dockerignore does not allow ${src}"; ok=1; }
   done
+  # ... and nothing else.
+  local allowed
+  allowed="$(grep '^!' .dockerignore | sort | tr '\n' ' ')"
+  [ "${allowed}" = '!Cargo.lock !Cargo.toml !config/ !src/ !target/prebuilt/splitlyr ' ] ||
+    { info ".dockerignore allows more than the Dockerfile copies: ${allowed}"; ok=1; }
   [ "${ok}" -eq 0 ] && info "Dockerfile/.dockerignore contract ok"
   return "${ok}"
 }
