@@ -309,6 +309,33 @@ PY
     (cd "${WORK}" && "${PROMTOOL}" test rules prometheus-rules.test.yaml)
 }
 
+check_runbooks() {
+  # Every alert links its runbook entry: a "### AlertName" heading of
+  # docs/operations.md (GitHub anchor: the name in lower case).
+  python - <<'PY'
+import re, sys, yaml
+with open("k8s/components/monitoring/prometheusrule.yaml", encoding="utf-8") as fh:
+    rule = yaml.safe_load(fh)
+with open("docs/operations.md", encoding="utf-8") as fh:
+    anchors = {re.sub(r"[^a-z0-9 _-]", "", h.strip().lower()).replace(" ", "-")
+               for h in re.findall(r"^#+ (.*)$", fh.read(), re.M)}
+bad = []
+alerts = [r for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r]
+for r in alerts:
+    url = r.get("annotations", {}).get("runbook_url", "")
+    want = "https://github.com/splitlyr/splitlyr/blob/main/docs/operations.md#" + r["alert"].lower()
+    if url != want:
+        bad.append(f"{r['alert']}: runbook_url {url!r}, want {want!r}")
+    elif r["alert"].lower() not in anchors:
+        bad.append(f"{r['alert']}: no '### {r['alert']}' heading in docs/operations.md")
+for b in bad:
+    print(f"    {b}")
+if bad:
+    sys.exit(1)
+print(f"    {len(alerts)} alerts link their runbook entry in docs/operations.md")
+PY
+}
+
 check_dashboard() {
   python - <<'PY'
 import json
@@ -458,6 +485,7 @@ run_check "manifest contract" "scripts/deploy-check/assert-manifests.py" check_m
 run_check "checkov kubernetes" "checkov (PyPI)" check_checkov_k8s
 run_check "PrometheusRule check + unit tests" "promtool (Debian prometheus .deb)" check_promtool
 run_check "Grafana dashboard JSON" "python json" check_dashboard
+run_check "alert runbook links" "python (rules vs docs/operations.md)" check_runbooks
 if command -v terraform >/dev/null 2>&1; then tf_how="terraform fmt -check"; else tf_how="SUBSTITUTE hcl/v2 hclwrite.Format (npm)"; fi
 run_check "terraform fmt" "${tf_how}" check_terraform_fmt
 run_check "terraform parse + lint" "hcl/v2 parser (npm @cdktf/hcl2json)" check_terraform_parse
