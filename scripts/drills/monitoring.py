@@ -628,9 +628,11 @@ class Drill:
         say("(b)+(c) database down under load: scripts/db.sh stop")
         t_kill = time.time()
         subprocess.run([self.a.db_sh, "stop"], check=True, env=os.environ)
-        say(f"database stopped in {time.time() - t_kill:.1f}s")
-        # Readiness: probe period + probe answer (database ping timeout) + scrape + evaluation.
-        detect = self.a.probe_period + self.a.health_timeout + 2 * self.eval + 1
+        stopping = time.time() - t_kill
+        say(f"database stopped in {stopping:.1f}s")
+        # Readiness: the database's own shutdown + probe period + probe answer
+        # (database ping timeout) + scrape + evaluation, and a second of slack.
+        detect = stopping + self.a.probe_period + self.a.health_timeout + 2 * self.eval + 1
         self.fire_and_notify("SplitlyrNotReady", t_kill, detect)
         self.fire_and_notify("SplitlyrHigh5xxRatio", t_kill, None)
         r5 = self.prom.query("splitlyr:http_requests_5xx:rate5m / splitlyr:http_requests:rate5m")
