@@ -11,11 +11,33 @@
 # re-runs when Cargo.toml / Cargo.lock change. Stage 2 builds the real
 # sources. The runtime stage is distroless (glibc + libgcc, no shell, no
 # package manager) and runs as the fixed non-root UID/GID 65532.
+#
+# Build arguments (the defaults build the image that is shipped):
+#   BUILDER_IMAGE  base of the builder stage      (rust:${RUST_VERSION}-bookworm)
+#   RUNTIME_IMAGE  base of the runtime stage      (gcr.io/distroless/cc-debian12:nonroot)
+#   BINARY         where the binary comes from:   builder (default): compiled here
+#                                                 prebuilt: target/prebuilt/splitlyr
+#                                                 from the build context
+# BINARY=prebuilt takes a release binary built on the host, which must be
+# linked against a glibc no newer than the runtime's (Debian bookworm, 2.36):
+#
+#   cargo build --release --locked --bin splitlyr
+#   install -D target/release/splitlyr target/prebuilt/splitlyr
+#   docker build --build-arg BINARY=prebuilt -t splitlyr:dev .
+#
+# Only the stages the chosen BINARY needs are built (BuildKit), so the
+# runtime stage is the same whichever way the binary was made.
+# scripts/check-image.sh builds it that way, with stand-ins of both base
+# images made from Debian packages (registries are out of reach there).
 
+# checkov:skip=CKV_DOCKER_7: the base images are build arguments; their defaults carry explicit tags (checked by scripts/check-deploy.sh)
 ARG RUST_VERSION=1
+ARG BUILDER_IMAGE=rust:${RUST_VERSION}-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+ARG BINARY=builder
 
 ############################ builder #########################################
-FROM rust:${RUST_VERSION}-bookworm AS builder
+FROM ${BUILDER_IMAGE} AS builder
 
 ENV CARGO_TERM_COLOR=never \
     CARGO_INCREMENTAL=0 \
@@ -44,10 +66,19 @@ RUN touch src/main.rs src/lib.rs \
  && cargo build --release --locked --offline --bin splitlyr \
  && install -D -m 0755 target/release/splitlyr /out/splitlyr
 
+############################ prebuilt ########################################
+# BINARY=prebuilt: a binary built outside (see the top of this file). The
+# .dockerignore allow-list lets exactly this one file into the context.
+FROM scratch AS prebuilt
+COPY target/prebuilt/splitlyr /out/splitlyr
+
+# The stage the runtime copies the binary from: `builder` or `prebuilt`.
+FROM ${BINARY} AS binary
+
 ############################ runtime #########################################
 # distroless "nonroot" already defines uid/gid 65532 ("nonroot"); it is
 # repeated numerically below so Kubernetes runAsNonRoot can verify it.
-FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 
 LABEL org.opencontainers.image.title="splitlyr" \
       org.opencontainers.image.description="Splitlyr expense-sharing API server" \
@@ -56,7 +87,7 @@ LABEL org.opencontainers.image.title="splitlyr" \
 ENV APP_CONFIG_DIR=/etc/splitlyr \
     APP_ENVIRONMENT=production
 
-COPY --from=builder --chown=0:0 --chmod=0755 /out/splitlyr /usr/local/bin/splitlyr
+COPY --from=binary --chown=0:0 --chmod=0755 /out/splitlyr /usr/local/bin/splitlyr
 # Owned by root, readable by all: the service user cannot modify its config.
 COPY --chown=0:0 config/ /etc/splitlyr/
 

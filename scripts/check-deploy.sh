@@ -185,8 +185,22 @@ check_hadolint() {
 
 check_dockerfile_contract() {
   local ok=0
-  grep -Eq '^FROM rust:[^ ]*bookworm AS builder' Dockerfile || { info "builder must be rust:*-bookworm"; ok=1; }
-  grep -Eq '^FROM gcr\.io/distroless/cc-debian12:nonroot' Dockerfile || { info "runtime must be distroless cc-debian12:nonroot"; ok=1; }
+  # The base images are build arguments (scripts/check-image.sh passes
+  # stand-ins); their defaults are what is shipped.
+  grep -Eq '^ARG BUILDER_IMAGE=rust:[^ ]*bookworm$' Dockerfile || { info "BUILDER_IMAGE must default to rust:*-bookworm"; ok=1; }
+  grep -Eq '^FROM \$\{BUILDER_IMAGE\} AS builder$' Dockerfile || { info "builder must be FROM \${BUILDER_IMAGE}"; ok=1; }
+  grep -Eq '^ARG RUNTIME_IMAGE=gcr\.io/distroless/cc-debian12:nonroot$' Dockerfile || { info "RUNTIME_IMAGE must default to distroless cc-debian12:nonroot"; ok=1; }
+  grep -Eq '^FROM \$\{RUNTIME_IMAGE\} AS runtime$' Dockerfile || { info "runtime must be FROM \${RUNTIME_IMAGE}"; ok=1; }
+  # By default the binary is compiled in the builder stage; BINARY=prebuilt
+  # takes target/prebuilt/splitlyr from the context instead.
+  grep -Eq '^ARG BINARY=builder$' Dockerfile || { info "BINARY must default to builder"; ok=1; }
+  grep -Eq '^FROM \$\{BINARY\} AS binary$' Dockerfile || { info "binary stage must be FROM \${BINARY}"; ok=1; }
+  grep -Eq '^COPY --from=binary .*/out/splitlyr /usr/local/bin/splitlyr$' Dockerfile || { info "runtime must copy the binary from the binary stage"; ok=1; }
+  if [ "$(grep -c '^FROM ' Dockerfile)" -ne 4 ] ||
+    ! grep '^FROM ' Dockerfile | tail -n 1 | grep -Eq '^FROM \$\{RUNTIME_IMAGE\} AS runtime$'; then
+    info "the runtime stage must be the last of the 4 stages (the image built by default)"
+    ok=1
+  fi
   grep -Eq '^USER 65532(:65532)?$' Dockerfile || { info "USER 65532 missing"; ok=1; }
   grep -Eq '^EXPOSE 3000$' Dockerfile || { info "EXPOSE 3000 missing"; ok=1; }
   grep -Eq '^STOPSIGNAL SIGTERM$' Dockerfile || { info "STOPSIGNAL SIGTERM missing"; ok=1; }
@@ -195,9 +209,14 @@ check_dockerfile_contract() {
   grep -Eq 'APP_ENVIRONMENT=production' Dockerfile || { info "APP_ENVIRONMENT missing"; ok=1; }
   # Everything COPY'd from the context must be allowed by .dockerignore.
   local src
-  for src in Cargo.toml Cargo.lock src/ config/; do
+  for src in Cargo.toml Cargo.lock src/ config/ target/prebuilt/splitlyr; do
     grep -Fxq "!${src}" .dockerignore || { info ".dockerignore does not allow ${src}"; ok=1; }
   done
+  # ... and nothing else.
+  local allowed
+  allowed="$(grep '^!' .dockerignore | sort | tr '\n' ' ')"
+  [ "${allowed}" = '!Cargo.lock !Cargo.toml !config/ !src/ !target/prebuilt/splitlyr ' ] ||
+    { info ".dockerignore allows more than the Dockerfile copies: ${allowed}"; ok=1; }
   [ "${ok}" -eq 0 ] && info "Dockerfile/.dockerignore contract ok"
   return "${ok}"
 }
@@ -288,6 +307,33 @@ PY
   cp "${HERE}/prometheus-rules.test.yaml" "${WORK}/prometheus-rules.test.yaml"
   "${PROMTOOL}" check rules "${WORK}/splitlyr-rules.yaml" &&
     (cd "${WORK}" && "${PROMTOOL}" test rules prometheus-rules.test.yaml)
+}
+
+check_runbooks() {
+  # Every alert links its runbook entry: a "### AlertName" heading of
+  # docs/operations.md (GitHub anchor: the name in lower case).
+  python - <<'PY'
+import re, sys, yaml
+with open("k8s/components/monitoring/prometheusrule.yaml", encoding="utf-8") as fh:
+    rule = yaml.safe_load(fh)
+with open("docs/operations.md", encoding="utf-8") as fh:
+    anchors = {re.sub(r"[^a-z0-9 _-]", "", h.strip().lower()).replace(" ", "-")
+               for h in re.findall(r"^#+ (.*)$", fh.read(), re.M)}
+bad = []
+alerts = [r for g in rule["spec"]["groups"] for r in g["rules"] if "alert" in r]
+for r in alerts:
+    url = r.get("annotations", {}).get("runbook_url", "")
+    want = "https://github.com/splitlyr/splitlyr/blob/main/docs/operations.md#" + r["alert"].lower()
+    if url != want:
+        bad.append(f"{r['alert']}: runbook_url {url!r}, want {want!r}")
+    elif r["alert"].lower() not in anchors:
+        bad.append(f"{r['alert']}: no '### {r['alert']}' heading in docs/operations.md")
+for b in bad:
+    print(f"    {b}")
+if bad:
+    sys.exit(1)
+print(f"    {len(alerts)} alerts link their runbook entry in docs/operations.md")
+PY
 }
 
 check_dashboard() {
@@ -439,6 +485,7 @@ run_check "manifest contract" "scripts/deploy-check/assert-manifests.py" check_m
 run_check "checkov kubernetes" "checkov (PyPI)" check_checkov_k8s
 run_check "PrometheusRule check + unit tests" "promtool (Debian prometheus .deb)" check_promtool
 run_check "Grafana dashboard JSON" "python json" check_dashboard
+run_check "alert runbook links" "python (rules vs docs/operations.md)" check_runbooks
 if command -v terraform >/dev/null 2>&1; then tf_how="terraform fmt -check"; else tf_how="SUBSTITUTE hcl/v2 hclwrite.Format (npm)"; fi
 run_check "terraform fmt" "${tf_how}" check_terraform_fmt
 run_check "terraform parse + lint" "hcl/v2 parser (npm @cdktf/hcl2json)" check_terraform_parse

@@ -26,10 +26,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+LOG_TAG=smoke
+# shellcheck source=scripts/lib/common.sh
+. "${ROOT}/scripts/lib/common.sh"
 
 DB_PORT="${DB_PORT:-$(free_port)}"
 DB_PATH="${DB_PATH:-:memory:}"
@@ -39,7 +38,6 @@ SIGTERM_DELAY="${SMOKE_SIGTERM_DELAY:-0.05}"
 GRACE="${APP__SERVER__SHUTDOWN_GRACE_SECONDS:-30}"
 SMOKE_USER="splitlyr-smoke"
 
-log() { printf '[smoke] %s\n' "$*"; }
 fail() {
   printf '[smoke] FAIL: %s\n' "$*" >&2
   if [ -f "${WORK:-/nonexistent}/server.log" ]; then
@@ -139,7 +137,7 @@ done
 # server
 # --------------------------------------------------------------------------
 PORT="$(free_port)"
-JWT_SECRET="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(48)).decode())')"
+JWT_SECRET="$(random_secret)"
 BASE="http://127.0.0.1:${PORT}"
 
 SERVER_ENV=(
@@ -213,32 +211,13 @@ log "ok: splitlyr healthcheck -> non-zero when the server is down"
 # graceful shutdown under load
 # --------------------------------------------------------------------------
 log "firing ${CONCURRENCY} concurrent POST /v1/auth/register, SIGTERM after ${SIGTERM_DELAY}s"
-run_id="$(date +%s)-$$"
-pids=()
-for i in $(seq 1 "${CONCURRENCY}"); do
-  (
-    body="$(printf '{"name":"Smoke %s","email":"smoke-%s-%s@example.com","password":"Smoke-Password-%s-%s!"}' \
-      "${i}" "${run_id}" "${i}" "${run_id}" "${i}")"
-    curl_rc=0
-    code="$(curl -s -o "${WORK}/register-${i}.body" -w '%{http_code}' --max-time $((GRACE + 15)) \
-      -H 'Content-Type: application/json' -X POST --data "${body}" "${BASE}/v1/auth/register")" || curl_rc=$?
-    printf '%s %s %s\n' "${code:-000}" "$(date +%s.%N)" "${curl_rc}" >"${WORK}/register-${i}.status"
-  ) &
-  pids+=("$!")
-done
+fire_registrations "${BASE}" "${CONCURRENCY}" "${WORK}" $((GRACE + 15))
 # Make sure the requests really are in flight (TCP connections established to
 # the server) before the signal; a request whose connection was never opened
 # is not "in flight" and would make the check flaky.
-if command -v ss >/dev/null 2>&1; then
-  for _ in $(seq 1 100); do
-    established="$(ss -Htn state established "( sport = :${PORT} )" 2>/dev/null | wc -l)"
-    [ "${established}" -ge "${CONCURRENCY}" ] && break
-    sleep 0.02
-  done
-  log "${established} connections established to the server"
-fi
+log "$(wait_established "${PORT}" "${CONCURRENCY}") connections established to the server"
 sleep "${SIGTERM_DELAY}"
-term_at="$(date +%s.%N)"
+term_at="$(now)"
 kill -TERM "${SERVER_PID}"
 log "SIGTERM sent to pid ${SERVER_PID}"
 
@@ -252,24 +231,12 @@ while kill -0 "${SERVER_PID}" 2>/dev/null; do
 done
 server_rc=0
 wait "${SERVER_PID}" || server_rc=$?
-exited_at="$(date +%s.%N)"
+exited_at="$(now)"
 SERVER_PID=""
-for p in "${pids[@]}"; do wait "${p}" || true; done
-
-ok=0
-after_term=0
-for i in $(seq 1 "${CONCURRENCY}"); do
-  read -r code done_at curl_rc <"${WORK}/register-${i}.status"
-  if [ "${code}" = "201" ]; then
-    ok=$((ok + 1))
-  else
-    log "request ${i}: HTTP ${code} (curl exit ${curl_rc}) $(head -c 200 "${WORK}/register-${i}.body" 2>/dev/null)"
-  fi
-  if python3 -c "import sys; sys.exit(0 if float('${done_at}') > float('${term_at}') else 1)"; then
-    after_term=$((after_term + 1))
-  fi
-done
-drain="$(python3 -c "print(f'{float(\"${exited_at}\") - float(\"${term_at}\"):.2f}')")"
+drain_verdict "${WORK}" "${CONCURRENCY}" "${term_at}"
+ok="${DRAIN_OK}"
+after_term="${DRAIN_AFTER_STOP}"
+drain="$(seconds_since "${term_at}" "${exited_at}")"
 log "${ok}/${CONCURRENCY} registrations got 201; ${after_term} completed after SIGTERM; exit code ${server_rc} after ${drain}s"
 
 [ "${ok}" -eq "${CONCURRENCY}" ] || fail "in-flight requests were dropped during shutdown"

@@ -155,6 +155,8 @@ async fn metrics_are_exposed_by_route_pattern() {
         r#"http_requests_total{method="POST",route="/v1/auth/register",status="201"} 1"#,
         "http_request_duration_seconds_bucket{method=\"GET\",route=\"/v1/healthz\",le=",
         "http_requests_in_flight",
+        // The last readiness check (the healthz calls above) answered 200.
+        "splitlyr_ready 1",
         "process_resident_memory_bytes",
         "process_open_fds",
         "process_start_time_seconds",
