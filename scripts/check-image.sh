@@ -85,12 +85,7 @@ cleanup() {
   rm -f "${PREBUILT}"
   rmdir "$(dirname "${PREBUILT}")" 2>/dev/null
   docker_stop_daemon
-  if [ "${CHECK_IMAGE_KEEP:-0}" = "1" ] || [ "${rc}" -ne 0 ]; then
-    log "logs kept in ${WORK}"
-  else
-    rm -rf "${WORK}"
-  fi
-  exit "${rc}"
+  keep_or_remove_work "${WORK}" "${CHECK_IMAGE_KEEP:-0}" "${rc}"
 }
 trap cleanup EXIT
 # A signal (timeout, Ctrl-C) goes through the cleanup too.
@@ -99,13 +94,7 @@ trap 'exit 143' TERM INT
 # ---------------------------------------------------------------------------
 # binary, daemon, base image stand-in
 # ---------------------------------------------------------------------------
-if [ "${CHECK_IMAGE_SKIP_BUILD:-0}" != "1" ]; then
-  command -v cargo >/dev/null 2>&1 || fail "cargo is required to build the release binary"
-  log "cargo build --release --locked --bin splitlyr (no-op when up to date)"
-  cargo build --release --locked --bin splitlyr
-fi
-RELEASE_BIN="${CARGO_TARGET_DIR:-target}/release/splitlyr"
-[ -x "${RELEASE_BIN}" ] || fail "${RELEASE_BIN} not found"
+RELEASE_BIN="$(release_binary "${CHECK_IMAGE_SKIP_BUILD:-0}")"
 # The runtime base is bookworm: the binary must not need a newer glibc.
 max_glibc="$(objdump -T "${RELEASE_BIN}" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -n1 || true)"
 if [ -n "${max_glibc}" ] &&

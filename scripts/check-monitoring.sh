@@ -68,14 +68,7 @@ for tool in prometheus promtool prometheus-alertmanager amtool; do
 done
 "${PY}" -c 'import yaml' 2>/dev/null || fail "python3-yaml is installed but ${PY} cannot import yaml"
 
-if [ "${CHECK_MONITORING_SKIP_BUILD:-0}" != "1" ]; then
-  command -v cargo >/dev/null 2>&1 || fail "cargo is required to build the release binary"
-  log "cargo build --release --locked --bin splitlyr (no-op when up to date)"
-  cargo build --release --locked --bin splitlyr
-fi
-BIN="${CARGO_TARGET_DIR:-target}/release/splitlyr"
-[ -x "${BIN}" ] || fail "${BIN} not found"
-BIN="$(cd "$(dirname "${BIN}")" && pwd)/splitlyr"
+BIN="$(release_binary "${CHECK_MONITORING_SKIP_BUILD:-0}")"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/splitlyr-check-monitoring.XXXXXX")"
 PIDS=()
@@ -96,12 +89,7 @@ cleanup() {
     [ -n "${DB_PORT:-}" ] && kill -CONT "$(cat "${ROOT}/.data/run/secantus-${DB_PORT}.pid" 2>/dev/null)" 2>/dev/null
     scripts/db.sh stop >/dev/null 2>&1
   fi
-  if [ "${CHECK_MONITORING_KEEP:-0}" = "1" ] || [ "${rc}" -ne 0 ]; then
-    log "logs kept in ${WORK}"
-  else
-    rm -rf "${WORK}"
-  fi
-  exit "${rc}"
+  keep_or_remove_work "${WORK}" "${CHECK_MONITORING_KEEP:-0}" "${rc}"
 }
 trap cleanup EXIT
 # A signal (timeout, Ctrl-C) goes through the cleanup too.

@@ -4,6 +4,31 @@
 
 log() { printf '[%s] %s\n' "${LOG_TAG:-splitlyr}" "$*"; }
 
+# keep_or_remove_work DIR KEEP RC: the end of a script's cleanup: keeps DIR
+# (its logs) when KEEP is 1 or the script failed, removes it otherwise, and
+# exits with RC.
+keep_or_remove_work() {
+  if [ "$2" = "1" ] || [ "$3" -ne 0 ]; then
+    log "logs kept in $1"
+  else
+    rm -rf "$1"
+  fi
+  exit "$3"
+}
+
+# release_binary SKIP: builds the release binary (a no-op when it is up to
+# date) unless SKIP is 1, checks it is there and prints its absolute path.
+release_binary() {
+  if [ "$1" != "1" ]; then
+    command -v cargo >/dev/null 2>&1 || fail "cargo is required to build the release binary"
+    log "cargo build --release --locked --bin splitlyr (no-op when up to date)" >&2
+    cargo build --release --locked --bin splitlyr >&2
+  fi
+  local bin="${CARGO_TARGET_DIR:-target}/release/splitlyr"
+  [ -x "${bin}" ] || fail "${bin} not found"
+  echo "$(cd "$(dirname "${bin}")" && pwd)/splitlyr"
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

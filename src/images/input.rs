@@ -116,10 +116,7 @@ async fn read_limited(
     mut payload: web::Payload,
     max: usize,
 ) -> Result<Vec<u8>, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared = declared_length(headers);
     if declared.is_some_and(|n| n > max) {
         return Err(ApiError::PayloadTooLarge);
     }
@@ -134,17 +131,21 @@ async fn read_limited(
     Ok(body)
 }
 
+/// The body's declared `Content-Length`.
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
 async fn multipart_file(
     headers: &HeaderMap,
     payload: web::Payload,
     max: usize,
 ) -> Result<Vec<u8>, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
     // The file plus room for the part headers and a few small fields.
-    if declared.is_some_and(|n| n > max + 64 * 1024) {
+    if declared_length(headers).is_some_and(|n| n > max + 64 * 1024) {
         return Err(ApiError::PayloadTooLarge);
     }
     let bad = |what: &str| ApiError::bad_request(format!("Invalid multipart upload: {what}"));

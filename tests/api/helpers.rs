@@ -223,6 +223,15 @@ impl TestApp {
         body["data"].clone()
     }
 
+    /// The text of `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        let res = self.client.get(self.url("/metrics")).send().await;
+        res.expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// Creates an expense and returns its JSON.
     pub async fn expense(&self, by: &User, body: Value) -> Value {
         let (status, res) = self.post("/v1/expenses", &by.token, body).await;

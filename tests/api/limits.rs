@@ -17,15 +17,7 @@ fn random_method() -> Method {
 
 /// The `http_*` series of `/metrics` (one line per series and bucket).
 async fn http_series(app: &TestApp) -> Vec<String> {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     text.lines()
         .filter(|l| l.starts_with("http_"))
         .map(|l| {

@@ -562,15 +562,7 @@ async fn uploads_have_a_stricter_limit_of_their_own_per_user() {
     assert!((1..=60).contains(&wait), "{wait}");
     let (status, _) = put_raw(&app, path, &bo.token, "image/jpeg", small).await;
     assert_eq!(status, StatusCode::OK, "another user is not limited");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     for line in [
         r#"splitlyr_image_uploads_total{kind="avatar",outcome="stored"} 3"#,
         r#"splitlyr_image_uploads_total{kind="avatar",outcome="rate_limited"} 1"#,

@@ -23,41 +23,41 @@ pub fn jpeg(image: &RgbImage, exif: Option<Vec<u8>>) -> Vec<u8> {
     if let Some(exif) = exif {
         encoder.set_exif_metadata(exif).unwrap();
     }
-    encoder
-        .write_image(
-            image.as_raw(),
-            image.width(),
-            image.height(),
-            ExtendedColorType::Rgb8,
-        )
-        .unwrap();
+    write(
+        encoder,
+        image.as_raw(),
+        image.dimensions(),
+        ExtendedColorType::Rgb8,
+    );
     out
 }
 
 pub fn png_rgba(image: &RgbaImage) -> Vec<u8> {
     let mut out = Vec::new();
-    PngEncoder::new(&mut out)
-        .write_image(
-            image.as_raw(),
-            image.width(),
-            image.height(),
-            ExtendedColorType::Rgba8,
-        )
-        .unwrap();
+    let encoder = PngEncoder::new(&mut out);
+    write(
+        encoder,
+        image.as_raw(),
+        image.dimensions(),
+        ExtendedColorType::Rgba8,
+    );
     out
 }
 
 pub fn webp(image: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
-    image::codecs::webp::WebPEncoder::new_lossless(&mut out)
-        .write_image(
-            image.as_raw(),
-            image.width(),
-            image.height(),
-            ExtendedColorType::Rgb8,
-        )
-        .unwrap();
+    let encoder = image::codecs::webp::WebPEncoder::new_lossless(&mut out);
+    write(
+        encoder,
+        image.as_raw(),
+        image.dimensions(),
+        ExtendedColorType::Rgb8,
+    );
     out
+}
+
+fn write(encoder: impl ImageEncoder, pixels: &[u8], (w, h): (u32, u32), color: ExtendedColorType) {
+    encoder.write_image(pixels, w, h, color).unwrap();
 }
 
 /// A big-endian TIFF (the body of an EXIF segment): IFD0 with the
