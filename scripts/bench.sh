@@ -13,7 +13,8 @@
 # --focus-groups N (default 20 and 10), --keep (keep the database files of the
 # run), --server PATH (measure that server binary, e.g. an earlier release,
 # with this benchmark). Every scenario is a throughput test, so the server
-# runs with rate limiting off (APP__RATE_LIMIT__ENABLED=false).
+# runs with rate limiting off (APP__RATE_LIMIT__ENABLED=false), which also
+# lifts the per-user upload limit of pictures.
 #
 # Balances at 1,000 vs N expenses compare like with like: the 1,000 expenses
 # are concentrated on the focus users and groups (so they have about as many
@@ -22,6 +23,14 @@
 #
 # Before seeding, the settle-up solver is timed in-process on fixed instances
 # of 20 balances (`splitlyr-bench settle-solver`, under a second; target 8).
+#
+# Pictures, last, on a server process of their own (large database): uploads
+# of a generated 300 KB JPEG as profile photos (`splitlyr-bench picture`; each
+# upload a different picture, so each one is stored) with --upload-connections
+# uploads in flight (default 8), the server's VmRSS sampled every 50 ms
+# meanwhile (target 9); then GETs of the focus users' photos, plain (200) and
+# with their ETag in If-None-Match (304). --pictures-only seeds the large
+# database and runs only these (the other targets then lack data and fail).
 #
 # Exit status: 0 when the measurement completed, even if targets FAIL (they
 # are reported); non-zero when the benchmark itself broke.
@@ -46,8 +55,12 @@ focus_users=20
 focus_groups=10
 keep=false
 other_server=""
+# Decoding runs 2 at a time (images.decode_concurrency): 8 uploads in flight
+# keep both busy with a queue.
+upload_connections=8
+pictures_only=false
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -59,6 +72,8 @@ while [ $# -gt 0 ]; do
     --login-connections) login_connections=${2:?--login-connections needs a number}; shift ;;
     --focus-users) focus_users=${2:?--focus-users needs a number}; shift ;;
     --focus-groups) focus_groups=${2:?--focus-groups needs a number}; shift ;;
+    --upload-connections) upload_connections=${2:?--upload-connections needs a number}; shift ;;
+    --pictures-only) pictures_only=true ;;
     --keep) keep=true ;;
     --server) other_server=${2:?--server needs a path}; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -186,6 +201,8 @@ meta expenses "$expenses"
 meta legacy_expenses "$legacy_expenses"
 meta focus_users "$focus_users"
 meta focus_groups "$focus_groups"
+meta upload_concurrency "$upload_connections"
+meta pictures_only "$pictures_only"
 meta nproc "$(nproc)"
 meta cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 meta mem_total_mb "$(free -m | awk '/^Mem:/ { print $2 }')"
@@ -240,6 +257,14 @@ log "timing the settle-up solver on 20 balances"
 "$bench_bin" settle-solver --json >"$run/settle.json"
 log "settle-up solver: $(cat "$run/settle.json")"
 
+# ---------- the photo the picture scenarios upload ----------
+
+log "generating the 300 KB JPEG of the picture scenarios"
+"$bench_bin" picture --out "$run/picture" --copies "$focus_users" --json >"$run/picture.json" ||
+  die "generating the photo failed"
+log "photo: $(cat "$run/picture.json")"
+photo_kb=$(sed -n 's/.*"kb":\([0-9]*\).*/\1/p' "$run/picture.json")
+
 # ---------- seeding ----------
 
 seed() { # name expenses [--concentrate]
@@ -260,10 +285,14 @@ seed() { # name expenses [--concentrate]
 }
 # The 1,000 expenses all involve a focus user or group; the large history is
 # spread over everyone as usual (the focus users and groups are in it too).
-seed small 1000 --concentrate
+if [ "$pictures_only" = false ]; then
+  seed small 1000 --concentrate
+fi
 seed large "$expenses"
 # The old server's database taken over: 20,000 expenses in its format.
-seed legacy "$legacy_expenses" --legacy
+if [ "$pictures_only" = false ]; then
+  seed legacy "$legacy_expenses" --legacy
+fi
 
 # ---------- server ----------
 
@@ -316,28 +345,29 @@ field() { sed -n 's/^BENCH_JSON .*"'"$1"'":\([0-9.]*\).*/\1/p' "$2"; }
 
 scrape() { curl -fsS -m 10 "$base/metrics" >"$1" || die "cannot read $base/metrics"; }
 
-wrk_run() { # out-file connections threads seconds mode data
-  wrk -t"$3" -c"$2" -d"$4s" --timeout 30s -s scripts/bench/scenario.lua "$base" -- "$5" "$6" "$3" \
+wrk_run() { # out-file connections threads seconds mode data [pictures]
+  wrk -t"$3" -c"$2" -d"$4s" --timeout 30s -s scripts/bench/scenario.lua "$base" -- "$5" "$6" "$3" "${7:-}" \
     >"$1" 2>&1 || { cat "$1" >&2; die "wrk failed ($5)"; }
   grep -q '^BENCH_JSON ' "$1" || { cat "$1" >&2; die "wrk printed no result ($5)"; }
 }
 
-# scenario NAME LABEL MODE EXPENSES [CONNECTIONS [warmup|nowarmup]]
+# scenario NAME LABEL MODE EXPENSES [CONNECTIONS [warmup|nowarmup [PICTURES]]]
 scenario() {
   local name=$1 label=$2 mode=$3 n=$4 conns=${5:-$connections} data="$run/seed-$server_name/users.lua" entries
+  local pictures=${7:-}
   if [ "${6:-warmup}" = warmup ] && [ "$warmup" != 0 ]; then
-    wrk_run "$run/$name.warmup.txt" "$conns" "$wrk_threads" "$warmup" "$mode" "$data"
+    wrk_run "$run/$name.warmup.txt" "$conns" "$wrk_threads" "$warmup" "$mode" "$data" "$pictures"
   fi
   scrape "$run/$name.metrics.before"
   cpu_snapshot >"$run/$name.cpu"
-  wrk_run "$run/$name.wrk.txt" "$conns" "$wrk_threads" "$duration" "$mode" "$data"
+  wrk_run "$run/$name.wrk.txt" "$conns" "$wrk_threads" "$duration" "$mode" "$data" "$pictures"
   cpu_snapshot >>"$run/$name.cpu"
   scrape "$run/$name.metrics.after"
   kill -0 "$server_pid" 2>/dev/null || die "the server died during $name"
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "$n" "$conns" "$duration" "$name" \
     >>"$run/scenarios.tsv"
   entries=$(field entries_per_response "$run/$name.wrk.txt")
-  log "$label: $(field requests "$run/$name.wrk.txt") requests, $(field rps "$run/$name.wrk.txt") req/s, p99 $(field p99 "$run/$name.wrk.txt") ms, $(field non2xx "$run/$name.wrk.txt") non-2xx${entries:+, $entries non-zero balances/response}"
+  log "$label: $(field requests "$run/$name.wrk.txt") requests, $(field rps "$run/$name.wrk.txt") req/s, p99 $(field p99 "$run/$name.wrk.txt") ms, $(field non2xx "$run/$name.wrk.txt") non-2xx, $(field unexpected "$run/$name.wrk.txt") unexpected${entries:+, $entries non-zero balances/response}"
 }
 
 # Login saturation with a second, light wrk probing healthz at the same time.
@@ -361,34 +391,91 @@ login_with_probe() {
   log "login under probe: $(field rps "$run/login_saturation.wrk.txt") req/s; healthz probe: p99 $(field p99 "$run/healthz_under_login.wrk.txt") ms"
 }
 
-# Balances at 1,000 expenses, concentrated on the focus users and groups that
-# the balance scenarios of both databases rotate over.
-serve small
-scenario balances_small "GET /v1/users/balances @1k (focus users)" balances 1000
-scenario group_balance_small "GET /v1/expenses/group/:id/balance @1k (focus groups)" groupbalance 1000
-scenario group_settle_up_small "GET /v1/groups/:id/settle-up @1k (focus groups)" settleup 1000
-stop_server
+# Photos for the focus users (distinct pictures, uploaded one at a time), and
+# pictures.lua for the GET scenarios: each photo's URL (profileImage of the
+# upload's answer) and its ETag (from a GET, which must then answer 304 to it).
+prepare_pictures() {
+  local data="$run/seed-$server_name/users.lua" out="$run/picture/pictures.lua" i=0 token answer url etag code
+  printf -- "-- The focus users' photos: URL and ETag.\nreturn {\n" >"$out"
+  while read -r token; do
+    i=$((i + 1))
+    answer=$(curl -sS -m 60 -X PUT -H "Authorization: Bearer $token" -H 'Content-Type: image/jpeg' \
+      --data-binary @"$run/picture/photo-$(printf %02d "$i").jpg" -w '\n%{http_code}' \
+      "$base/v1/users/profile/image") || die "uploading focus user $i's photo failed"
+    code=${answer##*$'\n'}
+    [ "$code" = 200 ] || die "uploading focus user $i's photo: HTTP $code ${answer%$'\n'*}"
+    url=$(sed -n 's/.*"profileImage":"\([^"]*\)".*/\1/p' <<<"$answer")
+    [[ "$url" =~ ^/v1/images/[0-9a-f]{32}$ ]] || die "focus user $i's photo: unexpected profileImage '$url'"
+    etag=$(curl -fsS -m 10 -D - -o /dev/null "$base$url" | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: *//p')
+    [[ "$etag" =~ ^\"[0-9a-f]+\"$ ]] || die "GET $url: unexpected ETag '$etag'"
+    code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$base$url")
+    [ "$code" = 304 ] || die "GET $url with If-None-Match: HTTP $code, not 304"
+    printf "{url=\"%s\",etag='%s'},\n" "$url" "$etag" >>"$out"
+  done < <(sed -n 's/^{id="[^"]*",token="\([^"]*\)".*/\1/p' "$data" | head -n "$focus_users")
+  printf '}\n' >>"$out"
+  [ "$i" -gt 0 ] || die "no focus users in $data"
+  log "uploaded $i photos for the focus users; URLs and ETags in ${out#"$root"/}"
+}
 
-# The first start on the old server's documents upgrades them (schema 0 -> 1)
-# and builds the ledger: its time to healthy and its peak RSS are target 7.
-start_server legacy first
-stop_server
+# Uploads with the server's VmRSS sampled every 50 ms, warm-up included.
+upload_scenario() {
+  local stop="$run/image_upload.rss.stop" watch_pid
+  rm -f "$stop"
+  "$bench_bin" rss-watch --pid "$server_pid" --interval-ms 50 --stop-file "$stop" \
+    --out "$run/image_upload.rss.json" --series "$run/image_upload.rss.tsv" &
+  watch_pid=$!
+  scenario image_upload "PUT /v1/users/profile/image ($photo_kb KB JPEG)" imageupload "$expenses" \
+    "$upload_connections" warmup "$run/picture/upload.lua"
+  touch "$stop"
+  wait "$watch_pid" || die "rss-watch failed"
+  log "server VmRSS during the uploads: $(cat "$run/image_upload.rss.json")"
+}
 
-serve large
-scenario healthz "GET /v1/healthz" healthz "$expenses"
-scenario profile "GET /v1/users/profile" profile "$expenses"
-scenario expenses_page1 "GET /v1/expenses?page=1" expenses1 "$expenses"
-scenario expenses_page50 "GET /v1/expenses?page=50" expenses50 "$expenses"
-scenario balances_large "GET /v1/users/balances (focus users)" balances "$expenses"
-scenario group_balance_large "GET /v1/expenses/group/:id/balance (focus groups)" groupbalance "$expenses"
-scenario group_settle_up_large "GET /v1/groups/:id/settle-up (focus groups)" settleup "$expenses"
-scenario login "POST /v1/auth/login" login "$expenses" "$login_connections" nowarmup
-login_with_probe
-scenario create_expense "POST /v1/expenses (friend)" create "$expenses"
-scenario mixed "mixed 80% reads / 20% writes" mixed "$expenses"
-scenario edit_expense "PUT /v1/expenses/:id (one field)" edit "$expenses"
-# Each split is settled once, so no warm-up (it would use up the splits).
-scenario settle_split "PATCH /v1/expenses/:id/settle" settle "$expenses" "$connections" nowarmup
+if [ "$pictures_only" = false ]; then
+  # Balances at 1,000 expenses, concentrated on the focus users and groups that
+  # the balance scenarios of both databases rotate over.
+  serve small
+  scenario balances_small "GET /v1/users/balances @1k (focus users)" balances 1000
+  scenario group_balance_small "GET /v1/expenses/group/:id/balance @1k (focus groups)" groupbalance 1000
+  scenario group_settle_up_small "GET /v1/groups/:id/settle-up @1k (focus groups)" settleup 1000
+  stop_server
+
+  # The first start on the old server's documents upgrades them (schema 0 -> 1)
+  # and builds the ledger: its time to healthy and its peak RSS are target 7.
+  start_server legacy first
+  stop_server
+
+  serve large
+  scenario healthz "GET /v1/healthz" healthz "$expenses"
+  scenario profile "GET /v1/users/profile" profile "$expenses"
+  scenario expenses_page1 "GET /v1/expenses?page=1" expenses1 "$expenses"
+  scenario expenses_page50 "GET /v1/expenses?page=50" expenses50 "$expenses"
+  scenario balances_large "GET /v1/users/balances (focus users)" balances "$expenses"
+  scenario group_balance_large "GET /v1/expenses/group/:id/balance (focus groups)" groupbalance "$expenses"
+  scenario group_settle_up_large "GET /v1/groups/:id/settle-up (focus groups)" settleup "$expenses"
+  scenario login "POST /v1/auth/login" login "$expenses" "$login_connections" nowarmup
+  login_with_probe
+  scenario create_expense "POST /v1/expenses (friend)" create "$expenses"
+  scenario mixed "mixed 80% reads / 20% writes" mixed "$expenses"
+  scenario edit_expense "PUT /v1/expenses/:id (one field)" edit "$expenses"
+  # Each split is settled once, so no warm-up (it would use up the splits).
+  scenario settle_split "PATCH /v1/expenses/:id/settle" settle "$expenses" "$connections" nowarmup
+  stop_server
+else
+  # The large database's first start (indexes, ledger) before measuring.
+  start_server large first
+  stop_server
+fi
+
+# Pictures on a process of their own, so its VmHWM covers only them (and its
+# start): uploads first, then reads of the focus users' photos.
+start_server large pictures
+upload_scenario
+prepare_pictures
+scenario image_get_200 "GET /v1/images/:id (avatar, 200)" image200 "$expenses" "$connections" warmup \
+  "$run/picture/pictures.lua"
+scenario image_get_304 "GET /v1/images/:id with If-None-Match (304 expected)" image304 "$expenses" \
+  "$connections" warmup "$run/picture/pictures.lua"
 stop_server
 
 # ---------- report ----------

@@ -48,13 +48,24 @@ function lib.rotation(pool)
   end
 end
 
--- Counts non-2xx answers and keeps the first one as a sample (for diagnosis).
--- When the scenario set `lib.count` (a function of a 2xx body returning a
--- number), also adds up what it returns: e.g. the non-zero balances of each
--- balance response, reported as `entries_per_response`.
+-- Counts non-2xx answers and keeps the first unexpected one as a sample (for
+-- diagnosis). Unexpected is non-2xx, or, when the scenario set the global
+-- `expect_status` (e.g. 304 for conditional GETs), any other status: such a
+-- scenario's non-2xx count is its expected answers too, and `unexpected` is
+-- its error count. When the scenario set `lib.count` (a function of a 2xx
+-- body returning a number), also adds up what it returns: e.g. the non-zero
+-- balances of each balance response, reported as `entries_per_response`.
 function lib.response(status, _, body)
-  if status < 200 or status > 299 then
+  local two = status >= 200 and status <= 299
+  if not two then
     non2xx = (non2xx or 0) + 1
+  end
+  local ok = two
+  if expect_status ~= nil then
+    ok = status == expect_status
+  end
+  if not ok then
+    unexpected = (unexpected or 0) + 1
     if sample == nil then
       sample = tostring(status) .. " " .. string.sub(body or "", 1, 200)
     end
@@ -94,10 +105,13 @@ end
 
 -- Prints one line `BENCH_JSON {...}` that splitlyr-bench report reads.
 function lib.done(summary, latency)
-  local non2xx_total, samples, users, fallback = 0, {}, 0, false
+  local non2xx_total, unexpected_total, samples, users, fallback = 0, 0, {}, 0, false
+  local expect = nil
   local counted_total, entries_total = 0, 0
   for _, t in ipairs(threads) do
     non2xx_total = non2xx_total + (t:get("non2xx") or 0)
+    unexpected_total = unexpected_total + (t:get("unexpected") or 0)
+    expect = expect or t:get("expect_status")
     counted_total = counted_total + (t:get("counted") or 0)
     entries_total = entries_total + (t:get("entries") or 0)
     local s = t:get("sample")
@@ -113,12 +127,13 @@ function lib.done(summary, latency)
   io.write(string.format(
     'BENCH_JSON {"requests":%d,"duration_s":%.3f,"rps":%.2f,' ..
     '"latency_ms":{"p50":%.3f,"p90":%.3f,"p99":%.3f,"max":%.3f,"mean":%.3f},' ..
-    '"non2xx":%d,"socket_errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},' ..
+    '"non2xx":%d,"unexpected":%d,"expected_status":%s,' ..
+    '"socket_errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},' ..
     '"bytes":%d,"users":%d,"pool_fallback":%s,"entries_per_response":%s,"sample":%s}\n',
     summary.requests, seconds, summary.requests / seconds,
     ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(99)),
     ms(latency.max), ms(latency.mean),
-    non2xx_total, e.connect, e.read, e.write, e.timeout,
+    non2xx_total, unexpected_total, expect and tostring(expect) or "null", e.connect, e.read, e.write, e.timeout,
     summary.bytes, users, tostring(fallback),
     counted_total > 0 and string.format("%.3f", entries_total / counted_total) or "null",
     samples[1] and json_string(samples[1]) or "null"))

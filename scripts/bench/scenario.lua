@@ -1,10 +1,17 @@
 -- wrk script for every scenario of scripts/bench.sh:
---   wrk ... -s scripts/bench/scenario.lua http://127.0.0.1:PORT -- MODE [DATA_FILE]
+--   wrk ... -s scripts/bench/scenario.lua http://127.0.0.1:PORT -- MODE [DATA_FILE [THREADS [PICTURES]]]
 -- MODE: healthz | login | profile | expenses1 | expenses50 | balances |
---       groupbalance | settleup | create | mixed | edit | settle
+--       groupbalance | settleup | create | mixed | edit | settle |
+--       imageupload | image200 | image304
 -- THREADS (third argument): wrk's thread count; settle gives each thread its
 -- own users, so no split is settled twice.
 -- DATA_FILE: users.lua from `splitlyr-bench seed` (not needed for healthz).
+-- PICTURES (fourth argument): for imageupload, upload.lua from
+-- `splitlyr-bench picture` (the photo, and the bytes varied per upload so
+-- every upload is a picture the server has not stored yet); for image200 and
+-- image304, the pictures to read: a Lua list of {url=..., etag=...}.
+-- image304 sends each picture's ETag in If-None-Match and expects 304 (any
+-- other status is counted as unexpected); image200 sends none.
 -- balances, groupbalance and settleup rotate over the data file's focus
 -- users and (member, focus group) pairs, the same ids in every seeded
 -- database; the two balance modes count the non-zero balances of each
@@ -13,8 +20,10 @@ local here = string.match(debug.getinfo(1, "S").source, "^@(.*/)") or "./"
 local lib = dofile(here .. "lib.lua")
 
 local mode, next_user, password
+local photo, next_picture, run_base, threads
 local categories = { "food", "transport", "entertainment", "shopping", "utilities", "travel", "other" }
 local counter = 0
+local UPLOAD_USERS_PER_THREAD = 8
 
 setup = lib.setup
 response = lib.response
@@ -81,6 +90,19 @@ local function group_expense()
   return post_expense(expense_body(u, others, u.group, nil), u)
 end
 
+-- The photo with its variant bytes set from the bits of a number: every
+-- number below 2^#slots is a different picture once the server re-encodes it.
+local function photo_variant(n)
+  local parts, from = {}, 1
+  for k, slot in ipairs(photo.slots) do
+    parts[#parts + 1] = string.sub(photo.bytes, from, slot.offset - 1)
+    parts[#parts + 1] = string.char(slot.base + math.floor(n / 2 ^ (k - 1)) % 2)
+    from = slot.offset + 1
+  end
+  parts[#parts + 1] = string.sub(photo.bytes, from)
+  return table.concat(parts)
+end
+
 local requests = {
   healthz = function() return wrk.format("GET", "/v1/healthz", nil, nil) end,
   login = function()
@@ -129,6 +151,31 @@ local requests = {
       ["Content-Type"] = "application/json",
     }, "{}")
   end,
+  -- A new profile photo (raw JPEG body) replacing the user's previous one.
+  -- The variant numbers of a wrk run are distinct across its threads, and
+  -- runs start 4,096 numbers apart a second (run_base), so no upload repeats
+  -- one stored before unless a run makes more than 4,096 uploads.
+  -- UPLOAD_USERS_PER_THREAD users per thread, the threads' apart: once the
+  -- warm-up has given each of them a photo, every upload replaces one (the
+  -- steady state: the stored pictures do not grow), and with up to that many
+  -- uploads in flight per thread no user has two at once.
+  imageupload = function()
+    local u = next_user()
+    counter = counter + 1
+    local n = (run_base + (tid or 0) + threads * counter) % 2 ^ #photo.slots
+    return wrk.format("PUT", "/v1/users/profile/image", {
+      ["Authorization"] = "Bearer " .. u.token,
+      ["Content-Type"] = "image/jpeg",
+    }, photo_variant(n))
+  end,
+  -- Avatars need no token.
+  image200 = function()
+    return wrk.format("GET", next_picture().url, nil, nil)
+  end,
+  image304 = function()
+    local p = next_picture()
+    return wrk.format("GET", p.url, { ["If-None-Match"] = p.etag }, nil)
+  end,
   -- 80% reads across the read endpoints, 20% writes (half friend, half group expenses).
   mixed = function()
     local r = math.random(100)
@@ -168,6 +215,46 @@ function init(args)
     end
   end
   local pool
+  if mode == "imageupload" or mode == "image200" or mode == "image304" then
+    local ok, pictures = pcall(dofile, args[4] or "")
+    if not ok then
+      error("cannot load the pictures file " .. tostring(args[4]) .. ": " .. tostring(pictures))
+    end
+    if mode == "imageupload" then
+      local f = assert(io.open(pictures.path, "rb"))
+      photo = { bytes = f:read("*a"), slots = pictures.slots }
+      f:close()
+      if #photo.bytes ~= pictures.size then
+        error("photo " .. pictures.path .. " is not the one upload.lua describes")
+      end
+      threads = tonumber(args[3]) or 1
+      run_base = (os.time() % 1024) * 4096
+      -- After the focus users (their photos are the GET scenarios').
+      local first = #(data.focus_users or {}) + 1
+      pool = {}
+      for k = 0, UPLOAD_USERS_PER_THREAD - 1 do
+        pool[#pool + 1] = data.users[first + (tid or 0) + threads * k]
+      end
+      if #pool < UPLOAD_USERS_PER_THREAD then
+        error("not enough users in " .. tostring(args[2]) .. " for the uploads")
+      end
+      pool_size = #pool
+      next_user = lib.rotation(pool)
+      math.randomseed(1000 + (tid or 0))
+      return
+    else
+      if #pictures == 0 then
+        error("no pictures in " .. tostring(args[4]))
+      end
+      next_picture = lib.rotation(pictures)
+      if mode == "image304" then
+        expect_status = 304
+      end
+      pool_size = #pictures
+      math.randomseed(1000 + (tid or 0))
+      return
+    end
+  end
   if mode == "balances" or mode == "groupbalance" or mode == "settleup" then
     if data.focus_users == nil or data.focus_groups == nil then
       error("no focus users or groups in " .. tostring(args[2]) .. " (seeded by an older splitlyr-bench?)")

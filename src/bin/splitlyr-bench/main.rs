@@ -8,6 +8,9 @@
 //!   a small history gives them as many non-zero balances as a long one.
 //! - `bcrypt-rate`: the raw bcrypt verification rate on all cores.
 //! - `settle-solver`: times the settle-up solver in-process (no database).
+//! - `picture`: the JPEG that the picture scenarios upload (generated, a
+//!   given size) and the bytes the wrk script varies per upload.
+//! - `rss-watch`: samples a process's resident memory until told to stop.
 //! - `free-port`: a free loopback TCP port.
 //! - `report`: turns a run directory into `latest.json` and `latest.md`.
 //!
@@ -22,6 +25,7 @@ use serde_json::json;
 mod args;
 mod dataset;
 mod legacy;
+mod pictures;
 mod report;
 mod seed;
 mod solver;
@@ -45,6 +49,10 @@ const USAGE: &str = "usage:
                       [--seed 42] [--batch 2000] [--bcrypt-cost C] [--drop]
   splitlyr-bench bcrypt-rate [--cost C] [--seconds 5] [--threads N] [--json]
   splitlyr-bench settle-solver [--repeats 5] [--seed 42] [--json]
+  splitlyr-bench picture --out DIR [--width 1600] [--height 1200] [--quality 90]
+                         [--target-kb 300] [--seed 42] [--slots 22] [--copies N] [--json]
+  splitlyr-bench rss-watch --pid PID --out FILE --stop-file FILE
+                           [--interval-ms 50] [--max-seconds 900] [--series FILE]
   splitlyr-bench free-port
   splitlyr-bench report --run DIR --out DIR
 
@@ -52,6 +60,14 @@ The focus users are the first --focus-users users, the focus groups the first
 --focus-groups groups (the same ids in every database of the same shape). With
 --concentrate all expenses are theirs: group expenses only in the focus groups,
 friend expenses only created by a focus user or by a friend with a focus user.
+
+picture writes DIR/photo.jpg (noise scaled until the JPEG is about --target-kb
+KB), DIR/upload.lua for the wrk script (the photo and the --slots bytes of its
+quantization table that each upload varies, every one checked to change the
+server's re-encoding) and, with --copies N, N distinct variants photo-01.jpg...
+
+rss-watch samples /proc/PID/status VmRSS until FILE of --stop-file exists (or
+the process ends) and writes the max, the mean and the final VmHWM as JSON.
 
 --bcrypt-cost / --cost default to auth.bcrypt_cost of the configuration the
 server would load (APP_ENVIRONMENT, APP_CONFIG_DIR and the variables).";
@@ -74,6 +90,8 @@ async fn main() -> ExitCode {
         "seed" => seed::seed(&args).await,
         "bcrypt-rate" => bcrypt_rate(&args),
         "settle-solver" => solver::settle_solver(&args),
+        "picture" => pictures::picture(&args),
+        "rss-watch" => pictures::rss_watch(&args),
         "free-port" => free_port(),
         "report" => report::report(&args),
         "-h" | "--help" | "help" => {
