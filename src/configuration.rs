@@ -50,6 +50,7 @@ pub struct Settings {
     pub cors: CorsSettings,
     pub rate_limit: RateLimitSettings,
     pub images: ImageSettings,
+    pub sessions: SessionSettings,
     pub log: LogSettings,
     #[serde(skip, default = "default_environment")]
     pub environment: Environment,
@@ -133,6 +134,39 @@ pub struct RateLimitSettings {
     pub login_lockout_seconds: u64,
     pub login_lockout_max_seconds: u64,
     pub trusted_proxies: Vec<ProxyRange>,
+}
+
+/// Sessions: the refresh tokens a login hands out (see `crate::auth::sessions`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionSettings {
+    /// A refresh token works this long after its session was last used.
+    pub refresh_ttl_days: u64,
+    /// Live sessions per user; a new login evicts the least recently used.
+    pub max_per_user: u32,
+    /// How long an already-rotated refresh token still returns the pair its
+    /// rotation gave (a phone retrying after a lost response).
+    pub reuse_grace_seconds: u64,
+    /// Refreshes per session: a burst, then one every `refresh_period_ms`.
+    pub refresh_burst: u32,
+    pub refresh_period_ms: u64,
+}
+
+impl SessionSettings {
+    fn validate(&self) -> Result<(), String> {
+        if !(1..=365).contains(&self.refresh_ttl_days) {
+            return Err("sessions.refresh_ttl_days must be between 1 and 365".into());
+        }
+        if !(1..=1000).contains(&self.max_per_user) {
+            return Err("sessions.max_per_user must be between 1 and 1000".into());
+        }
+        if self.reuse_grace_seconds > 300 {
+            return Err("sessions.reuse_grace_seconds must be at most 300".into());
+        }
+        if self.refresh_burst == 0 || self.refresh_period_ms == 0 {
+            return Err("sessions.refresh_burst and refresh_period_ms must be positive".into());
+        }
+        Ok(())
+    }
 }
 
 /// Pictures: profile photos and receipts (see `crate::images`).
@@ -318,6 +352,7 @@ impl Settings {
             return Err("rate_limit bursts and periods must be positive".into());
         }
         rl.validate_login_lockout()?;
+        self.sessions.validate()?;
         self.images.validate()
     }
 }

@@ -67,9 +67,13 @@ pub enum ApiError {
     /// 415: content that is not an image we accept (told by the bytes).
     #[error("{0}")]
     UnsupportedMedia(String),
-    /// 429: too many uploads by this user; `Retry-After` in whole seconds.
-    #[error("Too many uploads, please try again later")]
-    TooManyUploads { retry_after_secs: u64 },
+    /// 429: too many of `what` (uploads by this user, refreshes of this
+    /// session); `Retry-After` in whole seconds.
+    #[error("Too many {what}, please try again later")]
+    Throttled {
+        what: &'static str,
+        retry_after_secs: u64,
+    },
     /// 429: too many failed logins for this email. The same for every email,
     /// known or not; `Retry-After` in whole seconds (>= 1).
     #[error("Too many failed login attempts, please try again later")]
@@ -209,8 +213,10 @@ impl ApiError {
             _ => (None, None, None),
         };
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::LoginLocked { retry_after_secs } | Self::TooManyUploads { retry_after_secs } =
-            self
+        if let Self::LoginLocked { retry_after_secs }
+        | Self::Throttled {
+            retry_after_secs, ..
+        } = self
         {
             response.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
         }
@@ -234,7 +240,7 @@ impl ResponseError for ApiError {
             Self::Conflict(_) | Self::VersionConflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge | Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::LoginLocked { .. } | Self::TooManyUploads { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::LoginLocked { .. } | Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

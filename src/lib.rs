@@ -8,6 +8,7 @@ pub mod error;
 pub mod healthcheck;
 pub mod images;
 pub mod metrics;
+pub mod random;
 pub mod ratelimit;
 pub mod routes;
 pub mod startup;

@@ -11,6 +11,7 @@ use actix_web::{http::header, web, App, HttpServer};
 use secrecy::SecretString;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::sessions::SessionPolicy;
 use crate::auth::{JwtKeys, UserStatusCache};
 use crate::configuration::Settings;
 use crate::images::Pictures;
@@ -208,7 +209,7 @@ fn sweep_pictures(store: Store, readiness: Readiness, pictures: web::Data<Pictur
 }
 
 /// Drops rate-limiter state of clients not seen recently, so memory stays bounded.
-fn prune_limiters(limiters: Vec<Limiter>) {
+fn prune_limiters(limiters: Vec<Limiter>, sessions: web::Data<SessionPolicy>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -217,6 +218,7 @@ fn prune_limiters(limiters: Vec<Limiter>) {
                 l.limiter().retain_recent();
                 l.limiter().shrink_to_fit();
             }
+            sessions.prune();
         }
     });
 }
@@ -243,6 +245,11 @@ async fn run(
         dummy_hash,
         login_policy: crate::store::logins::LoginPolicy::from_settings(&settings.rate_limit),
     });
+    let session_policy = web::Data::new(SessionPolicy::new(
+        &settings.sessions,
+        &secret,
+        settings.rate_limit.enabled,
+    ));
     let status_cache = web::Data::new(UserStatusCache::new(Duration::from_secs(
         settings.auth.status_cache_seconds,
     )));
@@ -264,12 +271,15 @@ async fn run(
     let strict_auth = limiter(rl, rl.auth_burst, rl.auth_period_ms);
     let strict_contact = limiter(rl, rl.contact_burst, rl.contact_period_ms);
     let other = limiter(rl, rl.other_burst, rl.other_period_ms);
-    prune_limiters(vec![
-        general.clone(),
-        strict_auth.clone(),
-        strict_contact.clone(),
-        other.clone(),
-    ]);
+    prune_limiters(
+        vec![
+            general.clone(),
+            strict_auth.clone(),
+            strict_contact.clone(),
+            other.clone(),
+        ],
+        session_policy.clone(),
+    );
     let client_ip = web::Data::new(crate::ratelimit::ClientIp::new(rl.trusted_proxies.clone()));
     let pictures = web::Data::new(Pictures::new(
         &settings.images,
@@ -296,6 +306,7 @@ async fn run(
             .app_data(jwt.clone())
             .app_data(auth_config.clone())
             .app_data(status_cache.clone())
+            .app_data(session_policy.clone())
             .app_data(info.clone())
             .app_data(readiness.clone())
             .app_data(gate.clone())

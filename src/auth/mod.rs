@@ -4,6 +4,7 @@
 pub mod extractor;
 pub mod jwt;
 pub mod password;
+pub mod sessions;
 
-pub use extractor::{AuthUser, UserStatusCache};
+pub use extractor::{AuthUser, SessionId, UserStatusCache};
 pub use jwt::JwtKeys;

@@ -81,7 +81,8 @@ impl Pictures {
         };
         uploads.check_key(&user).map_err(|not_until| {
             self.count(purpose, "rate_limited");
-            ApiError::TooManyUploads {
+            ApiError::Throttled {
+                what: "uploads",
                 retry_after_secs: retry_after_secs(
                     not_until.wait_time_from(DefaultClock::default().now()),
                 ),
@@ -192,7 +193,7 @@ fn outcome_of(e: &ApiError) -> &'static str {
         ApiError::TooLarge { .. } | ApiError::PayloadTooLarge => "too_large",
         ApiError::UnsupportedMedia(_) => "unsupported",
         ApiError::BadRequest(_) | ApiError::Validation { .. } => "refused",
-        ApiError::TooManyUploads { .. } => "rate_limited",
+        ApiError::Throttled { .. } => "rate_limited",
         _ => "error",
     }
 }

@@ -2,20 +2,24 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, HttpResponse, Scope};
+use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use super::views::iso;
 use super::{created, ok, Checks};
+use crate::auth::jwt::now_secs;
 use crate::auth::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
-use crate::auth::{JwtKeys, UserStatusCache};
+use crate::auth::sessions::{RefreshToken, SessionPolicy};
+use crate::auth::{AuthUser, JwtKeys, SessionId, UserStatusCache};
 use crate::domain::{email::Email, text};
 use crate::error::{ApiError, ErrorsShape};
 use crate::ratelimit::retry_after_secs;
 use crate::state::AuthConfig;
 use crate::store::logins::Admission;
+use crate::store::sessions::SessionDoc;
 use crate::store::{Store, UserDoc};
 
 pub fn scope() -> Scope<
@@ -31,6 +35,11 @@ pub fn scope() -> Scope<
         .wrap(from_fn(errors_by_field))
         .route("/register", web::post().to(register))
         .route("/login", web::post().to(login))
+        .route("/refresh", web::post().to(refresh))
+        .route("/logout", web::post().to(logout))
+        .route("/logout-all", web::post().to(logout_all))
+        .route("/sessions", web::get().to(sessions))
+        .route("/sessions/{id}", web::delete().to(end_session))
 }
 
 /// The sign-in screens read validation errors as an object from field to
@@ -59,12 +68,15 @@ struct RegisterBody {
     email: Option<String>,
     password: Option<String>,
     phone_number: Option<String>,
+    /// A label for the session ("Pixel 8"); `User-Agent` otherwise.
+    device: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct LoginBody {
     email: Option<String>,
     password: Option<String>,
+    device: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -114,10 +126,13 @@ pub fn new_password(raw: Option<String>, field: &str, checks: &mut Checks) -> Op
 
 #[tracing::instrument(name = "register", skip_all)]
 async fn register(
+    req: HttpRequest,
     body: web::Json<RegisterBody>,
     store: web::Data<Store>,
     keys: web::Data<JwtKeys>,
     config: web::Data<AuthConfig>,
+    policy: web::Data<SessionPolicy>,
+    cache: web::Data<UserStatusCache>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut c = Checks::default();
@@ -132,7 +147,9 @@ async fn register(
         Some(p) => c.check("phoneNumber", text::phone(&p)).map(Some),
         None => Some(None),
     };
-    let (((name, email), password), phone) = c.finish(name.zip(email).zip(password).zip(phone))?;
+    let device = device_label(&req, body.device, &mut c);
+    let ((((name, email), password), phone), device) =
+        c.finish(name.zip(email).zip(password).zip(phone).zip(device))?;
 
     let hash = password::hash(password, config.bcrypt_cost).await?;
     let now = mongodb::bson::DateTime::now();
@@ -154,28 +171,30 @@ async fn register(
     };
     let befriended = store.register_user(&user).await?;
     tracing::info!(user_id = %user.id, befriended, "user registered");
-    let token = keys.issue(user.id)?;
+    let pair = open_session(&store, &keys, &policy, &cache, user.id, device).await?;
     let mut view = AuthUserView::of(&user);
     view.created_at = Some(iso(user.created_at));
-    Ok(created(
-        "User registered successfully",
-        serde_json::json!({ "user": view, "token": token }),
-    ))
+    let mut data = serde_json::json!({ "user": view });
+    pair.write_into(&mut data);
+    Ok(created("User registered successfully", data))
 }
 
 #[tracing::instrument(name = "login", skip_all)]
 async fn login(
+    req: HttpRequest,
     body: web::Json<LoginBody>,
     store: web::Data<Store>,
     keys: web::Data<JwtKeys>,
     config: web::Data<AuthConfig>,
     cache: web::Data<UserStatusCache>,
+    policy: web::Data<SessionPolicy>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut c = Checks::default();
     let email = c.required("email", body.email, "Email is required");
     let password = c.required("password", body.password, "Password is required");
-    let (email, password) = c.finish(email.zip(password))?;
+    let device = device_label(&req, body.device, &mut c);
+    let ((email, password), device) = c.finish(email.zip(password).zip(device))?;
     let invalid = || ApiError::unauthorized("Invalid credentials");
 
     // Every attempt on a well-formed email counts, known or not, before the
@@ -213,11 +232,275 @@ async fn login(
     }
     let last_login = store.touch_last_login(user.id).await?;
     cache.put(user.id, true);
-    let token = keys.issue(user.id)?;
+    let pair = open_session(&store, &keys, &policy, &cache, user.id, device).await?;
     let mut view = AuthUserView::of(&user);
     view.last_login = Some(iso(last_login));
+    let mut data = serde_json::json!({ "user": view });
+    pair.write_into(&mut data);
+    Ok(ok("Login successful", data))
+}
+
+/// What login, register and refresh hand out.
+struct TokenPair {
+    token: String,
+    refresh: RefreshToken,
+    expires_in: u64,
+    session: String,
+}
+
+impl TokenPair {
+    fn new(
+        keys: &JwtKeys,
+        user: ObjectId,
+        session: &str,
+        refresh: RefreshToken,
+        iat: i64,
+    ) -> Result<Self, ApiError> {
+        Ok(Self {
+            token: keys.issue(user, session, u64::try_from(iat).unwrap_or(0))?,
+            refresh,
+            expires_in: keys.ttl().as_secs(),
+            session: session.to_owned(),
+        })
+    }
+
+    /// `token` (as before), `refreshToken`, `expiresIn` (the access token's
+    /// lifetime in seconds) and `sessionId`.
+    fn write_into(self, data: &mut serde_json::Value) {
+        data["token"] = self.token.into();
+        data["refreshToken"] = self.refresh.expose().into();
+        data["expiresIn"] = self.expires_in.into();
+        data["sessionId"] = self.session.into();
+    }
+}
+
+/// The session's label: the `device` field, else the `User-Agent`, bounded
+/// and without control characters.
+fn device_label(req: &HttpRequest, device: Option<String>, c: &mut Checks) -> Option<String> {
+    if let Some(device) = device {
+        return c.check("device", text::bounded(&device, "Device", 1, 100));
+    }
+    let agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let label: String = agent
+        .chars()
+        .filter(|ch| !ch.is_control())
+        .take(200)
+        .collect();
+    let label = label.trim();
+    Some(if label.is_empty() {
+        "Unknown device".to_owned()
+    } else {
+        label.to_owned()
+    })
+}
+
+/// A new session for `user`: its first refresh token and access token. A
+/// user over `sessions.max_per_user` loses the least recently used ones.
+async fn open_session(
+    store: &Store,
+    keys: &JwtKeys,
+    policy: &SessionPolicy,
+    cache: &UserStatusCache,
+    user: ObjectId,
+    device: String,
+) -> Result<TokenPair, ApiError> {
+    let refresh = RefreshToken::new()?;
+    let at = mongodb::bson::DateTime::now();
+    let iat = now_secs() as i64;
+    let session = SessionDoc {
+        id: crate::random::hex_id()?,
+        user,
+        key: refresh.key.clone(),
+        hash: refresh.hash(),
+        access_iat: iat,
+        previous: None,
+        device,
+        created_at: at,
+        last_used_at: at,
+        expires_at: later(at, policy.ttl),
+        revoked_at: None,
+    };
+    let evicted = store.open_session(&session, policy.max_per_user).await?;
+    cache.revoked(evicted.iter().map(String::as_str));
+    TokenPair::new(keys, user, &session.id, refresh, iat)
+}
+
+fn later(at: mongodb::bson::DateTime, by: std::time::Duration) -> mongodb::bson::DateTime {
+    let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+    mongodb::bson::DateTime::from_millis(at.timestamp_millis().saturating_add(millis))
+}
+
+fn session_ended(message: &str) -> ApiError {
+    ApiError::Unauthorized {
+        message: message.into(),
+        code: Some("SESSION_REVOKED"),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RefreshBody {
+    refresh_token: Option<String>,
+}
+
+/// `POST /v1/auth/refresh {refreshToken}`: a new pair for the current
+/// refresh token, which stops working. The same token again within
+/// `sessions.reuse_grace_seconds` (a retry) gets the same pair; an older one
+/// means someone else holds the family: the session ends (401
+/// `SESSION_REVOKED`) for everyone.
+#[tracing::instrument(name = "refresh", skip_all)]
+async fn refresh(
+    body: web::Json<RefreshBody>,
+    store: web::Data<Store>,
+    keys: web::Data<JwtKeys>,
+    policy: web::Data<SessionPolicy>,
+    cache: web::Data<UserStatusCache>,
+) -> Result<HttpResponse, ApiError> {
+    let mut c = Checks::default();
+    let raw = c.required(
+        "refreshToken",
+        body.into_inner().refresh_token,
+        "Refresh token is required",
+    );
+    let raw = c.finish(raw)?;
+    let token = RefreshToken::parse(&raw).ok_or_else(|| ApiError::Unauthorized {
+        message: "Invalid refresh token".into(),
+        code: Some("INVALID_REFRESH_TOKEN"),
+    })?;
+    let ended = || session_ended("This session has ended: log in again");
+    let mut session = store.session_by_key(&token.key).await?.ok_or_else(ended)?;
+    let at = mongodb::bson::DateTime::now();
+    if session.revoked_at.is_some() {
+        return Err(ended());
+    }
+    if session.expires_at <= at {
+        return Err(ApiError::Unauthorized {
+            message: "This session has expired: log in again".into(),
+            code: Some("SESSION_EXPIRED"),
+        });
+    }
+    policy.admit(&token.key)?;
+    let presented = token.hash();
+    let next = token.successor(&policy.rotation);
+    if presented == session.hash {
+        let iat = now_secs() as i64;
+        let expires = later(at, policy.ttl);
+        match store
+            .rotate_session(&session, &presented, &next.hash(), iat, expires)
+            .await?
+        {
+            Some(rotated) => {
+                let pair = TokenPair::new(&keys, rotated.user, &rotated.id, next, iat)?;
+                return Ok(pair_response(pair));
+            }
+            // Another refresh with this token rotated it first: judged below
+            // against the session as it now is.
+            None => session = store.session_by_key(&token.key).await?.ok_or_else(ended)?,
+        }
+    }
+    let retried = session.previous.as_ref().is_some_and(|p| {
+        p.hash == presented
+            && at.timestamp_millis() - p.rotated_at.timestamp_millis()
+                <= i64::try_from(policy.grace.as_millis()).unwrap_or(i64::MAX)
+    });
+    // The same pair again, as long as it has not itself been traded in.
+    if retried && session.hash == next.hash() && session.is_live(at) {
+        let pair = TokenPair::new(&keys, session.user, &session.id, next, session.access_iat)?;
+        return Ok(pair_response(pair));
+    }
+    // An older token: the family leaked. End it, whoever holds it.
+    if store.revoke_session(session.user, &session.id).await? {
+        tracing::warn!(user_id = %session.user, session_id = %session.id, "a refresh token was used again after its rotation: session revoked");
+    }
+    cache.revoked([session.id.as_str()]);
+    Err(ended())
+}
+
+fn pair_response(pair: TokenPair) -> HttpResponse {
+    let mut data = serde_json::json!({});
+    pair.write_into(&mut data);
+    ok("Token refreshed", data)
+}
+
+/// The caller's session; a token from before sessions has none to end.
+fn current_session(user: &AuthUser) -> Result<SessionId, ApiError> {
+    user.session
+        .ok_or_else(|| ApiError::bad_request("This token has no session: log in again to get one"))
+}
+
+/// `POST /v1/auth/logout`: ends the caller's session.
+async fn logout(
+    user: AuthUser,
+    store: web::Data<Store>,
+    cache: web::Data<UserStatusCache>,
+) -> Result<HttpResponse, ApiError> {
+    let session = current_session(&user)?;
+    store.revoke_session(user.id, session.as_str()).await?;
+    cache.revoked([session.as_str()]);
+    Ok(ok("Logged out", serde_json::Value::Null))
+}
+
+/// `POST /v1/auth/logout-all`: ends every session of the caller's.
+async fn logout_all(
+    user: AuthUser,
+    store: web::Data<Store>,
+    cache: web::Data<UserStatusCache>,
+) -> Result<HttpResponse, ApiError> {
+    let ended = store.revoke_user_sessions(user.id, None).await?;
+    cache.revoked(ended.iter().map(String::as_str));
     Ok(ok(
-        "Login successful",
-        serde_json::json!({ "user": view, "token": token }),
+        "Logged out everywhere",
+        serde_json::json!({ "sessionsEnded": ended.len() }),
     ))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionView {
+    id: String,
+    device: String,
+    created_at: String,
+    last_used_at: String,
+    expires_at: String,
+    current: bool,
+}
+
+/// `GET /v1/auth/sessions`: my live sessions, the most recently used first
+/// (never a token).
+async fn sessions(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+    let current = user.session;
+    let list: Vec<SessionView> = store
+        .sessions_of(user.id)
+        .await?
+        .into_iter()
+        .map(|s| SessionView {
+            current: current.is_some_and(|c| c.as_str() == s.id),
+            id: s.id,
+            device: s.device,
+            created_at: iso(s.created_at),
+            last_used_at: iso(s.last_used_at),
+            expires_at: iso(s.expires_at),
+        })
+        .collect();
+    Ok(ok("Sessions retrieved successfully", list))
+}
+
+/// `DELETE /v1/auth/sessions/:id`: ends one of my sessions (someone else's,
+/// or one already ended: 404).
+async fn end_session(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+    cache: web::Data<UserStatusCache>,
+) -> Result<HttpResponse, ApiError> {
+    let id = SessionId::parse(&path).ok_or_else(|| ApiError::not_found("Session not found"))?;
+    if !store.revoke_session(user.id, id.as_str()).await? {
+        return Err(ApiError::not_found("Session not found"));
+    }
+    cache.revoked([id.as_str()]);
+    Ok(ok("Session ended", serde_json::Value::Null))
 }

@@ -13,7 +13,6 @@ use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::images::process::Purpose;
 use crate::images::{input, Pictures};
-use crate::store::images::is_image_id;
 use crate::store::{ExpenseDoc, PhotoChange, ProfileChanges, Store};
 
 pub fn scope() -> Scope {
@@ -35,7 +34,7 @@ async fn serve(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let missing = || ApiError::not_found("Image not found");
-    if !is_image_id(&path) {
+    if !crate::random::is_hex_id(&path) {
         return Err(missing());
     }
     let image = store.image_by_id(&path).await?.ok_or_else(missing)?;

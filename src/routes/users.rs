@@ -213,6 +213,7 @@ async fn change_password(
     body: web::Json<ChangePasswordBody>,
     store: web::Data<Store>,
     config: web::Data<AuthConfig>,
+    cache: web::Data<UserStatusCache>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut c = Checks::default();
@@ -229,7 +230,15 @@ async fn change_password(
     }
     let hash = password::hash(new, config.bcrypt_cost).await?;
     store.set_password(user.id, &hash).await?;
-    Ok(ok("Password changed successfully", serde_json::Value::Null))
+    // Whoever else was logged in (a lost phone) is logged out; this session
+    // stays.
+    let keep = user.session.as_ref().map(|s| s.as_str());
+    let ended = store.revoke_user_sessions(user.id, keep).await?;
+    cache.revoked(ended.iter().map(String::as_str));
+    Ok(ok(
+        "Password changed successfully",
+        serde_json::json!({ "sessionsEnded": ended.len() }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -299,6 +308,8 @@ async fn deactivate(
 ) -> Result<HttpResponse, ApiError> {
     store.deactivate_user(user.id).await?;
     cache.put(user.id, false);
+    let ended = store.revoke_user_sessions(user.id, None).await?;
+    cache.revoked(ended.iter().map(String::as_str));
     tracing::info!(user_id = %user.id, "account deactivated");
     Ok(ok(
         "Account deactivated successfully",

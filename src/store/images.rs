@@ -94,18 +94,6 @@ pub fn stored_image_id(profile_image: &str) -> Option<&str> {
     profile_image.strip_prefix(IMAGE_PATH)
 }
 
-/// A fresh picture id: 128 random bits from the operating system.
-fn random_id() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// A picture id as we hand them out: 32 lowercase hex digits.
-pub fn is_image_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 /// The bytes of a picture about to be referred to: their hash, and the file
 /// uploaded for them when no blob had them yet.
 struct Blob {
@@ -223,7 +211,7 @@ impl Store {
                         let credit = old.as_ref().map_or(0, |o| o.size);
                         self.charge(s, user, b.size, credit, quota).await?;
                         let file = self.claim_blob(s, b).await?;
-                        let id = random_id().map_err(mongodb::error::Error::custom)?;
+                        let id = crate::random::hex_id().map_err(mongodb::error::Error::custom)?;
                         let image = image_doc(id, p, Purpose::Avatar, user, None, b, file);
                         self.image_docs()
                             .insert_one(&image)
@@ -291,7 +279,7 @@ impl Store {
                     };
                     let credit = old.as_ref().filter(|o| o.owner == by).map_or(0, |o| o.size);
                     // The expense first: when it changed, nothing else is written.
-                    let id = random_id().map_err(mongodb::error::Error::custom)?;
+                    let id = crate::random::hex_id().map_err(mongodb::error::Error::custom)?;
                     let receipt = ReceiptRef {
                         id: id.clone(),
                         width: i32::try_from(picture.width).unwrap_or(i32::MAX),
@@ -468,10 +456,7 @@ impl Store {
     /// The blob for `picture`'s bytes: the existing one, or a new upload
     /// (always a new upload when `fresh`).
     async fn blob_for(&self, picture: &Picture, fresh: bool) -> Result<Blob, ApiError> {
-        let hash: String = Sha256::digest(&picture.bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hash = crate::random::hex(&Sha256::digest(&picture.bytes));
         let size = i64::try_from(picture.bytes.len()).unwrap_or(i64::MAX);
         let exists = !fresh
             && self

@@ -77,6 +77,14 @@ fn wanted() -> Vec<Wanted> {
         // Pictures: which blob a GridFS file belongs to (sweep, discarded
         // uploads); whose pictures (quota repair, account export).
         index("imageblobs", doc! { "file": 1 }, false),
+        // Sessions: by refresh-token key; a user's, most recently used first;
+        // gone once expired or revoked.
+        index("sessions", doc! { "key": 1 }, true),
+        index("sessions", doc! { "user": 1, "lastUsedAt": -1 }, false),
+        Wanted {
+            expire_after: Some(Duration::ZERO),
+            ..index("sessions", doc! { "expiresAt": 1 }, false)
+        },
         index("images", doc! { "owner": 1 }, false),
         index("timeline", doc! { "u": 1, "d": 1, "e": 1 }, false),
         Wanted {

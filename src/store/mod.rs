@@ -10,6 +10,7 @@ pub mod ledger;
 pub mod logins;
 pub mod paymentlog;
 pub mod pending;
+pub mod sessions;
 pub mod timeline;
 pub mod upgrade;
 pub mod users;

@@ -248,7 +248,11 @@ async fn protected_routes_require_a_valid_token() {
     let forged =
         splitlyr::auth::JwtKeys::new(&"another-secret-another-secret-00".to_string().into(), "2d")
             .unwrap()
-            .issue(user.id.parse().unwrap())
+            .issue(
+                user.id.parse().unwrap(),
+                &"0".repeat(32),
+                splitlyr::auth::jwt::now_secs(),
+            )
             .unwrap();
     let (status, body) = app.get("/v1/users/profile", &forged).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -261,7 +265,9 @@ async fn protected_routes_require_a_valid_token() {
         .unwrap()
         .as_secs()
         - 60;
-    let expired = keys.issue_with_exp(user.id.parse().unwrap(), past).unwrap();
+    let expired = keys
+        .issue_without_session(user.id.parse().unwrap(), past)
+        .unwrap();
     let (status, body) = app.get("/v1/users/profile", &expired).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_message(&body), "Token expired");

@@ -16,6 +16,7 @@ mod payments;
 mod pictures;
 mod replicas;
 mod samples;
+mod sessions;
 mod splits;
 mod upgrade;
 mod users;
