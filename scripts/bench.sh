@@ -417,6 +417,27 @@ prepare_pictures() {
   log "uploaded $i photos for the focus users; URLs and ETags in ${out#"$root"/}"
 }
 
+# refresh_sessions N OUT: logs N seeded users in (one session each) and writes
+# their refresh tokens as a Lua list for the refresh scenario.
+refresh_sessions() {
+  local data="$run/seed-$server_name/users.lua" out=$2 i=0 email answer token password
+  password=$(sed -n 's/^ *password *= *"\([^"]*\)".*/\1/p' "$data" | head -n1)
+  [ -n "$password" ] || password=$(sed -n 's/.*password="\([^"]*\)".*/\1/p' "$data" | head -n1)
+  printf 'return {\n' >"$out"
+  while read -r email; do
+    answer=$(curl -fsS -m 60 -H 'Content-Type: application/json' -H 'User-Agent: splitlyr-bench' \
+      -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$base/v1/auth/login") \
+      || die "login of $email for the refresh scenario failed"
+    token=$(sed -n 's/.*"refreshToken":"\([^"]*\)".*/\1/p' <<<"$answer")
+    [ -n "$token" ] || die "login of $email returned no refresh token"
+    printf '"%s",\n' "$token" >>"$out"
+    i=$((i + 1))
+  done < <(sed -n 's/.*email="\([^"]*\)".*/\1/p' "$data" | head -n "$1")
+  printf '}\n' >>"$out"
+  [ "$i" -eq "$1" ] || die "only $i of $1 users logged in for the refresh scenario"
+  log "logged in $i users for the refresh scenario"
+}
+
 # Uploads with the server's VmRSS sampled every 50 ms, warm-up included.
 upload_scenario() {
   local stop="$run/image_upload.rss.stop" watch_pid
@@ -455,6 +476,10 @@ if [ "$pictures_only" = false ]; then
   scenario group_settle_up_large "GET /v1/groups/:id/settle-up (focus groups)" settleup "$expenses"
   scenario login "POST /v1/auth/login" login "$expenses" "$login_connections" nowarmup
   login_with_probe
+  # Each refresh rotates its session's token; 48 sessions for 16 connections.
+  refresh_sessions 48 "$run/refresh-tokens.lua"
+  scenario auth_refresh "POST /v1/auth/refresh (rotation)" refresh "$expenses" 16 nowarmup \
+    "$run/refresh-tokens.lua"
   scenario create_expense "POST /v1/expenses (friend)" create "$expenses"
   scenario mixed "mixed 80% reads / 20% writes" mixed "$expenses"
   scenario edit_expense "PUT /v1/expenses/:id (one field)" edit "$expenses"

@@ -2,7 +2,7 @@
 --   wrk ... -s scripts/bench/scenario.lua http://127.0.0.1:PORT -- MODE [DATA_FILE [THREADS [PICTURES]]]
 -- MODE: healthz | login | profile | expenses1 | expenses50 | balances |
 --       groupbalance | settleup | create | mixed | edit | settle |
---       imageupload | image200 | image304
+--       imageupload | image200 | image304 | refresh
 -- THREADS (third argument): wrk's thread count; settle gives each thread its
 -- own users, so no split is settled twice.
 -- DATA_FILE: users.lua from `splitlyr-bench seed` (not needed for healthz).
@@ -12,6 +12,9 @@
 -- image304, the pictures to read: a Lua list of {url=..., etag=...}.
 -- image304 sends each picture's ETag in If-None-Match and expects 304 (any
 -- other status is counted as unexpected); image200 sends none.
+-- refresh: the fourth argument is a Lua list of refresh tokens (one session
+-- each); each thread takes every THREADS-th, sends each once and replaces it
+-- with the one the answer carries (every refresh rotates the token).
 -- balances, groupbalance and settleup rotate over the data file's focus
 -- users and (member, focus group) pairs, the same ids in every seeded
 -- database; the two balance modes count the non-zero balances of each
@@ -25,9 +28,20 @@ local categories = { "food", "transport", "entertainment", "shopping", "utilitie
 local counter = 0
 local UPLOAD_USERS_PER_THREAD = 8
 
+local refresh_tokens = {}
+
 setup = lib.setup
-response = lib.response
 done = lib.done
+
+function response(status, headers, body)
+  if mode == "refresh" and status == 200 then
+    local next_token = string.match(body, '"refreshToken":"([^"]+)"')
+    if next_token then
+      refresh_tokens[#refresh_tokens + 1] = next_token
+    end
+  end
+  return lib.response(status, headers, body)
+end
 
 local function auth_get(path)
   local u = next_user()
@@ -168,6 +182,12 @@ local requests = {
       ["Content-Type"] = "image/jpeg",
     }, photo_variant(n))
   end,
+  -- A token is used once: the answer's replaces it (a failed refresh loses it).
+  refresh = function()
+    local token = table.remove(refresh_tokens, 1) or "no-token-left"
+    return wrk.format("POST", "/v1/auth/refresh", { ["Content-Type"] = "application/json" },
+      string.format('{"refreshToken":"%s"}', token))
+  end,
   -- Avatars need no token.
   image200 = function()
     return wrk.format("GET", next_picture().url, nil, nil)
@@ -215,6 +235,19 @@ function init(args)
     end
   end
   local pool
+  if mode == "refresh" then
+    local ok, tokens = pcall(dofile, args[4] or "")
+    if not ok then
+      error("cannot load the refresh tokens " .. tostring(args[4]) .. ": " .. tostring(tokens))
+    end
+    local n = tonumber(args[3]) or 1
+    for i, token in ipairs(tokens) do
+      if (i - 1) % n == (tid or 0) % n then
+        refresh_tokens[#refresh_tokens + 1] = token
+      end
+    end
+    return
+  end
   if mode == "imageupload" or mode == "image200" or mode == "image304" then
     local ok, pictures = pcall(dofile, args[4] or "")
     if not ok then

@@ -478,7 +478,7 @@ async fn send(
 }
 
 /// One client's mixed load until `stop`: create, edit, list, settle, log in.
-async fn load(app: TestApp, payer: User, friend: User, stop: Arc<AtomicBool>) -> Tally {
+async fn load(app: TestApp, mut payer: User, friend: User, stop: Arc<AtomicBool>) -> Tally {
     let mut tally = Tally::default();
     let mut round = 0;
     while !stop.load(Ordering::Relaxed) {
@@ -520,6 +520,13 @@ async fn load(app: TestApp, payer: User, friend: User, stop: Arc<AtomicBool>) ->
         tally.record("settle", StatusCode::OK, r.map(|r| r.0));
         let creds = json!({ "email": payer.email, "password": payer.password });
         let r = send(&app, Method::POST, "/v1/auth/login", None, Some(creds)).await;
+        // A client that logs in goes on with its new token (each login is a
+        // session, and a user keeps only the latest sessions.max_per_user).
+        if let Ok((StatusCode::OK, body)) = &r {
+            if let Some(token) = body["data"]["token"].as_str() {
+                payer.token = token.to_string();
+            }
+        }
         tally.record("login", StatusCode::OK, r.map(|r| r.0));
     }
     tally
