@@ -106,6 +106,55 @@ pub fn limiter(settings: &RateLimitSettings, burst: u32, period_ms: u64) -> Limi
         .unwrap_or_else(|| unreachable!("burst and period are validated as positive"))
 }
 
+/// A limit per key of ours (a user, a session), not per client address:
+/// `burst` at once, then one every `period`. Keys must be ones the server
+/// vouches for (an authenticated user, a session found in the database), so
+/// clients cannot grow it with made-up keys; `prune` forgets idle ones.
+pub struct KeyedLimit<K: std::hash::Hash + Eq + Clone> {
+    what: &'static str,
+    limiter: Option<actix_governor::governor::DefaultKeyedRateLimiter<K>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> KeyedLimit<K> {
+    /// `what` names the limited thing in the 429 ("uploads"); none at all
+    /// when `enabled` is false (`rate_limit.enabled`).
+    pub fn new(what: &'static str, enabled: bool, burst: u32, period: Duration) -> Self {
+        use actix_governor::governor::{Quota, RateLimiter};
+        use std::num::NonZeroU32;
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(burst);
+        Self {
+            what,
+            limiter: enabled.then(|| RateLimiter::keyed(quota)),
+        }
+    }
+
+    /// One more for `key`, or a 429 with the wait in `Retry-After`.
+    pub fn check(&self, key: &K) -> Result<(), crate::error::ApiError> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        limiter
+            .check_key(key)
+            .map_err(|not_until| crate::error::ApiError::Throttled {
+                what: self.what,
+                retry_after_secs: retry_after_secs(
+                    not_until.wait_time_from(DefaultClock::default().now()),
+                ),
+            })
+    }
+
+    /// Forgets keys not seen lately.
+    pub fn prune(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +176,20 @@ mod tests {
         assert_eq!(retry_after_secs(ms(1001)), 2);
         assert_eq!(retry_after_secs(ms(3999)), 4);
         assert_eq!(retry_after_secs(Duration::from_nanos(4_000_000_001)), 5);
+    }
+
+    #[test]
+    fn a_keyed_limit_counts_each_key_apart_and_can_be_off() {
+        let limit = KeyedLimit::new("things", true, 2, Duration::from_secs(60));
+        assert!(limit.check(&1).is_ok() && limit.check(&1).is_ok());
+        let refused = limit.check(&1).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "Too many things, please try again later"
+        );
+        assert!(limit.check(&2).is_ok());
+        let off = KeyedLimit::new("things", false, 1, Duration::from_secs(60));
+        assert!((0..10).all(|_| off.check(&1).is_ok()));
     }
 
     #[test]

@@ -218,7 +218,7 @@ fn prune_limiters(limiters: Vec<Limiter>, sessions: web::Data<SessionPolicy>) {
                 l.limiter().retain_recent();
                 l.limiter().shrink_to_fit();
             }
-            sessions.prune();
+            sessions.refreshes.prune();
         }
     });
 }

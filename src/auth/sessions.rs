@@ -8,11 +8,8 @@
 //! time without ever storing a token, and nobody without the server's secret
 //! can compute a successor.
 
-use std::num::NonZeroU32;
 use std::time::Duration;
 
-use actix_governor::governor::clock::{Clock, DefaultClock};
-use actix_governor::governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
@@ -21,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::configuration::SessionSettings;
 use crate::error::ApiError;
 use crate::random;
-use crate::ratelimit::retry_after_secs;
+use crate::ratelimit::KeyedLimit;
 
 /// How sessions behave: their lifetime, how many a user may have, the grace
 /// window of a retried refresh, the rotation key and the per-session refresh
@@ -32,47 +29,24 @@ pub struct SessionPolicy {
     pub ttl: Duration,
     pub max_per_user: u32,
     pub grace: Duration,
-    /// Keyed by the refresh token's key, only once it is known to be a
-    /// session's (so clients cannot fill it with made-up keys); None when
-    /// rate limiting is off.
-    refreshes: Option<DefaultKeyedRateLimiter<String>>,
+    /// Refreshes per session, keyed by the refresh token's key once it is
+    /// known to be a session's.
+    pub refreshes: KeyedLimit<String>,
 }
 
 impl SessionPolicy {
     pub fn new(settings: &SessionSettings, server_secret: &SecretString, limit: bool) -> Self {
-        let burst = NonZeroU32::new(settings.refresh_burst).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::with_period(Duration::from_millis(settings.refresh_period_ms))
-            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-            .allow_burst(burst);
         Self {
             rotation: RotationKey::derive(server_secret),
             ttl: Duration::from_secs(settings.refresh_ttl_days * 86_400),
             max_per_user: settings.max_per_user,
             grace: Duration::from_secs(settings.reuse_grace_seconds),
-            refreshes: limit.then(|| RateLimiter::keyed(quota)),
-        }
-    }
-
-    /// The per-session refresh limit.
-    pub fn admit(&self, key: &str) -> Result<(), ApiError> {
-        let Some(limiter) = &self.refreshes else {
-            return Ok(());
-        };
-        limiter
-            .check_key(&key.to_owned())
-            .map_err(|not_until| ApiError::Throttled {
-                what: "refreshes of this session",
-                retry_after_secs: retry_after_secs(
-                    not_until.wait_time_from(DefaultClock::default().now()),
-                ),
-            })
-    }
-
-    /// Forgets sessions that have not refreshed lately.
-    pub fn prune(&self) {
-        if let Some(limiter) = &self.refreshes {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
+            refreshes: KeyedLimit::new(
+                "refreshes of this session",
+                limit,
+                settings.refresh_burst,
+                Duration::from_millis(settings.refresh_period_ms),
+            ),
         }
     }
 }

@@ -9,12 +9,9 @@ pub mod input;
 pub mod process;
 
 use std::cell::RefCell;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_governor::governor::clock::{Clock, DefaultClock};
-use actix_governor::governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use mongodb::bson::oid::ObjectId;
 use tokio::sync::Semaphore;
 
@@ -22,7 +19,7 @@ use self::process::{Bounds, Picture, Purpose, Refusal};
 use crate::configuration::ImageSettings;
 use crate::error::ApiError;
 use crate::metrics::ImageMetrics;
-use crate::ratelimit::retry_after_secs;
+use crate::ratelimit::KeyedLimit;
 use crate::store::images::IMAGE_PATH;
 
 const MIB: u64 = 1 << 20;
@@ -34,19 +31,14 @@ pub struct Pictures {
     memory: Arc<Semaphore>,
     /// Decodes at once.
     slots: Arc<Semaphore>,
-    /// None when rate limiting is off (`rate_limit.enabled = false`).
-    uploads: Option<DefaultKeyedRateLimiter<ObjectId>>,
+    /// Per user, on top of the general limit.
+    uploads: KeyedLimit<ObjectId>,
     metrics: ImageMetrics,
 }
 
 impl Pictures {
     pub fn new(settings: &ImageSettings, limit_uploads: bool, metrics: ImageMetrics) -> Self {
         let budget = u64::from(settings.decode_memory_mib) * MIB;
-        let period = Duration::from_millis(settings.upload_period_ms);
-        let burst = NonZeroU32::new(settings.upload_burst).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::with_period(period)
-            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-            .allow_burst(burst);
         Self {
             settings: settings.clone(),
             bounds: Bounds {
@@ -55,7 +47,12 @@ impl Pictures {
             },
             memory: Arc::new(Semaphore::new(settings.decode_memory_mib as usize)),
             slots: Arc::new(Semaphore::new(settings.decode_concurrency)),
-            uploads: limit_uploads.then(|| RateLimiter::keyed(quota)),
+            uploads: KeyedLimit::new(
+                "uploads",
+                limit_uploads,
+                settings.upload_burst,
+                Duration::from_millis(settings.upload_period_ms),
+            ),
             metrics,
         }
     }
@@ -76,26 +73,14 @@ impl Pictures {
 
     /// The per-user upload limit, checked before anything is decoded.
     pub fn admit(&self, user: ObjectId, purpose: Purpose) -> Result<(), ApiError> {
-        let Some(uploads) = &self.uploads else {
-            return Ok(());
-        };
-        uploads.check_key(&user).map_err(|not_until| {
-            self.count(purpose, "rate_limited");
-            ApiError::Throttled {
-                what: "uploads",
-                retry_after_secs: retry_after_secs(
-                    not_until.wait_time_from(DefaultClock::default().now()),
-                ),
-            }
-        })
+        self.uploads
+            .check(&user)
+            .inspect_err(|_| self.count(purpose, "rate_limited"))
     }
 
     /// Forgets users who have not uploaded lately (keeps memory bounded).
     pub fn prune(&self) {
-        if let Some(uploads) = &self.uploads {
-            uploads.retain_recent();
-            uploads.shrink_to_fit();
-        }
+        self.uploads.prune();
     }
 
     /// Checks and re-encodes an upload: the header is read here, then the

@@ -383,7 +383,7 @@ async fn refresh(
             code: Some("SESSION_EXPIRED"),
         });
     }
-    policy.admit(&token.key)?;
+    policy.refreshes.check(&token.key)?;
     let presented = token.hash();
     let next = token.successor(&policy.rotation);
     if presented == session.hash {
