@@ -119,7 +119,9 @@ install -D -m 0755 "${RELEASE_BIN}" "${PREBUILT}"
 old_id="$(timeout 10 "${DOCKER}" image inspect -f '{{.Id}}' "${IMAGE}" 2>/dev/null || true)"
 t0="$(now)"
 log "docker build --build-arg BINARY=prebuilt --build-arg RUNTIME_IMAGE=${RUNTIME_BASE}"
-if ! DOCKER_BUILDKIT=1 timeout 600 "${DOCKER}" build --progress=plain \
+# --network host like every container here (the build runs no step that
+# needs one; this keeps it off any bridge all the same).
+if ! DOCKER_BUILDKIT=1 timeout 600 "${DOCKER}" build --progress=plain --network host \
   --build-arg BINARY=prebuilt --build-arg RUNTIME_IMAGE="${RUNTIME_BASE}" \
   -f - -t "${IMAGE}" . <"${WORK}/Dockerfile" >"${WORK}/build.log" 2>&1; then
   tail -n 30 "${WORK}/build.log" >&2

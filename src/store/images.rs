@@ -112,14 +112,6 @@ fn quota_error(quota: u64) -> ApiError {
     }
 }
 
-fn aborted(e: mongodb::error::Error, quota: u64) -> Result<Option<Abort>, ApiError> {
-    match e.get_custom::<Abort>() {
-        Some(Abort::OverQuota) => Err(quota_error(quota)),
-        Some(Abort::BlobGone) => Ok(Some(Abort::BlobGone)),
-        None => Err(e.into()),
-    }
-}
-
 /// How many times a picture transaction starts over because the blob it
 /// found was deleted meanwhile (each start after the first uploads its own).
 const BLOB_ATTEMPTS: usize = 3;
@@ -195,7 +187,7 @@ impl Store {
                         .session(&mut *s)
                         .await?
                     else {
-                        return Ok((None, Vec::new()));
+                        return Ok(Attached::nothing(None));
                     };
                     let old = match current.profile_image.as_deref().and_then(stored_image_id) {
                         Some(id) => {
@@ -207,17 +199,19 @@ impl Store {
                         None => None,
                     };
                     let mut fields = set.clone();
-                    if let (Some(p), Some(b)) = (picture, &blob) {
-                        let credit = old.as_ref().map_or(0, |o| o.size);
-                        self.charge(s, user, b.size, credit, quota).await?;
-                        let file = self.claim_blob(s, b).await?;
+                    let mut claimed = None;
+                    if let (Some(picture), Some(blob)) = (picture, &blob) {
                         let id = crate::random::hex_id().map_err(mongodb::error::Error::custom)?;
-                        let image = image_doc(id, p, Purpose::Avatar, user, None, b, file);
-                        self.image_docs()
-                            .insert_one(&image)
-                            .session(&mut *s)
-                            .await?;
-                        fields.insert("profileImage", format!("{IMAGE_PATH}{}", image.id));
+                        fields.insert("profileImage", format!("{IMAGE_PATH}{id}"));
+                        let new = NewImage {
+                            id,
+                            picture,
+                            purpose: Purpose::Avatar,
+                            owner: user,
+                            expense: None,
+                        };
+                        let credit = old.as_ref().map_or(0, |o| o.size);
+                        claimed = Some(self.add_image(s, new, blob, credit, quota).await?);
                     }
                     let mut update = doc! { "$set": fields };
                     if !unset.is_empty() {
@@ -233,20 +227,16 @@ impl Store {
                         .return_document(ReturnDocument::After)
                         .session(&mut *s)
                         .await?;
-                    Ok((updated, freed))
+                    Ok(Attached {
+                        value: updated,
+                        freed,
+                        claimed,
+                    })
                 })
                 .await;
             let uploaded = blob.as_ref().and_then(|b| b.uploaded);
-            match result {
-                Ok((updated, freed)) => {
-                    self.discard_files(freed).await;
-                    self.discard_unclaimed(uploaded).await;
-                    return Ok(updated);
-                }
-                Err(e) => {
-                    self.discard_unclaimed(uploaded).await;
-                    aborted(e, quota)?;
-                }
+            if let Some(updated) = self.conclude(result, uploaded, quota).await? {
+                return Ok(updated);
             }
         }
         Err(ApiError::internal("a picture's blob kept disappearing"))
@@ -286,40 +276,29 @@ impl Store {
                         height: i32::try_from(picture.height).unwrap_or(i32::MAX),
                     };
                     let Some(updated) = self.set_receipt(s, expense, Some(&receipt)).await? else {
-                        return Ok((None, Vec::new()));
+                        return Ok(Attached::nothing(None));
                     };
-                    self.charge(s, by, blob.size, credit, quota).await?;
-                    let file = self.claim_blob(s, &blob).await?;
-                    let image = image_doc(
+                    let new = NewImage {
                         id,
                         picture,
-                        Purpose::Receipt,
-                        by,
-                        Some(expense.id),
-                        &blob,
-                        file,
-                    );
-                    self.image_docs()
-                        .insert_one(&image)
-                        .session(&mut *s)
-                        .await?;
+                        purpose: Purpose::Receipt,
+                        owner: by,
+                        expense: Some(expense.id),
+                    };
+                    let claimed = self.add_image(s, new, &blob, credit, quota).await?;
                     let mut freed = Vec::new();
                     if let Some(old) = &old {
                         freed.extend(self.release_image(s, &old.id).await?);
                     }
-                    Ok((Some(updated), freed))
+                    Ok(Attached {
+                        value: Some(updated),
+                        freed,
+                        claimed: Some(claimed),
+                    })
                 })
                 .await;
-            match result {
-                Ok((updated, freed)) => {
-                    self.discard_files(freed).await;
-                    self.discard_unclaimed(blob.uploaded).await;
-                    return Ok(updated);
-                }
-                Err(e) => {
-                    self.discard_unclaimed(blob.uploaded).await;
-                    aborted(e, quota)?;
-                }
+            if let Some(updated) = self.conclude(result, blob.uploaded, quota).await? {
+                return Ok(updated);
             }
         }
         Err(ApiError::internal("a picture's blob kept disappearing"))
@@ -347,6 +326,56 @@ impl Store {
             .await?;
         self.discard_files(freed).await;
         Ok(updated)
+    }
+
+    /// Inside a transaction: stores the document of a new picture in `blob`,
+    /// charged to its owner within `quota` (`credit` bytes of it given back
+    /// by the picture it replaces), one more reference to the blob; the
+    /// blob's file.
+    async fn add_image(
+        &self,
+        s: &mut ClientSession,
+        new: NewImage<'_>,
+        blob: &Blob,
+        credit: i64,
+        quota: u64,
+    ) -> mongodb::error::Result<ObjectId> {
+        self.charge(s, new.owner, blob.size, credit, quota).await?;
+        let file = self.claim_blob(s, blob).await?;
+        self.image_docs()
+            .insert_one(new.into_doc(blob, file))
+            .session(&mut *s)
+            .await?;
+        Ok(file)
+    }
+
+    /// After a picture transaction: on success, deletes the files it freed
+    /// and our upload unless it became the blob's file, and gives its value;
+    /// on failure, deletes our upload unless a blob refers to it, and gives
+    /// None when the blob vanished meanwhile (start over), the quota or other
+    /// error otherwise.
+    async fn conclude<T>(
+        &self,
+        result: mongodb::error::Result<Attached<T>>,
+        uploaded: Option<ObjectId>,
+        quota: u64,
+    ) -> Result<Option<T>, ApiError> {
+        match result {
+            Ok(done) => {
+                let unused = uploaded.filter(|u| done.claimed != Some(*u));
+                self.discard_files(done.freed.into_iter().chain(unused))
+                    .await;
+                Ok(Some(done.value))
+            }
+            Err(e) => {
+                self.discard_unclaimed(uploaded).await;
+                match e.get_custom::<Abort>() {
+                    Some(Abort::OverQuota) => Err(quota_error(quota)),
+                    Some(Abort::BlobGone) => Ok(None),
+                    None => Err(e.into()),
+                }
+            }
+        }
     }
 
     /// Sets or clears the receipt of the expense as read at its version, as
@@ -526,8 +555,8 @@ impl Store {
         }
     }
 
-    /// Deletes our upload unless a blob refers to it (the transaction used
-    /// it): an upload that lost a race, or whose transaction did not happen.
+    /// Deletes our upload unless a blob refers to it: after a transaction
+    /// that failed (whose commit may still have happened).
     async fn discard_unclaimed(&self, uploaded: Option<ObjectId>) {
         let Some(file) = uploaded else { return };
         match self.blobs().find_one(doc! { "file": file }).await {
@@ -638,26 +667,48 @@ impl Store {
     }
 }
 
-fn image_doc(
+/// What a picture transaction did: its value, the files its released blobs
+/// had (to delete once it committed), and the file of the blob it claimed.
+struct Attached<T> {
+    value: T,
+    freed: Vec<ObjectId>,
+    claimed: Option<ObjectId>,
+}
+
+impl<T> Attached<T> {
+    /// Nothing written.
+    fn nothing(value: T) -> Self {
+        Self {
+            value,
+            freed: Vec::new(),
+            claimed: None,
+        }
+    }
+}
+
+/// A picture about to be stored, before its blob is known.
+struct NewImage<'a> {
     id: String,
-    picture: &Picture,
+    picture: &'a Picture,
     purpose: Purpose,
     owner: ObjectId,
     expense: Option<ObjectId>,
-    blob: &Blob,
-    file: ObjectId,
-) -> ImageDoc {
-    ImageDoc {
-        id,
-        blob: blob.hash.clone(),
-        file,
-        kind: purpose.code().to_string(),
-        owner,
-        expense,
-        content_type: picture.content_type.to_string(),
-        width: i32::try_from(picture.width).unwrap_or(i32::MAX),
-        height: i32::try_from(picture.height).unwrap_or(i32::MAX),
-        size: blob.size,
-        created_at: now(),
+}
+
+impl NewImage<'_> {
+    fn into_doc(self, blob: &Blob, file: ObjectId) -> ImageDoc {
+        ImageDoc {
+            id: self.id,
+            blob: blob.hash.clone(),
+            file,
+            kind: self.purpose.code().to_string(),
+            owner: self.owner,
+            expense: self.expense,
+            content_type: self.picture.content_type.to_string(),
+            width: i32::try_from(self.picture.width).unwrap_or(i32::MAX),
+            height: i32::try_from(self.picture.height).unwrap_or(i32::MAX),
+            size: blob.size,
+            created_at: now(),
+        }
     }
 }
