@@ -341,6 +341,7 @@ async fn run(
                     .service(routes::auth::scope().wrap(Governor::new(&strict_auth)))
                     .service(routes::contact::scope().wrap(Governor::new(&strict_contact)))
                     .service(routes::friends::scope())
+                    .service(routes::blocks::scope())
                     .service(routes::users::scope(picture_body_limit))
                     .service(routes::images::scope())
                     .service(routes::groups::scope())

@@ -4,6 +4,8 @@
 pub mod balance;
 pub mod category;
 pub mod email;
+pub mod friendship;
+pub mod iso4217;
 pub mod legacy;
 pub mod modes;
 pub mod money;

@@ -29,6 +29,8 @@ const MAX_SCALED: i128 = MAX_MAJOR_UNITS * DECIMAL_SCALE;
 pub enum MoneyError {
     #[error("Currency must be a 3-letter code")]
     InvalidCurrency,
+    #[error("Currency must be an ISO 4217 code such as USD, EUR or INR")]
+    UnknownCurrency,
     #[error("Amount must be a valid number")]
     NotANumber,
     #[error("Amount is too large")]
@@ -37,10 +39,9 @@ pub enum MoneyError {
     NotPositive,
 }
 
-/// An ISO-4217-style currency code: three upper-case ASCII letters.
-///
-/// Any three letters are accepted (the app may send codes we have never heard
-/// of); only the number of decimals depends on the code.
+/// An ISO 4217 currency code: three upper-case ASCII letters naming a
+/// currency of [`super::iso4217`]'s table (anything else is a 400, so a
+/// client cannot open an unbounded number of made-up currencies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Currency([u8; 3]);
@@ -48,14 +49,22 @@ pub struct Currency([u8; 3]);
 impl Currency {
     pub const USD: Currency = Currency(*b"USD");
 
-    /// Trims, checks for exactly three ASCII letters and upper-cases them.
+    /// Trims, checks for exactly three ASCII letters, upper-cases them and
+    /// looks the code up in the ISO 4217 table.
     pub fn parse(input: &str) -> Result<Currency, MoneyError> {
         match input.trim().as_bytes() {
-            [a, b, c] if [a, b, c].iter().all(|l| l.is_ascii_alphabetic()) => Ok(Currency([
-                a.to_ascii_uppercase(),
-                b.to_ascii_uppercase(),
-                c.to_ascii_uppercase(),
-            ])),
+            [a, b, c] if [a, b, c].iter().all(|l| l.is_ascii_alphabetic()) => {
+                let code = [
+                    a.to_ascii_uppercase(),
+                    b.to_ascii_uppercase(),
+                    c.to_ascii_uppercase(),
+                ];
+                if super::iso4217::is_known(&code) {
+                    Ok(Currency(code))
+                } else {
+                    Err(MoneyError::UnknownCurrency)
+                }
+            }
             _ => Err(MoneyError::InvalidCurrency),
         }
     }

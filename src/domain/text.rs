@@ -74,9 +74,36 @@ pub fn phone(raw: &str) -> Result<String, String> {
     }
 }
 
+/// A name folded for prefix search: trimmed, lower case, runs of spaces as
+/// one, so "  Ann  Lee" is found by "ann l".
+pub fn search_key(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The exclusive upper end of the keys that start with `prefix`: the prefix
+/// followed by the highest code point, which sorts (as UTF-8 bytes) after
+/// every continuation of it.
+pub fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_keys_fold_case_and_spaces() {
+        assert_eq!(search_key("  Ann   Lee "), "ann lee");
+        assert_eq!(search_key("ÉMILE"), "émile");
+        let end = prefix_end("ann");
+        for name in ["ann", "ann lee", "annabel", "ann\u{FFFF}"] {
+            assert!(name >= "ann" && name < end.as_str(), "{name}");
+        }
+        assert!("ano" > end.as_str());
+    }
 
     #[test]
     fn bounded_trims_and_checks_length() {

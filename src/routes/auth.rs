@@ -155,6 +155,7 @@ async fn register(
     let now = mongodb::bson::DateTime::now();
     let user = UserDoc {
         id: ObjectId::new(),
+        name_key: Some(text::search_key(&name)),
         name,
         email: email.into_string(),
         password: hash,
@@ -165,6 +166,9 @@ async fn register(
         last_login: None,
         friends: Vec::new(),
         pending_friends: Vec::new(),
+        friends_out: Vec::new(),
+        friends_in: Vec::new(),
+        blocked: Vec::new(),
         default_currency: None,
         created_at: now,
         updated_at: now,

@@ -1,5 +1,6 @@
-//! `/v1/users/friends`: my friends, bulk add (with pending friends for people
-//! not registered yet), removal, and the balance with one friend.
+//! `/v1/users/friends`: my friends with their state, bulk add (requests to
+//! registered people, pending friends for the others), accepting and
+//! declining requests, removal, and the balance with one friend.
 
 use std::collections::HashSet;
 
@@ -12,9 +13,12 @@ use super::versions;
 use super::views::{balance_fields, nets, UserRef};
 use super::{ok, parse_id};
 use crate::auth::AuthUser;
+use crate::domain::friendship::{Add, Relations, Status, Typed};
 use crate::domain::{email::Email, text};
 use crate::error::{ApiError, FieldError};
-use crate::store::{FriendsAdded, PendingFriendDoc, Store, UserSummary};
+use crate::store::{
+    Candidate as StoredCandidate, FriendsAdded, PendingFriendDoc, Person, Request, Store,
+};
 
 const MAX_FRIENDS_PER_REQUEST: usize = 100;
 
@@ -23,6 +27,8 @@ pub fn scope() -> Scope {
         .route("", web::get().to(list))
         .route("", web::post().to(add))
         .route("/{friend_id}", web::delete().to(remove))
+        .route("/{friend_id}/accept", web::post().to(accept))
+        .route("/{friend_id}/decline", web::post().to(decline))
         .route("/{friend_id}/balance", web::get().to(balance))
 }
 
@@ -36,16 +42,20 @@ struct FriendView {
     phone_number: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     profile_image: Option<Option<String>>,
+    status: Status,
 }
 
-impl From<&UserSummary> for FriendView {
-    fn from(u: &UserSummary) -> Self {
+impl FriendView {
+    /// A registered friend, with the contact details I may see (an empty
+    /// email when none: the app reads it as a string).
+    fn of(p: &Person, status: Status) -> Self {
         Self {
-            id: u.id.to_hex(),
-            name: u.name.clone(),
-            email: Some(u.email.clone()),
-            phone_number: u.phone_number.clone(),
-            profile_image: Some(u.profile_image.as_deref().map(crate::images::public_url)),
+            id: p.id.to_hex(),
+            name: p.name.clone(),
+            email: Some(p.email.clone()),
+            phone_number: p.phone_number.clone(),
+            profile_image: Some(p.profile_image.as_deref().map(crate::images::public_url)),
+            status,
         }
     }
 }
@@ -53,10 +63,14 @@ impl From<&UserSummary> for FriendView {
 async fn list(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
     let doc = me(&store, user).await?;
     let (friends, pending) = futures_util::try_join!(
-        store.user_summaries(&doc.friends),
+        store.people(user.id, &doc.friends),
         store.pending_friends_of(user.id)
     )?;
-    let friends: Vec<FriendView> = friends.iter().map(FriendView::from).collect();
+    let relations = doc.relations();
+    let friends: Vec<FriendView> = friends
+        .iter()
+        .filter_map(|p| Some(FriendView::of(p, relations.status(p.id)?)))
+        .collect();
     let pending: Vec<FriendView> = pending
         .iter()
         .map(|p| FriendView {
@@ -65,6 +79,7 @@ async fn list(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, A
             email: p.email.clone(),
             phone_number: p.phone_number.clone(),
             profile_image: None,
+            status: Status::Pending,
         })
         .collect();
     Ok(ok(
@@ -96,6 +111,9 @@ struct EntryResult {
     message: String,
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     kind: Option<&'static str>,
+    /// The friend entry's state after the add, when the add made or found one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Status>,
 }
 
 /// One validated entry of a bulk add.
@@ -193,15 +211,15 @@ async fn add(
     for _ in 0..versions::ATTEMPTS {
         let (doc, registered, my_pending) = futures_util::try_join!(
             me(&store, user),
-            store.users_by_contacts(&emails, &phones),
+            store.add_candidates(user.id, &emails, &phones),
             store.pending_friends_of(user.id)
         )?;
-        let mut plan = Plan::new(user.id, &doc.friends, &my_pending);
+        let mut plan = Plan::new(user.id, doc.relations(), &my_pending);
         for entry in &parsed {
             plan.entry(entry, &registered);
         }
         let converted = match store
-            .add_friends(user.id, &plan.befriend, &plan.pend)
+            .add_friends(user.id, &plan.requests, &plan.accepts, &plan.pend)
             .await?
         {
             FriendsAdded::Stale => continue,
@@ -209,7 +227,7 @@ async fn add(
         };
         let message = format!(
             "{} friend(s) added, {} pending friend(s) created",
-            plan.befriend.len() + converted.len(),
+            plan.added + converted.len(),
             plan.pend.len() - converted.len()
         );
         return Ok(ok(&message, plan.results_after(&converted)));
@@ -222,31 +240,39 @@ async fn add(
 /// What a bulk add writes, and what it answers for each entry.
 struct Plan {
     me: ObjectId,
-    friends: HashSet<ObjectId>,
+    relations: Relations,
+    /// Registered people this add already decided about.
+    decided: HashSet<ObjectId>,
     pending_keys: HashSet<String>,
-    befriend: Vec<ObjectId>,
+    requests: Vec<Request>,
+    accepts: Vec<ObjectId>,
+    /// Entries answered as added (requests, acceptances and ignored ones).
+    added: usize,
     pend: Vec<PendingFriendDoc>,
     /// Per entry, its result and the pending record it created, if any.
     results: Vec<(EntryResult, Option<ObjectId>)>,
 }
 
 impl Plan {
-    fn new(me: ObjectId, friends: &[ObjectId], my_pending: &[PendingFriendDoc]) -> Self {
+    fn new(me: ObjectId, relations: Relations, my_pending: &[PendingFriendDoc]) -> Self {
         Self {
             me,
-            friends: friends.iter().copied().collect(),
+            relations,
+            decided: HashSet::new(),
             pending_keys: my_pending
                 .iter()
                 .flat_map(|p| [p.email.clone(), p.phone_number.clone()])
                 .flatten()
                 .collect(),
-            befriend: Vec::new(),
+            requests: Vec::new(),
+            accepts: Vec::new(),
+            added: 0,
             pend: Vec::new(),
             results: Vec::new(),
         }
     }
 
-    fn entry(&mut self, entry: &Parsed, registered: &[UserSummary]) {
+    fn entry(&mut self, entry: &Parsed, registered: &[StoredCandidate]) {
         let c = match entry {
             Ok(c) => c,
             Err((raw, message)) => {
@@ -257,6 +283,7 @@ impl Plan {
                     success: false,
                     message: message.clone(),
                     kind: None,
+                    status: None,
                 };
                 self.results.push((result, None));
                 return;
@@ -272,42 +299,15 @@ impl Plan {
                     .iter()
                     .find(|u| u.phone_number.as_ref() == Some(phone))
             });
-        let mut pended = None;
-        let (success, message, kind) = match existing {
-            Some(u) if u.id == self.me => (
-                false,
-                "You cannot add yourself as a friend",
-                "existing_user",
-            ),
-            Some(u) if !self.friends.insert(u.id) => {
-                (false, "Already friends with this user", "existing_user")
-            }
+        let (success, message, kind, status, pended) = match existing {
             Some(u) => {
-                self.befriend.push(u.id);
-                (true, FRIEND_ADDED, "existing_user")
+                let (success, message, status) = self.registered(c, u);
+                (success, message, "existing_user", status, None)
             }
             None => {
-                let keys = [c.email.clone(), c.phone.clone()];
-                if keys.iter().flatten().any(|k| self.pending_keys.contains(k)) {
-                    (false, "Already in your pending friends", "pending_friend")
-                } else {
-                    self.pending_keys.extend(keys.into_iter().flatten());
-                    let record = PendingFriendDoc {
-                        id: ObjectId::new(),
-                        name: c.name.clone(),
-                        email: c.email.clone(),
-                        phone_number: c.phone.clone(),
-                        added_by: self.me,
-                        created_at: mongodb::bson::DateTime::now(),
-                    };
-                    pended = Some(record.id);
-                    self.pend.push(record);
-                    (
-                        true,
-                        "Pending friend created; they will be added when they register",
-                        "pending_friend",
-                    )
-                }
+                let (success, message, pended) = self.unregistered(c);
+                let status = success.then_some(Status::Pending);
+                (success, message, "pending_friend", status, pended)
             }
         };
         let result = EntryResult {
@@ -317,12 +317,83 @@ impl Plan {
             success,
             message: message.into(),
             kind: Some(kind),
+            status,
         };
         self.results.push((result, pended));
     }
 
+    /// An entry naming a registered user: a request, an acceptance, or why
+    /// neither. Someone who blocked me is answered like a request, and
+    /// nothing is written.
+    fn registered(&mut self, c: &Candidate, u: &StoredCandidate) -> (bool, &'static str, Option<Status>) {
+        if !self.decided.insert(u.id) && u.id != self.me {
+            return (false, "Already friends with this user", None);
+        }
+        let planned = self.requests.len();
+        match Add::decide(self.me, &self.relations, u.target(), planned) {
+            Add::Request => {
+                self.requests.push(Request {
+                    id: u.id,
+                    typed: Typed {
+                        email: c.email.clone(),
+                        phone: c.phone.clone(),
+                    },
+                });
+                self.added += 1;
+                (true, FRIEND_ADDED, Some(Status::Outgoing))
+            }
+            Add::Ignored => {
+                self.added += 1;
+                (true, FRIEND_ADDED, Some(Status::Outgoing))
+            }
+            Add::Accept => {
+                self.accepts.push(u.id);
+                self.added += 1;
+                (true, FRIEND_ADDED, Some(Status::Mutual))
+            }
+            Add::AlreadyFriends => (
+                false,
+                "Already friends with this user",
+                self.relations.status(u.id),
+            ),
+            Add::Myself => (false, "You cannot add yourself as a friend", None),
+            Add::BlockedByMe => (
+                false,
+                "You have blocked this user; unblock them to add them",
+                None,
+            ),
+            Add::MyListFull => (false, "Your friend list is full", None),
+            Add::TheirListFull => (false, "This user cannot take more friends", None),
+        }
+    }
+
+    /// An entry naming nobody registered: a pending friend, unless I have
+    /// one with that email or phone already.
+    fn unregistered(&mut self, c: &Candidate) -> (bool, &'static str, Option<ObjectId>) {
+        let keys = [c.email.clone(), c.phone.clone()];
+        if keys.iter().flatten().any(|k| self.pending_keys.contains(k)) {
+            return (false, "Already in your pending friends", None);
+        }
+        self.pending_keys.extend(keys.into_iter().flatten());
+        let record = PendingFriendDoc {
+            id: ObjectId::new(),
+            name: c.name.clone(),
+            email: c.email.clone(),
+            phone_number: c.phone.clone(),
+            added_by: self.me,
+            created_at: mongodb::bson::DateTime::now(),
+        };
+        let id = record.id;
+        self.pend.push(record);
+        (
+            true,
+            "Pending friend created; they will be added when they register",
+            Some(id),
+        )
+    }
+
     /// The results, with pending records whose person registered while they
-    /// were written reported as the friendships they became.
+    /// were written reported as the requests they became.
     fn results_after(self, converted: &[ObjectId]) -> Vec<EntryResult> {
         self.results
             .into_iter()
@@ -330,6 +401,7 @@ impl Plan {
                 if pended.is_some_and(|id| converted.contains(&id)) {
                     result.message = FRIEND_ADDED.into();
                     result.kind = Some("existing_user");
+                    result.status = Some(Status::Outgoing);
                 }
                 result
             })
@@ -374,6 +446,40 @@ async fn remove(
     }
 }
 
+/// Accepts a friend request: we become mutual friends, and each sees the
+/// other's contact details.
+async fn accept(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path, "friend")?;
+    if !store.accept_friend(user.id, id).await? {
+        return Err(ApiError::not_found("Friend request not found"));
+    }
+    let people = store.people(user.id, &[id]).await?;
+    let friend = people
+        .first()
+        .ok_or_else(|| ApiError::not_found("Friend not found"))?;
+    Ok(ok(
+        "Friend request accepted",
+        FriendView::of(friend, Status::Mutual),
+    ))
+}
+
+/// Declines a friend request: the entry goes on both sides.
+async fn decline(
+    user: AuthUser,
+    path: web::Path<String>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path, "friend")?;
+    if !store.decline_friend(user.id, id).await? {
+        return Err(ApiError::not_found("Friend request not found"));
+    }
+    Ok(ok("Friend request declined", serde_json::Value::Null))
+}
+
 async fn balance(
     user: AuthUser,
     path: web::Path<String>,
@@ -386,7 +492,7 @@ async fn balance(
     }
     let ids = [id];
     let (people, rows) = futures_util::try_join!(
-        store.user_summaries(&ids),
+        store.people(user.id, &ids),
         store.ledger_for(user.id, Some(id))
     )?;
     let friend = people
@@ -394,6 +500,6 @@ async fn balance(
         .ok_or_else(|| ApiError::not_found("Friend not found"))?;
     let net = nets(&rows).remove(&id).unwrap_or_default();
     let mut data = balance_fields(&net, doc.default_currency());
-    data["friend"] = serde_json::to_value(UserRef::from_summary(friend)).unwrap_or_default();
+    data["friend"] = serde_json::to_value(UserRef::of(friend)).unwrap_or_default();
     Ok(ok("Balance retrieved successfully", data))
 }

@@ -10,7 +10,8 @@ use super::{created, ok, parse_id, Checks};
 use crate::auth::AuthUser;
 use crate::domain::{email::Email, text};
 use crate::error::ApiError;
-use crate::store::{GroupDoc, MemberDoc, Store};
+use crate::domain::friendship::Typed;
+use crate::store::{GroupDoc, MemberDoc, Request, Store};
 
 const MAX_MEMBERS: usize = 100;
 
@@ -23,6 +24,7 @@ pub fn scope() -> Scope {
         .route("/{id}", web::delete().to(delete))
         .route("/{id}/members", web::post().to(add_member))
         .route("/{id}/members/{member_id}", web::delete().to(remove_member))
+        .route("/{id}/members/{member_id}", web::patch().to(change_role))
         .route("/{id}/leave", web::delete().to(leave))
         .route("/{id}/settle-up", web::get().to(super::settle::group))
 }
@@ -84,20 +86,28 @@ fn group_view(g: &GroupDoc, people: &Directory) -> GroupView {
 }
 
 /// Renders groups with every member and creator populated in one query.
-pub async fn render_groups(store: &Store, groups: &[GroupDoc]) -> Result<Vec<GroupView>, ApiError> {
-    let people = people_of(store, groups).await?;
+pub async fn render_groups(
+    store: &Store,
+    viewer: ObjectId,
+    groups: &[GroupDoc],
+) -> Result<Vec<GroupView>, ApiError> {
+    let people = people_of(store, viewer, groups).await?;
     Ok(groups.iter().map(|g| group_view(g, &people)).collect())
 }
 
 /// Every member and creator of `groups`, in one query.
-pub async fn people_of(store: &Store, groups: &[GroupDoc]) -> Result<Directory, ApiError> {
+pub async fn people_of(
+    store: &Store,
+    viewer: ObjectId,
+    groups: &[GroupDoc],
+) -> Result<Directory, ApiError> {
     let mut ids: Vec<ObjectId> = groups
         .iter()
         .flat_map(|g| g.members.iter().map(|m| m.user).chain([g.created_by]))
         .collect();
     ids.sort();
     ids.dedup();
-    Ok(Directory::new(store.user_summaries(&ids).await?))
+    Directory::load(store, viewer, &ids).await
 }
 
 /// A group's populated member list, as the group view shows it.
@@ -105,8 +115,12 @@ pub fn members_value(group: &GroupDoc, people: &Directory) -> serde_json::Value 
     group_view(group, people).members_value()
 }
 
-async fn render_one(store: &Store, group: &GroupDoc) -> Result<GroupView, ApiError> {
-    let mut views = render_groups(store, std::slice::from_ref(group)).await?;
+async fn render_one(
+    store: &Store,
+    viewer: ObjectId,
+    group: &GroupDoc,
+) -> Result<GroupView, ApiError> {
+    let mut views = render_groups(store, viewer, std::slice::from_ref(group)).await?;
     views
         .pop()
         .ok_or_else(|| ApiError::internal("rendering produced no group"))
@@ -182,7 +196,13 @@ async fn create(
     let mut wanted: Vec<ObjectId> = requested.into_iter().filter(|id| *id != user.id).collect();
     wanted.sort();
     wanted.dedup();
-    let found = store.active_user_ids(&wanted).await?;
+    let (found, blocked) = futures_util::try_join!(
+        store.active_user_ids(&wanted),
+        store.any_block_between(user.id, &wanted)
+    )?;
+    if blocked {
+        return Err(cannot_add());
+    }
     let now = DateTime::now();
     let member = |id: ObjectId, role: &str| MemberDoc {
         id: ObjectId::new(),
@@ -210,7 +230,7 @@ async fn create(
         version: 1,
     };
     store.create_group(&group).await?;
-    let view = render_one(&store, &group).await?;
+    let view = render_one(&store, user.id, &group).await?;
     Ok(tagged(
         created("Group created successfully", view),
         group.version,
@@ -221,7 +241,7 @@ async fn list(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, A
     let groups = store.groups_of(user.id).await?;
     Ok(ok(
         "Groups retrieved successfully",
-        render_groups(&store, &groups).await?,
+        render_groups(&store, user.id, &groups).await?,
     ))
 }
 
@@ -231,7 +251,7 @@ async fn get(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let group = member_group(&store, &path, user).await?;
-    let view = render_one(&store, &group).await?;
+    let view = render_one(&store, user.id, &group).await?;
     Ok(tagged(
         ok("Group retrieved successfully", view),
         group.version,
@@ -244,31 +264,65 @@ async fn get(
 /// again. With `expected` (If-Match), another version is a 409 instead.
 async fn change_group(
     store: &Store,
+    viewer: ObjectId,
     raw_id: &str,
     expected: Option<i64>,
-    befriend: Option<(ObjectId, ObjectId)>,
+    request: Option<(ObjectId, Request)>,
     decide: impl Fn(&GroupDoc) -> Result<Document, ApiError>,
 ) -> Result<GroupDoc, ApiError> {
     for _ in 0..versions::ATTEMPTS {
         let group = active_group(store, raw_id).await?;
         let update = decide(&group)?;
         if expected.is_some_and(|v| v != group.version) {
-            return Err(conflict(store, &group).await);
+            return Err(conflict(store, viewer, &group).await);
         }
         if let Some(changed) = store
-            .change_group(group.id, group.version, update, befriend)
+            .change_group(group.id, group.version, update, request.clone())
             .await?
         {
             return Ok(changed);
         }
     }
     let group = active_group(store, raw_id).await?;
-    Err(conflict(store, &group).await)
+    Err(conflict(store, viewer, &group).await)
 }
 
 /// 409 `VERSION_CONFLICT` with the group as it is now.
-async fn conflict(store: &Store, current: &GroupDoc) -> ApiError {
-    versions::conflict("group", render_one(store, current).await)
+async fn conflict(store: &Store, viewer: ObjectId, current: &GroupDoc) -> ApiError {
+    versions::conflict("group", render_one(store, viewer, current).await)
+}
+
+fn cannot_add() -> ApiError {
+    ApiError::bad_request("Some of these people cannot be added to a group with you")
+}
+
+fn full() -> ApiError {
+    ApiError::bad_request(format!("A group can have at most {MAX_MEMBERS} members"))
+}
+
+/// Whether `user` is one of the group's current admins (having created the
+/// group gives no rights once its creator is no longer an admin member).
+fn is_admin(group: &GroupDoc, user: ObjectId) -> bool {
+    group.member(user).is_some_and(|m| m.role == "admin")
+}
+
+/// The update that takes `user` out of the group. When they were its last
+/// admin, the member who joined first after them becomes admin, so a group
+/// is never left without one while it has members.
+fn members_without(group: &GroupDoc, user: ObjectId) -> Result<Document, ApiError> {
+    let mut rest: Vec<MemberDoc> = group
+        .members
+        .iter()
+        .filter(|m| m.user != user)
+        .cloned()
+        .collect();
+    if !rest.iter().any(|m| m.role == "admin") {
+        if let Some(heir) = rest.iter_mut().min_by_key(|m| (m.joined_at, m.id)) {
+            heir.role = "admin".into();
+        }
+    }
+    let members = mongodb::bson::to_bson(&rest).map_err(ApiError::internal)?;
+    Ok(doc! { "$set": { "members": members } })
 }
 
 fn not_a_member() -> ApiError {
@@ -317,14 +371,14 @@ async fn update(
     if let Some(description) = description {
         set.insert("description", description);
     }
-    let updated = change_group(&store, &path, expected, None, |group| {
+    let updated = change_group(&store, user.id, &path, expected, None, |group| {
         if !group.is_member(user.id) {
             return Err(not_a_member());
         }
         Ok(doc! { "$set": set.clone() })
     })
     .await?;
-    let view = render_one(&store, &updated).await?;
+    let view = render_one(&store, user.id, &updated).await?;
     Ok(tagged(
         ok("Group updated successfully", view),
         updated.version,
@@ -338,10 +392,10 @@ async fn delete(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let expected = expected_version(&req, None)?;
-    change_group(&store, &path, expected, None, |group| {
-        if group.created_by != user.id {
+    change_group(&store, user.id, &path, expected, None, |group| {
+        if !is_admin(group, user.id) {
             return Err(ApiError::forbidden(
-                "Only the group creator can delete this group",
+                "Only the group's admins can delete this group",
             ));
         }
         Ok(doc! { "$set": { "isActive": false } })
@@ -387,11 +441,20 @@ async fn add_member(
         Some(_) => Ok(()),
     };
     may_add(&group)?;
+    if group.members.len() >= MAX_MEMBERS {
+        return Err(full());
+    }
+    let unknown = || ApiError::not_found("User not found with this email");
     let invitee = store
         .user_by_email(email.as_str())
         .await?
         .filter(|u| u.is_active)
-        .ok_or_else(|| ApiError::not_found("User not found with this email"))?;
+        .ok_or_else(unknown)?;
+    // Someone who blocked the caller (or whom they blocked) is answered like
+    // an unknown email.
+    if store.any_block_between(user.id, &[invitee.id]).await? {
+        return Err(unknown());
+    }
     let member = mongodb::bson::to_bson(&MemberDoc {
         id: ObjectId::new(),
         user: invitee.id,
@@ -399,18 +462,30 @@ async fn add_member(
         joined_at: DateTime::now(),
     })
     .map_err(ApiError::internal)?;
-    let befriend = Some((user.id, invitee.id));
-    let updated = change_group(&store, &path, expected, befriend, |group| {
+    // Being put in a group reveals nothing: the inviter's friend request
+    // (knowing the email they typed) goes to the new member.
+    let request = Request {
+        id: invitee.id,
+        typed: Typed {
+            email: Some(email.into_string()),
+            phone: None,
+        },
+    };
+    let request = Some((user.id, request));
+    let updated = change_group(&store, user.id, &path, expected, request, |group| {
         may_add(group)?;
         if group.is_member(invitee.id) {
             return Err(ApiError::bad_request(
                 "User is already a member of this group",
             ));
         }
+        if group.members.len() >= MAX_MEMBERS {
+            return Err(full());
+        }
         Ok(doc! { "$push": { "members": member.clone() } })
     })
     .await?;
-    let view = render_one(&store, &updated).await?;
+    let view = render_one(&store, user.id, &updated).await?;
     Ok(tagged(
         ok("Member added successfully", view),
         updated.version,
@@ -426,7 +501,7 @@ async fn remove_member(
     let expected = expected_version(&req, None)?;
     let (group_id, member_id) = path.into_inner();
     let member_id = parse_id(&member_id, "member")?;
-    let updated = change_group(&store, &group_id, expected, None, |group| {
+    let updated = change_group(&store, user.id, &group_id, expected, None, |group| {
         let Some(me) = group.member(user.id) else {
             return Err(not_a_member());
         };
@@ -438,14 +513,64 @@ async fn remove_member(
         if !group.is_member(member_id) {
             return Err(ApiError::not_found("Member not found in this group"));
         }
-        Ok(doc! { "$pull": { "members": { "user": member_id } } })
+        members_without(group, member_id)
     })
     .await?;
-    let view = render_one(&store, &updated).await?;
+    let view = render_one(&store, user.id, &updated).await?;
     Ok(tagged(
         ok("Member removed successfully", view),
         updated.version,
     ))
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    role: Option<String>,
+}
+
+/// An admin makes a member an admin (handing over) or an admin a member;
+/// the last admin cannot be made a member.
+async fn change_role(
+    req: HttpRequest,
+    user: AuthUser,
+    path: web::Path<(String, String)>,
+    body: web::Json<RoleBody>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ApiError> {
+    let expected = expected_version(&req, None)?;
+    let (group_id, member_id) = path.into_inner();
+    let member_id = parse_id(&member_id, "member")?;
+    let role = match body.into_inner().role.as_deref() {
+        Some("admin") => "admin",
+        Some("member") => "member",
+        _ => {
+            return Err(ApiError::validation(vec![crate::error::FieldError::new(
+                "role",
+                "Role must be admin or member",
+            )]))
+        }
+    };
+    let updated = change_group(&store, user.id, &group_id, expected, None, |group| {
+        if !group.is_member(user.id) {
+            return Err(not_a_member());
+        }
+        if !is_admin(group, user.id) {
+            return Err(ApiError::forbidden("Only group admins can change roles"));
+        }
+        let Some(index) = group.members.iter().position(|m| m.user == member_id) else {
+            return Err(ApiError::not_found("Member not found in this group"));
+        };
+        let admins = group.members.iter().filter(|m| m.role == "admin").count();
+        if role == "member" && group.members[index].role == "admin" && admins == 1 {
+            return Err(ApiError::bad_request(
+                "Make another member an admin first: a group needs an admin",
+            ));
+        }
+        Ok(doc! { "$set": { format!("members.{index}.role"): role } })
+    })
+    .await?;
+    let view = render_one(&store, user.id, &updated).await?;
+    Ok(tagged(ok("Member role changed", view), updated.version))
 }
 
 async fn leave(
@@ -455,11 +580,11 @@ async fn leave(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let expected = expected_version(&req, None)?;
-    change_group(&store, &path, expected, None, |group| {
+    change_group(&store, user.id, &path, expected, None, |group| {
         if !group.is_member(user.id) {
             return Err(ApiError::bad_request("You are not a member of this group"));
         }
-        Ok(doc! { "$pull": { "members": { "user": user.id } } })
+        members_without(group, user.id)
     })
     .await?;
     Ok(ok("You have left the group", serde_json::Value::Null))

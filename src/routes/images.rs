@@ -150,7 +150,7 @@ pub async fn put_receipt(
     pictures.admit(user.id, Purpose::Receipt)?;
     let bytes = input::upload_bytes(&req, payload, pictures.max_upload_bytes()).await?;
     let picture = pictures.prepare(bytes, Purpose::Receipt).await?;
-    let result = change_expense(&store, &path, None, allowed, async |stored| {
+    let result = change_expense(&store, user.id, &path, None, allowed, async |stored| {
         store
             .put_receipt(stored, user.id, &picture, pictures.quota())
             .await
@@ -160,7 +160,7 @@ pub async fn put_receipt(
         Ok(_) => pictures.stored(Purpose::Receipt, picture.bytes.len()),
         Err(e) => pictures.failed(Purpose::Receipt, e),
     }
-    receipt_response(&store, &result?, "Receipt saved").await
+    receipt_response(&store, user.id, &result?, "Receipt saved").await
 }
 
 /// `DELETE /v1/expenses/:id/receipt`.
@@ -170,11 +170,11 @@ pub async fn delete_receipt(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let allowed = receipt_editor(user);
-    let updated = change_expense(&store, &path, None, allowed, async |stored| {
+    let updated = change_expense(&store, user.id, &path, None, allowed, async |stored| {
         store.remove_receipt(stored).await
     })
     .await?;
-    receipt_response(&store, &updated, "Receipt removed").await
+    receipt_response(&store, user.id, &updated, "Receipt removed").await
 }
 
 fn receipt_editor(user: AuthUser) -> impl Fn(&ExpenseDoc) -> Result<(), ApiError> {
@@ -193,9 +193,10 @@ fn receipt_editor(user: AuthUser) -> impl Fn(&ExpenseDoc) -> Result<(), ApiError
 
 async fn receipt_response(
     store: &Store,
+    viewer: mongodb::bson::oid::ObjectId,
     expense: &ExpenseDoc,
     message: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let view = render_one(store, expense).await?;
+    let view = render_one(store, viewer, expense).await?;
     Ok(tagged(ok(message, view), expense.version))
 }

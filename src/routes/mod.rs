@@ -2,6 +2,7 @@
 //! success envelope, id and pagination parsing, and extractor error mapping.
 
 pub mod auth;
+pub mod blocks;
 pub mod contact;
 pub mod expenses;
 pub mod friends;

@@ -13,7 +13,7 @@ use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
-use super::expenses::input::{check_participants, parse_date, parse_group};
+use super::expenses::input::{check_open_currencies, check_participants, parse_date, parse_group};
 use super::expenses::view::{render, render_one};
 use super::expenses::{change_expense, find};
 use super::groups::member_group;
@@ -218,8 +218,9 @@ async fn create(
         other => other?,
     }
     let doc = payment.into_document(user.id, None);
+    check_open_currencies(&store, &doc).await?;
     store.insert_expense(&doc).await?;
-    let view = render_one(&store, &doc).await?;
+    let view = render_one(&store, user.id, &doc).await?;
     Ok(tagged(created("Payment recorded", view), doc.version))
 }
 
@@ -254,7 +255,7 @@ async fn list(
         .await?;
     Ok(ok_page(
         "Payments retrieved successfully",
-        render(&store, &payments).await?,
+        render(&store, user.id, &payments).await?,
         &page,
         total,
     ))
@@ -296,7 +297,7 @@ async fn get(
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
     let payment = find_payment(&store, &path, user).await?;
-    let view = render_one(&store, &payment).await?;
+    let view = render_one(&store, user.id, &payment).await?;
     Ok(tagged(
         ok("Payment retrieved successfully", view),
         payment.version,
@@ -313,14 +314,14 @@ async fn update(
     let body = body.into_inner();
     let expected = expected_version(&req, body.version)?;
     let allowed = |doc: &ExpenseDoc| check_payment(doc, user, true);
-    let edited = change_expense(&store, &path, expected, allowed, async |stored| {
+    let edited = change_expense(&store, user.id, &path, expected, allowed, async |stored| {
         let payment = NewPayment::parse(body.clone(), user.id, Currency::USD, Some(stored))?;
         let edited = payment.into_document(user.id, Some(stored));
         let written = store.replace_expense(&edited, stored.version).await?;
         Ok(written.then_some(edited))
     })
     .await?;
-    let view = render_one(&store, &edited).await?;
+    let view = render_one(&store, user.id, &edited).await?;
     Ok(tagged(
         ok("Payment updated successfully", view),
         edited.version,
@@ -335,7 +336,7 @@ async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let expected = expected_version(&req, None)?;
     let allowed = |doc: &ExpenseDoc| check_payment(doc, user, true);
-    change_expense(&store, &path, expected, allowed, async |stored| {
+    change_expense(&store, user.id, &path, expected, allowed, async |stored| {
         let deleted = store.delete_expense(stored.id, stored.version).await?;
         Ok(deleted.then_some(()))
     })

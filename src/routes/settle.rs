@@ -75,6 +75,7 @@ struct CurrencyPlan {
 /// whether each was provably minimal.
 async fn render(
     store: &Store,
+    viewer: ObjectId,
     plans: BTreeMap<Currency, (usize, Plan<ObjectId>)>,
 ) -> Result<serde_json::Value, ApiError> {
     let mut people: Vec<ObjectId> = plans
@@ -83,7 +84,7 @@ async fn render(
         .collect();
     people.sort();
     people.dedup();
-    let people = Directory::new(store.user_summaries(&people).await?);
+    let people = Directory::load(store, viewer, &people).await?;
     let mut transfers = Vec::new();
     let mut currencies = Vec::new();
     for (currency, (open, plan)) in &plans {
@@ -186,7 +187,7 @@ pub async fn group(
             );
         }
     }
-    let mut data = render(&store, plans).await?;
+    let mut data = render(&store, user.id, plans).await?;
     data["simplified"] = simplify.into();
     data["group"] = serde_json::json!({ "_id": group.id.to_hex(), "name": group.name });
     Ok(ok("Settle-up plan computed", data))
@@ -253,7 +254,7 @@ pub async fn mine(
             })
         })
         .collect();
-    let mut data = render(&store, plans).await?;
+    let mut data = render(&store, user.id, plans).await?;
     data["totals"] = totals.into();
     Ok(ok("Settle-up plan computed", data))
 }

@@ -4,16 +4,17 @@ use actix_web::{web, HttpResponse, Scope};
 use serde::{Deserialize, Serialize};
 
 use super::images::save_profile;
-use super::views::{balance_fields, ids, iso, iso_opt, nets, UserRef};
+use super::views::{balance_fields, ids, iso, iso_opt, nets};
 use super::{auth::new_password, ok, ok_page, Checks, Page};
 use crate::auth::{password, AuthUser, UserStatusCache};
 use crate::domain::money::Currency;
+use crate::domain::email::Email;
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::images::process::Purpose;
 use crate::images::{input, public_url, Pictures};
 use crate::state::AuthConfig;
-use crate::store::{PhotoChange, ProfileChanges, Store, UserDoc};
+use crate::store::{PhotoChange, ProfileChanges, SearchBy, Store, UserDoc, UserSummary};
 
 /// `picture_body_limit`: the JSON body limit of `PATCH /profile`, the one
 /// route that takes a photo inside JSON (every other keeps the default).
@@ -268,11 +269,66 @@ async fn search(
             "Search term cannot be more than 100 characters",
         ));
     }
+    let Some(by) = search_by(term) else {
+        // Part of an email finds nobody: search is not a directory.
+        return Ok(ok_page("Users retrieved successfully", Vec::<SearchResult>::new(), &page, 0));
+    };
     let (found, total) = store
-        .search_users(user.id, term, page.skip(), page.limit_i64())
+        .search_users(user.id, &by, page.skip(), page.limit_i64())
         .await?;
-    let data: Vec<UserRef> = found.iter().map(UserRef::from_summary).collect();
+    let data: Vec<SearchResult> = found.iter().map(|u| SearchResult::of(u, &by)).collect();
     Ok(ok_page("Users retrieved successfully", data, &page, total))
+}
+
+/// What a search term asks for: a whole email address, a phone number (as
+/// it was registered), or else the start of a name. None for a term with an
+/// `@` that is not a whole address.
+fn search_by(term: &str) -> Option<SearchBy> {
+    if term.contains('@') {
+        return Email::parse(term)
+            .ok()
+            .map(|e| SearchBy::Email(e.into_string()));
+    }
+    let phone_like = term
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    match text::phone(term) {
+        Ok(phone) if phone_like => Some(SearchBy::Phone(phone)),
+        _ => Some(SearchBy::NamePrefix(text::search_key(term))),
+    }
+}
+
+/// A person found by a search: their name and photo, and only the contact
+/// detail the searcher typed in full (the email as a string, empty
+/// otherwise, as the app reads it).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchResult {
+    #[serde(rename = "_id")]
+    id: String,
+    name: String,
+    email: String,
+    profile_image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number: Option<String>,
+}
+
+impl SearchResult {
+    fn of(u: &UserSummary, by: &SearchBy) -> Self {
+        Self {
+            id: u.id.to_hex(),
+            name: u.name.clone(),
+            email: match by {
+                SearchBy::Email(e) => e.clone(),
+                _ => String::new(),
+            },
+            profile_image: u.profile_image.as_deref().map(public_url),
+            phone_number: match by {
+                SearchBy::Phone(p) => Some(p.clone()),
+                _ => None,
+            },
+        }
+    }
 }
 
 async fn balances(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {

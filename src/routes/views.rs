@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::domain::balance::{collect_nets, MemberBalance};
 use crate::domain::money::{format_money_message, Currency, MajorUnits};
-use crate::store::{ledger::LedgerRow, UserSummary};
+use crate::error::ApiError;
+use crate::store::{ledger::LedgerRow, Person, Store};
 
 pub fn iso(dt: DateTime) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp_millis(dt.timestamp_millis())
@@ -24,7 +25,9 @@ pub fn ids(list: &[ObjectId]) -> Vec<String> {
     list.iter().map(|id| id.to_hex()).collect()
 }
 
-/// `{_id, name, email, profileImage}`: a user as other objects embed them.
+/// `{_id, name, email, profileImage}`: a user as other objects embed them,
+/// with the email only where the viewer may see it (else empty: the app
+/// reads a string).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRef {
@@ -36,12 +39,12 @@ pub struct UserRef {
 }
 
 impl UserRef {
-    pub fn from_summary(u: &UserSummary) -> Self {
+    pub fn of(p: &Person) -> Self {
         Self {
-            id: u.id.to_hex(),
-            name: u.name.clone(),
-            email: u.email.clone(),
-            profile_image: u.profile_image.as_deref().map(crate::images::public_url),
+            id: p.id.to_hex(),
+            name: p.name.clone(),
+            email: p.email.clone(),
+            profile_image: p.profile_image.as_deref().map(crate::images::public_url),
         }
     }
 }
@@ -55,18 +58,24 @@ pub struct CreatorRef {
     pub email: String,
 }
 
-/// Users fetched in one query, looked up by id while rendering. A user that no
+/// Users fetched in one query as the viewer may see them
+/// ([`Store::people`]), looked up by id while rendering. A user that no
 /// longer exists renders as a bare reference rather than failing the request.
-pub struct Directory(HashMap<ObjectId, UserSummary>);
+pub struct Directory(HashMap<ObjectId, Person>);
 
 impl Directory {
-    pub fn new(users: Vec<UserSummary>) -> Self {
-        Self(users.into_iter().map(|u| (u.id, u)).collect())
+    pub fn new(people: Vec<Person>) -> Self {
+        Self(people.into_iter().map(|p| (p.id, p)).collect())
+    }
+
+    /// `ids` as `viewer` may see them, in one query.
+    pub async fn load(store: &Store, viewer: ObjectId, ids: &[ObjectId]) -> Result<Self, ApiError> {
+        Ok(Self::new(store.people(viewer, ids).await?))
     }
 
     pub fn user(&self, id: ObjectId) -> UserRef {
         match self.0.get(&id) {
-            Some(u) => UserRef::from_summary(u),
+            Some(p) => UserRef::of(p),
             None => UserRef {
                 id: id.to_hex(),
                 name: "Deleted user".into(),

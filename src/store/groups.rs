@@ -7,7 +7,9 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
+use super::friendships::Request;
 use super::{at_version, now, Store};
+use crate::domain::friendship::Typed;
 use crate::domain::months::MonthCounts;
 use crate::error::ApiError;
 
@@ -57,15 +59,26 @@ impl GroupDoc {
 }
 
 impl Store {
-    /// Inserts the group and befriends the creator with every member, atomically.
+    /// Inserts the group and, atomically, sends the creator's friend request
+    /// to every member not connected with them yet (which reveals nothing of
+    /// either: contact details follow only acceptance).
     pub async fn create_group(&self, group: &GroupDoc) -> Result<(), ApiError> {
-        let others: Vec<ObjectId> = group.members.iter().map(|m| m.user).collect();
+        let requests: Vec<Request> = group
+            .members
+            .iter()
+            .filter(|m| m.user != group.created_by)
+            .map(|m| Request {
+                id: m.user,
+                typed: Typed::default(),
+            })
+            .collect();
         let mut session = self.client.start_session().await?;
         session
             .start_transaction()
             .and_run2(async |s| {
                 self.groups().insert_one(group).session(&mut *s).await?;
-                self.link_friends(s, group.created_by, &others).await
+                self.request_in(s, group.created_by, &requests).await?;
+                Ok(())
             })
             .await?;
         Ok(())
@@ -147,22 +160,22 @@ impl Store {
     }
 
     /// Applies `update` to the group only while it is active and at version
-    /// `read`, counting the version up; with `befriend` (inviter, member) the
-    /// two become friends in the same transaction. None when the group
+    /// `read`, counting the version up; with `request` (inviter, request) the
+    /// inviter's friend request goes to the new member in the same transaction. None when the group
     /// changed meanwhile (or was deleted): nothing was written.
     pub async fn change_group(
         &self,
         id: ObjectId,
         read: i64,
         mut update: Document,
-        befriend: Option<(ObjectId, ObjectId)>,
+        request: Option<(ObjectId, Request)>,
     ) -> Result<Option<GroupDoc>, ApiError> {
         let filter = doc! { "_id": id, "isActive": true, "version": at_version(read) };
         let mut set = update.get_document("$set").cloned().unwrap_or_default();
         set.insert("updatedAt", now());
         update.insert("$set", set);
         update.insert("$inc", doc! { "version": 1 });
-        let Some((inviter, member)) = befriend else {
+        let Some((inviter, request)) = request else {
             return Ok(self
                 .groups()
                 .find_one_and_update(filter, update)
@@ -180,7 +193,8 @@ impl Store {
                     .session(&mut *s)
                     .await?;
                 if updated.is_some() {
-                    self.link_friends(s, inviter, &[member]).await?;
+                    self.request_in(s, inviter, std::slice::from_ref(&request))
+                        .await?;
                 }
                 Ok(updated)
             })

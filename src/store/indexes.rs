@@ -52,6 +52,8 @@ fn wanted() -> Vec<Wanted> {
     vec![
         index("users", doc! { "email": 1 }, true),
         index("users", doc! { "phoneNumber": 1 }, false),
+        // Search by name prefix (`nameKey`, schema 5).
+        index("users", doc! { "nameKey": 1, "_id": 1 }, false),
         index("groups", doc! { "members.user": 1, "isActive": 1 }, false),
         // Date windows (`$gte`..`$lt`) run on ascending indexes, scanned
         // backwards for newest-first pages: SecantusDB 0.7 (Python) drops the

@@ -35,6 +35,8 @@ use crate::domain::postings::{postings, Bill, Share};
 use crate::error::ApiError;
 
 mod checks;
+mod open;
+pub use open::MAX_OPEN_CURRENCIES;
 pub use checks::LedgerDocs;
 
 /// The fields of an expense the ledger depends on, read without the rest of

@@ -3,6 +3,7 @@
 
 pub mod contacts;
 pub mod expenses;
+pub mod friendships;
 pub mod groups;
 pub mod images;
 mod indexes;
@@ -10,6 +11,7 @@ pub mod ledger;
 pub mod logins;
 pub mod paymentlog;
 pub mod pending;
+pub mod people;
 pub mod sessions;
 pub mod timeline;
 pub mod upgrade;
@@ -23,12 +25,14 @@ use mongodb::{Client, Collection, Database};
 use secrecy::ExposeSecret;
 
 pub use contacts::ContactDoc;
+pub use friendships::{Candidate, Request};
 pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc};
 pub use groups::{GroupDoc, MemberDoc};
 pub use images::{ImageDoc, PhotoChange, ReceiptRef};
 pub use paymentlog::PaymentFilter;
 pub use pending::{FriendsAdded, PendingFriendDoc};
-pub use users::{ProfileChanges, UserDoc, UserSummary};
+pub use people::Person;
+pub use users::{ProfileChanges, SearchBy, UserDoc, UserSummary};
 
 use crate::configuration::DatabaseSettings;
 use crate::metrics::Metrics;

@@ -6,7 +6,11 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use mongodb::ClientSession;
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use super::friendships::{known_as, Request};
 use super::users::contact_filter;
+use crate::domain::friendship::Typed;
 use super::{now, Store, UserDoc};
 use crate::error::{is_duplicate_key, ApiError};
 
@@ -38,8 +42,9 @@ impl Store {
             .await?)
     }
 
-    /// Befriends `me` with registered users and stores pending friends for the
-    /// rest, all in one transaction. `Stale` (nothing written) when what the
+    /// Sends `me`'s friend requests to registered users, accepts theirs
+    /// (`accepts`: people who had asked `me`) and stores pending friends for
+    /// the rest, all in one transaction. `Stale` (nothing written) when what the
     /// caller planned from no longer holds: someone it would pend registered,
     /// or an identical pending record was written concurrently. A person who
     /// registers while this commits is caught afterwards and befriended; the
@@ -47,10 +52,11 @@ impl Store {
     pub async fn add_friends(
         &self,
         me: ObjectId,
-        befriend: &[ObjectId],
+        requests: &[Request],
+        accepts: &[ObjectId],
         pending: &[PendingFriendDoc],
     ) -> Result<FriendsAdded, ApiError> {
-        if befriend.is_empty() && pending.is_empty() {
+        if requests.is_empty() && accepts.is_empty() && pending.is_empty() {
             return Ok(FriendsAdded::Done(Vec::new()));
         }
         let ids: Vec<ObjectId> = pending.iter().map(|p| p.id).collect();
@@ -64,7 +70,8 @@ impl Store {
                 if !pending.is_empty() && self.anyone_registered(s, &contacts).await? {
                     return Ok(false);
                 }
-                self.link_friends(s, me, befriend).await?;
+                self.request_in(s, me, requests).await?;
+                self.accept_in(s, me, accepts).await?;
                 if pending.is_empty() {
                     return Ok(true);
                 }
@@ -148,9 +155,10 @@ impl Store {
     }
 
     /// Inserts a new account and, in the same transaction, turns every pending
-    /// friend record naming its email or phone into a mutual friendship; then
+    /// friend record naming its email or phone into a friend request from its
+    /// adder (incoming for the newcomer, who learns only the adder's name); then
     /// looks once more, for records written by adds that committed meanwhile.
-    /// Returns how many users the newcomer was befriended with.
+    /// Returns how many users asked the newcomer.
     pub async fn register_user(&self, user: &UserDoc) -> Result<usize, ApiError> {
         let phone = user.phone_number.as_deref();
         let mut session = self.client.start_session().await?;
@@ -173,8 +181,8 @@ impl Store {
         Ok(adders + late.len())
     }
 
-    /// Turns the pending records naming `email` or `phone` into friendships
-    /// of `user` with their adders, atomically; returns the records' ids.
+    /// Turns the pending records naming `email` or `phone` into friend
+    /// requests from their adders to `user`, atomically; returns the records' ids.
     pub async fn convert_pending(
         &self,
         user: ObjectId,
@@ -190,7 +198,9 @@ impl Store {
     }
 
     /// [`Store::convert_pending`] inside the caller's transaction: how many
-    /// adders were befriended, and the records converted.
+    /// adders asked, and the records converted. What each adder typed (the
+    /// email or phone the newcomer registered with, or both) is kept for the
+    /// adder alone (`knownAs`).
     async fn convert_pending_in(
         &self,
         s: &mut ClientSession,
@@ -202,34 +212,44 @@ impl Store {
         if let Some(phone) = phone {
             contact.push(doc! { "phoneNumber": phone });
         }
-        let records: Vec<Document> = self
+        let records: Vec<PendingFriendDoc> = self
             .pending()
-            .clone_with_type::<Document>()
             .find(doc! { "$or": contact })
-            .projection(doc! { "addedBy": 1 })
             .session(&mut *s)
             .await?
             .stream(&mut *s)
             .try_collect()
             .await?;
-        let ids: Vec<ObjectId> = records
-            .iter()
-            .filter_map(|d| d.get_object_id("_id").ok())
-            .collect();
+        let ids: Vec<ObjectId> = records.iter().map(|r| r.id).collect();
         if ids.is_empty() {
             return Ok((0, ids));
         }
-        let mut adders: Vec<ObjectId> = records
-            .iter()
-            .filter_map(|d| d.get_object_id("addedBy").ok())
-            .collect();
-        adders.sort();
-        adders.dedup();
-        self.link_friends(s, user, &adders).await?;
+        let typed = typed_by_adder(&records);
+        let adders: Vec<ObjectId> = typed.iter().map(|(a, _)| *a).collect();
+        let known_as: Vec<Document> = typed.iter().map(|(by, t)| known_as(*by, t)).collect();
+        let at = now();
+        self.users()
+            .update_one(
+                doc! { "_id": user },
+                doc! {
+                    "$addToSet": {
+                        "friends": { "$each": &adders },
+                        "friendsIn": { "$each": &adders },
+                    },
+                    "$push": { "knownAs": { "$each": known_as } },
+                    "$set": { "updatedAt": at },
+                },
+            )
+            .session(&mut *s)
+            .await?;
         self.users()
             .update_many(
                 doc! { "_id": { "$in": &adders } },
-                doc! { "$pull": { "pendingFriends": { "$in": &ids } } },
+                doc! {
+                    "$addToSet": { "friends": user, "friendsOut": user },
+                    "$pull": { "pendingFriends": { "$in": &ids } },
+                    "$set": { "updatedAt": at },
+                },
             )
             .session(&mut *s)
             .await?;
@@ -239,6 +259,22 @@ impl Store {
             .await?;
         Ok((adders.len(), ids))
     }
+}
+
+/// Per adder (in id order), what they typed in their records: a person
+/// pended by email and again by phone is one request knowing both.
+fn typed_by_adder(records: &[PendingFriendDoc]) -> Vec<(ObjectId, Typed)> {
+    let mut by: BTreeMap<ObjectId, Typed> = BTreeMap::new();
+    for r in records {
+        let t = by.entry(r.added_by).or_default();
+        if t.email.is_none() {
+            t.email.clone_from(&r.email);
+        }
+        if t.phone.is_none() {
+            t.phone.clone_from(&r.phone_number);
+        }
+    }
+    by.into_iter().collect()
 }
 
 /// What [`Store::add_friends`] did.

@@ -11,7 +11,10 @@
 //! - version 1: Splitlyr's (integer minor units, `payers`, `participants`);
 //! - version 2: expenses and groups carry a `version` (optimistic
 //!   concurrency), and a user has at most one pending friend per email and
-//!   per phone number (unique indexes, built once the duplicates are gone).
+//!   per phone number (unique indexes, built once the duplicates are gone);
+//! - version 3: expenses are typed (`type`, `splitType`), several payers;
+//! - version 4: pictures are stored files, not inline data URIs;
+//! - version 5: users carry `nameKey` for prefix search (see `v5`).
 //!
 //! A database without a recorded version is at version 1 when a Splitlyr
 //! ledger was ever built in it (Splitlyr releases before versions were
@@ -23,6 +26,8 @@
 //! batches, each batch in one transaction with the progress record in
 //! `migrations`, so a crash at any point resumes after the last committed
 //! batch and no document is converted twice.
+
+mod v5;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -39,7 +44,7 @@ use crate::error::is_duplicate_key;
 use crate::state::{Phase, Readiness};
 
 /// The schema this release reads and writes.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 /// The record of the upgrade from the old server's documents.
 const V1_MIGRATION: &str = "v1-node-documents";
 /// The record of the upgrade to versioned documents.
@@ -494,6 +499,9 @@ impl Store {
         }
         if version < 4 {
             self.upgrade_to_v4().await?;
+        }
+        if version < 5 {
+            self.upgrade_to_v5().await?;
         }
         if self.recorded_schema().await? != Some(SCHEMA_VERSION) {
             self.record_schema(SCHEMA_VERSION).await?;

@@ -2,12 +2,13 @@
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
-use mongodb::options::ReturnDocument;
-use mongodb::ClientSession;
+use mongodb::options::{Hint, ReturnDocument};
 use serde::{Deserialize, Serialize};
 
 use super::{now, PhotoChange, Store};
+use crate::domain::friendship::Relations;
 use crate::domain::money::Currency;
+use crate::domain::text::{prefix_end, search_key};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,6 +31,18 @@ pub struct UserDoc {
     pub friends: Vec<ObjectId>,
     #[serde(default)]
     pub pending_friends: Vec<ObjectId>,
+    /// Friends I added who have not accepted yet (see `domain::friendship`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub friends_out: Vec<ObjectId>,
+    /// Friends who added me and whom I have not accepted yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub friends_in: Vec<ObjectId>,
+    /// People I blocked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<ObjectId>,
+    /// The name folded for prefix search (`text::search_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_key: Option<String>,
     /// The currency of the single `balance` number (USD when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_currency: Option<String>,
@@ -38,6 +51,11 @@ pub struct UserDoc {
 }
 
 impl UserDoc {
+    /// My side of my friendships and blocks.
+    pub fn relations(&self) -> Relations {
+        Relations::new(&self.friends, &self.friends_out, &self.friends_in, &self.blocked)
+    }
+
     /// The currency the user's single balance numbers are given in.
     pub fn default_currency(&self) -> Currency {
         self.default_currency
@@ -115,6 +133,7 @@ impl Store {
     ) -> Result<Option<UserDoc>, ApiError> {
         let mut set = doc! { "updatedAt": now() };
         if let Some(name) = changes.name {
+            set.insert("nameKey", search_key(&name));
             set.insert("name", name);
         }
         if let Some(phone) = changes.phone_number {
@@ -153,30 +172,28 @@ impl Store {
         Ok(())
     }
 
-    /// Active users other than `me` whose name or email contains `term`
-    /// (literal text: it is regex-escaped, never interpreted).
+    /// Active users other than `me`, not blocking `me`, found `by` a name
+    /// prefix or an exact email or phone number; a page of them in name
+    /// order, and how many there are. Every form reads an index (hinted: the
+    /// planner would scan the collection for the extra conditions).
     pub async fn search_users(
         &self,
         me: ObjectId,
-        term: &str,
+        by: &SearchBy,
         skip: u64,
         limit: i64,
     ) -> Result<(Vec<UserSummary>, u64), ApiError> {
-        let pattern = regex::escape(term);
-        let filter = doc! {
-            "_id": { "$ne": me },
-            "isActive": true,
-            "$or": [
-                { "name": { "$regex": &pattern, "$options": "i" } },
-                { "email": { "$regex": &pattern, "$options": "i" } },
-            ],
-        };
+        let (filter, hint) = search_filter(me, by);
         let coll = self.users().clone_with_type::<UserSummary>();
-        let total = coll.count_documents(filter.clone()).await?;
+        let total = coll
+            .count_documents(filter.clone())
+            .hint(Hint::Keys(hint.clone()))
+            .await?;
         let users = coll
             .find(filter)
             .projection(summary_projection())
-            .sort(doc! { "name": 1, "_id": 1 })
+            .hint(Hint::Keys(hint))
+            .sort(doc! { "nameKey": 1, "_id": 1 })
             .skip(skip)
             .limit(limit)
             .await?
@@ -218,69 +235,35 @@ impl Store {
             .try_collect()
             .await?)
     }
+}
 
-    /// Makes `me` and every one of `others` mutual friends, inside the caller's
-    /// transaction. Two writes whatever the number of friends; `$addToSet` makes
-    /// a retry harmless.
-    pub(super) async fn link_friends(
-        &self,
-        session: &mut ClientSession,
-        me: ObjectId,
-        others: &[ObjectId],
-    ) -> mongodb::error::Result<()> {
-        let others: Vec<ObjectId> = others.iter().copied().filter(|o| *o != me).collect();
-        if others.is_empty() {
-            return Ok(());
+/// How a search finds people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchBy {
+    /// Names starting with this folded prefix (`text::search_key`).
+    NamePrefix(String),
+    Email(String),
+    Phone(String),
+}
+
+/// The filter of a search and the index it reads.
+pub fn search_filter(me: ObjectId, by: &SearchBy) -> (Document, Document) {
+    let mut filter = match by {
+        SearchBy::NamePrefix(prefix) => {
+            doc! { "nameKey": { "$gte": prefix, "$lt": prefix_end(prefix) } }
         }
-        let at = now();
-        self.users()
-            .update_one(
-                doc! { "_id": me },
-                doc! { "$addToSet": { "friends": { "$each": &others } }, "$set": { "updatedAt": at } },
-            )
-            .session(&mut *session)
-            .await?;
-        self.users()
-            .update_many(
-                doc! { "_id": { "$in": &others } },
-                doc! { "$addToSet": { "friends": me }, "$set": { "updatedAt": at } },
-            )
-            .session(&mut *session)
-            .await?;
-        Ok(())
-    }
-
-    /// Makes `me` and each of `others` mutual friends, atomically.
-    pub async fn befriend(&self, me: ObjectId, others: &[ObjectId]) -> Result<(), ApiError> {
-        let mut session = self.client.start_session().await?;
-        session
-            .start_transaction()
-            .and_run2(async |s| self.link_friends(s, me, others).await)
-            .await?;
-        Ok(())
-    }
-
-    /// Ends the friendship both ways, atomically.
-    pub async fn unfriend(&self, me: ObjectId, friend: ObjectId) -> Result<(), ApiError> {
-        let mut session = self.client.start_session().await?;
-        session
-            .start_transaction()
-            .and_run2(async |s| {
-                let at = now();
-                for (a, b) in [(me, friend), (friend, me)] {
-                    self.users()
-                        .update_one(
-                            doc! { "_id": a },
-                            doc! { "$pull": { "friends": b }, "$set": { "updatedAt": at } },
-                        )
-                        .session(&mut *s)
-                        .await?;
-                }
-                Ok(())
-            })
-            .await?;
-        Ok(())
-    }
+        SearchBy::Email(email) => doc! { "email": email },
+        SearchBy::Phone(phone) => doc! { "phoneNumber": phone },
+    };
+    let hint = match by {
+        SearchBy::NamePrefix(_) => doc! { "nameKey": 1, "_id": 1 },
+        SearchBy::Email(_) => doc! { "email": 1 },
+        SearchBy::Phone(_) => doc! { "phoneNumber": 1 },
+    };
+    filter.insert("_id", doc! { "$ne": me });
+    filter.insert("isActive", true);
+    filter.insert("blocked", doc! { "$ne": me });
+    (filter, hint)
 }
 
 /// Users (or pending records) with any of the emails or phone numbers.

@@ -165,7 +165,8 @@ async fn create_returns_the_populated_expense() {
         .expense(
             &al,
             with(
-                body("Taxi", json!(12.5), &[(&bo, json!(12.5))]),
+                // Al takes part: nobody books money between other people.
+                body("Taxi", json!(12.5), &[(&al, json!(6.25)), (&bo, json!(6.25))]),
                 json!({"paidBy": bo.id, "category": "Transport", "date": "2026-01-05T10:30:00Z", "notes": "airport"}),
             ),
         )
@@ -608,7 +609,11 @@ async fn participants_without_a_group_must_be_friends() {
         &app,
         &al,
         with(
-            body("Cab", json!(20), &[(&bo, json!(10)), (&dee, json!(10))]),
+            body(
+                "Cab",
+                json!(20),
+                &[(&al, json!(5)), (&bo, json!(5)), (&dee, json!(10))],
+            ),
             json!({"paidBy": bo.id}),
         ),
     )
@@ -937,13 +942,15 @@ async fn get_is_for_creator_payer_and_split_users() {
     app.befriend(&al, &cy).await;
     let dee = user(&app, "Dee").await;
     app.befriend(&al, &dee).await;
-    // Al creates, Bo pays, Bo and Cy share; Dee is Al's friend but not involved.
+    // Al creates, Bo pays, Bo and Cy share; Dee is Al's friend but not
+    // involved. (In a group: outside one, Al would have to take part.)
+    let group = app.group(&al, "Show night", &[&bo, &cy]).await;
     let e = app
         .expense(
             &al,
             with(
                 body("Show", json!(50), &[(&bo, json!(25)), (&cy, json!(25))]),
-                json!({"paidBy": bo.id}),
+                json!({"paidBy": bo.id, "groupId": group}),
             ),
         )
         .await;
@@ -1148,7 +1155,11 @@ async fn payer_may_update_an_expense_whose_split_users_are_not_their_friends() {
         .expense(
             &al,
             with(
-                body("Cab", json!(20), &[(&bo, json!(10)), (&cy, json!(10))]),
+                body(
+                    "Cab",
+                    json!(20),
+                    &[(&al, json!(4)), (&bo, json!(8)), (&cy, json!(8))],
+                ),
                 json!({"paidBy": bo.id}),
             ),
         )
@@ -1268,13 +1279,15 @@ async fn settle_my_split() {
     assert_eq!(read["data"]["isSettled"], true);
     assert_eq!(split_of(&read["data"], &bo)["settled"], true);
 
-    // The creator who is not in the split has nothing to settle.
+    // The creator who is not in the split (of a group expense) has nothing
+    // to settle.
+    let group = app.group(&al, "Gifts", &[&bo]).await;
     let e = app
         .expense(
             &al,
             with(
                 body("Gift", json!(10), &[(&bo, json!(10))]),
-                json!({"paidBy": bo.id}),
+                json!({"paidBy": bo.id, "groupId": group}),
             ),
         )
         .await;
@@ -1645,7 +1658,7 @@ async fn an_expense_whose_creator_is_gone_still_renders() {
         .expense(
             &al,
             with(
-                body("Gift", json!(10), &[(&bo, json!(10))]),
+                body("Gift", json!(10), &[(&al, json!(5)), (&bo, json!(5))]),
                 json!({"paidBy": bo.id}),
             ),
         )
@@ -1684,6 +1697,8 @@ async fn update_changes_the_payer_and_settlements_start_over() {
     app.befriend(&al, &cy).await;
     let dee = user(&app, "Dee").await;
     app.befriend(&bo, &dee).await; // Bo's friend, not Al's
+    // Bo sees Cy's email (read back below) only as Cy's friend.
+    app.befriend(&bo, &cy).await;
     let e = app
         .expense(
             &al,

@@ -118,11 +118,15 @@ async fn list_returns_friends_and_pending_friends_with_their_fields() {
     assert_eq!(keys(data), ["friends", "pendingFriends"]);
     assert_eq!(
         data["friends"],
-        json!([{"_id": bo.id, "name": "Bo", "email": "bo@example.com", "phoneNumber": "+1 555 010 2222", "profileImage": "https://img.example.com/bo.png"}])
+        json!([{"_id": bo.id, "name": "Bo", "email": "bo@example.com", "phoneNumber": "+1 555 010 2222", "profileImage": "https://img.example.com/bo.png", "status": "mutual"}])
     );
     let pending = data["pendingFriends"].as_array().expect("pending array");
     assert_eq!(pending.len(), 1, "{body}");
-    assert_eq!(keys(&pending[0]), ["_id", "email", "name", "phoneNumber"]);
+    assert_eq!(
+        keys(&pending[0]),
+        ["_id", "email", "name", "phoneNumber", "status"]
+    );
+    assert_eq!(pending[0]["status"], "pending");
     assert_eq!(pending[0]["name"], "Dee");
     assert_eq!(pending[0]["email"], "dee@example.com");
     assert_eq!(pending[0]["phoneNumber"], "555-0303");

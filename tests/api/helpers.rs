@@ -188,7 +188,16 @@ impl TestApp {
         (ua, ub)
     }
 
+    /// Makes `a` and `b` mutual friends: `a` adds `b`, and `b` adds `a`
+    /// back (which accepts).
     pub async fn befriend(&self, a: &User, b: &User) {
+        self.request_friend(a, b).await;
+        self.request_friend(b, a).await;
+    }
+
+    /// `a` adds `b` by email: a request, `outgoing` for `a` and `incoming`
+    /// for `b` (or, when `b` had asked, acceptance).
+    pub async fn request_friend(&self, a: &User, b: &User) {
         let (status, body) = self
             .post(
                 "/v1/users/friends",

@@ -18,5 +18,6 @@ mod replicas;
 mod samples;
 mod sessions;
 mod splits;
+mod trust;
 mod upgrade;
 mod users;

@@ -303,7 +303,7 @@ async fn change_password_success_only_the_new_password_logs_in() {
 // ---------- GET /?userId= ----------
 
 #[tokio::test]
-async fn search_is_case_insensitive_on_name_or_email_and_skips_me_and_inactive() {
+async fn search_is_a_case_insensitive_name_prefix_or_an_exact_email_and_skips_me_and_inactive() {
     let app = spawn_app().await;
     let me = app.register("Alfred", "alfred@example.com").await;
     let alice = app.register("Alice Smith", "alice@example.com").await;
@@ -320,15 +320,12 @@ async fn search_is_case_insensitive_on_name_or_email_and_skips_me_and_inactive()
     assert_eq!(body["success"], true);
     assert!(body["message"].is_string());
     let found: HashSet<String> = ids_of(&body["data"]).into_iter().collect();
-    // Alice by name and email, Bob by email only; Carol and Dave do not contain "al".
-    assert_eq!(
-        found,
-        HashSet::from([alice.id.clone(), bob.id.clone()]),
-        "{body}"
-    );
+    // Alice by her name's start; Bob's email contains "al" but emails are
+    // matched whole only (search is not a directory).
+    assert_eq!(found, HashSet::from([alice.id.clone()]), "{body}");
     assert_eq!(
         body["pagination"],
-        json!({"current": 1, "limit": 10, "pages": 1, "total": 2})
+        json!({"current": 1, "limit": 10, "pages": 1, "total": 1})
     );
     for u in body["data"].as_array().unwrap() {
         assert_eq!(keys(u), ["_id", "email", "name", "profileImage"], "{u}");
@@ -340,18 +337,26 @@ async fn search_is_case_insensitive_on_name_or_email_and_skips_me_and_inactive()
         .find(|u| u["_id"] == alice.id.as_str())
         .unwrap();
     assert_eq!(alice_row["name"], "Alice Smith");
-    assert_eq!(alice_row["email"], "alice@example.com");
+    assert_eq!(alice_row["email"], "", "found by name: no contact details");
     assert!(alice_row["profileImage"].is_null());
 
     // Non-ASCII letters fold case too.
     let (status, body) = app.get(&search_path("ÉMILE ZOË", ""), &me.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(ids_of(&body["data"]), [emile.id.as_str()], "{body}");
-    // Name only (mixed case), email only.
-    let (_, body) = app.get(&search_path("sMiTh", ""), &me.token).await;
+    // A name prefix in mixed case; a whole email in any case (part of one
+    // finds nobody).
+    let (_, body) = app.get(&search_path("aLiCe sM", ""), &me.token).await;
     assert_eq!(ids_of(&body["data"]), [alice.id.as_str()]);
+    let (_, body) = app.get(&search_path("sMiTh", ""), &me.token).await;
+    assert_eq!(body["data"], json!([]), "not a prefix: {body}");
     let (_, body) = app.get(&search_path("SALLY@", ""), &me.token).await;
+    assert_eq!(body["data"], json!([]), "{body}");
+    let (_, body) = app
+        .get(&search_path("BOB.SALLY@example.com", ""), &me.token)
+        .await;
     assert_eq!(ids_of(&body["data"]), [bob.id.as_str()]);
+    assert_eq!(body["data"][0]["email"], "bob.sally@example.com");
     // My own name matches nothing but me.
     let (status, body) = app.get(&search_path("alfred", ""), &me.token).await;
     assert_eq!(status, StatusCode::OK);
@@ -417,8 +422,8 @@ async fn search_term_is_literal_text_never_a_pattern_or_operator() {
         );
         assert_eq!(body["pagination"]["total"], 0);
     }
-    // Special characters match themselves.
-    let (status, body) = app.get(&search_path("(te", ""), &me.token).await;
+    // Special characters match themselves (in a name prefix).
+    let (status, body) = app.get(&search_path("Mr (te", ""), &me.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(ids_of(&body["data"]), [paren.id.as_str()]);
     let (_, body) = app.get(&search_path("a.c", ""), &me.token).await;
@@ -427,9 +432,15 @@ async fn search_term_is_literal_text_never_a_pattern_or_operator() {
         [dotted.id.as_str()],
         "'.' is not a wildcard: {body}"
     );
-    let (_, body) = app.get(&search_path("ce sm", ""), &me.token).await;
+    let (_, body) = app.get(&search_path("alice sm", ""), &me.token).await;
     assert_eq!(ids_of(&body["data"]), [spaced.id.as_str()], "{body}");
-    for term in ["n-l", "#1", "&co", "~x", "\\d"] {
+    for term in [
+        "jean-l",
+        "jean-luc #1",
+        "Jean-Luc #1 &co",
+        "jean-luc #1 &co ~x",
+        "jean-luc #1 &co ~x \\d",
+    ] {
         let (status, body) = app.get(&search_path(term, ""), &me.token).await;
         assert_eq!(status, StatusCode::OK, "{term} -> {body}");
         assert_eq!(

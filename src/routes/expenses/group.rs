@@ -50,7 +50,7 @@ pub(super) async fn group_expenses(
     };
     Ok(ok_page(
         "Group expenses retrieved successfully",
-        render(&store, &expenses).await?,
+        render(&store, user.id, &expenses).await?,
         &page,
         total,
     ))
@@ -68,7 +68,7 @@ pub(super) async fn group_balance(
     let group = member_group(&store, &path, user).await?;
     let rows = store.group_ledger(group.id).await?;
     // The members, the caller's default currency among them.
-    let people = people_of(&store, std::slice::from_ref(&group)).await?;
+    let people = people_of(&store, user.id, std::slice::from_ref(&group)).await?;
     let nets = collect_nets(
         rows.iter()
             .filter_map(|r| Some((r.user, Currency::parse(&r.currency).ok()?, r.net))),

@@ -16,6 +16,7 @@ use crate::domain::text;
 use crate::error::ApiError;
 use crate::routes::users::me;
 use crate::routes::Checks;
+use crate::store::ledger::MAX_OPEN_CURRENCIES;
 use crate::store::{ExpenseDoc, PayerDoc, SplitDoc, Store};
 
 #[derive(Clone, Deserialize)]
@@ -284,7 +285,41 @@ pub fn build_splits(expense: &NewExpense, previous: &[SplitDoc]) -> Vec<SplitDoc
         .collect()
 }
 
-/// Who may take part: in a group, its members; otherwise me and my friends.
+/// Outside a group, whoever records or edits an expense or payment must be
+/// one of its people (a payer, the payee, or in the split): nobody books
+/// money between other people. In a group, being a member is enough.
+pub fn check_takes_part(
+    user: AuthUser,
+    group: Option<ObjectId>,
+    mut people: impl Iterator<Item = ObjectId>,
+) -> Result<(), ApiError> {
+    if group.is_none() && !people.any(|p| p == user.id) {
+        return Err(ApiError::bad_request(
+            "Outside a group you can only record expenses you take part in, \
+             as a payer or in the split",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses an expense or payment that would open its currency where
+/// [`MAX_OPEN_CURRENCIES`] others are open already (in its group, or between
+/// two of its people).
+pub async fn check_open_currencies(store: &Store, expense: &ExpenseDoc) -> Result<(), ApiError> {
+    if store.opens_too_many_currencies(expense).await? {
+        return Err(ApiError::validation(vec![crate::error::FieldError::new(
+            "currency",
+            format!(
+                "At most {MAX_OPEN_CURRENCIES} currencies can be open at once in a group \
+                 or between two people; settle one of them first"
+            ),
+        )]));
+    }
+    Ok(())
+}
+
+/// Who may take part: in a group, its members; otherwise me and my friends;
+/// never someone who blocked me or whom I blocked (a generic refusal).
 pub async fn check_participants(
     store: &Store,
     user: AuthUser,
@@ -293,8 +328,23 @@ pub async fn check_participants(
     split_users: &[ObjectId],
 ) -> Result<(), ApiError> {
     let others: Vec<ObjectId> = payers.iter().copied().filter(|p| *p != user.id).collect();
-    if !others.is_empty() && store.user_summaries(&others).await?.len() < others.len() {
+    let everyone: Vec<ObjectId> = payers.iter().chain(split_users).copied().collect();
+    let (found, blocked) = futures_util::try_join!(
+        async {
+            if others.is_empty() {
+                return Ok(0);
+            }
+            Ok(store.user_summaries(&others).await?.len())
+        },
+        store.any_block_between(user.id, &everyone)
+    )?;
+    if found < others.len() {
         return Err(ApiError::not_found("Payer not found"));
+    }
+    if blocked {
+        return Err(ApiError::forbidden(
+            "Some of these people cannot share an expense with you",
+        ));
     }
     match group {
         Some(gid) => {

@@ -11,7 +11,7 @@ use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
 use self::input::{
-    build_splits, check_participants, parse_group, ExpenseBody, Fallback, NewExpense,
+    build_splits, check_open_currencies, check_participants, check_takes_part, parse_group, ExpenseBody, Fallback, NewExpense,
 };
 use self::view::{render, render_one};
 use super::versions::{self, expected_version, tagged};
@@ -53,7 +53,7 @@ async fn create(
     let new = NewExpense::parse(b, Fallback::new_expense(user.id))?;
     let payers: Vec<ObjectId> = new.payer_users().collect();
     let split_users: Vec<ObjectId> = new.split_users().collect();
-    check_participants(&store, user, group, &payers, &split_users).await?;
+    check_takes_part(user, group, payers.iter().chain(&split_users).copied())?;
 
     let now = DateTime::now();
     let mut expense = ExpenseDoc {
@@ -81,8 +81,12 @@ async fn create(
         version: 1,
     };
     apply(&mut expense, new, &[]);
+    futures_util::try_join!(
+        check_participants(&store, user, group, &payers, &split_users),
+        check_open_currencies(&store, &expense)
+    )?;
     store.insert_expense(&expense).await?;
-    let view = render_one(&store, &expense).await?;
+    let view = render_one(&store, user.id, &expense).await?;
     Ok(tagged(
         created("Expense created successfully", view),
         expense.version,
@@ -123,7 +127,7 @@ async fn list(
     };
     Ok(ok_page(
         "Expenses retrieved successfully",
-        render(&store, &expenses).await?,
+        render(&store, user.id, &expenses).await?,
         &page,
         total,
     ))
@@ -149,7 +153,7 @@ async fn get(
             "You are not allowed to view this expense",
         ));
     }
-    let view = render_one(&store, &expense).await?;
+    let view = render_one(&store, user.id, &expense).await?;
     Ok(tagged(
         ok("Expense retrieved successfully", view),
         expense.version,
@@ -170,7 +174,7 @@ async fn update(
     // now is.
     let forbidden = "Only the creator or the payer can update this expense";
     let allowed = editable_expense(user, forbidden);
-    let edited = change_expense(&store, &path, expected, allowed, async |stored| {
+    let edited = change_expense(&store, user.id, &path, expected, allowed, async |stored| {
         if stored.is_settled {
             return Err(ApiError::bad_request("Cannot update a settled expense"));
         }
@@ -179,7 +183,7 @@ async fn update(
         Ok(written.then_some(edited))
     })
     .await?;
-    let view = render_one(&store, &edited).await?;
+    let view = render_one(&store, user.id, &edited).await?;
     Ok(tagged(
         ok("Expense updated successfully", view),
         edited.version,
@@ -194,6 +198,7 @@ async fn update(
 /// is always the one of the version written.
 pub(crate) async fn change_expense<T>(
     store: &Store,
+    viewer: ObjectId,
     raw_id: &str,
     expected: Option<i64>,
     allowed: impl Fn(&ExpenseDoc) -> Result<(), ApiError>,
@@ -203,14 +208,14 @@ pub(crate) async fn change_expense<T>(
         let stored = find(store, raw_id).await?;
         allowed(&stored)?;
         if expected.is_some_and(|v| v != stored.version) {
-            return Err(conflict(store, &stored).await);
+            return Err(conflict(store, viewer, &stored).await);
         }
         if let Some(done) = write(&stored).await? {
             return Ok(done);
         }
     }
     let current = find(store, raw_id).await?;
-    Err(conflict(store, &current).await)
+    Err(conflict(store, viewer, &current).await)
 }
 
 /// The checks of `PUT`/`DELETE /v1/expenses/:id`: an expense (payments
@@ -242,6 +247,8 @@ async fn edit(
 ) -> Result<ExpenseDoc, ApiError> {
     // The group of an expense does not change.
     let new = NewExpense::parse(body, Fallback::stored(stored))?;
+    // An edit cannot leave the expense between other people either.
+    check_takes_part(user, stored.group, new.payer_users().chain(new.split_users()))?;
 
     // A settled split was repaid to the old payer: with other payers every
     // share is owed afresh. Otherwise unchanged shares stay settled.
@@ -266,6 +273,13 @@ async fn edit(
 
     let mut expense = stored.clone();
     apply(&mut expense, new, previous);
+    let grew = expense
+        .participants
+        .iter()
+        .any(|p| !stored.participants.contains(p));
+    if expense.currency != stored.currency || grew {
+        check_open_currencies(store, &expense).await?;
+    }
     expense.updated_at = DateTime::now();
     expense.version = stored.version + 1;
     // An edit that leaves only settled debts settles the expense, as the last
@@ -295,8 +309,8 @@ fn apply(expense: &mut ExpenseDoc, new: NewExpense, previous: &[SplitDoc]) {
 }
 
 /// 409 `VERSION_CONFLICT` with the expense as it is now.
-pub(crate) async fn conflict(store: &Store, current: &ExpenseDoc) -> ApiError {
-    versions::conflict("expense", render_one(store, current).await)
+pub(crate) async fn conflict(store: &Store, viewer: ObjectId, current: &ExpenseDoc) -> ApiError {
+    versions::conflict("expense", render_one(store, viewer, current).await)
 }
 
 async fn delete(
@@ -310,7 +324,7 @@ async fn delete(
     // (a concurrent edit may change the payer).
     let forbidden = "Only the creator or the payer can delete this expense";
     let allowed = editable_expense(user, forbidden);
-    change_expense(&store, &path, expected, allowed, async |stored| {
+    change_expense(&store, user.id, &path, expected, allowed, async |stored| {
         let deleted = store.delete_expense(stored.id, stored.version).await?;
         Ok(deleted.then_some(()))
     })
@@ -345,7 +359,7 @@ async fn settle(
         .settle_split(expense.id, user.id)
         .await?
         .ok_or_else(|| ApiError::bad_request("Your split is already settled"))?;
-    let view = render_one(&store, &updated).await?;
+    let view = render_one(&store, user.id, &updated).await?;
     Ok(tagged(
         ok("Your split has been settled", view),
         updated.version,

@@ -187,8 +187,13 @@ fn expense_view(
     }
 }
 
-/// Renders expenses with users and group names fetched in two queries in all.
-pub async fn render(store: &Store, expenses: &[ExpenseDoc]) -> Result<Vec<ExpenseView>, ApiError> {
+/// Renders expenses for `viewer` with users (as the viewer may see them) and
+/// group names fetched in two queries in all.
+pub async fn render(
+    store: &Store,
+    viewer: ObjectId,
+    expenses: &[ExpenseDoc],
+) -> Result<Vec<ExpenseView>, ApiError> {
     let mut users: Vec<ObjectId> = expenses
         .iter()
         .flat_map(|e| {
@@ -203,7 +208,7 @@ pub async fn render(store: &Store, expenses: &[ExpenseDoc]) -> Result<Vec<Expens
     group_ids.sort();
     group_ids.dedup();
     let (people, groups) =
-        futures_util::try_join!(store.user_summaries(&users), store.group_names(&group_ids))?;
+        futures_util::try_join!(store.people(viewer, &users), store.group_names(&group_ids))?;
     let people = Directory::new(people);
     Ok(expenses
         .iter()
@@ -211,8 +216,12 @@ pub async fn render(store: &Store, expenses: &[ExpenseDoc]) -> Result<Vec<Expens
         .collect())
 }
 
-pub async fn render_one(store: &Store, expense: &ExpenseDoc) -> Result<ExpenseView, ApiError> {
-    render(store, std::slice::from_ref(expense))
+pub async fn render_one(
+    store: &Store,
+    viewer: ObjectId,
+    expense: &ExpenseDoc,
+) -> Result<ExpenseView, ApiError> {
+    render(store, viewer, std::slice::from_ref(expense))
         .await?
         .pop()
         .ok_or_else(|| ApiError::internal("rendering produced no expense"))

@@ -1,0 +1,138 @@
+//! Other people as one viewer may see them: each user's public fields plus,
+//! computed by the database in the same query, whether they and the viewer
+//! are mutual friends and what the viewer typed when adding them. One
+//! command, like the plain summary read it replaces, and no friend lists
+//! travel over the wire.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, Document};
+use serde::Deserialize;
+
+use super::Store;
+use crate::domain::friendship::{visible_contact, Seen, Typed};
+use crate::error::ApiError;
+
+/// A user as `viewer` may see them: contact details already reduced to what
+/// the privacy rules allow ([`visible_contact`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Person {
+    pub id: ObjectId,
+    pub name: String,
+    /// Empty when not to be shown (the app reads it as a string).
+    pub email: String,
+    pub phone_number: Option<String>,
+    pub profile_image: Option<String>,
+    pub is_active: bool,
+    pub mutual: bool,
+    /// Not shown to others; the viewer's own reads its currency from here.
+    pub default_currency: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Row {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone_number: Option<String>,
+    #[serde(default)]
+    profile_image: Option<String>,
+    #[serde(default)]
+    default_currency: Option<String>,
+    #[serde(default)]
+    is_active: bool,
+    #[serde(default)]
+    mutual: bool,
+    #[serde(default)]
+    typed: Vec<TypedRow>,
+}
+
+/// An entry of a user's `knownAs`: what `by` typed when adding them.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TypedRow {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    phone_number: Option<String>,
+}
+
+/// `$in` over an array field that may be missing.
+fn contains(field: &str, value: ObjectId) -> Document {
+    doc! { "$in": [value, { "$ifNull": [field, []] }] }
+}
+
+impl Store {
+    /// The users `ids` as `viewer` may see them, in one query, in no
+    /// particular order; unknown ids are left out.
+    pub async fn people(&self, viewer: ObjectId, ids: &[ObjectId]) -> Result<Vec<Person>, ApiError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Seen from the other person's document: the viewer is among their
+        // friends and in neither of their not-yet-agreed lists.
+        let mutual = doc! { "$and": [
+            contains("$friends", viewer),
+            { "$not": [contains("$friendsOut", viewer)] },
+            { "$not": [contains("$friendsIn", viewer)] },
+        ] };
+        let typed = doc! { "$filter": {
+            "input": { "$ifNull": ["$knownAs", []] },
+            "as": "k",
+            "cond": { "$eq": ["$$k.by", viewer] },
+        } };
+        let pipeline = [
+            doc! { "$match": { "_id": { "$in": ids } } },
+            doc! { "$project": {
+                "name": 1, "email": 1, "phoneNumber": 1, "profileImage": 1,
+                "defaultCurrency": 1, "isActive": 1, "mutual": mutual, "typed": typed,
+            } },
+        ];
+        let rows: Vec<Document> = self
+            .users()
+            .clone_with_type::<Document>()
+            .aggregate(pipeline)
+            .await?
+            .try_collect()
+            .await?;
+        rows.into_iter()
+            .map(|d| {
+                let row: Row = mongodb::bson::from_document(d).map_err(ApiError::internal)?;
+                Ok(row.into_person(viewer))
+            })
+            .collect()
+    }
+}
+
+impl Row {
+    fn into_person(self, viewer: ObjectId) -> Person {
+        let typed = self.typed.into_iter().next().map(|t| Typed {
+            email: t.email,
+            phone: t.phone_number,
+        });
+        let shown = visible_contact(
+            viewer,
+            &Seen {
+                id: self.id,
+                is_active: self.is_active,
+                email: &self.email,
+                phone: self.phone_number.as_deref(),
+                mutual: self.mutual,
+                typed: typed.as_ref(),
+            },
+        );
+        Person {
+            id: self.id,
+            name: self.name,
+            email: shown.email.unwrap_or_default(),
+            phone_number: shown.phone,
+            profile_image: self.profile_image,
+            is_active: self.is_active,
+            mutual: self.mutual,
+            default_currency: self.default_currency,
+        }
+    }
+}
