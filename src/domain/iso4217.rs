@@ -21,7 +21,9 @@ const CODES: [&str; 159] = [
 
 /// Whether `code` (three upper-case letters) is a known currency.
 pub fn is_known(code: &[u8; 3]) -> bool {
-    CODES.binary_search_by(|c| c.as_bytes().cmp(&code[..])).is_ok()
+    CODES
+        .binary_search_by(|c| c.as_bytes().cmp(&code[..]))
+        .is_ok()
 }
 
 #[cfg(test)]

@@ -325,7 +325,11 @@ impl Plan {
     /// An entry naming a registered user: a request, an acceptance, or why
     /// neither. Someone who blocked me is answered like a request, and
     /// nothing is written.
-    fn registered(&mut self, c: &Candidate, u: &StoredCandidate) -> (bool, &'static str, Option<Status>) {
+    fn registered(
+        &mut self,
+        c: &Candidate,
+        u: &StoredCandidate,
+    ) -> (bool, &'static str, Option<Status>) {
         if !self.decided.insert(u.id) && u.id != self.me {
             return (false, "Already friends with this user", None);
         }

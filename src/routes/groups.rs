@@ -8,9 +8,9 @@ use super::versions::{self, expected_version, tagged};
 use super::views::{iso, CreatorRef, Directory, UserRef};
 use super::{created, ok, parse_id, Checks};
 use crate::auth::AuthUser;
+use crate::domain::friendship::Typed;
 use crate::domain::{email::Email, text};
 use crate::error::ApiError;
-use crate::domain::friendship::Typed;
 use crate::store::{GroupDoc, MemberDoc, Request, Store};
 
 const MAX_MEMBERS: usize = 100;

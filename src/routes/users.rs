@@ -7,8 +7,8 @@ use super::images::save_profile;
 use super::views::{balance_fields, ids, iso, iso_opt, nets};
 use super::{auth::new_password, ok, ok_page, Checks, Page};
 use crate::auth::{password, AuthUser, UserStatusCache};
-use crate::domain::money::Currency;
 use crate::domain::email::Email;
+use crate::domain::money::Currency;
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::images::process::Purpose;
@@ -271,7 +271,12 @@ async fn search(
     }
     let Some(by) = search_by(term) else {
         // Part of an email finds nobody: search is not a directory.
-        return Ok(ok_page("Users retrieved successfully", Vec::<SearchResult>::new(), &page, 0));
+        return Ok(ok_page(
+            "Users retrieved successfully",
+            Vec::<SearchResult>::new(),
+            &page,
+            0,
+        ));
     };
     let (found, total) = store
         .search_users(user.id, &by, page.skip(), page.limit_i64())

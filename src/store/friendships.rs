@@ -7,7 +7,6 @@
 //! phoneNumber}`), where [`Store::people`] reads it for the adder alone. Each
 //! change of both sides is one transaction, or part of the caller's.
 
-use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
 use mongodb::ClientSession;
 use serde::Deserialize;
@@ -86,16 +85,7 @@ impl Store {
                 "friendCount": { "$size": { "$ifNull": ["$friends", []] } },
             } },
         ];
-        let rows: Vec<Document> = self
-            .users()
-            .clone_with_type::<Document>()
-            .aggregate(pipeline)
-            .await?
-            .try_collect()
-            .await?;
-        rows.into_iter()
-            .map(|d| mongodb::bson::from_document(d).map_err(ApiError::internal))
-            .collect()
+        self.users_aggregate(pipeline).await
     }
 
     /// Writes `me`'s requests inside the caller's transaction, to those who
@@ -110,7 +100,8 @@ impl Store {
         let at = now();
         let mut written = Vec::with_capacity(requests.len());
         for r in requests.iter().filter(|r| r.id != me) {
-            let mut filter = doc! { "_id": r.id, "blocked": { "$ne": me }, "friends": { "$ne": me } };
+            let mut filter =
+                doc! { "_id": r.id, "blocked": { "$ne": me }, "friends": { "$ne": me } };
             filter.extend(has_room("friends", MAX_FRIENDS));
             let mut update = doc! {
                 "$addToSet": { "friends": me, "friendsIn": me },

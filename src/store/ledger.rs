@@ -36,8 +36,8 @@ use crate::error::ApiError;
 
 mod checks;
 mod open;
-pub use open::MAX_OPEN_CURRENCIES;
 pub use checks::LedgerDocs;
+pub use open::MAX_OPEN_CURRENCIES;
 
 /// The fields of an expense the ledger depends on, read without the rest of
 /// the document when rebuilding (memory stays flat however long the history).

@@ -25,8 +25,8 @@ use mongodb::{Client, Collection, Database};
 use secrecy::ExposeSecret;
 
 pub use contacts::ContactDoc;
-pub use friendships::{Candidate, Request};
 pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc};
+pub use friendships::{Candidate, Request};
 pub use groups::{GroupDoc, MemberDoc};
 pub use images::{ImageDoc, PhotoChange, ReceiptRef};
 pub use paymentlog::PaymentFilter;

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use super::friendships::{known_as, Request};
 use super::users::contact_filter;
-use crate::domain::friendship::Typed;
 use super::{now, Store, UserDoc};
+use crate::domain::friendship::Typed;
 use crate::error::{is_duplicate_key, ApiError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

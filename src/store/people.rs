@@ -6,6 +6,7 @@
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::Store;
@@ -68,7 +69,11 @@ fn contains(field: &str, value: ObjectId) -> Document {
 impl Store {
     /// The users `ids` as `viewer` may see them, in one query, in no
     /// particular order; unknown ids are left out.
-    pub async fn people(&self, viewer: ObjectId, ids: &[ObjectId]) -> Result<Vec<Person>, ApiError> {
+    pub async fn people(
+        &self,
+        viewer: ObjectId,
+        ids: &[ObjectId],
+    ) -> Result<Vec<Person>, ApiError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -91,6 +96,15 @@ impl Store {
                 "defaultCurrency": 1, "isActive": 1, "mutual": mutual, "typed": typed,
             } },
         ];
+        let rows: Vec<Row> = self.users_aggregate(pipeline).await?;
+        Ok(rows.into_iter().map(|r| r.into_person(viewer)).collect())
+    }
+
+    /// The documents an aggregation over `users` yields, as `T`.
+    pub(super) async fn users_aggregate<T: DeserializeOwned>(
+        &self,
+        pipeline: impl IntoIterator<Item = Document>,
+    ) -> Result<Vec<T>, ApiError> {
         let rows: Vec<Document> = self
             .users()
             .clone_with_type::<Document>()
@@ -99,10 +113,7 @@ impl Store {
             .try_collect()
             .await?;
         rows.into_iter()
-            .map(|d| {
-                let row: Row = mongodb::bson::from_document(d).map_err(ApiError::internal)?;
-                Ok(row.into_person(viewer))
-            })
+            .map(|d| mongodb::bson::from_document(d).map_err(ApiError::internal))
             .collect()
     }
 }

@@ -53,7 +53,12 @@ pub struct UserDoc {
 impl UserDoc {
     /// My side of my friendships and blocks.
     pub fn relations(&self) -> Relations {
-        Relations::new(&self.friends, &self.friends_out, &self.friends_in, &self.blocked)
+        Relations::new(
+            &self.friends,
+            &self.friends_out,
+            &self.friends_in,
+            &self.blocked,
+        )
     }
 
     /// The currency the user's single balance numbers are given in.

@@ -1697,7 +1697,7 @@ async fn update_changes_the_payer_and_settlements_start_over() {
     app.befriend(&al, &cy).await;
     let dee = user(&app, "Dee").await;
     app.befriend(&bo, &dee).await; // Bo's friend, not Al's
-    // Bo sees Cy's email (read back below) only as Cy's friend.
+                                   // Bo sees Cy's email (read back below) only as Cy's friend.
     app.befriend(&bo, &cy).await;
     let e = app
         .expense(

@@ -172,7 +172,10 @@ async fn create_makes_creator_admin_populates_members_and_befriends() {
     assert_eq!(status, StatusCode::OK, "{read}");
     assert_eq!(read["data"]["_id"], g["_id"]);
     assert_eq!(read["data"]["members"][0]["user"]["email"], "", "{read}");
-    assert_eq!(read["data"]["members"][2]["user"]["email"], "cy@example.com");
+    assert_eq!(
+        read["data"]["members"][2]["user"]["email"],
+        "cy@example.com"
+    );
 }
 
 #[tokio::test]

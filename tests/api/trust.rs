@@ -46,7 +46,11 @@ async fn entry(app: &TestApp, user: &User, id: &str) -> Option<Value> {
 
 async fn add(app: &TestApp, by: &User, friend: Value) -> Value {
     let (status, body) = app
-        .post("/v1/users/friends", &by.token, json!({ "friends": [friend] }))
+        .post(
+            "/v1/users/friends",
+            &by.token,
+            json!({ "friends": [friend] }),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["data"][0].clone()
@@ -74,8 +78,16 @@ async fn adding_by_phone_is_not_a_reverse_phone_lookup() {
     let victim = register_with_phone(&app, "Vera Victim", "vera@example.com", "+15550100").await;
     let attacker = app.register("Mallory", "mallory@example.com").await;
 
-    let result = add(&app, &attacker, json!({"name": "Who", "phoneNumber": "+15550100"})).await;
+    let result = add(
+        &app,
+        &attacker,
+        json!({"name": "Who", "phoneNumber": "+15550100"}),
+    )
+    .await;
     assert_eq!(result["success"], true, "{result}");
+    // The attack: the friends list gave the victim's email back.
+    let all = friends_list(&app, &attacker).await;
+    assert!(!mentions(&all, "vera@example.com"), "{all}");
     assert_eq!(result["status"], "outgoing", "{result}");
     assert!(!mentions(&result, "vera@example.com"), "{result}");
 
@@ -84,8 +96,6 @@ async fn adding_by_phone_is_not_a_reverse_phone_lookup() {
     // Only what the attacker typed: the phone, and no email.
     assert_eq!(seen["phoneNumber"], "+15550100");
     assert_eq!(seen["email"], "", "{seen}");
-    let all = friends_list(&app, &attacker).await;
-    assert!(!mentions(&all, "vera@example.com"), "{all}");
 
     // The victim was asked, not befriended, and learns nothing of the adder.
     let asked = entry(&app, &victim, &attacker.id).await.expect("listed");
@@ -100,7 +110,14 @@ async fn adding_by_email_does_not_reveal_the_phone_until_accepted() {
     let victim = register_with_phone(&app, "Vera", "vera@example.com", "+15550101").await;
     let adder = register_with_phone(&app, "Adam", "adam@example.com", "+15550202").await;
 
-    add(&app, &adder, json!({"name": "Vera", "email": "VERA@example.com"})).await;
+    add(
+        &app,
+        &adder,
+        json!({"name": "Vera", "email": "VERA@example.com"}),
+    )
+    .await;
+    let all = friends_list(&app, &adder).await;
+    assert!(!mentions(&all, "+15550101"), "the phone leaked: {all}");
     let seen = entry(&app, &adder, &victim.id).await.expect("listed");
     assert_eq!(seen["status"], "outgoing");
     assert_eq!(seen["email"], "vera@example.com", "what the adder typed");
@@ -129,8 +146,14 @@ async fn adding_someone_who_added_me_makes_us_mutual_and_declining_removes_the_r
     app.request_friend(&a, &b).await;
     let back = add(&app, &b, json!({"name": "Ann", "email": "ann@example.com"})).await;
     assert_eq!(back["status"], "mutual", "{back}");
-    assert_eq!(entry(&app, &a, &b.id).await.expect("a lists b")["status"], "mutual");
-    assert_eq!(entry(&app, &b, &a.id).await.expect("b lists a")["email"], "ann@example.com");
+    assert_eq!(
+        entry(&app, &a, &b.id).await.expect("a lists b")["status"],
+        "mutual"
+    );
+    assert_eq!(
+        entry(&app, &b, &a.id).await.expect("b lists a")["email"],
+        "ann@example.com"
+    );
 
     app.request_friend(&c, &a).await;
     let path = format!("/v1/users/friends/{}/decline", c.id);
@@ -149,7 +172,11 @@ async fn putting_someone_in_a_group_reveals_nothing() {
     let attacker = register_with_phone(&app, "Mal", "mal@example.com", "+15550104").await;
 
     let (status, group) = app
-        .post("/v1/groups", &attacker.token, json!({"name": "Trap", "members": [victim.id]}))
+        .post(
+            "/v1/groups",
+            &attacker.token,
+            json!({"name": "Trap", "members": [victim.id]}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{group}");
     assert!(!mentions(&group, "vera@example.com"), "{group}");
@@ -246,8 +273,9 @@ async fn nobody_books_money_between_other_people() {
     let attacker = app.register("Mal", "mal@example.com").await;
     let creditor = app.register("Cara", "cara@example.com").await;
     let victim = app.register("Vic", "vic@example.com").await;
-    app.befriend(&attacker, &creditor).await;
-    app.befriend(&attacker, &victim).await;
+    // Asking is enough to record expenses with someone (as Splitwise allows).
+    app.request_friend(&attacker, &creditor).await;
+    app.request_friend(&attacker, &victim).await;
 
     // "Paid by C, owed by V", recorded by someone who is neither.
     let (status, body) = app
@@ -293,19 +321,28 @@ async fn nobody_books_money_between_other_people() {
 async fn an_invitation_to_a_phone_number_is_a_request_not_a_friendship() {
     let app = spawn_app().await;
     let inviter = register_with_phone(&app, "Ivy", "ivy@example.com", "+15550300").await;
-    let invited = add(&app, &inviter, json!({"name": "Rightful Owner", "phoneNumber": "+15550999"})).await;
+    let invited = add(
+        &app,
+        &inviter,
+        json!({"name": "Rightful Owner", "phoneNumber": "+15550999"}),
+    )
+    .await;
     assert_eq!(invited["type"], "pending_friend");
 
     // Someone registers with that number (numbers are not verified).
-    let squatter =
-        register_with_phone(&app, "Squatter", "squatter@example.com", "+15550999").await;
-    let seen = entry(&app, &squatter, &inviter.id).await.expect("a request");
+    let squatter = register_with_phone(&app, "Squatter", "squatter@example.com", "+15550999").await;
+    let all = friends_list(&app, &squatter).await;
+    assert!(
+        !mentions(&all, "ivy@example.com") && !mentions(&all, "+15550300"),
+        "{all}"
+    );
+    let seen = entry(&app, &squatter, &inviter.id)
+        .await
+        .expect("a request");
     assert_eq!(seen["status"], "incoming");
     assert_eq!(seen["name"], "Ivy");
     assert_eq!(seen["email"], "", "{seen}");
     assert_eq!(seen["phoneNumber"], Value::Null, "{seen}");
-    let all = friends_list(&app, &squatter).await;
-    assert!(!mentions(&all, "ivy@example.com") && !mentions(&all, "+15550300"), "{all}");
 
     let mine = entry(&app, &inviter, &squatter.id).await.expect("outgoing");
     assert_eq!(mine["status"], "outgoing");
@@ -322,10 +359,14 @@ async fn blocking_ends_the_friendship_and_keeps_the_blocked_out() {
     let app = spawn_app().await;
     let blocker = app.register("Bea", "bea@example.com").await;
     let pest = app.register("Pete", "pete@example.com").await;
-    app.befriend(&blocker, &pest).await;
+    app.request_friend(&pest, &blocker).await;
 
     let (status, body) = app
-        .post("/v1/users/blocks", &blocker.token, json!({"userId": pest.id}))
+        .post(
+            "/v1/users/blocks",
+            &blocker.token,
+            json!({"userId": pest.id}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(entry(&app, &blocker, &pest.id).await.is_none());
@@ -334,16 +375,27 @@ async fn blocking_ends_the_friendship_and_keeps_the_blocked_out() {
     assert_eq!(listed["data"][0]["_id"], pest.id.as_str(), "{listed}");
 
     // Adding the blocker is answered as any add, and writes nothing.
-    let answer = add(&app, &pest, json!({"name": "Bea", "email": "bea@example.com"})).await;
+    let answer = add(
+        &app,
+        &pest,
+        json!({"name": "Bea", "email": "bea@example.com"}),
+    )
+    .await;
     assert_eq!(answer["success"], true);
     assert!(entry(&app, &blocker, &pest.id).await.is_none());
     // Not found by search, not put into an expense, payment or group.
     let (_, found) = app.get("/v1/users?userId=bea", &pest.token).await;
     assert_eq!(found["pagination"]["total"], 0, "{found}");
-    let (_, found) = app.get("/v1/users?userId=bea@example.com", &pest.token).await;
+    let (_, found) = app
+        .get("/v1/users?userId=bea@example.com", &pest.token)
+        .await;
     assert_eq!(found["pagination"]["total"], 0, "{found}");
     let (status, body) = app
-        .post("/v1/groups", &pest.token, json!({"name": "G", "members": [blocker.id]}))
+        .post(
+            "/v1/groups",
+            &pest.token,
+            json!({"name": "G", "members": [blocker.id]}),
+        )
         .await;
     assert!(status.is_client_error(), "{body}");
     let gid = app.group(&pest, "Mine", &[]).await;
@@ -363,7 +415,10 @@ async fn blocking_ends_the_friendship_and_keeps_the_blocked_out() {
             json!({"memberEmail": "pete@example.com"}),
         )
         .await;
-    assert!(status.is_client_error(), "the blocker cannot pull them in either");
+    assert!(
+        status.is_client_error(),
+        "the blocker cannot pull them in either"
+    );
     let (status, body) = app
         .post(
             "/v1/payments",
@@ -372,7 +427,10 @@ async fn blocking_ends_the_friendship_and_keeps_the_blocked_out() {
         )
         .await;
     assert!(status.is_client_error(), "{body}");
-    assert!(!error_message(&body).to_lowercase().contains("block"), "generic: {body}");
+    assert!(
+        !error_message(&body).to_lowercase().contains("block"),
+        "generic: {body}"
+    );
 
     // In a group they both joined before the block, no new expense between
     // them.
@@ -382,7 +440,11 @@ async fn blocking_ends_the_friendship_and_keeps_the_blocked_out() {
     assert_eq!(status, StatusCode::OK);
     let trip = app.group(&blocker, "Trip 2", &[&pest]).await;
     let (status, _) = app
-        .post("/v1/users/blocks", &blocker.token, json!({"userId": pest.id}))
+        .post(
+            "/v1/users/blocks",
+            &blocker.token,
+            json!({"userId": pest.id}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = app
@@ -409,11 +471,22 @@ async fn blocking_ends_the_friendship_and_keeps_the_blocked_out() {
 #[tokio::test]
 async fn a_deactivated_users_contact_details_are_shown_to_nobody() {
     let app = spawn_app().await;
-    let (a, b) = app.friends("Ann", "Ben").await;
-    assert_eq!(entry(&app, &a, &b.id).await.expect("b")["email"], "ben@example.com");
+    let a = app.register("Ann", "ann@example.com").await;
+    let b = app.register("Ben", "ben@example.com").await;
+    app.request_friend(&a, &b).await;
+    // b accepts (the old server made every add mutual at once).
+    let accept = format!("/v1/users/friends/{}/accept", a.id);
+    app.post(&accept, &b.token, json!({})).await;
+    assert_eq!(
+        entry(&app, &a, &b.id).await.expect("b")["email"],
+        "ben@example.com"
+    );
     let (status, _) = app.delete("/v1/users/deactivate-user", &b.token).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(entry(&app, &a, &b.id).await.expect("still listed")["email"], "");
+    assert_eq!(
+        entry(&app, &a, &b.id).await.expect("still listed")["email"],
+        ""
+    );
 }
 
 #[tokio::test]
@@ -434,10 +507,15 @@ async fn a_removed_creator_has_no_rights_over_the_group() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app
-        .delete(&format!("/v1/groups/{gid}/members/{}", creator.id), &member.token)
+        .delete(
+            &format!("/v1/groups/{gid}/members/{}", creator.id),
+            &member.token,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = app.delete(&format!("/v1/groups/{gid}"), &creator.token).await;
+    let (status, body) = app
+        .delete(&format!("/v1/groups/{gid}"), &creator.token)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, _) = app.get(&format!("/v1/groups/{gid}"), &member.token).await;
     assert_eq!(status, StatusCode::OK, "the group is still there");
@@ -452,10 +530,15 @@ async fn a_removed_creator_has_no_rights_over_the_group() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = app.delete(&format!("/v1/groups/{gid}/leave"), &member.token).await;
+    let (status, _) = app
+        .delete(&format!("/v1/groups/{gid}/leave"), &member.token)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (_, group) = app.get(&format!("/v1/groups/{gid}"), &third.token).await;
-    let members = group["data"]["members"].as_array().expect("members").clone();
+    let members = group["data"]["members"]
+        .as_array()
+        .expect("members")
+        .clone();
     assert_eq!(members.len(), 1);
     assert_eq!(members[0]["role"], "admin", "{group}");
     let (status, _) = app.delete(&format!("/v1/groups/{gid}"), &third.token).await;
@@ -465,7 +548,9 @@ async fn a_removed_creator_has_no_rights_over_the_group() {
 #[tokio::test]
 async fn currencies_are_iso_codes_and_open_ones_are_bounded() {
     let app = spawn_app().await;
-    let (a, b) = app.friends("Ann", "Ben").await;
+    let a = app.register("Ann", "ann@example.com").await;
+    let b = app.register("Ben", "ben@example.com").await;
+    app.request_friend(&a, &b).await;
     let body = |currency: &str| {
         json!({
             "description": "x", "amount": 10, "currency": currency, "paidBy": a.id,
@@ -477,11 +562,17 @@ async fn currencies_are_iso_codes_and_open_ones_are_bounded() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {res}");
     }
     let (status, _) = app
-        .patch("/v1/users/profile", &a.token, json!({"defaultCurrency": "ZZZ"}))
+        .patch(
+            "/v1/users/profile",
+            &a.token,
+            json!({"defaultCurrency": "ZZZ"}),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    let codes = ["USD", "EUR", "GBP", "INR", "JPY", "CAD", "AUD", "CHF", "SEK", "NOK"];
+    let codes = [
+        "USD", "EUR", "GBP", "INR", "JPY", "CAD", "AUD", "CHF", "SEK", "NOK",
+    ];
     for code in codes {
         app.expense(&a, body(code)).await;
     }

@@ -370,6 +370,32 @@ async fn the_old_database_is_taken_over_and_used_through_http() {
     }
     assert!(checked >= 10, "only {checked} balances compared");
 
+    // The old server's friendships are mutual (schema 5 rewrites none), so
+    // friends keep seeing each other's contact details; names are searchable
+    // by prefix (`nameKey` was backfilled).
+    for token in tokens.values() {
+        let (status, body) = app.get("/v1/users/friends", token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        for friend in body["data"]["friends"].as_array().expect("friends") {
+            assert_eq!(friend["status"], "mutual", "{body}");
+            if friend["email"] != "fay@example.com" && friend["name"] != "Fay" {
+                assert!(
+                    friend["email"].as_str().is_some_and(|e| e.contains('@')),
+                    "{body}"
+                );
+            }
+        }
+    }
+    let ben = &tokens[ids["ben"].as_str().unwrap()];
+    let (status, body) = app.get("/v1/users?userId=an", ben).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body["data"]
+            .as_array()
+            .is_some_and(|found| !found.is_empty()),
+        "a fixture user found by a name prefix: {body}"
+    );
+
     // Group balances follow the contract (settled splits count as paid) and sum to zero.
     for (group, gid) in expected()["group_ids"].as_object().unwrap() {
         let (status, body) = app

@@ -210,7 +210,9 @@ pub(crate) fn people(shape: &Shape, password_hash: &str) -> People {
                 friends_out: Vec::new(),
                 friends_in: Vec::new(),
                 blocked: Vec::new(),
-                name_key: Some(splitlyr::domain::text::search_key(&format!("{first} {last}"))),
+                name_key: Some(splitlyr::domain::text::search_key(&format!(
+                    "{first} {last}"
+                ))),
                 default_currency: None,
                 created_at: created,
                 updated_at: created,

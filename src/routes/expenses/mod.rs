@@ -11,7 +11,8 @@ use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
 use self::input::{
-    build_splits, check_open_currencies, check_participants, check_takes_part, parse_group, ExpenseBody, Fallback, NewExpense,
+    build_splits, check_open_currencies, check_participants, check_takes_part, parse_group,
+    ExpenseBody, Fallback, NewExpense,
 };
 use self::view::{render, render_one};
 use super::versions::{self, expected_version, tagged};
@@ -248,7 +249,11 @@ async fn edit(
     // The group of an expense does not change.
     let new = NewExpense::parse(body, Fallback::stored(stored))?;
     // An edit cannot leave the expense between other people either.
-    check_takes_part(user, stored.group, new.payer_users().chain(new.split_users()))?;
+    check_takes_part(
+        user,
+        stored.group,
+        new.payer_users().chain(new.split_users()),
+    )?;
 
     // A settled split was repaid to the old payer: with other payers every
     // share is owed afresh. Otherwise unchanged shares stay settled.

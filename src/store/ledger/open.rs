@@ -30,7 +30,8 @@ impl Store {
             if pairs.is_empty() {
                 return Ok::<_, ApiError>(false);
             }
-            let either: Vec<Document> = pairs.iter().map(|(a, b)| doc! { "a": a, "b": b }).collect();
+            let either: Vec<Document> =
+                pairs.iter().map(|(a, b)| doc! { "a": a, "b": b }).collect();
             let rows: Vec<Document> = self
                 .db
                 .collection::<Document>("balances")
@@ -63,7 +64,10 @@ impl Store {
                 .await?
                 .try_collect()
                 .await?;
-            let open: BTreeSet<&str> = rows.iter().filter_map(|r| r.get_str("currency").ok()).collect();
+            let open: BTreeSet<&str> = rows
+                .iter()
+                .filter_map(|r| r.get_str("currency").ok())
+                .collect();
             Ok(open.len() >= MAX_OPEN_CURRENCIES)
         };
         let (pair, group) = futures_util::try_join!(by_pair, in_group)?;
