@@ -67,7 +67,9 @@ pub fn phone(raw: &str) -> Result<String, String> {
     let allowed = value.char_indices().all(|(i, c)| {
         c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.') || (c == '+' && i == 0)
     });
-    if allowed && (5..=20).contains(&digits) {
+    // At most 32 characters in all: the digits are bounded, and so must be
+    // the separators (a phone is stored, indexed and echoed back).
+    if allowed && (5..=20).contains(&digits) && value.chars().count() <= 32 {
         Ok(value.to_string())
     } else {
         Err("Please provide a valid phone number".into())
@@ -93,6 +95,16 @@ pub fn prefix_end(prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_numbers_are_bounded() {
+        assert!(phone("+1 (555) 010-2222").is_ok());
+        assert!(
+            phone(&format!("1234 5{}", " ".repeat(30))).is_ok(),
+            "trimmed"
+        );
+        assert!(phone(&format!("12{}345", "-".repeat(40))).is_err());
+    }
 
     #[test]
     fn search_keys_fold_case_and_spaces() {

@@ -13,7 +13,9 @@ use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
-use super::expenses::input::{check_open_currencies, check_participants, parse_date, parse_group};
+use super::expenses::input::{
+    cannot_share, check_open_currencies, check_participants, parse_date, parse_group,
+};
 use super::expenses::view::{render, render_one};
 use super::expenses::{change_expense, find};
 use super::groups::member_group;
@@ -209,10 +211,18 @@ async fn create(
         check_participants(&store, user, payment.group, &[payment.from], &[payment.to]).await;
     match checked {
         Err(ApiError::BadRequest(_)) if payment.group.is_none() => {
-            if !store.share_a_group(user.id, other).await? {
+            let others = [other];
+            let (shared, blocked) = futures_util::try_join!(
+                store.share_a_group(user.id, other),
+                store.any_block_between(user.id, &others)
+            )?;
+            if !shared {
                 return Err(ApiError::bad_request(
                     "Payments are between friends or members of a shared group",
                 ));
+            }
+            if blocked {
+                return Err(cannot_share());
             }
         }
         other => other?,

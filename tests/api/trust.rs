@@ -458,6 +458,14 @@ async fn blocking_ends_the_friendship_and_keeps_the_blocked_out() {
         )
         .await;
     assert!(status.is_client_error(), "{body}");
+    // Nor a payment, with the group or through it.
+    for body in [
+        json!({"to": blocker.id, "amount": 5, "groupId": trip}),
+        json!({"to": blocker.id, "amount": 5}),
+    ] {
+        let (status, res) = app.post("/v1/payments", &pest.token, body).await;
+        assert!(status.is_client_error(), "{res}");
+    }
     let (status, _) = app
         .delete(&format!("/v1/users/blocks/{}", pest.id), &blocker.token)
         .await;

@@ -318,6 +318,11 @@ pub async fn check_open_currencies(store: &Store, expense: &ExpenseDoc) -> Resul
     Ok(())
 }
 
+/// The refusal for people who blocked one another: it names nobody.
+pub fn cannot_share() -> ApiError {
+    ApiError::forbidden("Some of these people cannot share an expense with you")
+}
+
 /// Who may take part: in a group, its members; otherwise me and my friends;
 /// never someone who blocked me or whom I blocked (a generic refusal).
 pub async fn check_participants(
@@ -328,30 +333,24 @@ pub async fn check_participants(
     split_users: &[ObjectId],
 ) -> Result<(), ApiError> {
     let others: Vec<ObjectId> = payers.iter().copied().filter(|p| *p != user.id).collect();
-    let everyone: Vec<ObjectId> = payers.iter().chain(split_users).copied().collect();
-    let (found, blocked) = futures_util::try_join!(
-        async {
-            if others.is_empty() {
-                return Ok(0);
-            }
-            Ok(store.user_summaries(&others).await?.len())
-        },
-        store.any_block_between(user.id, &everyone)
-    )?;
-    if found < others.len() {
+    if !others.is_empty() && store.user_summaries(&others).await?.len() < others.len() {
         return Err(ApiError::not_found("Payer not found"));
-    }
-    if blocked {
-        return Err(ApiError::forbidden(
-            "Some of these people cannot share an expense with you",
-        ));
     }
     match group {
         Some(gid) => {
-            let group = store
-                .group_by_id(gid)
-                .await?
-                .ok_or_else(|| ApiError::not_found("Group not found"))?;
+            // Members who blocked one another may still share a group from
+            // before; no new expense between them. (Outside a group the
+            // friend check below suffices: blocking ends a friendship, and
+            // a blocked pair cannot become friends again.)
+            let everyone: Vec<ObjectId> = payers.iter().chain(split_users).copied().collect();
+            let (group, blocked) = futures_util::try_join!(
+                store.group_by_id(gid),
+                store.any_block_between(user.id, &everyone)
+            )?;
+            let group = group.ok_or_else(|| ApiError::not_found("Group not found"))?;
+            if blocked {
+                return Err(cannot_share());
+            }
             if !group.is_member(user.id) {
                 return Err(ApiError::bad_request("You must be a member of this group"));
             }
