@@ -12,7 +12,7 @@ use super::views::iso;
 use super::{created, ok, Checks};
 use crate::auth::jwt::now_secs;
 use crate::auth::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
-use crate::auth::sessions::{RefreshToken, SessionPolicy};
+use crate::auth::sessions::{RefreshToken, SessionPolicy, REUSE_DEPTH};
 use crate::auth::{AuthUser, JwtKeys, SessionId, UserStatusCache};
 use crate::domain::{email::Email, text};
 use crate::error::{ApiError, ErrorsShape};
@@ -318,6 +318,7 @@ async fn open_session(
         hash: refresh.hash(),
         access_iat: iat,
         previous: None,
+        rotations: Some(0),
         device,
         created_at: at,
         last_used_at: at,
@@ -349,9 +350,10 @@ struct RefreshBody {
 
 /// `POST /v1/auth/refresh {refreshToken}`: a new pair for the current
 /// refresh token, which stops working. The same token again within
-/// `sessions.reuse_grace_seconds` (a retry) gets the same pair; an older one
-/// means someone else holds the family: the session ends (401
-/// `SESSION_REVOKED`) for everyone.
+/// `sessions.reuse_grace_seconds` (a retry) gets the same pair; an earlier
+/// token of the session means someone else holds the family: the session ends
+/// (401 `SESSION_REVOKED`) for everyone. A secret the session never had (a
+/// known key with a made-up secret) is a plain 401 that ends nothing.
 #[tracing::instrument(name = "refresh", skip_all)]
 async fn refresh(
     body: web::Json<RefreshBody>,
@@ -367,10 +369,7 @@ async fn refresh(
         "Refresh token is required",
     );
     let raw = c.finish(raw)?;
-    let token = RefreshToken::parse(&raw).ok_or_else(|| ApiError::Unauthorized {
-        message: "Invalid refresh token".into(),
-        code: Some("INVALID_REFRESH_TOKEN"),
-    })?;
+    let token = RefreshToken::parse(&raw).ok_or_else(invalid_refresh)?;
     let ended = || session_ended("This session has ended: log in again");
     let mut session = store.session_by_key(&token.key).await?.ok_or_else(ended)?;
     let at = mongodb::bson::DateTime::now();
@@ -383,10 +382,12 @@ async fn refresh(
             code: Some("SESSION_EXPIRED"),
         });
     }
-    policy.refreshes.check(&token.key)?;
     let presented = token.hash();
     let next = token.successor(&policy.rotation);
     if presented == session.hash {
+        // Counted only for a token that is the session's, so a forger cannot
+        // use up its owner's refreshes.
+        policy.refreshes.check(&token.key)?;
         let iat = now_secs() as i64;
         let expires = later(at, policy.ttl);
         match store
@@ -402,22 +403,38 @@ async fn refresh(
             None => session = store.session_by_key(&token.key).await?.ok_or_else(ended)?,
         }
     }
-    let retried = session.previous.as_ref().is_some_and(|p| {
-        p.hash == presented
-            && at.timestamp_millis() - p.rotated_at.timestamp_millis()
-                <= i64::try_from(policy.grace.as_millis()).unwrap_or(i64::MAX)
+    let depth = session.rotations.map_or(REUSE_DEPTH, |n| {
+        u32::try_from(n).unwrap_or(REUSE_DEPTH).min(REUSE_DEPTH)
     });
+    let Some(behind) = token.rotations_behind(&policy.rotation, &session.hash, depth) else {
+        tracing::info!(session_id = %session.id, "refresh refused: a secret this session never had");
+        return Err(invalid_refresh());
+    };
+    let retried = behind == 1
+        && session.previous.as_ref().is_some_and(|p| {
+            at.timestamp_millis() - p.rotated_at.timestamp_millis()
+                <= i64::try_from(policy.grace.as_millis()).unwrap_or(i64::MAX)
+        });
     // The same pair again, as long as it has not itself been traded in.
-    if retried && session.hash == next.hash() && session.is_live(at) {
+    if retried && session.is_live(at) {
+        policy.refreshes.check(&token.key)?;
         let pair = TokenPair::new(&keys, session.user, &session.id, next, session.access_iat)?;
         return Ok(pair_response(pair));
     }
-    // An older token: the family leaked. End it, whoever holds it.
+    // An earlier token of the session: the family leaked. End it, whoever
+    // holds it.
     if store.revoke_session(session.user, &session.id).await? {
-        tracing::warn!(user_id = %session.user, session_id = %session.id, "a refresh token was used again after its rotation: session revoked");
+        tracing::warn!(user_id = %session.user, session_id = %session.id, rotations_behind = behind, "a refresh token was used again after its rotation: session revoked");
     }
     cache.revoked([session.id.as_str()]);
     Err(ended())
+}
+
+fn invalid_refresh() -> ApiError {
+    ApiError::Unauthorized {
+        message: "Invalid refresh token".into(),
+        code: Some("INVALID_REFRESH_TOKEN"),
+    }
 }
 
 fn pair_response(pair: TokenPair) -> HttpResponse {

@@ -341,3 +341,57 @@ async fn refreshes_are_limited_per_session() {
     let other = login(&app, &al, None).await;
     assert_eq!(refresh(&app, &other.refresh).await.0, StatusCode::OK);
 }
+
+/// The victim's refresh token with its key kept and a made-up secret.
+fn forged(refresh_token: &str) -> String {
+    let (key, _) = refresh_token.split_once('.').expect("<key>.<secret>");
+    format!("{key}.{}", "x".repeat(43))
+}
+
+#[tokio::test]
+async fn a_forged_refresh_secret_is_refused_and_ends_nothing() {
+    let app = spawn_app_with(|s| s.sessions.reuse_grace_seconds = 0).await;
+    let al = app.register("Al", "al@example.com").await;
+    let first = login(&app, &al, Some("Phone")).await;
+    let (status, body) = refresh(&app, &first.refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let victim = Pair::of(&body);
+
+    // Someone who learnt the key (it is in logs) but not the secret.
+    for _ in 0..3 {
+        let (status, body) = refresh(&app, &forged(&victim.refresh)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["code"], "INVALID_REFRESH_TOKEN", "{body}");
+    }
+    // The victim goes on as if nothing happened.
+    assert_eq!(profile_status(&app, &victim.token).await.0, StatusCode::OK);
+    let (status, body) = refresh(&app, &victim.refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let latest = Pair::of(&body);
+    assert_eq!(profile_status(&app, &latest.token).await.0, StatusCode::OK);
+
+    // A token the session really had, two rotations ago: the family ends.
+    let (status, body) = refresh(&app, &first.refresh).await;
+    assert_ended(status, &body);
+    assert_ended_refresh(&app, &latest.refresh).await;
+    let (status, body) = profile_status(&app, &latest.token).await;
+    assert_ended(status, &body);
+}
+
+#[tokio::test]
+async fn forged_refreshes_do_not_use_up_the_sessions_refresh_limit() {
+    let app = spawn_app_with(|s| {
+        s.rate_limit.enabled = true;
+        s.sessions.refresh_burst = 2;
+        s.sessions.refresh_period_ms = 60_000;
+    })
+    .await;
+    let al = app.register("Al", "al@example.com").await;
+    let pair = login(&app, &al, None).await;
+    for _ in 0..4 {
+        let (status, body) = refresh(&app, &forged(&pair.refresh)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    let (status, body) = refresh(&app, &pair.refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
