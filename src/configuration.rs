@@ -107,6 +107,10 @@ pub struct JwtSettings {
 pub struct AuthSettings {
     pub bcrypt_cost: u32,
     pub status_cache_seconds: u64,
+    /// Whether tokens without a session (`sid`), as the old server issued
+    /// them, are still accepted (until those from before a logout-all, a
+    /// password change or a deactivation). Off once the switch-over is over.
+    pub accept_legacy_tokens: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

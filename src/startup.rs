@@ -244,6 +244,7 @@ async fn run(
         bcrypt_cost: cost,
         dummy_hash,
         login_policy: crate::store::logins::LoginPolicy::from_settings(&settings.rate_limit),
+        accept_legacy_tokens: settings.auth.accept_legacy_tokens,
     });
     let session_policy = web::Data::new(SessionPolicy::new(
         &settings.sessions,

@@ -20,7 +20,7 @@ use crate::ratelimit::retry_after_secs;
 use crate::state::AuthConfig;
 use crate::store::logins::Admission;
 use crate::store::sessions::SessionDoc;
-use crate::store::{Store, UserDoc};
+use crate::store::{Store, UserDoc, UserStatus};
 
 pub fn scope() -> Scope<
     impl ServiceFactory<
@@ -166,6 +166,7 @@ async fn register(
         friends: Vec::new(),
         pending_friends: Vec::new(),
         default_currency: None,
+        legacy_tokens: None,
         created_at: now,
         updated_at: now,
     };
@@ -231,7 +232,7 @@ async fn login(
         });
     }
     let last_login = store.touch_last_login(user.id).await?;
-    cache.put(user.id, true);
+    cache.put(user.id, UserStatus::of(&user));
     let pair = open_session(&store, &keys, &policy, &cache, user.id, device).await?;
     let mut view = AuthUserView::of(&user);
     view.last_login = Some(iso(last_login));
@@ -461,7 +462,8 @@ async fn logout(
     Ok(ok("Logged out", serde_json::Value::Null))
 }
 
-/// `POST /v1/auth/logout-all`: ends every session of the caller's.
+/// `POST /v1/auth/logout-all`: ends every session of the caller's, and
+/// every token of theirs without a session (the old server's).
 async fn logout_all(
     user: AuthUser,
     store: web::Data<Store>,
@@ -469,6 +471,7 @@ async fn logout_all(
 ) -> Result<HttpResponse, ApiError> {
     let ended = store.revoke_user_sessions(user.id, None).await?;
     cache.revoked(ended.iter().map(String::as_str));
+    cache.put(user.id, store.end_legacy_tokens(user.id).await?);
     Ok(ok(
         "Logged out everywhere",
         serde_json::json!({ "sessionsEnded": ended.len() }),

@@ -28,7 +28,7 @@ pub use groups::{GroupDoc, MemberDoc};
 pub use images::{ImageDoc, PhotoChange, ReceiptRef};
 pub use paymentlog::PaymentFilter;
 pub use pending::{FriendsAdded, PendingFriendDoc};
-pub use users::{ProfileChanges, UserDoc, UserSummary};
+pub use users::{LegacyTokens, ProfileChanges, UserDoc, UserStatus, UserSummary};
 
 use crate::configuration::DatabaseSettings;
 use crate::metrics::Metrics;

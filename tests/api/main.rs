@@ -10,6 +10,7 @@ mod friends;
 mod groups;
 mod helpers;
 mod ledger;
+mod legacy_tokens;
 mod limits;
 mod ops;
 mod payments;

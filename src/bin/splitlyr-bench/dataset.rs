@@ -208,6 +208,7 @@ pub(crate) fn people(shape: &Shape, password_hash: &str) -> People {
                 friends: Vec::new(),
                 pending_friends: Vec::new(),
                 default_currency: None,
+                legacy_tokens: None,
                 created_at: created,
                 updated_at: created,
             }
