@@ -1,5 +1,9 @@
 //! `/v1/auth`: register and login, with validation errors keyed by field.
 
+use std::net::IpAddr;
+use std::time::Duration;
+
+use actix_governor::Governor;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
@@ -16,13 +20,17 @@ use crate::auth::sessions::{RefreshToken, SessionPolicy, REUSE_DEPTH};
 use crate::auth::{AuthUser, JwtKeys, SessionId, UserStatusCache};
 use crate::domain::{email::Email, text};
 use crate::error::{ApiError, ErrorsShape};
-use crate::ratelimit::retry_after_secs;
+use crate::ratelimit::{retry_after_secs, ClientLimit, Limiter};
 use crate::state::AuthConfig;
-use crate::store::logins::Admission;
+use crate::store::logins::{Admission, LoginPolicy};
 use crate::store::sessions::SessionDoc;
 use crate::store::{Store, UserDoc, UserStatus};
 
-pub fn scope() -> Scope<
+/// `limit`: the per-client `/v1/auth` limit. Login checks it itself (see
+/// [`login`]); every other route through the middleware, in the same bucket.
+pub fn scope(
+    limit: &Limiter,
+) -> Scope<
     impl ServiceFactory<
         ServiceRequest,
         Config = (),
@@ -33,13 +41,17 @@ pub fn scope() -> Scope<
 > {
     web::scope("/auth")
         .wrap(from_fn(errors_by_field))
-        .route("/register", web::post().to(register))
         .route("/login", web::post().to(login))
-        .route("/refresh", web::post().to(refresh))
-        .route("/logout", web::post().to(logout))
-        .route("/logout-all", web::post().to(logout_all))
-        .route("/sessions", web::get().to(sessions))
-        .route("/sessions/{id}", web::delete().to(end_session))
+        .service(
+            web::scope("")
+                .wrap(Governor::new(limit))
+                .route("/register", web::post().to(register))
+                .route("/refresh", web::post().to(refresh))
+                .route("/logout", web::post().to(logout))
+                .route("/logout-all", web::post().to(logout_all))
+                .route("/sessions", web::get().to(sessions))
+                .route("/sessions/{id}", web::delete().to(end_session)),
+        )
 }
 
 /// The sign-in screens read validation errors as an object from field to
@@ -180,17 +192,28 @@ async fn register(
     Ok(created("User registered successfully", data))
 }
 
+/// `POST /v1/auth/login`. The client's `/v1/auth` limit is checked here,
+/// first, like the middleware would; a refusal by it then carries any lock
+/// of this email too, so waiting its `Retry-After` is enough.
 #[tracing::instrument(name = "login", skip_all)]
+#[allow(clippy::too_many_arguments)]
 async fn login(
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: Result<web::Json<LoginBody>, actix_web::Error>,
+    limit: web::Data<ClientLimit>,
     store: web::Data<Store>,
     keys: web::Data<JwtKeys>,
     config: web::Data<AuthConfig>,
     cache: web::Data<UserStatusCache>,
     policy: web::Data<SessionPolicy>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let (client, over_limit) = limit.check(&req);
+    let body = match (body, over_limit) {
+        (Ok(body), _) => body.into_inner(),
+        (Err(_), Some(wait)) => return Err(rate_limited(wait)),
+        // The body's own refusal (400, 413), as any handler's.
+        (Err(e), None) => return Ok(HttpResponse::from_error(e)),
+    };
     let mut c = Checks::default();
     let email = c.required("email", body.email, "Email is required");
     let password = c.required("password", body.password, "Password is required");
@@ -202,12 +225,10 @@ async fn login(
     // password is looked at: a locked email is refused alike either way.
     let email = Email::parse(&email).ok();
     let lockout = email.as_ref().zip(config.login_policy.as_ref());
-    if let Some((email, policy)) = lockout {
-        if let Admission::Locked(wait) = store.admit_login(email, policy).await? {
-            return Err(ApiError::LoginLocked {
-                retry_after_secs: retry_after_secs(wait),
-            });
-        }
+    let delay = admit(&store, lockout, client, over_limit).await?;
+    if !delay.is_zero() {
+        // The email is being guessed at from many clients: every attempt waits.
+        tokio::time::sleep(delay).await;
     }
     // An unknown or malformed email still costs one bcrypt verification, so the
     // response time does not reveal which accounts exist.
@@ -223,7 +244,7 @@ async fn login(
         return Err(invalid());
     }
     if let Some((email, _)) = lockout {
-        store.forget_login_failures(email).await?;
+        store.forget_login_failures(email, client).await?;
     }
     if !user.is_active {
         return Err(ApiError::Unauthorized {
@@ -239,6 +260,42 @@ async fn login(
     let mut data = serde_json::json!({ "user": view });
     pair.write_into(&mut data);
     Ok(ok("Login successful", data))
+}
+
+/// Whether a login attempt of `client` may go on, and after how long a
+/// delay; else the 429 with the longest wait that applies: the client's
+/// `/v1/auth` limit (`over_limit`), the lock of the pair (email, client),
+/// the lock of the email.
+async fn admit(
+    store: &Store,
+    lockout: Option<(&Email, &LoginPolicy)>,
+    client: IpAddr,
+    over_limit: Option<Duration>,
+) -> Result<Duration, ApiError> {
+    let locked = |wait: Duration| ApiError::LoginLocked {
+        retry_after_secs: retry_after_secs(wait),
+    };
+    let Some((email, policy)) = lockout else {
+        return over_limit.map_or(Ok(Duration::ZERO), |wait| Err(rate_limited(wait)));
+    };
+    if let Some(wait) = over_limit {
+        // Not counted: one lookup of the locks, so the answer tells how long
+        // they still hold too.
+        return Err(match store.login_lock_left(email, client).await? {
+            Some(lock) => locked(lock.max(wait)),
+            None => rate_limited(wait),
+        });
+    }
+    match store.admit_login(email, client, policy).await? {
+        Admission::Admitted(delay) => Ok(delay),
+        Admission::Locked(wait) => Err(locked(wait)),
+    }
+}
+
+fn rate_limited(wait: Duration) -> ApiError {
+    ApiError::RateLimited {
+        retry_after_secs: retry_after_secs(wait),
+    }
 }
 
 /// What login, register and refresh hand out.

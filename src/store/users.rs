@@ -61,7 +61,7 @@ impl LegacyTokens {
     /// its own carry a session and are judged by it).
     pub fn ends(&self, iat: u64, fingerprint: impl FnOnce() -> String) -> bool {
         let cut_second = self.valid_after.timestamp_millis().div_euclid(1000);
-        let before = i64::try_from(iat).map_or(false, |iat| iat <= cut_second);
+        let before = i64::try_from(iat).is_ok_and(|iat| iat <= cut_second);
         before && self.kept.as_ref().is_none_or(|kept| *kept != fingerprint())
     }
 }

@@ -12,6 +12,7 @@ mod helpers;
 mod ledger;
 mod legacy_tokens;
 mod limits;
+mod lockout;
 mod ops;
 mod payments;
 mod pictures;
