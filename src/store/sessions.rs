@@ -90,8 +90,10 @@ impl Store {
             .iter()
             .filter_map(|d| d.get_str("_id").ok().map(str::to_owned))
             .collect();
-        self.revoke_sessions(doc! { "_id": { "$in": &ids } })
-            .await?;
+        if !ids.is_empty() {
+            self.revoke_sessions(doc! { "_id": { "$in": &ids } })
+                .await?;
+        }
         Ok(ids)
     }
 
