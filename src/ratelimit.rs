@@ -49,10 +49,8 @@ impl ClientIp {
             .find(|ip| !self.is_trusted(ip))
             .unwrap_or(peer)
     }
-}
 
-impl ClientIp {
-    /// The client of a request a handler has.
+    /// The client of a request.
     pub fn of_request(&self, req: &HttpRequest) -> IpAddr {
         let forwarded = req
             .headers()
@@ -67,11 +65,7 @@ impl KeyExtractor for ClientIp {
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<Self::Key, Self::KeyExtractionError> {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        Ok(self.client_of(req.peer_addr().map(|a| a.ip()), forwarded))
+        Ok(self.of_request(req.request()))
     }
 
     fn exceed_rate_limit_response(

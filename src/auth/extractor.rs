@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use mongodb::bson::oid::ObjectId;
-
 use sha2::{Digest, Sha256};
 
 use super::jwt::Verified;
