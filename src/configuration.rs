@@ -107,6 +107,10 @@ pub struct JwtSettings {
 pub struct AuthSettings {
     pub bcrypt_cost: u32,
     pub status_cache_seconds: u64,
+    /// Whether tokens without a session (`sid`), as the old server issued
+    /// them, are still accepted (until those from before a logout-all, a
+    /// password change or a deactivation). Off once the switch-over is over.
+    pub accept_legacy_tokens: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,13 +130,28 @@ pub struct RateLimitSettings {
     /// Everything outside the `/v1` API: `/metrics`, `/`, unknown paths.
     pub other_burst: u32,
     pub other_period_ms: u64,
-    /// Failed logins per email before it is locked (shared by all replicas).
+    /// Failed logins of one email from one client (the pair) before that
+    /// pair is locked (shared by all replicas).
     pub login_max_failures: u32,
-    /// A failure is forgotten this long after the last one (or the lock's end).
+    /// A pair's failure is forgotten this long after its last one (or the
+    /// end of its lock).
     pub login_window_seconds: u64,
-    /// First lock; each further failure doubles it, up to the maximum.
+    /// A pair's first lock; each further failure doubles it, up to the maximum.
     pub login_lockout_seconds: u64,
     pub login_lockout_max_seconds: u64,
+    /// Failures of one email from all clients together after which every
+    /// attempt on it is delayed: `login_email_delay_ms` for each failure from
+    /// this one on, up to `login_email_delay_max_ms`.
+    pub login_email_slow_after: u32,
+    pub login_email_delay_ms: u64,
+    pub login_email_delay_max_ms: u64,
+    /// Failures of one email from all clients together that lock it for
+    /// every client, for `login_email_lockout_seconds`.
+    pub login_email_max_failures: u32,
+    pub login_email_lockout_seconds: u64,
+    /// An email's count is forgotten this long after its last failure (or
+    /// the end of its lock).
+    pub login_email_window_seconds: u64,
     pub trusted_proxies: Vec<ProxyRange>,
 }
 
@@ -416,6 +435,31 @@ impl RateLimitSettings {
                     .into(),
             );
         }
+        if !(1..=100_000).contains(&self.login_email_max_failures)
+            || self.login_email_slow_after > 100_000
+        {
+            return Err(
+                "rate_limit.login_email_max_failures must be between 1 and 100000, \
+                 rate_limit.login_email_slow_after at most 100000"
+                    .into(),
+            );
+        }
+        // A delay holds the request: a minute at most.
+        if self.login_email_delay_ms > 60_000 || self.login_email_delay_max_ms > 60_000 {
+            return Err(
+                "rate_limit.login_email_delay_ms and login_email_delay_max_ms must be at most 60000"
+                    .into(),
+            );
+        }
+        if !(1..=DAY).contains(&self.login_email_window_seconds)
+            || !(1..=DAY).contains(&self.login_email_lockout_seconds)
+        {
+            return Err(
+                "rate_limit.login_email_window_seconds and login_email_lockout_seconds must be \
+                 between 1 and 86400"
+                    .into(),
+            );
+        }
         Ok(())
     }
 }
@@ -505,12 +549,18 @@ mod tests {
     #[test]
     fn login_lockout_settings_are_bounded() {
         type Tweak = fn(&mut RateLimitSettings);
-        let bad: [Tweak; 5] = [
+        let bad: [Tweak; 11] = [
             |r| r.login_max_failures = 0,
             |r| r.login_window_seconds = 0,
             |r| r.login_lockout_seconds = 0,
             |r| r.login_lockout_seconds = r.login_lockout_max_seconds + 1,
             |r| r.login_lockout_max_seconds = 86_401,
+            |r| r.login_email_max_failures = 0,
+            |r| r.login_email_slow_after = 100_001,
+            |r| r.login_email_delay_ms = 60_001,
+            |r| r.login_email_delay_max_ms = 60_001,
+            |r| r.login_email_window_seconds = 0,
+            |r| r.login_email_lockout_seconds = 86_401,
         ];
         for (i, tweak) in bad.iter().enumerate() {
             let mut s = settings(Environment::Test);

@@ -74,10 +74,15 @@ pub enum ApiError {
         what: &'static str,
         retry_after_secs: u64,
     },
-    /// 429: too many failed logins for this email. The same for every email,
-    /// known or not; `Retry-After` in whole seconds (>= 1).
+    /// 429: too many failed logins for this email from this client, or for
+    /// this email from all clients. The same for every email, known or not;
+    /// `Retry-After` in whole seconds (>= 1), the longest wait that applies.
     #[error("Too many failed login attempts, please try again later")]
     LoginLocked { retry_after_secs: u64 },
+    /// 429: the client's rate limit, refused by a handler rather than by the
+    /// middleware; answered alike (`Retry-After`, `X-RateLimit-After`).
+    #[error("{}", TOO_MANY_REQUESTS)]
+    RateLimited { retry_after_secs: u64 },
     #[error("The database is unavailable, please try again shortly")]
     Unavailable(#[source] mongodb::error::Error),
     #[error("Something went wrong, please try again later")]
@@ -214,11 +219,15 @@ impl ApiError {
         };
         let mut response = HttpResponse::build(self.status_code());
         if let Self::LoginLocked { retry_after_secs }
+        | Self::RateLimited { retry_after_secs }
         | Self::Throttled {
             retry_after_secs, ..
         } = self
         {
             response.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
+        }
+        if let Self::RateLimited { retry_after_secs } = self {
+            response.insert_header(("x-ratelimit-after", *retry_after_secs));
         }
         response.json(ErrorBody {
             success: false,
@@ -240,7 +249,9 @@ impl ResponseError for ApiError {
             Self::Conflict(_) | Self::VersionConflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge | Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::LoginLocked { .. } | Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::LoginLocked { .. } | Self::RateLimited { .. } | Self::Throttled { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -250,6 +261,9 @@ impl ResponseError for ApiError {
         self.response_in(ErrorsShape::List)
     }
 }
+
+/// The message of a refusal by a client's rate limit.
+pub const TOO_MANY_REQUESTS: &str = "Too many requests, please try again later.";
 
 /// The contract's error envelope for responses built outside handlers
 /// (rate limiter, 404 fallback).

@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use actix_governor::governor::clock::{Clock, DefaultClock};
 use actix_governor::governor::middleware::NoOpMiddleware;
+use actix_governor::governor::DefaultKeyedRateLimiter;
 use actix_governor::{
     GovernorConfig, GovernorConfigBuilder, KeyExtractor, SimpleKeyExtractionError,
 };
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{HeaderName, RETRY_AFTER};
-use actix_web::{HttpResponse, HttpResponseBuilder};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 
 use crate::configuration::{ProxyRange, RateLimitSettings};
 
@@ -48,6 +49,15 @@ impl ClientIp {
             .find(|ip| !self.is_trusted(ip))
             .unwrap_or(peer)
     }
+
+    /// The client of a request.
+    pub fn of_request(&self, req: &HttpRequest) -> IpAddr {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        self.client_of(req.peer_addr().map(|a| a.ip()), forwarded)
+    }
 }
 
 impl KeyExtractor for ClientIp {
@@ -55,11 +65,7 @@ impl KeyExtractor for ClientIp {
     type KeyExtractionError = SimpleKeyExtractionError<&'static str>;
 
     fn extract(&self, req: &ServiceRequest) -> Result<Self::Key, Self::KeyExtractionError> {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        Ok(self.client_of(req.peer_addr().map(|a| a.ip()), forwarded))
+        Ok(self.of_request(req.request()))
     }
 
     fn exceed_rate_limit_response(
@@ -75,9 +81,7 @@ impl KeyExtractor for ClientIp {
         response
             .insert_header((RETRY_AFTER, wait))
             .insert_header((HeaderName::from_static("x-ratelimit-after"), wait))
-            .json(crate::error::envelope(
-                "Too many requests, please try again later.",
-            ))
+            .json(crate::error::envelope(crate::error::TOO_MANY_REQUESTS))
     }
 }
 
@@ -89,6 +93,37 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
 }
 
 pub type Limiter = GovernorConfig<ClientIp, NoOpMiddleware>;
+
+/// A per-client limit that a handler checks itself, in the bucket of a
+/// [`Limiter`] the middleware uses on other routes: login checks the
+/// `/v1/auth` limit after reading the email, so that a refusal can carry the
+/// longest wait that applies (a lock of that email as well).
+#[derive(Clone)]
+pub struct ClientLimit {
+    limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    clients: ClientIp,
+}
+
+impl ClientLimit {
+    pub fn new(shared_with: &Limiter, clients: ClientIp) -> Self {
+        Self {
+            limiter: shared_with.limiter(),
+            clients,
+        }
+    }
+
+    /// The client of `req`, and how long it must wait when it is over the
+    /// limit (this request then counts for nothing).
+    pub fn check(&self, req: &HttpRequest) -> (IpAddr, Option<Duration>) {
+        let client = self.clients.of_request(req);
+        let wait = self
+            .limiter
+            .check_key(&client)
+            .err()
+            .map(|not_until| not_until.wait_time_from(DefaultClock::default().now()));
+        (client, wait)
+    }
+}
 
 /// A limiter allowing `burst` requests at once, refilled one per `period_ms`.
 pub fn limiter(settings: &RateLimitSettings, burst: u32, period_ms: u64) -> Limiter {

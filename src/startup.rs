@@ -16,7 +16,7 @@ use crate::auth::{JwtKeys, UserStatusCache};
 use crate::configuration::Settings;
 use crate::images::Pictures;
 use crate::metrics::Metrics;
-use crate::ratelimit::{limiter, Limiter};
+use crate::ratelimit::{limiter, ClientLimit, Limiter};
 use crate::routes;
 use crate::state::{AppInfo, AuthConfig, Readiness};
 use crate::store::Store;
@@ -244,6 +244,7 @@ async fn run(
         bcrypt_cost: cost,
         dummy_hash,
         login_policy: crate::store::logins::LoginPolicy::from_settings(&settings.rate_limit),
+        accept_legacy_tokens: settings.auth.accept_legacy_tokens,
     });
     let session_policy = web::Data::new(SessionPolicy::new(
         &settings.sessions,
@@ -280,7 +281,9 @@ async fn run(
         ],
         session_policy.clone(),
     );
-    let client_ip = web::Data::new(crate::ratelimit::ClientIp::new(rl.trusted_proxies.clone()));
+    let client_ip = crate::ratelimit::ClientIp::new(rl.trusted_proxies.clone());
+    let auth_limit = web::Data::new(ClientLimit::new(&strict_auth, client_ip.clone()));
+    let client_ip = web::Data::new(client_ip);
     let pictures = web::Data::new(Pictures::new(
         &settings.images,
         rl.enabled,
@@ -312,6 +315,7 @@ async fn run(
             .app_data(gate.clone())
             .app_data(metrics.clone())
             .app_data(client_ip.clone())
+            .app_data(auth_limit.clone())
             .app_data(routes::json_config(body_limit))
             .app_data(routes::payload_config(body_limit))
             .app_data(routes::query_config())
@@ -338,7 +342,7 @@ async fn run(
                 web::scope("/v1")
                     .wrap(from_fn(routes::health::ready_gate))
                     .wrap(Governor::new(&general))
-                    .service(routes::auth::scope().wrap(Governor::new(&strict_auth)))
+                    .service(routes::auth::scope(&strict_auth))
                     .service(routes::contact::scope().wrap(Governor::new(&strict_contact)))
                     .service(routes::friends::scope())
                     .service(routes::blocks::scope())

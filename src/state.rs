@@ -22,6 +22,8 @@ pub struct AuthConfig {
     pub dummy_hash: String,
     /// The per-email login lockout; none when rate limiting is off.
     pub login_policy: Option<crate::store::logins::LoginPolicy>,
+    /// Whether tokens without a session (the old server's) are accepted.
+    pub accept_legacy_tokens: bool,
 }
 
 /// Where the database preparation of this process stands: indexes, the

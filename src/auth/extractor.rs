@@ -1,11 +1,14 @@
 //! `AuthUser`: the authenticated caller of a protected route.
 //!
 //! The token is verified in memory. Whether its session is still live (or,
-//! for a token without a session, whether the account is still active) is
-//! answered from a short-lived per-process cache (`auth.status_cache_seconds`),
-//! so an authenticated read costs no extra database round trip on a warm
-//! cache. A revocation or deactivation through this process takes effect at
-//! once; other replicas notice within the cache lifetime.
+//! for a token without a session, whether the account is still active and
+//! the token was issued after the user's last logout-all, password change or
+//! deactivation) is answered from a short-lived per-process cache
+//! (`auth.status_cache_seconds`), so an authenticated read costs no extra
+//! database round trip on a warm cache. A revocation or deactivation through
+//! this process takes effect at once; other replicas notice within the cache
+//! lifetime. Tokens without a session can be refused altogether
+//! (`auth.accept_legacy_tokens = false`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,10 +19,13 @@ use std::time::{Duration, Instant};
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use mongodb::bson::oid::ObjectId;
+use sha2::{Digest, Sha256};
 
+use super::jwt::Verified;
 use super::JwtKeys;
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::state::AuthConfig;
+use crate::store::{Store, UserStatus};
 
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {
@@ -51,14 +57,14 @@ impl std::fmt::Debug for SessionId {
 }
 
 /// Entries remembered for a short time, at most [`MAX_CACHED`] of them.
-struct TtlMap<K> {
+struct TtlMap<K, V> {
     ttl: Duration,
-    entries: RwLock<HashMap<K, (Instant, bool)>>,
+    entries: RwLock<HashMap<K, (Instant, V)>>,
 }
 
 const MAX_CACHED: usize = 100_000;
 
-impl<K: Eq + Hash> TtlMap<K> {
+impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
     fn new(ttl: Duration) -> Self {
         Self {
             ttl,
@@ -66,13 +72,13 @@ impl<K: Eq + Hash> TtlMap<K> {
         }
     }
 
-    fn get(&self, key: &K) -> Option<bool> {
+    fn get(&self, key: &K) -> Option<V> {
         let entries = self.entries.read().ok()?;
         let (at, value) = entries.get(key)?;
-        (at.elapsed() < self.ttl).then_some(*value)
+        (at.elapsed() < self.ttl).then(|| value.clone())
     }
 
-    fn put(&self, key: K, value: bool) {
+    fn put(&self, key: K, value: V) {
         if self.ttl.is_zero() {
             return;
         }
@@ -89,11 +95,12 @@ impl<K: Eq + Hash> TtlMap<K> {
     }
 }
 
-/// Remembers, for a short time, whether a user id is an active account and
+/// Remembers, for a short time, what a user's tokens without a session need
+/// (whether the account is active, which of those tokens are cut) and
 /// whether a session is live.
 pub struct UserStatusCache {
-    users: TtlMap<ObjectId>,
-    sessions: TtlMap<SessionId>,
+    users: TtlMap<ObjectId, UserStatus>,
+    sessions: TtlMap<SessionId, bool>,
 }
 
 impl UserStatusCache {
@@ -104,8 +111,10 @@ impl UserStatusCache {
         }
     }
 
-    pub fn put(&self, id: ObjectId, active: bool) {
-        self.users.put(id, active);
+    /// Records the user's status as this process just read or wrote it
+    /// (a cut through their tokens takes effect here at once).
+    pub fn put(&self, id: ObjectId, status: UserStatus) {
+        self.users.put(id, status);
     }
 
     /// Records sessions revoked through this process: refused here at once.
@@ -115,14 +124,14 @@ impl UserStatusCache {
         }
     }
 
-    /// Whether the user may act: cached, else one indexed lookup by `_id`.
-    pub async fn is_active(&self, store: &Store, id: ObjectId) -> Result<bool, ApiError> {
-        if let Some(active) = self.users.get(&id) {
-            return Ok(active);
+    /// The user's status: cached, else one indexed lookup by `_id`.
+    pub async fn status(&self, store: &Store, id: ObjectId) -> Result<UserStatus, ApiError> {
+        if let Some(status) = self.users.get(&id) {
+            return Ok(status);
         }
-        let active = store.user_is_active(id).await?;
-        self.put(id, active);
-        Ok(active)
+        let status = store.user_status(id).await?;
+        self.put(id, status.clone());
+        Ok(status)
     }
 
     /// Whether the session may act: cached, else one lookup by `_id`. A
@@ -141,6 +150,17 @@ impl UserStatusCache {
         self.sessions.put(session, live);
         Ok(live)
     }
+}
+
+/// What a cut keeps of a token without a session: the SHA-256 hex of the
+/// whole token (never the token itself).
+pub fn fingerprint(token: &str) -> String {
+    crate::random::hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// The fingerprint of the request's bearer token, if it has one.
+pub fn bearer_fingerprint(req: &HttpRequest) -> Option<String> {
+    bearer_token(req).ok().map(fingerprint)
 }
 
 fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
@@ -186,15 +206,47 @@ impl FromRequest for AuthUser {
                     Some(session)
                 }
                 None => {
-                    if !cache.is_active(store, id).await? {
-                        return Err(ApiError::unauthorized(
-                            "User not found or account is deactivated",
-                        ));
-                    }
+                    check_legacy(&req, store, cache, &verified).await?;
                     None
                 }
             };
             Ok(AuthUser { id, session })
         })
     }
+}
+
+/// A token without a session (the old server's): refused when such tokens
+/// are no longer accepted, when the account is not active, or when the token
+/// is from before the user's last cut (logout-all, password change,
+/// deactivation).
+async fn check_legacy(
+    req: &HttpRequest,
+    store: &Store,
+    cache: &UserStatusCache,
+    verified: &Verified,
+) -> Result<(), ApiError> {
+    let config = req
+        .app_data::<web::Data<AuthConfig>>()
+        .ok_or_else(|| ApiError::internal("AuthConfig missing from app data"))?;
+    if !config.accept_legacy_tokens {
+        return Err(ApiError::Unauthorized {
+            message: "This token is no longer accepted: log in again".into(),
+            code: Some("LEGACY_TOKEN_REFUSED"),
+        });
+    }
+    let status = cache.status(store, verified.user).await?;
+    if !status.is_active {
+        return Err(ApiError::unauthorized(
+            "User not found or account is deactivated",
+        ));
+    }
+    let cut = status.legacy_tokens.as_ref();
+    let fingerprint = || bearer_fingerprint(req).unwrap_or_default();
+    if cut.is_some_and(|cut| cut.ends(verified.issued_at, fingerprint)) {
+        return Err(ApiError::Unauthorized {
+            message: "This token has ended: log in again".into(),
+            code: Some("SESSION_REVOKED"),
+        });
+    }
+    Ok(())
 }

@@ -26,6 +26,8 @@ struct Claims {
 pub struct Verified {
     pub user: ObjectId,
     pub session: Option<String>,
+    /// `iat`: when it was issued (seconds since the epoch).
+    pub issued_at: u64,
 }
 
 /// Signing and verification keys plus the token lifetime.
@@ -80,6 +82,7 @@ impl JwtKeys {
         Ok(Verified {
             user,
             session: data.claims.sid,
+            issued_at: data.claims.iat,
         })
     }
 

@@ -1,5 +1,9 @@
 //! `/v1/auth`: register and login, with validation errors keyed by field.
 
+use std::net::IpAddr;
+use std::time::Duration;
+
+use actix_governor::Governor;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
@@ -8,21 +12,24 @@ use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
+use super::sessions::{self, open_session};
 use super::views::iso;
 use super::{created, ok, Checks};
-use crate::auth::jwt::now_secs;
 use crate::auth::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
-use crate::auth::sessions::{RefreshToken, SessionPolicy};
-use crate::auth::{AuthUser, JwtKeys, SessionId, UserStatusCache};
+use crate::auth::sessions::SessionPolicy;
+use crate::auth::{JwtKeys, UserStatusCache};
 use crate::domain::{email::Email, text};
 use crate::error::{ApiError, ErrorsShape};
-use crate::ratelimit::retry_after_secs;
+use crate::ratelimit::{retry_after_secs, ClientLimit, Limiter};
 use crate::state::AuthConfig;
-use crate::store::logins::Admission;
-use crate::store::sessions::SessionDoc;
-use crate::store::{Store, UserDoc};
+use crate::store::logins::{Admission, LoginPolicy};
+use crate::store::{Store, UserDoc, UserStatus};
 
-pub fn scope() -> Scope<
+/// `limit`: the per-client `/v1/auth` limit. Login checks it itself (see
+/// [`login`]); every other route through the middleware, in the same bucket.
+pub fn scope(
+    limit: &Limiter,
+) -> Scope<
     impl ServiceFactory<
         ServiceRequest,
         Config = (),
@@ -33,13 +40,17 @@ pub fn scope() -> Scope<
 > {
     web::scope("/auth")
         .wrap(from_fn(errors_by_field))
-        .route("/register", web::post().to(register))
         .route("/login", web::post().to(login))
-        .route("/refresh", web::post().to(refresh))
-        .route("/logout", web::post().to(logout))
-        .route("/logout-all", web::post().to(logout_all))
-        .route("/sessions", web::get().to(sessions))
-        .route("/sessions/{id}", web::delete().to(end_session))
+        .service(
+            web::scope("")
+                .wrap(Governor::new(limit))
+                .route("/register", web::post().to(register))
+                .route("/refresh", web::post().to(sessions::refresh))
+                .route("/logout", web::post().to(sessions::logout))
+                .route("/logout-all", web::post().to(sessions::logout_all))
+                .route("/sessions", web::get().to(sessions::sessions))
+                .route("/sessions/{id}", web::delete().to(sessions::end_session)),
+        )
 }
 
 /// The sign-in screens read validation errors as an object from field to
@@ -170,6 +181,7 @@ async fn register(
         friends_in: Vec::new(),
         blocked: Vec::new(),
         default_currency: None,
+        legacy_tokens: None,
         created_at: now,
         updated_at: now,
     };
@@ -183,17 +195,28 @@ async fn register(
     Ok(created("User registered successfully", data))
 }
 
+/// `POST /v1/auth/login`. The client's `/v1/auth` limit is checked here,
+/// first, like the middleware would; a refusal by it then carries any lock
+/// of this email too, so waiting its `Retry-After` is enough.
 #[tracing::instrument(name = "login", skip_all)]
+#[allow(clippy::too_many_arguments)]
 async fn login(
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: Result<web::Json<LoginBody>, actix_web::Error>,
+    limit: web::Data<ClientLimit>,
     store: web::Data<Store>,
     keys: web::Data<JwtKeys>,
     config: web::Data<AuthConfig>,
     cache: web::Data<UserStatusCache>,
     policy: web::Data<SessionPolicy>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let (client, over_limit) = limit.check(&req);
+    let body = match (body, over_limit) {
+        (Ok(body), _) => body.into_inner(),
+        (Err(_), Some(wait)) => return Err(rate_limited(wait)),
+        // The body's own refusal (400, 413), as any handler's.
+        (Err(e), None) => return Ok(HttpResponse::from_error(e)),
+    };
     let mut c = Checks::default();
     let email = c.required("email", body.email, "Email is required");
     let password = c.required("password", body.password, "Password is required");
@@ -205,12 +228,10 @@ async fn login(
     // password is looked at: a locked email is refused alike either way.
     let email = Email::parse(&email).ok();
     let lockout = email.as_ref().zip(config.login_policy.as_ref());
-    if let Some((email, policy)) = lockout {
-        if let Admission::Locked(wait) = store.admit_login(email, policy).await? {
-            return Err(ApiError::LoginLocked {
-                retry_after_secs: retry_after_secs(wait),
-            });
-        }
+    let delay = admit(&store, lockout, client, over_limit).await?;
+    if !delay.is_zero() {
+        // The email is being guessed at from many clients: every attempt waits.
+        tokio::time::sleep(delay).await;
     }
     // An unknown or malformed email still costs one bcrypt verification, so the
     // response time does not reveal which accounts exist.
@@ -226,7 +247,7 @@ async fn login(
         return Err(invalid());
     }
     if let Some((email, _)) = lockout {
-        store.forget_login_failures(email).await?;
+        store.forget_login_failures(email, client).await?;
     }
     if !user.is_active {
         return Err(ApiError::Unauthorized {
@@ -235,7 +256,7 @@ async fn login(
         });
     }
     let last_login = store.touch_last_login(user.id).await?;
-    cache.put(user.id, true);
+    cache.put(user.id, UserStatus::of(&user));
     let pair = open_session(&store, &keys, &policy, &cache, user.id, device).await?;
     let mut view = AuthUserView::of(&user);
     view.last_login = Some(iso(last_login));
@@ -244,37 +265,39 @@ async fn login(
     Ok(ok("Login successful", data))
 }
 
-/// What login, register and refresh hand out.
-struct TokenPair {
-    token: String,
-    refresh: RefreshToken,
-    expires_in: u64,
-    session: String,
+/// Whether a login attempt of `client` may go on, and after how long a
+/// delay; else the 429 with the longest wait that applies: the client's
+/// `/v1/auth` limit (`over_limit`), the lock of the pair (email, client),
+/// the lock of the email.
+async fn admit(
+    store: &Store,
+    lockout: Option<(&Email, &LoginPolicy)>,
+    client: IpAddr,
+    over_limit: Option<Duration>,
+) -> Result<Duration, ApiError> {
+    let locked = |wait: Duration| ApiError::LoginLocked {
+        retry_after_secs: retry_after_secs(wait),
+    };
+    let Some((email, policy)) = lockout else {
+        return over_limit.map_or(Ok(Duration::ZERO), |wait| Err(rate_limited(wait)));
+    };
+    if let Some(wait) = over_limit {
+        // Not counted: one lookup of the locks, so the answer tells how long
+        // they still hold too.
+        return Err(match store.login_lock_left(email, client).await? {
+            Some(lock) => locked(lock.max(wait)),
+            None => rate_limited(wait),
+        });
+    }
+    match store.admit_login(email, client, policy).await? {
+        Admission::Admitted(delay) => Ok(delay),
+        Admission::Locked(wait) => Err(locked(wait)),
+    }
 }
 
-impl TokenPair {
-    fn new(
-        keys: &JwtKeys,
-        user: ObjectId,
-        session: &str,
-        refresh: RefreshToken,
-        iat: i64,
-    ) -> Result<Self, ApiError> {
-        Ok(Self {
-            token: keys.issue(user, session, u64::try_from(iat).unwrap_or(0))?,
-            refresh,
-            expires_in: keys.ttl().as_secs(),
-            session: session.to_owned(),
-        })
-    }
-
-    /// `token` (as before), `refreshToken`, `expiresIn` (the access token's
-    /// lifetime in seconds) and `sessionId`.
-    fn write_into(self, data: &mut serde_json::Value) {
-        data["token"] = self.token.into();
-        data["refreshToken"] = self.refresh.expose().into();
-        data["expiresIn"] = self.expires_in.into();
-        data["sessionId"] = self.session.into();
+fn rate_limited(wait: Duration) -> ApiError {
+    ApiError::RateLimited {
+        retry_after_secs: retry_after_secs(wait),
     }
 }
 
@@ -300,211 +323,4 @@ fn device_label(req: &HttpRequest, device: Option<String>, c: &mut Checks) -> Op
     } else {
         label.to_owned()
     })
-}
-
-/// A new session for `user`: its first refresh token and access token. A
-/// user over `sessions.max_per_user` loses the least recently used ones.
-async fn open_session(
-    store: &Store,
-    keys: &JwtKeys,
-    policy: &SessionPolicy,
-    cache: &UserStatusCache,
-    user: ObjectId,
-    device: String,
-) -> Result<TokenPair, ApiError> {
-    let refresh = RefreshToken::new()?;
-    let at = mongodb::bson::DateTime::now();
-    let iat = now_secs() as i64;
-    let session = SessionDoc {
-        id: crate::random::hex_id()?,
-        user,
-        key: refresh.key.clone(),
-        hash: refresh.hash(),
-        access_iat: iat,
-        previous: None,
-        device,
-        created_at: at,
-        last_used_at: at,
-        expires_at: later(at, policy.ttl),
-        revoked_at: None,
-    };
-    let evicted = store.open_session(&session, policy.max_per_user).await?;
-    cache.revoked(evicted.iter().map(String::as_str));
-    TokenPair::new(keys, user, &session.id, refresh, iat)
-}
-
-fn later(at: mongodb::bson::DateTime, by: std::time::Duration) -> mongodb::bson::DateTime {
-    let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-    mongodb::bson::DateTime::from_millis(at.timestamp_millis().saturating_add(millis))
-}
-
-fn session_ended(message: &str) -> ApiError {
-    ApiError::Unauthorized {
-        message: message.into(),
-        code: Some("SESSION_REVOKED"),
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RefreshBody {
-    refresh_token: Option<String>,
-}
-
-/// `POST /v1/auth/refresh {refreshToken}`: a new pair for the current
-/// refresh token, which stops working. The same token again within
-/// `sessions.reuse_grace_seconds` (a retry) gets the same pair; an older one
-/// means someone else holds the family: the session ends (401
-/// `SESSION_REVOKED`) for everyone.
-#[tracing::instrument(name = "refresh", skip_all)]
-async fn refresh(
-    body: web::Json<RefreshBody>,
-    store: web::Data<Store>,
-    keys: web::Data<JwtKeys>,
-    policy: web::Data<SessionPolicy>,
-    cache: web::Data<UserStatusCache>,
-) -> Result<HttpResponse, ApiError> {
-    let mut c = Checks::default();
-    let raw = c.required(
-        "refreshToken",
-        body.into_inner().refresh_token,
-        "Refresh token is required",
-    );
-    let raw = c.finish(raw)?;
-    let token = RefreshToken::parse(&raw).ok_or_else(|| ApiError::Unauthorized {
-        message: "Invalid refresh token".into(),
-        code: Some("INVALID_REFRESH_TOKEN"),
-    })?;
-    let ended = || session_ended("This session has ended: log in again");
-    let mut session = store.session_by_key(&token.key).await?.ok_or_else(ended)?;
-    let at = mongodb::bson::DateTime::now();
-    if session.revoked_at.is_some() {
-        return Err(ended());
-    }
-    if session.expires_at <= at {
-        return Err(ApiError::Unauthorized {
-            message: "This session has expired: log in again".into(),
-            code: Some("SESSION_EXPIRED"),
-        });
-    }
-    policy.refreshes.check(&token.key)?;
-    let presented = token.hash();
-    let next = token.successor(&policy.rotation);
-    if presented == session.hash {
-        let iat = now_secs() as i64;
-        let expires = later(at, policy.ttl);
-        match store
-            .rotate_session(&session, &presented, &next.hash(), iat, expires)
-            .await?
-        {
-            Some(rotated) => {
-                let pair = TokenPair::new(&keys, rotated.user, &rotated.id, next, iat)?;
-                return Ok(pair_response(pair));
-            }
-            // Another refresh with this token rotated it first: judged below
-            // against the session as it now is.
-            None => session = store.session_by_key(&token.key).await?.ok_or_else(ended)?,
-        }
-    }
-    let retried = session.previous.as_ref().is_some_and(|p| {
-        p.hash == presented
-            && at.timestamp_millis() - p.rotated_at.timestamp_millis()
-                <= i64::try_from(policy.grace.as_millis()).unwrap_or(i64::MAX)
-    });
-    // The same pair again, as long as it has not itself been traded in.
-    if retried && session.hash == next.hash() && session.is_live(at) {
-        let pair = TokenPair::new(&keys, session.user, &session.id, next, session.access_iat)?;
-        return Ok(pair_response(pair));
-    }
-    // An older token: the family leaked. End it, whoever holds it.
-    if store.revoke_session(session.user, &session.id).await? {
-        tracing::warn!(user_id = %session.user, session_id = %session.id, "a refresh token was used again after its rotation: session revoked");
-    }
-    cache.revoked([session.id.as_str()]);
-    Err(ended())
-}
-
-fn pair_response(pair: TokenPair) -> HttpResponse {
-    let mut data = serde_json::json!({});
-    pair.write_into(&mut data);
-    ok("Token refreshed", data)
-}
-
-/// The caller's session; a token from before sessions has none to end.
-fn current_session(user: &AuthUser) -> Result<SessionId, ApiError> {
-    user.session
-        .ok_or_else(|| ApiError::bad_request("This token has no session: log in again to get one"))
-}
-
-/// `POST /v1/auth/logout`: ends the caller's session.
-async fn logout(
-    user: AuthUser,
-    store: web::Data<Store>,
-    cache: web::Data<UserStatusCache>,
-) -> Result<HttpResponse, ApiError> {
-    let session = current_session(&user)?;
-    store.revoke_session(user.id, session.as_str()).await?;
-    cache.revoked([session.as_str()]);
-    Ok(ok("Logged out", serde_json::Value::Null))
-}
-
-/// `POST /v1/auth/logout-all`: ends every session of the caller's.
-async fn logout_all(
-    user: AuthUser,
-    store: web::Data<Store>,
-    cache: web::Data<UserStatusCache>,
-) -> Result<HttpResponse, ApiError> {
-    let ended = store.revoke_user_sessions(user.id, None).await?;
-    cache.revoked(ended.iter().map(String::as_str));
-    Ok(ok(
-        "Logged out everywhere",
-        serde_json::json!({ "sessionsEnded": ended.len() }),
-    ))
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionView {
-    id: String,
-    device: String,
-    created_at: String,
-    last_used_at: String,
-    expires_at: String,
-    current: bool,
-}
-
-/// `GET /v1/auth/sessions`: my live sessions, the most recently used first
-/// (never a token).
-async fn sessions(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
-    let current = user.session;
-    let list: Vec<SessionView> = store
-        .sessions_of(user.id)
-        .await?
-        .into_iter()
-        .map(|s| SessionView {
-            current: current.is_some_and(|c| c.as_str() == s.id),
-            id: s.id,
-            device: s.device,
-            created_at: iso(s.created_at),
-            last_used_at: iso(s.last_used_at),
-            expires_at: iso(s.expires_at),
-        })
-        .collect();
-    Ok(ok("Sessions retrieved successfully", list))
-}
-
-/// `DELETE /v1/auth/sessions/:id`: ends one of my sessions (someone else's,
-/// or one already ended: 404).
-async fn end_session(
-    user: AuthUser,
-    path: web::Path<String>,
-    store: web::Data<Store>,
-    cache: web::Data<UserStatusCache>,
-) -> Result<HttpResponse, ApiError> {
-    let id = SessionId::parse(&path).ok_or_else(|| ApiError::not_found("Session not found"))?;
-    if !store.revoke_session(user.id, id.as_str()).await? {
-        return Err(ApiError::not_found("Session not found"));
-    }
-    cache.revoked([id.as_str()]);
-    Ok(ok("Session ended", serde_json::Value::Null))
 }

@@ -62,11 +62,7 @@ async fn submit(
     };
     let ((((first_name, last_name), message), email), subject) =
         c.finish(first.zip(last).zip(message).zip(email).zip(subject))?;
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let ip = client_ip.client_of(req.peer_addr().map(|a| a.ip()), forwarded);
+    let ip = client_ip.of_request(&req);
     let user_agent = req
         .headers()
         .get("user-agent")

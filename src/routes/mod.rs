@@ -10,6 +10,7 @@ pub mod groups;
 pub mod health;
 pub mod images;
 pub mod payments;
+mod sessions;
 mod settle;
 pub mod users;
 pub mod versions;

@@ -1,11 +1,12 @@
 //! `/v1/users`: my profile, password, user search, my balances, deactivation.
 
-use actix_web::{web, HttpResponse, Scope};
+use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use serde::{Deserialize, Serialize};
 
 use super::images::save_profile;
 use super::views::{balance_fields, ids, iso, iso_opt, nets};
 use super::{auth::new_password, ok, ok_page, Checks, Page};
+use crate::auth::extractor::bearer_fingerprint;
 use crate::auth::{password, AuthUser, UserStatusCache};
 use crate::domain::email::Email;
 use crate::domain::money::Currency;
@@ -210,6 +211,7 @@ struct ChangePasswordBody {
 }
 
 async fn change_password(
+    req: HttpRequest,
     user: AuthUser,
     body: web::Json<ChangePasswordBody>,
     store: web::Data<Store>,
@@ -230,9 +232,14 @@ async fn change_password(
         return Err(ApiError::bad_request("Current password is incorrect"));
     }
     let hash = password::hash(new, config.bcrypt_cost).await?;
-    store.set_password(user.id, &hash).await?;
     // Whoever else was logged in (a lost phone) is logged out; this session
-    // stays.
+    // stays, or this token when it has none (the old server's).
+    let kept = match user.session {
+        Some(_) => None,
+        None => bearer_fingerprint(&req),
+    };
+    let status = store.set_password(user.id, &hash, kept.as_deref()).await?;
+    cache.put(user.id, status);
     let keep = user.session.as_ref().map(|s| s.as_str());
     let ended = store.revoke_user_sessions(user.id, keep).await?;
     cache.revoked(ended.iter().map(String::as_str));
@@ -367,8 +374,7 @@ async fn deactivate(
     store: web::Data<Store>,
     cache: web::Data<UserStatusCache>,
 ) -> Result<HttpResponse, ApiError> {
-    store.deactivate_user(user.id).await?;
-    cache.put(user.id, false);
+    cache.put(user.id, store.deactivate_user(user.id).await?);
     let ended = store.revoke_user_sessions(user.id, None).await?;
     cache.revoked(ended.iter().map(String::as_str));
     tracing::info!(user_id = %user.id, "account deactivated");

@@ -32,7 +32,7 @@ pub use images::{ImageDoc, PhotoChange, ReceiptRef};
 pub use paymentlog::PaymentFilter;
 pub use pending::{FriendsAdded, PendingFriendDoc};
 pub use people::Person;
-pub use users::{ProfileChanges, SearchBy, UserDoc, UserSummary};
+pub use users::{LegacyTokens, ProfileChanges, SearchBy, UserDoc, UserStatus, UserSummary};
 
 use crate::configuration::DatabaseSettings;
 use crate::metrics::Metrics;

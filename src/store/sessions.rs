@@ -1,7 +1,9 @@
 //! `sessions`: one document per login, the family of its refresh tokens.
 //! Its `_id` is the session id access tokens carry (`sid`); its `key` is the
 //! part of the refresh tokens that stays through rotations; `hash` is the
-//! SHA-256 of the current token's secret (never the token). Revoked and
+//! SHA-256 of the current token's secret (never the token), `rotations` how
+//! many tokens came before it (no rotated hash is kept: an earlier token is
+//! recognised by the chain of successors, see `auth::sessions`). Revoked and
 //! expired sessions are removed by the TTL index on `expiresAt` (a revoked
 //! one gets `expiresAt` = now).
 
@@ -26,6 +28,11 @@ pub struct SessionDoc {
     pub access_iat: i64,
     #[serde(default)]
     pub previous: Option<PreviousToken>,
+    /// How many times the refresh token was rotated: how far back a
+    /// presented token can be from the current one. None for sessions from
+    /// before it was counted (searched as deep as the limit allows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotations: Option<i64>,
     /// From the login's `device` field or `User-Agent`.
     pub device: String,
     pub created_at: DateTime,
@@ -83,8 +90,10 @@ impl Store {
             .iter()
             .filter_map(|d| d.get_str("_id").ok().map(str::to_owned))
             .collect();
-        self.revoke_sessions(doc! { "_id": { "$in": &ids } })
-            .await?;
+        if !ids.is_empty() {
+            self.revoke_sessions(doc! { "_id": { "$in": &ids } })
+                .await?;
+        }
         Ok(ids)
     }
 
@@ -107,18 +116,20 @@ impl Store {
         let mut filter = live(at);
         filter.insert("_id", &session.id);
         filter.insert("hash", presented);
+        let mut set = doc! {
+            "hash": next,
+            "accessIat": access_iat,
+            "previous": { "hash": presented, "rotatedAt": at },
+            "lastUsedAt": at,
+            "expiresAt": expires_at,
+        };
+        // The filter's hash makes this the document `session` was read as.
+        if let Some(n) = session.rotations {
+            set.insert("rotations", n.saturating_add(1));
+        }
         Ok(self
             .sessions()
-            .find_one_and_update(
-                filter,
-                doc! { "$set": {
-                    "hash": next,
-                    "accessIat": access_iat,
-                    "previous": { "hash": presented, "rotatedAt": at },
-                    "lastUsedAt": at,
-                    "expiresAt": expires_at,
-                } },
-            )
+            .find_one_and_update(filter, doc! { "$set": set })
             .return_document(ReturnDocument::After)
             .await?)
     }

@@ -46,8 +46,69 @@ pub struct UserDoc {
     /// The currency of the single `balance` number (USD when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_currency: Option<String>,
+    /// Which tokens without a session still work (none set: all of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_tokens: Option<LegacyTokens>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+}
+
+/// The cut that a logout-all, a password change or a deactivation makes
+/// through the user's tokens without a session (`sid`): those the old server
+/// issued, which no session can end. A token issued in the cut's second or
+/// before is refused, except `kept`, the token of a caller who changed their
+/// password with it (the SHA-256 hex of the whole token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LegacyTokens {
+    pub valid_after: DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<String>,
+}
+
+impl LegacyTokens {
+    /// Whether a token without a session issued at `iat` (seconds) is cut;
+    /// `fingerprint` gives its SHA-256 hex, asked only when it matters.
+    /// `iat` has whole seconds: one from the cut's second may be older than
+    /// the cut, so it is refused too (this server never issues such tokens;
+    /// its own carry a session and are judged by it).
+    pub fn ends(&self, iat: u64, fingerprint: impl FnOnce() -> String) -> bool {
+        let cut_second = self.valid_after.timestamp_millis().div_euclid(1000);
+        let before = i64::try_from(iat).is_ok_and(|iat| iat <= cut_second);
+        before && self.kept.as_ref().is_none_or(|kept| *kept != fingerprint())
+    }
+}
+
+/// What authenticating a token without a session needs to know about its
+/// user (cached per process, see `auth::UserStatusCache`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserStatus {
+    #[serde(default)]
+    pub is_active: bool,
+    #[serde(default)]
+    pub legacy_tokens: Option<LegacyTokens>,
+}
+
+impl UserStatus {
+    pub fn of(user: &UserDoc) -> Self {
+        Self {
+            is_active: user.is_active,
+            legacy_tokens: user.legacy_tokens.clone(),
+        }
+    }
+}
+
+/// `set` and, with it, a cut of the user's tokens without a session now,
+/// keeping `kept` (a fingerprint) if given. The whole `legacyTokens` is
+/// replaced: an earlier cut's kept token is not kept by this one.
+fn with_legacy_cut(mut set: Document, kept: Option<&str>) -> Document {
+    let mut cut = doc! { "validAfter": now() };
+    if let Some(kept) = kept {
+        cut.insert("kept", kept);
+    }
+    set.insert("legacyTokens", cut);
+    doc! { "$set": set }
 }
 
 impl UserDoc {
@@ -88,6 +149,10 @@ pub struct UserSummary {
     pub default_currency: Option<String>,
 }
 
+fn status_projection() -> Document {
+    doc! { "_id": 0, "isActive": 1, "legacyTokens": 1 }
+}
+
 fn summary_projection() -> Document {
     doc! { "name": 1, "email": 1, "profileImage": 1, "phoneNumber": 1, "defaultCurrency": 1 }
 }
@@ -110,14 +175,34 @@ impl Store {
         Ok(self.users().find_one(doc! { "_id": id }).await?)
     }
 
-    pub async fn user_is_active(&self, id: ObjectId) -> Result<bool, ApiError> {
+    /// Whether the user is active and which of their tokens without a
+    /// session are cut (an unknown id: inactive). One lookup by `_id`.
+    pub async fn user_status(&self, id: ObjectId) -> Result<UserStatus, ApiError> {
         let found = self
             .users()
-            .clone_with_type::<Document>()
-            .find_one(doc! { "_id": id, "isActive": true })
-            .projection(doc! { "_id": 1 })
+            .clone_with_type::<UserStatus>()
+            .find_one(doc! { "_id": id })
+            .projection(status_projection())
             .await?;
-        Ok(found.is_some())
+        Ok(found.unwrap_or_default())
+    }
+
+    /// Applies `update` to the user and returns their status after it (one
+    /// `findAndModify`).
+    async fn update_status(&self, id: ObjectId, update: Document) -> Result<UserStatus, ApiError> {
+        let after = self
+            .users()
+            .clone_with_type::<UserStatus>()
+            .find_one_and_update(doc! { "_id": id }, update)
+            .projection(status_projection())
+            .return_document(ReturnDocument::After)
+            .await?;
+        Ok(after.unwrap_or_default())
+    }
+
+    /// Ends the user's tokens without a session (logout-all): their status.
+    pub async fn end_legacy_tokens(&self, id: ObjectId) -> Result<UserStatus, ApiError> {
+        self.update_status(id, with_legacy_cut(doc! {}, None)).await
     }
 
     pub async fn touch_last_login(&self, id: ObjectId) -> Result<DateTime, ApiError> {
@@ -157,24 +242,23 @@ impl Store {
             .await?)
     }
 
-    pub async fn set_password(&self, id: ObjectId, hash: &str) -> Result<(), ApiError> {
-        self.users()
-            .update_one(
-                doc! { "_id": id },
-                doc! { "$set": { "password": hash, "updatedAt": now() } },
-            )
-            .await?;
-        Ok(())
+    /// Sets the password and, in the same write, ends the tokens without a
+    /// session but `kept` (the caller's, when it is one): their status.
+    pub async fn set_password(
+        &self,
+        id: ObjectId,
+        hash: &str,
+        kept: Option<&str>,
+    ) -> Result<UserStatus, ApiError> {
+        let set = doc! { "password": hash, "updatedAt": now() };
+        self.update_status(id, with_legacy_cut(set, kept)).await
     }
 
-    pub async fn deactivate_user(&self, id: ObjectId) -> Result<(), ApiError> {
-        self.users()
-            .update_one(
-                doc! { "_id": id },
-                doc! { "$set": { "isActive": false, "updatedAt": now() } },
-            )
-            .await?;
-        Ok(())
+    /// Deactivates the account and ends its tokens without a session (so a
+    /// reactivation by hand does not bring them back): its status.
+    pub async fn deactivate_user(&self, id: ObjectId) -> Result<UserStatus, ApiError> {
+        let set = doc! { "isActive": false, "updatedAt": now() };
+        self.update_status(id, with_legacy_cut(set, None)).await
     }
 
     /// Active users other than `me`, not blocking `me`, found `by` a name
@@ -277,4 +361,28 @@ pub(super) fn contact_filter(emails: &[String], phones: &[String]) -> Document {
         { "email": { "$in": emails } },
         { "phoneNumber": { "$in": phones } },
     ] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cut_ends_tokens_of_its_second_and_before_but_the_kept_one() {
+        let cut = LegacyTokens {
+            valid_after: DateTime::from_millis(1_700_000_010_500),
+            kept: None,
+        };
+        let none = || unreachable!("no kept token to compare with");
+        assert!(cut.ends(1_700_000_009, none));
+        assert!(cut.ends(1_700_000_010, none), "same second: may be older");
+        assert!(!cut.ends(1_700_000_011, String::new));
+        let kept = LegacyTokens {
+            kept: Some("ab".repeat(32)),
+            ..cut
+        };
+        assert!(!kept.ends(1_700_000_009, || "ab".repeat(32)));
+        assert!(kept.ends(1_700_000_009, || "cd".repeat(32)));
+        assert!(!kept.ends(u64::MAX, || unreachable!()));
+    }
 }

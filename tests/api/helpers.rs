@@ -77,6 +77,19 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     app
 }
 
+/// Two server processes on one database, each caching the status of users
+/// and sessions for `cache_seconds` (`auth.status_cache_seconds`).
+pub async fn spawn_two_processes(cache_seconds: u64) -> (TestApp, TestApp) {
+    let app = spawn_app_with(|s| s.auth.status_cache_seconds = cache_seconds).await;
+    let name = app.settings.database.name.clone();
+    let other = spawn_app_with(|s| {
+        s.database.name = name;
+        s.auth.status_cache_seconds = cache_seconds;
+    })
+    .await;
+    (app, other)
+}
+
 /// A registered user: id, token, email and password.
 #[derive(Clone, Debug)]
 pub struct User {
@@ -230,6 +243,30 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["success"], true);
         body["data"].clone()
+    }
+
+    /// Asks for `path` with `token` until it is refused (401), which must
+    /// happen within `bound` (plus 500 ms of slack) after `since`; the refusal.
+    pub async fn refused_within(
+        &self,
+        path: &str,
+        token: &str,
+        since: Instant,
+        bound: Duration,
+    ) -> Value {
+        loop {
+            let (status, body) = self.get(path, token).await;
+            if status == StatusCode::UNAUTHORIZED {
+                return body;
+            }
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert!(
+                since.elapsed() <= bound + Duration::from_millis(500),
+                "still served {:?} after it ended",
+                since.elapsed()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// The text of `/metrics`.

@@ -203,7 +203,7 @@ async fn failed_logins_lock_an_email_alike_whether_it_has_an_account() {
     let (status, _, body) = login(&app, &al.email, &al.password).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(body, refusals[0]);
-    // The lock is per email, not per client: another account still logs in.
+    // The lock is per email (and client): another account still logs in.
     let (status, _, body) = login(&app, &bo.email, &bo.password).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_message, spawn_app, spawn_app_with, TestApp, User};
+use crate::helpers::{
+    error_message, spawn_app, spawn_app_with, spawn_two_processes, TestApp, User,
+};
 
 /// What login (and refresh) hand out.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +52,13 @@ async fn refresh(app: &TestApp, token: &str) -> (StatusCode, Value) {
         Some(json!({ "refreshToken": token })),
     )
     .await
+}
+
+/// Refreshes with `token`, which must work: the new pair.
+async fn rotated(app: &TestApp, token: &str) -> Pair {
+    let (status, body) = refresh(app, token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    Pair::of(&body)
 }
 
 async fn profile_status(app: &TestApp, token: &str) -> (StatusCode, Value) {
@@ -113,15 +122,11 @@ async fn refresh_rotates_and_an_old_token_ends_the_whole_family() {
     let al = app.register("Al", "al@example.com").await;
     let first = login(&app, &al, Some("Pixel 8")).await;
 
-    let (status, body) = refresh(&app, &first.refresh).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let second = Pair::of(&body);
+    let second = rotated(&app, &first.refresh).await;
     assert_eq!(second.session, first.session);
     assert_ne!(second.refresh, first.refresh);
     assert_eq!(profile_status(&app, &second.token).await.0, StatusCode::OK);
-    let (status, body) = refresh(&app, &second.refresh).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let third = Pair::of(&body);
+    let third = rotated(&app, &second.refresh).await;
 
     // The first token again: someone else has the family. All of it ends.
     let (status, body) = refresh(&app, &first.refresh).await;
@@ -281,14 +286,7 @@ async fn the_oldest_session_goes_when_a_user_has_too_many() {
 
 #[tokio::test]
 async fn a_revoked_session_is_refused_by_another_server_process_within_the_bound() {
-    let bound = Duration::from_secs(1);
-    let app = spawn_app_with(|s| s.auth.status_cache_seconds = 1).await;
-    let name = app.settings.database.name.clone();
-    let replica = spawn_app_with(|s| {
-        s.database.name = name;
-        s.auth.status_cache_seconds = 1;
-    })
-    .await;
+    let (app, replica) = spawn_two_processes(1).await;
     let al = app.register("Al", "al@example.com").await;
     let pair = login(&app, &al, None).await;
     // The replica has the session cached as live.
@@ -300,34 +298,34 @@ async fn a_revoked_session_is_refused_by_another_server_process_within_the_bound
         .call(Method::POST, "/v1/auth/logout", Some(&pair.token), None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    let ended = Instant::now();
-    loop {
-        let (status, body) = profile_status(&replica, &pair.token).await;
-        if status == StatusCode::UNAUTHORIZED {
-            assert_eq!(body["code"], "SESSION_REVOKED", "{body}");
-            break;
-        }
-        assert!(
-            ended.elapsed() <= bound + Duration::from_millis(500),
-            "still served {:?} after the logout",
-            ended.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let body = replica
+        .refused_within(
+            "/v1/users/profile",
+            &pair.token,
+            Instant::now(),
+            Duration::from_secs(1),
+        )
+        .await;
+    assert_eq!(body["code"], "SESSION_REVOKED", "{body}");
     assert_eq!(
         error_message(&refresh(&replica, &pair.refresh).await.1),
         "This session has ended: log in again"
     );
 }
 
-#[tokio::test]
-async fn refreshes_are_limited_per_session() {
-    let app = spawn_app_with(|s| {
+/// A server that allows two refreshes per session, then one a minute.
+async fn two_refreshes_a_minute() -> TestApp {
+    spawn_app_with(|s| {
         s.rate_limit.enabled = true;
         s.sessions.refresh_burst = 2;
         s.sessions.refresh_period_ms = 60_000;
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn refreshes_are_limited_per_session() {
+    let app = two_refreshes_a_minute().await;
     let al = app.register("Al", "al@example.com").await;
     let mut pair = login(&app, &al, None).await;
     for _ in 0..2 {
@@ -340,4 +338,49 @@ async fn refreshes_are_limited_per_session() {
     // Another session is not held back, and the refused token still works later.
     let other = login(&app, &al, None).await;
     assert_eq!(refresh(&app, &other.refresh).await.0, StatusCode::OK);
+}
+
+/// The victim's refresh token with its key kept and a made-up secret.
+fn forged(refresh_token: &str) -> String {
+    let (key, _) = refresh_token.split_once('.').expect("<key>.<secret>");
+    format!("{key}.{}", "x".repeat(43))
+}
+
+#[tokio::test]
+async fn a_forged_refresh_secret_is_refused_and_ends_nothing() {
+    let app = spawn_app_with(|s| s.sessions.reuse_grace_seconds = 0).await;
+    let al = app.register("Al", "al@example.com").await;
+    let first = login(&app, &al, Some("Phone")).await;
+    let victim = rotated(&app, &first.refresh).await;
+
+    // Someone who learnt the key (it is in logs) but not the secret.
+    for _ in 0..3 {
+        let (status, body) = refresh(&app, &forged(&victim.refresh)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["code"], "INVALID_REFRESH_TOKEN", "{body}");
+    }
+    // The victim goes on as if nothing happened.
+    assert_eq!(profile_status(&app, &victim.token).await.0, StatusCode::OK);
+    let latest = rotated(&app, &victim.refresh).await;
+    assert_eq!(profile_status(&app, &latest.token).await.0, StatusCode::OK);
+
+    // A token the session really had, two rotations ago: the family ends.
+    let (status, body) = refresh(&app, &first.refresh).await;
+    assert_ended(status, &body);
+    assert_ended_refresh(&app, &latest.refresh).await;
+    let (status, body) = profile_status(&app, &latest.token).await;
+    assert_ended(status, &body);
+}
+
+#[tokio::test]
+async fn forged_refreshes_do_not_use_up_the_sessions_refresh_limit() {
+    let app = two_refreshes_a_minute().await;
+    let al = app.register("Al", "al@example.com").await;
+    let pair = login(&app, &al, None).await;
+    for _ in 0..4 {
+        let (status, body) = refresh(&app, &forged(&pair.refresh)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    let (status, body) = refresh(&app, &pair.refresh).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

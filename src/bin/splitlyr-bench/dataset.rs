@@ -214,6 +214,7 @@ pub(crate) fn people(shape: &Shape, password_hash: &str) -> People {
                     "{first} {last}"
                 ))),
                 default_currency: None,
+                legacy_tokens: None,
                 created_at: created,
                 updated_at: created,
             }
