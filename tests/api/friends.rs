@@ -134,7 +134,7 @@ async fn list_returns_friends_and_pending_friends_with_their_fields() {
     // Bo's view: Al as a friend with null phone/image, no pending friends of Al's.
     assert_eq!(
         friends_of(&app, &bo).await,
-        json!({"friends": [{"_id": al.id, "name": "Al", "email": "al@example.com", "phoneNumber": null, "profileImage": null}], "pendingFriends": []})
+        json!({"friends": [{"_id": al.id, "name": "Al", "email": "al@example.com", "phoneNumber": null, "profileImage": null, "status": "mutual"}], "pendingFriends": []})
     );
 }
 
