@@ -25,7 +25,7 @@ use secrecy::ExposeSecret;
 pub use contacts::ContactDoc;
 pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc};
 pub use groups::{GroupDoc, MemberDoc};
-pub use images::{ImageDoc, PhotoChange, ReceiptRef};
+pub use images::{ImageDoc, PhotoChange, ReceiptRef, Replacing};
 pub use paymentlog::PaymentFilter;
 pub use pending::{FriendsAdded, PendingFriendDoc};
 pub use users::{ProfileChanges, UserDoc, UserSummary};
