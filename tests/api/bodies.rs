@@ -320,7 +320,7 @@ async fn twelve_stalled_large_bodies_add_little_memory_and_are_dropped() {
                 .enumerate()
                 .map(|(i, token)| {
                     scope.spawn(move || {
-                        let request = if i % 2 == 0 {
+                        let request = if i.is_multiple_of(2) {
                             photo_patch(token, 10 * MIB)
                         } else {
                             photo_put(token, 10 * MIB)
