@@ -12,10 +12,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, Document};
-use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::helpers::{binary, db_uri, free_port, test_settings, TestApp, User};
+use crate::pictures::set_photo;
 use crate::samples::{jpeg, photo};
 
 const MIB: usize = 1 << 20;
@@ -298,15 +298,7 @@ async fn twelve_stalled_large_bodies_add_little_memory_and_are_dropped() {
     // Warm the picture path once, so the baseline includes what any upload
     // leaves allocated.
     let small = jpeg(&photo(640, 480), None);
-    let (status, body) = server
-        .app
-        .patch(
-            "/v1/users/profile",
-            &users[0].token,
-            json!({ "profileImage": data_uri(&small) }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    set_photo(&server.app, &users[0], &small).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let (pid, port) = (server.pid(), server.port);
@@ -381,23 +373,7 @@ async fn twelve_stalled_large_bodies_add_little_memory_and_are_dropped() {
     );
 
     // The app's data-URI PATCH still works.
-    let (status, body) = server
-        .app
-        .patch(
-            "/v1/users/profile",
-            &users[1].token,
-            json!({ "profileImage": data_uri(&small) }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
-fn data_uri(bytes: &[u8]) -> String {
-    use base64::Engine;
-    format!(
-        "data:image/jpeg;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
+    set_photo(&server.app, &users[1], &small).await;
 }
 
 /// A client that keeps sending, one byte at a time, never finishes within

@@ -247,16 +247,16 @@ impl TestApp {
 
     /// The text of `/metrics` on the admin listener.
     pub async fn admin_metrics_text(&self) -> String {
-        let res = self.client.get(self.admin_url("/metrics")).send().await;
-        res.expect("metrics answer")
-            .text()
-            .await
-            .expect("metrics text")
+        self.text_of(self.admin_url("/metrics")).await
     }
 
     /// The text of `/metrics` on the public port.
     pub async fn metrics_text(&self) -> String {
-        let res = self.client.get(self.url("/metrics")).send().await;
+        self.text_of(self.url("/metrics")).await
+    }
+
+    async fn text_of(&self, url: String) -> String {
+        let res = self.client.get(url).send().await;
         res.expect("metrics answer")
             .text()
             .await

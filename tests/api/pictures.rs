@@ -67,7 +67,7 @@ async fn put_multipart(app: &TestApp, path: &str, token: &str, file: &[u8]) -> (
     .await
 }
 
-async fn set_photo(app: &TestApp, user: &User, bytes: &[u8]) -> String {
+pub async fn set_photo(app: &TestApp, user: &User, bytes: &[u8]) -> String {
     let (status, body) = app
         .patch(
             "/v1/users/profile",
