@@ -9,8 +9,10 @@
 //! only. It binds loopback by default; in Kubernetes it binds 0.0.0.0 so
 //! Prometheus (another pod) reaches it, behind the NetworkPolicy, and no
 //! Service or Ingress of the API routes to it. It runs on a worker of its
-//! own, so a saturated API does not delay a scrape, and its requests are
-//! not counted in the API's `http_*` metrics.
+//! own, so a saturated API does not delay a scrape. Its requests are counted
+//! in the `http_*` metrics like the public port's, by route (`/metrics`,
+//! `/v1/healthz`), as they were when both were served on one port: the 5xx
+//! ratio and the request rate the alerts read keep their meaning.
 
 use std::net::TcpListener;
 
@@ -47,6 +49,7 @@ pub fn server(
             .app_data(data.readiness.clone())
             .app_data(data.metrics.clone())
             .wrap(NormalizePath::new(TrailingSlash::Trim))
+            .wrap(from_fn(crate::metrics::track))
             .wrap(from_fn(crate::telemetry::request_log))
             .wrap(TracingLogger::default())
             .route("/v1/healthz", web::get().to(routes::health::healthz_detail))
