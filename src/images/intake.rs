@@ -78,8 +78,9 @@ impl BodyBudget {
         Instant::now() + self.read_timeout
     }
 
-    /// Room left, in KiB (for the tests).
-    pub fn available_kib(&self) -> usize {
+    /// Room left, in KiB.
+    #[cfg(test)]
+    fn available_kib(&self) -> usize {
         self.room.available_permits()
     }
 }
