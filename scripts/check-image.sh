@@ -162,7 +162,7 @@ ok "image config: USER 65532:65532, ENTRYPOINT splitlyr, STOPSIGNAL SIGTERM, HEA
 
 # The files of /etc/splitlyr: production's configuration, nothing of
 # development (its secrets are in the repository).
-timeout 60 "${DOCKER}" create --name "${NAME}-files" "${IMAGE}" >/dev/null || fail "docker create failed"
+timeout 60 "${DOCKER}" create --network host --name "${NAME}-files" "${IMAGE}" >/dev/null || fail "cannot create a container of the image"
 timeout 120 "${DOCKER}" export "${NAME}-files" | tar -tf - | grep '^etc/splitlyr/' | sort >"${WORK}/config-files.txt" ||
   fail "cannot list the image's files"
 timeout 30 "${DOCKER}" rm -f "${NAME}-files" >/dev/null 2>&1 || true
