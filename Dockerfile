@@ -89,12 +89,18 @@ ENV APP_CONFIG_DIR=/etc/splitlyr \
 
 COPY --from=binary --chown=0:0 --chmod=0755 /out/splitlyr /usr/local/bin/splitlyr
 # Owned by root, readable by all: the service user cannot modify its config.
-COPY --chown=0:0 config/ /etc/splitlyr/
+# Only what production reads: config/local.toml and config/test.toml carry
+# development secrets and stay out (the server also refuses those secrets
+# outside local/test).
+COPY --chown=0:0 config/default.toml config/production.toml /etc/splitlyr/
 
 # Nothing is written to disk: the image works with a read-only root FS.
 USER 65532:65532
 WORKDIR /
 
+# The API. The admin listener (/metrics, the detailed /v1/healthz) is on
+# 3001, bound to the container's loopback unless APP__SERVER__ADMIN_HOST
+# says otherwise (Kubernetes: 0.0.0.0, see k8s/base/config.env).
 EXPOSE 3000
 STOPSIGNAL SIGTERM
 

@@ -5,7 +5,9 @@
 #   packer build -var project_id=my-project -var zone=europe-west1-b packer/
 #
 # The image contains no secret: at boot, splitlyr-fetch-secrets.sh reads them
-# from Secret Manager with the instance service account.
+# from Secret Manager with the instance service account. Of config/ only
+# default.toml and production.toml are installed (local.toml and test.toml
+# hold development secrets).
 
 variable "project_id" {
   type        = string
@@ -61,7 +63,7 @@ variable "binary_path" {
 
 variable "config_dir" {
   type        = string
-  description = "Configuration directory installed to /etc/splitlyr."
+  description = "Configuration directory whose default.toml and production.toml are installed to /etc/splitlyr (local.toml and test.toml hold development secrets and are never shipped)."
   default     = "config"
 }
 
@@ -126,10 +128,14 @@ build {
     destination = "/tmp/splitlyr-staging/splitlyr"
   }
 
-  # Trailing slash: upload the directory's contents.
+  # Production's configuration only: config/local.toml and config/test.toml
+  # carry development secrets (provision.sh refuses an image with them).
   provisioner "file" {
-    source      = "${var.config_dir}/"
-    destination = "/tmp/splitlyr-staging/config"
+    sources = [
+      "${var.config_dir}/default.toml",
+      "${var.config_dir}/production.toml",
+    ]
+    destination = "/tmp/splitlyr-staging/config/"
   }
 
   provisioner "file" {

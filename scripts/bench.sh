@@ -29,8 +29,12 @@
 # upload a different picture, so each one is stored) with --upload-connections
 # uploads in flight (default 8), the server's VmRSS sampled every 50 ms
 # meanwhile (target 9); then GETs of the focus users' photos, plain (200) and
-# with their ETag in If-None-Match (304). --pictures-only seeds the large
-# database and runs only these (the other targets then lack data and fail).
+# with their ETag in If-None-Match (304); and 12 uploads of 10 MiB stalled
+# after 5 MiB each (`splitlyr-bench stalled-bodies`, 12 users, the app's
+# data-URI PATCH and the raw PUT in turn), with the server's VmRSS sampled
+# every 10 ms until each is answered (target 10). --pictures-only seeds the
+# large database and runs only these (the other targets then lack data and
+# fail).
 #
 # Exit status: 0 when the measurement completed, even if targets FAIL (they
 # are reported); non-zero when the benchmark itself broke.
@@ -299,18 +303,22 @@ fi
 server_name=""
 server_tag=""
 base=""
+admin_base=""
 # start_server NAME first|serve: "first" is the first start on a freshly seeded
 # database (it builds the indexes and the balance ledger from the expenses);
 # "serve" is the restarted process that the scenarios measure.
 start_server() {
-  local port t0 i
+  local port admin_port t0 i
   server_name=$1
   server_tag="$2_$1"
   port=$("$bench_bin" free-port)
+  admin_port=$("$bench_bin" free-port)
   base="http://127.0.0.1:$port"
+  admin_base="http://127.0.0.1:$admin_port"
   t0=$(now_ms)
-  log "starting the server ($2 start) on splitlyr_bench_$1 (port $port)"
-  PORT=$port APP__DATABASE__NAME="splitlyr_bench_$1" "$server_bin" >"$run/server-$server_tag.log" 2>&1 &
+  log "starting the server ($2 start) on splitlyr_bench_$1 (port $port, admin $admin_port)"
+  PORT=$port APP__SERVER__ADMIN_PORT=$admin_port APP__DATABASE__NAME="splitlyr_bench_$1" \
+    "$server_bin" >"$run/server-$server_tag.log" 2>&1 &
   server_pid=$!
   # Generous: the first start builds indexes and the balance ledger from the expenses.
   for i in $(seq 1 1200); do
@@ -343,7 +351,11 @@ serve() {
 # A number from the BENCH_JSON line of a wrk output.
 field() { sed -n 's/^BENCH_JSON .*"'"$1"'":\([0-9.]*\).*/\1/p' "$2"; }
 
-scrape() { curl -fsS -m 10 "$base/metrics" >"$1" || die "cannot read $base/metrics"; }
+# The admin listener's /metrics (an older --server has none there: the public one).
+scrape() {
+  curl -fsS -m 10 "$admin_base/metrics" >"$1" 2>/dev/null || curl -fsS -m 10 "$base/metrics" >"$1" ||
+    die "cannot read $admin_base/metrics"
+}
 
 wrk_run() { # out-file connections threads seconds mode data [pictures]
   wrk -t"$3" -c"$2" -d"$4s" --timeout 30s -s scripts/bench/scenario.lua "$base" -- "$5" "$6" "$3" "${7:-}" \
@@ -452,6 +464,21 @@ upload_scenario() {
   log "server VmRSS during the uploads: $(cat "$run/image_upload.rss.json")"
 }
 
+# Large uploads that stall half-way (target 10): 12 users who are not focus
+# users, one connection each, answered within the server's own limits
+# (server.large_body_wait_ms, then server.body_read_timeout_ms).
+stalled_scenario() {
+  local data="$run/seed-$server_name/users.lua" tokens="$run/stalled-tokens.txt"
+  sed -n 's/^{id="[^"]*",token="\([^"]*\)".*/\1/p' "$data" | sed -n '201,212p' >"$tokens"
+  [ "$(wc -l <"$tokens")" -eq 12 ] || die "fewer than 212 users in $data"
+  log "12 uploads of 10 MiB stalled after 5 MiB each (answers within the read timeout, 30 s)"
+  "$bench_bin" stalled-bodies --base "$base" --pid "$server_pid" --tokens "$tokens" \
+    --out "$run/stalled_bodies.json" --hold-seconds 45 >"$run/stalled_bodies.log" 2>&1 ||
+    { cat "$run/stalled_bodies.log" >&2; die "stalled-bodies failed"; }
+  kill -0 "$server_pid" 2>/dev/null || die "the server died during the stalled uploads"
+  log "stalled uploads: $(cat "$run/stalled_bodies.json")"
+}
+
 if [ "$pictures_only" = false ]; then
   # Balances at 1,000 expenses, concentrated on the focus users and groups that
   # the balance scenarios of both databases rotate over.
@@ -493,8 +520,10 @@ else
 fi
 
 # Pictures on a process of their own, so its VmHWM covers only them (and its
-# start): uploads first, then reads of the focus users' photos.
+# start): stalled large uploads, uploads, then reads of the focus users' photos.
 start_server large pictures
+# On the idle process first, so nothing earlier left memory it could reuse.
+stalled_scenario
 upload_scenario
 prepare_pictures
 scenario image_get_200 "GET /v1/images/:id (avatar, 200)" image200 "$expenses" "$connections" warmup \

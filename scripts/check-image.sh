@@ -6,8 +6,11 @@
 # Checks:
 #   - the container process: uid/gid 65532, no capabilities, NoNewPrivs,
 #     read-only root filesystem
-#   - GET /v1/healthz -> 200, /metrics served
+#   - GET /v1/healthz -> 200 with status, version and database.status only;
+#     the admin listener's /v1/healthz has the details, its /metrics is served
 #   - the image's own HEALTHCHECK (as the image defines it) reaches "healthy"
+#   - the image ships no development configuration (config/local.toml,
+#     config/test.toml) and refuses a development JWT secret
 #   - a configuration mistake (no JWT secret in production) exits non-zero
 #     with a clear message
 #   - `docker stop` while bcrypt-heavy registrations are in flight: all of
@@ -80,7 +83,7 @@ PREBUILT="${ROOT}/target/prebuilt/splitlyr"
 cleanup() {
   local rc=$?
   set +e
-  timeout 30 "${DOCKER}" rm -f "${NAME}" "${NAME}-rw" "${NAME}-nojwt" >/dev/null 2>&1
+  timeout 30 "${DOCKER}" rm -f "${NAME}" "${NAME}-rw" "${NAME}-nojwt" "${NAME}-devjwt" "${NAME}-files" >/dev/null 2>&1
   [ "${DB_STARTED}" -eq 1 ] && scripts/db.sh stop >/dev/null 2>&1
   rm -f "${PREBUILT}"
   rmdir "$(dirname "${PREBUILT}")" 2>/dev/null
@@ -157,6 +160,21 @@ open(f"{sys.argv[1]}/healthcheck.json", "w").write(json.dumps(hc))
 PY
 ok "image config: USER 65532:65532, ENTRYPOINT splitlyr, STOPSIGNAL SIGTERM, HEALTHCHECK splitlyr healthcheck"
 
+# The files of /etc/splitlyr: production's configuration, nothing of
+# development (its secrets are in the repository).
+timeout 60 "${DOCKER}" create --network host --name "${NAME}-files" "${IMAGE}" >/dev/null || fail "cannot create a container of the image"
+timeout 120 "${DOCKER}" export "${NAME}-files" | tar -tf - | grep '^etc/splitlyr/' | sort >"${WORK}/config-files.txt" ||
+  fail "cannot list the image's files"
+timeout 30 "${DOCKER}" rm -f "${NAME}-files" >/dev/null 2>&1 || true
+if grep -Eq '(local|test)\.toml$' "${WORK}/config-files.txt"; then
+  fail "the image ships development configuration: $(tr '\n' ' ' <"${WORK}/config-files.txt")"
+fi
+for f in default.toml production.toml; do
+  grep -qx "etc/splitlyr/${f}" "${WORK}/config-files.txt" ||
+    fail "the image lacks /etc/splitlyr/${f}: $(tr '\n' ' ' <"${WORK}/config-files.txt")"
+done
+ok "/etc/splitlyr holds $(grep -c '\.toml$' "${WORK}/config-files.txt") files: $(grep '\.toml$' "${WORK}/config-files.txt" | xargs -n1 basename | tr '\n' ' ')(no local.toml, no test.toml)"
+
 size="$(timeout 10 "${DOCKER}" image inspect -f '{{.Size}}' "${IMAGE}")"
 base_size="$(timeout 10 "${DOCKER}" image inspect -f '{{.Size}}' "${RUNTIME_BASE}")"
 SIZE_MB="$(python3 -c "print(f'{$size / 1e6:.1f}')")"
@@ -199,14 +217,30 @@ grep -q 'No JWT secret configured' "${WORK}/nojwt.log" ||
   { cat "${WORK}/nojwt.log" >&2; fail "no clear message when the JWT secret is missing"; }
 ok "no JWT secret: exit ${nojwt_rc}, \"$(grep -o 'No JWT secret configured[^"]*' "${WORK}/nojwt.log" | head -n1)\""
 
+# ... and a development JWT secret (config/test.toml's, 40 bytes: long enough
+# otherwise) is refused too.
+dev_secret="$(sed -n 's/^secret *= *"\(.*\)"$/\1/p' config/test.toml)"
+port="$(free_port)"
+devjwt_rc=0
+timeout 60 "${DOCKER}" run --name "${NAME}-devjwt" --read-only "${RUN_FLAGS[@]}" -e "PORT=${port}" \
+  -e "APP__SERVER__ADMIN_PORT=$(free_port)" -e "JWT_SECRET=${dev_secret}" \
+  "${IMAGE}" >"${WORK}/devjwt.log" 2>&1 || devjwt_rc=$?
+timeout 30 "${DOCKER}" rm -f "${NAME}-devjwt" >/dev/null 2>&1 || true
+[ "${devjwt_rc}" -ne 0 ] && [ "${devjwt_rc}" -ne 124 ] || fail "the server did not refuse a development JWT secret (exit ${devjwt_rc})"
+grep -q 'development secret' "${WORK}/devjwt.log" ||
+  { cat "${WORK}/devjwt.log" >&2; fail "no clear message for a development JWT secret"; }
+ok "development JWT secret: exit ${devjwt_rc}, refused with a message"
+
 # ---------------------------------------------------------------------------
 # the production-like container
 # ---------------------------------------------------------------------------
 PORT="$(free_port)"
 BASE="http://127.0.0.1:${PORT}"
+ADMIN_PORT="$(free_port)"
+ADMIN="http://127.0.0.1:${ADMIN_PORT}"
 run_started="$(now)"
 timeout 60 "${DOCKER}" run -d --name "${NAME}" --read-only "${RUN_FLAGS[@]}" -e JWT_SECRET -e "PORT=${PORT}" \
-  "${IMAGE}" >/dev/null || fail "docker run failed"
+  -e "APP__SERVER__ADMIN_PORT=${ADMIN_PORT}" "${IMAGE}" >/dev/null || fail "docker run failed"
 
 ready=0
 for _ in $(seq 1 120); do
@@ -236,11 +270,25 @@ PY
 grep -Eq '^\S+ / \S+ ro[ ,]' "/proc/${CPID}/mounts" || fail "/ is not mounted read-only inside the container"
 ok "process ${CPID}: uid/gid 65532, no capabilities (all sets 0), NoNewPrivs 1, / mounted ro"
 
-curl -fsS --max-time 5 "${BASE}/metrics" >"${WORK}/metrics.txt" || fail "GET /metrics failed"
+# Public healthz: readiness only; the admin listener (loopback: the host's,
+# with --network host) has the details.
+curl -fsS --max-time 5 "${BASE}/v1/healthz" >"${WORK}/healthz.json" || fail "GET /v1/healthz failed"
+curl -fsS --max-time 5 "${ADMIN}/v1/healthz" >"${WORK}/healthz-admin.json" || fail "GET ${ADMIN}/v1/healthz failed"
+python3 - "${WORK}" <<'PY' || fail "healthz contents"
+import json, sys
+public = json.load(open(f"{sys.argv[1]}/healthz.json"))["data"]
+admin = json.load(open(f"{sys.argv[1]}/healthz-admin.json"))["data"]
+assert sorted(public) == ["database", "status", "version"] and sorted(public["database"]) == ["status"], public
+assert admin["database"]["name"] == "splitlyr_image_drill" and admin["environment"] == "production", admin
+PY
+ok "public /v1/healthz: status, version, database.status only; admin /v1/healthz: database name, environment, memory"
+
+curl -fsS --max-time 5 "${ADMIN}/metrics" >"${WORK}/metrics.txt" || fail "GET ${ADMIN}/metrics failed"
 for m in http_requests_total http_request_duration_seconds_bucket http_requests_in_flight process_resident_memory_bytes; do
   grep -q "^${m}" "${WORK}/metrics.txt" || fail "/metrics lacks ${m}"
 done
-ok "/metrics served ($(grep -c '^[a-z]' "${WORK}/metrics.txt") samples)"
+curl -fsS --max-time 5 "${BASE}/metrics" | grep -q '^http_requests_total' || fail "public /metrics (on by default) failed"
+ok "/metrics served on the admin listener ($(grep -c '^[a-z]' "${WORK}/metrics.txt") samples) and, by default, the public port"
 
 # The image's own HEALTHCHECK, with the timings the image declares: the first
 # probe runs one interval after the start.
@@ -292,8 +340,9 @@ ok "docker stop with ${CONCURRENCY} requests in flight: all 201, exit 0 in ${sto
 # ---------------------------------------------------------------------------
 PORT="$(free_port)"
 BASE="http://127.0.0.1:${PORT}"
+ADMIN_PORT="$(free_port)"
 timeout 60 "${DOCKER}" run -d --name "${NAME}-rw" "${RUN_FLAGS[@]}" -e JWT_SECRET -e "PORT=${PORT}" \
-  "${IMAGE}" >/dev/null || fail "docker run (writable) failed"
+  -e "APP__SERVER__ADMIN_PORT=${ADMIN_PORT}" "${IMAGE}" >/dev/null || fail "docker run (writable) failed"
 ready=0
 for _ in $(seq 1 120); do
   if [ "$(http_code "${BASE}/v1/healthz")" = "200" ]; then ready=1; break; fi
@@ -309,12 +358,14 @@ code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H 'Content-Type: a
 [ "${code}" = "401" ] || fail "writable container: login with a wrong password -> ${code} (want 401)"
 [ "$(http_code "${BASE}/v1/no-such-route")" = "404" ] || fail "writable container: unknown route not 404"
 curl -fsS --max-time 5 "${BASE}/metrics" >/dev/null || fail "writable container: /metrics failed"
+curl -fsS --max-time 5 "http://127.0.0.1:${ADMIN_PORT}/v1/healthz" >/dev/null ||
+  fail "writable container: the admin listener's /v1/healthz failed"
 timeout 30 "${DOCKER}" exec "${NAME}-rw" /usr/local/bin/splitlyr healthcheck >/dev/null ||
   fail "writable container: splitlyr healthcheck failed"
 timeout 60 "${DOCKER}" stop -t 20 "${NAME}-rw" >/dev/null || fail "docker stop (writable) failed"
 written="$(timeout 30 "${DOCKER}" diff "${NAME}-rw")"
 [ -z "${written}" ] || fail "the server wrote to its filesystem: ${written}"
-ok "nothing written: docker diff empty after healthz, registrations, a failed login, a 404, /metrics, healthcheck and stop on a writable root filesystem"
+ok "nothing written: docker diff empty after healthz (public and admin), registrations, a failed login, a 404, /metrics, healthcheck and stop on a writable root filesystem"
 
 log "---------------------------------------------------------------"
 printf '[image]   %s\n' "${RESULTS[@]}"

@@ -8,8 +8,10 @@
 # Set-up (nothing downloaded but Debian packages):
 #   - the server runs as in production (APP_ENVIRONMENT=production, secrets
 #     from the environment) against scripts/db.sh's database on loopback
-#   - Prometheus scrapes it like the shipped ServiceMonitor (path, labels job,
-#     namespace, service, pod, container, endpoint), every 1 s, and evaluates
+#   - Prometheus scrapes its admin listener like the shipped ServiceMonitor
+#     (the admin port, path, labels job, namespace, service, pod, container,
+#     endpoint), every 1 s, with /metrics off the public port as in
+#     k8s/base/config.env, and evaluates
 #     the shipped PrometheusRule's groups every 1 s; the drill's shorter
 #     `for:` come from scripts/drills/rules-overlay.yaml, never from editing the
 #     shipped rules (`promtool check rules` checks the result)
@@ -118,6 +120,8 @@ wait_tcp "${DB_PORT}" 30 || fail "database not reachable on ${DB_PORT}"
 
 PORT="$(free_port)"
 BASE="http://127.0.0.1:${PORT}"
+ADMIN_PORT="$(free_port)"
+ADMIN="http://127.0.0.1:${ADMIN_PORT}"
 SERVER_ENV=(
   "PATH=/usr/local/bin:/usr/bin:/bin"
   "HOME=/nonexistent"
@@ -126,6 +130,9 @@ SERVER_ENV=(
   "JWT_SECRET=$(random_secret)"
   "MONGO_URL=mongodb://127.0.0.1:${DB_PORT}/?directConnection=true"
   "PORT=${PORT}"
+  # As in k8s/base/config.env: /metrics on the admin listener only.
+  "APP__SERVER__ADMIN_PORT=${ADMIN_PORT}"
+  "APP__SERVER__PUBLIC_METRICS=false"
   "APP__DATABASE__NAME=splitlyr_monitoring_drill"
   "APP__DATABASE__HEALTH_TIMEOUT_MS=${HEALTH_TIMEOUT_MS}"
   # Requests fail with 503 after 1 s without a database (default 5 s), so the
@@ -145,8 +152,10 @@ log "starting splitlyr on ${BASE} (APP_ENVIRONMENT=production)"
 (cd / && exec env -i "${SERVER_ENV[@]}" "${BIN}") >"${WORK}/server.log" 2>&1 &
 SERVER_PID=$!
 wait_http "${BASE}/v1/healthz" 30 "splitlyr"
-curl -fsS --max-time 5 "${BASE}/metrics" | grep -q '^splitlyr_ready ' ||
-  fail "/metrics lacks splitlyr_ready (is ${BIN} older than the sources? run cargo build --release)"
+curl -fsS --max-time 5 "${ADMIN}/metrics" | grep -q '^splitlyr_ready ' ||
+  fail "the admin listener's /metrics lacks splitlyr_ready (is ${BIN} older than the sources? run cargo build --release)"
+[ "$(http_code "${BASE}/metrics")" = "404" ] || fail "/metrics is still served on the public port"
+log "metrics on the admin listener ${ADMIN}; the public port has none"
 
 # ---------------------------------------------------------------------------
 # rules, webhook, Alertmanager, Prometheus
@@ -171,7 +180,7 @@ PIDS+=("$!")
 wait_http "http://127.0.0.1:${AM_PORT}/-/ready" 30 "Alertmanager"
 log "Alertmanager $(prometheus-alertmanager --version 2>&1 | head -n1 | awk '{print $3}') on 127.0.0.1:${AM_PORT}, webhook receiver on 127.0.0.1:${HOOK_PORT}"
 
-"${PY}" "${DRILL}" prom-config "${WORK}/prometheus.yml" --target "127.0.0.1:${PORT}" \
+"${PY}" "${DRILL}" prom-config "${WORK}/prometheus.yml" --target "127.0.0.1:${ADMIN_PORT}" \
   --alertmanager "127.0.0.1:${AM_PORT}" --rules "${WORK}/rules.yml" --interval 1s
 promtool check config "${WORK}/prometheus.yml" >"${WORK}/promtool-config.log" 2>&1 ||
   { cat "${WORK}/promtool-config.log" >&2; fail "promtool check config"; }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Artifact smoke test: builds the release binary and runs it the way it runs
-# in production (unprivileged user, read-only config dir, production
-# environment, secrets from env), then checks health, metrics, the
-# `healthcheck` subcommand, and graceful shutdown under load: SIGTERM while
+# in production (unprivileged user, read-only config dir holding what the
+# images ship: default.toml and production.toml, production environment,
+# secrets from env), then checks health (minimal on the public port,
+# detailed on the admin listener), metrics (admin listener and, by default,
+# the public port), the `healthcheck` subcommand, that a development JWT
+# secret is refused, and graceful shutdown under load: SIGTERM while
 # bcrypt-heavy registrations are in flight must let every one of them finish
 # (201) and the process must exit 0 within the grace period.
 #
@@ -109,7 +112,9 @@ fi
 install -d -m 0755 "${WORK}/bin"
 install -m 0555 "$RELEASE_BIN" "${WORK}/bin/splitlyr"
 BIN="${WORK}/bin/splitlyr"
-cp -R config "${WORK}/config"
+# What the images ship (Dockerfile, packer/): production's files only.
+install -d -m 0755 "${WORK}/config"
+install -m 0644 config/default.toml config/production.toml "${WORK}/config/"
 chmod -R a-w "${WORK}/config"
 # shellcheck disable=SC2016 # $1 is expanded by the inner sh, on purpose.
 if "${RUN_AS[@]}" sh -c ': > "$1/probe"' _ "${WORK}/config" 2>/dev/null; then
@@ -137,8 +142,10 @@ done
 # server
 # --------------------------------------------------------------------------
 PORT="$(free_port)"
+ADMIN_PORT="$(free_port)"
 JWT_SECRET="$(random_secret)"
 BASE="http://127.0.0.1:${PORT}"
+ADMIN="http://127.0.0.1:${ADMIN_PORT}"
 
 SERVER_ENV=(
   "PATH=/usr/local/bin:/usr/bin:/bin"
@@ -148,6 +155,7 @@ SERVER_ENV=(
   "JWT_SECRET=${JWT_SECRET}"
   "MONGO_URL=mongodb://127.0.0.1:${DB_PORT}/?directConnection=true"
   "PORT=${PORT}"
+  "APP__SERVER__ADMIN_PORT=${ADMIN_PORT}"
   "APP__SERVER__SHUTDOWN_GRACE_SECONDS=${GRACE}"
   "APP__DATABASE__NAME=${APP__DATABASE__NAME:-splitlyr_smoke}"
   "APP__RATE_LIMIT__AUTH_BURST=${APP__RATE_LIMIT__AUTH_BURST:-$((CONCURRENCY + 5))}"
@@ -156,10 +164,22 @@ SERVER_ENV=(
 # Forward any other APP__* settings from the caller.
 while IFS='=' read -r name _; do
   case "${name}" in
-    APP__SERVER__SHUTDOWN_GRACE_SECONDS | APP__DATABASE__NAME | APP__RATE_LIMIT__AUTH_BURST) ;;
+    APP__SERVER__SHUTDOWN_GRACE_SECONDS | APP__DATABASE__NAME | APP__RATE_LIMIT__AUTH_BURST | APP__SERVER__ADMIN_PORT) ;;
     APP__*) SERVER_ENV+=("${name}=${!name}") ;;
   esac
 done < <(env)
+
+# A development JWT secret (config/test.toml's, which the images do not even
+# ship) is refused in production with a clear message.
+dev_secret="$(sed -n 's/^secret *= *"\(.*\)"$/\1/p' config/test.toml)"
+[ -n "${dev_secret}" ] || fail "config/test.toml has no JWT secret to try"
+dev_rc=0
+(cd / && exec timeout 20 env -i "${SERVER_ENV[@]}" "JWT_SECRET=${dev_secret}" "${RUN_AS[@]}" "${BIN}") \
+  >"${WORK}/devsecret.log" 2>&1 || dev_rc=$?
+[ "${dev_rc}" -ne 0 ] || fail "production started with a development JWT secret"
+grep -q 'development secret' "${WORK}/devsecret.log" ||
+  { cat "${WORK}/devsecret.log" >&2; fail "no clear message for a development JWT secret"; }
+log "ok: a development JWT secret is refused in production (exit ${dev_rc})"
 
 touch "${WORK}/started-marker"
 log "starting splitlyr on port ${PORT} (APP_ENVIRONMENT=production)"
@@ -178,13 +198,29 @@ done
 [ "${ready}" -eq 1 ] || fail "/v1/healthz did not return 200 within 30s"
 log "ok: GET /v1/healthz -> 200"
 
+# The public healthz says whether the service is ready, nothing more; the
+# admin listener's has the details.
+curl -fsS "${BASE}/v1/healthz" >"${WORK}/healthz.json" || fail "GET /v1/healthz failed"
+curl -fsS "${ADMIN}/v1/healthz" >"${WORK}/healthz-admin.json" || fail "GET ${ADMIN}/v1/healthz failed"
+python3 - "${WORK}" <<'PY' || fail "healthz contents"
+import json, sys
+public = json.load(open(f"{sys.argv[1]}/healthz.json"))["data"]
+admin = json.load(open(f"{sys.argv[1]}/healthz-admin.json"))["data"]
+assert sorted(public) == ["database", "status", "version"], public
+assert sorted(public["database"]) == ["status"], public
+assert admin["database"]["name"] and admin["environment"] == "production" and admin["memory"]["rss"] > 0, admin
+PY
+log "ok: public /v1/healthz has status, version and database.status only; the admin listener's has the details"
+
 code="$(curl -s -o /dev/null -w '%{http_code}' "${BASE}/v1/livez")"
 [ "${code}" = "200" ] || fail "GET /v1/livez -> ${code}"
 log "ok: GET /v1/livez -> 200"
 
-curl -fsS "${BASE}/metrics" >"${WORK}/metrics.txt" || fail "GET /metrics failed"
+curl -fsS "${ADMIN}/metrics" >"${WORK}/metrics.txt" || fail "GET ${ADMIN}/metrics failed"
 grep -q '^http_requests_total' "${WORK}/metrics.txt" || fail "/metrics lacks http_requests_total"
-log "ok: /metrics exposes http_requests_total"
+curl -fsS "${BASE}/metrics" | grep -q '^http_requests_total' ||
+  fail "the public /metrics (server.public_metrics, on by default) lacks http_requests_total"
+log "ok: /metrics exposes http_requests_total on the admin listener (and the public port, by default)"
 
 # Logs must be JSON lines on stdout.
 if head -n 1 "${WORK}/server.log" | python3 -c 'import json,sys; json.loads(sys.stdin.readline())' 2>/dev/null; then
@@ -250,4 +286,4 @@ if [ "${#RUN_AS[@]}" -gt 0 ]; then
   log "ok: the server user wrote no files"
 fi
 
-log "PASS: build, read-only config, healthz, metrics, healthcheck, graceful drain"
+log "PASS: build, read-only config, dev secret refused, healthz (public and admin), metrics, healthcheck, graceful drain"

@@ -64,13 +64,57 @@ fn default_environment() -> Environment {
 pub struct ServerSettings {
     pub host: String,
     pub port: u16,
+    /// The admin listener: `/metrics` and the detailed `/v1/healthz`, for
+    /// operators only. Loopback by default; 0 as the port picks a free one.
+    pub admin_host: String,
+    pub admin_port: u16,
+    /// Also serve `/metrics` on the public port (as before the admin port).
+    pub public_metrics: bool,
     pub shutdown_grace_seconds: u64,
     /// How long an API request that arrives while the database is being
     /// prepared waits for it before the 503 `DATABASE_NOT_READY`.
     pub ready_wait_ms: u64,
     pub body_limit_bytes: usize,
+    /// A large body (a picture upload) must arrive within this, counted from
+    /// when it is admitted; otherwise 408 and the connection is dropped.
+    pub body_read_timeout_ms: u64,
+    /// Memory all large bodies being read may take at once: each reserves
+    /// its declared length (its route's maximum when undeclared) before a
+    /// byte of it is read.
+    pub large_body_memory_mib: u32,
+    /// How long a large body waits for room in that budget before a 503.
+    pub large_body_wait_ms: u64,
     pub workers: usize,
     pub hsts: bool,
+}
+
+impl ServerSettings {
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_read_timeout_ms)
+    }
+
+    pub fn large_body_wait(&self) -> Duration {
+        Duration::from_millis(self.large_body_wait_ms)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !(100..=600_000).contains(&self.body_read_timeout_ms) {
+            return Err("server.body_read_timeout_ms must be between 100 and 600000".into());
+        }
+        if !(1..=4096).contains(&self.large_body_memory_mib) {
+            return Err("server.large_body_memory_mib must be between 1 and 4096".into());
+        }
+        if self.large_body_wait_ms > 60_000 {
+            return Err("server.large_body_wait_ms must be at most 60000".into());
+        }
+        if self.admin_host.trim().is_empty() {
+            return Err("server.admin_host must not be empty".into());
+        }
+        if self.admin_port != 0 && self.admin_port == self.port {
+            return Err("server.admin_port must differ from server.port".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -307,16 +351,30 @@ fn uri_database(uri: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
+/// The JWT secrets of `config/local.toml` and `config/test.toml`: public
+/// (they are in the repository), so a server outside those environments
+/// refuses to start with one (a unit test keeps this list equal to the files).
+const DEVELOPMENT_JWT_SECRETS: [&str; 2] = [
+    "local-development-secret-not-for-production-use",
+    "test-secret-test-secret-test-secret-0123",
+];
+
 impl Settings {
     /// Rules that make the server refuse to start rather than run unsafely.
     pub fn validate(&self) -> Result<(), String> {
-        let secret_len = self
-            .jwt
-            .secret
-            .as_ref()
-            .map_or(0, |s| s.expose_secret().len());
+        let secret = self.jwt.secret.as_ref().map(|s| s.expose_secret());
+        let secret_len = secret.map_or(0, str::len);
         if secret_len == 0 {
             return Err("No JWT secret configured: set APP__JWT__SECRET or JWT_SECRET".into());
+        }
+        let development = matches!(self.environment, Environment::Local | Environment::Test);
+        if !development && secret.is_some_and(|s| DEVELOPMENT_JWT_SECRETS.contains(&s.trim())) {
+            return Err(format!(
+                "The JWT secret is a development secret from the repository (config/local.toml or \
+                 config/test.toml); it is refused in {}: set a secret of your own in \
+                 APP__JWT__SECRET or JWT_SECRET",
+                self.environment.as_str()
+            ));
         }
         if self.environment == Environment::Production && secret_len < 32 {
             return Err("The JWT secret must be at least 32 bytes in production".into());
@@ -371,6 +429,7 @@ impl Settings {
             return Err("rate_limit bursts and periods must be positive".into());
         }
         rl.validate_login_lockout()?;
+        self.server.validate()?;
         self.sessions.validate()?;
         self.images.validate()
     }
@@ -531,6 +590,70 @@ mod tests {
         s.auth.bcrypt_cost = 12;
         s.database.uri = SecretString::from(" ");
         assert!(s.validate().unwrap_err().contains("database URI"));
+    }
+
+    /// The JWT secret a development config file sets.
+    fn file_secret(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("config")
+            .join(name);
+        config::Config::builder()
+            .add_source(config::File::from(path))
+            .build()
+            .and_then(|c| c.get_string("jwt.secret"))
+            .unwrap_or_else(|e| panic!("{name}: no jwt.secret: {e}"))
+    }
+
+    #[test]
+    fn development_secrets_are_refused_outside_development() {
+        for file in ["local.toml", "test.toml"] {
+            let secret = file_secret(file);
+            assert!(
+                DEVELOPMENT_JWT_SECRETS.contains(&secret.as_str()),
+                "{file}'s secret is missing from DEVELOPMENT_JWT_SECRETS"
+            );
+            for environment in [Environment::Local, Environment::Test] {
+                let mut s = settings(environment);
+                s.jwt.secret = Some(SecretString::from(secret.clone()));
+                assert!(s.validate().is_ok(), "{file} in {environment:?}");
+            }
+            let mut s = settings(Environment::Production);
+            s.auth.bcrypt_cost = 12;
+            s.jwt.secret = Some(SecretString::from(format!(" {secret}\n")));
+            let e = s.validate().unwrap_err();
+            assert!(
+                e.contains("development secret") && e.contains("production"),
+                "{file}: {e}"
+            );
+        }
+        // What the test configuration loads, as it is, is refused too.
+        let mut s = settings(Environment::Production);
+        s.auth.bcrypt_cost = 12;
+        assert!(s.validate().unwrap_err().contains("development secret"));
+    }
+
+    #[test]
+    fn server_limits_and_the_admin_port_are_checked() {
+        type Tweak = fn(&mut ServerSettings);
+        let bad: [Tweak; 5] = [
+            |s| s.body_read_timeout_ms = 10,
+            |s| s.large_body_memory_mib = 0,
+            |s| s.large_body_wait_ms = 600_000,
+            |s| s.admin_host = " ".into(),
+            |s| {
+                s.port = 3000;
+                s.admin_port = 3000;
+            },
+        ];
+        for (i, tweak) in bad.iter().enumerate() {
+            let mut s = settings(Environment::Test);
+            tweak(&mut s.server);
+            let e = s.validate().unwrap_err();
+            assert!(e.contains("server."), "case {i}: {e}");
+        }
+        let mut s = settings(Environment::Test);
+        (s.server.port, s.server.admin_port) = (0, 0);
+        assert!(s.validate().is_ok(), "both on free ports (tests)");
     }
 
     #[test]

@@ -57,6 +57,10 @@ pub enum ApiError {
     },
     #[error("Request body is too large")]
     PayloadTooLarge,
+    /// 408: the body did not arrive within the read timeout; the connection
+    /// is closed after this answer.
+    #[error("The request body did not arrive in time")]
+    BodyTimeout,
     /// 413 with a reason: a picture too large, or over the storage quota
     /// (`QUOTA_EXCEEDED`).
     #[error("{message}")]
@@ -85,6 +89,10 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("The database is unavailable, please try again shortly")]
     Unavailable(#[source] mongodb::error::Error),
+    /// 503 `UPLOADS_BUSY`: no room to read another large body now;
+    /// `Retry-After` in whole seconds.
+    #[error("The server is busy with other uploads, please try again shortly")]
+    Busy { retry_after_secs: u64 },
     #[error("Something went wrong, please try again later")]
     Internal(#[source] BoxError),
 }
@@ -212,6 +220,7 @@ impl ApiError {
         let (errors, code, data) = match self {
             Self::Validation { errors, .. } => (Some(ErrorsView::new(errors, shape)), None, None),
             Self::Unauthorized { code, .. } | Self::TooLarge { code, .. } => (None, *code, None),
+            Self::Busy { .. } => (None, Some("UPLOADS_BUSY"), None),
             Self::VersionConflict { current, .. } => {
                 (None, Some("VERSION_CONFLICT"), Some(current))
             }
@@ -220,6 +229,7 @@ impl ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if let Self::LoginLocked { retry_after_secs }
         | Self::RateLimited { retry_after_secs }
+        | Self::Busy { retry_after_secs }
         | Self::Throttled {
             retry_after_secs, ..
         } = self
@@ -248,11 +258,12 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) | Self::VersionConflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge | Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::UnsupportedMedia(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::LoginLocked { .. } | Self::RateLimited { .. } | Self::Throttled { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

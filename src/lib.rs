@@ -1,5 +1,6 @@
 //! Splitlyr API server: expense sharing over HTTP, backed by MongoDB.
 
+pub mod admin;
 pub mod auth;
 pub mod configuration;
 pub mod cors;

@@ -45,7 +45,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(port = app.port(), "listening");
+    tracing::info!(
+        port = app.port(),
+        admin_port = app.admin_port(),
+        "listening (admin: /metrics and the detailed /v1/healthz)"
+    );
     match app.run_until_stopped().await {
         Ok(()) => {
             tracing::info!("stopped");

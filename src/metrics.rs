@@ -32,7 +32,8 @@ pub struct Metrics {
 
 /// Picture uploads: labels are the purpose (`avatar`, `receipt`) and the
 /// outcome (`stored`, `refused`, `too_large`, `unsupported`, `over_quota`,
-/// `rate_limited`, `error`): closed sets.
+/// `rate_limited`, `busy` (no room to read the body), `timed_out` (the body
+/// did not arrive in time), `error`): closed sets.
 #[derive(Clone)]
 pub struct ImageMetrics {
     pub uploads: IntCounterVec,
@@ -99,7 +100,7 @@ impl Metrics {
         let in_flight = IntGauge::new("http_requests_in_flight", "HTTP requests being served")?;
         let ready = IntGauge::new(
             "splitlyr_ready",
-            "1 if the last /v1/healthz answered 200, 0 if it answered 503 (database unreachable or not prepared)",
+            "1 if the last /v1/healthz (public or admin port) answered 200, 0 if it answered 503 (database unreachable or not prepared)",
         )?;
         let db_commands = IntCounterVec::new(
             Opts::new("mongodb_commands_total", "Database commands sent"),
@@ -148,6 +149,11 @@ impl Metrics {
         })
     }
 
+    /// The verdict of the latest `/v1/healthz` (either port).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.set(i64::from(ready));
+    }
+
     pub fn render(&self) -> Result<String, prometheus::Error> {
         let mut buf = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
@@ -181,11 +187,6 @@ pub async fn track(
             e.as_response_error().status_code().as_u16(),
         ),
     };
-    // The readiness probe's verdict, so an alert sees a database outage at the
-    // next scrape instead of through a rate over minutes.
-    if route == "/v1/healthz" && matches!(status, 200 | 503) {
-        metrics.ready.set(i64::from(status == 200));
-    }
     metrics
         .requests
         .with_label_values(&[method, route.as_str(), &status.to_string()])

@@ -1,5 +1,7 @@
-//! Builds the HTTP server from settings: shared state, middleware, routes.
-//! Binding happens in `build`, so tests can ask for port 0 and read the real port.
+//! Builds the HTTP servers from settings: shared state, middleware, routes;
+//! the public server (the API) and the admin listener (see `crate::admin`).
+//! Binding happens in `build`, so tests can ask for port 0 and read the real
+//! ports.
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -23,9 +25,19 @@ use crate::store::Store;
 
 pub struct Application {
     port: u16,
+    admin_port: u16,
     server: Server,
+    admin: Server,
     /// The listening socket (the server holds another handle on it).
     listening: TcpListener,
+}
+
+/// Binds `host:port` (port 0: any free one); the listener and its real port.
+fn bind(host: &str, port: u16) -> Result<(TcpListener, u16), String> {
+    let address = format!("{host}:{port}");
+    let listener = TcpListener::bind(&address).map_err(|e| format!("bind {address}: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    Ok((listener, port))
 }
 
 impl Application {
@@ -41,22 +53,31 @@ impl Application {
             readiness.clone(),
             settings.database.upgrade_batch_size,
         );
-        let address = format!("{}:{}", settings.server.host, settings.server.port);
-        let listener = TcpListener::bind(&address).map_err(|e| format!("bind {address}: {e}"))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let (listener, port) = bind(&settings.server.host, settings.server.port)?;
+        let (admin_listener, admin_port) =
+            bind(&settings.server.admin_host, settings.server.admin_port)?;
         // A second handle on the listening socket, to close it for new
         // connections the moment shutdown starts (see `run_until_stopped`).
         let listening = listener.try_clone().map_err(|e| e.to_string())?;
-        let server = run(listener, settings, store, metrics, readiness).await?;
+        let grace = settings.server.shutdown_grace_seconds;
+        let (server, admin_data) = run(listener, settings, store, metrics, readiness).await?;
+        let admin = crate::admin::server(admin_listener, admin_data, grace)?;
         Ok(Self {
             port,
+            admin_port,
             server,
+            admin,
             listening,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The admin listener's port (`/metrics`, the detailed `/v1/healthz`).
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port
     }
 
     /// Serves until SIGTERM or SIGINT, then stops taking connections and lets
@@ -72,7 +93,16 @@ impl Application {
             );
             shut_down(handle, listening).await;
         });
-        self.server.await
+        // The admin listener keeps answering health checks and scrapes
+        // while the API drains, and stops after it.
+        let admin_handle = self.admin.handle();
+        let admin = tokio::spawn(self.admin);
+        let served = self.server.await;
+        admin_handle.stop(true).await;
+        if let Ok(Err(e)) = admin.await {
+            tracing::warn!(error = %e, "admin listener error");
+        }
+        served
     }
 }
 
@@ -223,13 +253,14 @@ fn prune_limiters(limiters: Vec<Limiter>, sessions: web::Data<SessionPolicy>) {
     });
 }
 
+/// The public server, and what the admin listener shares with it.
 async fn run(
     listener: TcpListener,
     settings: Settings,
     store: Store,
     metrics: Metrics,
     readiness: Readiness,
-) -> Result<Server, String> {
+) -> Result<(Server, crate::admin::AdminData), String> {
     let secret = settings
         .jwt
         .secret
@@ -286,6 +317,7 @@ async fn run(
     let client_ip = web::Data::new(client_ip);
     let pictures = web::Data::new(Pictures::new(
         &settings.images,
+        &settings.server,
         rl.enabled,
         metrics.images.clone(),
     ));
@@ -294,8 +326,14 @@ async fn run(
         readiness.get_ref().clone(),
         pictures.clone(),
     );
+    let admin_data = crate::admin::AdminData {
+        store: store.clone(),
+        info: info.clone(),
+        readiness: readiness.clone(),
+        metrics: metrics.clone(),
+    };
     let public_base = settings.images.public_base_url.clone();
-    let picture_body_limit = pictures.json_body_limit();
+    let public_metrics = settings.server.public_metrics;
     let body_limit = settings.server.body_limit_bytes;
     let origins = settings.cors.allowed_origins.clone();
     let hsts = settings.server.hsts;
@@ -346,20 +384,24 @@ async fn run(
                     .service(routes::contact::scope().wrap(Governor::new(&strict_contact)))
                     .service(routes::friends::scope())
                     .service(routes::blocks::scope())
-                    .service(routes::users::scope(picture_body_limit))
+                    .service(routes::users::scope())
                     .service(routes::images::scope())
                     .service(routes::groups::scope())
                     .service(routes::expenses::scope())
                     .service(routes::payments::scope()),
             )
-            // Everything else: `/metrics`, `/`, unknown paths, in a bucket of
-            // their own so the API's traffic never holds back a scrape.
-            .service(
-                web::scope("")
-                    .wrap(Governor::new(&other))
-                    .route("/metrics", web::get().to(crate::metrics::metrics_endpoint))
-                    .default_service(web::to(routes::not_found)),
-            )
+            // Everything else: `/metrics` (unless only the admin listener
+            // serves it), `/`, unknown paths, in a bucket of their own so the
+            // API's traffic never holds back a scrape.
+            .service({
+                let other = web::scope("").wrap(Governor::new(&other));
+                let other = if public_metrics {
+                    other.route("/metrics", web::get().to(crate::metrics::metrics_endpoint))
+                } else {
+                    other
+                };
+                other.default_service(web::to(routes::not_found))
+            })
             // Unknown paths under `/v1`, behind the API's limiter.
             .default_service(web::to(routes::not_found))
     })
@@ -370,5 +412,5 @@ async fn run(
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
     }
-    Ok(server.run())
+    Ok((server.run(), admin_data))
 }

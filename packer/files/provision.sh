@@ -26,10 +26,18 @@ install -o root -g root -m 0755 "${staging}/splitlyr-fetch-secrets.sh" \
   /usr/local/libexec/splitlyr/splitlyr-fetch-secrets.sh
 
 # Config is root-owned and world-readable (it holds no secret); the service
-# user cannot change it.
+# user cannot change it. Production's files only: the development ones
+# (local.toml, test.toml) carry secrets that are in the repository.
+for dev in local.toml test.toml; do
+  if [ -e "${staging}/config/${dev}" ]; then
+    echo "refusing to install config/${dev}: it holds development secrets" >&2
+    exit 1
+  fi
+done
 rm -rf /etc/splitlyr
 install -d -o root -g root -m 0755 /etc/splitlyr
-cp -R "${staging}/config/." /etc/splitlyr/
+install -o root -g root -m 0644 "${staging}/config/default.toml" "${staging}/config/production.toml" \
+  /etc/splitlyr/
 chown -R root:root /etc/splitlyr
 find /etc/splitlyr -type d -exec chmod 0755 {} +
 find /etc/splitlyr -type f -exec chmod 0644 {} +

@@ -5,7 +5,8 @@ Schema validation (kubernetes-validate) proves the YAML is *valid*; this proves
 it says what Splitlyr's operations contract requires (docs/operations.md):
 probes, resources, security context, drain timing, HPA, PDB, NetworkPolicy,
 monitoring CRDs (structure only; no CRD schema is available offline), the
-rate limiter's trusted proxy ranges, no Secret rendered, images pinned to a
+rate limiter's trusted proxy ranges, the admin port (metrics and detailed
+health) reachable by Prometheus only, no Secret rendered, images pinned to a
 registry.
 
 Usage: assert-manifests.py OVERLAY_NAME RENDERED.yaml
@@ -18,6 +19,8 @@ import yaml
 
 DRAIN_SECONDS = 30
 APP = "splitlyr"
+API_PORT = 3000
+ADMIN_PORT = 3001
 
 
 def check_trusted_proxies(where: str, value: "str | None", errors: list[str]) -> None:
@@ -84,11 +87,15 @@ def main() -> int:
         check(re.match(r"^[a-z0-9.-]+-docker\.pkg\.dev/[^/]+/[^/]+/splitlyr(:[\w.-]+|@sha256:[0-9a-f]{64})$", image) is not None,
               f"{name}: image {image!r} is not an Artifact Registry splitlyr image with a tag or digest")
         check(not image.endswith(":latest"), f"{name}: image uses :latest")
-        ports = {p["containerPort"] for p in c.get("ports", [])}
-        check(ports == {3000}, f"{name}: container must expose exactly port 3000")
+        ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+        check(ports == {"http": API_PORT, "admin": ADMIN_PORT},
+              f"{name}: container ports must be http {API_PORT} and admin {ADMIN_PORT}, got {ports}")
         probes = {k: c.get(k, {}).get("httpGet", {}).get("path") for k in ("startupProbe", "readinessProbe", "livenessProbe")}
         check(probes == {"startupProbe": "/v1/livez", "readinessProbe": "/v1/healthz", "livenessProbe": "/v1/livez"},
               f"{name}: probes must be readiness /v1/healthz and startup+liveness /v1/livez, got {probes}")
+        # Probes need only a status code: the public port's minimal answers.
+        probe_ports = {c.get(k, {}).get("httpGet", {}).get("port") for k in ("startupProbe", "readinessProbe", "livenessProbe")}
+        check(probe_ports == {"http"}, f"{name}: probes must use the API port (http), got {probe_ports}")
         res = c.get("resources", {})
         check(res.get("requests") == {"cpu": "250m", "memory": "256Mi"}, f"{name}: requests must be 250m/256Mi, got {res.get('requests')}")
         check(res.get("limits") == {"cpu": "500m", "memory": "512Mi"}, f"{name}: limits must be 500m/512Mi, got {res.get('limits')}")
@@ -110,6 +117,12 @@ def main() -> int:
             for key in data:
                 check(not re.search(r"SECRET|PASSWORD|TOKEN|DATABASE__URI|MONGO_URL", key), f"ConfigMap {ref}: secret-looking key {key}")
             check_trusted_proxies(f"ConfigMap {ref}", data.get("APP__RATE_LIMIT__TRUSTED_PROXIES"), errors)
+            # Prometheus is another pod: the admin listener binds the pod's
+            # addresses, on the port the container names `admin`, and
+            # /metrics leaves the public port.
+            admin = (data.get("APP__SERVER__ADMIN_HOST"), data.get("APP__SERVER__ADMIN_PORT"), data.get("APP__SERVER__PUBLIC_METRICS"))
+            check(admin == ("0.0.0.0", str(ADMIN_PORT), "false"),
+                  f"ConfigMap {ref}: APP__SERVER__ADMIN_HOST/ADMIN_PORT/PUBLIC_METRICS must be 0.0.0.0/{ADMIN_PORT}/false, got {admin}")
             grace = int(data.get("APP__SERVER__SHUTDOWN_GRACE_SECONDS", DRAIN_SECONDS))
             check(tgp > pre + grace, f"{name}: terminationGracePeriodSeconds {tgp} must exceed preStop {pre}s + configured drain {grace}s")
 
@@ -129,21 +142,36 @@ def main() -> int:
         pdbs = [p for p in by_kind.get("PodDisruptionBudget", []) if p["spec"]["selector"]["matchLabels"] == labels]
         check(len(pdbs) == 1, f"{name}: expected one PDB selecting exactly its pods")
         svcs = [s for s in by_kind.get("Service", []) if s["spec"].get("selector") == labels]
-        check(len(svcs) == 1, f"{name}: expected one Service selecting exactly its pods")
+        svc_ports = {s["metadata"]["name"]: {p.get("targetPort") for p in s["spec"]["ports"]} for s in svcs}
+        public = [n for n, p in svc_ports.items() if p == {"http"}]
+        admin = [s for s in svcs if {p.get("targetPort") for p in s["spec"]["ports"]} == {"admin"}]
+        check(len(public) == 1 and len(admin) == 1 and len(svcs) == 2,
+              f"{name}: expected one public Service (port http only) and one admin Service (port admin only) "
+              f"selecting exactly its pods, got {svc_ports}")
+        for s in admin:
+            check(s["spec"].get("clusterIP") == "None", f"Service {s['metadata']['name']}: the admin Service must be headless")
         nps = [n for n in by_kind.get("NetworkPolicy", []) if n["spec"]["podSelector"].get("matchLabels") == labels]
         check(len(nps) == 1, f"{name}: expected one NetworkPolicy for its pods")
         for n in nps:
-            ns_from = sorted(f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
-                             for rule in n["spec"].get("ingress", []) for f in rule.get("from", []))
-            check(ns_from == ["ingress-nginx", "monitoring"], f"NetworkPolicy {n['metadata']['name']}: ingress sources {ns_from}")
-            in_ports = {p["port"] for rule in n["spec"].get("ingress", []) for p in rule.get("ports", [])}
-            check(in_ports == {3000}, f"NetworkPolicy {n['metadata']['name']}: ingress ports {in_ports}")
+            # Which namespace may reach which port.
+            allowed = sorted((f["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], p["port"])
+                             for rule in n["spec"].get("ingress", []) for f in rule.get("from", [])
+                             for p in rule.get("ports", []))
+            check(allowed == [("ingress-nginx", API_PORT), ("monitoring", ADMIN_PORT)],
+                  f"NetworkPolicy {n['metadata']['name']}: ingress must be ingress-nginx -> {API_PORT} and "
+                  f"monitoring -> {ADMIN_PORT} only, got {allowed}")
             out = {(p.get("protocol", "TCP"), p["port"]) for rule in n["spec"].get("egress", []) for p in rule.get("ports", [])}
             check(out == {("UDP", 53), ("TCP", 53), ("TCP", 27017)}, f"NetworkPolicy {n['metadata']['name']}: egress {out}")
 
+    public_services = {s["metadata"]["name"] for s in by_kind.get("Service", [])
+                       if {p.get("targetPort") for p in s["spec"]["ports"]} == {"http"}}
     for ing in by_kind.get("Ingress", []):
         paths = [p["path"] for r in ing["spec"]["rules"] for p in r["http"]["paths"]]
         check("/" not in paths and all(p.startswith("/v1") for p in paths), f"Ingress {ing['metadata']['name']}: must not expose /metrics (paths {paths})")
+        backends = {(p["backend"]["service"]["name"], p["backend"]["service"]["port"].get("name"))
+                    for r in ing["spec"]["rules"] for p in r["http"]["paths"]}
+        check(all(svc in public_services and port == "http" for svc, port in backends),
+              f"Ingress {ing['metadata']['name']}: must route only to the public Service's http port, got {sorted(backends)}")
         ann = ing["metadata"].get("annotations", {})
         if overlay == "canary":
             check(ann.get("nginx.ingress.kubernetes.io/canary") == "true", "canary Ingress lacks the canary annotation")
@@ -157,7 +185,15 @@ def main() -> int:
         check(len(sms) == 1, "expected one ServiceMonitor")
         for sm in sms:
             eps = sm["spec"]["endpoints"]
-            check(any(e.get("port") == "http" and e.get("path") == "/metrics" for e in eps), "ServiceMonitor must scrape port http /metrics")
+            check(len(eps) == 1 and eps[0].get("port") == "admin" and eps[0].get("path") == "/metrics",
+                  "ServiceMonitor must scrape the admin port's /metrics")
+            check(sm["spec"].get("jobLabel") == "app.kubernetes.io/instance",
+                  "ServiceMonitor: job must come from the instance label (splitlyr / splitlyr-canary, as the dashboards and rules expect)")
+            want = sm["spec"]["selector"]["matchLabels"]
+            picked = [s for s in by_kind.get("Service", [])
+                      if want.items() <= s["metadata"].get("labels", {}).items()]
+            check(picked and all({p["name"] for p in s["spec"]["ports"]} == {"admin"} for s in picked),
+                  f"ServiceMonitor must select the admin Services only, got {[s['metadata']['name'] for s in picked]}")
         rules = by_kind.get("PrometheusRule", [])
         check(len(rules) == 1, "expected one PrometheusRule")
         alerts = {r["alert"] for pr in rules for g in pr["spec"]["groups"] for r in g["rules"] if "alert" in r}

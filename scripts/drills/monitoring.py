@@ -86,28 +86,48 @@ def cmd_rules(args):
 # ---------------------------------------------------------------------------
 # Prometheus / Alertmanager configuration
 # ---------------------------------------------------------------------------
+def load_yaml(*path):
+    with open(os.path.join(ROOT, *path), encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
 def target_labels():
     """The labels the Prometheus Operator gives a target of the ServiceMonitor:
-    job = the Service's name, namespace, service, pod, container, endpoint."""
-    with open(os.path.join(MONITORING, "servicemonitor.yaml"), encoding="utf-8") as fh:
-        sm = yaml.safe_load(fh)
-    with open(os.path.join(ROOT, "k8s", "base", "service.yaml"), encoding="utf-8") as fh:
-        svc = yaml.safe_load(fh)
-    with open(os.path.join(ROOT, "k8s", "base", "deployment.yaml"), encoding="utf-8") as fh:
-        dep = yaml.safe_load(fh)
-    with open(os.path.join(ROOT, "k8s", "overlays", "production", "kustomization.yaml"), encoding="utf-8") as fh:
-        prod = yaml.safe_load(fh)
+    job = the Service's `jobLabel` label (else its name), namespace, service,
+    pod, container, endpoint. The Service is the base's one whose labels the
+    ServiceMonitor selects (the admin Service); the labels kustomize adds
+    come from k8s/base/kustomization.yaml."""
+    sm = load_yaml("k8s", "components", "monitoring", "servicemonitor.yaml")
+    base = load_yaml("k8s", "base", "kustomization.yaml")
+    dep = load_yaml("k8s", "base", "deployment.yaml")
+    prod = load_yaml("k8s", "overlays", "production", "kustomization.yaml")
+    added = {k: v for entry in base.get("labels", []) for k, v in entry.get("pairs", {}).items()}
+    want = sm["spec"]["selector"]["matchLabels"]
+    services = []
+    for name in base["resources"]:
+        doc = load_yaml("k8s", "base", name)
+        if doc.get("kind") == "Service":
+            doc["metadata"]["labels"] = {**added, **doc["metadata"].get("labels", {})}
+            if want.items() <= doc["metadata"]["labels"].items():
+                services.append(doc)
+    if len(services) != 1:
+        sys.exit(f"the ServiceMonitor selects {len(services)} Services of k8s/base, not one")
+    svc = services[0]
     endpoint = sm["spec"]["endpoints"][0]
-    ports = [p["name"] for p in svc["spec"]["ports"]]
+    ports = {p["name"]: p for p in svc["spec"]["ports"]}
     if endpoint["port"] not in ports:
         sys.exit(f"ServiceMonitor port {endpoint['port']} is not a port of Service {svc['metadata']['name']}")
-    container = dep["spec"]["template"]["spec"]["containers"][0]["name"]
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    target_port = ports[endpoint["port"]]["targetPort"]
+    if target_port not in {p["name"] for p in container["ports"]}:
+        sys.exit(f"Service {svc['metadata']['name']} targets port {target_port}, which the container does not name")
+    job = svc["metadata"]["labels"].get(sm["spec"].get("jobLabel", ""), svc["metadata"]["name"])
     labels = {
-        "job": svc["metadata"]["name"],
+        "job": job,
         "namespace": prod["namespace"],
         "service": svc["metadata"]["name"],
-        "pod": f"{svc['metadata']['name']}-drill-0",
-        "container": container,
+        "pod": f"{job}-drill-0",
+        "container": container["name"],
         "endpoint": endpoint["port"],
     }
     return endpoint, labels
@@ -128,7 +148,7 @@ def cmd_prom_config(args):
             "scheme": endpoint.get("scheme", "http"),
             "honor_labels": bool(endpoint.get("honorLabels", False)),
             "static_configs": [{"targets": [args.target], "labels": {k: v for k, v in labels.items() if k != "job"}}],
-            # The operator sets job from the Service name.
+            # The operator sets job from the Service's jobLabel label.
             "relabel_configs": [{"target_label": "job", "replacement": labels["job"]}],
         }],
     }

@@ -2,10 +2,12 @@
 //! the app sends), the raw body, or a `multipart/form-data` file field.
 
 use actix_multipart::Multipart;
+use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderMap};
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest};
 use base64::Engine;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 
 use crate::error::ApiError;
 
@@ -57,8 +59,36 @@ pub fn too_large(max: usize) -> ApiError {
 /// The names under which a multipart upload's file is looked for (the first
 /// part with a file name is taken otherwise).
 const FILE_FIELDS: [&str; 4] = ["image", "file", "photo", "receipt"];
-/// Parts read at most before giving up on finding the file.
+/// Parts read at most, the file's included.
 const MAX_PARTS: usize = 8;
+/// Each part other than the file (a caption, a name): at most this much.
+const MAX_FIELD_BYTES: usize = 8 * 1024;
+/// What a multipart body may carry besides the file: the other parts, part
+/// headers and boundaries.
+const MULTIPART_ROOM: usize = 64 * 1024;
+
+/// The largest body a `PUT` of a picture of at most `max` bytes may have, by
+/// its form: multipart (the file and a few small fields) or a raw body or
+/// JSON (a data URI's base64 is a third larger than what it carries).
+pub fn upload_body_limit(req: &HttpRequest, max: usize) -> usize {
+    if is_multipart(req) {
+        max + MULTIPART_ROOM
+    } else {
+        max / 3 * 4 + 4096
+    }
+}
+
+fn content_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+fn is_multipart(req: &HttpRequest) -> bool {
+    content_type(req).starts_with("multipart/form-data")
+}
 
 /// An upload from a `PUT`: a multipart file, a JSON `{"image": "data:..."}`,
 /// a data URI as the body, or the raw image bytes. Reading stops with a 413
@@ -68,18 +98,11 @@ pub async fn upload_bytes(
     payload: web::Payload,
     max: usize,
 ) -> Result<Vec<u8>, ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if content_type.starts_with("multipart/form-data") {
+    if is_multipart(req) {
         return multipart_file(req.headers(), payload, max).await;
     }
-    // A data URI's base64 is a third larger than what it carries.
-    let envelope = max / 3 * 4 + 4096;
-    let body = read_limited(req.headers(), payload, envelope).await?;
+    let content_type = content_type(req);
+    let body = read_limited(req.headers(), payload, upload_body_limit(req, max)).await?;
     if content_type.starts_with("application/json") {
         #[derive(serde::Deserialize)]
         struct Body {
@@ -131,12 +154,43 @@ async fn read_limited(
     Ok(body)
 }
 
-/// The body's declared `Content-Length`.
-fn declared_length(headers: &HeaderMap) -> Option<usize> {
+/// The body's declared length: its `Content-Length`, when it is sent as is
+/// (a compressed body's length says nothing of what it holds).
+pub fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    let encoded = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.trim().eq_ignore_ascii_case("identity"));
+    if encoded {
+        return None;
+    }
     headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
+}
+
+/// Appends the body to `into` until it ends (true) or `into` holds more than
+/// `max` bytes (false; the rest is not read).
+pub async fn read_up_to<S>(
+    payload: &mut S,
+    max: usize,
+    into: &mut Vec<u8>,
+) -> Result<bool, ApiError>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| match e {
+            PayloadError::Overflow => ApiError::PayloadTooLarge,
+            _ => ApiError::bad_request("The upload was interrupted"),
+        })?;
+        into.extend_from_slice(&chunk);
+        if into.len() > max {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 async fn multipart_file(
@@ -144,26 +198,33 @@ async fn multipart_file(
     payload: web::Payload,
     max: usize,
 ) -> Result<Vec<u8>, ApiError> {
-    // The file plus room for the part headers and a few small fields.
-    if declared_length(headers).is_some_and(|n| n > max + 64 * 1024) {
+    if declared_length(headers).is_some_and(|n| n > max + MULTIPART_ROOM) {
         return Err(ApiError::PayloadTooLarge);
     }
     let bad = |what: &str| ApiError::bad_request(format!("Invalid multipart upload: {what}"));
     let mut parts = Multipart::new(headers, payload);
     for _ in 0..MAX_PARTS {
         let Some(part) = parts.next().await else {
-            break;
+            return Err(ApiError::bad_request(
+                "No file in the multipart upload (send it as the field \"image\")",
+            ));
         };
         let mut part = part.map_err(|e| bad(&e.to_string()))?;
         let wanted = part.content_disposition().is_some_and(|cd| {
             cd.get_filename().is_some() || cd.get_name().is_some_and(|n| FILE_FIELDS.contains(&n))
         });
-        let mut bytes = Vec::new();
+        // The file up to the largest upload; any other part is small.
+        let (limit, refusal): (usize, fn(usize) -> ApiError) = if wanted {
+            (max, too_large)
+        } else {
+            (MAX_FIELD_BYTES, field_too_large)
+        };
+        let (mut bytes, mut size) = (Vec::new(), 0);
         while let Some(chunk) = part.next().await {
             let chunk = chunk.map_err(|e| bad(&e.to_string()))?;
-            // Other parts are read (and dropped) under the same bound.
-            if bytes.len() + chunk.len() > max {
-                return Err(too_large(max));
+            size += chunk.len();
+            if size > limit {
+                return Err(refusal(limit));
             }
             if wanted {
                 bytes.extend_from_slice(&chunk);
@@ -176,8 +237,15 @@ async fn multipart_file(
             return Ok(bytes);
         }
     }
-    Err(ApiError::bad_request(
-        "No file in the multipart upload (send it as the field \"image\")",
+    Err(ApiError::bad_request(format!(
+        "Too many parts before the file in the multipart upload (at most {MAX_PARTS} parts)"
+    )))
+}
+
+fn field_too_large(limit: usize) -> ApiError {
+    ApiError::too_large(format!(
+        "A multipart field other than the image is larger than {} KiB",
+        limit / 1024
     ))
 }
 

@@ -1,11 +1,13 @@
 //! Pictures: profile photos and receipts, stored once and served by URL.
 //!
 //! [`process`] turns untrusted bytes into a re-encoded picture; [`input`]
-//! gets the bytes out of a request; [`Pictures`] is what the routes hold: the
-//! limits, the decoding budget, the per-user upload limit and the metrics.
-//! Storage is `crate::store::images`.
+//! gets the bytes out of a request; [`intake`] admits a large body before it
+//! is read and bounds how long it may take to arrive; [`Pictures`] is what
+//! the routes hold: the limits, the large-body and decoding budgets, the
+//! per-user upload limit and the metrics. Storage is `crate::store::images`.
 
 pub mod input;
+pub mod intake;
 pub mod process;
 
 use std::cell::RefCell;
@@ -15,8 +17,9 @@ use std::time::Duration;
 use mongodb::bson::oid::ObjectId;
 use tokio::sync::Semaphore;
 
+use self::intake::{Admission, BodyBudget};
 use self::process::{Bounds, Picture, Purpose, Refusal};
-use crate::configuration::ImageSettings;
+use crate::configuration::{ImageSettings, ServerSettings};
 use crate::error::ApiError;
 use crate::metrics::ImageMetrics;
 use crate::ratelimit::KeyedLimit;
@@ -33,11 +36,20 @@ pub struct Pictures {
     slots: Arc<Semaphore>,
     /// Per user, on top of the general limit.
     uploads: KeyedLimit<ObjectId>,
+    /// Memory for the bodies of uploads being read.
+    bodies: BodyBudget,
+    /// The limit of bodies that need no admission (`server.body_limit_bytes`).
+    small_body: usize,
     metrics: ImageMetrics,
 }
 
 impl Pictures {
-    pub fn new(settings: &ImageSettings, limit_uploads: bool, metrics: ImageMetrics) -> Self {
+    pub fn new(
+        settings: &ImageSettings,
+        server: &ServerSettings,
+        limit_uploads: bool,
+        metrics: ImageMetrics,
+    ) -> Self {
         let budget = u64::from(settings.decode_memory_mib) * MIB;
         Self {
             settings: settings.clone(),
@@ -53,6 +65,12 @@ impl Pictures {
                 settings.upload_burst,
                 Duration::from_millis(settings.upload_period_ms),
             ),
+            bodies: BodyBudget::new(
+                server.large_body_memory_mib,
+                server.large_body_wait(),
+                server.body_read_timeout(),
+            ),
+            small_body: server.body_limit_bytes,
             metrics,
         }
     }
@@ -71,11 +89,46 @@ impl Pictures {
         self.settings.max_upload_bytes.div_ceil(3) * 4 + 64 * 1024
     }
 
+    /// The largest body any route takes without an admission.
+    pub fn small_body_limit(&self) -> usize {
+        self.small_body
+    }
+
     /// The per-user upload limit, checked before anything is decoded.
     pub fn admit(&self, user: ObjectId, purpose: Purpose) -> Result<(), ApiError> {
         self.uploads
             .check(&user)
             .inspect_err(|_| self.count(purpose, "rate_limited"))
+    }
+
+    /// Room in the large-body budget for `bytes` (see [`intake`]).
+    pub async fn room(&self, purpose: Purpose, bytes: usize) -> Result<Admission, ApiError> {
+        self.bodies
+            .admit(bytes)
+            .await
+            .inspect_err(|e| self.count(purpose, outcome_of(e)))
+    }
+
+    /// Reads an admitted body within its deadline (408 after it).
+    pub async fn read<T>(
+        &self,
+        purpose: Purpose,
+        admission: &Admission,
+        reading: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        admission
+            .read(reading)
+            .await
+            .inspect_err(|e| self.count(purpose, outcome_of(e)))
+    }
+
+    /// Reads a body that needs no admission (a small one) within the same
+    /// read timeout, counted from now.
+    pub async fn read_small<T>(
+        &self,
+        reading: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        intake::within(self.bodies.deadline(), reading).await
     }
 
     /// Forgets users who have not uploaded lately (keeps memory bounded).
@@ -179,6 +232,8 @@ fn outcome_of(e: &ApiError) -> &'static str {
         ApiError::UnsupportedMedia(_) => "unsupported",
         ApiError::BadRequest(_) | ApiError::Validation { .. } => "refused",
         ApiError::Throttled { .. } => "rate_limited",
+        ApiError::Busy { .. } => "busy",
+        ApiError::BodyTimeout => "timed_out",
         _ => "error",
     }
 }

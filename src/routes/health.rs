@@ -1,7 +1,8 @@
 //! `/v1/healthz` (readiness: pings the database with a short timeout and
-//! reports whether it is prepared), `/v1/livez` (liveness: the process
-//! answers, no database involved), and the gate that keeps the API at 503
-//! until the database is prepared (indexes, schema upgrade, ledger).
+//! reports whether it is prepared; minimal on the public port, detailed on
+//! the admin port), `/v1/livez` (liveness: the process answers, no database
+//! involved), and the gate that keeps the API at 503 until the database is
+//! prepared (indexes, schema upgrade, ledger).
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -9,39 +10,48 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 
+use crate::metrics::Metrics;
 use crate::state::{AppInfo, Phase, Readiness};
 use crate::store::Store;
 
-pub async fn healthz(
-    store: web::Data<Store>,
-    info: web::Data<AppInfo>,
-    readiness: web::Data<Readiness>,
-) -> HttpResponse {
-    let up = store.ping(info.health_timeout).await;
-    let phase = readiness.phase();
-    let conflicts = readiness.index_conflicts();
-    let healthy = up && phase == Phase::Ready;
-    let data = serde_json::json!({
-        "status": if healthy { "OK" } else { "ERROR" },
-        "timestamp": super::views::iso(mongodb::bson::DateTime::now()),
-        "uptime": info.started.elapsed().as_secs_f64(),
-        "environment": info.environment,
-        "version": env!("CARGO_PKG_VERSION"),
-        "database": {
-            "status": if up { "connected" } else { "disconnected" },
-            "name": info.database_name,
-            "preparation": phase.as_str(),
-            "indexConflicts": conflicts,
-        },
-        "memory": { "rss": resident_bytes() },
-    });
-    if healthy {
-        HttpResponse::Ok().json(serde_json::json!({
-            "success": true, "message": "Service is healthy", "data": data,
-        }))
-    } else {
-        let message = if up {
-            not_ready_message(phase)
+/// What a health check found: whether the database answered its ping, and
+/// how far this process has prepared it.
+struct Health {
+    up: bool,
+    phase: Phase,
+}
+
+impl Health {
+    async fn check(
+        store: &Store,
+        info: &AppInfo,
+        readiness: &Readiness,
+        metrics: &Metrics,
+    ) -> Self {
+        let up = store.ping(info.health_timeout).await;
+        let health = Self {
+            up,
+            phase: readiness.phase(),
+        };
+        // The verdict for `splitlyr_ready`, so an alert sees a database
+        // outage at the next scrape instead of through a rate over minutes.
+        metrics.set_ready(health.healthy());
+        health
+    }
+
+    fn healthy(&self) -> bool {
+        self.up && self.phase == Phase::Ready
+    }
+
+    /// 200 with `data` when healthy, else 503 saying why.
+    fn respond(&self, data: serde_json::Value) -> HttpResponse {
+        if self.healthy() {
+            return HttpResponse::Ok().json(serde_json::json!({
+                "success": true, "message": "Service is healthy", "data": data,
+            }));
+        }
+        let message = if self.up {
+            not_ready_message(self.phase)
         } else {
             "Service is unavailable: database is not reachable"
         };
@@ -49,6 +59,67 @@ pub async fn healthz(
             "success": false, "message": message, "data": data,
         }))
     }
+
+    fn status(&self) -> &'static str {
+        if self.healthy() {
+            "OK"
+        } else {
+            "ERROR"
+        }
+    }
+
+    fn database_status(&self) -> &'static str {
+        if self.up {
+            "connected"
+        } else {
+            "disconnected"
+        }
+    }
+}
+
+/// `/v1/healthz` on the public port, for load balancers, probes and the
+/// app: whether the service is ready (`status`, `version`,
+/// `database.status`, as the contract has them) and nothing more. The
+/// database's name, the environment, memory and index conflicts are for
+/// operators: [`healthz_detail`], on the admin port.
+pub async fn healthz(
+    store: web::Data<Store>,
+    info: web::Data<AppInfo>,
+    readiness: web::Data<Readiness>,
+    metrics: web::Data<Metrics>,
+) -> HttpResponse {
+    let health = Health::check(&store, &info, &readiness, &metrics).await;
+    health.respond(serde_json::json!({
+        "status": health.status(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": { "status": health.database_status() },
+    }))
+}
+
+/// `/v1/healthz` on the admin port: the same verdict, with what an operator
+/// needs to know why (the database's name, its preparation and index
+/// conflicts, the environment, uptime and memory).
+pub async fn healthz_detail(
+    store: web::Data<Store>,
+    info: web::Data<AppInfo>,
+    readiness: web::Data<Readiness>,
+    metrics: web::Data<Metrics>,
+) -> HttpResponse {
+    let health = Health::check(&store, &info, &readiness, &metrics).await;
+    health.respond(serde_json::json!({
+        "status": health.status(),
+        "timestamp": super::views::iso(mongodb::bson::DateTime::now()),
+        "uptime": info.started.elapsed().as_secs_f64(),
+        "environment": info.environment,
+        "version": env!("CARGO_PKG_VERSION"),
+        "database": {
+            "status": health.database_status(),
+            "name": info.database_name,
+            "preparation": health.phase.as_str(),
+            "indexConflicts": readiness.index_conflicts(),
+        },
+        "memory": { "rss": resident_bytes() },
+    }))
 }
 
 fn not_ready_message(phase: Phase) -> &'static str {

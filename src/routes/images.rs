@@ -11,9 +11,10 @@ use super::users::profile_response;
 use super::versions::tagged;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::images::intake::Admission;
 use crate::images::process::Purpose;
 use crate::images::{input, Pictures};
-use crate::store::{ExpenseDoc, PhotoChange, ProfileChanges, Store};
+use crate::store::{ExpenseDoc, PhotoChange, ProfileChanges, Replacing, Store};
 
 pub fn scope() -> Scope {
     web::scope("/images").route("/{id}", web::get().to(serve))
@@ -78,6 +79,51 @@ async fn serve(
         .body(bytes))
 }
 
+/// What an upload must pass before a byte of its body is read, cheapest
+/// first: its declared size (`limit`), the per-user upload limit, its
+/// owner's quota (with what it would replace given back), then room in the
+/// large-body budget, waited for at most `server.large_body_wait_ms`. The
+/// admission holds that room, and the body's read deadline, until dropped:
+/// keep it until the upload is stored or refused.
+pub async fn admit_upload(
+    store: &Store,
+    pictures: &Pictures,
+    (user, purpose): (AuthUser, Purpose),
+    replacing: Replacing<'_>,
+    declared: Option<usize>,
+    limit: usize,
+) -> Result<Admission, ApiError> {
+    if declared.is_some_and(|n| n > limit) {
+        pictures.failed(purpose, &ApiError::PayloadTooLarge);
+        return Err(ApiError::PayloadTooLarge);
+    }
+    pictures.admit(user.id, purpose)?;
+    store
+        .check_picture_room(user.id, replacing, pictures.quota())
+        .await
+        .inspect_err(|e| pictures.failed(purpose, e))?;
+    pictures.room(purpose, declared.unwrap_or(limit)).await
+}
+
+/// A `PUT` upload's bytes: admitted, then read within its deadline.
+async fn put_upload(
+    req: &HttpRequest,
+    payload: web::Payload,
+    store: &Store,
+    pictures: &Pictures,
+    who: (AuthUser, Purpose),
+    replacing: Replacing<'_>,
+) -> Result<(Admission, Vec<u8>), ApiError> {
+    let max = pictures.max_upload_bytes();
+    let declared = input::declared_length(req.headers());
+    let limit = input::upload_body_limit(req, max);
+    let admission = admit_upload(store, pictures, who, replacing, declared, limit).await?;
+    let bytes = pictures
+        .read(who.1, &admission, input::upload_bytes(req, payload, max))
+        .await?;
+    Ok((admission, bytes))
+}
+
 /// `PUT /v1/users/profile/image`: a photo as raw bytes, multipart or a data URI.
 pub async fn put_profile_image(
     req: HttpRequest,
@@ -86,8 +132,9 @@ pub async fn put_profile_image(
     store: web::Data<Store>,
     pictures: web::Data<Pictures>,
 ) -> Result<HttpResponse, ApiError> {
-    pictures.admit(user.id, Purpose::Avatar)?;
-    let bytes = input::upload_bytes(&req, payload, pictures.max_upload_bytes()).await?;
+    let who = (user, Purpose::Avatar);
+    let (_admission, bytes) =
+        put_upload(&req, payload, &store, &pictures, who, Replacing::Photo).await?;
     let picture = pictures.prepare(bytes, Purpose::Avatar).await?;
     let changes = ProfileChanges {
         photo: PhotoChange::Stored(picture),
@@ -146,9 +193,11 @@ pub async fn put_receipt(
 ) -> Result<HttpResponse, ApiError> {
     // The expense is checked before the upload is read or decoded.
     let allowed = receipt_editor(user);
-    allowed(&super::expenses::find(&store, &path).await?)?;
-    pictures.admit(user.id, Purpose::Receipt)?;
-    let bytes = input::upload_bytes(&req, payload, pictures.max_upload_bytes()).await?;
+    let expense = super::expenses::find(&store, &path).await?;
+    allowed(&expense)?;
+    let replacing = Replacing::Picture(expense.receipt.as_ref().map(|r| r.id.as_str()));
+    let who = (user, Purpose::Receipt);
+    let (_admission, bytes) = put_upload(&req, payload, &store, &pictures, who, replacing).await?;
     let picture = pictures.prepare(bytes, Purpose::Receipt).await?;
     let result = change_expense(&store, user.id, &path, None, allowed, async |stored| {
         store

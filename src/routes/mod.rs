@@ -113,16 +113,44 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
                 JsonPayloadError::Overflow { .. }
                 | JsonPayloadError::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
                 JsonPayloadError::Payload(PayloadError::Overflow) => ApiError::PayloadTooLarge,
-                JsonPayloadError::ContentType => {
-                    ApiError::bad_request("Content-Type must be application/json")
-                }
-                JsonPayloadError::Deserialize(e) if e.is_data() => {
-                    ApiError::bad_request(format!("Invalid request body: {}", strip_position(e)))
-                }
+                JsonPayloadError::ContentType => not_json(),
+                JsonPayloadError::Deserialize(e) => json_error(e),
                 _ => ApiError::bad_request("Request body must be valid JSON"),
             };
             api.into()
         })
+}
+
+pub fn not_json() -> ApiError {
+    ApiError::bad_request("Content-Type must be application/json")
+}
+
+/// A body that is not what the route reads, as `web::Json` reports it.
+fn json_error(e: &serde_json::Error) -> ApiError {
+    if e.is_data() {
+        ApiError::bad_request(format!("Invalid request body: {}", strip_position(e)))
+    } else {
+        ApiError::bad_request("Request body must be valid JSON")
+    }
+}
+
+/// Parses a JSON body read by the handler itself, with the same checks and
+/// messages as `web::Json` (a JSON `Content-Type`, then the fields).
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    if !is_json(req) {
+        return Err(not_json());
+    }
+    serde_json::from_slice(body).map_err(|e| json_error(&e))
+}
+
+/// `application/json`, or any `+json` type, as `web::Json` accepts.
+pub fn is_json(req: &HttpRequest) -> bool {
+    use actix_web::HttpMessage;
+    matches!(req.mime_type(), Ok(Some(m))
+        if m.subtype() == actix_web::mime::JSON || m.suffix() == Some(actix_web::mime::JSON))
 }
 
 /// serde_json appends " at line 1 column 9"; the app shows messages to people.

@@ -1,9 +1,10 @@
 //! `/v1/users`: my profile, password, user search, my balances, deactivation.
 
+use actix_web::dev::Decompress;
 use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use serde::{Deserialize, Serialize};
 
-use super::images::save_profile;
+use super::images::{admit_upload, save_profile};
 use super::views::{balance_fields, ids, iso, iso_opt, nets};
 use super::{auth::new_password, ok, ok_page, Checks, Page};
 use crate::auth::extractor::bearer_fingerprint;
@@ -12,19 +13,17 @@ use crate::domain::email::Email;
 use crate::domain::money::Currency;
 use crate::domain::text;
 use crate::error::ApiError;
+use crate::images::intake::Admission;
 use crate::images::process::Purpose;
 use crate::images::{input, public_url, Pictures};
 use crate::state::AuthConfig;
-use crate::store::{PhotoChange, ProfileChanges, SearchBy, Store, UserDoc, UserSummary};
+use crate::store::{PhotoChange, ProfileChanges, Replacing, SearchBy, Store, UserDoc, UserSummary};
 
-/// `picture_body_limit`: the JSON body limit of `PATCH /profile`, the one
-/// route that takes a photo inside JSON (every other keeps the default).
-pub fn scope(picture_body_limit: usize) -> Scope {
+pub fn scope() -> Scope {
     web::scope("/users")
         .route("", web::get().to(search))
         .service(
             web::resource("/profile")
-                .app_data(super::json_config(picture_body_limit))
                 .route(web::get().to(profile))
                 .route(web::patch().to(update_profile)),
         )
@@ -107,13 +106,63 @@ struct ProfileBody {
     default_currency: Option<String>,
 }
 
-async fn update_profile(
+/// The body of `PATCH /profile`, the one route that takes a photo inside
+/// JSON (the app's "Change photo" sends it as a data URI). A body within
+/// `server.body_limit_bytes` is read like any other route's JSON; a larger
+/// one is an upload: admitted (per-user limit, quota, room in the
+/// large-body budget) before more of it is read, then read within the read
+/// timeout, up to the base64 of the largest picture. A body of unknown
+/// length (chunked, compressed) counts as large once it outgrows the small
+/// limit. The admission, if any, is held until the photo is stored.
+async fn profile_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    store: &Store,
+    pictures: &Pictures,
     user: AuthUser,
-    body: web::Json<ProfileBody>,
+) -> Result<(ProfileBody, Option<Admission>), ApiError> {
+    if !super::is_json(req) {
+        return Err(super::not_json());
+    }
+    let limit = pictures.json_body_limit();
+    let small = pictures.small_body_limit();
+    let declared = input::declared_length(req.headers());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut payload = Decompress::from_headers(payload.into_inner(), req.headers());
+    let mut body = Vec::new();
+    if declared.is_none_or(|n| n <= small) {
+        let read = input::read_up_to(&mut payload, small, &mut body);
+        if pictures.read_small(read).await? {
+            return Ok((super::parse_json(req, &body)?, None));
+        }
+    }
+    let who = (user, Purpose::Avatar);
+    let admission = admit_upload(store, pictures, who, Replacing::Photo, declared, limit).await?;
+    // The body moves into the read, so a body that does not arrive is freed
+    // before its admission is released.
+    let reading = async move {
+        body.reserve(declared.unwrap_or_default().saturating_sub(body.len()));
+        if input::read_up_to(&mut payload, limit, &mut body).await? {
+            Ok(body)
+        } else {
+            Err(ApiError::PayloadTooLarge)
+        }
+    };
+    let body = pictures.read(Purpose::Avatar, &admission, reading).await?;
+    let parsed = super::parse_json(req, &body)?;
+    Ok((parsed, Some(admission)))
+}
+
+async fn update_profile(
+    req: HttpRequest,
+    user: AuthUser,
+    payload: web::Payload,
     store: web::Data<Store>,
     pictures: web::Data<Pictures>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
+    let (body, admission) = profile_body(&req, payload, &store, &pictures, user).await?;
     if body.name.is_none()
         && body.profile_image.is_none()
         && body.phone_number.is_none()
@@ -148,7 +197,10 @@ async fn update_profile(
     // The other fields are valid: only now is a photo decoded.
     let photo = match image {
         Photo::Upload(uri) => {
-            pictures.admit(user.id, Purpose::Avatar)?;
+            // A large body passed the per-user limit on admission.
+            if admission.is_none() {
+                pictures.admit(user.id, Purpose::Avatar)?;
+            }
             let bytes = input::data_uri_bytes(&uri, "profileImage", pictures.max_upload_bytes())?;
             PhotoChange::Stored(pictures.prepare(bytes, Purpose::Avatar).await?)
         }

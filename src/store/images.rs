@@ -89,6 +89,16 @@ enum Abort {
     BlobGone,
 }
 
+/// What an upload would replace, when its owner's room is checked before
+/// its body is read ([`Store::check_picture_room`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Replacing<'a> {
+    /// The owner's profile photo, whatever it is.
+    Photo,
+    /// This picture (a receipt's), if any.
+    Picture(Option<&'a str>),
+}
+
 /// The stored id of a `profileImage` that is one of our pictures.
 pub fn stored_image_id(profile_image: &str) -> Option<&str> {
     profile_image.strip_prefix(IMAGE_PATH)
@@ -240,6 +250,47 @@ impl Store {
             }
         }
         Err(ApiError::internal("a picture's blob kept disappearing"))
+    }
+
+    /// Refuses (413 `QUOTA_EXCEEDED`) an upload by `owner` that cannot fit
+    /// whatever its size: their stored pictures, less the one it would
+    /// replace (when theirs), already fill `quota`. Checked before the
+    /// upload's body is read; the transaction that stores it checks again
+    /// with the real size.
+    pub async fn check_picture_room(
+        &self,
+        owner: ObjectId,
+        replacing: Replacing<'_>,
+        quota: u64,
+    ) -> Result<(), ApiError> {
+        let Some(user) = self
+            .users()
+            .clone_with_type::<Document>()
+            .find_one(doc! { "_id": owner })
+            .projection(doc! { "imageBytes": 1, "profileImage": 1 })
+            .await?
+        else {
+            // The upload itself finds no user and says so.
+            return Ok(());
+        };
+        let used = user.get("imageBytes").and_then(as_int).unwrap_or(0);
+        let replaced = match replacing {
+            Replacing::Photo => user.get_str("profileImage").ok().and_then(stored_image_id),
+            Replacing::Picture(id) => id,
+        };
+        let credit = match replaced {
+            Some(id) => self
+                .image_docs()
+                .find_one(doc! { "_id": id })
+                .await?
+                .filter(|image| image.owner == owner)
+                .map_or(0, |image| image.size),
+            None => 0,
+        };
+        if used - credit >= i64::try_from(quota).unwrap_or(i64::MAX) {
+            return Err(quota_error(quota));
+        }
+        Ok(())
     }
 
     /// Puts `picture` as the receipt of `expense` (as read, at its version),

@@ -28,7 +28,7 @@ pub use contacts::ContactDoc;
 pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc};
 pub use friendships::{Candidate, Request};
 pub use groups::{GroupDoc, MemberDoc};
-pub use images::{ImageDoc, PhotoChange, ReceiptRef};
+pub use images::{ImageDoc, PhotoChange, ReceiptRef, Replacing};
 pub use paymentlog::PaymentFilter;
 pub use pending::{FriendsAdded, PendingFriendDoc};
 pub use people::Person;

@@ -70,6 +70,10 @@ resource "google_compute_router_nat" "main" {
   }
 }
 
+# Only the API port. The admin listener (/metrics, the detailed /v1/healthz)
+# binds 127.0.0.1:3001 on the instances (packer/files/splitlyr.service) and is
+# never opened here; the load balancer's and autohealing's checks use the
+# public /v1/healthz, whose status code is all they read.
 resource "google_compute_firewall" "allow_lb_health_checks" {
   name        = "${var.name}-allow-lb-hc"
   network     = google_compute_network.main.id

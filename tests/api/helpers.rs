@@ -34,12 +34,14 @@ pub fn binary(environment: &str) -> Command {
     command
 }
 
-/// Test settings: config/test.toml, port 0, a fresh database, rate limits off.
+/// Test settings: config/test.toml, ports 0, a fresh database, rate limits off.
 pub fn test_settings() -> Settings {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
     let mut s = load(&dir, Environment::Test).expect("test configuration loads");
     s.server.port = 0;
     s.server.host = "127.0.0.1".into();
+    s.server.admin_port = 0;
+    s.server.admin_host = "127.0.0.1".into();
     s.database.uri = db_uri().into();
     s.database.name = format!("test_{}", uuid::Uuid::new_v4().simple());
     s.rate_limit.enabled = false;
@@ -48,6 +50,9 @@ pub fn test_settings() -> Settings {
 
 pub struct TestApp {
     pub address: String,
+    /// The admin listener (`/metrics`, the detailed `/v1/healthz`), when
+    /// known.
+    pub admin_address: Option<String>,
     pub client: reqwest::Client,
     pub settings: Settings,
 }
@@ -64,9 +69,11 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let admin_address = Some(format!("http://127.0.0.1:{}", app.admin_port()));
     tokio::spawn(app.run_until_stopped());
     let app = TestApp {
         address,
+        admin_address,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -110,6 +117,21 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// `path` on the admin listener.
+    pub fn admin_url(&self, path: &str) -> String {
+        let admin = self.admin_address.as_deref().expect("the admin address");
+        format!("{admin}{path}")
+    }
+
+    /// A GET on the admin listener: status and JSON body (Null when not JSON).
+    pub async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
+        let res = self.client.get(self.admin_url(path)).send().await;
+        let res = res.expect("the admin listener answers");
+        let status = res.status();
+        let text = res.text().await.expect("body is read");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     /// Polls `/v1/healthz` until it answers 200 (the database is prepared:
@@ -269,9 +291,18 @@ impl TestApp {
         }
     }
 
-    /// The text of `/metrics`.
+    /// The text of `/metrics` on the admin listener.
+    pub async fn admin_metrics_text(&self) -> String {
+        self.text_of(self.admin_url("/metrics")).await
+    }
+
+    /// The text of `/metrics` on the public port.
     pub async fn metrics_text(&self) -> String {
-        let res = self.client.get(self.url("/metrics")).send().await;
+        self.text_of(self.url("/metrics")).await
+    }
+
+    async fn text_of(&self, url: String) -> String {
+        let res = self.client.get(url).send().await;
         res.expect("metrics answer")
             .text()
             .await

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 mod auth;
+mod bodies;
 mod concurrency;
 mod durability;
 mod expenses;

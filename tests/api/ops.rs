@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{binary, error_message, free_port, spawn_app, spawn_app_with};
+use crate::helpers::{binary, error_message, free_port, keys, spawn_app, spawn_app_with};
 
+/// The admin listener's healthz: the details, for operators.
 #[tokio::test]
 async fn healthz_reports_database_and_process() {
     let app = spawn_app().await;
-    let (status, body) = app.call(Method::GET, "/v1/healthz", None, None).await;
+    let (status, body) = app.admin_get("/v1/healthz").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["success"], true);
     assert_eq!(body["message"], "Service is healthy");
@@ -30,6 +31,76 @@ async fn healthz_reports_database_and_process() {
     assert!(data["memory"]["rss"].as_u64().unwrap() > 0);
     let (status, _) = app.call(Method::GET, "/v1/livez", None, None).await;
     assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.admin_get("/v1/livez").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// The public healthz (load balancers, probes, the app, anyone) says
+/// whether the service is ready, as the contract has it, and nothing about
+/// the database's name, the environment or the process.
+#[tokio::test]
+async fn public_healthz_says_only_whether_the_service_is_ready() {
+    let app = spawn_app().await;
+    let (status, body) = app.call(Method::GET, "/v1/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["success"], true);
+    assert_eq!(body["message"], "Service is healthy");
+    let data = &body["data"];
+    assert_eq!(keys(data), ["database", "status", "version"], "{body}");
+    assert_eq!(keys(&data["database"]), ["status"], "{body}");
+    assert_eq!(data["status"], "OK");
+    assert_eq!(data["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(data["database"]["status"], "connected");
+    let text = body.to_string();
+    for secret in [
+        app.settings.database.name.as_str(),
+        "environment",
+        "memory",
+        "rss",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{secret} in the public healthz: {text}"
+        );
+    }
+}
+
+/// `/metrics` is served by the admin listener; the public port serves it
+/// too unless `server.public_metrics` is off.
+#[tokio::test]
+async fn metrics_live_on_the_admin_port_and_can_leave_the_public_one() {
+    let app = spawn_app_with(|s| s.server.public_metrics = false).await;
+    let (status, body) = app.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    error_message(&body);
+    app.call(Method::GET, "/v1/healthz", None, None).await;
+    let text = app.admin_metrics_text().await;
+    for needle in [
+        r#"http_requests_total{method="GET",route="/v1/healthz",status="200"}"#,
+        "splitlyr_ready 1",
+        "process_resident_memory_bytes",
+    ] {
+        assert!(
+            text.contains(needle),
+            "admin metrics lack {needle}:\n{text}"
+        );
+    }
+    // Requests to the admin listener count like any, by route.
+    let text = app.admin_metrics_text().await;
+    let scrapes = r#"http_requests_total{method="GET",route="/metrics",status="200"}"#;
+    assert!(text.contains(scrapes), "{text}");
+    let (status, body) = app.admin_get("/v1/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // The public API is unchanged.
+    let (status, body) = app.call(Method::GET, "/v1/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let both = spawn_app().await;
+    assert!(both.metrics_text().await.contains("http_requests_total"));
+    assert!(both
+        .admin_metrics_text()
+        .await
+        .contains("http_requests_total"));
 }
 
 #[tokio::test]

@@ -67,7 +67,7 @@ async fn put_multipart(app: &TestApp, path: &str, token: &str, file: &[u8]) -> (
     .await
 }
 
-async fn set_photo(app: &TestApp, user: &User, bytes: &[u8]) -> String {
+pub async fn set_photo(app: &TestApp, user: &User, bytes: &[u8]) -> String {
     let (status, body) = app
         .patch(
             "/v1/users/profile",
@@ -516,6 +516,57 @@ async fn a_friends_list_with_photos_stays_small() {
     assert_eq!(friends["data"]["friends"].as_array().unwrap().len(), 8);
     // Eight ~150 KB photos, embedded, were 1.6 MB; as URLs, a couple of KB.
     assert!(body.len() < 4096, "{} bytes", body.len());
+}
+
+/// A `multipart/form-data` body of `(name, file name, content)` parts; its
+/// content type and bytes.
+fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "splitlyr-parts-boundary";
+    let mut body = Vec::new();
+    for (name, file, content) in parts {
+        let file = file.map_or(String::new(), |f| format!("; filename=\"{f}\""));
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"{file}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// In a multipart upload, parts other than the image are small (8 KiB
+/// each) and few (8 parts at most, the image's included): a large caption
+/// is a 413 and a crowd of parts a 400, in the envelope, nothing stored.
+#[tokio::test]
+async fn multipart_parts_besides_the_image_are_small_and_few() {
+    let app = spawn_app().await;
+    let al = app.register("Al", "al@example.com").await;
+    let path = "/v1/users/profile/image";
+    let image = jpeg(&photo(64, 64), None);
+    let caption = vec![b'x'; 8 * 1024];
+    let (kind, body) = multipart(&[("note", None, &caption), ("image", Some("a.jpg"), &image)]);
+    let (status, body) = put_raw(&app, path, &al.token, &kind, body).await;
+    assert_eq!(status, StatusCode::OK, "an 8 KiB caption passes: {body}");
+    let before = stored(&app).await;
+
+    let long = vec![b'x'; 100 * 1024];
+    let (kind, body) = multipart(&[("note", None, &long), ("image", Some("a.jpg"), &image)]);
+    let (status, body) = put_raw(&app, path, &al.token, &kind, body).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(error_message(&body).contains("8 KiB"), "{body}");
+
+    let small: &[u8] = b"x";
+    let mut crowd: Vec<(&str, Option<&str>, &[u8])> = vec![("note", None, small); 8];
+    crowd.push(("image", Some("a.jpg"), &image));
+    let (kind, body) = multipart(&crowd);
+    let (status, body) = put_raw(&app, path, &al.token, &kind, body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(error_message(&body).contains("at most 8 parts"), "{body}");
+    assert_eq!(stored(&app).await, before);
 }
 
 #[tokio::test]

@@ -132,6 +132,7 @@ impl Cluster {
             // The address is nginx's, known once it listens.
             app: TestApp {
                 address: String::new(),
+                admin_address: None,
                 client,
                 settings,
             },
@@ -194,6 +195,7 @@ impl Cluster {
     pub fn direct(&self, i: usize) -> TestApp {
         TestApp {
             address: format!("http://127.0.0.1:{}", self.ports[i]),
+            admin_address: None,
             client: self.app.client.clone(),
             settings: self.app.settings.clone(),
         }
@@ -547,6 +549,7 @@ async fn a_rolling_restart_under_load_fails_no_request() {
         .map(|(a, b)| {
             let app = TestApp {
                 address: cluster.app.address.clone(),
+                admin_address: None,
                 client: cluster.app.client.clone(),
                 settings: cluster.app.settings.clone(),
             };

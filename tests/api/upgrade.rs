@@ -550,11 +550,13 @@ async fn replicas_starting_together_upgrade_once() {
 }
 
 /// The real binary on the old database, named by its connection string's
-/// path as the old server's `MONGO_URL` did, in the `local` environment.
-fn start_binary(database: &str, port: u16, batch: usize) -> Child {
+/// path as the old server's `MONGO_URL` did, in the `local` environment;
+/// its admin listener (the detailed `/v1/healthz`) on `admin`.
+fn start_binary(database: &str, (port, admin): (u16, u16), batch: usize) -> Child {
     binary("local")
         .env("APP__SERVER__HOST", "127.0.0.1")
         .env("PORT", port.to_string())
+        .env("APP__SERVER__ADMIN_PORT", admin.to_string())
         .env("MONGO_URL", uri_naming(database))
         .env("APP__DATABASE__UPGRADE_BATCH_SIZE", batch.to_string())
         .env("APP__AUTH__BCRYPT_COST", "4")
@@ -573,8 +575,9 @@ fn uri_naming(database: &str) -> String {
     uri
 }
 
-async fn healthz(port: u16) -> Option<Value> {
-    let res = reqwest::get(format!("http://127.0.0.1:{port}/v1/healthz"))
+/// The detailed `/v1/healthz` of the admin listener on `admin`, once 200.
+async fn healthz(admin: u16) -> Option<Value> {
+    let res = reqwest::get(format!("http://127.0.0.1:{admin}/v1/healthz"))
         .await
         .ok()?;
     (res.status() == StatusCode::OK).then_some(())?;
@@ -598,8 +601,8 @@ async fn a_crash_in_the_middle_of_the_upgrade_resumes_to_the_same_end_state() {
 
     let name = fresh_name();
     let db = load(&name, &data).await;
-    let port = free_port();
-    let mut server = start_binary(&name, port, 3);
+    let ports = (free_port(), free_port());
+    let mut server = start_binary(&name, ports, 3);
     // kill -9 once some batches are committed and others are not.
     let migrations = db.collection::<Document>("migrations");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -629,10 +632,10 @@ async fn a_crash_in_the_middle_of_the_upgrade_resumes_to_the_same_end_state() {
         "{converted} converted at the crash"
     );
 
-    let mut server = start_binary(&name, port, 3);
+    let mut server = start_binary(&name, ports, 3);
     let deadline = Instant::now() + Duration::from_secs(60);
     let health = loop {
-        if let Some(h) = healthz(port).await {
+        if let Some(h) = healthz(ports.1).await {
             break h;
         }
         assert!(Instant::now() < deadline, "not ready after the restart");
@@ -710,7 +713,8 @@ async fn an_index_conflict_is_reported_and_does_not_block_startup() {
     .await
     .unwrap();
     let app = spawn_on(&name).await;
-    let (status, body) = app.call(Method::GET, "/v1/healthz", None, None).await;
+    // Index conflicts are for operators: the admin listener's healthz.
+    let (status, body) = app.admin_get("/v1/healthz").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let conflicts = body["data"]["database"]["indexConflicts"]
         .as_array()

@@ -11,6 +11,8 @@
 //! - `picture`: the JPEG that the picture scenarios upload (generated, a
 //!   given size) and the bytes the wrk script varies per upload.
 //! - `rss-watch`: samples a process's resident memory until told to stop.
+//! - `stalled-bodies`: large uploads that stall half-way, and the server's
+//!   memory meanwhile.
 //! - `free-port`: a free loopback TCP port.
 //! - `report`: turns a run directory into `latest.json` and `latest.md`.
 //!
@@ -29,6 +31,7 @@ mod pictures;
 mod report;
 mod seed;
 mod solver;
+mod stalled;
 
 use args::{bcrypt_cost, Args};
 
@@ -53,6 +56,9 @@ const USAGE: &str = "usage:
                          [--target-kb 300] [--seed 42] [--slots 22] [--copies N] [--json]
   splitlyr-bench rss-watch --pid PID --out FILE --stop-file FILE
                            [--interval-ms 50] [--max-seconds 900] [--series FILE]
+  splitlyr-bench stalled-bodies --base URL --pid PID --tokens FILE --out FILE
+                           [--connections 12] [--body-mib 10] [--sent-mib 5]
+                           [--hold-seconds 20] [--interval-ms 10] [--target-mib 12]
   splitlyr-bench free-port
   splitlyr-bench report --run DIR --out DIR
 
@@ -68,6 +74,13 @@ server's re-encoding) and, with --copies N, N distinct variants photo-01.jpg...
 
 rss-watch samples /proc/PID/status VmRSS until FILE of --stop-file exists (or
 the process ends) and writes the max, the mean and the final VmHWM as JSON.
+
+stalled-bodies opens --connections connections, one per token of FILE (one
+user each), each sending the head of a --body-mib upload (the app's PATCH
+/v1/users/profile with a data URI, or a raw PUT /v1/users/profile/image, in
+turn) and up to --sent-mib of its body, then stalling; it samples the
+server's VmRSS until every connection is answered or --hold-seconds pass, and
+writes the growth of the peak over the RSS before, and the answers, as JSON.
 
 --bcrypt-cost / --cost default to auth.bcrypt_cost of the configuration the
 server would load (APP_ENVIRONMENT, APP_CONFIG_DIR and the variables).";
@@ -92,6 +105,7 @@ async fn main() -> ExitCode {
         "settle-solver" => solver::settle_solver(&args),
         "picture" => pictures::picture(&args),
         "rss-watch" => pictures::rss_watch(&args),
+        "stalled-bodies" => stalled::stalled_bodies(&args),
         "free-port" => free_port(),
         "report" => report::report(&args),
         "-h" | "--help" | "help" => {

@@ -373,7 +373,7 @@ pub(crate) fn picture(args: &Args) -> Result<()> {
 }
 
 /// A field of /proc/<pid>/status, in kB.
-fn status_kb(pid: u32, field: &str) -> Option<u64> {
+pub(crate) fn status_kb(pid: u32, field: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))

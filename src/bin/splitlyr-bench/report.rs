@@ -372,6 +372,7 @@ pub(crate) fn report(args: &Args) -> Result<()> {
     };
     let photo = read_json("picture.json");
     let upload_rss = read_json("image_upload.rss.json");
+    let stalled = read_json("stalled_bodies.json");
     let m = |k: &str| meta.get(k).cloned().unwrap_or_else(|| "?".into());
     let scen_text = std::fs::read_to_string(run.join("scenarios.tsv"))?;
     let mut scenarios = Vec::new();
@@ -642,6 +643,7 @@ pub(crate) fn report(args: &Args) -> Result<()> {
                 sampled < 100.0 && hwm < 100.0,
             )
         },
+        crate::stalled::target(&stalled),
     ];
 
     let processes = server_processes(&meta, &rss);
@@ -697,6 +699,7 @@ pub(crate) fn report(args: &Args) -> Result<()> {
             "photo": photo,
             "upload_concurrency": meta.get("upload_concurrency").and_then(|v| v.parse::<u64>().ok()),
             "upload_rss": upload_rss,
+            "stalled_bodies": stalled,
         },
         "rss_mib": {
             // What target 5 uses: idle of the serving processes, peak of all.
