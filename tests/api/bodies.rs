@@ -351,8 +351,9 @@ async fn twelve_stalled_large_bodies_add_little_memory_and_are_dropped() {
         growth_kib as f64 / 1024.0,
     );
     eprintln!("stalled uploads: {report}");
-    // One body's part, the connections' buffers, and 1 MiB of slack.
-    let bound_kib = 5 * 1024 + 12 * 512 + 1024;
+    // One body's part, the connections' buffers (measured: 0.3 to 0.4 MiB
+    // each), and 2 MiB of slack; a second body read at once would pass it.
+    let bound_kib = 5 * 1024 + 12 * 512 + 2 * 1024;
     assert!(
         growth_kib < bound_kib,
         "memory grew with the bodies: {report}"
