@@ -6,6 +6,8 @@ pub(crate) mod input;
 mod people;
 pub(crate) mod view;
 
+use std::collections::BTreeSet;
+
 use actix_web::{web, HttpRequest, HttpResponse, Scope};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
@@ -248,12 +250,20 @@ async fn edit(
 ) -> Result<ExpenseDoc, ApiError> {
     // The group of an expense does not change.
     let new = NewExpense::parse(body, Fallback::stored(stored))?;
-    // An edit cannot leave the expense between other people either.
-    check_takes_part(
-        user,
-        stored.group,
-        new.payer_users().chain(new.split_users()),
-    )?;
+    // An edit that changes who takes part cannot leave the expense between
+    // other people either. (One that keeps the people, e.g. a new
+    // description, stays possible on an expense recorded before this rule.)
+    let before: BTreeSet<ObjectId> = stored
+        .payers
+        .iter()
+        .map(|p| p.user)
+        .chain(stored.split_with.iter().map(|s| s.user))
+        .chain([stored.paid_by])
+        .collect();
+    let after: BTreeSet<ObjectId> = new.payer_users().chain(new.split_users()).collect();
+    if after != before {
+        check_takes_part(user, stored.group, after.iter().copied())?;
+    }
 
     // A settled split was repaid to the old payer: with other payers every
     // share is owed afresh. Otherwise unchanged shares stay settled.
