@@ -1,8 +1,8 @@
 //! Other people as one viewer may see them: each user's public fields plus,
-//! computed by the database in the same query, whether they and the viewer
-//! are mutual friends and what the viewer typed when adding them. One
-//! command, like the plain summary read it replaces, and no friend lists
-//! travel over the wire.
+//! picked out by the database in the same query, the viewer's entries in
+//! their friend lists (whether they are mutual friends) and what the viewer
+//! typed when adding them. One command, like the plain summary read it
+//! replaces, and no friend list travels over the wire in full.
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
@@ -45,10 +45,18 @@ struct Row {
     default_currency: Option<String>,
     #[serde(default)]
     is_active: bool,
+    /// The viewer, if among their friends (else empty).
     #[serde(default)]
-    mutual: bool,
+    friends: Vec<ObjectId>,
+    /// The viewer, if they asked the viewer and wait.
     #[serde(default)]
-    typed: Vec<TypedRow>,
+    friends_out: Vec<ObjectId>,
+    /// The viewer, if the viewer asked them and waits.
+    #[serde(default)]
+    friends_in: Vec<ObjectId>,
+    /// What the viewer typed when adding them, if they did.
+    #[serde(default)]
+    known_as: Vec<TypedRow>,
 }
 
 /// An entry of a user's `knownAs`: what `by` typed when adding them.
@@ -59,11 +67,6 @@ struct TypedRow {
     email: Option<String>,
     #[serde(default)]
     phone_number: Option<String>,
-}
-
-/// `$in` over an array field that may be missing.
-fn contains(field: &str, value: ObjectId) -> Document {
-    doc! { "$in": [value, { "$ifNull": [field, []] }] }
 }
 
 impl Store {
@@ -77,26 +80,24 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        // Seen from the other person's document: the viewer is among their
-        // friends and in neither of their not-yet-agreed lists.
-        let mutual = doc! { "$and": [
-            contains("$friends", viewer),
-            { "$not": [contains("$friendsOut", viewer)] },
-            { "$not": [contains("$friendsIn", viewer)] },
-        ] };
-        let typed = doc! { "$filter": {
-            "input": { "$ifNull": ["$knownAs", []] },
-            "as": "k",
-            "cond": { "$eq": ["$$k.by", viewer] },
-        } };
-        let pipeline = [
-            doc! { "$match": { "_id": { "$in": ids } } },
-            doc! { "$project": {
-                "name": 1, "email": 1, "phoneNumber": 1, "profileImage": 1,
-                "defaultCurrency": 1, "isActive": 1, "mutual": mutual, "typed": typed,
-            } },
-        ];
-        let rows: Vec<Row> = self.users_aggregate(pipeline).await?;
+        // `$elemMatch` projections bring back at most the viewer's own entry
+        // of each list (cheaper for the database than computing the same in
+        // an aggregation, and no friend list travels in full).
+        let mine = doc! { "$elemMatch": { "$eq": viewer } };
+        let projection = doc! {
+            "name": 1, "email": 1, "phoneNumber": 1, "profileImage": 1,
+            "defaultCurrency": 1, "isActive": 1,
+            "friends": mine.clone(), "friendsOut": mine.clone(), "friendsIn": mine,
+            "knownAs": { "$elemMatch": { "by": viewer } },
+        };
+        let rows: Vec<Row> = self
+            .users()
+            .clone_with_type::<Row>()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(projection)
+            .await?
+            .try_collect()
+            .await?;
         Ok(rows.into_iter().map(|r| r.into_person(viewer)).collect())
     }
 
@@ -120,7 +121,11 @@ impl Store {
 
 impl Row {
     fn into_person(self, viewer: ObjectId) -> Person {
-        let typed = self.typed.into_iter().next().map(|t| Typed {
+        // Seen from their document: the viewer is among their friends and in
+        // neither of their not-yet-agreed lists.
+        let mutual =
+            !self.friends.is_empty() && self.friends_out.is_empty() && self.friends_in.is_empty();
+        let typed = self.known_as.into_iter().next().map(|t| Typed {
             email: t.email,
             phone: t.phone_number,
         });
@@ -131,7 +136,7 @@ impl Row {
                 is_active: self.is_active,
                 email: &self.email,
                 phone: self.phone_number.as_deref(),
-                mutual: self.mutual,
+                mutual,
                 typed: typed.as_ref(),
             },
         );
@@ -142,7 +147,7 @@ impl Row {
             phone_number: shown.phone,
             profile_image: self.profile_image,
             is_active: self.is_active,
-            mutual: self.mutual,
+            mutual,
             default_currency: self.default_currency,
         }
     }
