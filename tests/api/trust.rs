@@ -676,3 +676,55 @@ async fn the_apps_own_flows_still_work() {
     assert_eq!(balance["balance"], json!(19), "{balance}");
     assert_eq!(balance["friend"]["email"], "", "not mutual: {balance}");
 }
+
+#[tokio::test]
+async fn an_expense_recorded_between_others_before_the_rule_stays_editable() {
+    // The old server let anyone record "C paid, V owes"; such an expense
+    // keeps working for its creator as long as an edit keeps its people.
+    let app = spawn_app().await;
+    let creator = app.register("Cleo", "cleo@example.com").await;
+    let payer = app.register("Pat", "pat@example.com").await;
+    let debtor = app.register("Dan", "dan@example.com").await;
+    let gid = app.group(&creator, "Then", &[&payer, &debtor]).await;
+    let made = app
+        .expense(
+            &creator,
+            json!({
+                "description": "Old", "amount": 10, "paidBy": payer.id, "groupId": gid,
+                "splitWith": [{"user": payer.id, "amount": 5}, {"user": debtor.id, "amount": 5}],
+            }),
+        )
+        .await;
+    let id = made["_id"].as_str().expect("id").to_string();
+    // As the old server stored it: outside any group.
+    let store = app.store().await;
+    store
+        .database()
+        .collection::<mongodb::bson::Document>("expenses")
+        .update_one(
+            mongodb::bson::doc! { "_id": mongodb::bson::oid::ObjectId::parse_str(&id).expect("oid") },
+            mongodb::bson::doc! { "$unset": { "group": "" } },
+        )
+        .await
+        .expect("ungrouped");
+
+    let path = format!("/v1/expenses/{id}");
+    let (status, body) = app
+        .put(
+            &path,
+            &creator.token,
+            json!({"description": "Old, renamed"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["description"], "Old, renamed");
+    // Changing who takes part must include the editor.
+    let (status, body) = app
+        .put(
+            &path,
+            &creator.token,
+            json!({"paidBy": debtor.id, "splitWith": [{"user": debtor.id, "amount": 10}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
