@@ -73,10 +73,6 @@ impl Relations {
             Some(Status::Mutual)
         }
     }
-
-    pub fn is_mutual(&self, other: ObjectId) -> bool {
-        self.status(other) == Some(Status::Mutual)
-    }
 }
 
 /// What the registered person an add names looks like from the adder's side.
@@ -193,7 +189,6 @@ mod tests {
         assert_eq!(r.status(p[1]), Some(Status::Outgoing));
         assert_eq!(r.status(p[2]), Some(Status::Incoming));
         assert_eq!(r.status(p[3]), None);
-        assert!(r.is_mutual(p[0]) && !r.is_mutual(p[1]) && !r.is_mutual(p[3]));
     }
 
     #[test]

@@ -23,8 +23,6 @@ pub struct Person {
     pub email: String,
     pub phone_number: Option<String>,
     pub profile_image: Option<String>,
-    pub is_active: bool,
-    pub mutual: bool,
     /// Not shown to others; the viewer's own reads its currency from here.
     pub default_currency: Option<String>,
 }
@@ -146,8 +144,6 @@ impl Row {
             email: shown.email.unwrap_or_default(),
             phone_number: shown.phone,
             profile_image: self.profile_image,
-            is_active: self.is_active,
-            mutual,
             default_currency: self.default_currency,
         }
     }
