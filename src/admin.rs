@@ -21,41 +21,25 @@ use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
 use actix_web::{web, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
-use crate::metrics::Metrics;
-use crate::routes;
-use crate::state::{AppInfo, Readiness};
-use crate::store::Store;
-
-/// What the admin routes read, shared with the public server.
-#[derive(Clone)]
-pub struct AdminData {
-    pub store: web::Data<Store>,
-    pub info: web::Data<AppInfo>,
-    pub readiness: web::Data<Readiness>,
-    pub metrics: web::Data<Metrics>,
-}
+use crate::http::{self, routes};
+use crate::state::AppState;
 
 /// The admin server on `listener`; it drains for up to `grace_seconds`
 /// when stopped.
 pub fn server(
     listener: TcpListener,
-    data: AdminData,
+    state: web::Data<AppState>,
     grace_seconds: u64,
 ) -> Result<Server, String> {
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(data.store.clone())
-            .app_data(data.info.clone())
-            .app_data(data.readiness.clone())
-            .app_data(data.metrics.clone())
+            .app_data(state.clone())
             .wrap(NormalizePath::new(TrailingSlash::Trim))
-            .wrap(from_fn(crate::metrics::track))
+            .wrap(from_fn(http::middleware::track))
             .wrap(from_fn(crate::telemetry::request_log))
             .wrap(TracingLogger::default())
-            .route("/v1/healthz", web::get().to(routes::health::healthz_detail))
-            .route("/v1/livez", web::get().to(routes::health::livez))
-            .route("/metrics", web::get().to(crate::metrics::metrics_endpoint))
-            .default_service(web::to(routes::not_found))
+            .configure(|cfg| routes::register_plain(cfg, routes::admin_endpoints()))
+            .default_service(web::to(http::not_found))
     })
     .workers(1)
     .listen(listener)

@@ -5,13 +5,7 @@
 //! Every label value comes from a closed set, so the number of series is fixed
 //! whatever clients send.
 
-use std::time::Instant;
-
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::middleware::Next;
-use actix_web::{web, HttpResponse};
 use mongodb::event::command::CommandEvent;
 use mongodb::event::EventHandler;
 use prometheus::{
@@ -149,6 +143,28 @@ impl Metrics {
         })
     }
 
+    /// A request began (the in-flight gauge).
+    pub fn request_started(&self) {
+        self.in_flight.inc();
+    }
+
+    /// A request was answered: counted and timed under its route pattern.
+    pub fn request_finished(
+        &self,
+        method: &str,
+        route: &str,
+        status: u16,
+        took: std::time::Duration,
+    ) {
+        self.in_flight.dec();
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.duration
+            .with_label_values(&[method, route])
+            .observe(took.as_secs_f64());
+    }
+
     /// The verdict of the latest `/v1/healthz` (either port).
     pub fn set_ready(&self, ready: bool) {
         self.ready.set(i64::from(ready));
@@ -161,46 +177,9 @@ impl Metrics {
     }
 }
 
-/// Middleware: counts and times every request under its matched route pattern.
-pub async fn track(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let Some(metrics) = metrics else {
-        return next.call(req).await;
-    };
-    let method = method_label(req.method());
-    let start = Instant::now();
-    metrics.in_flight.inc();
-    let result = next.call(req).await;
-    metrics.in_flight.dec();
-    let (route, status) = match &result {
-        Ok(res) => (
-            res.request()
-                .match_pattern()
-                .unwrap_or_else(|| "unmatched".into()),
-            res.status().as_u16(),
-        ),
-        Err(e) => (
-            "unmatched".into(),
-            e.as_response_error().status_code().as_u16(),
-        ),
-    };
-    metrics
-        .requests
-        .with_label_values(&[method, route.as_str(), &status.to_string()])
-        .inc();
-    metrics
-        .duration
-        .with_label_values(&[method, route.as_str()])
-        .observe(start.elapsed().as_secs_f64());
-    result
-}
-
 /// The method as a label: the standard ones by name, anything else `other`
 /// (clients may send any token as a method).
-fn method_label(method: &Method) -> &'static str {
+pub fn method_label(method: &Method) -> &'static str {
     match *method {
         Method::GET => "GET",
         Method::HEAD => "HEAD",
@@ -212,18 +191,6 @@ fn method_label(method: &Method) -> &'static str {
         Method::CONNECT => "CONNECT",
         Method::TRACE => "TRACE",
         _ => "other",
-    }
-}
-
-pub async fn metrics_endpoint(metrics: web::Data<Metrics>) -> HttpResponse {
-    match metrics.render() {
-        Ok(body) => HttpResponse::Ok()
-            .content_type("text/plain; version=0.0.4; charset=utf-8")
-            .body(body),
-        Err(e) => {
-            tracing::error!(error = %e, "failed to render metrics");
-            HttpResponse::InternalServerError().finish()
-        }
     }
 }
 

@@ -16,11 +16,12 @@ use tracing_actix_web::TracingLogger;
 use crate::auth::sessions::SessionPolicy;
 use crate::auth::{JwtKeys, UserStatusCache};
 use crate::configuration::Settings;
+use crate::http::{self, routes};
 use crate::images::Pictures;
 use crate::metrics::Metrics;
 use crate::ratelimit::{limiter, ClientLimit, Limiter};
-use crate::routes;
-use crate::state::{AppInfo, AuthConfig, Readiness};
+use crate::state::{AppInfo, AppState, AuthConfig, Links};
+use crate::store::readiness::Readiness;
 use crate::store::Store;
 
 pub struct Application {
@@ -217,10 +218,11 @@ fn security_headers(hsts: bool) -> DefaultHeaders {
 /// Once the database is ready, and then every `sweep_interval`: removes
 /// stored picture bytes nothing refers to (left by a crash between an upload
 /// and its transaction), and prunes the per-user upload limiter.
-fn sweep_pictures(store: Store, readiness: Readiness, pictures: web::Data<Pictures>) {
+fn sweep_pictures(state: web::Data<AppState>) {
     /// An upload's transaction is long done after this.
     const GRACE: Duration = Duration::from_secs(15 * 60);
     tokio::spawn(async move {
+        let (store, readiness, pictures) = (&state.store, &state.readiness, &state.pictures);
         while !readiness.wait_ready(Duration::from_secs(60)).await {}
         let mut tick = tokio::time::interval(pictures.sweep_interval());
         loop {
@@ -239,7 +241,7 @@ fn sweep_pictures(store: Store, readiness: Readiness, pictures: web::Data<Pictur
 }
 
 /// Drops rate-limiter state of clients not seen recently, so memory stays bounded.
-fn prune_limiters(limiters: Vec<Limiter>, sessions: web::Data<SessionPolicy>) {
+fn prune_limiters(limiters: Vec<Limiter>, state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -248,61 +250,64 @@ fn prune_limiters(limiters: Vec<Limiter>, sessions: web::Data<SessionPolicy>) {
                 l.limiter().retain_recent();
                 l.limiter().shrink_to_fit();
             }
-            sessions.refreshes.prune();
+            state.sessions.refreshes.prune();
         }
     });
 }
 
-/// The public server, and what the admin listener shares with it.
+/// The public server, and the state the admin listener shares with it.
 async fn run(
     listener: TcpListener,
     settings: Settings,
     store: Store,
     metrics: Metrics,
     readiness: Readiness,
-) -> Result<(Server, crate::admin::AdminData), String> {
+) -> Result<(Server, web::Data<AppState>), String> {
     let secret = settings
         .jwt
         .secret
         .clone()
         .unwrap_or_else(|| SecretString::from(""));
-    let jwt = web::Data::new(JwtKeys::new(&secret, &settings.jwt.expires_in)?);
     let cost = settings.auth.bcrypt_cost;
     let dummy_hash = crate::auth::password::hash("not-a-real-password".into(), cost)
         .await
         .map_err(|e| format!("bcrypt: {e}"))?;
-    let auth_config = web::Data::new(AuthConfig {
-        bcrypt_cost: cost,
-        dummy_hash,
-        login_policy: crate::store::logins::LoginPolicy::from_settings(&settings.rate_limit),
-        accept_legacy_tokens: settings.auth.accept_legacy_tokens,
-    });
-    let session_policy = web::Data::new(SessionPolicy::new(
-        &settings.sessions,
-        &secret,
-        settings.rate_limit.enabled,
-    ));
-    let status_cache = web::Data::new(UserStatusCache::new(Duration::from_secs(
-        settings.auth.status_cache_seconds,
-    )));
-    let info = web::Data::new(AppInfo {
-        started: Instant::now(),
-        environment: settings.environment.as_str(),
-        database_name: settings.database.name.clone(),
-        health_timeout: settings.database.health_timeout(),
-    });
-    let store = web::Data::new(store);
-    let metrics = web::Data::new(metrics);
-    let gate = web::Data::new(routes::health::ReadyGate {
-        readiness: readiness.clone(),
-        wait: Duration::from_millis(settings.server.ready_wait_ms),
-    });
-    let readiness = web::Data::new(readiness);
     let rl = &settings.rate_limit;
     let general = limiter(rl, rl.general_burst, rl.general_period_ms);
     let strict_auth = limiter(rl, rl.auth_burst, rl.auth_period_ms);
     let strict_contact = limiter(rl, rl.contact_burst, rl.contact_period_ms);
     let other = limiter(rl, rl.other_burst, rl.other_period_ms);
+    let client_ip = crate::ratelimit::ClientIp::new(rl.trusted_proxies.clone());
+    let state = web::Data::new(AppState {
+        pictures: Pictures::new(
+            &settings.images,
+            &settings.server,
+            rl.enabled,
+            metrics.images.clone(),
+        ),
+        jwt: JwtKeys::new(&secret, &settings.jwt.expires_in)?,
+        auth: AuthConfig {
+            bcrypt_cost: cost,
+            dummy_hash,
+            login_policy: crate::store::logins::LoginPolicy::from_settings(&settings.rate_limit),
+            accept_legacy_tokens: settings.auth.accept_legacy_tokens,
+        },
+        status_cache: UserStatusCache::new(Duration::from_secs(settings.auth.status_cache_seconds)),
+        sessions: SessionPolicy::new(&settings.sessions, &secret, settings.rate_limit.enabled),
+        info: AppInfo {
+            started: Instant::now(),
+            environment: settings.environment.as_str(),
+            database_name: settings.database.name.clone(),
+            health_timeout: settings.database.health_timeout(),
+        },
+        readiness,
+        ready_wait: Duration::from_millis(settings.server.ready_wait_ms),
+        auth_limit: ClientLimit::new(&strict_auth, client_ip.clone()),
+        client_ip,
+        links: Links::new(&settings.images.public_base_url),
+        store,
+        metrics,
+    });
     prune_limiters(
         vec![
             general.clone(),
@@ -310,100 +315,58 @@ async fn run(
             strict_contact.clone(),
             other.clone(),
         ],
-        session_policy.clone(),
+        state.clone(),
     );
-    let client_ip = crate::ratelimit::ClientIp::new(rl.trusted_proxies.clone());
-    let auth_limit = web::Data::new(ClientLimit::new(&strict_auth, client_ip.clone()));
-    let client_ip = web::Data::new(client_ip);
-    let pictures = web::Data::new(Pictures::new(
-        &settings.images,
-        &settings.server,
-        rl.enabled,
-        metrics.images.clone(),
-    ));
-    sweep_pictures(
-        store.get_ref().clone(),
-        readiness.get_ref().clone(),
-        pictures.clone(),
-    );
-    let admin_data = crate::admin::AdminData {
-        store: store.clone(),
-        info: info.clone(),
-        readiness: readiness.clone(),
-        metrics: metrics.clone(),
-    };
-    let public_base = settings.images.public_base_url.clone();
+    sweep_pictures(state.clone());
     let public_metrics = settings.server.public_metrics;
     let body_limit = settings.server.body_limit_bytes;
     let origins = settings.cors.allowed_origins.clone();
     let hsts = settings.server.hsts;
+    let shared = state.clone();
 
     let mut server = HttpServer::new(move || {
-        // Runs on each worker thread, where its handlers render.
-        crate::images::set_public_base(&public_base);
+        let limits = routes::Limiters {
+            general: &general,
+            auth: &strict_auth,
+            contact: &strict_contact,
+        };
         App::new()
-            .app_data(store.clone())
-            .app_data(pictures.clone())
-            .app_data(jwt.clone())
-            .app_data(auth_config.clone())
-            .app_data(status_cache.clone())
-            .app_data(session_policy.clone())
-            .app_data(info.clone())
-            .app_data(readiness.clone())
-            .app_data(gate.clone())
-            .app_data(metrics.clone())
-            .app_data(client_ip.clone())
-            .app_data(auth_limit.clone())
-            .app_data(routes::json_config(body_limit))
-            .app_data(routes::payload_config(body_limit))
-            .app_data(routes::query_config())
-            .app_data(routes::path_config())
+            .app_data(shared.clone())
+            .app_data(http::json_config(body_limit))
+            .app_data(http::payload_config(body_limit))
+            .app_data(http::query_config())
+            .app_data(http::path_config())
             .wrap(NormalizePath::new(TrailingSlash::Trim))
             .wrap(crate::cors::cors(&origins))
             .wrap(from_fn(crate::cors::refusals_in_envelope))
             .wrap(security_headers(hsts))
-            .wrap(from_fn(crate::metrics::track))
+            .wrap(from_fn(http::middleware::track))
             .wrap(from_fn(crate::telemetry::request_log))
             .wrap(TracingLogger::default())
-            // Outside the `/v1` scope (no readiness gate), in its bucket.
-            .service(
-                web::resource("/v1/healthz")
-                    .wrap(Governor::new(&general))
-                    .get(routes::health::healthz),
-            )
-            .service(
-                web::resource("/v1/livez")
-                    .wrap(Governor::new(&general))
-                    .get(routes::health::livez),
-            )
+            // The probes: outside the `/v1` scope (no readiness gate), in
+            // the API's bucket.
+            .configure(|cfg| routes::register(cfg, routes::probes(), &limits))
             .service(
                 web::scope("/v1")
-                    .wrap(from_fn(routes::health::ready_gate))
+                    .wrap(from_fn(http::health::ready_gate))
                     .wrap(Governor::new(&general))
-                    .service(routes::auth::scope(&strict_auth))
-                    .service(routes::contact::scope().wrap(Governor::new(&strict_contact)))
-                    .service(routes::friends::scope())
-                    .service(routes::blocks::scope())
-                    .service(routes::users::scope())
-                    .service(routes::images::scope())
-                    .service(routes::groups::scope())
-                    .service(routes::expenses::scope())
-                    .service(routes::payments::scope()),
+                    .configure(|cfg| routes::register(cfg, routes::endpoints(), &limits)),
             )
             // Everything else: `/metrics` (unless only the admin listener
             // serves it), `/`, unknown paths, in a bucket of their own so the
             // API's traffic never holds back a scrape.
-            .service({
-                let other = web::scope("").wrap(Governor::new(&other));
-                let other = if public_metrics {
-                    other.route("/metrics", web::get().to(crate::metrics::metrics_endpoint))
-                } else {
-                    other
-                };
-                other.default_service(web::to(routes::not_found))
-            })
+            .service(
+                web::scope("")
+                    .wrap(Governor::new(&other))
+                    .configure(|cfg| {
+                        if public_metrics {
+                            routes::register_plain(cfg, vec![routes::public_metrics()]);
+                        }
+                    })
+                    .default_service(web::to(http::not_found)),
+            )
             // Unknown paths under `/v1`, behind the API's limiter.
-            .default_service(web::to(routes::not_found))
+            .default_service(web::to(http::not_found))
     })
     .listen(listener)
     .map_err(|e| e.to_string())?
@@ -412,5 +375,5 @@ async fn run(
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
     }
-    Ok((server.run(), admin_data))
+    Ok((server.run(), state))
 }

@@ -1,10 +1,37 @@
-//! Process-wide state the handlers read: what the health endpoint reports,
-//! authentication tunables, and whether the database is ready to serve.
-//! It lives below the routes and `startup` so both can depend on it.
+//! The one application state value every handler reads: the store, the
+//! services built from settings at startup, and the facts the health
+//! endpoints report. Built once in `startup`, shared by the public and the
+//! admin listeners.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::auth::sessions::SessionPolicy;
+use crate::auth::{JwtKeys, UserStatusCache};
+use crate::images::Pictures;
+use crate::metrics::Metrics;
+use crate::ratelimit::{ClientIp, ClientLimit};
+use crate::store::readiness::Readiness;
+use crate::store::Store;
+
+pub struct AppState {
+    pub store: Store,
+    pub pictures: Pictures,
+    pub jwt: JwtKeys,
+    pub auth: AuthConfig,
+    pub status_cache: UserStatusCache,
+    pub sessions: SessionPolicy,
+    pub info: AppInfo,
+    pub readiness: Readiness,
+    /// How long an API request waits for the database to become ready
+    /// before it is answered 503.
+    pub ready_wait: Duration,
+    pub metrics: Metrics,
+    pub client_ip: ClientIp,
+    /// The per-client `/v1/auth` limit that login checks itself.
+    pub auth_limit: ClientLimit,
+    pub links: Links,
+}
 
 /// Process-wide facts the health endpoint reports.
 pub struct AppInfo {
@@ -26,113 +53,53 @@ pub struct AuthConfig {
     pub accept_legacy_tokens: bool,
 }
 
-/// Where the database preparation of this process stands: indexes, the
-/// schema upgrade and the ledger must be in place before the API serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Phase {
-    /// Not started yet, or waiting for the database to answer.
-    Preparing,
-    /// This process is upgrading the documents or rebuilding the ledger.
-    Upgrading,
-    /// Another process holds the upgrade lease; this one waits for it.
-    WaitingForUpgrade,
-    /// Serving.
-    Ready,
+/// How stored picture paths become the URLs clients read: absolute under
+/// `images.public_base_url` when one is configured, else as stored. An
+/// explicit value passed to whatever renders, so a view built anywhere (a
+/// worker, a background task) renders the same links.
+#[derive(Clone, Debug, Default)]
+pub struct Links {
+    public_base: Option<Arc<str>>,
 }
 
-impl Phase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Preparing => "preparing",
-            Phase::Upgrading => "upgrading",
-            Phase::WaitingForUpgrade => "waiting-for-upgrade",
-            Phase::Ready => "ready",
+impl Links {
+    pub fn new(public_base: &str) -> Self {
+        let base = public_base.trim();
+        Self {
+            public_base: (!base.is_empty()).then(|| Arc::from(base)),
         }
     }
 
-    /// The inverse of `phase as u8`.
-    fn from_u8(v: u8) -> Self {
-        [Phase::Upgrading, Phase::WaitingForUpgrade, Phase::Ready]
-            .into_iter()
-            .find(|p| *p as u8 == v)
-            .unwrap_or(Phase::Preparing)
-    }
-}
-
-/// Shared readiness of the database: read on every API request (one atomic
-/// load), written by the preparation task, which also wakes the requests
-/// waiting for it. Index conflicts found at startup are kept for
-/// `/v1/healthz` to report.
-#[derive(Clone, Default)]
-pub struct Readiness {
-    phase: Arc<AtomicU8>,
-    became_ready: Arc<tokio::sync::Notify>,
-    index_conflicts: Arc<Mutex<Vec<String>>>,
-}
-
-impl Readiness {
-    pub fn phase(&self) -> Phase {
-        Phase::from_u8(self.phase.load(Ordering::Acquire))
-    }
-
-    pub fn set(&self, phase: Phase) {
-        self.phase.store(phase as u8, Ordering::Release);
-        if phase == Phase::Ready {
-            self.became_ready.notify_waiters();
+    /// `profileImage` as a client reads it: a stored picture's path becomes
+    /// absolute when a public base URL is configured; other URLs are as stored.
+    pub fn picture(&self, stored: &str) -> String {
+        match &self.public_base {
+            Some(base) if stored.starts_with(crate::store::images::IMAGE_PATH) => {
+                format!("{base}{stored}")
+            }
+            _ => stored.to_owned(),
         }
     }
 
-    pub fn is_ready(&self) -> bool {
-        self.phase() == Phase::Ready
-    }
-
-    /// Waits up to `limit` for the database to be ready; true when it is.
-    pub async fn wait_ready(&self, limit: Duration) -> bool {
-        let woken = self.became_ready.notified();
-        tokio::pin!(woken);
-        // Registered before the check, so a `set` in between still wakes it.
-        woken.as_mut().enable();
-        if self.is_ready() {
-            return true;
-        }
-        let _ = tokio::time::timeout(limit, woken).await;
-        self.is_ready()
-    }
-
-    pub fn set_index_conflicts(&self, conflicts: Vec<String>) {
-        if let Ok(mut held) = self.index_conflicts.lock() {
-            *held = conflicts;
-        }
-    }
-
-    pub fn index_conflicts(&self) -> Vec<String> {
-        self.index_conflicts
-            .lock()
-            .map(|held| held.clone())
-            .unwrap_or_default()
+    /// The URL of the picture `id`.
+    pub fn image(&self, id: &str) -> String {
+        self.picture(&format!("{}{id}", crate::store::images::IMAGE_PATH))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::Links;
 
-    #[tokio::test]
-    async fn a_waiting_request_goes_on_when_the_database_is_ready() {
-        let readiness = Readiness::default();
-        assert!(!readiness.wait_ready(Duration::from_millis(20)).await);
-        let preparation = readiness.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(30)).await;
-            preparation.set(Phase::Upgrading);
-            tokio::time::sleep(Duration::from_millis(30)).await;
-            preparation.set(Phase::Ready);
-        });
-        let started = Instant::now();
-        assert!(readiness.wait_ready(Duration::from_secs(5)).await);
-        assert!(started.elapsed() < Duration::from_secs(1));
-        // Ready: no wait at all.
-        assert!(readiness.wait_ready(Duration::ZERO).await);
+    #[test]
+    fn picture_links_are_absolute_only_under_a_configured_base() {
+        let none = Links::new("  ");
+        assert_eq!(none.image("abc"), "/v1/images/abc");
+        let base = Links::new("https://api.example.com");
+        assert_eq!(base.image("abc"), "https://api.example.com/v1/images/abc");
+        assert_eq!(
+            base.picture("https://elsewhere.example/p.png"),
+            "https://elsewhere.example/p.png"
+        );
     }
 }

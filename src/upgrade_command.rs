@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use crate::configuration::Settings;
-use crate::state::Readiness;
+use crate::store::readiness::Readiness;
 use crate::store::upgrade::UpgradeReport;
 use crate::store::Store;
 

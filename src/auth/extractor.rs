@@ -1,4 +1,6 @@
-//! `AuthUser`: the authenticated caller of a protected route.
+//! `AuthUser`: the authenticated caller of a protected route, and the cache
+//! of what authenticating a request needs to know (read by the extractor in
+//! `crate::http::caller`).
 //!
 //! The token is verified in memory. Whether its session is still live (or,
 //! for a token without a session, whether the account is still active and
@@ -11,20 +13,14 @@
 //! (`auth.accept_legacy_tokens = false`).
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::hash::Hash;
-use std::pin::Pin;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 use mongodb::bson::oid::ObjectId;
 use sha2::{Digest, Sha256};
 
-use super::jwt::Verified;
-use super::JwtKeys;
 use crate::error::ApiError;
-use crate::state::AuthConfig;
 use crate::store::{Store, UserStatus};
 
 #[derive(Debug, Clone, Copy)]
@@ -156,97 +152,4 @@ impl UserStatusCache {
 /// whole token (never the token itself).
 pub fn fingerprint(token: &str) -> String {
     crate::random::hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// The fingerprint of the request's bearer token, if it has one.
-pub fn bearer_fingerprint(req: &HttpRequest) -> Option<String> {
-    bearer_token(req).ok().map(fingerprint)
-}
-
-fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("No token provided"))?;
-    match value.strip_prefix("Bearer ").map(str::trim) {
-        Some(token) if !token.is_empty() => Ok(token),
-        _ => Err(ApiError::unauthorized("No token provided")),
-    }
-}
-
-impl FromRequest for AuthUser {
-    type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let keys = req
-                .app_data::<web::Data<JwtKeys>>()
-                .ok_or_else(|| ApiError::internal("JwtKeys missing from app data"))?;
-            let verified = keys.verify(bearer_token(&req)?)?;
-            let store = req
-                .app_data::<web::Data<Store>>()
-                .ok_or_else(|| ApiError::internal("Store missing from app data"))?;
-            let cache = req
-                .app_data::<web::Data<UserStatusCache>>()
-                .ok_or_else(|| ApiError::internal("UserStatusCache missing from app data"))?;
-            let id = verified.user;
-            let session = match verified.session.as_deref() {
-                Some(sid) => {
-                    let session = SessionId::parse(sid)
-                        .ok_or_else(|| ApiError::unauthorized("Invalid token"))?;
-                    if !cache.is_live(store, session, id).await? {
-                        return Err(ApiError::Unauthorized {
-                            message: "This session has ended: log in again".into(),
-                            code: Some("SESSION_REVOKED"),
-                        });
-                    }
-                    Some(session)
-                }
-                None => {
-                    check_legacy(&req, store, cache, &verified).await?;
-                    None
-                }
-            };
-            Ok(AuthUser { id, session })
-        })
-    }
-}
-
-/// A token without a session (the old server's): refused when such tokens
-/// are no longer accepted, when the account is not active, or when the token
-/// is from before the user's last cut (logout-all, password change,
-/// deactivation).
-async fn check_legacy(
-    req: &HttpRequest,
-    store: &Store,
-    cache: &UserStatusCache,
-    verified: &Verified,
-) -> Result<(), ApiError> {
-    let config = req
-        .app_data::<web::Data<AuthConfig>>()
-        .ok_or_else(|| ApiError::internal("AuthConfig missing from app data"))?;
-    if !config.accept_legacy_tokens {
-        return Err(ApiError::Unauthorized {
-            message: "This token is no longer accepted: log in again".into(),
-            code: Some("LEGACY_TOKEN_REFUSED"),
-        });
-    }
-    let status = cache.status(store, verified.user).await?;
-    if !status.is_active {
-        return Err(ApiError::unauthorized(
-            "User not found or account is deactivated",
-        ));
-    }
-    let cut = status.legacy_tokens.as_ref();
-    let fingerprint = || bearer_fingerprint(req).unwrap_or_default();
-    if cut.is_some_and(|cut| cut.ends(verified.issued_at, fingerprint)) {
-        return Err(ApiError::Unauthorized {
-            message: "This token has ended: log in again".into(),
-            code: Some("SESSION_REVOKED"),
-        });
-    }
-    Ok(())
 }

@@ -10,7 +10,6 @@ pub mod input;
 pub mod intake;
 pub mod process;
 
-use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +22,6 @@ use crate::configuration::{ImageSettings, ServerSettings};
 use crate::error::ApiError;
 use crate::metrics::ImageMetrics;
 use crate::ratelimit::KeyedLimit;
-use crate::store::images::IMAGE_PATH;
 
 const MIB: u64 = 1 << 20;
 
@@ -236,33 +234,4 @@ fn outcome_of(e: &ApiError) -> &'static str {
         ApiError::BodyTimeout => "timed_out",
         _ => "error",
     }
-}
-
-thread_local! {
-    /// The public base of picture URLs, set on each worker thread when the
-    /// app is built there (handlers render on their worker's thread), so
-    /// views need no configuration passed down.
-    static PUBLIC_BASE: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
-}
-
-/// Sets this thread's public base of picture URLs (empty: none).
-pub fn set_public_base(base: &str) {
-    let base = base.trim();
-    PUBLIC_BASE.with(|b| *b.borrow_mut() = (!base.is_empty()).then(|| Arc::from(base)));
-}
-
-/// `profileImage` as a client reads it: a stored picture's path becomes
-/// absolute when a public base URL is configured; other URLs are as stored.
-pub fn public_url(stored: &str) -> String {
-    if stored.starts_with(IMAGE_PATH) {
-        if let Some(base) = PUBLIC_BASE.with(|b| b.borrow().clone()) {
-            return format!("{base}{stored}");
-        }
-    }
-    stored.to_owned()
-}
-
-/// The URL of the picture `id`.
-pub fn image_url(id: &str) -> String {
-    public_url(&format!("{IMAGE_PATH}{id}"))
 }

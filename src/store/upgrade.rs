@@ -41,7 +41,7 @@ use super::{now, ExpenseDoc, PayerDoc, SplitDoc, Store};
 use crate::domain::legacy::convert_amounts;
 use crate::domain::money::{format_major, Currency, Decimal};
 use crate::error::is_duplicate_key;
-use crate::state::{Phase, Readiness};
+use crate::store::readiness::{Phase, Readiness};
 
 /// The schema this release reads and writes.
 pub const SCHEMA_VERSION: i32 = 5;

@@ -13,7 +13,7 @@ use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
 use mongodb::{Client, Database};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use splitlyr::state::Readiness;
+use splitlyr::store::readiness::Readiness;
 use splitlyr::store::Store;
 
 use crate::helpers::{binary, db_uri, free_port, spawn_app_with, test_settings, TestApp};

@@ -3,7 +3,7 @@
 //! (`PUT`/`DELETE /v1/expenses/:id/receipt`) upload and remove them.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective, EntityTag, IfNoneMatch};
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse, Scope};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
 use super::expenses::{change_expense, view::render_one};
 use super::ok;
@@ -14,11 +14,8 @@ use crate::error::ApiError;
 use crate::images::intake::Admission;
 use crate::images::process::Purpose;
 use crate::images::{input, Pictures};
+use crate::state::AppState;
 use crate::store::{ExpenseDoc, PhotoChange, ProfileChanges, Replacing, Store};
-
-pub fn scope() -> Scope {
-    web::scope("/images").route("/{id}", web::get().to(serve))
-}
 
 /// A year: what is behind a picture URL never changes (a new picture gets a
 /// new id).
@@ -29,11 +26,12 @@ const FOREVER: u32 = 365 * 24 * 3600;
 /// Avatars are public to whoever has the unguessable URL (the app's image
 /// component sends no token); receipts need the token of someone who may see
 /// the expense, and look absent to anyone else.
-async fn serve(
+pub async fn serve(
     req: HttpRequest,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let missing = || ApiError::not_found("Image not found");
     if !crate::random::is_hex_id(&path) {
         return Err(missing());
@@ -106,7 +104,7 @@ pub async fn admit_upload(
 }
 
 /// A `PUT` upload's bytes: admitted, then read within its deadline.
-async fn put_upload(
+pub async fn put_upload(
     req: &HttpRequest,
     payload: web::Payload,
     store: &Store,
@@ -129,9 +127,10 @@ pub async fn put_profile_image(
     req: HttpRequest,
     user: AuthUser,
     payload: web::Payload,
-    store: web::Data<Store>,
-    pictures: web::Data<Pictures>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let pictures = &state.pictures;
     let who = (user, Purpose::Avatar);
     let (_admission, bytes) =
         put_upload(&req, payload, &store, &pictures, who, Replacing::Photo).await?;
@@ -140,30 +139,31 @@ pub async fn put_profile_image(
         photo: PhotoChange::Stored(picture),
         ..Default::default()
     };
-    save_profile(&store, &pictures, user, changes, "Profile photo updated").await
+    save_profile(&state, user, changes, "Profile photo updated").await
 }
 
 /// `DELETE /v1/users/profile/image`.
 pub async fn delete_profile_image(
     user: AuthUser,
-    store: web::Data<Store>,
-    pictures: web::Data<Pictures>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let _store = &state.store;
+    let _pictures = &state.pictures;
     let changes = ProfileChanges {
         photo: PhotoChange::Remove,
         ..Default::default()
     };
-    save_profile(&store, &pictures, user, changes, "Profile photo removed").await
+    save_profile(&state, user, changes, "Profile photo removed").await
 }
 
 /// Writes profile changes, counting a stored photo in the metrics.
 pub async fn save_profile(
-    store: &Store,
-    pictures: &Pictures,
+    app: &AppState,
     user: AuthUser,
     changes: ProfileChanges,
     message: &str,
 ) -> Result<HttpResponse, ApiError> {
+    let (store, pictures) = (&app.store, &app.pictures);
     let stored = match &changes.photo {
         PhotoChange::Stored(p) => Some(p.bytes.len()),
         _ => None,
@@ -178,7 +178,7 @@ pub async fn save_profile(
         }
     }
     let updated = result?.ok_or_else(|| ApiError::not_found("User not found"))?;
-    Ok(profile_response(message, &updated))
+    Ok(profile_response(message, &updated, &app.links))
 }
 
 /// `PUT /v1/expenses/:id/receipt`: by the creator or a payer (of a payment:
@@ -188,9 +188,10 @@ pub async fn put_receipt(
     user: AuthUser,
     path: web::Path<String>,
     payload: web::Payload,
-    store: web::Data<Store>,
-    pictures: web::Data<Pictures>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let pictures = &state.pictures;
     // The expense is checked before the upload is read or decoded.
     let allowed = receipt_editor(user);
     let expense = super::expenses::find(&store, &path).await?;
@@ -199,7 +200,7 @@ pub async fn put_receipt(
     let who = (user, Purpose::Receipt);
     let (_admission, bytes) = put_upload(&req, payload, &store, &pictures, who, replacing).await?;
     let picture = pictures.prepare(bytes, Purpose::Receipt).await?;
-    let result = change_expense(&store, user.id, &path, None, allowed, async |stored| {
+    let result = change_expense(&state, user.id, &path, None, allowed, async |stored| {
         store
             .put_receipt(stored, user.id, &picture, pictures.quota())
             .await
@@ -209,21 +210,22 @@ pub async fn put_receipt(
         Ok(_) => pictures.stored(Purpose::Receipt, picture.bytes.len()),
         Err(e) => pictures.failed(Purpose::Receipt, e),
     }
-    receipt_response(&store, user.id, &result?, "Receipt saved").await
+    receipt_response(&state, user.id, &result?, "Receipt saved").await
 }
 
 /// `DELETE /v1/expenses/:id/receipt`.
 pub async fn delete_receipt(
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let allowed = receipt_editor(user);
-    let updated = change_expense(&store, user.id, &path, None, allowed, async |stored| {
+    let updated = change_expense(&state, user.id, &path, None, allowed, async |stored| {
         store.remove_receipt(stored).await
     })
     .await?;
-    receipt_response(&store, user.id, &updated, "Receipt removed").await
+    receipt_response(&state, user.id, &updated, "Receipt removed").await
 }
 
 fn receipt_editor(user: AuthUser) -> impl Fn(&ExpenseDoc) -> Result<(), ApiError> {
@@ -240,12 +242,12 @@ fn receipt_editor(user: AuthUser) -> impl Fn(&ExpenseDoc) -> Result<(), ApiError
     }
 }
 
-async fn receipt_response(
-    store: &Store,
+pub async fn receipt_response(
+    app: &AppState,
     viewer: mongodb::bson::oid::ObjectId,
     expense: &ExpenseDoc,
     message: &str,
 ) -> Result<HttpResponse, ApiError> {
-    let view = render_one(store, viewer, expense).await?;
+    let view = render_one(app, viewer, expense).await?;
     Ok(tagged(ok(message, view), expense.version))
 }

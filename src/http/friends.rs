@@ -4,33 +4,22 @@
 
 use std::collections::HashSet;
 
-use actix_web::{web, HttpResponse, Scope};
+use actix_web::{web, HttpResponse};
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use super::users::me;
-use super::versions;
-use super::views::{balance_fields, nets, UserRef};
 use super::{ok, parse_id};
+use crate::app::versions;
+use crate::app::views::{balance_fields, nets, UserRef};
 use crate::auth::AuthUser;
 use crate::domain::friendship::{Add, Relations, Status, Typed};
 use crate::domain::{email::Email, text};
 use crate::error::{ApiError, FieldError};
-use crate::store::{
-    Candidate as StoredCandidate, FriendsAdded, PendingFriendDoc, Person, Request, Store,
-};
+use crate::state::{AppState, Links};
+use crate::store::{Candidate as StoredCandidate, FriendsAdded, PendingFriendDoc, Person, Request};
 
 const MAX_FRIENDS_PER_REQUEST: usize = 100;
-
-pub fn scope() -> Scope {
-    web::scope("/users/friends")
-        .route("", web::get().to(list))
-        .route("", web::post().to(add))
-        .route("/{friend_id}", web::delete().to(remove))
-        .route("/{friend_id}/accept", web::post().to(accept))
-        .route("/{friend_id}/decline", web::post().to(decline))
-        .route("/{friend_id}/balance", web::get().to(balance))
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -48,19 +37,20 @@ struct FriendView {
 impl FriendView {
     /// A registered friend, with the contact details I may see (an empty
     /// email when none: the app reads it as a string).
-    fn of(p: &Person, status: Status) -> Self {
+    fn of(p: &Person, status: Status, links: &Links) -> Self {
         Self {
             id: p.id.to_hex(),
             name: p.name.clone(),
             email: Some(p.email.clone()),
             phone_number: p.phone_number.clone(),
-            profile_image: Some(p.profile_image.as_deref().map(crate::images::public_url)),
+            profile_image: Some(p.profile_image.as_deref().map(|s| links.picture(s))),
             status,
         }
     }
 }
 
-async fn list(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+pub async fn list(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let doc = me(&store, user).await?;
     let (friends, pending) = futures_util::try_join!(
         store.people(user.id, &doc.friends),
@@ -69,7 +59,7 @@ async fn list(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, A
     let relations = doc.relations();
     let friends: Vec<FriendView> = friends
         .iter()
-        .filter_map(|p| Some(FriendView::of(p, relations.status(p.id)?)))
+        .filter_map(|p| Some(FriendView::of(p, relations.status(p.id)?, &state.links)))
         .collect();
     let pending: Vec<FriendView> = pending
         .iter()
@@ -89,7 +79,7 @@ async fn list(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, A
 }
 
 #[derive(Deserialize)]
-struct AddBody {
+pub struct AddBody {
     friends: Option<Vec<FriendEntry>>,
 }
 
@@ -183,11 +173,12 @@ fn parse_entry(entry: FriendEntry) -> Parsed {
     Ok(Candidate { name, email, phone })
 }
 
-async fn add(
+pub async fn add(
     user: AuthUser,
     body: web::Json<AddBody>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let entries = body.into_inner().friends.unwrap_or_default();
     if entries.is_empty() {
         return Err(ApiError::bad_request("Please provide at least one friend"));
@@ -208,7 +199,7 @@ async fn add(
         .collect();
     // Planned from what is stored, written only if that still holds (a
     // registration or an identical add meanwhile makes the plan stale).
-    for _ in 0..versions::ATTEMPTS {
+    let added = versions::retry(async || {
         let (doc, registered, my_pending) = futures_util::try_join!(
             me(&store, user),
             store.add_candidates(user.id, &emails, &phones),
@@ -222,7 +213,7 @@ async fn add(
             .add_friends(user.id, &plan.requests, &plan.accepts, &plan.pend)
             .await?
         {
-            FriendsAdded::Stale => continue,
+            FriendsAdded::Stale => return Ok(None),
             FriendsAdded::Done(converted) => converted,
         };
         let message = format!(
@@ -230,11 +221,15 @@ async fn add(
             plan.added + converted.len(),
             plan.pend.len() - converted.len()
         );
-        return Ok(ok(&message, plan.results_after(&converted)));
-    }
-    Err(ApiError::Conflict(
-        "Your friends changed while they were being added; please try again".into(),
-    ))
+        Ok(Some((message, plan.results_after(&converted))))
+    })
+    .await?;
+    let (message, results) = added.ok_or_else(|| {
+        ApiError::Conflict(
+            "Your friends changed while they were being added; please try again".into(),
+        )
+    })?;
+    Ok(ok(&message, results))
 }
 
 /// What a bulk add writes, and what it answers for each entry.
@@ -416,17 +411,18 @@ impl Plan {
 const FRIEND_ADDED: &str = "Friend added successfully";
 
 #[derive(Deserialize)]
-struct RemoveQuery {
+pub struct RemoveQuery {
     #[serde(rename = "type")]
     kind: Option<String>,
 }
 
-async fn remove(
+pub async fn remove(
     user: AuthUser,
     path: web::Path<String>,
     query: web::Query<RemoveQuery>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let id = parse_id(&path, "friend")?;
     match query.kind.as_deref() {
         Some("pending") => {
@@ -452,11 +448,12 @@ async fn remove(
 
 /// Accepts a friend request: we become mutual friends, and each sees the
 /// other's contact details.
-async fn accept(
+pub async fn accept(
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let id = parse_id(&path, "friend")?;
     if !store.accept_friend(user.id, id).await? {
         return Err(ApiError::not_found("Friend request not found"));
@@ -467,16 +464,17 @@ async fn accept(
         .ok_or_else(|| ApiError::not_found("Friend not found"))?;
     Ok(ok(
         "Friend request accepted",
-        FriendView::of(friend, Status::Mutual),
+        FriendView::of(friend, Status::Mutual, &state.links),
     ))
 }
 
 /// Declines a friend request: the entry goes on both sides.
-async fn decline(
+pub async fn decline(
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let id = parse_id(&path, "friend")?;
     if !store.decline_friend(user.id, id).await? {
         return Err(ApiError::not_found("Friend request not found"));
@@ -484,11 +482,12 @@ async fn decline(
     Ok(ok("Friend request declined", serde_json::Value::Null))
 }
 
-async fn balance(
+pub async fn balance(
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let id = parse_id(&path, "friend")?;
     let doc = me(&store, user).await?;
     if !doc.friends.contains(&id) {
@@ -504,6 +503,6 @@ async fn balance(
         .ok_or_else(|| ApiError::not_found("Friend not found"))?;
     let net = nets(&rows).remove(&id).unwrap_or_default();
     let mut data = balance_fields(&net, doc.default_currency());
-    data["friend"] = serde_json::to_value(UserRef::of(friend)).unwrap_or_default();
+    data["friend"] = serde_json::to_value(UserRef::of(friend, &state.links)).unwrap_or_default();
     Ok(ok("Balance retrieved successfully", data))
 }

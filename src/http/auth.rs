@@ -3,59 +3,28 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use actix_governor::Governor;
 use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, HttpRequest, HttpResponse, Scope};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse};
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
-use super::sessions::{self, open_session};
-use super::views::iso;
+use super::sessions::open_session;
 use super::{created, ok, Checks};
+use crate::app::views::iso;
 use crate::auth::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
-use crate::auth::sessions::SessionPolicy;
-use crate::auth::{JwtKeys, UserStatusCache};
 use crate::domain::{email::Email, text};
 use crate::error::{ApiError, ErrorsShape};
-use crate::ratelimit::{retry_after_secs, ClientLimit, Limiter};
-use crate::state::AuthConfig;
+use crate::ratelimit::retry_after_secs;
+use crate::state::AppState;
 use crate::store::logins::{Admission, LoginPolicy};
 use crate::store::{Store, UserDoc, UserStatus};
 
-/// `limit`: the per-client `/v1/auth` limit. Login checks it itself (see
-/// [`login`]); every other route through the middleware, in the same bucket.
-pub fn scope(
-    limit: &Limiter,
-) -> Scope<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    web::scope("/auth")
-        .wrap(from_fn(errors_by_field))
-        .route("/login", web::post().to(login))
-        .service(
-            web::scope("")
-                .wrap(Governor::new(limit))
-                .route("/register", web::post().to(register))
-                .route("/refresh", web::post().to(sessions::refresh))
-                .route("/logout", web::post().to(sessions::logout))
-                .route("/logout-all", web::post().to(sessions::logout_all))
-                .route("/sessions", web::get().to(sessions::sessions))
-                .route("/sessions/{id}", web::delete().to(sessions::end_session)),
-        )
-}
-
 /// The sign-in screens read validation errors as an object from field to
 /// messages: every validation failure of this scope is rendered that way.
-async fn errors_by_field(
+pub async fn errors_by_field(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -74,7 +43,7 @@ async fn errors_by_field(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RegisterBody {
+pub struct RegisterBody {
     name: Option<String>,
     email: Option<String>,
     password: Option<String>,
@@ -84,7 +53,7 @@ struct RegisterBody {
 }
 
 #[derive(Deserialize)]
-struct LoginBody {
+pub struct LoginBody {
     email: Option<String>,
     password: Option<String>,
     device: Option<String>,
@@ -136,15 +105,16 @@ pub fn new_password(raw: Option<String>, field: &str, checks: &mut Checks) -> Op
 }
 
 #[tracing::instrument(name = "register", skip_all)]
-async fn register(
+pub async fn register(
     req: HttpRequest,
     body: web::Json<RegisterBody>,
-    store: web::Data<Store>,
-    keys: web::Data<JwtKeys>,
-    config: web::Data<AuthConfig>,
-    policy: web::Data<SessionPolicy>,
-    cache: web::Data<UserStatusCache>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let keys = &state.jwt;
+    let config = &state.auth;
+    let policy = &state.sessions;
+    let cache = &state.status_cache;
     let body = body.into_inner();
     let mut c = Checks::default();
     let name = c
@@ -200,16 +170,17 @@ async fn register(
 /// of this email too, so waiting its `Retry-After` is enough.
 #[tracing::instrument(name = "login", skip_all)]
 #[allow(clippy::too_many_arguments)]
-async fn login(
+pub async fn login(
     req: HttpRequest,
     body: Result<web::Json<LoginBody>, actix_web::Error>,
-    limit: web::Data<ClientLimit>,
-    store: web::Data<Store>,
-    keys: web::Data<JwtKeys>,
-    config: web::Data<AuthConfig>,
-    cache: web::Data<UserStatusCache>,
-    policy: web::Data<SessionPolicy>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let limit = &state.auth_limit;
+    let store = &state.store;
+    let keys = &state.jwt;
+    let config = &state.auth;
+    let cache = &state.status_cache;
+    let policy = &state.sessions;
     let (client, over_limit) = limit.check(&req);
     let body = match (body, over_limit) {
         (Ok(body), _) => body.into_inner(),
@@ -269,7 +240,7 @@ async fn login(
 /// delay; else the 429 with the longest wait that applies: the client's
 /// `/v1/auth` limit (`over_limit`), the lock of the pair (email, client),
 /// the lock of the email.
-async fn admit(
+pub async fn admit(
     store: &Store,
     lockout: Option<(&Email, &LoginPolicy)>,
     client: IpAddr,

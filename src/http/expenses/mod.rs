@@ -1,14 +1,14 @@
 //! `/v1/expenses`: create, list, read, update, delete, settle my split, and the
 //! group views (expenses of a group, balances of a group).
 
-mod group;
+pub mod group;
 pub(crate) mod input;
 mod people;
 pub(crate) mod view;
 
 use std::collections::BTreeSet;
 
-use actix_web::{web, HttpRequest, HttpResponse, Scope};
+use actix_web::{web, HttpRequest, HttpResponse};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
@@ -17,38 +17,21 @@ use self::input::{
     ExpenseBody, Fallback, NewExpense,
 };
 use self::view::{render, render_one};
-use super::versions::{self, expected_version, tagged};
+use super::versions::{expected_version, tagged};
 use super::{created, ok, ok_page, optional_id, parse_id, Checks, Page};
+use crate::app::versions;
 use crate::auth::AuthUser;
 use crate::domain::modes::SplitMode;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::{ExpenseDoc, ExpenseFilter, Kind, SplitDoc, Store};
 
-pub fn scope() -> Scope {
-    web::scope("/expenses")
-        .route("", web::post().to(create))
-        .route("", web::get().to(list))
-        .route("/group/{group_id}", web::get().to(group::group_expenses))
-        .route(
-            "/group/{group_id}/balance",
-            web::get().to(group::group_balance),
-        )
-        .route("/{id}", web::get().to(get))
-        .route("/{id}", web::put().to(update))
-        .route("/{id}", web::delete().to(delete))
-        .route("/{id}/settle", web::patch().to(settle))
-        .route("/{id}/receipt", web::put().to(super::images::put_receipt))
-        .route(
-            "/{id}/receipt",
-            web::delete().to(super::images::delete_receipt),
-        )
-}
-
-async fn create(
+pub async fn create(
     user: AuthUser,
     body: web::Json<ExpenseBody>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let mut b = body.into_inner();
     let mut c = Checks::default();
     let group = parse_group(&mut c, b.group_id.take().as_deref());
@@ -89,7 +72,7 @@ async fn create(
         check_open_currencies(&store, &expense)
     )?;
     store.insert_expense(&expense).await?;
-    let view = render_one(&store, user.id, &expense).await?;
+    let view = render_one(&state, user.id, &expense).await?;
     Ok(tagged(
         created("Expense created successfully", view),
         expense.version,
@@ -98,18 +81,19 @@ async fn create(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ListQuery {
+pub struct ListQuery {
     page: Option<u64>,
     limit: Option<u64>,
     friend_id: Option<String>,
     settled: Option<bool>,
 }
 
-async fn list(
+pub async fn list(
     user: AuthUser,
     query: web::Query<ListQuery>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let q = query.into_inner();
     let page = Page::from_query(q.page, q.limit)?;
     let with_friend = optional_id(q.friend_id.as_deref(), "friend")?;
@@ -130,7 +114,7 @@ async fn list(
     };
     Ok(ok_page(
         "Expenses retrieved successfully",
-        render(&store, user.id, &expenses).await?,
+        render(&state, user.id, &expenses).await?,
         &page,
         total,
     ))
@@ -145,31 +129,33 @@ pub(crate) async fn find(store: &Store, raw: &str) -> Result<ExpenseDoc, ApiErro
         .ok_or_else(|| ApiError::not_found("Expense not found"))
 }
 
-async fn get(
+pub async fn get(
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let expense = find(&store, &path).await?;
     if !expense.involves(user.id) {
         return Err(ApiError::forbidden(
             "You are not allowed to view this expense",
         ));
     }
-    let view = render_one(&store, user.id, &expense).await?;
+    let view = render_one(&state, user.id, &expense).await?;
     Ok(tagged(
         ok("Expense retrieved successfully", view),
         expense.version,
     ))
 }
 
-async fn update(
+pub async fn update(
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
     body: web::Json<ExpenseBody>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let body = body.into_inner();
     let expected = expected_version(&req, body.version)?;
     // A concurrent change (a settlement, another edit) makes the write miss,
@@ -177,7 +163,7 @@ async fn update(
     // now is.
     let forbidden = "Only the creator or the payer can update this expense";
     let allowed = editable_expense(user, forbidden);
-    let edited = change_expense(&store, user.id, &path, expected, allowed, async |stored| {
+    let edited = change_expense(&state, user.id, &path, expected, allowed, async |stored| {
         if stored.is_settled {
             return Err(ApiError::bad_request("Cannot update a settled expense"));
         }
@@ -186,7 +172,7 @@ async fn update(
         Ok(written.then_some(edited))
     })
     .await?;
-    let view = render_one(&store, user.id, &edited).await?;
+    let view = render_one(&state, user.id, &edited).await?;
     Ok(tagged(
         ok("Expense updated successfully", view),
         edited.version,
@@ -200,25 +186,27 @@ async fn update(
 /// new version, up to [`versions::ATTEMPTS`] times, so the permission checked
 /// is always the one of the version written.
 pub(crate) async fn change_expense<T>(
-    store: &Store,
+    app: &AppState,
     viewer: ObjectId,
     raw_id: &str,
     expected: Option<i64>,
     allowed: impl Fn(&ExpenseDoc) -> Result<(), ApiError>,
     write: impl AsyncFn(&ExpenseDoc) -> Result<Option<T>, ApiError>,
 ) -> Result<T, ApiError> {
-    for _ in 0..versions::ATTEMPTS {
+    let store = &app.store;
+    let written = versions::retry(async || {
         let stored = find(store, raw_id).await?;
         allowed(&stored)?;
         if expected.is_some_and(|v| v != stored.version) {
-            return Err(conflict(store, viewer, &stored).await);
+            return Err(conflict(app, viewer, &stored).await);
         }
-        if let Some(done) = write(&stored).await? {
-            return Ok(done);
-        }
+        write(&stored).await
+    })
+    .await?;
+    match written {
+        Some(done) => Ok(done),
+        None => Err(conflict(app, viewer, &find(store, raw_id).await?).await),
     }
-    let current = find(store, raw_id).await?;
-    Err(conflict(store, viewer, &current).await)
 }
 
 /// The checks of `PUT`/`DELETE /v1/expenses/:id`: an expense (payments
@@ -242,7 +230,7 @@ fn editable_expense(
 }
 
 /// The stored expense with the body's fields applied: the next version.
-async fn edit(
+pub async fn edit(
     store: &Store,
     user: AuthUser,
     stored: &ExpenseDoc,
@@ -324,22 +312,23 @@ fn apply(expense: &mut ExpenseDoc, new: NewExpense, previous: &[SplitDoc]) {
 }
 
 /// 409 `VERSION_CONFLICT` with the expense as it is now.
-pub(crate) async fn conflict(store: &Store, viewer: ObjectId, current: &ExpenseDoc) -> ApiError {
-    versions::conflict("expense", render_one(store, viewer, current).await)
+pub(crate) async fn conflict(app: &AppState, viewer: ObjectId, current: &ExpenseDoc) -> ApiError {
+    versions::conflict("expense", render_one(app, viewer, current).await)
 }
 
-async fn delete(
+pub async fn delete(
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let expected = expected_version(&req, None)?;
     // Deleted only as read, so the permission checked is the one that holds
     // (a concurrent edit may change the payer).
     let forbidden = "Only the creator or the payer can delete this expense";
     let allowed = editable_expense(user, forbidden);
-    change_expense(&store, user.id, &path, expected, allowed, async |stored| {
+    change_expense(&state, user.id, &path, expected, allowed, async |stored| {
         let deleted = store.delete_expense(stored.id, stored.version).await?;
         Ok(deleted.then_some(()))
     })
@@ -347,11 +336,12 @@ async fn delete(
     Ok(ok("Expense deleted successfully", serde_json::Value::Null))
 }
 
-async fn settle(
+pub async fn settle(
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let expense = find(&store, &path).await?;
     if expense.kind == Kind::Payment {
         return Err(ApiError::bad_request("A payment cannot be settled"));
@@ -374,7 +364,7 @@ async fn settle(
         .settle_split(expense.id, user.id)
         .await?
         .ok_or_else(|| ApiError::bad_request("Your split is already settled"))?;
-    let view = render_one(&store, user.id, &updated).await?;
+    let view = render_one(&state, user.id, &updated).await?;
     Ok(tagged(
         ok("Your split has been settled", view),
         updated.version,

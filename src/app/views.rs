@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::domain::balance::{collect_nets, MemberBalance};
 use crate::domain::money::{format_money_message, Currency, MajorUnits};
 use crate::error::ApiError;
-use crate::store::{ledger::LedgerRow, Person, Store};
+use crate::state::{AppState, Links};
+use crate::store::{ledger::LedgerRow, Person};
 
 pub fn iso(dt: DateTime) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp_millis(dt.timestamp_millis())
@@ -39,12 +40,12 @@ pub struct UserRef {
 }
 
 impl UserRef {
-    pub fn of(p: &Person) -> Self {
+    pub fn of(p: &Person, links: &Links) -> Self {
         Self {
             id: p.id.to_hex(),
             name: p.name.clone(),
             email: p.email.clone(),
-            profile_image: p.profile_image.as_deref().map(crate::images::public_url),
+            profile_image: p.profile_image.as_deref().map(|s| links.picture(s)),
         }
     }
 }
@@ -61,21 +62,33 @@ pub struct CreatorRef {
 /// Users fetched in one query as the viewer may see them
 /// ([`Store::people`]), looked up by id while rendering. A user that no
 /// longer exists renders as a bare reference rather than failing the request.
-pub struct Directory(HashMap<ObjectId, Person>);
+pub struct Directory(HashMap<ObjectId, Person>, Links);
 
 impl Directory {
-    pub fn new(people: Vec<Person>) -> Self {
-        Self(people.into_iter().map(|p| (p.id, p)).collect())
+    pub fn new(people: Vec<Person>, links: &Links) -> Self {
+        Self(
+            people.into_iter().map(|p| (p.id, p)).collect(),
+            links.clone(),
+        )
     }
 
     /// `ids` as `viewer` may see them, in one query.
-    pub async fn load(store: &Store, viewer: ObjectId, ids: &[ObjectId]) -> Result<Self, ApiError> {
-        Ok(Self::new(store.people(viewer, ids).await?))
+    pub async fn load(
+        app: &AppState,
+        viewer: ObjectId,
+        ids: &[ObjectId],
+    ) -> Result<Self, ApiError> {
+        Ok(Self::new(app.store.people(viewer, ids).await?, &app.links))
+    }
+
+    /// How pictures are linked.
+    pub fn links(&self) -> &Links {
+        &self.1
     }
 
     pub fn user(&self, id: ObjectId) -> UserRef {
         match self.0.get(&id) {
-            Some(p) => UserRef::of(p),
+            Some(p) => UserRef::of(p, &self.1),
             None => UserRef {
                 id: id.to_hex(),
                 name: "Deleted user".into(),

@@ -9,7 +9,7 @@
 //! as a repayment does and it shows in every expense list. Only the person
 //! who recorded it may change or delete it.
 
-use actix_web::{web, HttpRequest, HttpResponse, Scope};
+use actix_web::{web, HttpRequest, HttpResponse};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
@@ -27,20 +27,12 @@ use crate::domain::category::Category;
 use crate::domain::money::{positive_amount, AmountInput, Currency};
 use crate::domain::text;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::{ExpenseDoc, Kind, PayerDoc, PaymentFilter, SplitDoc, Store};
-
-pub fn scope() -> Scope {
-    web::scope("/payments")
-        .route("", web::post().to(create))
-        .route("", web::get().to(list))
-        .route("/{id}", web::get().to(get))
-        .route("/{id}", web::put().to(update))
-        .route("/{id}", web::delete().to(delete))
-}
 
 #[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct PaymentBody {
+pub struct PaymentBody {
     /// I paid them.
     to: Option<String>,
     /// They paid me.
@@ -193,11 +185,12 @@ fn counterpart(raw: &str, me: ObjectId) -> Result<ObjectId, &'static str> {
     Ok(id)
 }
 
-async fn create(
+pub async fn create(
     user: AuthUser,
     body: web::Json<PaymentBody>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let mine = me(&store, user).await?;
     let payment = NewPayment::parse(body.into_inner(), user.id, mine.default_currency(), None)?;
     // Between friends or people who share a group, or between members of
@@ -230,24 +223,25 @@ async fn create(
     let doc = payment.into_document(user.id, None);
     check_open_currencies(&store, &doc).await?;
     store.insert_expense(&doc).await?;
-    let view = render_one(&store, user.id, &doc).await?;
+    let view = render_one(&state, user.id, &doc).await?;
     Ok(tagged(created("Payment recorded", view), doc.version))
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ListQuery {
+pub struct ListQuery {
     page: Option<u64>,
     limit: Option<u64>,
     friend_id: Option<String>,
     group_id: Option<String>,
 }
 
-async fn list(
+pub async fn list(
     user: AuthUser,
     query: web::Query<ListQuery>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let q = query.into_inner();
     let page = Page::from_query(q.page, q.limit)?;
     let with_friend = optional_id(q.friend_id.as_deref(), "friend")?;
@@ -265,7 +259,7 @@ async fn list(
         .await?;
     Ok(ok_page(
         "Payments retrieved successfully",
-        render(&store, user.id, &payments).await?,
+        render(&state, user.id, &payments).await?,
         &page,
         total,
     ))
@@ -273,7 +267,11 @@ async fn list(
 
 /// A payment by path id that the caller took part in (else 403); an
 /// expense id is a 404 here.
-async fn find_payment(store: &Store, raw: &str, user: AuthUser) -> Result<ExpenseDoc, ApiError> {
+pub async fn find_payment(
+    store: &Store,
+    raw: &str,
+    user: AuthUser,
+) -> Result<ExpenseDoc, ApiError> {
     let found = find(store, raw).await.map_err(|e| match e {
         ApiError::NotFound(_) => ApiError::not_found("Payment not found"),
         e => e,
@@ -301,52 +299,55 @@ fn check_payment(doc: &ExpenseDoc, user: AuthUser, to_change: bool) -> Result<()
     Ok(())
 }
 
-async fn get(
+pub async fn get(
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let payment = find_payment(&store, &path, user).await?;
-    let view = render_one(&store, user.id, &payment).await?;
+    let view = render_one(&state, user.id, &payment).await?;
     Ok(tagged(
         ok("Payment retrieved successfully", view),
         payment.version,
     ))
 }
 
-async fn update(
+pub async fn update(
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
     body: web::Json<PaymentBody>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let body = body.into_inner();
     let expected = expected_version(&req, body.version)?;
     let allowed = |doc: &ExpenseDoc| check_payment(doc, user, true);
-    let edited = change_expense(&store, user.id, &path, expected, allowed, async |stored| {
+    let edited = change_expense(&state, user.id, &path, expected, allowed, async |stored| {
         let payment = NewPayment::parse(body.clone(), user.id, Currency::USD, Some(stored))?;
         let edited = payment.into_document(user.id, Some(stored));
         let written = store.replace_expense(&edited, stored.version).await?;
         Ok(written.then_some(edited))
     })
     .await?;
-    let view = render_one(&store, user.id, &edited).await?;
+    let view = render_one(&state, user.id, &edited).await?;
     Ok(tagged(
         ok("Payment updated successfully", view),
         edited.version,
     ))
 }
 
-async fn delete(
+pub async fn delete(
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let expected = expected_version(&req, None)?;
     let allowed = |doc: &ExpenseDoc| check_payment(doc, user, true);
-    change_expense(&store, user.id, &path, expected, allowed, async |stored| {
+    change_expense(&state, user.id, &path, expected, allowed, async |stored| {
         let deleted = store.delete_expense(stored.id, stored.version).await?;
         Ok(deleted.then_some(()))
     })

@@ -5,16 +5,14 @@
 //! body: when the document has changed since, the write is refused with 409
 //! `VERSION_CONFLICT` and the current document, so two phones editing one
 //! expense never overwrite each other silently. Without it the server
-//! re-applies the fields the client sent to the current document.
+//! re-applies the fields the client sent to the current document
+//! (`crate::app::versions`). This module reads the precondition and tags
+//! the answer.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
-
-/// How often a write without a precondition is re-applied to a document that
-/// changed under it before the client is told to retry (409).
-pub const ATTEMPTS: usize = 5;
 
 /// The version a write is based on: from `If-Match`, else from the body's
 /// `version`; none when the client gives neither (or `If-Match: *`).
@@ -55,19 +53,6 @@ fn parse_if_match(value: &HeaderValue) -> Result<Option<i64>, ApiError> {
         return Err(bad_version());
     }
     tag.parse().map(Some).map_err(|_| bad_version())
-}
-
-/// 409 `VERSION_CONFLICT` carrying the document as it is now (`current`, its
-/// rendering; a failure to render is returned instead). `what`: "expense".
-pub fn conflict<T: serde::Serialize>(what: &str, current: Result<T, ApiError>) -> ApiError {
-    match current.map(serde_json::to_value) {
-        Ok(Ok(view)) => ApiError::VersionConflict {
-            message: format!("This {what} was changed meanwhile; review it and try again"),
-            current: view,
-        },
-        Ok(Err(e)) => ApiError::internal(e),
-        Err(e) => e,
-    }
 }
 
 /// Adds `ETag: "<version>"` to a response about one document.

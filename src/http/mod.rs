@@ -1,20 +1,24 @@
-//! HTTP handlers, one file per resource, plus the pieces they share: the
-//! success envelope, id and pagination parsing, and extractor error mapping.
+//! The HTTP layer: the route table (`routes`), one file of handlers per
+//! resource, the extractors, the success envelope, id and pagination
+//! parsing, and the mapping of errors to the contract's envelope. Handlers
+//! parse the request, call the application layer (`crate::app`) and render.
 
 pub mod auth;
 pub mod blocks;
+mod caller;
 pub mod contact;
 pub mod expenses;
 pub mod friends;
 pub mod groups;
 pub mod health;
 pub mod images;
+pub mod middleware;
 pub mod payments;
-mod sessions;
-mod settle;
+pub mod routes;
+pub mod sessions;
+pub mod settle;
 pub mod users;
 pub mod versions;
-mod views;
 
 use actix_web::error::{JsonPayloadError, PayloadError};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -22,26 +26,64 @@ use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 
 use crate::error::{envelope, ApiError};
+use crate::state::AppState;
 
-/// `{"success": true, "message": ..., "data": ...}`.
-pub fn ok<T: Serialize>(message: &str, data: T) -> HttpResponse {
-    HttpResponse::Ok()
-        .json(serde_json::json!({ "success": true, "message": message, "data": data }))
+pub use caller::bearer_fingerprint;
+
+/// The application state (see `crate::state`), as registered on the server.
+pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("AppState missing from app data"))
 }
 
+/// The contract's success envelope:
+/// `{"success": true, "message": ..., "data": ..., "pagination"?: ...}`.
+#[derive(Serialize)]
+pub struct Envelope<'a, T> {
+    pub success: bool,
+    pub message: &'a str,
+    pub data: T,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<Pagination>,
+}
+
+impl<'a, T: Serialize> Envelope<'a, T> {
+    pub fn new(message: &'a str, data: T) -> Self {
+        Self {
+            success: true,
+            message,
+            data,
+            pagination: None,
+        }
+    }
+}
+
+/// `pagination` of list answers.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pagination {
+    pub current: u64,
+    pub limit: u64,
+    pub pages: u64,
+    pub total: u64,
+}
+
+/// 200 with the success envelope.
+pub fn ok<T: Serialize>(message: &str, data: T) -> HttpResponse {
+    HttpResponse::Ok().json(Envelope::new(message, data))
+}
+
+/// 201 with the success envelope.
 pub fn created<T: Serialize>(message: &str, data: T) -> HttpResponse {
-    HttpResponse::Created()
-        .json(serde_json::json!({ "success": true, "message": message, "data": data }))
+    HttpResponse::Created().json(Envelope::new(message, data))
 }
 
 /// Success envelope of list endpoints: adds `pagination`.
 pub fn ok_page<T: Serialize>(message: &str, data: T, page: &Page, total: u64) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({
-        "success": true,
-        "message": message,
-        "data": data,
-        "pagination": page.describe(total),
-    }))
+    HttpResponse::Ok().json(Envelope {
+        pagination: Some(page.describe(total)),
+        ..Envelope::new(message, data)
+    })
 }
 
 /// Parses a 24-hex id from a path segment; `what` names it in the message
@@ -94,13 +136,13 @@ impl Page {
         i64::try_from(self.limit).unwrap_or(MAX_PAGE_SIZE as i64)
     }
 
-    fn describe(&self, total: u64) -> serde_json::Value {
-        serde_json::json!({
-            "current": self.page,
-            "limit": self.limit,
-            "pages": total.div_ceil(self.limit),
-            "total": total,
-        })
+    pub fn describe(&self, total: u64) -> Pagination {
+        Pagination {
+            current: self.page,
+            limit: self.limit,
+            pages: total.div_ceil(self.limit),
+            total,
+        }
     }
 }
 

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 
+use crate::app::views::{iso, iso_opt, CreatorRef, Directory, UserRef};
 use crate::domain::modes::{weight_json, SplitMode};
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
-use crate::routes::views::{iso, iso_opt, CreatorRef, Directory, UserRef};
-use crate::store::{ExpenseDoc, Kind, Store};
+use crate::state::AppState;
+use crate::store::{ExpenseDoc, Kind};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -177,7 +178,7 @@ fn expense_view(
         is_settled: e.is_settled,
         settled_at: iso_opt(e.settled_at),
         receipt: e.receipt.as_ref().map(|r| ReceiptView {
-            url: crate::images::image_url(&r.id),
+            url: people.links().image(&r.id),
             width: r.width,
             height: r.height,
         }),
@@ -190,7 +191,7 @@ fn expense_view(
 /// Renders expenses for `viewer` with users (as the viewer may see them) and
 /// group names fetched in two queries in all.
 pub async fn render(
-    store: &Store,
+    app: &AppState,
     viewer: ObjectId,
     expenses: &[ExpenseDoc],
 ) -> Result<Vec<ExpenseView>, ApiError> {
@@ -207,9 +208,11 @@ pub async fn render(
     let mut group_ids: Vec<ObjectId> = expenses.iter().filter_map(|e| e.group).collect();
     group_ids.sort();
     group_ids.dedup();
-    let (people, groups) =
-        futures_util::try_join!(store.people(viewer, &users), store.group_names(&group_ids))?;
-    let people = Directory::new(people);
+    let (people, groups) = futures_util::try_join!(
+        app.store.people(viewer, &users),
+        app.store.group_names(&group_ids)
+    )?;
+    let people = Directory::new(people, &app.links);
     Ok(expenses
         .iter()
         .map(|e| expense_view(e, &people, &groups))
@@ -217,11 +220,11 @@ pub async fn render(
 }
 
 pub async fn render_one(
-    store: &Store,
+    app: &AppState,
     viewer: ObjectId,
     expense: &ExpenseDoc,
 ) -> Result<ExpenseView, ApiError> {
-    render(store, viewer, std::slice::from_ref(expense))
+    render(app, viewer, std::slice::from_ref(expense))
         .await?
         .pop()
         .ok_or_else(|| ApiError::internal("rendering produced no expense"))

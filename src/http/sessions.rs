@@ -6,12 +6,13 @@ use actix_web::{web, HttpResponse};
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
-use super::views::iso;
 use super::{ok, Checks};
+use crate::app::views::iso;
 use crate::auth::jwt::now_secs;
 use crate::auth::sessions::{RefreshToken, SessionPolicy, REUSE_DEPTH};
 use crate::auth::{AuthUser, JwtKeys, SessionId, UserStatusCache};
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::sessions::SessionDoc;
 use crate::store::Store;
 
@@ -108,11 +109,12 @@ pub(super) struct RefreshBody {
 #[tracing::instrument(name = "refresh", skip_all)]
 pub(super) async fn refresh(
     body: web::Json<RefreshBody>,
-    store: web::Data<Store>,
-    keys: web::Data<JwtKeys>,
-    policy: web::Data<SessionPolicy>,
-    cache: web::Data<UserStatusCache>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let keys = &state.jwt;
+    let policy = &state.sessions;
+    let cache = &state.status_cache;
     let mut c = Checks::default();
     let raw = c.required(
         "refreshToken",
@@ -203,9 +205,10 @@ fn current_session(user: &AuthUser) -> Result<SessionId, ApiError> {
 /// `POST /v1/auth/logout`: ends the caller's session.
 pub(super) async fn logout(
     user: AuthUser,
-    store: web::Data<Store>,
-    cache: web::Data<UserStatusCache>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let cache = &state.status_cache;
     let session = current_session(&user)?;
     store.revoke_session(user.id, session.as_str()).await?;
     cache.revoked([session.as_str()]);
@@ -216,9 +219,10 @@ pub(super) async fn logout(
 /// every token of theirs without a session (the old server's).
 pub(super) async fn logout_all(
     user: AuthUser,
-    store: web::Data<Store>,
-    cache: web::Data<UserStatusCache>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let cache = &state.status_cache;
     let ended = store.revoke_user_sessions(user.id, None).await?;
     cache.revoked(ended.iter().map(String::as_str));
     cache.put(user.id, store.end_legacy_tokens(user.id).await?);
@@ -243,8 +247,9 @@ struct SessionView {
 /// (never a token).
 pub(super) async fn sessions(
     user: AuthUser,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let current = user.session;
     let list: Vec<SessionView> = store
         .sessions_of(user.id)
@@ -267,9 +272,10 @@ pub(super) async fn sessions(
 pub(super) async fn end_session(
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
-    cache: web::Data<UserStatusCache>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let cache = &state.status_cache;
     let id = SessionId::parse(&path).ok_or_else(|| ApiError::not_found("Session not found"))?;
     if !store.revoke_session(user.id, id.as_str()).await? {
         return Err(ApiError::not_found("Session not found"));

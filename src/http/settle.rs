@@ -19,12 +19,12 @@ use tokio::sync::Semaphore;
 
 use super::groups::member_group;
 use super::ok;
-use super::views::{Directory, UserRef};
+use crate::app::views::{Directory, UserRef};
 use crate::auth::AuthUser;
 use crate::domain::money::{Currency, MajorUnits};
 use crate::domain::settle::{is_heavy, minimal_transfers, pairwise_transfers, Plan};
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::state::AppState;
 
 /// Solves large enough to leave the async workers run on blocking threads,
 /// at most this many at once (each holds a few MiB while it runs).
@@ -73,8 +73,8 @@ struct CurrencyPlan {
 
 /// A plan per currency, rendered: the transfers of every currency, and
 /// whether each was provably minimal.
-async fn render(
-    store: &Store,
+pub async fn render(
+    app: &AppState,
     viewer: ObjectId,
     plans: BTreeMap<Currency, (usize, Plan<ObjectId>)>,
 ) -> Result<serde_json::Value, ApiError> {
@@ -84,7 +84,7 @@ async fn render(
         .collect();
     people.sort();
     people.dedup();
-    let people = Directory::load(store, viewer, &people).await?;
+    let people = Directory::load(app, viewer, &people).await?;
     let mut transfers = Vec::new();
     let mut currencies = Vec::new();
     for (currency, (open, plan)) in &plans {
@@ -113,7 +113,7 @@ async fn render(
 
 /// The fewest transfers clearing `balances`, on a blocking thread when the
 /// search is heavy.
-async fn solve(balances: Vec<(ObjectId, i64)>) -> Result<Plan<ObjectId>, ApiError> {
+pub async fn solve(balances: Vec<(ObjectId, i64)>) -> Result<Plan<ObjectId>, ApiError> {
     let plan = if is_heavy(balances.len()) {
         let _permit = HEAVY_SOLVES
             .acquire()
@@ -133,8 +133,9 @@ pub async fn group(
     user: AuthUser,
     path: web::Path<String>,
     query: web::Query<SettleQuery>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let only = query.currency()?;
     let simplify = query.simplify.unwrap_or(true);
     let group = member_group(&store, &path, user).await?;
@@ -187,7 +188,7 @@ pub async fn group(
             );
         }
     }
-    let mut data = render(&store, user.id, plans).await?;
+    let mut data = render(&state, user.id, plans).await?;
     data["simplified"] = simplify.into();
     data["group"] = serde_json::json!({ "_id": group.id.to_hex(), "name": group.name });
     Ok(ok("Settle-up plan computed", data))
@@ -200,8 +201,9 @@ pub async fn group(
 pub async fn mine(
     user: AuthUser,
     query: web::Query<SettleQuery>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let only = query.currency()?;
     // `net` is what the counterparty owes me: a debt the other way when
     // negative, which `pairwise_transfers` turns around.
@@ -254,7 +256,7 @@ pub async fn mine(
             })
         })
         .collect();
-    let mut data = render(&store, user.id, plans).await?;
+    let mut data = render(&state, user.id, plans).await?;
     data["totals"] = totals.into();
     Ok(ok("Settle-up plan computed", data))
 }

@@ -1,33 +1,21 @@
 //! `/v1/groups`: create, list, read, update, soft delete, membership.
 
-use actix_web::{web, HttpRequest, HttpResponse, Scope};
+use actix_web::{web, HttpRequest, HttpResponse};
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
-use super::versions::{self, expected_version, tagged};
-use super::views::{iso, CreatorRef, Directory, UserRef};
+use super::versions::{expected_version, tagged};
 use super::{created, ok, parse_id, Checks};
+use crate::app::versions;
+use crate::app::views::{iso, CreatorRef, Directory, UserRef};
 use crate::auth::AuthUser;
 use crate::domain::friendship::Typed;
 use crate::domain::{email::Email, text};
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::{GroupDoc, MemberDoc, Request, Store};
 
 const MAX_MEMBERS: usize = 100;
-
-pub fn scope() -> Scope {
-    web::scope("/groups")
-        .route("", web::post().to(create))
-        .route("", web::get().to(list))
-        .route("/{id}", web::get().to(get))
-        .route("/{id}", web::put().to(update))
-        .route("/{id}", web::delete().to(delete))
-        .route("/{id}/members", web::post().to(add_member))
-        .route("/{id}/members/{member_id}", web::delete().to(remove_member))
-        .route("/{id}/members/{member_id}", web::patch().to(change_role))
-        .route("/{id}/leave", web::delete().to(leave))
-        .route("/{id}/settle-up", web::get().to(super::settle::group))
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,17 +75,17 @@ fn group_view(g: &GroupDoc, people: &Directory) -> GroupView {
 
 /// Renders groups with every member and creator populated in one query.
 pub async fn render_groups(
-    store: &Store,
+    app: &AppState,
     viewer: ObjectId,
     groups: &[GroupDoc],
 ) -> Result<Vec<GroupView>, ApiError> {
-    let people = people_of(store, viewer, groups).await?;
+    let people = people_of(app, viewer, groups).await?;
     Ok(groups.iter().map(|g| group_view(g, &people)).collect())
 }
 
 /// Every member and creator of `groups`, in one query.
 pub async fn people_of(
-    store: &Store,
+    app: &AppState,
     viewer: ObjectId,
     groups: &[GroupDoc],
 ) -> Result<Directory, ApiError> {
@@ -107,7 +95,7 @@ pub async fn people_of(
         .collect();
     ids.sort();
     ids.dedup();
-    Directory::load(store, viewer, &ids).await
+    Directory::load(app, viewer, &ids).await
 }
 
 /// A group's populated member list, as the group view shows it.
@@ -115,19 +103,19 @@ pub fn members_value(group: &GroupDoc, people: &Directory) -> serde_json::Value 
     group_view(group, people).members_value()
 }
 
-async fn render_one(
-    store: &Store,
+pub async fn render_one(
+    app: &AppState,
     viewer: ObjectId,
     group: &GroupDoc,
 ) -> Result<GroupView, ApiError> {
-    let mut views = render_groups(store, viewer, std::slice::from_ref(group)).await?;
+    let mut views = render_groups(app, viewer, std::slice::from_ref(group)).await?;
     views
         .pop()
         .ok_or_else(|| ApiError::internal("rendering produced no group"))
 }
 
 /// An active group by path id: malformed → 400, unknown or deleted → 404.
-async fn active_group(store: &Store, raw_id: &str) -> Result<GroupDoc, ApiError> {
+pub async fn active_group(store: &Store, raw_id: &str) -> Result<GroupDoc, ApiError> {
     let id = parse_id(raw_id, "group")?;
     store
         .group_by_id(id)
@@ -149,17 +137,18 @@ pub async fn member_group(
 }
 
 #[derive(Deserialize)]
-struct CreateBody {
+pub struct CreateBody {
     name: Option<String>,
     description: Option<String>,
     members: Option<Vec<String>>,
 }
 
-async fn create(
+pub async fn create(
     user: AuthUser,
     body: web::Json<CreateBody>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let body = body.into_inner();
     let mut c = Checks::default();
     let name = c
@@ -230,28 +219,30 @@ async fn create(
         version: 1,
     };
     store.create_group(&group).await?;
-    let view = render_one(&store, user.id, &group).await?;
+    let view = render_one(&state, user.id, &group).await?;
     Ok(tagged(
         created("Group created successfully", view),
         group.version,
     ))
 }
 
-async fn list(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+pub async fn list(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let groups = store.groups_of(user.id).await?;
     Ok(ok(
         "Groups retrieved successfully",
-        render_groups(&store, user.id, &groups).await?,
+        render_groups(&state, user.id, &groups).await?,
     ))
 }
 
-async fn get(
+pub async fn get(
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let group = member_group(&store, &path, user).await?;
-    let view = render_one(&store, user.id, &group).await?;
+    let view = render_one(&state, user.id, &group).await?;
     Ok(tagged(
         ok("Group retrieved successfully", view),
         group.version,
@@ -262,34 +253,35 @@ async fn get(
 /// the change to that version and returns the update, which is written only
 /// if the group is still at that version; otherwise it is read and decided
 /// again. With `expected` (If-Match), another version is a 409 instead.
-async fn change_group(
-    store: &Store,
+pub async fn change_group(
+    app: &AppState,
     viewer: ObjectId,
     raw_id: &str,
     expected: Option<i64>,
     request: Option<(ObjectId, Request)>,
     decide: impl Fn(&GroupDoc) -> Result<Document, ApiError>,
 ) -> Result<GroupDoc, ApiError> {
-    for _ in 0..versions::ATTEMPTS {
+    let store = &app.store;
+    let written = versions::retry(async || {
         let group = active_group(store, raw_id).await?;
         let update = decide(&group)?;
         if expected.is_some_and(|v| v != group.version) {
-            return Err(conflict(store, viewer, &group).await);
+            return Err(conflict(app, viewer, &group).await);
         }
-        if let Some(changed) = store
+        store
             .change_group(group.id, group.version, update, request.clone())
-            .await?
-        {
-            return Ok(changed);
-        }
+            .await
+    })
+    .await?;
+    match written {
+        Some(changed) => Ok(changed),
+        None => Err(conflict(app, viewer, &active_group(store, raw_id).await?).await),
     }
-    let group = active_group(store, raw_id).await?;
-    Err(conflict(store, viewer, &group).await)
 }
 
 /// 409 `VERSION_CONFLICT` with the group as it is now.
-async fn conflict(store: &Store, viewer: ObjectId, current: &GroupDoc) -> ApiError {
-    versions::conflict("group", render_one(store, viewer, current).await)
+pub async fn conflict(app: &AppState, viewer: ObjectId, current: &GroupDoc) -> ApiError {
+    versions::conflict("group", render_one(app, viewer, current).await)
 }
 
 fn cannot_add() -> ApiError {
@@ -330,19 +322,20 @@ fn not_a_member() -> ApiError {
 }
 
 #[derive(Deserialize)]
-struct UpdateBody {
+pub struct UpdateBody {
     name: Option<String>,
     description: Option<String>,
     version: Option<i64>,
 }
 
-async fn update(
+pub async fn update(
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
     body: web::Json<UpdateBody>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let _store = &state.store;
     let body = body.into_inner();
     let expected = expected_version(&req, body.version)?;
     if body.name.is_none() && body.description.is_none() {
@@ -371,28 +364,29 @@ async fn update(
     if let Some(description) = description {
         set.insert("description", description);
     }
-    let updated = change_group(&store, user.id, &path, expected, None, |group| {
+    let updated = change_group(&state, user.id, &path, expected, None, |group| {
         if !group.is_member(user.id) {
             return Err(not_a_member());
         }
         Ok(doc! { "$set": set.clone() })
     })
     .await?;
-    let view = render_one(&store, user.id, &updated).await?;
+    let view = render_one(&state, user.id, &updated).await?;
     Ok(tagged(
         ok("Group updated successfully", view),
         updated.version,
     ))
 }
 
-async fn delete(
+pub async fn delete(
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let _store = &state.store;
     let expected = expected_version(&req, None)?;
-    change_group(&store, user.id, &path, expected, None, |group| {
+    change_group(&state, user.id, &path, expected, None, |group| {
         if !is_admin(group, user.id) {
             return Err(ApiError::forbidden(
                 "Only the group's admins can delete this group",
@@ -406,18 +400,19 @@ async fn delete(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct AddMemberBody {
+pub struct AddMemberBody {
     member_email: Option<String>,
     role: Option<String>,
 }
 
-async fn add_member(
+pub async fn add_member(
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
     body: web::Json<AddMemberBody>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let expected = expected_version(&req, None)?;
     let body = body.into_inner();
     let mut c = Checks::default();
@@ -472,7 +467,7 @@ async fn add_member(
         },
     };
     let request = Some((user.id, request));
-    let updated = change_group(&store, user.id, &path, expected, request, |group| {
+    let updated = change_group(&state, user.id, &path, expected, request, |group| {
         may_add(group)?;
         if group.is_member(invitee.id) {
             return Err(ApiError::bad_request(
@@ -485,23 +480,24 @@ async fn add_member(
         Ok(doc! { "$push": { "members": member.clone() } })
     })
     .await?;
-    let view = render_one(&store, user.id, &updated).await?;
+    let view = render_one(&state, user.id, &updated).await?;
     Ok(tagged(
         ok("Member added successfully", view),
         updated.version,
     ))
 }
 
-async fn remove_member(
+pub async fn remove_member(
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<(String, String)>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let _store = &state.store;
     let expected = expected_version(&req, None)?;
     let (group_id, member_id) = path.into_inner();
     let member_id = parse_id(&member_id, "member")?;
-    let updated = change_group(&store, user.id, &group_id, expected, None, |group| {
+    let updated = change_group(&state, user.id, &group_id, expected, None, |group| {
         let Some(me) = group.member(user.id) else {
             return Err(not_a_member());
         };
@@ -516,7 +512,7 @@ async fn remove_member(
         members_without(group, member_id)
     })
     .await?;
-    let view = render_one(&store, user.id, &updated).await?;
+    let view = render_one(&state, user.id, &updated).await?;
     Ok(tagged(
         ok("Member removed successfully", view),
         updated.version,
@@ -524,19 +520,20 @@ async fn remove_member(
 }
 
 #[derive(Deserialize)]
-struct RoleBody {
+pub struct RoleBody {
     role: Option<String>,
 }
 
 /// An admin makes a member an admin (handing over) or an admin a member;
 /// the last admin cannot be made a member.
-async fn change_role(
+pub async fn change_role(
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<(String, String)>,
     body: web::Json<RoleBody>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let _store = &state.store;
     let expected = expected_version(&req, None)?;
     let (group_id, member_id) = path.into_inner();
     let member_id = parse_id(&member_id, "member")?;
@@ -550,7 +547,7 @@ async fn change_role(
             )]))
         }
     };
-    let updated = change_group(&store, user.id, &group_id, expected, None, |group| {
+    let updated = change_group(&state, user.id, &group_id, expected, None, |group| {
         if !group.is_member(user.id) {
             return Err(not_a_member());
         }
@@ -569,18 +566,19 @@ async fn change_role(
         Ok(doc! { "$set": { format!("members.{index}.role"): role } })
     })
     .await?;
-    let view = render_one(&store, user.id, &updated).await?;
+    let view = render_one(&state, user.id, &updated).await?;
     Ok(tagged(ok("Member role changed", view), updated.version))
 }
 
-async fn leave(
+pub async fn leave(
     req: HttpRequest,
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let _store = &state.store;
     let expected = expected_version(&req, None)?;
-    change_group(&store, user.id, &path, expected, None, |group| {
+    change_group(&state, user.id, &path, expected, None, |group| {
         if !group.is_member(user.id) {
             return Err(ApiError::bad_request("You are not a member of this group"));
         }

@@ -3,7 +3,7 @@
 //! as usual and writes nothing), find me in search, or put me into an
 //! expense, payment or group.
 
-use actix_web::{web, HttpResponse, Scope};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::users::me;
@@ -11,14 +11,8 @@ use super::{ok, parse_id, Checks};
 use crate::auth::AuthUser;
 use crate::domain::friendship::MAX_BLOCKED;
 use crate::error::ApiError;
-use crate::store::{Person, Store};
-
-pub fn scope() -> Scope {
-    web::scope("/users/blocks")
-        .route("", web::get().to(list))
-        .route("", web::post().to(block))
-        .route("/{user_id}", web::delete().to(unblock))
-}
+use crate::state::{AppState, Links};
+use crate::store::Person;
 
 /// A blocked person: id, name and photo, nothing else.
 #[derive(Serialize)]
@@ -31,33 +25,38 @@ struct BlockedView {
 }
 
 impl BlockedView {
-    fn of(p: &Person) -> Self {
+    fn of(p: &Person, links: &Links) -> Self {
         Self {
             id: p.id.to_hex(),
             name: p.name.clone(),
-            profile_image: p.profile_image.as_deref().map(crate::images::public_url),
+            profile_image: p.profile_image.as_deref().map(|s| links.picture(s)),
         }
     }
 }
 
-async fn list(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+pub async fn list(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let doc = me(&store, user).await?;
     let people = store.people(user.id, &doc.blocked).await?;
-    let data: Vec<BlockedView> = people.iter().map(BlockedView::of).collect();
+    let data: Vec<BlockedView> = people
+        .iter()
+        .map(|p| BlockedView::of(p, &state.links))
+        .collect();
     Ok(ok("Blocked users retrieved successfully", data))
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct BlockBody {
+pub struct BlockBody {
     user_id: Option<String>,
 }
 
-async fn block(
+pub async fn block(
     user: AuthUser,
     body: web::Json<BlockBody>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let mut c = Checks::default();
     let id = c
         .required("userId", body.into_inner().user_id, "userId is required")
@@ -76,14 +75,15 @@ async fn block(
         )));
     }
     tracing::info!(user_id = %user.id, "user blocked someone");
-    Ok(ok("User blocked", BlockedView::of(person)))
+    Ok(ok("User blocked", BlockedView::of(person, &state.links)))
 }
 
-async fn unblock(
+pub async fn unblock(
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let id = parse_id(&path, "user")?;
     if !store.unblock(user.id, id).await? {
         return Err(ApiError::not_found("This user is not blocked"));

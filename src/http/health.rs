@@ -10,9 +10,8 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 
-use crate::metrics::Metrics;
-use crate::state::{AppInfo, Phase, Readiness};
-use crate::store::Store;
+use crate::state::AppState;
+use crate::store::readiness::Phase;
 
 /// What a health check found: whether the database answered its ping, and
 /// how far this process has prepared it.
@@ -22,20 +21,15 @@ struct Health {
 }
 
 impl Health {
-    async fn check(
-        store: &Store,
-        info: &AppInfo,
-        readiness: &Readiness,
-        metrics: &Metrics,
-    ) -> Self {
-        let up = store.ping(info.health_timeout).await;
+    async fn check(state: &AppState) -> Self {
+        let up = state.store.ping(state.info.health_timeout).await;
         let health = Self {
             up,
-            phase: readiness.phase(),
+            phase: state.readiness.phase(),
         };
         // The verdict for `splitlyr_ready`, so an alert sees a database
         // outage at the next scrape instead of through a rate over minutes.
-        metrics.set_ready(health.healthy());
+        state.metrics.set_ready(health.healthy());
         health
     }
 
@@ -82,13 +76,8 @@ impl Health {
 /// `database.status`, as the contract has them) and nothing more. The
 /// database's name, the environment, memory and index conflicts are for
 /// operators: [`healthz_detail`], on the admin port.
-pub async fn healthz(
-    store: web::Data<Store>,
-    info: web::Data<AppInfo>,
-    readiness: web::Data<Readiness>,
-    metrics: web::Data<Metrics>,
-) -> HttpResponse {
-    let health = Health::check(&store, &info, &readiness, &metrics).await;
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let health = Health::check(&state).await;
     health.respond(serde_json::json!({
         "status": health.status(),
         "version": env!("CARGO_PKG_VERSION"),
@@ -99,16 +88,12 @@ pub async fn healthz(
 /// `/v1/healthz` on the admin port: the same verdict, with what an operator
 /// needs to know why (the database's name, its preparation and index
 /// conflicts, the environment, uptime and memory).
-pub async fn healthz_detail(
-    store: web::Data<Store>,
-    info: web::Data<AppInfo>,
-    readiness: web::Data<Readiness>,
-    metrics: web::Data<Metrics>,
-) -> HttpResponse {
-    let health = Health::check(&store, &info, &readiness, &metrics).await;
+pub async fn healthz_detail(state: web::Data<AppState>) -> HttpResponse {
+    let health = Health::check(&state).await;
+    let info = &state.info;
     health.respond(serde_json::json!({
         "status": health.status(),
-        "timestamp": super::views::iso(mongodb::bson::DateTime::now()),
+        "timestamp": crate::app::views::iso(mongodb::bson::DateTime::now()),
         "uptime": info.started.elapsed().as_secs_f64(),
         "environment": info.environment,
         "version": env!("CARGO_PKG_VERSION"),
@@ -116,7 +101,7 @@ pub async fn healthz_detail(
             "status": health.database_status(),
             "name": info.database_name,
             "preparation": health.phase.as_str(),
-            "indexConflicts": readiness.index_conflicts(),
+            "indexConflicts": state.readiness.index_conflicts(),
         },
         "memory": { "rss": resident_bytes() },
     }))
@@ -141,14 +126,14 @@ pub async fn ready_gate(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let phase = match req.app_data::<web::Data<ReadyGate>>() {
+    let phase = match req.app_data::<web::Data<AppState>>() {
         // One atomic load when ready, as on nearly every request.
-        Some(gate) if !gate.readiness.is_ready() => {
-            let gate = gate.clone();
-            if gate.readiness.wait_ready(gate.wait).await {
+        Some(state) if !state.readiness.is_ready() => {
+            let state = state.clone();
+            if state.readiness.wait_ready(state.ready_wait).await {
                 Phase::Ready
             } else {
-                gate.readiness.phase()
+                state.readiness.phase()
             }
         }
         _ => Phase::Ready,
@@ -166,11 +151,17 @@ pub async fn ready_gate(
     Ok(req.into_response(response).map_into_right_body())
 }
 
-/// What [`ready_gate`] needs: the readiness and how long a request may wait.
-#[derive(Clone)]
-pub struct ReadyGate {
-    pub readiness: Readiness,
-    pub wait: std::time::Duration,
+/// `/metrics`: the Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    match state.metrics.render() {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "failed to render metrics");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
 }
 
 pub async fn livez() -> HttpResponse {

@@ -5,28 +5,30 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::view::render;
+use crate::app::views::number_currency;
 use crate::auth::AuthUser;
 use crate::domain::balance::collect_nets;
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
-use crate::routes::groups::{member_group, members_value, people_of};
-use crate::routes::views::number_currency;
-use crate::routes::{ok, ok_page, Page};
-use crate::store::{ExpenseFilter, Store};
+use crate::http::groups::{member_group, members_value, people_of};
+use crate::http::{ok, ok_page, Page};
+use crate::state::AppState;
+use crate::store::ExpenseFilter;
 
 #[derive(Deserialize)]
-pub(super) struct GroupListQuery {
+pub struct GroupListQuery {
     page: Option<u64>,
     limit: Option<u64>,
     settled: Option<bool>,
 }
 
-pub(super) async fn group_expenses(
+pub async fn group_expenses(
     user: AuthUser,
     path: web::Path<String>,
     query: web::Query<GroupListQuery>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let q = query.into_inner();
     let page = Page::from_query(q.page, q.limit)?;
     let group = member_group(&store, &path, user).await?;
@@ -50,7 +52,7 @@ pub(super) async fn group_expenses(
     };
     Ok(ok_page(
         "Group expenses retrieved successfully",
-        render(&store, user.id, &expenses).await?,
+        render(&state, user.id, &expenses).await?,
         &page,
         total,
     ))
@@ -60,15 +62,16 @@ fn json_of(value: impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
-pub(super) async fn group_balance(
+pub async fn group_balance(
     user: AuthUser,
     path: web::Path<String>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let group = member_group(&store, &path, user).await?;
     let rows = store.group_ledger(group.id).await?;
     // The members, the caller's default currency among them.
-    let people = people_of(&store, user.id, std::slice::from_ref(&group)).await?;
+    let people = people_of(&state, user.id, std::slice::from_ref(&group)).await?;
     let nets = collect_nets(
         rows.iter()
             .filter_map(|r| Some((r.user, Currency::parse(&r.currency).ok()?, r.net))),

@@ -1,42 +1,23 @@
 //! `/v1/users`: my profile, password, user search, my balances, deactivation.
 
 use actix_web::dev::Decompress;
-use actix_web::{web, HttpRequest, HttpResponse, Scope};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use super::bearer_fingerprint;
 use super::images::{admit_upload, save_profile};
-use super::views::{balance_fields, ids, iso, iso_opt, nets};
 use super::{auth::new_password, ok, ok_page, Checks, Page};
-use crate::auth::extractor::bearer_fingerprint;
-use crate::auth::{password, AuthUser, UserStatusCache};
+use crate::app::views::{balance_fields, ids, iso, iso_opt, nets};
+use crate::auth::{password, AuthUser};
 use crate::domain::email::Email;
 use crate::domain::money::Currency;
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::images::intake::Admission;
 use crate::images::process::Purpose;
-use crate::images::{input, public_url, Pictures};
-use crate::state::AuthConfig;
+use crate::images::{input, Pictures};
+use crate::state::{AppState, Links};
 use crate::store::{PhotoChange, ProfileChanges, Replacing, SearchBy, Store, UserDoc, UserSummary};
-
-pub fn scope() -> Scope {
-    web::scope("/users")
-        .route("", web::get().to(search))
-        .service(
-            web::resource("/profile")
-                .route(web::get().to(profile))
-                .route(web::patch().to(update_profile)),
-        )
-        .service(
-            web::resource("/profile/image")
-                .route(web::put().to(super::images::put_profile_image))
-                .route(web::delete().to(super::images::delete_profile_image)),
-        )
-        .route("/change-password", web::patch().to(change_password))
-        .route("/balances", web::get().to(balances))
-        .route("/settle-up", web::get().to(super::settle::mine))
-        .route("/deactivate-user", web::delete().to(deactivate))
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,13 +39,13 @@ struct ProfileView {
     default_currency: String,
 }
 
-impl From<&UserDoc> for ProfileView {
-    fn from(u: &UserDoc) -> Self {
+impl ProfileView {
+    fn of(u: &UserDoc, links: &Links) -> Self {
         Self {
             id: u.id.to_hex(),
             name: u.name.clone(),
             email: u.email.clone(),
-            profile_image: u.profile_image.as_deref().map(public_url),
+            profile_image: u.profile_image.as_deref().map(|s| links.picture(s)),
             phone_number: u.phone_number.clone(),
             role: u.role.clone(),
             is_active: u.is_active,
@@ -87,19 +68,24 @@ pub async fn me(store: &Store, user: AuthUser) -> Result<UserDoc, ApiError> {
         .ok_or_else(|| ApiError::unauthorized("User not found or account is deactivated"))
 }
 
-async fn profile(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+pub async fn profile(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let doc = me(&store, user).await?;
-    Ok(profile_response("Profile retrieved successfully", &doc))
+    Ok(profile_response(
+        "Profile retrieved successfully",
+        &doc,
+        &state.links,
+    ))
 }
 
 /// The envelope with my profile.
-pub fn profile_response(message: &str, doc: &UserDoc) -> HttpResponse {
-    ok(message, ProfileView::from(doc))
+pub fn profile_response(message: &str, doc: &UserDoc, links: &Links) -> HttpResponse {
+    ok(message, ProfileView::of(doc, links))
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ProfileBody {
+pub struct ProfileBody {
     name: Option<String>,
     profile_image: Option<String>,
     phone_number: Option<String>,
@@ -114,7 +100,7 @@ struct ProfileBody {
 /// timeout, up to the base64 of the largest picture. A body of unknown
 /// length (chunked, compressed) counts as large once it outgrows the small
 /// limit. The admission, if any, is held until the photo is stored.
-async fn profile_body(
+pub async fn profile_body(
     req: &HttpRequest,
     payload: web::Payload,
     store: &Store,
@@ -155,13 +141,14 @@ async fn profile_body(
     Ok((parsed, Some(admission)))
 }
 
-async fn update_profile(
+pub async fn update_profile(
     req: HttpRequest,
     user: AuthUser,
     payload: web::Payload,
-    store: web::Data<Store>,
-    pictures: web::Data<Pictures>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let pictures = &state.pictures;
     let (body, admission) = profile_body(&req, payload, &store, &pictures, user).await?;
     if body.name.is_none()
         && body.profile_image.is_none()
@@ -212,14 +199,7 @@ async fn update_profile(
         phone_number,
         default_currency,
     };
-    save_profile(
-        &store,
-        &pictures,
-        user,
-        changes,
-        "Profile updated successfully",
-    )
-    .await
+    save_profile(&state, user, changes, "Profile updated successfully").await
 }
 
 /// What `profileImage` asks for, before any decoding.
@@ -257,19 +237,20 @@ fn photo_change(value: Option<String>) -> Result<Photo, String> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ChangePasswordBody {
+pub struct ChangePasswordBody {
     current_password: Option<String>,
     new_password: Option<String>,
 }
 
-async fn change_password(
+pub async fn change_password(
     req: HttpRequest,
     user: AuthUser,
     body: web::Json<ChangePasswordBody>,
-    store: web::Data<Store>,
-    config: web::Data<AuthConfig>,
-    cache: web::Data<UserStatusCache>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let config = &state.auth;
+    let cache = &state.status_cache;
     let body = body.into_inner();
     let mut c = Checks::default();
     let current = c.required(
@@ -303,17 +284,18 @@ async fn change_password(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SearchQuery {
+pub struct SearchQuery {
     user_id: Option<String>,
     page: Option<u64>,
     limit: Option<u64>,
 }
 
-async fn search(
+pub async fn search(
     user: AuthUser,
     query: web::Query<SearchQuery>,
-    store: web::Data<Store>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let query = query.into_inner();
     let page = Page::from_query(query.page, query.limit)?;
     let term = query.user_id.unwrap_or_default();
@@ -340,7 +322,10 @@ async fn search(
     let (found, total) = store
         .search_users(user.id, &by, page.skip(), page.limit_i64())
         .await?;
-    let data: Vec<SearchResult> = found.iter().map(|u| SearchResult::of(u, &by)).collect();
+    let data: Vec<SearchResult> = found
+        .iter()
+        .map(|u| SearchResult::of(u, &by, &state.links))
+        .collect();
     Ok(ok_page("Users retrieved successfully", data, &page, total))
 }
 
@@ -378,7 +363,7 @@ struct SearchResult {
 }
 
 impl SearchResult {
-    fn of(u: &UserSummary, by: &SearchBy) -> Self {
+    fn of(u: &UserSummary, by: &SearchBy, links: &Links) -> Self {
         Self {
             id: u.id.to_hex(),
             name: u.name.clone(),
@@ -386,7 +371,7 @@ impl SearchResult {
                 SearchBy::Email(e) => e.clone(),
                 _ => String::new(),
             },
-            profile_image: u.profile_image.as_deref().map(public_url),
+            profile_image: u.profile_image.as_deref().map(|s| links.picture(s)),
             phone_number: match by {
                 SearchBy::Phone(p) => Some(p.clone()),
                 _ => None,
@@ -395,7 +380,11 @@ impl SearchResult {
     }
 }
 
-async fn balances(user: AuthUser, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+pub async fn balances(
+    user: AuthUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
     let doc = me(&store, user).await?;
     let rows = store.ledger_for(user.id, None).await?;
     let nets = nets(&rows);
@@ -413,7 +402,7 @@ async fn balances(user: AuthUser, store: web::Data<Store>) -> Result<HttpRespons
             let mut entry = balance_fields(nets.get(&p.id)?, currency);
             entry["friend"] = serde_json::json!({
                 "_id": p.id.to_hex(), "name": p.name,
-                "profileImage": p.profile_image.as_deref().map(public_url),
+                "profileImage": p.profile_image.as_deref().map(|s| state.links.picture(s)),
             });
             Some(entry)
         })
@@ -421,11 +410,12 @@ async fn balances(user: AuthUser, store: web::Data<Store>) -> Result<HttpRespons
     Ok(ok("Balances retrieved successfully", data))
 }
 
-async fn deactivate(
+pub async fn deactivate(
     user: AuthUser,
-    store: web::Data<Store>,
-    cache: web::Data<UserStatusCache>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let cache = &state.status_cache;
     cache.put(user.id, store.deactivate_user(user.id).await?);
     let ended = store.revoke_user_sessions(user.id, None).await?;
     cache.revoked(ended.iter().map(String::as_str));

@@ -1,14 +1,14 @@
 //! `/v1/contact`: the public contact form (strictly rate limited).
 
-use actix_web::{web, HttpRequest, HttpResponse, Scope};
+use actix_web::{web, HttpRequest, HttpResponse};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
 use super::{created, Checks};
 use crate::domain::{email::Email, text};
 use crate::error::ApiError;
-use crate::ratelimit::ClientIp;
-use crate::store::{ContactDoc, Store};
+use crate::state::AppState;
+use crate::store::ContactDoc;
 
 const SUBJECTS: [&str; 8] = [
     "general",
@@ -21,13 +21,9 @@ const SUBJECTS: [&str; 8] = [
     "other",
 ];
 
-pub fn scope() -> Scope {
-    web::scope("/contact").route("", web::post().to(submit))
-}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ContactBody {
+pub struct ContactBody {
     first_name: Option<String>,
     last_name: Option<String>,
     email: Option<String>,
@@ -35,12 +31,13 @@ struct ContactBody {
     message: Option<String>,
 }
 
-async fn submit(
+pub async fn submit(
     req: HttpRequest,
     body: web::Json<ContactBody>,
-    store: web::Data<Store>,
-    client_ip: web::Data<ClientIp>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    let store = &state.store;
+    let client_ip = &state.client_ip;
     let body = body.into_inner();
     let mut c = Checks::default();
     let field = |c: &mut Checks, name: &str, value: Option<String>, label: &str, max: usize| {
