@@ -25,6 +25,5 @@ pub async fn verify(password: String, hash: String) -> Result<bool, ApiError> {
 }
 
 /// bcrypt only looks at the first 72 bytes; longer passwords are refused at
-/// registration rather than silently truncated.
-pub const MAX_PASSWORD_BYTES: usize = 72;
-pub const MIN_PASSWORD_CHARS: usize = 6;
+/// registration rather than silently truncated (`domain::inputs::Password`).
+pub use crate::domain::inputs::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
