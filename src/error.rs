@@ -170,6 +170,38 @@ pub fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
     }
 }
 
+/// Collects field errors and turns them into one validation error.
+#[derive(Default)]
+pub struct Checks(Vec<FieldError>);
+
+impl Checks {
+    pub fn check<T>(&mut self, field: &str, result: Result<T, impl Into<String>>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(m) => {
+                self.0.push(FieldError::new(field, m));
+                None
+            }
+        }
+    }
+
+    pub fn required<T>(&mut self, field: &str, value: Option<T>, message: &str) -> Option<T> {
+        if value.is_none() {
+            self.0.push(FieldError::new(field, message));
+        }
+        value
+    }
+
+    /// The parsed values when every check passed, else all the field errors.
+    /// Combine values with `Option::zip`.
+    pub fn finish<T>(self, values: Option<T>) -> Result<T, ApiError> {
+        match values {
+            Some(v) if self.0.is_empty() => Ok(v),
+            _ => Err(ApiError::validation(self.0)),
+        }
+    }
+}
+
 /// How a validation failure lays out `errors`: the screens of the app read
 /// them differently (see the contract's envelope).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

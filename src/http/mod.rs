@@ -29,6 +29,7 @@ use crate::error::{envelope, ApiError};
 use crate::state::AppState;
 
 pub use caller::bearer_fingerprint;
+pub use crate::error::Checks;
 
 /// The application state (see `crate::state`), as registered on the server.
 pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
@@ -220,36 +221,4 @@ pub fn path_config() -> web::PathConfig {
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     let message = format!("Route {} not found", req.path());
     HttpResponse::NotFound().json(envelope(&message))
-}
-
-/// Collects field errors and turns them into one validation error.
-#[derive(Default)]
-pub struct Checks(Vec<crate::error::FieldError>);
-
-impl Checks {
-    pub fn check<T>(&mut self, field: &str, result: Result<T, impl Into<String>>) -> Option<T> {
-        match result {
-            Ok(v) => Some(v),
-            Err(m) => {
-                self.0.push(crate::error::FieldError::new(field, m));
-                None
-            }
-        }
-    }
-
-    pub fn required<T>(&mut self, field: &str, value: Option<T>, message: &str) -> Option<T> {
-        if value.is_none() {
-            self.0.push(crate::error::FieldError::new(field, message));
-        }
-        value
-    }
-
-    /// The parsed values when every check passed, else all the field errors.
-    /// Combine values with `Option::zip`.
-    pub fn finish<T>(self, values: Option<T>) -> Result<T, ApiError> {
-        match values {
-            Some(v) if self.0.is_empty() => Ok(v),
-            _ => Err(ApiError::validation(self.0)),
-        }
-    }
 }
