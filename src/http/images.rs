@@ -5,17 +5,17 @@
 use actix_web::http::header::{self, CacheControl, CacheDirective, EntityTag, IfNoneMatch};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 
-use super::expenses::{change_expense, view::render_one};
-use super::ok;
+use super::expenses::one;
+use super::parse_id;
 use super::users::profile_response;
-use super::versions::tagged;
+use crate::app::pictures;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::images::input;
 use crate::images::intake::Admission;
 use crate::images::process::Purpose;
-use crate::images::{input, Pictures};
 use crate::state::AppState;
-use crate::store::{ExpenseDoc, PhotoChange, ProfileChanges, Replacing, Store};
+use crate::store::{PhotoChange, ProfileChanges, Replacing};
 
 /// A year: what is behind a picture URL never changes (a new picture gets a
 /// new id).
@@ -31,26 +31,11 @@ pub async fn serve(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let missing = || ApiError::not_found("Image not found");
-    if !crate::random::is_hex_id(&path) {
-        return Err(missing());
-    }
-    let image = store.image_by_id(&path).await?.ok_or_else(missing)?;
-    let purpose = image.purpose().ok_or_else(missing)?;
+    let (image, purpose) =
+        pictures::picture(&state, &path, async || AuthUser::extract(&req).await).await?;
     let visibility = match purpose {
         Purpose::Avatar => CacheDirective::Public,
-        Purpose::Receipt => {
-            let user = AuthUser::extract(&req).await?;
-            let expense = match image.expense {
-                Some(id) => store.expense_by_id(id).await?,
-                None => None,
-            };
-            if !expense.is_some_and(|e| e.involves(user.id)) {
-                return Err(missing());
-            }
-            CacheDirective::Private
-        }
+        Purpose::Receipt => CacheDirective::Private,
     };
     let tag = EntityTag::new_strong(image.blob.clone());
     let caching = CacheControl(vec![
@@ -69,7 +54,7 @@ pub async fn serve(
             .insert_header(caching)
             .finish());
     }
-    let bytes = store.image_bytes(&image).await?;
+    let bytes = state.store.image_bytes(&image).await?;
     Ok(HttpResponse::Ok()
         .content_type(image.content_type.as_str())
         .insert_header(header::ETag(tag))
@@ -77,45 +62,20 @@ pub async fn serve(
         .body(bytes))
 }
 
-/// What an upload must pass before a byte of its body is read, cheapest
-/// first: its declared size (`limit`), the per-user upload limit, its
-/// owner's quota (with what it would replace given back), then room in the
-/// large-body budget, waited for at most `server.large_body_wait_ms`. The
-/// admission holds that room, and the body's read deadline, until dropped:
-/// keep it until the upload is stored or refused.
-pub async fn admit_upload(
-    store: &Store,
-    pictures: &Pictures,
-    (user, purpose): (AuthUser, Purpose),
-    replacing: Replacing<'_>,
-    declared: Option<usize>,
-    limit: usize,
-) -> Result<Admission, ApiError> {
-    if declared.is_some_and(|n| n > limit) {
-        pictures.failed(purpose, &ApiError::PayloadTooLarge);
-        return Err(ApiError::PayloadTooLarge);
-    }
-    pictures.admit(user.id, purpose)?;
-    store
-        .check_picture_room(user.id, replacing, pictures.quota())
-        .await
-        .inspect_err(|e| pictures.failed(purpose, e))?;
-    pictures.room(purpose, declared.unwrap_or(limit)).await
-}
-
 /// A `PUT` upload's bytes: admitted, then read within its deadline.
 pub async fn put_upload(
     req: &HttpRequest,
     payload: web::Payload,
-    store: &Store,
-    pictures: &Pictures,
+    state: &AppState,
     who: (AuthUser, Purpose),
     replacing: Replacing<'_>,
 ) -> Result<(Admission, Vec<u8>), ApiError> {
+    let pictures = &state.pictures;
     let max = pictures.max_upload_bytes();
     let declared = input::declared_length(req.headers());
     let limit = input::upload_body_limit(req, max);
-    let admission = admit_upload(store, pictures, who, replacing, declared, limit).await?;
+    let admission =
+        pictures::admit_upload(&state.store, pictures, who, replacing, declared, limit).await?;
     let bytes = pictures
         .read(who.1, &admission, input::upload_bytes(req, payload, max))
         .await?;
@@ -129,17 +89,19 @@ pub async fn put_profile_image(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let pictures = &state.pictures;
     let who = (user, Purpose::Avatar);
-    let (_admission, bytes) =
-        put_upload(&req, payload, &store, &pictures, who, Replacing::Photo).await?;
-    let picture = pictures.prepare(bytes, Purpose::Avatar).await?;
+    let (_admission, bytes) = put_upload(&req, payload, &state, who, Replacing::Photo).await?;
+    let picture = state.pictures.prepare(bytes, Purpose::Avatar).await?;
     let changes = ProfileChanges {
         photo: PhotoChange::Stored(picture),
         ..Default::default()
     };
-    save_profile(&state, user, changes, "Profile photo updated").await
+    let updated = pictures::save_profile(&state, user, changes).await?;
+    Ok(profile_response(
+        "Profile photo updated",
+        &updated,
+        &state.links,
+    ))
 }
 
 /// `DELETE /v1/users/profile/image`.
@@ -147,38 +109,16 @@ pub async fn delete_profile_image(
     user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let _store = &state.store;
-    let _pictures = &state.pictures;
     let changes = ProfileChanges {
         photo: PhotoChange::Remove,
         ..Default::default()
     };
-    save_profile(&state, user, changes, "Profile photo removed").await
-}
-
-/// Writes profile changes, counting a stored photo in the metrics.
-pub async fn save_profile(
-    app: &AppState,
-    user: AuthUser,
-    changes: ProfileChanges,
-    message: &str,
-) -> Result<HttpResponse, ApiError> {
-    let (store, pictures) = (&app.store, &app.pictures);
-    let stored = match &changes.photo {
-        PhotoChange::Stored(p) => Some(p.bytes.len()),
-        _ => None,
-    };
-    let result = store
-        .update_profile(user.id, changes, pictures.quota())
-        .await;
-    if let Some(size) = stored {
-        match &result {
-            Ok(_) => pictures.stored(Purpose::Avatar, size),
-            Err(e) => pictures.failed(Purpose::Avatar, e),
-        }
-    }
-    let updated = result?.ok_or_else(|| ApiError::not_found("User not found"))?;
-    Ok(profile_response(message, &updated, &app.links))
+    let updated = pictures::save_profile(&state, user, changes).await?;
+    Ok(profile_response(
+        "Profile photo removed",
+        &updated,
+        &state.links,
+    ))
 }
 
 /// `PUT /v1/expenses/:id/receipt`: by the creator or a payer (of a payment:
@@ -190,27 +130,15 @@ pub async fn put_receipt(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let pictures = &state.pictures;
+    let id = parse_id(&path, "expense")?;
     // The expense is checked before the upload is read or decoded.
-    let allowed = receipt_editor(user);
-    let expense = super::expenses::find(&store, &path).await?;
-    allowed(&expense)?;
+    let expense = pictures::receipt_target(&state, user, id).await?;
     let replacing = Replacing::Picture(expense.receipt.as_ref().map(|r| r.id.as_str()));
     let who = (user, Purpose::Receipt);
-    let (_admission, bytes) = put_upload(&req, payload, &store, &pictures, who, replacing).await?;
-    let picture = pictures.prepare(bytes, Purpose::Receipt).await?;
-    let result = change_expense(&state, user.id, &path, None, allowed, async |stored| {
-        store
-            .put_receipt(stored, user.id, &picture, pictures.quota())
-            .await
-    })
-    .await;
-    match &result {
-        Ok(_) => pictures.stored(Purpose::Receipt, picture.bytes.len()),
-        Err(e) => pictures.failed(Purpose::Receipt, e),
-    }
-    receipt_response(&state, user.id, &result?, "Receipt saved").await
+    let (_admission, bytes) = put_upload(&req, payload, &state, who, replacing).await?;
+    let picture = state.pictures.prepare(bytes, Purpose::Receipt).await?;
+    let answer = pictures::put_receipt(&state, user, id, &picture).await?;
+    Ok(one("Receipt saved", answer))
 }
 
 /// `DELETE /v1/expenses/:id/receipt`.
@@ -219,35 +147,7 @@ pub async fn delete_receipt(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let allowed = receipt_editor(user);
-    let updated = change_expense(&state, user.id, &path, None, allowed, async |stored| {
-        store.remove_receipt(stored).await
-    })
-    .await?;
-    receipt_response(&state, user.id, &updated, "Receipt removed").await
-}
-
-fn receipt_editor(user: AuthUser) -> impl Fn(&ExpenseDoc) -> Result<(), ApiError> {
-    move |stored| {
-        if stored.may_edit(user.id) {
-            Ok(())
-        } else if stored.involves(user.id) {
-            Err(ApiError::forbidden(
-                "Only the creator or the payer can change the receipt",
-            ))
-        } else {
-            Err(ApiError::not_found("Expense not found"))
-        }
-    }
-}
-
-pub async fn receipt_response(
-    app: &AppState,
-    viewer: mongodb::bson::oid::ObjectId,
-    expense: &ExpenseDoc,
-    message: &str,
-) -> Result<HttpResponse, ApiError> {
-    let view = render_one(app, viewer, expense).await?;
-    Ok(tagged(ok(message, view), expense.version))
+    let id = parse_id(&path, "expense")?;
+    let answer = pictures::delete_receipt(&state, user, id).await?;
+    Ok(one("Receipt removed", answer))
 }

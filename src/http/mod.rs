@@ -28,8 +28,9 @@ use serde::Serialize;
 use crate::error::{envelope, ApiError};
 use crate::state::AppState;
 
-pub use caller::bearer_fingerprint;
+pub use crate::app::{Page, Pagination, MAX_PAGE_SIZE};
 pub use crate::error::Checks;
+pub use caller::bearer_fingerprint;
 
 /// The application state (see `crate::state`), as registered on the server.
 pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
@@ -58,15 +59,6 @@ impl<'a, T: Serialize> Envelope<'a, T> {
             pagination: None,
         }
     }
-}
-
-/// `pagination` of list answers.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pagination {
-    pub current: u64,
-    pub limit: u64,
-    pub pages: u64,
-    pub total: u64,
 }
 
 /// 200 with the success envelope.
@@ -99,51 +91,6 @@ pub fn optional_id(raw: Option<&str>, what: &str) -> Result<Option<ObjectId>, Ap
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
         Some(r) => parse_id(r, what).map(Some),
         None => Ok(None),
-    }
-}
-
-/// `?page=&limit=` with defaults 1 and 10; limit capped at 100.
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub page: u64,
-    pub limit: u64,
-}
-
-pub const MAX_PAGE_SIZE: u64 = 100;
-const MAX_PAGE: u64 = 100_000;
-
-impl Page {
-    pub fn from_query(page: Option<u64>, limit: Option<u64>) -> Result<Self, ApiError> {
-        let page = page.unwrap_or(1);
-        let limit = limit.unwrap_or(10);
-        if page == 0 || page > MAX_PAGE {
-            return Err(ApiError::bad_request(format!(
-                "Page must be between 1 and {MAX_PAGE}"
-            )));
-        }
-        if limit == 0 || limit > MAX_PAGE_SIZE {
-            return Err(ApiError::bad_request(format!(
-                "Limit must be between 1 and {MAX_PAGE_SIZE}"
-            )));
-        }
-        Ok(Self { page, limit })
-    }
-
-    pub fn skip(&self) -> u64 {
-        (self.page - 1) * self.limit
-    }
-
-    pub fn limit_i64(&self) -> i64 {
-        i64::try_from(self.limit).unwrap_or(MAX_PAGE_SIZE as i64)
-    }
-
-    pub fn describe(&self, total: u64) -> Pagination {
-        Pagination {
-            current: self.page,
-            limit: self.limit,
-            pages: total.div_ceil(self.limit),
-            total,
-        }
     }
 }
 

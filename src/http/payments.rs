@@ -1,230 +1,27 @@
-//! `/v1/payments`: recording that money changed hands (settling up), listing,
-//! reading, editing and deleting such records.
-//!
-//! A payment is between friends, or people who share a group (with the
-//! group's id it counts in that group's balances too).
-//!
-//! A payment is stored in `expenses` with `type: "payment"`: paid by the
-//! payer, owed entirely by the payee, so its postings move balances exactly
-//! as a repayment does and it shows in every expense list. Only the person
-//! who recorded it may change or delete it.
+//! `/v1/payments`: record, list, read, edit and delete payments. Parse →
+//! `crate::app::payments` → render.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
-use super::expenses::input::{
-    cannot_share, check_open_currencies, check_participants, parse_date, parse_group,
-};
-use super::expenses::view::{render, render_one};
-use super::expenses::{change_expense, find};
-use super::groups::member_group;
-use super::users::me;
+use super::expenses::one;
 use super::versions::{expected_version, tagged};
-use super::{created, ok, ok_page, optional_id, Checks, Page};
+use super::{created, ok, ok_page, optional_id, parse_id, Page};
+use crate::app::payments::{self, PaymentBody};
 use crate::auth::AuthUser;
-use crate::domain::category::Category;
-use crate::domain::money::{positive_amount, AmountInput, Currency};
-use crate::domain::text;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{ExpenseDoc, Kind, PayerDoc, PaymentFilter, SplitDoc, Store};
-
-#[derive(Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PaymentBody {
-    /// I paid them.
-    to: Option<String>,
-    /// They paid me.
-    from: Option<String>,
-    amount: Option<AmountInput>,
-    currency: Option<String>,
-    group_id: Option<String>,
-    date: Option<String>,
-    note: Option<String>,
-    /// The version an edit is based on (as `If-Match`).
-    version: Option<i64>,
-}
-
-/// A payment's fields, parsed and checked.
-struct NewPayment {
-    from: ObjectId,
-    to: ObjectId,
-    amount: i64,
-    currency: Currency,
-    group: Option<ObjectId>,
-    date: DateTime,
-    note: Option<String>,
-}
-
-impl NewPayment {
-    /// Parses `body` with every field error collected. Absent fields fall
-    /// back to `was` (an edit), else to a new payment's defaults (today, my
-    /// default currency). Who paid whom is set once, at creation.
-    fn parse(
-        body: PaymentBody,
-        me: ObjectId,
-        default_currency: Currency,
-        was: Option<&ExpenseDoc>,
-    ) -> Result<NewPayment, ApiError> {
-        let mut c = Checks::default();
-        let parties = match (was, body.to.as_deref(), body.from.as_deref()) {
-            (Some(stored), None, None) => Some((stored.paid_by, stored.payee())),
-            (Some(_), _, _) => c.check(
-                "to",
-                Err::<(ObjectId, ObjectId), _>("Who paid whom cannot change: record a new payment"),
-            ),
-            (None, Some(to), None) => c.check("to", counterpart(to, me)).map(|to| (me, to)),
-            (None, None, Some(from)) => c
-                .check("from", counterpart(from, me))
-                .map(|from| (from, me)),
-            (None, _, _) => c.check(
-                "to",
-                Err::<(ObjectId, ObjectId), _>(
-                    "Give either to (you paid them) or from (they paid you)",
-                ),
-            ),
-        };
-        let currency = match body.currency.as_deref() {
-            Some(code) => c.check("currency", Currency::parse(code).map_err(|e| e.to_string())),
-            None => Some(was.map_or(default_currency, super::expenses::view::currency_of)),
-        };
-        let amount = match (body.amount, currency) {
-            (Some(a), Some(cur)) => c.check(
-                "amount",
-                a.decimal()
-                    .and_then(|d| positive_amount(d, cur))
-                    .map_err(|e| e.to_string()),
-            ),
-            (None, _) => c.required("amount", was.map(|w| w.amount), "Amount is required"),
-            (Some(_), None) => None,
-        };
-        let group = match was {
-            Some(stored) => Some(stored.group),
-            None => parse_group(&mut c, body.group_id.as_deref()),
-        };
-        let date = match body.date.as_deref() {
-            Some(d) => c.check("date", parse_date(d)),
-            None => Some(was.map_or_else(DateTime::now, |w| w.date)),
-        };
-        let note = match body.note {
-            Some(n) => c
-                .check("note", text::bounded(&n, "Note", 0, 500))
-                .map(|n| Some(n).filter(|n| !n.is_empty())),
-            None => Some(was.and_then(|w| w.notes.clone())),
-        };
-        let ((parties, (amount, currency)), ((group, date), note)) = c.finish(
-            parties
-                .zip(amount.zip(currency))
-                .zip(group.zip(date).zip(note)),
-        )?;
-        Ok(NewPayment {
-            from: parties.0,
-            to: parties.1,
-            amount,
-            currency,
-            group,
-            date,
-            note,
-        })
-    }
-
-    /// The stored document: a bill `from` paid and `to` owes entirely.
-    fn into_document(self, recorded_by: ObjectId, was: Option<&ExpenseDoc>) -> ExpenseDoc {
-        let now = DateTime::now();
-        let split = SplitDoc {
-            id: was
-                .and_then(|w| w.split_with.first())
-                .map_or_else(ObjectId::new, |s| s.id),
-            user: self.to,
-            amount: self.amount,
-            settled: false,
-            settled_at: None,
-            weight: None,
-        };
-        let mut doc = ExpenseDoc {
-            id: was.map_or_else(ObjectId::new, |w| w.id),
-            kind: Kind::Payment,
-            description: "Payment".into(),
-            amount: self.amount,
-            currency: self.currency.code().to_string(),
-            created_by: was.map_or(recorded_by, |w| w.created_by),
-            paid_by: self.from,
-            payers: vec![PayerDoc {
-                user: self.from,
-                amount: self.amount,
-                weight: None,
-            }],
-            payers_split_type: None,
-            split_type: Default::default(),
-            split_with: vec![split],
-            category: Category::Other.code().into(),
-            date: self.date,
-            group: self.group,
-            notes: self.note,
-            // Nothing in a payment is left to settle; it leaves the app's
-            // "unsettled" lists alone.
-            is_settled: true,
-            settled_at: None,
-            participants: Vec::new(),
-            receipt: was.and_then(|w| w.receipt.clone()),
-            created_at: was.map_or(now, |w| w.created_at),
-            updated_at: now,
-            version: was.map_or(1, |w| w.version + 1),
-        };
-        doc.refresh_participants();
-        doc
-    }
-}
-
-fn counterpart(raw: &str, me: ObjectId) -> Result<ObjectId, &'static str> {
-    let id = ObjectId::parse_str(raw.trim()).map_err(|_| "Invalid user ID format")?;
-    if id == me {
-        return Err("A payment is between you and someone else");
-    }
-    Ok(id)
-}
 
 pub async fn create(
     user: AuthUser,
     body: web::Json<PaymentBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let mine = me(&store, user).await?;
-    let payment = NewPayment::parse(body.into_inner(), user.id, mine.default_currency(), None)?;
-    // Between friends or people who share a group, or between members of
-    // the group it is recorded in.
-    let other = if payment.from == user.id {
-        payment.to
-    } else {
-        payment.from
-    };
-    let checked =
-        check_participants(&store, user, payment.group, &[payment.from], &[payment.to]).await;
-    match checked {
-        Err(ApiError::BadRequest(_)) if payment.group.is_none() => {
-            let others = [other];
-            let (shared, blocked) = futures_util::try_join!(
-                store.share_a_group(user.id, other),
-                store.any_block_between(user.id, &others)
-            )?;
-            if !shared {
-                return Err(ApiError::bad_request(
-                    "Payments are between friends or members of a shared group",
-                ));
-            }
-            if blocked {
-                return Err(cannot_share());
-            }
-        }
-        other => other?,
-    }
-    let doc = payment.into_document(user.id, None);
-    check_open_currencies(&store, &doc).await?;
-    store.insert_expense(&doc).await?;
-    let view = render_one(&state, user.id, &doc).await?;
-    Ok(tagged(created("Payment recorded", view), doc.version))
+    let answer = payments::create(&state, user, body.into_inner()).await?;
+    Ok(tagged(
+        created("Payment recorded", answer.view),
+        answer.version,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -241,62 +38,23 @@ pub async fn list(
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
     let q = query.into_inner();
     let page = Page::from_query(q.page, q.limit)?;
     let with_friend = optional_id(q.friend_id.as_deref(), "friend")?;
-    let group = match optional_id(q.group_id.as_deref(), "group")? {
-        Some(g) => Some(member_group(&store, &g.to_hex(), user).await?.id),
-        None => None,
-    };
-    let filter = PaymentFilter {
-        user: user.id,
-        with: with_friend,
-        group,
-    };
-    let (payments, total) = store
-        .payment_page(filter, page.skip(), page.limit_i64())
-        .await?;
+    let group = optional_id(q.group_id.as_deref(), "group")?;
+    let (views, total) = payments::list(&state, user, with_friend, group, &page).await?;
     Ok(ok_page(
         "Payments retrieved successfully",
-        render(&state, user.id, &payments).await?,
+        views,
         &page,
         total,
     ))
 }
 
-/// A payment by path id that the caller took part in (else 403); an
-/// expense id is a 404 here.
-pub async fn find_payment(
-    store: &Store,
-    raw: &str,
-    user: AuthUser,
-) -> Result<ExpenseDoc, ApiError> {
-    let found = find(store, raw).await.map_err(|e| match e {
-        ApiError::NotFound(_) => ApiError::not_found("Payment not found"),
-        e => e,
-    })?;
-    check_payment(&found, user, false)?;
-    Ok(found)
-}
-
-/// 404 unless a payment; 403 unless the caller took part (or, to change it,
-/// recorded it).
-fn check_payment(doc: &ExpenseDoc, user: AuthUser, to_change: bool) -> Result<(), ApiError> {
-    if doc.kind != Kind::Payment {
-        return Err(ApiError::not_found("Payment not found"));
-    }
-    if !doc.involves(user.id) {
-        return Err(ApiError::forbidden(
-            "You are not allowed to view this payment",
-        ));
-    }
-    if to_change && !doc.may_edit(user.id) {
-        return Err(ApiError::forbidden(
-            "Only the person who recorded this payment can change it",
-        ));
-    }
-    Ok(())
+/// Payment ids are parsed as the expense ids they are ("Invalid expense ID
+/// format"), as before.
+fn payment_id(raw: &str) -> Result<mongodb::bson::oid::ObjectId, ApiError> {
+    parse_id(raw, "expense")
 }
 
 pub async fn get(
@@ -304,13 +62,8 @@ pub async fn get(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let payment = find_payment(&store, &path, user).await?;
-    let view = render_one(&state, user.id, &payment).await?;
-    Ok(tagged(
-        ok("Payment retrieved successfully", view),
-        payment.version,
-    ))
+    let answer = payments::get(&state, user, payment_id(&path)?).await?;
+    Ok(one("Payment retrieved successfully", answer))
 }
 
 pub async fn update(
@@ -320,22 +73,11 @@ pub async fn update(
     body: web::Json<PaymentBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
     let body = body.into_inner();
     let expected = expected_version(&req, body.version)?;
-    let allowed = |doc: &ExpenseDoc| check_payment(doc, user, true);
-    let edited = change_expense(&state, user.id, &path, expected, allowed, async |stored| {
-        let payment = NewPayment::parse(body.clone(), user.id, Currency::USD, Some(stored))?;
-        let edited = payment.into_document(user.id, Some(stored));
-        let written = store.replace_expense(&edited, stored.version).await?;
-        Ok(written.then_some(edited))
-    })
-    .await?;
-    let view = render_one(&state, user.id, &edited).await?;
-    Ok(tagged(
-        ok("Payment updated successfully", view),
-        edited.version,
-    ))
+    let id = payment_id(&path)?;
+    let answer = payments::update(&state, user, id, expected, body).await?;
+    Ok(one("Payment updated successfully", answer))
 }
 
 pub async fn delete(
@@ -344,13 +86,7 @@ pub async fn delete(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
     let expected = expected_version(&req, None)?;
-    let allowed = |doc: &ExpenseDoc| check_payment(doc, user, true);
-    change_expense(&state, user.id, &path, expected, allowed, async |stored| {
-        let deleted = store.delete_expense(stored.id, stored.version).await?;
-        Ok(deleted.then_some(()))
-    })
-    .await?;
+    payments::delete(&state, user, payment_id(&path)?, expected).await?;
     Ok(ok("Payment deleted successfully", serde_json::Value::Null))
 }

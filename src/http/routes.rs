@@ -121,8 +121,8 @@ pub fn endpoints() -> Vec<Endpoint> {
 
         POST "/expenses" => expenses::create;
         GET "/expenses" => expenses::list;
-        GET "/expenses/group/{group_id}" => expenses::group::group_expenses;
-        GET "/expenses/group/{group_id}/balance" => expenses::group::group_balance;
+        GET "/expenses/group/{group_id}" => expenses::group_expenses;
+        GET "/expenses/group/{group_id}/balance" => expenses::group_balance;
         GET "/expenses/{id}" => expenses::get;
         PUT "/expenses/{id}" => expenses::update;
         DELETE "/expenses/{id}" => expenses::delete;

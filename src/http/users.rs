@@ -5,8 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::bearer_fingerprint;
-use super::images::{admit_upload, save_profile};
 use super::{auth::new_password, ok, ok_page, Checks, Page};
+use crate::app::pictures::{admit_upload, save_profile};
 use crate::app::views::{balance_fields, ids, iso, iso_opt, nets};
 use crate::auth::{password, AuthUser};
 use crate::domain::email::Email;
@@ -199,7 +199,12 @@ pub async fn update_profile(
         phone_number,
         default_currency,
     };
-    save_profile(&state, user, changes, "Profile updated successfully").await
+    let updated = save_profile(&state, user, changes).await?;
+    Ok(profile_response(
+        "Profile updated successfully",
+        &updated,
+        &state.links,
+    ))
 }
 
 /// What `profileImage` asks for, before any decoding.

@@ -1,24 +1,24 @@
-//! `/v1/expenses`: create, list, read, update, delete, settle my split, and the
-//! group views (expenses of a group, balances of a group).
+//! Expenses: record, list, read, edit, delete, settle my split, and the
+//! group views (a group's expenses, its members' balances). Who may do what
+//! with an expense is [`access`]; every change is decided on the expense as
+//! read and written only if it is still that version (`change_expense`).
 
+pub mod access;
 pub mod group;
-pub(crate) mod input;
+pub mod input;
 mod people;
-pub(crate) mod view;
+pub mod view;
 
 use std::collections::BTreeSet;
 
-use actix_web::{web, HttpRequest, HttpResponse};
 use mongodb::bson::{oid::ObjectId, DateTime};
-use serde::Deserialize;
 
+use self::access::Access;
 use self::input::{
-    build_splits, check_open_currencies, check_participants, check_takes_part, parse_group,
-    ExpenseBody, Fallback, NewExpense,
+    build_splits, check_open_currencies, check_participants, check_takes_part, ExpenseBody,
+    Fallback, NewExpense,
 };
-use self::view::{render, render_one};
-use super::versions::{expected_version, tagged};
-use super::{created, ok, ok_page, optional_id, parse_id, Checks, Page};
+use self::view::{render, render_one, ExpenseView};
 use crate::app::versions;
 use crate::auth::AuthUser;
 use crate::domain::modes::SplitMode;
@@ -26,17 +26,21 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{ExpenseDoc, ExpenseFilter, Kind, SplitDoc, Store};
 
+/// An expense as its viewer reads it, with the version for `ETag`.
+pub struct Versioned<T> {
+    pub view: T,
+    pub version: i64,
+}
+
+/// Records a new expense in `group` (parsed at the edge) from `body`.
 pub async fn create(
+    app: &AppState,
     user: AuthUser,
-    body: web::Json<ExpenseBody>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let mut b = body.into_inner();
-    let mut c = Checks::default();
-    let group = parse_group(&mut c, b.group_id.take().as_deref());
-    let group = c.finish(group)?;
-    let new = NewExpense::parse(b, Fallback::new_expense(user.id))?;
+    group: Option<ObjectId>,
+    body: ExpenseBody,
+) -> Result<Versioned<ExpenseView>, ApiError> {
+    let store = &app.store;
+    let new = NewExpense::parse(body, Fallback::new_expense(user.id))?;
     let payers: Vec<ObjectId> = new.payer_users().collect();
     let split_users: Vec<ObjectId> = new.split_users().collect();
     check_takes_part(user, group, payers.iter().chain(&split_users).copied())?;
@@ -68,40 +72,39 @@ pub async fn create(
     };
     apply(&mut expense, new, &[]);
     futures_util::try_join!(
-        check_participants(&store, user, group, &payers, &split_users),
-        check_open_currencies(&store, &expense)
+        check_participants(store, user, group, &payers, &split_users),
+        check_open_currencies(store, &expense)
     )?;
     store.insert_expense(&expense).await?;
-    let view = render_one(&state, user.id, &expense).await?;
-    Ok(tagged(
-        created("Expense created successfully", view),
-        expense.version,
-    ))
+    rendered(app, user, &expense).await
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListQuery {
-    page: Option<u64>,
-    limit: Option<u64>,
-    friend_id: Option<String>,
-    settled: Option<bool>,
-}
-
-pub async fn list(
+/// `expense` as `user` reads it, with its version.
+async fn rendered(
+    app: &AppState,
     user: AuthUser,
-    query: web::Query<ListQuery>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let q = query.into_inner();
-    let page = Page::from_query(q.page, q.limit)?;
-    let with_friend = optional_id(q.friend_id.as_deref(), "friend")?;
+    expense: &ExpenseDoc,
+) -> Result<Versioned<ExpenseView>, ApiError> {
+    Ok(Versioned {
+        view: render_one(app, user.id, expense).await?,
+        version: expense.version,
+    })
+}
+
+/// One page of my expenses, newest first: with a friend, settled or not.
+pub async fn list(
+    app: &AppState,
+    user: AuthUser,
+    with_friend: Option<ObjectId>,
+    settled: Option<bool>,
+    page: &crate::app::Page,
+) -> Result<(Vec<ExpenseView>, u64), ApiError> {
+    let store = &app.store;
     let filter = ExpenseFilter {
         participant: Some(user.id),
         with_friend,
         group: None,
-        settled: q.settled,
+        settled,
     };
     let (expenses, total) = if filter.with_friend.is_none() && filter.settled.is_none() {
         store
@@ -112,71 +115,57 @@ pub async fn list(
             .list_expenses(&filter, page.skip(), page.limit_i64())
             .await?
     };
-    Ok(ok_page(
-        "Expenses retrieved successfully",
-        render(&state, user.id, &expenses).await?,
-        &page,
-        total,
-    ))
+    Ok((render(app, user.id, &expenses).await?, total))
 }
 
-/// An expense by path id: malformed → 400, unknown → 404.
-pub(crate) async fn find(store: &Store, raw: &str) -> Result<ExpenseDoc, ApiError> {
-    let id = parse_id(raw, "expense")?;
+/// An expense or payment by id: unknown → 404.
+pub async fn find(store: &Store, id: ObjectId) -> Result<ExpenseDoc, ApiError> {
     store
         .expense_by_id(id)
         .await?
         .ok_or_else(|| ApiError::not_found("Expense not found"))
 }
 
+/// An expense its people may read (others: 403).
 pub async fn get(
+    app: &AppState,
     user: AuthUser,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let expense = find(&store, &path).await?;
-    if !expense.involves(user.id) {
+    id: ObjectId,
+) -> Result<Versioned<ExpenseView>, ApiError> {
+    let expense = find(&app.store, id).await?;
+    if access::of(&expense, user.id) == Access::None {
         return Err(ApiError::forbidden(
             "You are not allowed to view this expense",
         ));
     }
-    let view = render_one(&state, user.id, &expense).await?;
-    Ok(tagged(
-        ok("Expense retrieved successfully", view),
-        expense.version,
-    ))
+    rendered(app, user, &expense).await
 }
 
+/// Applies the fields of `body` to the expense; `expected`: the version
+/// the client read (If-Match), else whatever version is current.
 pub async fn update(
-    req: HttpRequest,
+    app: &AppState,
     user: AuthUser,
-    path: web::Path<String>,
-    body: web::Json<ExpenseBody>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let body = body.into_inner();
-    let expected = expected_version(&req, body.version)?;
+    id: ObjectId,
+    expected: Option<i64>,
+    body: ExpenseBody,
+) -> Result<Versioned<ExpenseView>, ApiError> {
+    let store = &app.store;
     // A concurrent change (a settlement, another edit) makes the write miss,
     // and the fields this client sent are applied again to the expense as it
     // now is.
     let forbidden = "Only the creator or the payer can update this expense";
     let allowed = editable_expense(user, forbidden);
-    let edited = change_expense(&state, user.id, &path, expected, allowed, async |stored| {
+    let edited = change_expense(app, user.id, id, expected, allowed, async |stored| {
         if stored.is_settled {
             return Err(ApiError::bad_request("Cannot update a settled expense"));
         }
-        let edited = edit(&store, user, stored, body.clone()).await?;
+        let edited = edit(store, user, stored, body.clone()).await?;
         let written = store.replace_expense(&edited, stored.version).await?;
         Ok(written.then_some(edited))
     })
     .await?;
-    let view = render_one(&state, user.id, &edited).await?;
-    Ok(tagged(
-        ok("Expense updated successfully", view),
-        edited.version,
-    ))
+    rendered(app, user, &edited).await
 }
 
 /// Reads the document, checks it with `allowed` (that the caller may change
@@ -185,17 +174,17 @@ pub async fn update(
 /// None when the document changed under it: then all of it runs again on the
 /// new version, up to [`versions::ATTEMPTS`] times, so the permission checked
 /// is always the one of the version written.
-pub(crate) async fn change_expense<T>(
+pub async fn change_expense<T>(
     app: &AppState,
     viewer: ObjectId,
-    raw_id: &str,
+    id: ObjectId,
     expected: Option<i64>,
     allowed: impl Fn(&ExpenseDoc) -> Result<(), ApiError>,
     write: impl AsyncFn(&ExpenseDoc) -> Result<Option<T>, ApiError>,
 ) -> Result<T, ApiError> {
     let store = &app.store;
     let written = versions::retry(async || {
-        let stored = find(store, raw_id).await?;
+        let stored = find(store, id).await?;
         allowed(&stored)?;
         if expected.is_some_and(|v| v != stored.version) {
             return Err(conflict(app, viewer, &stored).await);
@@ -205,7 +194,7 @@ pub(crate) async fn change_expense<T>(
     .await?;
     match written {
         Some(done) => Ok(done),
-        None => Err(conflict(app, viewer, &find(store, raw_id).await?).await),
+        None => Err(conflict(app, viewer, &find(store, id).await?).await),
     }
 }
 
@@ -222,7 +211,7 @@ fn editable_expense(
                 stored.id.to_hex()
             )));
         }
-        if !stored.may_edit(user.id) {
+        if access::of(stored, user.id) < Access::Edit {
             return Err(ApiError::forbidden(forbidden));
         }
         Ok(())
@@ -230,7 +219,7 @@ fn editable_expense(
 }
 
 /// The stored expense with the body's fields applied: the next version.
-pub async fn edit(
+async fn edit(
     store: &Store,
     user: AuthUser,
     stored: &ExpenseDoc,
@@ -312,37 +301,38 @@ fn apply(expense: &mut ExpenseDoc, new: NewExpense, previous: &[SplitDoc]) {
 }
 
 /// 409 `VERSION_CONFLICT` with the expense as it is now.
-pub(crate) async fn conflict(app: &AppState, viewer: ObjectId, current: &ExpenseDoc) -> ApiError {
+pub async fn conflict(app: &AppState, viewer: ObjectId, current: &ExpenseDoc) -> ApiError {
     versions::conflict("expense", render_one(app, viewer, current).await)
 }
 
+/// Deletes the expense (its creator or a payer); `expected` as for update.
 pub async fn delete(
-    req: HttpRequest,
+    app: &AppState,
     user: AuthUser,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let expected = expected_version(&req, None)?;
+    id: ObjectId,
+    expected: Option<i64>,
+) -> Result<(), ApiError> {
+    let store = &app.store;
     // Deleted only as read, so the permission checked is the one that holds
     // (a concurrent edit may change the payer).
     let forbidden = "Only the creator or the payer can delete this expense";
     let allowed = editable_expense(user, forbidden);
-    change_expense(&state, user.id, &path, expected, allowed, async |stored| {
+    change_expense(app, user.id, id, expected, allowed, async |stored| {
         let deleted = store.delete_expense(stored.id, stored.version).await?;
         Ok(deleted.then_some(()))
     })
-    .await?;
-    Ok(ok("Expense deleted successfully", serde_json::Value::Null))
+    .await
 }
 
+/// Settles the caller's share of a one-payer expense, atomically with the
+/// balances; the last share settled settles the expense.
 pub async fn settle(
+    app: &AppState,
     user: AuthUser,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let expense = find(&store, &path).await?;
+    id: ObjectId,
+) -> Result<Versioned<ExpenseView>, ApiError> {
+    let store = &app.store;
+    let expense = find(store, id).await?;
     if expense.kind == Kind::Payment {
         return Err(ApiError::bad_request("A payment cannot be settled"));
     }
@@ -364,9 +354,5 @@ pub async fn settle(
         .settle_split(expense.id, user.id)
         .await?
         .ok_or_else(|| ApiError::bad_request("Your split is already settled"))?;
-    let view = render_one(&state, user.id, &updated).await?;
-    Ok(tagged(
-        ok("Your split has been settled", view),
-        updated.version,
-    ))
+    rendered(app, user, &updated).await
 }

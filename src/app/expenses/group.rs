@@ -1,42 +1,32 @@
 //! The group views of `/v1/expenses`: a group's expenses and its members'
 //! balances (per currency; the single number never adds currencies).
 
-use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-
-use super::view::render;
+use super::view::{render, ExpenseView};
 use crate::app::views::number_currency;
+use crate::app::Page;
 use crate::auth::AuthUser;
 use crate::domain::balance::collect_nets;
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
 use crate::http::groups::{member_group, members_value, people_of};
-use crate::http::{ok, ok_page, Page};
 use crate::state::AppState;
 use crate::store::ExpenseFilter;
 
-#[derive(Deserialize)]
-pub struct GroupListQuery {
-    page: Option<u64>,
-    limit: Option<u64>,
-    settled: Option<bool>,
-}
-
+/// A page of a group's expenses, for its members.
 pub async fn group_expenses(
+    app: &AppState,
     user: AuthUser,
-    path: web::Path<String>,
-    query: web::Query<GroupListQuery>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let q = query.into_inner();
-    let page = Page::from_query(q.page, q.limit)?;
-    let group = member_group(&store, &path, user).await?;
+    group_id: &str,
+    settled: Option<bool>,
+    page: &Page,
+) -> Result<(Vec<ExpenseView>, u64), ApiError> {
+    let store = &app.store;
+    let group = member_group(store, group_id, user).await?;
     let filter = ExpenseFilter {
         participant: None,
         with_friend: None,
         group: Some(group.id),
-        settled: q.settled,
+        settled,
     };
     let (expenses, total) = match filter.settled {
         None => {
@@ -50,28 +40,24 @@ pub async fn group_expenses(
                 .await?
         }
     };
-    Ok(ok_page(
-        "Group expenses retrieved successfully",
-        render(&state, user.id, &expenses).await?,
-        &page,
-        total,
-    ))
+    Ok((render(app, user.id, &expenses).await?, total))
 }
 
 fn json_of(value: impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
+/// Every member's balance in a group, per currency, for its members.
 pub async fn group_balance(
+    app: &AppState,
     user: AuthUser,
-    path: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let group = member_group(&store, &path, user).await?;
+    group_id: &str,
+) -> Result<serde_json::Value, ApiError> {
+    let store = &app.store;
+    let group = member_group(store, group_id, user).await?;
     let rows = store.group_ledger(group.id).await?;
     // The members, the caller's default currency among them.
-    let people = people_of(&state, user.id, std::slice::from_ref(&group)).await?;
+    let people = people_of(app, user.id, std::slice::from_ref(&group)).await?;
     let nets = collect_nets(
         rows.iter()
             .filter_map(|r| Some((r.user, Currency::parse(&r.currency).ok()?, r.net))),
@@ -111,15 +97,12 @@ pub async fn group_balance(
         by_currency.insert(member.to_hex(), exact.into());
     }
     let members = members_value(&group, &people);
-    Ok(ok(
-        "Group balance retrieved successfully",
-        serde_json::json!({
+    Ok(serde_json::json!({
             "group": { "_id": group.id.to_hex(), "name": group.name, "members": members },
             "balances": balances,
             "currency": currency.code(),
             "otherCurrencies": other_currencies,
             "balancesByCurrency": by_currency,
             "totalExpenses": group.expense_counts().total(),
-        }),
-    ))
+    }))
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::domain::modes::{divide, exact_parts, values_of, SplitMode, Weight};
 use crate::domain::money::{AmountInput, Currency, Decimal};
 use crate::domain::split::MAX_SPLITS;
-use crate::http::Checks;
+use crate::error::Checks;
 use crate::store::{ExpenseDoc, PayerDoc};
 
 /// One person in `splitWith` or `payers`: the field the mode reads is

@@ -15,7 +15,7 @@ use crate::domain::money::{positive_amount, AmountInput, Currency, Decimal};
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::http::users::me;
-use crate::http::Checks;
+use crate::error::Checks;
 use crate::store::ledger::MAX_OPEN_CURRENCIES;
 use crate::store::{ExpenseDoc, PayerDoc, SplitDoc, Store};
 

@@ -1,0 +1,168 @@
+//! Pictures: profile photos and receipts. What an upload must pass before
+//! its body is read, who may see a receipt, and the writes that attach or
+//! remove a picture (with the quota, atomically with the document).
+
+use mongodb::bson::oid::ObjectId;
+
+use super::expenses::access::{self, Access};
+use super::expenses::view::ExpenseView;
+use super::expenses::{change_expense, find, Versioned};
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::images::intake::Admission;
+use crate::images::process::{Picture, Purpose};
+use crate::images::Pictures;
+use crate::state::AppState;
+use crate::store::images::ImageDoc;
+use crate::store::{ExpenseDoc, PhotoChange, ProfileChanges, Replacing, Store, UserDoc};
+
+/// What an upload must pass before a byte of its body is read, cheapest
+/// first: its declared size (`limit`), the per-user upload limit, its
+/// owner's quota (with what it would replace given back), then room in the
+/// large-body budget, waited for at most `server.large_body_wait_ms`. The
+/// admission holds that room, and the body's read deadline, until dropped:
+/// keep it until the upload is stored or refused.
+pub async fn admit_upload(
+    store: &Store,
+    pictures: &Pictures,
+    (user, purpose): (AuthUser, Purpose),
+    replacing: Replacing<'_>,
+    declared: Option<usize>,
+    limit: usize,
+) -> Result<Admission, ApiError> {
+    if declared.is_some_and(|n| n > limit) {
+        pictures.failed(purpose, &ApiError::PayloadTooLarge);
+        return Err(ApiError::PayloadTooLarge);
+    }
+    pictures.admit(user.id, purpose)?;
+    store
+        .check_picture_room(user.id, replacing, pictures.quota())
+        .await
+        .inspect_err(|e| pictures.failed(purpose, e))?;
+    pictures.room(purpose, declared.unwrap_or(limit)).await
+}
+
+/// A stored picture to serve: an avatar to anyone with its URL; a receipt
+/// only to someone who may see its expense (`viewer`, asked for only then).
+/// Anything else looks absent.
+pub async fn picture<F>(
+    app: &AppState,
+    id: &str,
+    viewer: F,
+) -> Result<(ImageDoc, Purpose), ApiError>
+where
+    F: AsyncFnOnce() -> Result<AuthUser, ApiError>,
+{
+    let missing = || ApiError::not_found("Image not found");
+    if !crate::random::is_hex_id(id) {
+        return Err(missing());
+    }
+    let image = app.store.image_by_id(id).await?.ok_or_else(missing)?;
+    let purpose = image.purpose().ok_or_else(missing)?;
+    if purpose == Purpose::Receipt {
+        let user = viewer().await?;
+        let expense = match image.expense {
+            Some(id) => app.store.expense_by_id(id).await?,
+            None => None,
+        };
+        if !expense.is_some_and(|e| access::of(&e, user.id) >= Access::View) {
+            return Err(missing());
+        }
+    }
+    Ok((image, purpose))
+}
+
+/// Writes profile changes, counting a stored photo in the metrics.
+pub async fn save_profile(
+    app: &AppState,
+    user: AuthUser,
+    changes: ProfileChanges,
+) -> Result<UserDoc, ApiError> {
+    let (store, pictures) = (&app.store, &app.pictures);
+    let stored = match &changes.photo {
+        PhotoChange::Stored(p) => Some(p.bytes.len()),
+        _ => None,
+    };
+    let result = store
+        .update_profile(user.id, changes, pictures.quota())
+        .await;
+    if let Some(size) = stored {
+        match &result {
+            Ok(_) => pictures.stored(Purpose::Avatar, size),
+            Err(e) => pictures.failed(Purpose::Avatar, e),
+        }
+    }
+    result?.ok_or_else(|| ApiError::not_found("User not found"))
+}
+
+/// The expense whose receipt `user` is about to replace, checked before
+/// the upload is read: its current receipt is what the upload replaces.
+pub async fn receipt_target(
+    app: &AppState,
+    user: AuthUser,
+    id: ObjectId,
+) -> Result<ExpenseDoc, ApiError> {
+    let expense = find(&app.store, id).await?;
+    receipt_editor(user)(&expense)?;
+    Ok(expense)
+}
+
+/// Attaches `picture` as the receipt of expense `id`.
+pub async fn put_receipt(
+    app: &AppState,
+    user: AuthUser,
+    id: ObjectId,
+    picture: &Picture,
+) -> Result<Versioned<ExpenseView>, ApiError> {
+    let (store, pictures) = (&app.store, &app.pictures);
+    let allowed = receipt_editor(user);
+    let result = change_expense(app, user.id, id, None, allowed, async |stored| {
+        store
+            .put_receipt(stored, user.id, picture, pictures.quota())
+            .await
+    })
+    .await;
+    match &result {
+        Ok(_) => pictures.stored(Purpose::Receipt, picture.bytes.len()),
+        Err(e) => pictures.failed(Purpose::Receipt, e),
+    }
+    rendered(app, user, &result?).await
+}
+
+/// Removes the receipt of expense `id`.
+pub async fn delete_receipt(
+    app: &AppState,
+    user: AuthUser,
+    id: ObjectId,
+) -> Result<Versioned<ExpenseView>, ApiError> {
+    let store = &app.store;
+    let allowed = receipt_editor(user);
+    let updated = change_expense(app, user.id, id, None, allowed, async |stored| {
+        store.remove_receipt(stored).await
+    })
+    .await?;
+    rendered(app, user, &updated).await
+}
+
+async fn rendered(
+    app: &AppState,
+    user: AuthUser,
+    expense: &ExpenseDoc,
+) -> Result<Versioned<ExpenseView>, ApiError> {
+    Ok(Versioned {
+        view: super::expenses::view::render_one(app, user.id, expense).await?,
+        version: expense.version,
+    })
+}
+
+/// Receipts change by whoever may edit the expense; its other people are
+/// refused, everyone else finds nothing.
+fn receipt_editor(user: AuthUser) -> impl Fn(&ExpenseDoc) -> Result<(), ApiError> {
+    move |stored| match access::of(stored, user.id) {
+        Access::Edit => Ok(()),
+        Access::None => Err(ApiError::not_found("Expense not found")),
+        Access::View | Access::Settle => Err(ApiError::forbidden(
+            "Only the creator or the payer can change the receipt",
+        )),
+    }
+}
