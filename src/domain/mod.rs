@@ -13,5 +13,6 @@ pub mod money;
 pub mod months;
 pub mod postings;
 pub mod settle;
+pub mod settle_share;
 pub mod split;
 pub mod text;

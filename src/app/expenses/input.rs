@@ -14,8 +14,8 @@ use crate::domain::modes::{SplitMode, Weight};
 use crate::domain::money::{positive_amount, AmountInput, Currency, Decimal};
 use crate::domain::text;
 use crate::error::ApiError;
-use crate::http::users::me;
 use crate::error::Checks;
+use crate::http::users::me;
 use crate::store::ledger::MAX_OPEN_CURRENCIES;
 use crate::store::{ExpenseDoc, PayerDoc, SplitDoc, Store};
 
