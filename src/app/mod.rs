@@ -4,5 +4,11 @@
 //! knows nothing of HTTP, and answers with the views (read models) the
 //! handlers in `crate::http` put into the envelope.
 
+pub mod auth;
+pub mod blocks;
+pub mod contact;
+pub mod friends;
+pub mod sessions;
+pub mod users;
 pub mod versions;
 pub mod views;
