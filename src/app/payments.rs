@@ -19,6 +19,7 @@ use super::expenses::input::{
 use super::expenses::view::{render, render_one, ExpenseView};
 use super::expenses::{change_expense, find, Versioned};
 use super::Page;
+use crate::app::users::me;
 use crate::auth::AuthUser;
 use crate::domain::category::Category;
 use crate::domain::money::{positive_amount, AmountInput, Currency};
@@ -26,7 +27,6 @@ use crate::domain::text;
 use crate::error::ApiError;
 use crate::error::Checks;
 use crate::http::groups::member_group;
-use crate::http::users::me;
 use crate::state::AppState;
 use crate::store::{ExpenseDoc, Kind, PayerDoc, PaymentFilter, SplitDoc, Store};
 
