@@ -4,5 +4,7 @@
 //! knows nothing of HTTP, and answers with the views (read models) the
 //! handlers in `crate::http` put into the envelope.
 
+pub mod groups;
+pub mod settle;
 pub mod versions;
 pub mod views;

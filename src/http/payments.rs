@@ -18,10 +18,10 @@ use super::expenses::input::{
 };
 use super::expenses::view::{render, render_one};
 use super::expenses::{change_expense, find};
-use super::groups::member_group;
 use super::users::me;
 use super::versions::{expected_version, tagged};
 use super::{created, ok, ok_page, optional_id, Checks, Page};
+use crate::app::groups::member_group_by_path as member_group;
 use crate::auth::AuthUser;
 use crate::domain::category::Category;
 use crate::domain::money::{positive_amount, AmountInput, Currency};

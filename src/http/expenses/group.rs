@@ -5,12 +5,12 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::view::render;
+use crate::app::groups::{member_group_by_path as member_group, members_value, people_of};
 use crate::app::views::number_currency;
 use crate::auth::AuthUser;
 use crate::domain::balance::collect_nets;
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
-use crate::http::groups::{member_group, members_value, people_of};
 use crate::http::{ok, ok_page, Page};
 use crate::state::AppState;
 use crate::store::ExpenseFilter;
