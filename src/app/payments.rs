@@ -18,6 +18,7 @@ use super::expenses::input::{
 };
 use super::expenses::view::{render, render_one, ExpenseView};
 use super::expenses::{change_expense, find, Versioned};
+use super::groups::member_group;
 use super::Page;
 use crate::app::users::me;
 use crate::auth::AuthUser;
@@ -26,7 +27,6 @@ use crate::domain::money::{positive_amount, AmountInput, Currency};
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::error::Checks;
-use crate::http::groups::member_group;
 use crate::state::AppState;
 use crate::store::{ExpenseDoc, Kind, PayerDoc, PaymentFilter, SplitDoc, Store};
 
@@ -248,7 +248,7 @@ pub async fn list(
 ) -> Result<(Vec<ExpenseView>, u64), ApiError> {
     let store = &app.store;
     let group = match group {
-        Some(g) => Some(member_group(store, &g.to_hex(), user).await?.id),
+        Some(g) => Some(member_group(store, g, user).await?.id),
         None => None,
     };
     let filter = PaymentFilter {

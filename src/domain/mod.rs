@@ -5,6 +5,7 @@ pub mod balance;
 pub mod category;
 pub mod email;
 pub mod friendship;
+pub mod group;
 pub mod inputs;
 pub mod iso4217;
 pub mod legacy;

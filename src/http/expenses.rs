@@ -120,7 +120,8 @@ pub async fn group_expenses(
     let q = query.into_inner();
     let page = Page::from_query(q.page, q.limit)?;
     let (views, total) =
-        expenses::group::group_expenses(&state, user, &path, q.settled, &page).await?;
+        expenses::group::group_expenses(&state, user, parse_id(&path, "group")?, q.settled, &page)
+            .await?;
     Ok(ok_page(
         "Group expenses retrieved successfully",
         views,
@@ -134,6 +135,6 @@ pub async fn group_balance(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let data = expenses::group::group_balance(&state, user, &path).await?;
+    let data = expenses::group::group_balance(&state, user, parse_id(&path, "group")?).await?;
     Ok(ok("Group balance retrieved successfully", data))
 }
