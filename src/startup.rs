@@ -266,7 +266,7 @@ async fn run(
         .secret
         .clone()
         .unwrap_or_else(|| SecretString::from(""));
-    let jwt = web::Data::new(JwtKeys::new(&secret, &settings.jwt.expires_in)?);
+    let jwt = web::Data::new(JwtKeys::new(&secret, settings.jwt.expires_in));
     let cost = settings.auth.bcrypt_cost;
     let dummy_hash = crate::auth::password::hash("not-a-real-password".into(), cost)
         .await

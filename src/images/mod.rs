@@ -63,7 +63,7 @@ impl Pictures {
                 "uploads",
                 limit_uploads,
                 settings.upload_burst,
-                Duration::from_millis(settings.upload_period_ms),
+                settings.upload_period(),
             ),
             bodies: BodyBudget::new(
                 server.large_body_memory_mib,
@@ -203,7 +203,7 @@ impl Pictures {
     }
 
     pub fn sweep_interval(&self) -> Duration {
-        Duration::from_secs(self.settings.sweep_interval_seconds)
+        self.settings.sweep_interval()
     }
 
     fn count(&self, purpose: Purpose, outcome: &str) {

@@ -11,7 +11,7 @@ use mongodb::bson::{oid::ObjectId, DateTime};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use splitlyr::auth::JwtKeys;
-use splitlyr::configuration::DatabaseSettings;
+use splitlyr::configuration::{DatabaseSettings, WriteConcern};
 use splitlyr::store::{ExpenseDoc, GroupDoc, Store, UserDoc};
 
 use crate::args::{bcrypt_cost, Args};
@@ -242,7 +242,7 @@ pub(crate) async fn seed(args: &Args) -> Result<()> {
     }
     let out = PathBuf::from(args.required("out")?);
     let secret = SecretString::from(args.required("jwt-secret")?.to_string());
-    let keys = JwtKeys::new(&secret, "2d")?;
+    let keys = JwtKeys::new(&secret, std::time::Duration::from_secs(2 * 86_400));
     let cost = bcrypt_cost(args, "bcrypt-cost")?;
     let settings = DatabaseSettings {
         uri: SecretString::from(args.required("db-uri")?.to_string()),
@@ -251,7 +251,7 @@ pub(crate) async fn seed(args: &Args) -> Result<()> {
         health_timeout_ms: 1000,
         max_pool_size: 8,
         upgrade_batch_size: 500,
-        write_concern: "majority".into(),
+        write_concern: WriteConcern::Majority,
         journal: true,
     };
     let store = Store::connect(&settings, None).await?;
