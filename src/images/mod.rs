@@ -23,9 +23,11 @@ use crate::configuration::{ImageSettings, ServerSettings};
 use crate::error::ApiError;
 use crate::metrics::ImageMetrics;
 use crate::ratelimit::KeyedLimit;
-use crate::store::images::IMAGE_PATH;
 
 const MIB: u64 = 1 << 20;
+
+/// Where pictures are served; what `profileImage` holds for a stored photo.
+pub const IMAGE_PATH: &str = "/v1/images/";
 
 pub struct Pictures {
     settings: ImageSettings,
