@@ -256,7 +256,7 @@ async fn login(
         });
     }
     let last_login = store.touch_last_login(user.id).await?;
-    cache.put(user.id, UserStatus::of(&user));
+    cache.put(user.id, UserStatus::of(&user)).await;
     let pair = open_session(&store, &keys, &policy, &cache, user.id, device).await?;
     let mut view = AuthUserView::of(&user);
     view.last_login = Some(iso(last_login));

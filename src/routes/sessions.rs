@@ -77,7 +77,7 @@ pub(super) async fn open_session(
         revoked_at: None,
     };
     let evicted = store.open_session(&session, policy.max_per_user).await?;
-    cache.revoked(evicted.iter().map(String::as_str));
+    cache.revoked(evicted.iter().map(String::as_str)).await;
     TokenPair::new(keys, user, &session.id, refresh, iat)
 }
 
@@ -177,7 +177,7 @@ pub(super) async fn refresh(
     if store.revoke_session(session.user, &session.id).await? {
         tracing::warn!(user_id = %session.user, session_id = %session.id, rotations_behind = behind, "a refresh token was used again after its rotation: session revoked");
     }
-    cache.revoked([session.id.as_str()]);
+    cache.revoked([session.id.as_str()]).await;
     Err(ended())
 }
 
@@ -208,7 +208,7 @@ pub(super) async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let session = current_session(&user)?;
     store.revoke_session(user.id, session.as_str()).await?;
-    cache.revoked([session.as_str()]);
+    cache.revoked([session.as_str()]).await;
     Ok(ok("Logged out", serde_json::Value::Null))
 }
 
@@ -220,8 +220,10 @@ pub(super) async fn logout_all(
     cache: web::Data<UserStatusCache>,
 ) -> Result<HttpResponse, ApiError> {
     let ended = store.revoke_user_sessions(user.id, None).await?;
-    cache.revoked(ended.iter().map(String::as_str));
-    cache.put(user.id, store.end_legacy_tokens(user.id).await?);
+    cache.revoked(ended.iter().map(String::as_str)).await;
+    cache
+        .put(user.id, store.end_legacy_tokens(user.id).await?)
+        .await;
     Ok(ok(
         "Logged out everywhere",
         serde_json::json!({ "sessionsEnded": ended.len() }),
@@ -274,6 +276,6 @@ pub(super) async fn end_session(
     if !store.revoke_session(user.id, id.as_str()).await? {
         return Err(ApiError::not_found("Session not found"));
     }
-    cache.revoked([id.as_str()]);
+    cache.revoked([id.as_str()]).await;
     Ok(ok("Session ended", serde_json::Value::Null))
 }

@@ -291,10 +291,10 @@ async fn change_password(
         None => bearer_fingerprint(&req),
     };
     let status = store.set_password(user.id, &hash, kept.as_deref()).await?;
-    cache.put(user.id, status);
+    cache.put(user.id, status).await;
     let keep = user.session.as_ref().map(|s| s.as_str());
     let ended = store.revoke_user_sessions(user.id, keep).await?;
-    cache.revoked(ended.iter().map(String::as_str));
+    cache.revoked(ended.iter().map(String::as_str)).await;
     Ok(ok(
         "Password changed successfully",
         serde_json::json!({ "sessionsEnded": ended.len() }),
@@ -426,9 +426,11 @@ async fn deactivate(
     store: web::Data<Store>,
     cache: web::Data<UserStatusCache>,
 ) -> Result<HttpResponse, ApiError> {
-    cache.put(user.id, store.deactivate_user(user.id).await?);
+    cache
+        .put(user.id, store.deactivate_user(user.id).await?)
+        .await;
     let ended = store.revoke_user_sessions(user.id, None).await?;
-    cache.revoked(ended.iter().map(String::as_str));
+    cache.revoked(ended.iter().map(String::as_str)).await;
     tracing::info!(user_id = %user.id, "account deactivated");
     Ok(ok(
         "Account deactivated successfully",

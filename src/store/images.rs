@@ -25,6 +25,7 @@ use super::{as_int, at_version, now, ExpenseDoc, Store, UserDoc};
 use crate::error::ApiError;
 use crate::images::process::{Picture, Purpose};
 use crate::images::IMAGE_PATH;
+
 const BUCKET: &str = "imagefiles";
 
 /// One picture in use.
