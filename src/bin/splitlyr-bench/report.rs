@@ -2,11 +2,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::args::Args;
+use crate::args::ReportArgs;
 use crate::{ratio, round3, Result};
 
 /// `key=value` lines (values may contain spaces and `=`).
@@ -347,9 +347,8 @@ fn picture_section(
     md
 }
 
-pub(crate) fn report(args: &Args) -> Result<()> {
-    let run = PathBuf::from(args.required("run")?);
-    let out = PathBuf::from(args.required("out")?);
+pub(crate) fn report(args: &ReportArgs) -> Result<()> {
+    let (run, out) = (args.run.clone(), args.out.clone());
     let meta = read_env(&run.join("meta.env"))?;
     let rss = read_env(&run.join("rss.env"))?;
     let bcrypt: Value = serde_json::from_str(
