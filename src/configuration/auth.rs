@@ -64,14 +64,6 @@ pub struct AuthSettings {
     pub accept_legacy_tokens: bool,
 }
 
-impl AuthSettings {
-    /// How long a user's status and a session's liveness may be served
-    /// from the per-process cache.
-    pub fn status_cache_ttl(&self) -> Duration {
-        Duration::from_secs(self.status_cache_seconds)
-    }
-}
-
 /// The JWT secrets of `config/local.toml` and `config/test.toml`: public
 /// (they are in the repository), so a server outside those environments
 /// refuses to start with one (a unit test keeps this list equal to the files).

@@ -28,10 +28,6 @@ impl DatabaseSettings {
         Duration::from_millis(self.health_timeout_ms)
     }
 
-    pub fn server_selection_timeout(&self) -> Duration {
-        Duration::from_millis(self.server_selection_timeout_ms)
-    }
-
     /// The `majority`-and-journal durability that production expects.
     pub fn durable_writes(&self) -> bool {
         self.write_concern == WriteConcern::Majority && self.journal
