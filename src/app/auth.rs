@@ -166,7 +166,7 @@ pub async fn login(
         });
     }
     let last_login = store.touch_last_login(user.id).await?;
-    app.status_cache.put(user.id, UserStatus::of(&user));
+    app.status_cache.put(user.id, UserStatus::of(&user)).await;
     let tokens = open_session(app, user.id, device).await?;
     let mut view = AuthUserView::of(&user);
     view.last_login = Some(iso(last_login));

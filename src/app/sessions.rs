@@ -71,7 +71,9 @@ pub async fn open_session(
         .store
         .open_session(&session, policy.max_per_user)
         .await?;
-    app.status_cache.revoked(evicted.iter().map(String::as_str));
+    app.status_cache
+        .revoked(evicted.iter().map(String::as_str))
+        .await;
     TokenPair::new(&app.jwt, user, &session.id, &refresh, iat)
 }
 
@@ -158,7 +160,7 @@ pub async fn refresh(app: &AppState, raw: &str) -> Result<TokenPair, ApiError> {
     if store.revoke_session(session.user, &session.id).await? {
         tracing::warn!(user_id = %session.user, session_id = %session.id, rotations_behind = behind, "a refresh token was used again after its rotation: session revoked");
     }
-    app.status_cache.revoked([session.id.as_str()]);
+    app.status_cache.revoked([session.id.as_str()]).await;
     Err(ended())
 }
 
@@ -169,7 +171,7 @@ pub async fn logout(app: &AppState, user: AuthUser) -> Result<(), ApiError> {
         ApiError::bad_request("This token has no session: log in again to get one")
     })?;
     app.store.revoke_session(user.id, session.as_str()).await?;
-    app.status_cache.revoked([session.as_str()]);
+    app.status_cache.revoked([session.as_str()]).await;
     Ok(())
 }
 
@@ -186,8 +188,10 @@ pub struct SessionsEnded {
 pub async fn logout_all(app: &AppState, user: AuthUser) -> Result<SessionsEnded, ApiError> {
     let (store, cache) = (&app.store, &app.status_cache);
     let ended = store.revoke_user_sessions(user.id, None).await?;
-    cache.revoked(ended.iter().map(String::as_str));
-    cache.put(user.id, store.end_legacy_tokens(user.id).await?);
+    cache.revoked(ended.iter().map(String::as_str)).await;
+    cache
+        .put(user.id, store.end_legacy_tokens(user.id).await?)
+        .await;
     Ok(SessionsEnded {
         sessions_ended: ended.len(),
     })
@@ -232,6 +236,6 @@ pub async fn end(app: &AppState, user: AuthUser, id: &str) -> Result<(), ApiErro
     if !app.store.revoke_session(user.id, id.as_str()).await? {
         return Err(missing());
     }
-    app.status_cache.revoked([id.as_str()]);
+    app.status_cache.revoked([id.as_str()]).await;
     Ok(())
 }

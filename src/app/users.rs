@@ -138,10 +138,10 @@ pub async fn change_password(
         None => bearer,
     };
     let status = store.set_password(user.id, &hash, kept.as_deref()).await?;
-    cache.put(user.id, status);
+    cache.put(user.id, status).await;
     let keep = user.session.as_ref().map(|s| s.as_str());
     let ended = store.revoke_user_sessions(user.id, keep).await?;
-    cache.revoked(ended.iter().map(String::as_str));
+    cache.revoked(ended.iter().map(String::as_str)).await;
     Ok(SessionsEnded {
         sessions_ended: ended.len(),
     })
@@ -249,9 +249,11 @@ pub async fn balances(app: &AppState, user: AuthUser) -> Result<Vec<serde_json::
 /// Deactivates my account and ends all its sessions.
 pub async fn deactivate(app: &AppState, user: AuthUser) -> Result<(), ApiError> {
     let (store, cache) = (&app.store, &app.status_cache);
-    cache.put(user.id, store.deactivate_user(user.id).await?);
+    cache
+        .put(user.id, store.deactivate_user(user.id).await?)
+        .await;
     let ended = store.revoke_user_sessions(user.id, None).await?;
-    cache.revoked(ended.iter().map(String::as_str));
+    cache.revoked(ended.iter().map(String::as_str)).await;
     tracing::info!(user_id = %user.id, "account deactivated");
     Ok(())
 }
