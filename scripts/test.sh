@@ -10,6 +10,9 @@ export DB_PORT="${TEST_DB_PORT:-$(free_port)}"
 export DB_PATH=":memory:"
 scripts/db.sh start
 trap 'DB_PORT=$DB_PORT scripts/db.sh stop' EXIT
+# A missing or changed snapshot (tests/api/snapshots/) fails instead of being
+# written: review a deliberate change with INSTA_UPDATE=always, then commit it.
+export INSTA_UPDATE="${INSTA_UPDATE:-no}"
 export SPLITLYR_TEST_DB_URI="mongodb://127.0.0.1:${DB_PORT}/?directConnection=true"
 # Tests that stop and restart their own database need the server binary.
 export SPLITLYR_SECANTUSD="$root/.venv/bin/secantusd-py"

@@ -20,6 +20,7 @@ mod pictures;
 mod replicas;
 mod samples;
 mod sessions;
+mod snapshots;
 mod splits;
 mod trust;
 mod upgrade;
