@@ -317,6 +317,49 @@ impl TestApp {
     }
 }
 
+/// The stored balance ledger (pairs, groups, users, months, payments,
+/// timeline) equals a recomputation from the expenses.
+pub async fn assert_ledger_consistent(app: &TestApp) {
+    let store = app.store().await;
+    let expected = store.recompute_ledger().await.unwrap();
+    let stored = store.stored_ledger().await.unwrap();
+    assert_eq!(
+        stored.pairs, expected.pairs,
+        "pair balances drifted from the expenses"
+    );
+    assert_eq!(
+        stored.members, expected.members,
+        "group balances drifted from the expenses"
+    );
+    assert_eq!(
+        stored.group_pairs, expected.group_pairs,
+        "pair balances inside groups drifted from the expenses"
+    );
+    let (stored_users, expected_users) = store.user_entries_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_users, expected_users,
+        "per-user balances drifted from the expenses"
+    );
+    assert!(!expected_users.is_empty() || expected.pairs.is_empty());
+    let (stored_months, expected_months) =
+        store.expense_months_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_months, expected_months,
+        "month counts drifted from the expenses"
+    );
+    let (stored_payments, expected_payments) =
+        store.paymentlog_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_payments, expected_payments,
+        "payment log drifted from the payments"
+    );
+    let (stored_timeline, expected_timeline) = store.timeline_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_timeline, expected_timeline,
+        "timeline drifted from the expenses"
+    );
+}
+
 /// Asserts the contract's error envelope and returns the message.
 pub fn error_message(body: &Value) -> String {
     assert_eq!(body["success"], false, "not an error envelope: {body}");

@@ -5,48 +5,7 @@ use mongodb::bson::doc;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp, User};
-
-pub async fn assert_ledger_consistent(app: &TestApp) {
-    let store = app.store().await;
-    let expected = store.recompute_ledger().await.unwrap();
-    let stored = store.stored_ledger().await.unwrap();
-    assert_eq!(
-        stored.pairs, expected.pairs,
-        "pair balances drifted from the expenses"
-    );
-    assert_eq!(
-        stored.members, expected.members,
-        "group balances drifted from the expenses"
-    );
-    assert_eq!(
-        stored.group_pairs, expected.group_pairs,
-        "pair balances inside groups drifted from the expenses"
-    );
-    let (stored_users, expected_users) = store.user_entries_stored_and_expected().await.unwrap();
-    assert_eq!(
-        stored_users, expected_users,
-        "per-user balances drifted from the expenses"
-    );
-    assert!(!expected_users.is_empty() || expected.pairs.is_empty());
-    let (stored_months, expected_months) =
-        store.expense_months_stored_and_expected().await.unwrap();
-    assert_eq!(
-        stored_months, expected_months,
-        "month counts drifted from the expenses"
-    );
-    let (stored_payments, expected_payments) =
-        store.paymentlog_stored_and_expected().await.unwrap();
-    assert_eq!(
-        stored_payments, expected_payments,
-        "payment log drifted from the payments"
-    );
-    let (stored_timeline, expected_timeline) = store.timeline_stored_and_expected().await.unwrap();
-    assert_eq!(
-        stored_timeline, expected_timeline,
-        "timeline drifted from the expenses"
-    );
-}
+use crate::helpers::{assert_ledger_consistent, spawn_app, spawn_app_with, TestApp, User};
 
 fn id(v: &Value) -> String {
     v["_id"].as_str().unwrap().to_string()

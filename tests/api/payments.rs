@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_field_error, error_message, spawn_app, TestApp, User};
-use crate::ledger::assert_ledger_consistent;
+use crate::helpers::{
+    assert_field_error, assert_ledger_consistent, error_message, spawn_app, TestApp, User,
+};
 
 /// My balance with `friend` per currency (`{CUR: amount}`), zeros left out.
 async fn with_friend(app: &TestApp, me: &User, friend: &User) -> BTreeMap<String, f64> {

@@ -3,8 +3,9 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_field_error, error_message, spawn_app, TestApp, User};
-use crate::ledger::assert_ledger_consistent;
+use crate::helpers::{
+    assert_field_error, assert_ledger_consistent, error_message, spawn_app, TestApp, User,
+};
 
 /// Al, Bo and Cy in Al's group "Trip".
 async fn trio(app: &TestApp) -> (User, User, User, String) {

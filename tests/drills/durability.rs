@@ -12,8 +12,7 @@ use mongodb::bson::{doc, oid::ObjectId, Document};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{free_port, spawn_app_with};
-use crate::ledger::assert_ledger_consistent;
+use crate::helpers::{assert_ledger_consistent, free_port, spawn_app_with};
 use crate::ops::OwnDatabase;
 
 const WRITERS: usize = 6;

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::concurrency;
 use crate::helpers::{binary, free_port, test_settings, TestApp, User};
+use crate::races;
 
 const REPLICAS: usize = 3;
 
@@ -307,26 +307,27 @@ fn log_file(path: &Path) -> File {
         .expect("log file")
 }
 
-// The races of concurrency.rs, each writer reaching another replica.
+// The races of tests/api/races.rs (run in-process by concurrency.rs), each
+// writer reaching another replica.
 
 #[tokio::test]
 async fn through_the_balancer_a_settlement_racing_an_edit_is_never_undone() {
     let cluster = Cluster::start(&[]).await;
-    concurrency::settlement_racing_edit(&cluster.app).await;
+    races::settlement_racing_edit(&cluster.app).await;
     cluster.assert_spread();
 }
 
 #[tokio::test]
 async fn through_the_balancer_concurrent_edits_of_different_fields_all_survive() {
     let cluster = Cluster::start(&[]).await;
-    concurrency::edits_of_different_fields(&cluster.app).await;
+    races::edits_of_different_fields(&cluster.app).await;
     cluster.assert_spread();
 }
 
 #[tokio::test]
 async fn through_the_balancer_adding_a_friend_while_they_register_makes_them_friends() {
     let cluster = Cluster::start(&[]).await;
-    concurrency::friend_added_while_registering(&cluster.app).await;
+    races::friend_added_while_registering(&cluster.app).await;
     cluster.assert_spread();
 }
 
