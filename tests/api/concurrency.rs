@@ -199,7 +199,7 @@ async fn adding_a_friend_while_they_register_makes_them_friends() {
 #[tokio::test]
 async fn identical_concurrent_adds_make_one_pending_friend() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     for round in 0..ROUNDS / 2 {
         let email = format!("later{round}@example.com");
         let phone = format!("+1555000{round:04}");

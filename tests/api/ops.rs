@@ -186,7 +186,7 @@ async fn unknown_routes_are_404_in_the_envelope_and_trailing_slashes_work() {
     let (status, body) = app.call(Method::GET, "/v1/nope", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     error_message(&body);
-    let user = app.register("Al", "al@example.com").await;
+    let user = app.user("Al").await;
     let (status, body) = app.get("/v1/users/profile/", &user.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, _) = app.call(Method::GET, "/v1/healthz/", None, None).await;
@@ -196,7 +196,7 @@ async fn unknown_routes_are_404_in_the_envelope_and_trailing_slashes_work() {
 #[tokio::test]
 async fn metrics_are_exposed_by_route_pattern() {
     let app = spawn_app().await;
-    let user = app.register("Al", "al@example.com").await;
+    let user = app.user("Al").await;
     app.call(Method::GET, "/v1/healthz", None, None).await;
     let (status, _) = app
         .get("/v1/expenses/0123456789abcdef01234567", &user.token)

@@ -40,11 +40,9 @@ pub async fn lunch(app: &TestApp, people: &[User; 3]) -> String {
     id_of(&e)
 }
 
+/// Al, Bo and Cy; Al is a friend of both.
 pub async fn three_friends(app: &TestApp) -> [User; 3] {
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
-    app.befriend(&al, &cy).await;
-    [al, bo, cy]
+    app.with_friends(["Al", "Bo", "Cy"]).await
 }
 
 /// Settling a share while the payer renames the expense: both writes stay.
@@ -118,7 +116,7 @@ pub async fn friends_and_pending(app: &TestApp, user: &User) -> (Vec<Value>, Vec
 
 /// Al adds a friend by email while that person registers: they end up friends.
 pub async fn friend_added_while_registering(app: &TestApp) {
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let mut broken = Vec::new();
     for round in 0..ROUNDS {
         let email = format!("new{round}@example.com");

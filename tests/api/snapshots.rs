@@ -260,9 +260,7 @@ async fn snapshots_of_auth_and_sessions() {
 async fn snapshots_of_users_and_friends() {
     let app = spawn_app().await;
     let mut s = Snaps::new();
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
-    let cy = app.register("Cy", "cy@example.com").await;
+    let [al, bo, cy] = app.users(["Al", "Bo", "Cy"]).await;
     for u in [&al, &bo, &cy] {
         s.user(u);
     }
@@ -453,8 +451,7 @@ async fn snapshots_of_groups() {
     let app = spawn_app().await;
     let mut s = Snaps::new();
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
-    let dee = app.register("Dee", "dee@example.com").await;
+    let [cy, dee] = app.users(["Cy", "Dee"]).await;
     for u in [&al, &bo, &cy, &dee] {
         s.user(u);
     }
@@ -581,10 +578,8 @@ async fn snapshots_of_groups() {
 async fn snapshots_of_expenses_balances_and_payments() {
     let app = spawn_app().await;
     let mut s = Snaps::new();
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
-    app.befriend(&al, &cy).await;
-    let dee = app.register("Dee", "dee@example.com").await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
+    let dee = app.user("Dee").await;
     for u in [&al, &bo, &cy, &dee] {
         s.user(u);
     }

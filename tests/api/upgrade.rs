@@ -42,13 +42,7 @@ async fn login(app: &TestApp, email: &str) -> (StatusCode, Value) {
         .as_str()
         .expect("fixture password")
         .to_owned();
-    app.call(
-        Method::POST,
-        "/v1/auth/login",
-        None,
-        Some(json!({ "email": email, "password": password })),
-    )
-    .await
+    app.login(email, &password).await
 }
 
 async fn token(app: &TestApp, email: &str) -> String {
@@ -473,7 +467,7 @@ async fn an_index_conflict_is_reported_and_does_not_block_startup() {
         .unwrap();
     assert_eq!(conflicts.len(), 1, "{body}");
     assert!(conflicts[0].as_str().unwrap().contains("email_1"), "{body}");
-    app.register("Al", "al@example.com").await;
+    app.user("Al").await;
 }
 
 #[tokio::test]
@@ -665,9 +659,7 @@ async fn inline_photos_of_the_old_server_become_stored_pictures() {
     use base64::Engine;
     let name = fresh_name();
     let first = spawn_on(&name).await;
-    let al = first.register("Al", "al@example.com").await;
-    let bo = first.register("Bo", "bo@example.com").await;
-    let cy = first.register("Cy", "cy@example.com").await;
+    let [al, bo, cy] = first.users(["Al", "Bo", "Cy"]).await;
     drop(first);
 
     // As the old server kept them: the app's whole data URI in the user

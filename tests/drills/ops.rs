@@ -151,7 +151,7 @@ async fn healthz_is_503_while_the_database_is_down_and_recovers() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    app.register("Al", "al@example.com").await;
+    app.user("Al").await;
 }
 
 /// The real binary, configured through the environment as in production.

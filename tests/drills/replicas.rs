@@ -338,7 +338,7 @@ async fn a_deactivated_token_is_refused_everywhere_within_the_status_cache_time(
     const PROBE: &str = "/v1/expenses";
     const CACHE: Duration = Duration::from_secs(2);
     let cluster = Cluster::start(&[("APP__AUTH__STATUS_CACHE_SECONDS", "2")]).await;
-    let al = cluster.app.register("Al", "al@example.com").await;
+    let al = cluster.app.user("Al").await;
     let mut targets: Vec<(String, TestApp)> = (0..REPLICAS)
         .map(|i| (format!("replica {i}"), cluster.direct(i)))
         .collect();
@@ -401,13 +401,7 @@ async fn a_deactivated_token_is_refused_everywhere_within_the_status_cache_time(
 }
 
 async fn login(app: &TestApp, user: &User, password: &str) -> (StatusCode, Value) {
-    app.call(
-        Method::POST,
-        "/v1/auth/login",
-        None,
-        Some(json!({"email": user.email, "password": password})),
-    )
-    .await
+    app.login(&user.email, password).await
 }
 
 #[tokio::test]
@@ -419,8 +413,8 @@ async fn the_login_lockout_holds_across_replicas() {
         ("APP__RATE_LIMIT__LOGIN_LOCKOUT_SECONDS", "60"),
     ])
     .await;
-    let al = cluster.app.register("Al", "al@example.com").await;
-    let bo = cluster.app.register("Bo", "bo@example.com").await;
+    let al = cluster.app.user("Al").await;
+    let bo = cluster.app.user("Bo").await;
     // One failed login on each replica: no replica alone saw three.
     for i in 0..REPLICAS {
         let (status, body) = login(&cluster.direct(i), &al, "wrong-password").await;
