@@ -91,12 +91,16 @@ fn retry_after(res: &reqwest::Response) -> u64 {
         .unwrap()
 }
 
+/// A refill of 400 ms: the wait is well under a second, so a Retry-After
+/// rounded down (0) or to the nearest second (0) fails, and sleeping the
+/// rounded-up second is all the test waits (a longer period would only add
+/// sleep).
 #[tokio::test]
 async fn retry_after_is_rounded_up_and_waiting_that_long_is_enough() {
     let app = spawn_app_with(|s| {
         s.rate_limit.enabled = true;
         s.rate_limit.general_burst = 1;
-        s.rate_limit.general_period_ms = 1500;
+        s.rate_limit.general_period_ms = 400;
     })
     .await;
     let send = || app.client.get(app.url("/v1/users/profile"));
