@@ -278,13 +278,6 @@ impl TestApp {
         people
     }
 
-    /// Makes `user` a mutual friend of each of `others`, in order.
-    pub async fn befriend_all(&self, user: &User, others: &[&User]) {
-        for other in others {
-            self.befriend(user, other).await;
-        }
-    }
-
     /// Makes `a` and `b` mutual friends: `a` adds `b`, and `b` adds `a`
     /// back (which accepts).
     pub async fn befriend(&self, a: &User, b: &User) {
