@@ -163,12 +163,7 @@ pub async fn group(
             let Some(currency) = wanted(&pair.currency) else {
                 continue;
             };
-            // `net` is what b owes a.
-            let debt = if pair.net > 0 {
-                (pair.b, pair.a, pair.net)
-            } else {
-                (pair.a, pair.b, -pair.net)
-            };
+            let debt = pair.debt();
             debts.entry(currency).or_default().push(debt);
         }
         for (currency, debts) in debts {

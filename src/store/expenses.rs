@@ -197,7 +197,7 @@ impl Store {
             .start_transaction()
             .and_run2(async |s| {
                 self.expenses().insert_one(expense).session(&mut *s).await?;
-                self.apply_ledger(s, None, Some(expense)).await
+                self.apply_projections(s, None, Some(expense)).await
             })
             .await?;
         Ok(())
@@ -317,7 +317,7 @@ impl Store {
                     .session(&mut *s)
                     .await?;
                 let Some(old) = old else { return Ok(false) };
-                self.apply_ledger(s, Some(&old), Some(expense)).await?;
+                self.apply_projections(s, Some(&old), Some(expense)).await?;
                 Ok(true)
             })
             .await?;
@@ -341,7 +341,7 @@ impl Store {
                 let Some(old) = old else {
                     return Ok((false, None));
                 };
-                self.apply_ledger(s, Some(&old), None).await?;
+                self.apply_projections(s, Some(&old), None).await?;
                 let freed = match &old.receipt {
                     Some(r) => self.release_image(s, &r.id).await?,
                     None => None,
@@ -414,7 +414,7 @@ impl Store {
                     new.is_settled = true;
                     new.settled_at = Some(at);
                 }
-                self.apply_ledger(s, Some(&old), Some(&new)).await?;
+                self.apply_projections(s, Some(&old), Some(&new)).await?;
                 Ok(Some(new))
             })
             .await?;

@@ -12,6 +12,7 @@ pub mod logins;
 pub mod paymentlog;
 pub mod pending;
 pub mod people;
+mod projection;
 pub mod sessions;
 pub mod timeline;
 pub mod upgrade;

@@ -7,8 +7,9 @@
 //! Payments live in `expenses` with the rest; a partial index there
 //! (`type: "payment"`) would have done the same job, but SecantusDB slows
 //! every concurrent write to the collection to a crawl once it holds one
-//! (measured: mixed load at 100,000 expenses from 825 to 4 req/s). Entries
-//! are kept in the payment's transaction with the ledger and rebuilt with it.
+//! (measured: mixed load at 100,000 expenses from 825 to 4 req/s). The log is
+//! a projection of the expenses (see `projection`): kept in the payment's
+//! transaction with the ledger and rebuilt with it.
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
@@ -78,9 +79,9 @@ impl Payment {
     }
 }
 
-/// The commands moving the log from `old` to `new` (either may be absent
-/// or not a payment), run inside the document's transaction: the old
-/// entries go, the new ones come.
+/// The log as a projection (see `projection`): the commands moving it from
+/// `old` to `new` (either may be absent or not a payment), run inside the
+/// document's transaction: the old entries go, the new ones come.
 pub(super) fn changes(old: Option<&ExpenseDoc>, new: Option<&ExpenseDoc>) -> Vec<Document> {
     let (old, new) = (old.and_then(Payment::of), new.and_then(Payment::of));
     if old == new {

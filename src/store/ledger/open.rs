@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
 
-use super::{Delta, Store};
+use super::delta::Delta;
 use crate::error::ApiError;
 use crate::store::ExpenseDoc;
+use crate::store::Store;
 
 /// Most currencies with a non-zero balance in one group or between two people.
 pub const MAX_OPEN_CURRENCIES: usize = 10;
