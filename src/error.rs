@@ -7,6 +7,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::store::StoreError;
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldError {
     pub field: String,
@@ -144,29 +146,21 @@ impl std::fmt::Debug for ApiError {
     }
 }
 
-impl From<mongodb::error::Error> for ApiError {
-    fn from(e: mongodb::error::Error) -> Self {
-        use mongodb::error::ErrorKind;
-        match *e.kind {
-            ErrorKind::ServerSelection { .. }
-            | ErrorKind::Io(_)
-            | ErrorKind::ConnectionPoolCleared { .. } => Self::Unavailable(e),
-            _ => Self::Internal(Box::new(e)),
+/// The store's errors as the client sees them: written once, here.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(e) => Self::Unavailable(e),
+            StoreError::Internal(e) => Self::Internal(e),
+            StoreError::EmailTaken => Self::bad_request("User already exists with this email"),
+            StoreError::QuotaExceeded { quota } => Self::TooLarge {
+                message: format!(
+                    "Your pictures would use more than your {} MiB; remove a receipt or your photo first",
+                    quota >> 20
+                ),
+                code: Some("QUOTA_EXCEEDED"),
+            },
         }
-    }
-}
-
-/// True when the error is a duplicate-key violation (E11000).
-pub fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
-    use mongodb::error::{ErrorKind, WriteFailure};
-    match &*e.kind {
-        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == 11000,
-        ErrorKind::Command(c) => c.code == 11000,
-        ErrorKind::InsertMany(m) => m
-            .write_errors
-            .as_ref()
-            .is_some_and(|errs| errs.iter().any(|w| w.code == 11000)),
-        _ => false,
     }
 }
 
@@ -348,6 +342,47 @@ mod tests {
                 render(&error, shape),
                 (StatusCode::UNAUTHORIZED, expected.clone())
             );
+        }
+    }
+
+    #[test]
+    fn store_errors_keep_their_statuses_codes_and_messages() {
+        let down = mongodb::error::Error::from(std::io::ErrorKind::ConnectionReset);
+        let cases = [
+            (
+                StoreError::from(down),
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({
+                    "success": false,
+                    "message": "The database is unavailable, please try again shortly",
+                }),
+            ),
+            (
+                StoreError::internal("a picture's blob kept disappearing"),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({
+                    "success": false,
+                    "message": "Something went wrong, please try again later",
+                }),
+            ),
+            (
+                StoreError::EmailTaken,
+                StatusCode::BAD_REQUEST,
+                json!({ "success": false, "message": "User already exists with this email" }),
+            ),
+            (
+                StoreError::QuotaExceeded { quota: 20 << 20 },
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({
+                    "success": false,
+                    "message": "Your pictures would use more than your 20 MiB; remove a receipt or your photo first",
+                    "code": "QUOTA_EXCEEDED",
+                }),
+            ),
+        ];
+        for (error, status, body) in cases {
+            let error = ApiError::from(error);
+            assert_eq!(render(&error, ErrorsShape::List), (status, body));
         }
     }
 }

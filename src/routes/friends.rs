@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use actix_web::{web, HttpResponse, Scope};
+use futures_util::TryFutureExt;
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
@@ -211,8 +212,10 @@ async fn add(
     for _ in 0..versions::ATTEMPTS {
         let (doc, registered, my_pending) = futures_util::try_join!(
             me(&store, user),
-            store.add_candidates(user.id, &emails, &phones),
-            store.pending_friends_of(user.id)
+            store
+                .add_candidates(user.id, &emails, &phones)
+                .map_err(ApiError::from),
+            store.pending_friends_of(user.id).map_err(ApiError::from)
         )?;
         let mut plan = Plan::new(user.id, doc.relations(), &my_pending);
         for entry in &parsed {

@@ -101,6 +101,7 @@ pub async fn admit_upload(
     store
         .check_picture_room(user.id, replacing, pictures.quota())
         .await
+        .map_err(ApiError::from)
         .inspect_err(|e| pictures.failed(purpose, e))?;
     pictures.room(purpose, declared.unwrap_or(limit)).await
 }
@@ -170,7 +171,8 @@ pub async fn save_profile(
     };
     let result = store
         .update_profile(user.id, changes, pictures.quota())
-        .await;
+        .await
+        .map_err(ApiError::from);
     if let Some(size) = stored {
         match &result {
             Ok(_) => pictures.stored(Purpose::Avatar, size),
@@ -200,9 +202,9 @@ pub async fn put_receipt(
     let (_admission, bytes) = put_upload(&req, payload, &store, &pictures, who, replacing).await?;
     let picture = pictures.prepare(bytes, Purpose::Receipt).await?;
     let result = change_expense(&store, user.id, &path, None, allowed, async |stored| {
-        store
+        Ok(store
             .put_receipt(stored, user.id, &picture, pictures.quota())
-            .await
+            .await?)
     })
     .await;
     match &result {
@@ -220,7 +222,7 @@ pub async fn delete_receipt(
 ) -> Result<HttpResponse, ApiError> {
     let allowed = receipt_editor(user);
     let updated = change_expense(&store, user.id, &path, None, allowed, async |stored| {
-        store.remove_receipt(stored).await
+        Ok(store.remove_receipt(stored).await?)
     })
     .await?;
     receipt_response(&store, user.id, &updated, "Receipt removed").await

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::timeline::date_range;
 use super::{as_int, at_version, now, GroupDoc, ReceiptRef, Store};
 use crate::domain::modes::SplitMode;
-use crate::error::ApiError;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -191,7 +191,7 @@ impl ExpenseFilter {
 
 impl Store {
     /// Inserts the expense and books its balances, atomically.
-    pub async fn insert_expense(&self, expense: &ExpenseDoc) -> Result<(), ApiError> {
+    pub async fn insert_expense(&self, expense: &ExpenseDoc) -> Result<(), StoreError> {
         let mut session = self.client.start_session().await?;
         session
             .start_transaction()
@@ -203,7 +203,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn expense_by_id(&self, id: ObjectId) -> Result<Option<ExpenseDoc>, ApiError> {
+    pub async fn expense_by_id(&self, id: ObjectId) -> Result<Option<ExpenseDoc>, StoreError> {
         Ok(self.expenses().find_one(doc! { "_id": id }).await?)
     }
 
@@ -215,7 +215,7 @@ impl Store {
         filter: &ExpenseFilter,
         skip: u64,
         limit: i64,
-    ) -> Result<(Vec<ExpenseDoc>, u64), ApiError> {
+    ) -> Result<(Vec<ExpenseDoc>, u64), StoreError> {
         let filter = filter.to_document();
         let reply = self
             .db
@@ -231,7 +231,7 @@ impl Store {
         filter: Document,
         skip: u64,
         limit: i64,
-    ) -> Result<Vec<ExpenseDoc>, ApiError> {
+    ) -> Result<Vec<ExpenseDoc>, StoreError> {
         Ok(self
             .expenses()
             .find(filter)
@@ -252,7 +252,7 @@ impl Store {
         user: ObjectId,
         skip: u64,
         limit: i64,
-    ) -> Result<(Vec<ExpenseDoc>, u64), ApiError> {
+    ) -> Result<(Vec<ExpenseDoc>, u64), StoreError> {
         let counts = self.expense_months_of(user).await?;
         let total = counts.total();
         let Some(window) = counts.window(skip, limit.unsigned_abs()) else {
@@ -266,7 +266,7 @@ impl Store {
     pub(super) async fn expenses_in_order(
         &self,
         ids: &[ObjectId],
-    ) -> Result<Vec<ExpenseDoc>, ApiError> {
+    ) -> Result<Vec<ExpenseDoc>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -288,7 +288,7 @@ impl Store {
         group: &GroupDoc,
         skip: u64,
         limit: i64,
-    ) -> Result<(Vec<ExpenseDoc>, u64), ApiError> {
+    ) -> Result<(Vec<ExpenseDoc>, u64), StoreError> {
         let counts = group.expense_counts();
         let total = counts.total();
         let Some(window) = counts.window(skip, limit.unsigned_abs()) else {
@@ -302,7 +302,11 @@ impl Store {
     /// Replaces the expense as it was at version `read` with `expense` (whose
     /// version is the next one) and rebooks its balances, atomically; false
     /// when it changed meanwhile (or is gone): nothing was written.
-    pub async fn replace_expense(&self, expense: &ExpenseDoc, read: i64) -> Result<bool, ApiError> {
+    pub async fn replace_expense(
+        &self,
+        expense: &ExpenseDoc,
+        read: i64,
+    ) -> Result<bool, StoreError> {
         let mut session = self.client.start_session().await?;
         let replaced = session
             .start_transaction()
@@ -327,7 +331,7 @@ impl Store {
     /// Deletes the expense as it was at version `read`, unbooks its balances
     /// and releases its receipt, atomically; false when it changed meanwhile
     /// (or is gone): nothing was deleted.
-    pub async fn delete_expense(&self, id: ObjectId, read: i64) -> Result<bool, ApiError> {
+    pub async fn delete_expense(&self, id: ObjectId, read: i64) -> Result<bool, StoreError> {
         let filter = doc! { "_id": id, "version": at_version(read) };
         let mut session = self.client.start_session().await?;
         let (deleted, freed) = session
@@ -360,7 +364,7 @@ impl Store {
         &self,
         id: ObjectId,
         user: ObjectId,
-    ) -> Result<Option<ExpenseDoc>, ApiError> {
+    ) -> Result<Option<ExpenseDoc>, StoreError> {
         let mut session = self.client.start_session().await?;
         let settled = session
             .start_transaction()

@@ -1,7 +1,10 @@
 //! Persistence: one concrete `Store` around `mongodb::Database`, with one file
-//! per collection. Indexes are created at startup, idempotently.
+//! per collection. Indexes are created at startup, idempotently. Every
+//! public function answers [`StoreError`]; steps that run inside a driver
+//! transaction keep the driver's error, whose labels drive its retries.
 
 pub mod contacts;
+mod error;
 pub mod expenses;
 pub mod friendships;
 pub mod groups;
@@ -26,6 +29,7 @@ use mongodb::{Client, Collection, Database};
 use secrecy::ExposeSecret;
 
 pub use contacts::ContactDoc;
+pub use error::{is_duplicate_key, BoxError, StoreError};
 pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc};
 pub use friendships::{Candidate, Request};
 pub use groups::{GroupDoc, MemberDoc};
@@ -50,7 +54,7 @@ impl Store {
     pub async fn connect(
         settings: &DatabaseSettings,
         metrics: Option<&Metrics>,
-    ) -> Result<Self, mongodb::error::Error> {
+    ) -> Result<Self, StoreError> {
         let mut options = ClientOptions::parse(settings.uri.expose_secret()).await?;
         options.app_name = Some("splitlyr".into());
         options.server_selection_timeout =

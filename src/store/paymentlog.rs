@@ -16,6 +16,7 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::Deserialize;
 
 use super::{ExpenseDoc, Kind, Refill, Store};
+use crate::store::StoreError;
 
 const COLLECTION: &str = "paymentlog";
 
@@ -142,7 +143,7 @@ impl Store {
         f: PaymentFilter,
         skip: u64,
         limit: i64,
-    ) -> Result<(Vec<ExpenseDoc>, u64), crate::error::ApiError> {
+    ) -> Result<(Vec<ExpenseDoc>, u64), StoreError> {
         let mut filter = doc! { "u": f.user };
         if let Some(with) = f.with {
             filter.insert("w", with);
@@ -172,7 +173,7 @@ impl Store {
     /// consistency checks.
     pub async fn paymentlog_stored_and_expected(
         &self,
-    ) -> mongodb::error::Result<(Vec<Document>, Vec<Document>)> {
+    ) -> Result<(Vec<Document>, Vec<Document>), StoreError> {
         let mut expected = Vec::new();
         let mut cursor = self.payments_stored().await?;
         while let Some(p) = cursor.try_next().await? {

@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use super::{ExpenseDoc, Refill, Store};
 use crate::domain::months::Window;
+use crate::store::StoreError;
 
 const COLLECTION: &str = "timeline";
 
@@ -165,7 +166,7 @@ impl Store {
     /// For consistency checks.
     pub async fn timeline_stored_and_expected(
         &self,
-    ) -> mongodb::error::Result<(Vec<TimelineEntry>, Vec<TimelineEntry>)> {
+    ) -> Result<(Vec<TimelineEntry>, Vec<TimelineEntry>), StoreError> {
         let mut expected = Vec::new();
         let mut cursor = self.dated_expenses().await?;
         while let Some(e) = cursor.try_next().await? {

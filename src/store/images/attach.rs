@@ -9,8 +9,8 @@ use mongodb::ClientSession;
 use super::blobs::Blob;
 use super::documents::NewImage;
 use super::{stored_image_id, PhotoChange, ReceiptRef, IMAGE_PATH};
-use crate::error::ApiError;
 use crate::images::process::{Picture, Purpose};
+use crate::store::StoreError;
 use crate::store::{ExpenseDoc, Store, UserDoc};
 
 /// Why a picture transaction gave up; carried out of it as a custom error,
@@ -20,16 +20,6 @@ pub(super) enum Abort {
     OverQuota,
     /// The blob was deleted between looking it up and claiming it.
     BlobGone,
-}
-
-pub(super) fn quota_error(quota: u64) -> ApiError {
-    ApiError::TooLarge {
-        message: format!(
-            "Your pictures would use more than your {} MiB; remove a receipt or your photo first",
-            quota >> 20
-        ),
-        code: Some("QUOTA_EXCEEDED"),
-    }
 }
 
 /// How many times a picture transaction starts over because the blob it
@@ -69,7 +59,7 @@ impl Store {
             &mut ClientSession,
             Option<&Blob>,
         ) -> mongodb::error::Result<Attached<T>>,
-    ) -> Result<T, ApiError> {
+    ) -> Result<T, StoreError> {
         for attempt in 0..BLOB_ATTEMPTS {
             let blob = match picture {
                 Some(p) => Some(self.blob_for(p, attempt > 0).await?),
@@ -85,7 +75,7 @@ impl Store {
                 return Ok(value);
             }
         }
-        Err(ApiError::internal("a picture's blob kept disappearing"))
+        Err(StoreError::internal("a picture's blob kept disappearing"))
     }
 
     /// Changes the profile fields in `set` and the photo, atomically; the
@@ -96,7 +86,7 @@ impl Store {
         mut set: Document,
         photo: PhotoChange,
         quota: u64,
-    ) -> Result<Option<UserDoc>, ApiError> {
+    ) -> Result<Option<UserDoc>, StoreError> {
         let picture = match &photo {
             PhotoChange::Stored(p) => Some(p),
             _ => None,
@@ -176,7 +166,7 @@ impl Store {
         by: ObjectId,
         picture: &Picture,
         quota: u64,
-    ) -> Result<Option<ExpenseDoc>, ApiError> {
+    ) -> Result<Option<ExpenseDoc>, StoreError> {
         self.attach(Some(picture), quota, async |s, blob| {
             // Always given with a picture; without one, like a vanished blob.
             let blob = blob.ok_or_else(|| mongodb::error::Error::custom(Abort::BlobGone))?;
@@ -226,7 +216,7 @@ impl Store {
     pub async fn remove_receipt(
         &self,
         expense: &ExpenseDoc,
-    ) -> Result<Option<ExpenseDoc>, ApiError> {
+    ) -> Result<Option<ExpenseDoc>, StoreError> {
         let Some(receipt) = &expense.receipt else {
             return Ok(Some(expense.clone()));
         };
@@ -255,7 +245,7 @@ impl Store {
         result: mongodb::error::Result<Attached<T>>,
         uploaded: Option<ObjectId>,
         quota: u64,
-    ) -> Result<Option<T>, ApiError> {
+    ) -> Result<Option<T>, StoreError> {
         match result {
             Ok(done) => {
                 let unused = uploaded.filter(|u| done.claimed != Some(*u));
@@ -266,7 +256,7 @@ impl Store {
             Err(e) => {
                 self.discard_unclaimed(uploaded).await;
                 match e.get_custom::<Abort>() {
-                    Some(Abort::OverQuota) => Err(quota_error(quota)),
+                    Some(Abort::OverQuota) => Err(StoreError::QuotaExceeded { quota }),
                     Some(Abort::BlobGone) => Ok(None),
                     None => Err(e.into()),
                 }

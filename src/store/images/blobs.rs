@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::attach::Abort;
 use super::ImageDoc;
-use crate::error::ApiError;
 use crate::images::process::Picture;
+use crate::store::StoreError;
 use crate::store::{now, Store};
 
 /// The bytes of a picture about to be referred to: their hash, and the file
@@ -24,7 +24,7 @@ pub(super) struct Blob {
 
 impl Store {
     /// A stored picture's bytes (bounded: what we store is re-encoded and small).
-    pub async fn image_bytes(&self, image: &ImageDoc) -> Result<Vec<u8>, ApiError> {
+    pub async fn image_bytes(&self, image: &ImageDoc) -> Result<Vec<u8>, StoreError> {
         let mut stream = self
             .bucket()
             .open_download_stream(image.file.into())
@@ -33,13 +33,17 @@ impl Store {
         stream
             .read_to_end(&mut bytes)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(StoreError::internal)?;
         Ok(bytes)
     }
 
     /// The blob for `picture`'s bytes: the existing one, or a new upload
     /// (always a new upload when `fresh`).
-    pub(super) async fn blob_for(&self, picture: &Picture, fresh: bool) -> Result<Blob, ApiError> {
+    pub(super) async fn blob_for(
+        &self,
+        picture: &Picture,
+        fresh: bool,
+    ) -> Result<Blob, StoreError> {
         let hash = crate::random::hex(&Sha256::digest(&picture.bytes));
         let size = i64::try_from(picture.bytes.len()).unwrap_or(i64::MAX);
         let exists = !fresh
@@ -61,11 +65,14 @@ impl Store {
         })
     }
 
-    async fn upload(&self, bytes: &[u8], hash: &str) -> Result<ObjectId, ApiError> {
+    async fn upload(&self, bytes: &[u8], hash: &str) -> Result<ObjectId, StoreError> {
         let id = ObjectId::new();
         let mut stream = self.bucket().open_upload_stream(hash).id(id.into()).await?;
-        stream.write_all(bytes).await.map_err(ApiError::internal)?;
-        stream.close().await.map_err(ApiError::internal)?;
+        stream
+            .write_all(bytes)
+            .await
+            .map_err(StoreError::internal)?;
+        stream.close().await.map_err(StoreError::internal)?;
         Ok(id)
     }
 

@@ -6,11 +6,11 @@ use mongodb::bson::{doc, oid::ObjectId, Document};
 use mongodb::options::ReturnDocument;
 use mongodb::ClientSession;
 
-use super::attach::{quota_error, Abort};
+use super::attach::Abort;
 use super::blobs::Blob;
 use super::{stored_image_id, ImageDoc, ReceiptRef, Replacing};
-use crate::error::ApiError;
 use crate::images::process::{Picture, Purpose};
+use crate::store::StoreError;
 use crate::store::{as_int, at_version, now, ExpenseDoc, Store};
 
 /// A picture about to be stored, before its blob is known.
@@ -41,9 +41,9 @@ impl NewImage<'_> {
 }
 
 impl Store {
-    /// Refuses (413 `QUOTA_EXCEEDED`) an upload by `owner` that cannot fit
-    /// whatever its size: their stored pictures, less the one it would
-    /// replace (when theirs), already fill `quota`. Checked before the
+    /// Refuses ([`StoreError::QuotaExceeded`]) an upload by `owner` that
+    /// cannot fit whatever its size: their stored pictures, less the one it
+    /// would replace (when theirs), already fill `quota`. Checked before the
     /// upload's body is read; the transaction that stores it checks again
     /// with the real size.
     pub async fn check_picture_room(
@@ -51,7 +51,7 @@ impl Store {
         owner: ObjectId,
         replacing: Replacing<'_>,
         quota: u64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         let Some(user) = self
             .users()
             .clone_with_type::<Document>()
@@ -77,7 +77,7 @@ impl Store {
             None => 0,
         };
         if used - credit >= i64::try_from(quota).unwrap_or(i64::MAX) {
-            return Err(quota_error(quota));
+            return Err(StoreError::QuotaExceeded { quota });
         }
         Ok(())
     }

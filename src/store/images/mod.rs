@@ -30,8 +30,8 @@ use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 
 use super::Store;
-use crate::error::ApiError;
 use crate::images::process::{Picture, Purpose};
+use crate::store::StoreError;
 
 /// Where pictures are served; what `profileImage` holds for a stored photo.
 pub const IMAGE_PATH: &str = "/v1/images/";
@@ -118,7 +118,7 @@ impl Store {
         )
     }
 
-    pub async fn image_by_id(&self, id: &str) -> Result<Option<ImageDoc>, ApiError> {
+    pub async fn image_by_id(&self, id: &str) -> Result<Option<ImageDoc>, StoreError> {
         Ok(self.image_docs().find_one(doc! { "_id": id }).await?)
     }
 }

@@ -7,15 +7,15 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
 
 use super::BUCKET;
-use crate::error::ApiError;
 use crate::store::Store;
+use crate::store::StoreError;
 
 impl Store {
     /// Removes stored bytes no picture uses: blobs without references, and
     /// GridFS files (or chunks left of one) that no blob refers to and that
     /// are older than `grace` (so uploads whose transaction is still running
     /// are left alone). Returns the number of files removed.
-    pub async fn sweep_images(&self, grace: Duration) -> Result<u64, ApiError> {
+    pub async fn sweep_images(&self, grace: Duration) -> Result<u64, StoreError> {
         let mut removed = 0;
         let unused: Vec<Document> = self
             .blobs()
@@ -71,7 +71,7 @@ impl Store {
     async fn sweep_files(
         &self,
         ids: impl futures_util::Stream<Item = mongodb::error::Result<Option<ObjectId>>>,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<u64, StoreError> {
         const BATCH: usize = 500;
         let mut ids = std::pin::pin!(ids);
         let mut batch: Vec<ObjectId> = Vec::with_capacity(BATCH);

@@ -18,6 +18,7 @@ use crate::domain::money::Currency;
 use crate::domain::months::MonthCounts;
 use crate::domain::postings::Bill;
 use crate::store::Store;
+use crate::store::StoreError;
 
 /// Month counts keyed by ("users" or "groups", id).
 pub type MonthsByOwner = BTreeMap<(&'static str, ObjectId), MonthCounts>;
@@ -51,7 +52,7 @@ impl Store {
     /// The ledger as it should be, recomputed from every expense, without
     /// zero nets. For consistency checks. Holds every group expense's bill
     /// in memory at once (the oracle adds them up in one call).
-    pub async fn recompute_ledger(&self) -> mongodb::error::Result<LedgerDocs> {
+    pub async fn recompute_ledger(&self) -> Result<LedgerDocs, StoreError> {
         let mut delta = Delta::default();
         let mut group_bills: Vec<(Currency, Bill<(ObjectId, ObjectId)>)> = Vec::new();
         let mut cursor = self.ledger_sources().await?;
@@ -89,7 +90,7 @@ impl Store {
     }
 
     /// The stored ledger documents with a non-zero net, sorted by id.
-    pub async fn stored_ledger(&self) -> mongodb::error::Result<LedgerDocs> {
+    pub async fn stored_ledger(&self) -> Result<LedgerDocs, StoreError> {
         Ok(LedgerDocs {
             pairs: self.nonzero_rows("balances").await?,
             members: self.nonzero_rows("groupbalances").await?,
@@ -112,7 +113,7 @@ impl Store {
     /// consistency checks.
     pub async fn expense_months_stored_and_expected(
         &self,
-    ) -> mongodb::error::Result<(MonthsByOwner, MonthsByOwner)> {
+    ) -> Result<(MonthsByOwner, MonthsByOwner), StoreError> {
         let (delta, _) = self.full_delta().await?;
         let mut expected = MonthsByOwner::new();
         let mut stored = MonthsByOwner::new();
@@ -144,7 +145,7 @@ impl Store {
     /// only). For consistency checks.
     pub async fn user_entries_stored_and_expected(
         &self,
-    ) -> mongodb::error::Result<(UserEntries, UserEntries)> {
+    ) -> Result<(UserEntries, UserEntries), StoreError> {
         let (delta, _) = self.full_delta().await?;
         let expected = user_entries(&delta.pairs);
         let docs: Vec<Document> = self

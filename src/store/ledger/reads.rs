@@ -8,8 +8,8 @@ use serde::Deserialize;
 use super::documents::{parse_entries, stored_months};
 use crate::domain::balance::PairNet;
 use crate::domain::months::MonthCounts;
-use crate::error::ApiError;
 use crate::store::Store;
+use crate::store::StoreError;
 
 /// A balance row as seen from one user: the counterparty owes them `net`.
 #[derive(Debug, Clone)]
@@ -59,7 +59,7 @@ impl Store {
         &self,
         me: ObjectId,
         counterparty: Option<ObjectId>,
-    ) -> Result<Vec<LedgerRow>, ApiError> {
+    ) -> Result<Vec<LedgerRow>, StoreError> {
         let Some(other) = counterparty else {
             return self.user_balances(me).await;
         };
@@ -87,7 +87,7 @@ impl Store {
     }
 
     /// How many expenses the user takes part in, per month.
-    pub async fn expense_months_of(&self, user: ObjectId) -> Result<MonthCounts, ApiError> {
+    pub async fn expense_months_of(&self, user: ObjectId) -> Result<MonthCounts, StoreError> {
         let found = self
             .db
             .collection::<Document>("userbalances")
@@ -98,7 +98,7 @@ impl Store {
     }
 
     /// My non-zero balances with everyone: one document read.
-    async fn user_balances(&self, me: ObjectId) -> Result<Vec<LedgerRow>, ApiError> {
+    async fn user_balances(&self, me: ObjectId) -> Result<Vec<LedgerRow>, StoreError> {
         let found = self
             .db
             .collection::<Document>("userbalances")
@@ -120,7 +120,7 @@ impl Store {
     }
 
     /// Non-zero member balances of a group.
-    pub async fn group_ledger(&self, group: ObjectId) -> Result<Vec<GroupBalanceDoc>, ApiError> {
+    pub async fn group_ledger(&self, group: ObjectId) -> Result<Vec<GroupBalanceDoc>, StoreError> {
         Ok(self
             .db
             .collection::<GroupBalanceDoc>("groupbalances")
@@ -132,7 +132,7 @@ impl Store {
     }
 
     /// Non-zero pair balances inside a group.
-    pub async fn group_pairs(&self, group: ObjectId) -> Result<Vec<PairDoc>, ApiError> {
+    pub async fn group_pairs(&self, group: ObjectId) -> Result<Vec<PairDoc>, StoreError> {
         Ok(self
             .db
             .collection::<PairDoc>("grouppairs")

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mongodb::bson::{doc, DateTime};
 
-use crate::error::is_duplicate_key;
+use crate::store::is_duplicate_key;
 use crate::store::{now, Store};
 
 const LEASE: &str = "upgrade-lease";

@@ -28,10 +28,11 @@
 //! recorded), else at version 0: the old server's, or a new empty one.
 //!
 //! One process at a time upgrades, holding a lease (`lease`); the others
-//! wait, answering 503, until the database is current. Every step is
-//! idempotent or resumable and records what it did in `migrations` (read
-//! back as the `report`), so a crash at any point is finished by the next
-//! process to take the lease, and no document is converted twice.
+//! wait, not ready (see `state::Readiness`), until the database is
+//! current. Every step is idempotent or resumable and records what it did
+//! in `migrations` (read back as the `report`), so a crash at any point is
+//! finished by the next process to take the lease, and no document is
+//! converted twice.
 
 mod lease;
 mod report;
@@ -50,6 +51,7 @@ pub use v1::OLD_PLACEHOLDER_IMAGE;
 use self::lease::{owner_id, WAIT_POLL};
 use super::{now, Store};
 use crate::state::{Phase, Readiness};
+use crate::store::StoreError;
 
 /// The schema this release reads and writes.
 pub const SCHEMA_VERSION: i32 = 5;
@@ -81,7 +83,7 @@ impl Store {
 
     /// The schema version of the documents: recorded, or else inferred from
     /// whether Splitlyr ever built its ledger here (see the module docs).
-    pub async fn schema_version(&self) -> mongodb::error::Result<i32> {
+    pub async fn schema_version(&self) -> Result<i32, StoreError> {
         Ok(match self.recorded_schema().await? {
             Some(version) => version,
             None if self.ledger_was_built().await? => SCHEMA_VERSION,
@@ -110,7 +112,7 @@ impl Store {
     /// the schema upgrade and the ledger. Waits while another process holds
     /// the upgrade lease. `readiness` tells the API and `/v1/healthz` where
     /// it stands.
-    pub async fn prepare(&self, readiness: &Readiness, batch: usize) -> mongodb::error::Result<()> {
+    pub async fn prepare(&self, readiness: &Readiness, batch: usize) -> Result<(), StoreError> {
         let schema = self.schema_version().await?;
         readiness.set_index_conflicts(self.ensure_indexes(schema).await?);
         let owner = owner_id();
@@ -137,7 +139,7 @@ impl Store {
 
     /// Runs every step from the database's version on, records the new
     /// version and rebuilds the ledger if its rules changed.
-    async fn upgrade_holding_lease(&self, owner: &str, batch: usize) -> mongodb::error::Result<()> {
+    async fn upgrade_holding_lease(&self, owner: &str, batch: usize) -> Result<(), StoreError> {
         let version = self.schema_version().await?;
         if version < 1 {
             let report = self.upgrade_to_v1(owner, batch).await?;
@@ -161,7 +163,7 @@ impl Store {
         if self.recorded_schema().await? != Some(SCHEMA_VERSION) {
             self.record_schema(SCHEMA_VERSION).await?;
         }
-        self.ensure_ledger().await
+        Ok(self.ensure_ledger().await?)
     }
 
     /// Runs one step of the upgrade in a transaction of its own, retried

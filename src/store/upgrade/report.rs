@@ -12,6 +12,7 @@ use super::v2::V2_MIGRATION;
 use super::v3::V3_MIGRATION;
 use super::v4::V4_MIGRATION;
 use super::SCHEMA_VERSION;
+use crate::store::StoreError;
 use crate::store::{as_int, Store};
 
 const COUNTED_COLLECTIONS: [&str; 5] =
@@ -129,12 +130,13 @@ impl Store {
 
     /// The report of the last upgrade from the old server's documents, as
     /// recorded in `migrations` (empty counts when there was none).
-    pub async fn upgrade_report(&self) -> mongodb::error::Result<UpgradeReport> {
+    pub async fn upgrade_report(&self) -> Result<UpgradeReport, StoreError> {
         let mut report: UpgradeReport = self
             .migration_record(V1_MIGRATION)
             .await?
             .map(mongodb::bson::from_document)
-            .transpose()?
+            .transpose()
+            .map_err(StoreError::internal)?
             .unwrap_or_default();
         report.to_version = SCHEMA_VERSION;
         if let Some(v2) = self.migration_record(V2_MIGRATION).await? {
@@ -161,7 +163,7 @@ impl Store {
     pub async fn upgrade_dry_run(
         &self,
         on_moved: impl FnMut(&MovedExpense),
-    ) -> mongodb::error::Result<UpgradeReport> {
+    ) -> Result<UpgradeReport, StoreError> {
         let from_version = self.schema_version().await?;
         let mut report = UpgradeReport {
             from_version,

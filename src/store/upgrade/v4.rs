@@ -2,7 +2,7 @@
 
 use mongodb::bson::{doc, Bson, Document};
 
-use crate::store::{now, Store};
+use crate::store::{now, Store, StoreError};
 
 /// The record of this step in `migrations`.
 pub(super) const V4_MIGRATION: &str = "v4-pictures";
@@ -20,7 +20,7 @@ impl Store {
     /// of a photo change, picked while the data URI is still there: a crash
     /// midway resumes with the next. A photo that is not a picture we accept
     /// is removed (logged with the user's id, counted).
-    pub(super) async fn upgrade_to_v4(&self) -> mongodb::error::Result<()> {
+    pub(super) async fn upgrade_to_v4(&self) -> Result<(), StoreError> {
         use crate::images::{input, process};
         const BOUNDS: process::Bounds = process::Bounds {
             max_pixels: 40_000_000,
@@ -36,9 +36,7 @@ impl Store {
                 .projection(doc! { "profileImage": 1 })
                 .await?;
             let Some(user) = next else { break };
-            let id = user
-                .get_object_id("_id")
-                .map_err(mongodb::error::Error::custom)?;
+            let id = user.get_object_id("_id").map_err(StoreError::internal)?;
             let uri = user.get_str("profileImage").unwrap_or_default().to_owned();
             let picture = tokio::task::spawn_blocking(move || {
                 let bytes = input::data_uri_bytes(&uri, "profileImage", 64 << 20)
@@ -47,7 +45,7 @@ impl Store {
                 process::reencode(&bytes, &probe, AVATAR_SIDE, &BOUNDS).map_err(|e| e.to_string())
             })
             .await
-            .map_err(mongodb::error::Error::custom)?;
+            .map_err(StoreError::internal)?;
             match picture {
                 Ok(picture) => {
                     // The same transaction as a photo change from the API.
@@ -62,8 +60,7 @@ impl Store {
                         runtime.block_on(store.change_photo(id, Document::new(), change, u64::MAX))
                     })
                     .await
-                    .map_err(mongodb::error::Error::custom)?
-                    .map_err(|e| mongodb::error::Error::custom(e.to_string()))?;
+                    .map_err(StoreError::internal)??;
                     stored += 1;
                 }
                 Err(reason) => {

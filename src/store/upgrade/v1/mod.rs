@@ -13,7 +13,7 @@ use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
 use self::convert::{convert_expense, Conversion};
 use super::report::{ExpenseCounts, MovedExpense, UpgradeReport};
 use super::Step;
-use crate::store::{now, Store};
+use crate::store::{now, Store, StoreError};
 
 /// The record of this step in `migrations`.
 pub(super) const V1_MIGRATION: &str = "v1-node-documents";
@@ -66,7 +66,7 @@ impl Store {
         &self,
         owner: &str,
         batch: usize,
-    ) -> mongodb::error::Result<UpgradeReport> {
+    ) -> Result<UpgradeReport, StoreError> {
         let migrations = self.migrations();
         migrations
             .update_one(
