@@ -173,6 +173,15 @@ fn as_int(v: &mongodb::bson::Bson) -> Option<i64> {
     v.as_i64().or_else(|| v.as_i32().map(i64::from))
 }
 
+/// Sorts documents by their string `_id`, for comparisons.
+fn sort_by_id(list: &mut [Document]) {
+    list.sort_by(|a, b| {
+        a.get_str("_id")
+            .unwrap_or("")
+            .cmp(b.get_str("_id").unwrap_or(""))
+    });
+}
+
 /// The current time as stored in documents (millisecond precision).
 pub(crate) fn now() -> mongodb::bson::DateTime {
     mongodb::bson::DateTime::now()

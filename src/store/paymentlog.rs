@@ -15,7 +15,7 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::Deserialize;
 
-use super::{ExpenseDoc, Kind, Refill, Store};
+use super::{sort_by_id, ExpenseDoc, Kind, Refill, Store};
 use crate::store::StoreError;
 
 const COLLECTION: &str = "paymentlog";
@@ -182,11 +182,7 @@ impl Store {
         let mut stored: Vec<Document> =
             self.paymentlog().find(doc! {}).await?.try_collect().await?;
         for list in [&mut stored, &mut expected] {
-            list.sort_by(|a, b| {
-                a.get_str("_id")
-                    .unwrap_or("")
-                    .cmp(b.get_str("_id").unwrap_or(""))
-            });
+            sort_by_id(list);
         }
         Ok((stored, expected))
     }

@@ -110,15 +110,8 @@ impl Store {
             else {
                 return Ok(Attached::nothing(None));
             };
-            let old = match current.profile_image.as_deref().and_then(stored_image_id) {
-                Some(id) => {
-                    self.image_docs()
-                        .find_one(doc! { "_id": id })
-                        .session(&mut *s)
-                        .await?
-                }
-                None => None,
-            };
+            let photo = current.profile_image.as_deref().and_then(stored_image_id);
+            let old = self.image_in(s, photo).await?;
             let mut fields = set.clone();
             let mut claimed = None;
             if let (Some(picture), Some(blob)) = (picture, blob) {
@@ -170,15 +163,8 @@ impl Store {
         self.attach(Some(picture), quota, async |s, blob| {
             // Always given with a picture; without one, like a vanished blob.
             let blob = blob.ok_or_else(|| mongodb::error::Error::custom(Abort::BlobGone))?;
-            let old = match &expense.receipt {
-                Some(r) => {
-                    self.image_docs()
-                        .find_one(doc! { "_id": &r.id })
-                        .session(&mut *s)
-                        .await?
-                }
-                None => None,
-            };
+            let receipt = expense.receipt.as_ref().map(|r| r.id.as_str());
+            let old = self.image_in(s, receipt).await?;
             let credit = old.as_ref().filter(|o| o.owner == by).map_or(0, |o| o.size);
             // The expense first: when it changed, nothing else is written.
             let id = crate::random::hex_id().map_err(mongodb::error::Error::custom)?;

@@ -82,6 +82,19 @@ impl Store {
         Ok(())
     }
 
+    /// Inside a transaction: the picture `id` names, if any.
+    pub(super) async fn image_in(
+        &self,
+        s: &mut ClientSession,
+        id: Option<&str>,
+    ) -> mongodb::error::Result<Option<ImageDoc>> {
+        let Some(id) = id else { return Ok(None) };
+        self.image_docs()
+            .find_one(doc! { "_id": id })
+            .session(&mut *s)
+            .await
+    }
+
     /// Inside a transaction: stores the document of a new picture in `blob`,
     /// charged to its owner within `quota` (`credit` bytes of it given back
     /// by the picture it replaces), one more reference to the blob; the

@@ -17,8 +17,8 @@ use crate::domain::balance::group_balances;
 use crate::domain::money::Currency;
 use crate::domain::months::MonthCounts;
 use crate::domain::postings::Bill;
-use crate::store::Store;
 use crate::store::StoreError;
+use crate::store::{sort_by_id, Store};
 
 /// Month counts keyed by ("users" or "groups", id).
 pub type MonthsByOwner = BTreeMap<(&'static str, ObjectId), MonthCounts>;
@@ -38,11 +38,7 @@ impl LedgerDocs {
     /// Each list sorted by `_id`, for comparisons.
     pub fn sorted(mut self) -> Self {
         for list in [&mut self.pairs, &mut self.members, &mut self.group_pairs] {
-            list.sort_by(|a, b| {
-                a.get_str("_id")
-                    .unwrap_or("")
-                    .cmp(b.get_str("_id").unwrap_or(""))
-            });
+            sort_by_id(list);
         }
         self
     }

@@ -73,6 +73,19 @@ impl Store {
         self.db.collection("migrations")
     }
 
+    /// Records in `migrations` that the step `id` finished, adding `counts`
+    /// (what it changed) to what earlier runs of it counted.
+    async fn record_step(&self, id: &str, counts: Document) -> mongodb::error::Result<()> {
+        self.migrations()
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$inc": counts, "$set": { "finishedAt": now() } },
+            )
+            .upsert(true)
+            .await?;
+        Ok(())
+    }
+
     /// The recorded schema version, if any.
     async fn recorded_schema(&self) -> mongodb::error::Result<Option<i32>> {
         let found = self.meta().find_one(doc! { "_id": "schema" }).await?;

@@ -3,7 +3,7 @@
 
 use mongodb::bson::{doc, Document};
 
-use crate::store::{now, Store};
+use crate::store::Store;
 
 /// The record of this step in `migrations`.
 pub(super) const V3_MIGRATION: &str = "v3-postings";
@@ -28,15 +28,7 @@ impl Store {
             )
             .await?
             .modified_count;
-        self.migrations()
-            .update_one(
-                doc! { "_id": V3_MIGRATION },
-                doc! {
-                    "$inc": { "typedExpenses": n as i64 },
-                    "$set": { "finishedAt": now() },
-                },
-            )
-            .upsert(true)
+        self.record_step(V3_MIGRATION, doc! { "typedExpenses": n as i64 })
             .await?;
         tracing::info!(
             expenses = n,

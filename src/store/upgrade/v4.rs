@@ -2,7 +2,7 @@
 
 use mongodb::bson::{doc, Bson, Document};
 
-use crate::store::{now, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// The record of this step in `migrations`.
 pub(super) const V4_MIGRATION: &str = "v4-pictures";
@@ -75,16 +75,8 @@ impl Store {
                 }
             }
         }
-        self.migrations()
-            .update_one(
-                doc! { "_id": V4_MIGRATION },
-                doc! {
-                    "$inc": { "inlinePhotos": stored, "droppedPhotos": dropped },
-                    "$set": { "finishedAt": now() },
-                },
-            )
-            .upsert(true)
-            .await?;
+        let counts = doc! { "inlinePhotos": stored, "droppedPhotos": dropped };
+        self.record_step(V4_MIGRATION, counts).await?;
         tracing::info!(
             stored,
             dropped,
