@@ -7,6 +7,7 @@ pub mod auth;
 pub mod blocks;
 mod caller;
 pub mod contact;
+pub mod errors;
 pub mod expenses;
 pub mod friends;
 pub mod groups;
