@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use crate::domain::email::Email;
 use crate::error::ApiError;
-use crate::store::{ContactDoc, Store};
+use crate::state::AppState;
+use crate::store::ContactDoc;
 
 /// The subjects a message may have.
 pub const SUBJECTS: [&str; 8] = [
@@ -43,7 +44,8 @@ pub struct Received {
     id: String,
 }
 
-pub async fn submit(store: &Store, message: Message, from: Sender) -> Result<Received, ApiError> {
+pub async fn submit(app: &AppState, message: Message, from: Sender) -> Result<Received, ApiError> {
+    let store = &app.store;
     let contact = ContactDoc {
         id: ObjectId::new(),
         first_name: message.first_name,

@@ -10,7 +10,7 @@ use super::expenses::{change_expense, find, Versioned};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::images::intake::Admission;
-use crate::images::process::{Picture, Purpose};
+use crate::images::process::Purpose;
 use crate::images::Pictures;
 use crate::state::AppState;
 use crate::store::images::ImageDoc;
@@ -73,6 +73,35 @@ where
     Ok((image, purpose))
 }
 
+/// The bytes of a picture [`picture`] allowed.
+pub async fn bytes(app: &AppState, image: &ImageDoc) -> Result<Vec<u8>, ApiError> {
+    Ok(app.store.image_bytes(image).await?)
+}
+
+/// Decodes an uploaded photo (bounded, off the async workers) and makes it
+/// the caller's profile photo.
+pub async fn set_photo(
+    app: &AppState,
+    user: AuthUser,
+    bytes: Vec<u8>,
+) -> Result<UserDoc, ApiError> {
+    let picture = app.pictures.prepare(bytes, Purpose::Avatar).await?;
+    let changes = ProfileChanges {
+        photo: PhotoChange::Stored(picture),
+        ..Default::default()
+    };
+    save_profile(app, user, changes).await
+}
+
+/// Removes the caller's profile photo.
+pub async fn remove_photo(app: &AppState, user: AuthUser) -> Result<UserDoc, ApiError> {
+    let changes = ProfileChanges {
+        photo: PhotoChange::Remove,
+        ..Default::default()
+    };
+    save_profile(app, user, changes).await
+}
+
 /// Writes profile changes, counting a stored photo in the metrics.
 pub async fn save_profile(
     app: &AppState,
@@ -109,14 +138,15 @@ pub async fn receipt_target(
     Ok(expense)
 }
 
-/// Attaches `picture` as the receipt of expense `id`.
+/// Decodes an uploaded receipt and attaches it to expense `id`.
 pub async fn put_receipt(
     app: &AppState,
     user: AuthUser,
     id: ObjectId,
-    picture: &Picture,
+    bytes: Vec<u8>,
 ) -> Result<Versioned<ExpenseView>, ApiError> {
     let (store, pictures) = (&app.store, &app.pictures);
+    let picture = &pictures.prepare(bytes, Purpose::Receipt).await?;
     let allowed = receipt_editor(user);
     let result = change_expense(app, user.id, id, None, allowed, async |stored| {
         Ok(store

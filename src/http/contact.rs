@@ -35,7 +35,7 @@ pub async fn submit(
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(512).collect()),
     };
-    let received = contact::submit(&state.store, message, from).await?;
+    let received = contact::submit(&state, message, from).await?;
     Ok(created(
         "Thank you for contacting us. We will get back to you soon.",
         received,

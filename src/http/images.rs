@@ -15,7 +15,7 @@ use crate::images::input;
 use crate::images::intake::Admission;
 use crate::images::process::Purpose;
 use crate::state::AppState;
-use crate::store::{PhotoChange, ProfileChanges, Replacing};
+use crate::store::Replacing;
 
 /// A year: what is behind a picture URL never changes (a new picture gets a
 /// new id).
@@ -54,7 +54,7 @@ pub async fn serve(
             .insert_header(caching)
             .finish());
     }
-    let bytes = state.store.image_bytes(&image).await?;
+    let bytes = pictures::bytes(&state, &image).await?;
     Ok(HttpResponse::Ok()
         .content_type(image.content_type.as_str())
         .insert_header(header::ETag(tag))
@@ -91,12 +91,7 @@ pub async fn put_profile_image(
 ) -> Result<HttpResponse, ApiError> {
     let who = (user, Purpose::Avatar);
     let (_admission, bytes) = put_upload(&req, payload, &state, who, Replacing::Photo).await?;
-    let picture = state.pictures.prepare(bytes, Purpose::Avatar).await?;
-    let changes = ProfileChanges {
-        photo: PhotoChange::Stored(picture),
-        ..Default::default()
-    };
-    let updated = pictures::save_profile(&state, user, changes).await?;
+    let updated = pictures::set_photo(&state, user, bytes).await?;
     Ok(profile_response(
         "Profile photo updated",
         &updated,
@@ -109,11 +104,7 @@ pub async fn delete_profile_image(
     user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let changes = ProfileChanges {
-        photo: PhotoChange::Remove,
-        ..Default::default()
-    };
-    let updated = pictures::save_profile(&state, user, changes).await?;
+    let updated = pictures::remove_photo(&state, user).await?;
     Ok(profile_response(
         "Profile photo removed",
         &updated,
@@ -136,8 +127,7 @@ pub async fn put_receipt(
     let replacing = Replacing::Picture(expense.receipt.as_ref().map(|r| r.id.as_str()));
     let who = (user, Purpose::Receipt);
     let (_admission, bytes) = put_upload(&req, payload, &state, who, replacing).await?;
-    let picture = state.pictures.prepare(bytes, Purpose::Receipt).await?;
-    let answer = pictures::put_receipt(&state, user, id, &picture).await?;
+    let answer = pictures::put_receipt(&state, user, id, bytes).await?;
     Ok(one("Receipt saved", answer))
 }
 

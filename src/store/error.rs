@@ -1,7 +1,7 @@
 //! The store's own error: what went wrong with the database, and the few
 //! refusals the store itself decides, carrying data rather than sentences.
 //! What a client is told is decided where it is mapped to HTTP
-//! (`impl From<StoreError> for StoreError`).
+//! (`impl From<StoreError> for ApiError`, in `crate::http::errors`).
 
 /// Any error, boxed.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

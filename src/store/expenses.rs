@@ -118,13 +118,6 @@ impl ExpenseDoc {
         self.participants = p;
     }
 
-    pub fn involves(&self, user: ObjectId) -> bool {
-        self.created_by == user
-            || self.paid_by == user
-            || self.payers.iter().any(|p| p.user == user)
-            || self.split_with.iter().any(|s| s.user == user)
-    }
-
     /// Who received a payment: its one split (the payer if it has none).
     pub fn payee(&self) -> ObjectId {
         self.split_with.first().map_or(self.paid_by, |s| s.user)
@@ -158,19 +151,6 @@ impl ExpenseDoc {
         self.is_settled = true;
         self.settled_at = Some(at);
         true
-    }
-
-    /// The creator or a payer of an expense; only the person who recorded a
-    /// payment.
-    pub fn may_edit(&self, user: ObjectId) -> bool {
-        match self.kind {
-            Kind::Expense => {
-                self.created_by == user
-                    || self.paid_by == user
-                    || self.payers.iter().any(|p| p.user == user)
-            }
-            Kind::Payment => self.created_by == user,
-        }
     }
 }
 
