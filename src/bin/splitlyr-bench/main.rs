@@ -29,6 +29,8 @@ mod dataset;
 mod legacy;
 mod pictures;
 mod report;
+mod rng;
+mod rss;
 mod seed;
 mod solver;
 mod stalled;
@@ -55,7 +57,7 @@ async fn main() -> ExitCode {
         Command::BcryptRate(args) => bcrypt_rate(args),
         Command::SettleSolver(args) => solver::settle_solver(args),
         Command::Picture(args) => pictures::picture(args),
-        Command::RssWatch(args) => pictures::rss_watch(args),
+        Command::RssWatch(args) => rss::rss_watch(args),
         Command::StalledBodies(args) => stalled::stalled_bodies(args),
         Command::FreePort => free_port(),
         Command::Report(args) => report::report(args),

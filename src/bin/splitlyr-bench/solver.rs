@@ -10,7 +10,7 @@ use serde_json::json;
 use splitlyr::domain::settle::{minimal_transfers, EXACT_LIMIT};
 
 use crate::args::SolverArgs;
-use crate::dataset::Rng;
+use crate::rng::Rng;
 use crate::{round3, Result};
 
 /// Makes one instance: 20 balances summing to zero.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::args::StalledArgs;
-use crate::pictures::status_kb;
+use crate::rss::status_kb;
 use crate::{round3, Result};
 
 const MIB: usize = 1 << 20;

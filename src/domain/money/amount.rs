@@ -1,17 +1,16 @@
-//! Money primitives. This module owns how amounts enter the server (exact
-//! decimal parsing of JSON numbers and numeric strings), how they are stored
-//! (an integer count of the currency's minor unit) and how they leave it (JSON
-//! numbers in major units, and human-readable messages).
-//!
-//! Floats take no part in arithmetic: client input becomes an exact
-//! [`Decimal`] first, and everything after that is integer math.
+//! Amounts as they enter the server: [`Decimal`] (exact parsing of JSON
+//! numbers and numeric strings), [`AmountInput`] (the request field) and the
+//! rounding to a whole number of minor units ([`round_to_minor`],
+//! [`positive_amount`]).
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
-use thiserror::Error;
+use serde::Deserialize;
+
+use super::currency::Currency;
+use super::MoneyError;
 
 /// `10^15`: one major unit expressed in [`Decimal`] mantissa units.
 pub const DECIMAL_SCALE: i128 = 1_000_000_000_000_000;
@@ -22,98 +21,7 @@ const SCALE_DECIMALS: u32 = SCALE_DIGITS as u32;
 /// Largest accepted magnitude in major units. Larger values are client bugs
 /// ("absurd numbers"), and the bound is what keeps all later i128 math safe.
 pub const MAX_MAJOR_UNITS: i128 = 1_000_000_000;
-const MAX_SCALED: i128 = MAX_MAJOR_UNITS * DECIMAL_SCALE;
-
-/// A money validation failure; `Display` is the sentence shown in the app.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum MoneyError {
-    #[error("Currency must be a 3-letter code")]
-    InvalidCurrency,
-    #[error("Currency must be an ISO 4217 code such as USD, EUR or INR")]
-    UnknownCurrency,
-    #[error("Amount must be a valid number")]
-    NotANumber,
-    #[error("Amount is too large")]
-    TooLarge,
-    #[error("Amount must be greater than 0")]
-    NotPositive,
-}
-
-/// An ISO 4217 currency code: three upper-case ASCII letters naming a
-/// currency of [`super::iso4217`]'s table (anything else is a 400, so a
-/// client cannot open an unbounded number of made-up currencies).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Currency([u8; 3]);
-
-impl Currency {
-    pub const USD: Currency = Currency(*b"USD");
-
-    /// Trims, checks for exactly three ASCII letters, upper-cases them and
-    /// looks the code up in the ISO 4217 table.
-    pub fn parse(input: &str) -> Result<Currency, MoneyError> {
-        match input.trim().as_bytes() {
-            [a, b, c] if [a, b, c].iter().all(|l| l.is_ascii_alphabetic()) => {
-                let code = [
-                    a.to_ascii_uppercase(),
-                    b.to_ascii_uppercase(),
-                    c.to_ascii_uppercase(),
-                ];
-                if super::iso4217::is_known(&code) {
-                    Ok(Currency(code))
-                } else {
-                    Err(MoneyError::UnknownCurrency)
-                }
-            }
-            _ => Err(MoneyError::InvalidCurrency),
-        }
-    }
-
-    pub fn code(&self) -> &str {
-        // The bytes are ASCII letters by construction, so this never falls
-        // back; "XXX" is ISO 4217's "no currency" code.
-        std::str::from_utf8(&self.0).unwrap_or("XXX")
-    }
-
-    /// Digits after the decimal point in this currency's minor unit.
-    pub const fn decimals(&self) -> u32 {
-        match &self.0 {
-            b"JPY" | b"KRW" => 0,
-            b"BHD" | b"KWD" | b"OMR" | b"JOD" | b"TND" => 3,
-            _ => 2,
-        }
-    }
-
-    /// Minor units in one major unit (1, 100 or 1000).
-    pub const fn minor_per_major(&self) -> i64 {
-        10_i64.pow(self.decimals())
-    }
-}
-
-impl Default for Currency {
-    fn default() -> Self {
-        Currency::USD
-    }
-}
-
-impl fmt::Display for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
-impl TryFrom<String> for Currency {
-    type Error = MoneyError;
-    fn try_from(code: String) -> Result<Self, Self::Error> {
-        Currency::parse(&code)
-    }
-}
-
-impl From<Currency> for String {
-    fn from(currency: Currency) -> String {
-        currency.code().to_owned()
-    }
-}
+pub(super) const MAX_SCALED: i128 = MAX_MAJOR_UNITS * DECIMAL_SCALE;
 
 /// An exact decimal amount in major units, as the client sent it:
 /// `scaled / 10^15`, with `|value| <= 1_000_000_000`.
@@ -371,84 +279,3 @@ pub fn positive_amount(amount: Decimal, currency: Currency) -> Result<i64, Money
         _ => Err(MoneyError::NotPositive),
     }
 }
-
-/// Minor units as a major-unit float. One correctly rounded division of two
-/// exactly representable integers yields the double nearest the decimal, so
-/// shortest formatting prints it back exactly (`33.34`, `0.005`).
-pub fn minor_to_f64(minor: i64, currency: Currency) -> f64 {
-    minor as f64 / currency.minor_per_major() as f64
-}
-
-/// Serializes a stored amount as a JSON number in major units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MajorUnits {
-    pub minor: i64,
-    pub currency: Currency,
-}
-
-impl Serialize for MajorUnits {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize_scaled(self.minor, self.currency.minor_per_major(), serializer)
-    }
-}
-
-/// Serializes `units / 10^decimals` as a JSON number, whole values as
-/// integers like [`MajorUnits`]: a percentage kept in hundredths (3333 →
-/// 33.33), shares kept in thousandths (2000 → 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FixedUnits {
-    pub units: i64,
-    pub decimals: u32,
-}
-
-impl Serialize for FixedUnits {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let per_major = 10_i64
-            .checked_pow(self.decimals)
-            .ok_or_else(|| serde::ser::Error::custom("too many decimals for a JSON number"))?;
-        serialize_scaled(self.units, per_major, serializer)
-    }
-}
-
-fn serialize_scaled<S: Serializer>(
-    value: i64,
-    per_major: i64,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    // serde_json prints every f64 with a fraction (`1000.0`); whole amounts go
-    // out as integers so the app sees `1000`.
-    if value % per_major == 0 {
-        serializer.serialize_i64(value / per_major)
-    } else {
-        serializer.serialize_f64(value as f64 / per_major as f64)
-    }
-}
-
-/// Money for a sentence such as "You are owed $12.50": `$` for USD, otherwise
-/// the code after the number; always the currency's number of decimals.
-pub fn format_money_message(minor: i64, currency: Currency) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let number = format_major(minor.unsigned_abs(), currency);
-    if currency == Currency::USD {
-        format!("{sign}${number}")
-    } else {
-        format!("{sign}{number} {currency}")
-    }
-}
-
-/// A non-negative amount of minor units in major units with exactly the
-/// currency's decimals: `1235` USD → `12.35`, `5` JPY → `5`.
-pub fn format_major(magnitude: u64, currency: Currency) -> String {
-    let per_major = currency.minor_per_major().unsigned_abs();
-    let whole = magnitude / per_major;
-    let width = currency.decimals() as usize;
-    if width == 0 {
-        whole.to_string()
-    } else {
-        format!("{whole}.{:0width$}", magnitude % per_major)
-    }
-}
-
-#[cfg(test)]
-#[path = "money_tests.rs"]
-mod tests;

@@ -1,92 +1,13 @@
-//! The seeded data set, generated deterministically: users with mutual
-//! friends, groups and their members, and expenses with realistic splits.
+//! The expenses: who pays, who shares, how much, and which are settled.
 
-use mongodb::bson::{oid::ObjectId, DateTime};
-use splitlyr::domain::group::Role;
-use splitlyr::store::{ExpenseDoc, GroupDoc, MemberDoc, PayerDoc, SplitDoc, UserDoc};
+use mongodb::bson::DateTime;
+use splitlyr::store::{ExpenseDoc, PayerDoc, SplitDoc};
 
-use crate::{Result, DAY_MS, ID_EPOCH_SECS};
+use super::people::People;
+use super::{oid, Shape};
+use crate::rng::Rng;
+use crate::DAY_MS;
 
-// ---------- deterministic randomness ----------
-
-/// SplitMix64: small, fast and deterministic for a given seed.
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n`; `n` must be positive.
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// Uniform in `lo..=hi`.
-    pub(crate) fn between(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo + 1)
-    }
-
-    pub(crate) fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    pub(crate) fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    /// One element of a non-empty slice.
-    pub(crate) fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-
-    pub(crate) fn shuffle<T>(&mut self, xs: &mut [T]) {
-        for i in (1..xs.len()).rev() {
-            xs.swap(i, self.below(i + 1));
-        }
-    }
-}
-
-/// A deterministic ObjectId: timestamp, a tag per kind of document, a counter.
-pub(crate) fn oid(ts_secs: u32, tag: u8, n: u32) -> ObjectId {
-    let mut b = [0u8; 12];
-    b[..4].copy_from_slice(&ts_secs.to_be_bytes());
-    b[4] = 0xBE;
-    b[5] = 0x9C;
-    b[6] = tag;
-    b[8..].copy_from_slice(&n.to_be_bytes());
-    ObjectId::from_bytes(b)
-}
-
-// ---------- the data set ----------
-
-pub(crate) const FIRST: [&str; 24] = [
-    "Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira",
-    "Liam", "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sami", "Tara", "Uma", "Victor",
-    "Wen", "Yusuf",
-];
-pub(crate) const LAST: [&str; 20] = [
-    "Adams", "Brown", "Costa", "Diaz", "Evans", "Fischer", "Garcia", "Hansen", "Ito", "Jensen",
-    "Khan", "Lopez", "Moreau", "Nowak", "Okafor", "Park", "Rossi", "Silva", "Tanaka", "Weber",
-];
-pub(crate) const GROUP_KINDS: [&str; 8] = [
-    "Flat",
-    "Trip",
-    "Book club",
-    "Climbing",
-    "Family",
-    "Office lunch",
-    "Band",
-    "Road trip",
-];
 pub(crate) const CATEGORIES: [(&str, &[&str]); 7] = [
     (
         "food",
@@ -116,166 +37,12 @@ pub(crate) const CATEGORIES: [(&str, &[&str]); 7] = [
     ("other", &["Misc", "Subscription", "Party supplies"]),
 ];
 
-pub(crate) struct Shape {
-    pub(crate) users: usize,
-    pub(crate) friends: usize,
-    pub(crate) groups: usize,
-    pub(crate) expenses: usize,
-    pub(crate) seed: u64,
-    /// The first `focus_users` users and `focus_groups` groups: the balance
-    /// scenarios rotate over them in every database.
-    pub(crate) focus_users: usize,
-    pub(crate) focus_groups: usize,
-    /// Every expense involves a focus user or a focus group.
-    pub(crate) concentrate: bool,
-}
-
 /// With `--concentrate`: the share of expenses in a focus group; the rest are
 /// between friends, around a focus user. With 1,000 expenses, 20 focus users
 /// and 10 focus groups (the defaults of `scripts/bench.sh`) every member of a
 /// focus group ends up with a non-zero balance, and a focus user with 15-20
 /// of their 20 friends (all 20 with 100,000 expenses spread over everyone).
 pub(crate) const FOCUS_GROUP_SHARE: f64 = 0.2;
-
-impl Shape {
-    pub(crate) fn check(&self) -> Result<()> {
-        if self.users < 12 {
-            return Err("--users must be at least 12".into());
-        }
-        if self.friends < 10 || !self.friends.is_multiple_of(2) || self.friends >= self.users {
-            return Err("--friends must be even, at least 10 and below --users".into());
-        }
-        if self.groups == 0 || self.groups > self.users {
-            return Err("--groups must be between 1 and --users".into());
-        }
-        if self.focus_users == 0 || self.focus_users > self.users {
-            return Err("--focus-users must be between 1 and --users".into());
-        }
-        if self.focus_groups == 0 || self.focus_groups > self.groups {
-            return Err("--focus-groups must be between 1 and --groups".into());
-        }
-        Ok(())
-    }
-}
-
-pub(crate) struct People {
-    pub(crate) users: Vec<UserDoc>,
-    /// Friends of each user, by user index.
-    pub(crate) friends: Vec<Vec<usize>>,
-    pub(crate) groups: Vec<GroupDoc>,
-    /// Members of each group, by user index.
-    pub(crate) members: Vec<Vec<usize>>,
-    /// Groups of each user, by group index.
-    pub(crate) groups_of: Vec<Vec<usize>>,
-}
-
-/// Users on a shuffled ring, each befriending the `friends / 2` nearest on
-/// either side (so everyone has exactly `friends` mutual friends), and groups
-/// of 5–10 consecutive ring members (all mutual friends), spread around the
-/// ring so that everyone belongs to at least one group when there are enough.
-pub(crate) fn people(shape: &Shape, password_hash: &str) -> People {
-    let mut rng = Rng::new(shape.seed);
-    let n = shape.users;
-    let mut ring: Vec<usize> = (0..n).collect();
-    rng.shuffle(&mut ring);
-    let mut pos = vec![0usize; n];
-    for (p, &u) in ring.iter().enumerate() {
-        pos[u] = p;
-    }
-    let half = shape.friends / 2;
-    let friends: Vec<Vec<usize>> = (0..n)
-        .map(|u| {
-            (1..=half)
-                .flat_map(|d| [ring[(pos[u] + d) % n], ring[(pos[u] + n - d) % n]])
-                .collect()
-        })
-        .collect();
-    let users: Vec<UserDoc> = (0..n)
-        .map(|i| {
-            let created =
-                DateTime::from_millis(i64::from(ID_EPOCH_SECS) * 1000 + i as i64 * 60_000);
-            let first = FIRST[i % FIRST.len()];
-            let last = LAST[(i / FIRST.len()) % LAST.len()];
-            UserDoc {
-                id: oid(ID_EPOCH_SECS, 1, i as u32),
-                name: format!("{first} {last}"),
-                email: format!("bench.user{i:05}@example.com"),
-                password: password_hash.to_string(),
-                profile_image: None,
-                phone_number: (i % 3 == 0).then(|| format!("+1555{i:07}")),
-                role: "user".into(),
-                is_active: true,
-                last_login: None,
-                friends: Vec::new(),
-                pending_friends: Vec::new(),
-                friends_out: Vec::new(),
-                friends_in: Vec::new(),
-                blocked: Vec::new(),
-                name_key: Some(splitlyr::domain::text::search_key(&format!(
-                    "{first} {last}"
-                ))),
-                default_currency: None,
-                legacy_tokens: None,
-                created_at: created,
-                updated_at: created,
-            }
-        })
-        .collect();
-    let users: Vec<UserDoc> = users
-        .iter()
-        .enumerate()
-        .map(|(i, u)| UserDoc {
-            friends: friends[i].iter().map(|&f| users[f].id).collect(),
-            ..u.clone()
-        })
-        .collect();
-    let max_size = (half + 1).min(10);
-    let mut members = Vec::with_capacity(shape.groups);
-    let mut groups_of = vec![Vec::new(); n];
-    let groups: Vec<GroupDoc> = (0..shape.groups)
-        .map(|g| {
-            let start = g * n / shape.groups;
-            let size = rng.between(5, max_size);
-            let idx: Vec<usize> = (0..size).map(|k| ring[(start + k) % n]).collect();
-            for &u in &idx {
-                groups_of[u].push(g);
-            }
-            let created =
-                DateTime::from_millis(i64::from(ID_EPOCH_SECS) * 1000 + (n + g) as i64 * 60_000);
-            let doc = GroupDoc {
-                id: oid(ID_EPOCH_SECS, 2, g as u32),
-                name: format!("{} {}", GROUP_KINDS[g % GROUP_KINDS.len()], g + 1),
-                description: format!("Benchmark group {} of {size} people", g + 1),
-                members: idx
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &u)| MemberDoc {
-                        id: oid(ID_EPOCH_SECS, 3, (g * 16 + k) as u32),
-                        user: users[u].id,
-                        role: if k == 0 { Role::Admin } else { Role::Member },
-                        joined_at: created,
-                    })
-                    .collect(),
-                created_by: users[idx[0]].id,
-                is_active: true,
-                created_at: created,
-                updated_at: created,
-                // Counted by the server's ledger build at its first start.
-                expense_months: Default::default(),
-                version: 1,
-            };
-            members.push(idx);
-            doc
-        })
-        .collect();
-    People {
-        users,
-        friends,
-        groups,
-        members,
-        groups_of,
-    }
-}
 
 #[derive(Default)]
 pub(crate) struct ExpenseStats {

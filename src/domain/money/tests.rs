@@ -1,6 +1,8 @@
 //! Unit and property tests of `money`.
+use super::amount::MAX_SCALED;
 use super::*;
 use proptest::prelude::*;
+use serde::Serialize;
 
 fn cur(code: &str) -> Currency {
     Currency::parse(code).expect("valid test currency")

@@ -1,226 +1,29 @@
 //! `seed`: writes the data set into MongoDB with the server's own document
 //! types, and the Lua data file wrk reads.
+//!
+//! `lua` writes the data file, `balances` works out the balances of the
+//! summary.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::fmt::Write as _;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
 use mongodb::bson::{oid::ObjectId, DateTime};
 use secrecy::SecretString;
-use serde_json::{json, Value};
+use serde_json::json;
 use splitlyr::auth::JwtKeys;
 use splitlyr::configuration::{DatabaseSettings, WriteConcern};
-use splitlyr::store::{ExpenseDoc, GroupDoc, Store, UserDoc};
+use splitlyr::store::{GroupDoc, Store, UserDoc};
 
 use crate::args::{bcrypt_cost, SeedArgs};
-use crate::dataset::{expenses, people, People, Shape};
+use crate::dataset::{expenses, people, Shape};
 use crate::{legacy, ratio, round3, BoxError, Result, PASSWORD};
 
-/// Average, minimum and maximum of some counts.
-fn spread(xs: &[usize]) -> Value {
-    json!({
-        "avg": ratio(xs.iter().sum::<usize>() as f64, xs.len() as f64),
-        "min": xs.iter().min(),
-        "max": xs.iter().max(),
-    })
-}
+mod balances;
+mod lua;
 
-/// What the balance endpoints find for some users and groups in the seeded
-/// data, computed like the server's ledger (unsettled splits of someone other
-/// than the payer, per pair or group member and currency, zero nets dropped):
-/// `friend_balances`, the entries of `GET /v1/users/balances` (friends with a
-/// non-zero balance); `counterparties` and `ledger_rows`, the non-zero pair
-/// documents that request reads (with non-friends, per currency);
-/// `nonzero_members` and `group_ledger_rows` for `GET
-/// /v1/expenses/group/:id/balance` (whose response lists every member).
-fn balance_shape(p: &People, expenses: &[ExpenseDoc], users: &[usize], groups: &[usize]) -> Value {
-    let index: HashMap<ObjectId, usize> =
-        p.users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
-    let group_index: HashMap<ObjectId, usize> = p
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.id, i))
-        .collect();
-    let mut pairs: HashMap<(usize, usize, &str), i64> = HashMap::new();
-    let mut members: HashMap<(usize, usize, &str), i64> = HashMap::new();
-    for e in expenses {
-        let payer = index[&e.paid_by];
-        for s in e
-            .split_with
-            .iter()
-            .filter(|s| !s.settled && s.user != e.paid_by)
-        {
-            let debtor = index[&s.user];
-            let (a, b, inc) = if payer < debtor {
-                (payer, debtor, s.amount)
-            } else {
-                (debtor, payer, -s.amount)
-            };
-            *pairs.entry((a, b, e.currency.as_str())).or_default() += inc;
-            if let Some(g) = e.group {
-                let g = group_index[&g];
-                *members.entry((g, payer, e.currency.as_str())).or_default() += s.amount;
-                *members.entry((g, debtor, e.currency.as_str())).or_default() -= s.amount;
-            }
-        }
-    }
-    let mut rows_of: Vec<usize> = vec![0; p.users.len()];
-    let mut with: Vec<BTreeSet<usize>> = vec![Default::default(); p.users.len()];
-    for (&(a, b, _), _) in pairs.iter().filter(|(_, &net)| net != 0) {
-        rows_of[a] += 1;
-        rows_of[b] += 1;
-        with[a].insert(b);
-        with[b].insert(a);
-    }
-    let mut member_rows: Vec<usize> = vec![0; p.groups.len()];
-    let mut nonzero: Vec<BTreeSet<usize>> = vec![Default::default(); p.groups.len()];
-    for (&(g, u, _), _) in members.iter().filter(|(_, &net)| net != 0) {
-        member_rows[g] += 1;
-        nonzero[g].insert(u);
-    }
-    let pick =
-        |xs: &[usize], of: &dyn Fn(usize) -> usize| xs.iter().map(|&i| of(i)).collect::<Vec<_>>();
-    json!({
-        "users": users.len(),
-        "friend_balances": spread(&pick(users, &|u| p.friends[u].iter().filter(|f| with[u].contains(f)).count())),
-        "counterparties": spread(&pick(users, &|u| with[u].len())),
-        "ledger_rows": spread(&pick(users, &|u| rows_of[u])),
-        "groups": groups.len(),
-        "group_members": spread(&pick(groups, &|g| p.members[g].len())),
-        "nonzero_members": spread(&pick(groups, &|g| nonzero[g].len())),
-        "group_ledger_rows": spread(&pick(groups, &|g| member_rows[g])),
-    })
-}
-
-fn lua_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_ascii_graphic() || c == ' ' => out.push(c),
-            c => {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    let _ = write!(out, "\\{b:03}");
-                }
-            }
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Expenses a user may edit (created by them, open) and splits they owe
-/// (open, not the payer's), for the edit and settle scenarios.
-#[derive(Default)]
-struct EditTargets {
-    own: Vec<ObjectId>,
-    owe: Vec<ObjectId>,
-}
-
-const OWN_PER_USER: usize = 5;
-const OWE_PER_USER: usize = 40;
-
-fn edit_targets(expenses: &[ExpenseDoc]) -> HashMap<ObjectId, EditTargets> {
-    let mut targets: HashMap<ObjectId, EditTargets> = HashMap::new();
-    for e in expenses.iter().filter(|e| !e.is_settled) {
-        let own = &mut targets.entry(e.created_by).or_default().own;
-        if own.len() < OWN_PER_USER {
-            own.push(e.id);
-        }
-        for split in e
-            .split_with
-            .iter()
-            .filter(|s| !s.settled && s.user != e.paid_by)
-        {
-            let owe = &mut targets.entry(split.user).or_default().owe;
-            if owe.len() < OWE_PER_USER {
-                owe.push(e.id);
-            }
-        }
-    }
-    targets
-}
-
-/// The wrk data file: `return { password = ..., users = { {id=..., token=..., ...}, ... },
-/// focus_users = { 1, 2, ... }, focus_groups = { {id=..., members={...}}, ... } }`
-/// (focus users and group members as 1-based indices into `users`).
-fn lua_data(
-    p: &People,
-    keys: &JwtKeys,
-    counts: &HashMap<ObjectId, usize>,
-    edits: &HashMap<ObjectId, EditTargets>,
-    shape: &Shape,
-) -> Result<String> {
-    let mut s = String::new();
-    s.push_str("-- Generated by `splitlyr-bench seed`: benchmark users, tokens and relations.\n");
-    let _ = writeln!(
-        s,
-        "return {{\npassword = {},\nusers = {{",
-        lua_str(PASSWORD)
-    );
-    for (i, u) in p.users.iter().enumerate() {
-        // Tokens without a session, as the old server issued them: the
-        // profile scenarios measure the path today's app takes.
-        let exp = splitlyr::auth::jwt::now_secs() + keys.ttl().as_secs();
-        let token = keys.issue_without_session(u.id, exp)?;
-        let friend = p.users[p.friends[i][0]].id.to_hex();
-        let (group_id, mates) = match p.groups_of[i].first() {
-            Some(&g) => (
-                lua_str(&p.groups[g].id.to_hex()),
-                p.members[g]
-                    .iter()
-                    .filter(|&&m| m != i)
-                    .map(|&m| lua_str(&p.users[m].id.to_hex()))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            None => ("nil".to_string(), String::new()),
-        };
-        let targets = edits.get(&u.id);
-        let ids = |list: Option<&Vec<ObjectId>>| {
-            list.into_iter()
-                .flatten()
-                .map(|id| lua_str(&id.to_hex()))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let _ = writeln!(
-            s,
-            "{{id={},token={},email={},friend={},group={},groupmates={{{}}},expenses={},own={{{}}},owe={{{}}}}},",
-            lua_str(&u.id.to_hex()),
-            lua_str(&token),
-            lua_str(&u.email),
-            lua_str(&friend),
-            group_id,
-            mates,
-            counts.get(&u.id).copied().unwrap_or(0),
-            ids(targets.map(|t| &t.own)),
-            ids(targets.map(|t| &t.owe)),
-        );
-    }
-    s.push_str("},\nfocus_users = {");
-    let focus: Vec<String> = (1..=shape.focus_users).map(|i| i.to_string()).collect();
-    s.push_str(&focus.join(","));
-    s.push_str("},\nfocus_groups = {\n");
-    for g in 0..shape.focus_groups {
-        let members: Vec<String> = p.members[g].iter().map(|m| (m + 1).to_string()).collect();
-        let _ = writeln!(
-            s,
-            "{{id={},members={{{}}}}},",
-            lua_str(&p.groups[g].id.to_hex()),
-            members.join(",")
-        );
-    }
-    s.push_str("}\n}\n");
-    Ok(s)
-}
+use balances::balance_shape;
+use lua::{edit_targets, lua_data};
 
 pub(crate) async fn seed(args: &SeedArgs) -> Result<()> {
     let started = Instant::now();
