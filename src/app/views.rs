@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::app::schema::Id;
 use crate::domain::balance::{collect_nets, MemberBalance};
 use crate::domain::money::{format_money_message, Currency, MajorUnits};
 use crate::error::ApiError;
@@ -29,13 +31,16 @@ pub fn ids(list: &[ObjectId]) -> Vec<String> {
 /// `{_id, name, email, profileImage}`: a user as other objects embed them,
 /// with the email only where the viewer may see it (else empty: the app
 /// reads a string).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRef {
     #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
     pub id: String,
     pub name: String,
+    /// Empty where the viewer may not see it.
     pub email: String,
+    /// The picture's URL.
     pub profile_image: Option<String>,
 }
 
@@ -51,9 +56,10 @@ impl UserRef {
 }
 
 /// `{_id, name, email}`: the creator of a group or an expense.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreatorRef {
     #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
     pub id: String,
     pub name: String,
     pub email: String,

@@ -449,6 +449,9 @@ pub fn format_major(magnitude: u64, currency: Currency) -> String {
     }
 }
 
+#[path = "money_schema.rs"]
+mod schema;
+
 #[cfg(test)]
 #[path = "money_tests.rs"]
 mod tests;

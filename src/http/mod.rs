@@ -13,6 +13,7 @@ pub mod groups;
 pub mod health;
 pub mod images;
 pub mod middleware;
+pub mod openapi;
 pub mod payments;
 pub mod routes;
 pub mod sessions;
@@ -41,11 +42,12 @@ pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 
 /// The contract's success envelope:
 /// `{"success": true, "message": ..., "data": ..., "pagination"?: ...}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Envelope<'a, T> {
     pub success: bool,
     pub message: &'a str,
     pub data: T,
+    /// On lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<Pagination>,
 }
