@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use splitlyr::configuration::get_configuration;
+use splitlyr::configuration::{get_configuration, Settings};
 use splitlyr::startup::Application;
 
 #[tokio::main]
@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
         [] => {}
         ["healthcheck"] => return splitlyr::healthcheck::run(settings.server.port).await,
         ["upgrade"] | ["upgrade", "--dry-run"] => {
-            splitlyr::telemetry::init(&settings.log);
+            start_logging(&settings);
             let dry_run = args.len() == 2;
             return splitlyr::upgrade_command::run(&settings, dry_run).await;
         }
@@ -36,7 +36,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    splitlyr::telemetry::init(&settings.log);
+    start_logging(&settings);
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
@@ -59,5 +59,14 @@ async fn main() -> ExitCode {
             tracing::error!(error = %e, "server error");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Installs the log subscriber, then logs what the configuration allows but
+/// warns about (logged any earlier, it would go nowhere).
+fn start_logging(settings: &Settings) {
+    splitlyr::telemetry::init(&settings.log);
+    for warning in settings.warnings() {
+        warning.log();
     }
 }

@@ -285,7 +285,7 @@ async fn run(
             rl.enabled,
             metrics.images.clone(),
         ),
-        jwt: JwtKeys::new(&secret, &settings.jwt.expires_in)?,
+        jwt: JwtKeys::new(&secret, settings.jwt.expires_in),
         auth: AuthConfig {
             bcrypt_cost: cost,
             dummy_hash,

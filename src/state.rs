@@ -74,7 +74,7 @@ impl Links {
     /// absolute when a public base URL is configured; other URLs are as stored.
     pub fn picture(&self, stored: &str) -> String {
         match &self.public_base {
-            Some(base) if stored.starts_with(crate::store::images::IMAGE_PATH) => {
+            Some(base) if stored.starts_with(crate::images::IMAGE_PATH) => {
                 format!("{base}{stored}")
             }
             _ => stored.to_owned(),
@@ -83,7 +83,7 @@ impl Links {
 
     /// The URL of the picture `id`.
     pub fn image(&self, id: &str) -> String {
-        self.picture(&format!("{}{id}", crate::store::images::IMAGE_PATH))
+        self.picture(&format!("{}{id}", crate::images::IMAGE_PATH))
     }
 }
 

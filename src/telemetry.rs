@@ -10,7 +10,7 @@ use actix_web::HttpMessage;
 use tracing_actix_web::RequestId;
 use tracing_subscriber::{fmt, prelude::*, EnvFilter};
 
-use crate::configuration::LogSettings;
+use crate::configuration::{LogFormat, LogSettings};
 
 /// Installs the global subscriber; `RUST_LOG` overrides the configured level.
 /// Calling it twice (as tests do) is harmless.
@@ -18,7 +18,7 @@ pub fn init(settings: &LogSettings) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("{},h2=warn,hyper=warn", settings.level)));
     let registry = tracing_subscriber::registry().with(filter);
-    let result = if settings.format == "json" {
+    let result = if settings.format == LogFormat::Json {
         registry
             .with(
                 fmt::layer()

@@ -4,10 +4,18 @@
 //! knows nothing of HTTP, and answers with the views (read models) the
 //! handlers in `crate::http` put into the envelope.
 
+pub mod auth;
+pub mod blocks;
+pub mod contact;
 pub mod expenses;
+pub mod friends;
+pub mod groups;
 pub mod payments;
 pub mod pictures;
 pub mod schema;
+pub mod sessions;
+pub mod settle;
+pub mod users;
 pub mod versions;
 pub mod views;
 

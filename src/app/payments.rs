@@ -19,16 +19,16 @@ use super::expenses::input::{
 };
 use super::expenses::view::{render, render_one, ExpenseView};
 use super::expenses::{change_expense, find, Versioned};
+use super::groups::member_group;
 use super::Page;
 use crate::app::schema::Id;
+use crate::app::users::me;
 use crate::auth::AuthUser;
 use crate::domain::category::Category;
 use crate::domain::money::{positive_amount, AmountInput, Currency};
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::error::Checks;
-use crate::http::groups::member_group;
-use crate::http::users::me;
 use crate::state::AppState;
 use crate::store::{ExpenseDoc, Kind, PayerDoc, PaymentFilter, SplitDoc, Store};
 
@@ -260,7 +260,7 @@ pub async fn list(
 ) -> Result<(Vec<ExpenseView>, u64), ApiError> {
     let store = &app.store;
     let group = match group {
-        Some(g) => Some(member_group(store, &g.to_hex(), user).await?.id),
+        Some(g) => Some(member_group(store, g, user).await?.id),
         None => None,
     };
     let filter = PaymentFilter {

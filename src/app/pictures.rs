@@ -65,7 +65,7 @@ where
             Some(id) => app.store.expense_by_id(id).await?,
             None => None,
         };
-        if !expense.is_some_and(|e| access::of(&e, user.id) >= Access::View) {
+        if expense.is_none_or(|e| access::of(&e, user.id) == Access::None) {
             return Err(missing());
         }
     }

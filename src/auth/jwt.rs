@@ -40,17 +40,18 @@ pub struct JwtKeys {
 }
 
 impl JwtKeys {
-    pub fn new(secret: &SecretString, expires_in: &str) -> Result<Self, String> {
+    /// Keys for `secret`, issuing tokens that live `ttl` (`jwt.expires_in`).
+    pub fn new(secret: &SecretString, ttl: Duration) -> Self {
         let bytes = secret.expose_secret().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp"]);
-        Ok(Self {
+        Self {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             validation,
-            ttl: parse_expires_in(expires_in)?,
-        })
+            ttl,
+        }
     }
 
     /// A token of `session` issued at `iat` (seconds since the epoch): the
@@ -109,55 +110,17 @@ pub fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Parses the old server's `JWT_EXPIRES_IN` forms: `2d`, `12h`, `30m`, `45s`,
-/// `1w` or a bare number of seconds.
-pub fn parse_expires_in(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (digits, unit) = s.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 2d, 12h or 3600"))?;
-    let unit_secs = match unit.trim() {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(format!("{s:?} has an unknown unit (use s, m, h, d or w)")),
-    };
-    match n.checked_mul(unit_secs) {
-        Some(0) | None => Err(format!("{s:?} is not a usable token lifetime")),
-        Some(secs) => Ok(Duration::from_secs(secs)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const TWO_DAYS: Duration = Duration::from_secs(2 * 86_400);
+
     fn keys() -> JwtKeys {
         JwtKeys::new(
             &SecretString::from("0123456789abcdef0123456789abcdef"),
-            "2d",
+            TWO_DAYS,
         )
-        .unwrap()
-    }
-
-    #[test]
-    fn expires_in_forms() {
-        assert_eq!(
-            parse_expires_in("2d").unwrap(),
-            Duration::from_secs(172_800)
-        );
-        assert_eq!(
-            parse_expires_in("12h").unwrap(),
-            Duration::from_secs(43_200)
-        );
-        assert_eq!(parse_expires_in("3600").unwrap(), Duration::from_secs(3600));
-        for bad in ["", "d", "2y", "0", "-5", "99999999999999999999w"] {
-            assert!(parse_expires_in(bad).is_err(), "{bad} should be rejected");
-        }
     }
 
     #[test]
@@ -179,9 +142,8 @@ mod tests {
         );
         let other = JwtKeys::new(
             &SecretString::from("another-secret-another-secret-xx"),
-            "2d",
-        )
-        .unwrap();
+            TWO_DAYS,
+        );
         assert!(
             matches!(other.verify(&token), Err(ApiError::Unauthorized { message, .. }) if message == "Invalid token")
         );

@@ -53,14 +53,14 @@ impl SessionPolicy {
     pub fn new(settings: &SessionSettings, server_secret: &SecretString, limit: bool) -> Self {
         Self {
             rotation: RotationKey::derive(server_secret),
-            ttl: Duration::from_secs(settings.refresh_ttl_days * 86_400),
+            ttl: settings.refresh_ttl(),
             max_per_user: settings.max_per_user,
-            grace: Duration::from_secs(settings.reuse_grace_seconds),
+            grace: settings.reuse_grace(),
             refreshes: KeyedLimit::new(
                 "refreshes of this session",
                 limit,
                 settings.refresh_burst,
-                Duration::from_millis(settings.refresh_period_ms),
+                settings.refresh_period(),
             ),
         }
     }

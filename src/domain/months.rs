@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-const MS_PER_DAY: i64 = 86_400_000;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 
 /// A calendar month in UTC, as `year * 12 + (month - 1)`; ordered by time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -16,9 +16,15 @@ pub struct Month(i64);
 
 impl Month {
     /// The month containing `millis` (milliseconds since the Unix epoch).
+    /// Instants beyond chrono's range (about ±262,000 years; no date the API
+    /// takes comes near) count in its first or last month.
     pub fn of(millis: i64) -> Self {
-        let (year, month, _) = civil_from_days(millis.div_euclid(MS_PER_DAY));
-        Self(year * 12 + month - 1)
+        let t = DateTime::from_timestamp_millis(millis).unwrap_or(if millis < 0 {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        });
+        Self(i64::from(t.year()) * 12 + i64::from(t.month0()))
     }
 
     pub fn year(self) -> i64 {
@@ -34,9 +40,20 @@ impl Month {
         Self(self.0.saturating_add(1))
     }
 
-    /// Milliseconds since the epoch at midnight UTC on the first day (saturating).
+    /// Milliseconds since the epoch at midnight UTC on the first day. The
+    /// first month chrono can represent starts at `i64::MIN` and a month past
+    /// its last at `i64::MAX`, so every instant lies in its month's window.
     pub fn start_millis(self) -> i64 {
-        days_from_civil(self.year(), self.month(), 1).saturating_mul(MS_PER_DAY)
+        if self <= Self::of(i64::MIN) {
+            return i64::MIN;
+        }
+        let month = u32::try_from(self.month()).unwrap_or(1);
+        i32::try_from(self.year())
+            .ok()
+            .and_then(|year| NaiveDate::from_ymd_opt(year, month, 1))
+            .map_or(i64::MAX, |first| {
+                first.and_time(NaiveTime::MIN).and_utc().timestamp_millis()
+            })
     }
 
     /// The stored form, `YYYY-MM` (e.g. `2025-11`).
@@ -52,37 +69,6 @@ impl Month {
         }
         Some(Self(year.checked_mul(12)?.checked_add(month - 1)?))
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-/// `days_from_civil`, shifted so that years start in March).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The inverse of `days_from_civil`: (year, month 1–12, day 1–31).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Where a page lies: the entries dated in `[from, until)` (milliseconds),
@@ -161,8 +147,104 @@ impl MonthCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Datelike, TimeZone, Utc};
+    use chrono::TimeZone;
     use proptest::prelude::*;
+
+    /// The hand-written calendar arithmetic this module used before chrono,
+    /// kept as the oracle that the chrono version gives the same results.
+    mod before {
+        const MS_PER_DAY: i64 = 86_400_000;
+
+        /// `Month::of` as it was: `year * 12 + month - 1`.
+        pub fn month_of(millis: i64) -> i64 {
+            let (year, month, _) = civil_from_days(millis.div_euclid(MS_PER_DAY));
+            year * 12 + month - 1
+        }
+
+        /// `Month::start_millis` as it was.
+        pub fn start_millis(month: i64) -> i64 {
+            let (year, month) = (month.div_euclid(12), month.rem_euclid(12) + 1);
+            days_from_civil(year, month, 1).saturating_mul(MS_PER_DAY)
+        }
+
+        /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+        /// `days_from_civil`, shifted so that years start in March).
+        fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+            let y = if month <= 2 { year - 1 } else { year };
+            let era = y.div_euclid(400);
+            let year_of_era = y - era * 400;
+            let month_from_march = (month + 9) % 12;
+            let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+            let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+            era * 146_097 + day_of_era - 719_468
+        }
+
+        /// The inverse of `days_from_civil`: (year, month 1–12, day 1–31).
+        fn civil_from_days(days: i64) -> (i64, i64, i64) {
+            let z = days + 719_468;
+            let era = z.div_euclid(146_097);
+            let day_of_era = z - era * 146_097;
+            let year_of_era =
+                (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+            let day_of_year =
+                day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+            let month_from_march = (5 * day_of_year + 2) / 153;
+            let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+            let month = if month_from_march < 10 {
+                month_from_march + 3
+            } else {
+                month_from_march - 9
+            };
+            let year = year_of_era + era * 400 + i64::from(month <= 2);
+            (year, month, day)
+        }
+    }
+
+    /// Chrono's range, less its first month (which now starts at `i64::MIN`).
+    const CHRONO_MS: std::ops::Range<i64> = -8_210_000_000_000_000..8_210_000_000_000_000;
+
+    proptest! {
+        #[test]
+        fn months_are_what_the_old_arithmetic_gave(ms in CHRONO_MS) {
+            let month = Month::of(ms);
+            prop_assert_eq!(month.0, before::month_of(ms));
+            prop_assert_eq!(month.start_millis(), before::start_millis(month.0));
+            prop_assert_eq!(month.next().start_millis(), before::start_millis(month.0 + 1));
+        }
+
+        #[test]
+        fn month_starts_are_what_the_old_arithmetic_gave(year in -262_000i64..262_000, month in 1i64..=12) {
+            let m = Month::parse(&format!("{year:04}-{month:02}")).unwrap();
+            prop_assert_eq!(m.start_millis(), before::start_millis(m.0));
+        }
+    }
+
+    #[test]
+    fn months_are_what_the_old_arithmetic_gave_around_the_epoch_and_calendar_changes() {
+        const DAY: i64 = 86_400_000;
+        for day in -800_000i64..800_000 {
+            // Every day from 221 BC to AD 4160, at its first and last millisecond.
+            for ms in [day * DAY, day * DAY + DAY - 1] {
+                assert_eq!(Month::of(ms).0, before::month_of(ms), "{ms}");
+            }
+        }
+    }
+
+    #[test]
+    fn instants_beyond_chrono_count_in_its_first_or_last_month() {
+        for ms in [
+            i64::MIN,
+            -8_300_000_000_000_000,
+            8_300_000_000_000_000,
+            i64::MAX,
+        ] {
+            let month = Month::of(ms);
+            assert!(month.start_millis() <= ms, "{ms}");
+            assert!(ms < month.next().start_millis() || ms == i64::MAX, "{ms}");
+        }
+        assert_eq!(Month::of(i64::MAX).key(), "262142-12");
+        assert_eq!(Month::of(i64::MIN).key(), "-262143-01");
+    }
 
     #[test]
     fn months_have_readable_keys() {

@@ -1,26 +1,21 @@
-//! `/v1/auth`: register and login, with validation errors keyed by field.
-
-use std::net::IpAddr;
-use std::time::Duration;
+//! `/v1/auth`: register and login (`crate::app::auth`), with validation
+//! errors keyed by field.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
-use mongodb::bson::oid::ObjectId;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::sessions::open_session;
 use super::{created, ok, Checks};
-use crate::app::views::iso;
-use crate::auth::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
-use crate::domain::{email::Email, text};
+use crate::app;
+use crate::app::auth::{Attempt, Credentials, Registration};
+use crate::domain::email::Email;
+use crate::domain::inputs::{DeviceLabel, Password, UserName};
+use crate::domain::text;
 use crate::error::{ApiError, ErrorsShape};
-use crate::ratelimit::retry_after_secs;
 use crate::state::AppState;
-use crate::store::logins::{Admission, LoginPolicy};
-use crate::store::{Store, UserDoc, UserStatus};
 
 /// The sign-in screens read validation errors as an object from field to
 /// messages: every validation failure of this scope is rendered that way.
@@ -59,132 +54,54 @@ pub struct LoginBody {
     device: Option<String>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AuthUserView {
-    id: String,
-    name: String,
-    email: String,
-    role: String,
-    is_active: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    created_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_login: Option<String>,
-}
-
-impl AuthUserView {
-    fn of(user: &UserDoc) -> Self {
-        Self {
-            id: user.id.to_hex(),
-            name: user.name.clone(),
-            email: user.email.clone(),
-            role: user.role.clone(),
-            is_active: user.is_active,
-            created_at: None,
-            last_login: None,
-        }
-    }
-}
-
-/// Password rules shared with change-password.
-pub fn new_password(raw: Option<String>, field: &str, checks: &mut Checks) -> Option<String> {
-    let raw = checks.required(field, raw, "Password is required")?;
-    let result = if raw.chars().count() < MIN_PASSWORD_CHARS {
-        Err(format!(
-            "Password must be at least {MIN_PASSWORD_CHARS} characters"
-        ))
-    } else if raw.len() > MAX_PASSWORD_BYTES {
-        Err(format!(
-            "Password cannot be longer than {MAX_PASSWORD_BYTES} bytes"
-        ))
-    } else {
-        Ok(raw)
-    };
-    checks.check(field, result)
-}
-
 #[tracing::instrument(name = "register", skip_all)]
 pub async fn register(
     req: HttpRequest,
     body: web::Json<RegisterBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let keys = &state.jwt;
-    let config = &state.auth;
-    let policy = &state.sessions;
-    let cache = &state.status_cache;
     let body = body.into_inner();
     let mut c = Checks::default();
     let name = c
         .required("name", body.name, "Name is required")
-        .and_then(|n| c.check("name", text::bounded(&n, "Name", 1, 50)));
+        .and_then(|n| c.check("name", UserName::try_from(n.as_str())));
     let email = c
         .required("email", body.email, "Email is required")
         .and_then(|e| c.check("email", Email::parse(&e)));
-    let password = new_password(body.password, "password", &mut c);
+    let password = c
+        .required("password", body.password, "Password is required")
+        .and_then(|p| c.check("password", Password::try_from(p)));
     let phone = match body.phone_number.filter(|p| !p.trim().is_empty()) {
         Some(p) => c.check("phoneNumber", text::phone(&p)).map(Some),
         None => Some(None),
     };
     let device = device_label(&req, body.device, &mut c);
-    let ((((name, email), password), phone), device) =
+    let ((((name, email), password), phone_number), device) =
         c.finish(name.zip(email).zip(password).zip(phone).zip(device))?;
-
-    let hash = password::hash(password, config.bcrypt_cost).await?;
-    let now = mongodb::bson::DateTime::now();
-    let user = UserDoc {
-        id: ObjectId::new(),
-        name_key: Some(text::search_key(&name)),
+    let registration = Registration {
         name,
-        email: email.into_string(),
-        password: hash,
-        profile_image: None,
-        phone_number: phone,
-        role: "user".into(),
-        is_active: true,
-        last_login: None,
-        friends: Vec::new(),
-        pending_friends: Vec::new(),
-        friends_out: Vec::new(),
-        friends_in: Vec::new(),
-        blocked: Vec::new(),
-        default_currency: None,
-        legacy_tokens: None,
-        created_at: now,
-        updated_at: now,
+        email,
+        password,
+        phone_number,
+        device,
     };
-    let befriended = store.register_user(&user).await?;
-    tracing::info!(user_id = %user.id, befriended, "user registered");
-    let pair = open_session(&store, &keys, &policy, &cache, user.id, device).await?;
-    let mut view = AuthUserView::of(&user);
-    view.created_at = Some(iso(user.created_at));
-    let mut data = serde_json::json!({ "user": view });
-    pair.write_into(&mut data);
-    Ok(created("User registered successfully", data))
+    let signed_in = app::auth::register(&state, registration).await?;
+    Ok(created("User registered successfully", signed_in))
 }
 
 /// `POST /v1/auth/login`. The client's `/v1/auth` limit is checked here,
 /// first, like the middleware would; a refusal by it then carries any lock
 /// of this email too, so waiting its `Retry-After` is enough.
 #[tracing::instrument(name = "login", skip_all)]
-#[allow(clippy::too_many_arguments)]
 pub async fn login(
     req: HttpRequest,
     body: Result<web::Json<LoginBody>, actix_web::Error>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = &state.auth_limit;
-    let store = &state.store;
-    let keys = &state.jwt;
-    let config = &state.auth;
-    let cache = &state.status_cache;
-    let policy = &state.sessions;
-    let (client, over_limit) = limit.check(&req);
+    let (client, over_limit) = state.auth_limit.check(&req);
     let body = match (body, over_limit) {
         (Ok(body), _) => body.into_inner(),
-        (Err(_), Some(wait)) => return Err(rate_limited(wait)),
+        (Err(_), Some(wait)) => return Err(app::auth::rate_limited(wait)),
         // The body's own refusal (400, 413), as any handler's.
         (Err(e), None) => return Ok(HttpResponse::from_error(e)),
     };
@@ -193,90 +110,23 @@ pub async fn login(
     let password = c.required("password", body.password, "Password is required");
     let device = device_label(&req, body.device, &mut c);
     let ((email, password), device) = c.finish(email.zip(password).zip(device))?;
-    let invalid = || ApiError::unauthorized("Invalid credentials");
-
-    // Every attempt on a well-formed email counts, known or not, before the
-    // password is looked at: a locked email is refused alike either way.
-    let email = Email::parse(&email).ok();
-    let lockout = email.as_ref().zip(config.login_policy.as_ref());
-    let delay = admit(&store, lockout, client, over_limit).await?;
-    if !delay.is_zero() {
-        // The email is being guessed at from many clients: every attempt waits.
-        tokio::time::sleep(delay).await;
-    }
-    // An unknown or malformed email still costs one bcrypt verification, so the
-    // response time does not reveal which accounts exist.
-    let user = match &email {
-        Some(email) => store.user_by_email(email.as_str()).await?,
-        None => None,
+    let credentials = Credentials {
+        email,
+        password,
+        device,
     };
-    let Some(user) = user else {
-        password::verify(password, config.dummy_hash.clone()).await?;
-        return Err(invalid());
-    };
-    if !password::verify(password, user.password.clone()).await? {
-        return Err(invalid());
-    }
-    if let Some((email, _)) = lockout {
-        store.forget_login_failures(email, client).await?;
-    }
-    if !user.is_active {
-        return Err(ApiError::Unauthorized {
-            message: "Account is deactivated".into(),
-            code: Some("ACCOUNT_DEACTIVATED"),
-        });
-    }
-    let last_login = store.touch_last_login(user.id).await?;
-    cache.put(user.id, UserStatus::of(&user));
-    let pair = open_session(&store, &keys, &policy, &cache, user.id, device).await?;
-    let mut view = AuthUserView::of(&user);
-    view.last_login = Some(iso(last_login));
-    let mut data = serde_json::json!({ "user": view });
-    pair.write_into(&mut data);
-    Ok(ok("Login successful", data))
-}
-
-/// Whether a login attempt of `client` may go on, and after how long a
-/// delay; else the 429 with the longest wait that applies: the client's
-/// `/v1/auth` limit (`over_limit`), the lock of the pair (email, client),
-/// the lock of the email.
-pub async fn admit(
-    store: &Store,
-    lockout: Option<(&Email, &LoginPolicy)>,
-    client: IpAddr,
-    over_limit: Option<Duration>,
-) -> Result<Duration, ApiError> {
-    let locked = |wait: Duration| ApiError::LoginLocked {
-        retry_after_secs: retry_after_secs(wait),
-    };
-    let Some((email, policy)) = lockout else {
-        return over_limit.map_or(Ok(Duration::ZERO), |wait| Err(rate_limited(wait)));
-    };
-    if let Some(wait) = over_limit {
-        // Not counted: one lookup of the locks, so the answer tells how long
-        // they still hold too.
-        return Err(match store.login_lock_left(email, client).await? {
-            Some(lock) => locked(lock.max(wait)),
-            None => rate_limited(wait),
-        });
-    }
-    match store.admit_login(email, client, policy).await? {
-        Admission::Admitted(delay) => Ok(delay),
-        Admission::Locked(wait) => Err(locked(wait)),
-    }
-}
-
-fn rate_limited(wait: Duration) -> ApiError {
-    ApiError::RateLimited {
-        retry_after_secs: retry_after_secs(wait),
-    }
+    let attempt = Attempt { client, over_limit };
+    let signed_in = app::auth::login(&state, credentials, attempt).await?;
+    Ok(ok("Login successful", signed_in))
 }
 
 /// The session's label: the `device` field, else the `User-Agent`, bounded
 /// and without control characters.
 fn device_label(req: &HttpRequest, device: Option<String>, c: &mut Checks) -> Option<String> {
     if let Some(device) = device {
-        return c.check("device", text::bounded(&device, "Device", 1, 100));
+        return c
+            .check("device", DeviceLabel::try_from(device.as_str()))
+            .map(DeviceLabel::into_string);
     }
     let agent = req
         .headers()

@@ -1,25 +1,14 @@
-//! `/v1/contact`: the public contact form (strictly rate limited).
+//! `/v1/contact`: the public contact form (strictly rate limited;
+//! `crate::app::contact`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 
 use super::{created, Checks};
+use crate::app::contact::{self, Message, Sender, SUBJECTS};
 use crate::domain::{email::Email, text};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::ContactDoc;
-
-const SUBJECTS: [&str; 8] = [
-    "general",
-    "support",
-    "feature",
-    "bug",
-    "expense-help",
-    "account",
-    "partnership",
-    "other",
-];
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -36,9 +25,23 @@ pub async fn submit(
     body: web::Json<ContactBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let client_ip = &state.client_ip;
-    let body = body.into_inner();
+    let message = parse(body.into_inner())?;
+    let from = Sender {
+        ip_address: state.client_ip.of_request(&req).to_string(),
+        user_agent: req
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(512).collect()),
+    };
+    let received = contact::submit(&state.store, message, from).await?;
+    Ok(created(
+        "Thank you for contacting us. We will get back to you soon.",
+        received,
+    ))
+}
+
+fn parse(body: ContactBody) -> Result<Message, ApiError> {
     let mut c = Checks::default();
     let field = |c: &mut Checks, name: &str, value: Option<String>, label: &str, max: usize| {
         let v = value.unwrap_or_default();
@@ -59,27 +62,11 @@ pub async fn submit(
     };
     let ((((first_name, last_name), message), email), subject) =
         c.finish(first.zip(last).zip(message).zip(email).zip(subject))?;
-    let ip = client_ip.of_request(&req);
-    let user_agent = req
-        .headers()
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .map(|ua| ua.chars().take(512).collect());
-    let contact = ContactDoc {
-        id: ObjectId::new(),
+    Ok(Message {
         first_name,
         last_name,
-        email: email.into_string(),
+        email,
         subject,
         message,
-        ip_address: Some(ip.to_string()),
-        user_agent,
-        status: "new".into(),
-        created_at: DateTime::now(),
-    };
-    store.insert_contact(&contact).await?;
-    Ok(created(
-        "Thank you for contacting us. We will get back to you soon.",
-        serde_json::json!({ "_id": contact.id.to_hex() }),
-    ))
+    })
 }

@@ -5,9 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::openapi::Failure;
 use super::versions::{expected_version, tagged, IfMatch};
-use super::{created, ok, ok_page, optional_id, parse_id, Checks, Envelope, Page};
+use super::{created, ok, ok_page, optional_id, parse_id, Checks, Envelope, Failure, Page};
 use crate::app::expenses::group::GroupBalanceView;
 use crate::app::expenses::view::ExpenseView;
 use crate::app::expenses::{self, input::ExpenseBody, Versioned};
@@ -197,7 +196,8 @@ pub async fn group_expenses(
     let q = query.into_inner();
     let page = Page::from_query(q.page, q.limit)?;
     let (views, total) =
-        expenses::group::group_expenses(&state, user, &path, q.settled, &page).await?;
+        expenses::group::group_expenses(&state, user, parse_id(&path, "group")?, q.settled, &page)
+            .await?;
     Ok(ok_page(
         "Group expenses retrieved successfully",
         views,
@@ -220,6 +220,6 @@ pub async fn group_balance(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let data = expenses::group::group_balance(&state, user, &path).await?;
+    let data = expenses::group::group_balance(&state, user, parse_id(&path, "group")?).await?;
     Ok(ok("Group balance retrieved successfully", data))
 }

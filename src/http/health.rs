@@ -12,8 +12,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::openapi::Failure;
-use super::Envelope;
+use super::{Envelope, Failure};
 use crate::state::AppState;
 use crate::store::readiness::Phase;
 

@@ -7,9 +7,9 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use utoipa::ToSchema;
 
 use super::expenses::one;
-use super::openapi::Failure;
+
 use super::users::profile_response;
-use super::{parse_id, Envelope};
+use super::{parse_id, Envelope, Failure};
 use crate::app::expenses::view::ExpenseView;
 use crate::app::pictures;
 use crate::app::schema::Id;

@@ -63,6 +63,10 @@ impl<'a, T: Serialize> Envelope<'a, T> {
     }
 }
 
+/// The error envelope, as the API description names it
+/// (`body = Failure` in `#[utoipa::path]`).
+pub type Failure = crate::error::ErrorBody<'static>;
+
 /// 200 with the success envelope.
 pub fn ok<T: Serialize>(message: &str, data: T) -> HttpResponse {
     HttpResponse::Ok().json(Envelope::new(message, data))

@@ -25,9 +25,6 @@ use utoipa::{Modify, OpenApi};
 use super::{expenses, health, images, payments};
 use crate::error::ApiError;
 
-/// The error envelope, for `body = Failure` in annotations.
-pub type Failure = crate::error::ErrorBody<'static>;
-
 #[derive(OpenApi)]
 #[openapi(
     info(

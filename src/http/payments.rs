@@ -6,9 +6,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::expenses::one;
-use super::openapi::Failure;
+
 use super::versions::{expected_version, tagged, IfMatch};
-use super::{created, ok, ok_page, optional_id, parse_id, Envelope, Page};
+use super::{created, ok, ok_page, optional_id, parse_id, Envelope, Failure, Page};
 use crate::app::expenses::view::ExpenseView;
 use crate::app::payments::{self, PaymentBody};
 use crate::app::schema::{Id, Null};

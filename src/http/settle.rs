@@ -1,34 +1,20 @@
-//! Settle-up suggestions, read from the ledger (cost independent of history):
+//! Settle-up suggestions (`crate::app::settle`):
 //!
 //! - `GET /v1/groups/:id/settle-up?currency=&simplify=`: the fewest
 //!   transfers that bring every member's balance in the group to zero, per
-//!   currency (`domain::settle`); `simplify=false` lists the plain pairwise
-//!   debts inside the group instead.
+//!   currency; `simplify=false` lists the plain pairwise debts instead.
 //! - `GET /v1/users/settle-up?currency=`: what I pay and receive to be even
 //!   with everyone, per currency.
-//!
-//! Recording the suggested transfers as payments (with the group's id for a
-//! group's) brings those balances to exactly zero.
-
-use std::collections::BTreeMap;
 
 use actix_web::{web, HttpResponse};
-use mongodb::bson::oid::ObjectId;
-use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
+use serde::Deserialize;
 
-use super::groups::member_group;
-use super::ok;
-use crate::app::views::{Directory, UserRef};
+use super::{ok, parse_id};
+use crate::app::settle;
 use crate::auth::AuthUser;
-use crate::domain::money::{Currency, MajorUnits};
-use crate::domain::settle::{is_heavy, minimal_transfers, pairwise_transfers, Plan};
+use crate::domain::money::Currency;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Solves large enough to leave the async workers run on blocking threads,
-/// at most this many at once (each holds a few MiB while it runs).
-static HEAVY_SOLVES: Semaphore = Semaphore::const_new(2);
 
 #[derive(Deserialize)]
 pub struct SettleQuery {
@@ -53,210 +39,25 @@ impl SettleQuery {
     }
 }
 
-#[derive(Serialize)]
-struct TransferView {
-    from: UserRef,
-    to: UserRef,
-    amount: MajorUnits,
-    currency: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CurrencyPlan {
-    currency: String,
-    /// People with a non-zero balance in this currency.
-    open_balances: usize,
-    transfers: usize,
-    optimal: bool,
-}
-
-/// A plan per currency, rendered: the transfers of every currency, and
-/// whether each was provably minimal.
-pub async fn render(
-    app: &AppState,
-    viewer: ObjectId,
-    plans: BTreeMap<Currency, (usize, Plan<ObjectId>)>,
-) -> Result<serde_json::Value, ApiError> {
-    let mut people: Vec<ObjectId> = plans
-        .values()
-        .flat_map(|(_, p)| p.transfers.iter().flat_map(|t| [t.from, t.to]))
-        .collect();
-    people.sort();
-    people.dedup();
-    let people = Directory::load(app, viewer, &people).await?;
-    let mut transfers = Vec::new();
-    let mut currencies = Vec::new();
-    for (currency, (open, plan)) in &plans {
-        transfers.extend(plan.transfers.iter().map(|t| TransferView {
-            from: people.user(t.from),
-            to: people.user(t.to),
-            amount: MajorUnits {
-                minor: t.amount,
-                currency: *currency,
-            },
-            currency: currency.code().to_string(),
-        }));
-        currencies.push(CurrencyPlan {
-            currency: currency.code().to_string(),
-            open_balances: *open,
-            transfers: plan.transfers.len(),
-            optimal: plan.optimal,
-        });
-    }
-    Ok(serde_json::json!({
-        "optimal": plans.values().all(|(_, p)| p.optimal),
-        "transfers": transfers,
-        "currencies": currencies,
-    }))
-}
-
-/// The fewest transfers clearing `balances`, on a blocking thread when the
-/// search is heavy.
-pub async fn solve(balances: Vec<(ObjectId, i64)>) -> Result<Plan<ObjectId>, ApiError> {
-    let plan = if is_heavy(balances.len()) {
-        let _permit = HEAVY_SOLVES
-            .acquire()
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        tokio::task::spawn_blocking(move || minimal_transfers(&balances))
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?
-    } else {
-        minimal_transfers(&balances)
-    };
-    // The ledger's nets of a group always sum to zero per currency.
-    plan.map_err(|e| ApiError::internal(format!("group balances do not settle: {e}")))
-}
-
 pub async fn group(
     user: AuthUser,
     path: web::Path<String>,
     query: web::Query<SettleQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
     let only = query.currency()?;
     let simplify = query.simplify.unwrap_or(true);
-    let group = member_group(&store, &path, user).await?;
-    let wanted = |code: &str| -> Option<Currency> {
-        let currency = Currency::parse(code).ok()?;
-        only.is_none_or(|o| o == currency).then_some(currency)
-    };
-    let mut balances: BTreeMap<Currency, Vec<(ObjectId, i64)>> = BTreeMap::new();
-    for row in store.group_ledger(group.id).await? {
-        if let Some(currency) = wanted(&row.currency) {
-            balances
-                .entry(currency)
-                .or_default()
-                .push((row.user, row.net));
-        }
-    }
-    let mut plans = BTreeMap::new();
-    if simplify {
-        for (currency, nets) in balances {
-            let open = nets.len();
-            plans.insert(currency, (open, solve(nets).await?));
-        }
-    } else {
-        let mut debts: BTreeMap<Currency, Vec<(ObjectId, ObjectId, i64)>> = BTreeMap::new();
-        for pair in store.group_pairs(group.id).await? {
-            let Some(currency) = wanted(&pair.currency) else {
-                continue;
-            };
-            // `net` is what b owes a.
-            let debt = if pair.net > 0 {
-                (pair.b, pair.a, pair.net)
-            } else {
-                (pair.a, pair.b, -pair.net)
-            };
-            debts.entry(currency).or_default().push(debt);
-        }
-        for (currency, debts) in debts {
-            let open = balances.get(&currency).map_or(0, Vec::len);
-            let transfers = pairwise_transfers(&debts);
-            plans.insert(
-                currency,
-                (
-                    open,
-                    Plan {
-                        transfers,
-                        // Not a minimum: every debt as it stands.
-                        optimal: false,
-                    },
-                ),
-            );
-        }
-    }
-    let mut data = render(&state, user.id, plans).await?;
-    data["simplified"] = simplify.into();
-    data["group"] = serde_json::json!({ "_id": group.id.to_hex(), "name": group.name });
+    let id = parse_id(&path, "group")?;
+    let data = settle::group(&state, user, id, only, simplify).await?;
     Ok(ok("Settle-up plan computed", data))
 }
 
-/// What I pay and receive to be even with everyone, per currency: one
-/// transfer per person I have a non-zero balance with. That is the minimum
-/// for clearing my balances: a payment moves the balance of exactly one of
-/// my pairs, so k open pairs need k payments.
 pub async fn mine(
     user: AuthUser,
     query: web::Query<SettleQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
     let only = query.currency()?;
-    // `net` is what the counterparty owes me: a debt the other way when
-    // negative, which `pairwise_transfers` turns around.
-    let mut debts: BTreeMap<Currency, Vec<(ObjectId, ObjectId, i64)>> = BTreeMap::new();
-    for row in store.ledger_for(user.id, None).await? {
-        let Ok(currency) = Currency::parse(&row.currency) else {
-            continue;
-        };
-        if only.is_none_or(|o| o == currency) {
-            debts
-                .entry(currency)
-                .or_default()
-                .push((row.counterparty, user.id, row.net));
-        }
-    }
-    let plans: BTreeMap<Currency, (usize, Plan<ObjectId>)> = debts
-        .into_iter()
-        .map(|(currency, debts)| {
-            let transfers = pairwise_transfers(&debts);
-            // Me and everyone I have an open balance with.
-            let open = transfers.len() + 1;
-            let plan = Plan {
-                transfers,
-                optimal: true,
-            };
-            (currency, (open, plan))
-        })
-        .filter(|(_, (_, plan))| !plan.transfers.is_empty())
-        .collect();
-    let totals: Vec<serde_json::Value> = plans
-        .iter()
-        .map(|(currency, (_, plan))| {
-            let sum = |mine_first: bool| -> i64 {
-                plan.transfers
-                    .iter()
-                    .filter(|t| (t.from == user.id) == mine_first)
-                    .map(|t| t.amount)
-                    .sum()
-            };
-            let (pay, receive) = (sum(true), sum(false));
-            let money = |minor| MajorUnits {
-                minor,
-                currency: *currency,
-            };
-            serde_json::json!({
-                "currency": currency.code(),
-                "pay": money(pay),
-                "receive": money(receive),
-                "net": money(receive - pay),
-            })
-        })
-        .collect();
-    let mut data = render(&state, user.id, plans).await?;
-    data["totals"] = totals.into();
+    let data = settle::mine(&state, user, only).await?;
     Ok(ok("Settle-up plan computed", data))
 }

@@ -1,15 +1,17 @@
-//! `/v1/users`: my profile, password, user search, my balances, deactivation.
+//! `/v1/users`: my profile, password, user search, my balances, deactivation
+//! (`crate::app::users`).
 
 use actix_web::dev::Decompress;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::bearer_fingerprint;
-use super::{auth::new_password, ok, ok_page, Checks, Page};
+use super::{ok, ok_page, Checks, Page};
+use crate::app;
 use crate::app::pictures::{admit_upload, save_profile};
-use crate::app::views::{balance_fields, ids, iso, iso_opt, nets};
-use crate::auth::{password, AuthUser};
-use crate::domain::email::Email;
+use crate::app::users::{Photo, ProfileUpdate, ProfileView};
+use crate::auth::AuthUser;
+use crate::domain::inputs::{Password, UserName};
 use crate::domain::money::Currency;
 use crate::domain::text;
 use crate::error::ApiError;
@@ -17,68 +19,14 @@ use crate::images::intake::Admission;
 use crate::images::process::Purpose;
 use crate::images::{input, Pictures};
 use crate::state::{AppState, Links};
-use crate::store::{PhotoChange, ProfileChanges, Replacing, SearchBy, Store, UserDoc, UserSummary};
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ProfileView {
-    #[serde(rename = "_id")]
-    id: String,
-    name: String,
-    email: String,
-    profile_image: Option<String>,
-    phone_number: Option<String>,
-    role: String,
-    is_active: bool,
-    last_login: Option<String>,
-    created_at: String,
-    updated_at: String,
-    friends: Vec<String>,
-    pending_friends: Vec<String>,
-    /// The currency of the single `balance` numbers (USD unless chosen).
-    default_currency: String,
-}
-
-impl ProfileView {
-    fn of(u: &UserDoc, links: &Links) -> Self {
-        Self {
-            id: u.id.to_hex(),
-            name: u.name.clone(),
-            email: u.email.clone(),
-            profile_image: u.profile_image.as_deref().map(|s| links.picture(s)),
-            phone_number: u.phone_number.clone(),
-            role: u.role.clone(),
-            is_active: u.is_active,
-            last_login: iso_opt(u.last_login),
-            created_at: iso(u.created_at),
-            updated_at: iso(u.updated_at),
-            friends: ids(&u.friends),
-            pending_friends: ids(&u.pending_friends),
-            default_currency: u.default_currency().code().to_string(),
-        }
-    }
-}
-
-/// The caller's own document; gone between token check and now → 401.
-pub async fn me(store: &Store, user: AuthUser) -> Result<UserDoc, ApiError> {
-    store
-        .user_by_id(user.id)
-        .await?
-        .filter(|u| u.is_active)
-        .ok_or_else(|| ApiError::unauthorized("User not found or account is deactivated"))
-}
+use crate::store::{PhotoChange, Replacing, Store, UserDoc};
 
 pub async fn profile(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let doc = me(&store, user).await?;
-    Ok(profile_response(
-        "Profile retrieved successfully",
-        &doc,
-        &state.links,
-    ))
+    let view = app::users::profile(&state, user).await?;
+    Ok(ok("Profile retrieved successfully", view))
 }
 
-/// The envelope with my profile.
+/// The envelope with my profile (also the picture handlers' answer).
 pub fn profile_response(message: &str, doc: &UserDoc, links: &Links) -> HttpResponse {
     ok(message, ProfileView::of(doc, links))
 }
@@ -147,9 +95,20 @@ pub async fn update_profile(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let pictures = &state.pictures;
-    let (body, admission) = profile_body(&req, payload, &store, &pictures, user).await?;
+    let (store, pictures) = (&state.store, &state.pictures);
+    let (body, admission) = profile_body(&req, payload, store, pictures, user).await?;
+    let update = parse_profile(body)?;
+    let changes = app::users::profile_changes(&state, user, update, admission.is_some()).await?;
+    let updated = save_profile(&state, user, changes).await?;
+    Ok(profile_response(
+        "Profile updated successfully",
+        &updated,
+        &state.links,
+    ))
+}
+
+/// The fields of `PATCH /profile`: at least one, each valid.
+fn parse_profile(body: ProfileBody) -> Result<ProfileUpdate, ApiError> {
     if body.name.is_none()
         && body.profile_image.is_none()
         && body.phone_number.is_none()
@@ -161,7 +120,7 @@ pub async fn update_profile(
     }
     let mut c = Checks::default();
     let name = match body.name {
-        Some(n) => c.check("name", text::bounded(&n, "Name", 1, 50)).map(Some),
+        Some(n) => c.check("name", UserName::try_from(n.as_str())).map(Some),
         None => Some(None),
     };
     let image = c.check("profileImage", photo_change(body.profile_image));
@@ -179,39 +138,14 @@ pub async fn update_profile(
             .map(Some),
         None => Some(None),
     };
-    let (((name, image), phone_number), default_currency) =
+    let (((name, photo), phone_number), default_currency) =
         c.finish(name.zip(image).zip(phone).zip(currency))?;
-    // The other fields are valid: only now is a photo decoded.
-    let photo = match image {
-        Photo::Upload(uri) => {
-            // A large body passed the per-user limit on admission.
-            if admission.is_none() {
-                pictures.admit(user.id, Purpose::Avatar)?;
-            }
-            let bytes = input::data_uri_bytes(&uri, "profileImage", pictures.max_upload_bytes())?;
-            PhotoChange::Stored(pictures.prepare(bytes, Purpose::Avatar).await?)
-        }
-        Photo::Change(change) => change,
-    };
-    let changes = ProfileChanges {
+    Ok(ProfileUpdate {
         name,
         photo,
         phone_number,
         default_currency,
-    };
-    let updated = save_profile(&state, user, changes).await?;
-    Ok(profile_response(
-        "Profile updated successfully",
-        &updated,
-        &state.links,
-    ))
-}
-
-/// What `profileImage` asks for, before any decoding.
-enum Photo {
-    Change(PhotoChange),
-    /// A data URI, to decode once the rest of the body is known valid.
-    Upload(String),
+    })
 }
 
 /// `profileImage`: absent keeps the photo, empty removes it, a data URI
@@ -253,9 +187,6 @@ pub async fn change_password(
     body: web::Json<ChangePasswordBody>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let config = &state.auth;
-    let cache = &state.status_cache;
     let body = body.into_inner();
     let mut c = Checks::default();
     let current = c.required(
@@ -263,28 +194,13 @@ pub async fn change_password(
         body.current_password,
         "Current password is required",
     );
-    let new = new_password(body.new_password, "newPassword", &mut c);
+    let new = c
+        .required("newPassword", body.new_password, "Password is required")
+        .and_then(|p| c.check("newPassword", Password::try_from(p)));
     let (current, new) = c.finish(current.zip(new))?;
-    let doc = me(&store, user).await?;
-    if !password::verify(current, doc.password).await? {
-        return Err(ApiError::bad_request("Current password is incorrect"));
-    }
-    let hash = password::hash(new, config.bcrypt_cost).await?;
-    // Whoever else was logged in (a lost phone) is logged out; this session
-    // stays, or this token when it has none (the old server's).
-    let kept = match user.session {
-        Some(_) => None,
-        None => bearer_fingerprint(&req),
-    };
-    let status = store.set_password(user.id, &hash, kept.as_deref()).await?;
-    cache.put(user.id, status);
-    let keep = user.session.as_ref().map(|s| s.as_str());
-    let ended = store.revoke_user_sessions(user.id, keep).await?;
-    cache.revoked(ended.iter().map(String::as_str));
-    Ok(ok(
-        "Password changed successfully",
-        serde_json::json!({ "sessionsEnded": ended.len() }),
-    ))
+    let bearer = bearer_fingerprint(&req);
+    let ended = app::users::change_password(&state, user, current, new, bearer).await?;
+    Ok(ok("Password changed successfully", ended))
 }
 
 #[derive(Deserialize)]
@@ -300,7 +216,6 @@ pub async fn search(
     query: web::Query<SearchQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
     let query = query.into_inner();
     let page = Page::from_query(query.page, query.limit)?;
     let term = query.user_id.unwrap_or_default();
@@ -315,103 +230,16 @@ pub async fn search(
             "Search term cannot be more than 100 characters",
         ));
     }
-    let Some(by) = search_by(term) else {
-        // Part of an email finds nobody: search is not a directory.
-        return Ok(ok_page(
-            "Users retrieved successfully",
-            Vec::<SearchResult>::new(),
-            &page,
-            0,
-        ));
-    };
-    let (found, total) = store
-        .search_users(user.id, &by, page.skip(), page.limit_i64())
-        .await?;
-    let data: Vec<SearchResult> = found
-        .iter()
-        .map(|u| SearchResult::of(u, &by, &state.links))
-        .collect();
+    let (data, total) =
+        app::users::search(&state, user, term, page.skip(), page.limit_i64()).await?;
     Ok(ok_page("Users retrieved successfully", data, &page, total))
-}
-
-/// What a search term asks for: a whole email address, a phone number (as
-/// it was registered), or else the start of a name. None for a term with an
-/// `@` that is not a whole address.
-fn search_by(term: &str) -> Option<SearchBy> {
-    if term.contains('@') {
-        return Email::parse(term)
-            .ok()
-            .map(|e| SearchBy::Email(e.into_string()));
-    }
-    let phone_like = term
-        .chars()
-        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-    match text::phone(term) {
-        Ok(phone) if phone_like => Some(SearchBy::Phone(phone)),
-        _ => Some(SearchBy::NamePrefix(text::search_key(term))),
-    }
-}
-
-/// A person found by a search: their name and photo, and only the contact
-/// detail the searcher typed in full (the email as a string, empty
-/// otherwise, as the app reads it).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SearchResult {
-    #[serde(rename = "_id")]
-    id: String,
-    name: String,
-    email: String,
-    profile_image: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phone_number: Option<String>,
-}
-
-impl SearchResult {
-    fn of(u: &UserSummary, by: &SearchBy, links: &Links) -> Self {
-        Self {
-            id: u.id.to_hex(),
-            name: u.name.clone(),
-            email: match by {
-                SearchBy::Email(e) => e.clone(),
-                _ => String::new(),
-            },
-            profile_image: u.profile_image.as_deref().map(|s| links.picture(s)),
-            phone_number: match by {
-                SearchBy::Phone(p) => Some(p.clone()),
-                _ => None,
-            },
-        }
-    }
 }
 
 pub async fn balances(
     user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let doc = me(&store, user).await?;
-    let rows = store.ledger_for(user.id, None).await?;
-    let nets = nets(&rows);
-    let currency = doc.default_currency();
-    let friends: Vec<_> = doc
-        .friends
-        .iter()
-        .copied()
-        .filter(|f| nets.get(f).is_some_and(|n| !n.by_currency.is_empty()))
-        .collect();
-    let people = store.user_summaries(&friends).await?;
-    let data: Vec<serde_json::Value> = people
-        .iter()
-        .filter_map(|p| {
-            let mut entry = balance_fields(nets.get(&p.id)?, currency);
-            entry["friend"] = serde_json::json!({
-                "_id": p.id.to_hex(), "name": p.name,
-                "profileImage": p.profile_image.as_deref().map(|s| state.links.picture(s)),
-            });
-            Some(entry)
-        })
-        .collect();
+    let data = app::users::balances(&state, user).await?;
     Ok(ok("Balances retrieved successfully", data))
 }
 
@@ -419,12 +247,7 @@ pub async fn deactivate(
     user: AuthUser,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let store = &state.store;
-    let cache = &state.status_cache;
-    cache.put(user.id, store.deactivate_user(user.id).await?);
-    let ended = store.revoke_user_sessions(user.id, None).await?;
-    cache.revoked(ended.iter().map(String::as_str));
-    tracing::info!(user_id = %user.id, "account deactivated");
+    app::users::deactivate(&state, user).await?;
     Ok(ok(
         "Account deactivated successfully",
         serde_json::Value::Null,

@@ -25,6 +25,9 @@ use crate::ratelimit::KeyedLimit;
 
 const MIB: u64 = 1 << 20;
 
+/// Where pictures are served; what `profileImage` holds for a stored photo.
+pub const IMAGE_PATH: &str = "/v1/images/";
+
 pub struct Pictures {
     settings: ImageSettings,
     bounds: Bounds,
@@ -61,7 +64,7 @@ impl Pictures {
                 "uploads",
                 limit_uploads,
                 settings.upload_burst,
-                Duration::from_millis(settings.upload_period_ms),
+                settings.upload_period(),
             ),
             bodies: BodyBudget::new(
                 server.large_body_memory_mib,
@@ -201,7 +204,7 @@ impl Pictures {
     }
 
     pub fn sweep_interval(&self) -> Duration {
-        Duration::from_secs(self.settings.sweep_interval_seconds)
+        self.settings.sweep_interval()
     }
 
     fn count(&self, purpose: Purpose, outcome: &str) {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::timeline::date_range;
 use super::{as_int, at_version, now, GroupDoc, ReceiptRef, Store};
 use crate::domain::modes::SplitMode;
+use crate::domain::settle_share::{conditions, Condition, Shares};
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -134,14 +135,29 @@ impl ExpenseDoc {
         self.payers.len() > 1
     }
 
-    /// Someone other than the payer owes a share, and every such share is settled.
-    pub fn all_debts_settled(&self) -> bool {
-        let mut debts = self
-            .split_with
-            .iter()
-            .filter(|s| s.user != self.paid_by)
-            .peekable();
-        debts.peek().is_some() && debts.all(|s| s.settled)
+    /// Settles `user`'s share as of `at`, in memory, as the store's settle
+    /// write does in the database; the last debt settled settles the
+    /// expense (see [`ExpenseDoc::close_if_settled`]).
+    pub fn settle_share(&mut self, user: ObjectId, at: DateTime) {
+        for split in self.split_with.iter_mut().filter(|x| x.user == user) {
+            split.settled = true;
+            split.settled_at = Some(at);
+        }
+        self.updated_at = at;
+        self.version += 1;
+        self.close_if_settled(at);
+    }
+
+    /// Marks the expense settled (as of `at`) when every debt in it is: the
+    /// one place this half of the settle rule is applied, after a settle
+    /// and after an edit. True when it changed.
+    pub fn close_if_settled(&mut self, at: DateTime) -> bool {
+        if self.is_settled || !self.debts_settled() {
+            return false;
+        }
+        self.is_settled = true;
+        self.settled_at = Some(at);
+        true
     }
 
     /// The creator or a payer of an expense; only the person who recorded a
@@ -156,6 +172,46 @@ impl ExpenseDoc {
             Kind::Payment => self.created_by == user,
         }
     }
+}
+
+impl Shares for ExpenseDoc {
+    fn is_payment(&self) -> bool {
+        self.kind == Kind::Payment
+    }
+    fn payer_count(&self) -> usize {
+        self.payers.len()
+    }
+    fn payer(&self) -> ObjectId {
+        self.paid_by
+    }
+    fn shares(&self) -> impl Iterator<Item = (ObjectId, bool)> {
+        self.split_with.iter().map(|s| (s.user, s.settled))
+    }
+}
+
+/// The filter of the settle write: the expense `id`, where every condition
+/// of the settle rule (`domain::settle_share::conditions`) still holds.
+fn settle_filter(id: ObjectId, user: ObjectId) -> Document {
+    let mut filter = doc! { "_id": id };
+    let mut share = Document::new();
+    for condition in conditions(user) {
+        match condition {
+            Condition::NotAPayment => {
+                filter.insert("type", doc! { "$ne": Kind::Payment.code() });
+            }
+            Condition::OnePayer => {
+                filter.insert("payers.1", doc! { "$exists": false });
+            }
+            Condition::HasShare(user) => {
+                share.insert("user", user);
+            }
+            Condition::ShareUnsettled(_) => {
+                share.insert("settled", false);
+            }
+        }
+    }
+    filter.insert("splitWith", doc! { "$elemMatch": share });
+    filter
 }
 
 /// Which expenses a listing covers.
@@ -369,14 +425,9 @@ impl Store {
                 let old = self
                     .expenses()
                     .find_one_and_update(
-                        doc! {
-                            "_id": id,
-                            "splitWith": { "$elemMatch": { "user": user, "settled": false } },
-                            // Settling is for one payer's expenses (not payments),
-                            // also when an edit made it otherwise meanwhile.
-                            "type": { "$ne": Kind::Payment.code() },
-                            "payers.1": { "$exists": false },
-                        },
+                        // The rule as it is checked in memory, so an edit
+                        // that broke it meanwhile makes this write miss.
+                        settle_filter(id, user),
                         doc! {
                             "$set": {
                                 "splitWith.$[mine].settled": true,
@@ -397,13 +448,8 @@ impl Store {
                     .await?;
                 let Some(old) = old else { return Ok(None) };
                 let mut new = old.clone();
-                new.updated_at = at;
-                new.version += 1;
-                for split in new.split_with.iter_mut().filter(|x| x.user == user) {
-                    split.settled = true;
-                    split.settled_at = Some(at);
-                }
-                if new.all_debts_settled() && !new.is_settled {
+                new.settle_share(user, at);
+                if new.is_settled && !old.is_settled {
                     self.expenses()
                         .update_one(
                             doc! { "_id": id },
@@ -411,8 +457,6 @@ impl Store {
                         )
                         .session(&mut *s)
                         .await?;
-                    new.is_settled = true;
-                    new.settled_at = Some(at);
                 }
                 self.apply_ledger(s, Some(&old), Some(&new)).await?;
                 Ok(Some(new))

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::friendships::Request;
 use super::{at_version, now, Store};
 use crate::domain::friendship::Typed;
+use crate::domain::group::Role;
 use crate::domain::months::MonthCounts;
 use crate::error::ApiError;
 
@@ -19,7 +20,7 @@ pub struct MemberDoc {
     #[serde(rename = "_id")]
     pub id: ObjectId,
     pub user: ObjectId,
-    pub role: String,
+    pub role: Role,
     pub joined_at: DateTime,
 }
 

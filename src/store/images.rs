@@ -24,9 +24,8 @@ use sha2::{Digest, Sha256};
 use super::{as_int, at_version, now, ExpenseDoc, Store, UserDoc};
 use crate::error::ApiError;
 use crate::images::process::{Picture, Purpose};
+use crate::images::IMAGE_PATH;
 
-/// Where pictures are served; what `profileImage` holds for a stored photo.
-pub const IMAGE_PATH: &str = "/v1/images/";
 const BUCKET: &str = "imagefiles";
 
 /// One picture in use.

@@ -102,9 +102,9 @@ impl Store {
 
 /// The acknowledgement writes wait for (validated by the configuration).
 fn write_concern(settings: &DatabaseSettings) -> WriteConcern {
-    let w = match settings.write_concern.parse::<u32>() {
-        Ok(n) => Acknowledgment::Nodes(n),
-        Err(_) => Acknowledgment::Majority,
+    let w = match settings.write_concern {
+        crate::configuration::WriteConcern::Nodes(n) => Acknowledgment::Nodes(n),
+        crate::configuration::WriteConcern::Majority => Acknowledgment::Majority,
     };
     WriteConcern::builder()
         .w(w)

@@ -3,6 +3,9 @@ use serde_json::json;
 
 use crate::helpers::{assert_auth_field_error, error_message, keys, spawn_app};
 
+/// The configured `jwt.expires_in` (`2d`).
+const TWO_DAYS: std::time::Duration = std::time::Duration::from_secs(2 * 86_400);
+
 #[tokio::test]
 async fn register_returns_user_and_working_token() {
     let app = spawn_app().await;
@@ -245,21 +248,21 @@ async fn protected_routes_require_a_valid_token() {
     assert_eq!(error_message(&body), "Invalid token");
 
     // Same claims, signed with another secret.
-    let forged =
-        splitlyr::auth::JwtKeys::new(&"another-secret-another-secret-00".to_string().into(), "2d")
-            .unwrap()
-            .issue(
-                user.id.parse().unwrap(),
-                &"0".repeat(32),
-                splitlyr::auth::jwt::now_secs(),
-            )
-            .unwrap();
+    let forged = splitlyr::auth::JwtKeys::new(
+        &"another-secret-another-secret-00".to_string().into(),
+        TWO_DAYS,
+    )
+    .issue(
+        user.id.parse().unwrap(),
+        &"0".repeat(32),
+        splitlyr::auth::jwt::now_secs(),
+    )
+    .unwrap();
     let (status, body) = app.get("/v1/users/profile", &forged).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_message(&body), "Invalid token");
 
-    let keys =
-        splitlyr::auth::JwtKeys::new(app.settings.jwt.secret.as_ref().unwrap(), "2d").unwrap();
+    let keys = splitlyr::auth::JwtKeys::new(app.settings.jwt.secret.as_ref().unwrap(), TWO_DAYS);
     let past = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -13,8 +13,10 @@ use crate::helpers::{spawn_app, spawn_app_with, spawn_two_processes, TestApp, Us
 /// A token without a session for `user`, signed the way the old server did
 /// (`id`, `iat`, `exp`); `hours` apart gives different tokens.
 fn legacy_token(app: &TestApp, user: &User, hours: u64) -> String {
-    let keys = splitlyr::auth::JwtKeys::new(app.settings.jwt.secret.as_ref().unwrap(), "2d")
-        .expect("keys");
+    let keys = splitlyr::auth::JwtKeys::new(
+        app.settings.jwt.secret.as_ref().unwrap(),
+        app.settings.jwt.expires_in,
+    );
     let exp = splitlyr::auth::jwt::now_secs() + hours * 3600;
     keys.issue_without_session(user.id.parse().unwrap(), exp)
         .expect("token")

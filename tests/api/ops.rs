@@ -595,3 +595,62 @@ async fn sigterm_drains_in_flight_requests_and_exits_zero() {
         "healthcheck fails once the server is gone"
     );
 }
+
+/// The warning about production writes that do not wait for a journaled
+/// majority reaches the log: it used to be emitted while the configuration
+/// was validated, before logging was set up, and so went nowhere.
+#[test]
+fn production_logs_the_weak_write_concern_warning() {
+    use std::io::BufRead;
+    let mut child = binary("production")
+        .env("APP__SERVER__HOST", "127.0.0.1")
+        .env("APP__SERVER__PORT", "0")
+        .env("APP__SERVER__ADMIN_PORT", "0")
+        .env("APP__DATABASE__URI", crate::helpers::db_uri())
+        .env(
+            "APP__DATABASE__NAME",
+            format!("test_{}", uuid::Uuid::new_v4().simple()),
+        )
+        .env(
+            "APP__JWT__SECRET",
+            "a-production-secret-of-forty-bytes-0123",
+        )
+        .env("APP__DATABASE__WRITE_CONCERN", "1")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if lines.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    let warning = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = received.recv_timeout(left) else {
+            break None;
+        };
+        if line.contains("production without majority, journaled writes") {
+            break Some(line);
+        }
+        let listening = line.contains("listening");
+        seen.push(line);
+        if listening {
+            break None;
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let warning = warning.unwrap_or_else(|| panic!("no warning logged; the log: {seen:#?}"));
+    let fields: serde_json::Value = serde_json::from_str(&warning).expect("a JSON log line");
+    assert_eq!(fields["level"], "WARN", "{warning}");
+    assert_eq!(fields["write_concern"], "1", "{warning}");
+    assert_eq!(fields["journal"], true, "{warning}");
+}

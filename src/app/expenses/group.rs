@@ -1,10 +1,12 @@
 //! The group views of `/v1/expenses`: a group's expenses and its members'
 //! balances (per currency; the single number never adds currencies).
 
+use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::view::{render, ExpenseView};
+use crate::app::groups::{member_group, members_value, people_of};
 use crate::app::schema::Id;
 use crate::app::views::number_currency;
 use crate::app::Page;
@@ -12,7 +14,6 @@ use crate::auth::AuthUser;
 use crate::domain::balance::collect_nets;
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
-use crate::http::groups::{member_group, members_value, people_of};
 use crate::state::AppState;
 use crate::store::ExpenseFilter;
 
@@ -20,7 +21,7 @@ use crate::store::ExpenseFilter;
 pub async fn group_expenses(
     app: &AppState,
     user: AuthUser,
-    group_id: &str,
+    group_id: ObjectId,
     settled: Option<bool>,
     page: &Page,
 ) -> Result<(Vec<ExpenseView>, u64), ApiError> {
@@ -87,7 +88,7 @@ struct GroupMembers {
 pub async fn group_balance(
     app: &AppState,
     user: AuthUser,
-    group_id: &str,
+    group_id: ObjectId,
 ) -> Result<GroupBalanceView, ApiError> {
     let store = &app.store;
     let group = member_group(store, group_id, user).await?;

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::people::{Allocation, EntryInput, PaidBy, Payers};
 use super::view::currency_of;
 use crate::app::schema::Id;
+use crate::app::users::me;
 use crate::auth::AuthUser;
 use crate::domain::category::Category;
 use crate::domain::modes::{SplitMode, Weight};
@@ -17,7 +18,6 @@ use crate::domain::money::{positive_amount, AmountInput, Currency, Decimal};
 use crate::domain::text;
 use crate::error::ApiError;
 use crate::error::Checks;
-use crate::http::users::me;
 use crate::store::ledger::MAX_OPEN_CURRENCIES;
 use crate::store::{ExpenseDoc, PayerDoc, SplitDoc, Store};
 

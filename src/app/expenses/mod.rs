@@ -22,6 +22,7 @@ use self::view::{render, render_one, ExpenseView};
 use crate::app::versions;
 use crate::auth::AuthUser;
 use crate::domain::modes::SplitMode;
+use crate::domain::settle_share::{self, Condition};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{ExpenseDoc, ExpenseFilter, Kind, SplitDoc, Store};
@@ -276,10 +277,7 @@ async fn edit(
     expense.version = stored.version + 1;
     // An edit that leaves only settled debts settles the expense, as the last
     // PATCH /settle would have.
-    if expense.all_debts_settled() {
-        expense.is_settled = true;
-        expense.settled_at = Some(expense.updated_at);
-    }
+    expense.close_if_settled(expense.updated_at);
     Ok(expense)
 }
 
@@ -333,23 +331,16 @@ pub async fn settle(
 ) -> Result<Versioned<ExpenseView>, ApiError> {
     let store = &app.store;
     let expense = find(store, id).await?;
-    if expense.kind == Kind::Payment {
-        return Err(ApiError::bad_request("A payment cannot be settled"));
-    }
-    if expense.has_several_payers() {
-        return Err(ApiError::bad_request(
+    settle_share::check(&expense, user.id).map_err(|failed| match failed {
+        Condition::NotAPayment => ApiError::bad_request("A payment cannot be settled"),
+        Condition::OnePayer => ApiError::bad_request(
             "This expense has several payers: record what you paid with POST /v1/payments",
-        ));
-    }
-    let Some(split) = expense.split_with.iter().find(|s| s.user == user.id) else {
-        return Err(ApiError::forbidden(
-            "You are not part of this expense's split",
-        ));
-    };
-    if split.settled {
-        return Err(ApiError::bad_request("Your split is already settled"));
-    }
-    // One conditional write: it applies to whatever version is current.
+        ),
+        Condition::HasShare(_) => ApiError::forbidden("You are not part of this expense's split"),
+        Condition::ShareUnsettled(_) => ApiError::bad_request("Your split is already settled"),
+    })?;
+    // One conditional write, on the same rule: it applies to whatever
+    // version is current while the rule holds.
     let updated = store
         .settle_split(expense.id, user.id)
         .await?

@@ -2,6 +2,7 @@
 //! friends, groups and their members, and expenses with realistic splits.
 
 use mongodb::bson::{oid::ObjectId, DateTime};
+use splitlyr::domain::group::Role;
 use splitlyr::store::{ExpenseDoc, GroupDoc, MemberDoc, PayerDoc, SplitDoc, UserDoc};
 
 use crate::{Result, DAY_MS, ID_EPOCH_SECS};
@@ -251,7 +252,7 @@ pub(crate) fn people(shape: &Shape, password_hash: &str) -> People {
                     .map(|(k, &u)| MemberDoc {
                         id: oid(ID_EPOCH_SECS, 3, (g * 16 + k) as u32),
                         user: users[u].id,
-                        role: if k == 0 { "admin" } else { "member" }.into(),
+                        role: if k == 0 { Role::Admin } else { Role::Member },
                         joined_at: created,
                     })
                     .collect(),

@@ -33,7 +33,8 @@ mod seed;
 mod solver;
 mod stalled;
 
-use args::{bcrypt_cost, Args};
+use args::{bcrypt_cost, BcryptRateArgs, Cli, Command};
+use clap::Parser;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 type Result<T> = std::result::Result<T, BoxError>;
@@ -45,79 +46,24 @@ const PASSWORD: &str = "bench-Passw0rd!";
 const ID_EPOCH_SECS: u32 = 1_700_000_000;
 const DAY_MS: i64 = 86_400_000;
 
-const USAGE: &str = "usage:
-  splitlyr-bench seed --db-uri URI --db-name NAME --jwt-secret SECRET --out DIR
-                      [--users 1000] [--friends 20] [--groups 200] [--expenses 100000]
-                      [--focus-users 20] [--focus-groups 10] [--concentrate] [--legacy]
-                      [--seed 42] [--batch 2000] [--bcrypt-cost C] [--drop]
-  splitlyr-bench bcrypt-rate [--cost C] [--seconds 5] [--threads N] [--json]
-  splitlyr-bench settle-solver [--repeats 5] [--seed 42] [--json]
-  splitlyr-bench picture --out DIR [--width 1600] [--height 1200] [--quality 90]
-                         [--target-kb 300] [--seed 42] [--slots 22] [--copies N] [--json]
-  splitlyr-bench rss-watch --pid PID --out FILE --stop-file FILE
-                           [--interval-ms 50] [--max-seconds 900] [--series FILE]
-  splitlyr-bench stalled-bodies --base URL --pid PID --tokens FILE --out FILE
-                           [--connections 12] [--body-mib 10] [--sent-mib 5]
-                           [--hold-seconds 20] [--interval-ms 10] [--target-mib 12]
-  splitlyr-bench free-port
-  splitlyr-bench report --run DIR --out DIR
-
-The focus users are the first --focus-users users, the focus groups the first
---focus-groups groups (the same ids in every database of the same shape). With
---concentrate all expenses are theirs: group expenses only in the focus groups,
-friend expenses only created by a focus user or by a friend with a focus user.
-
-picture writes DIR/photo.jpg (noise scaled until the JPEG is about --target-kb
-KB), DIR/upload.lua for the wrk script (the photo and the --slots bytes of its
-quantization table that each upload varies, every one checked to change the
-server's re-encoding) and, with --copies N, N distinct variants photo-01.jpg...
-
-rss-watch samples /proc/PID/status VmRSS until FILE of --stop-file exists (or
-the process ends) and writes the max, the mean and the final VmHWM as JSON.
-
-stalled-bodies opens --connections connections, one per token of FILE (one
-user each), each sending the head of a --body-mib upload (the app's PATCH
-/v1/users/profile with a data URI, or a raw PUT /v1/users/profile/image, in
-turn) and up to --sent-mib of its body, then stalling; it samples the
-server's VmRSS until every connection is answered or --hold-seconds pass, and
-writes the growth of the peak over the RSS before, and the answers, as JSON.
-
---bcrypt-cost / --cost default to auth.bcrypt_cost of the configuration the
-server would load (APP_ENVIRONMENT, APP_CONFIG_DIR and the variables).";
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let Some((command, rest)) = argv.split_first() else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    };
-    let args = match Args::parse(rest) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("splitlyr-bench: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let result = match command.as_str() {
-        "seed" => seed::seed(&args).await,
-        "bcrypt-rate" => bcrypt_rate(&args),
-        "settle-solver" => solver::settle_solver(&args),
-        "picture" => pictures::picture(&args),
-        "rss-watch" => pictures::rss_watch(&args),
-        "stalled-bodies" => stalled::stalled_bodies(&args),
-        "free-port" => free_port(),
-        "report" => report::report(&args),
-        "-h" | "--help" | "help" => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        other => Err(format!("unknown command {other:?}").into()),
+    let Cli { command } = Cli::parse();
+    let name = command.name();
+    let result = match &command {
+        Command::Seed(args) => seed::seed(args).await,
+        Command::BcryptRate(args) => bcrypt_rate(args),
+        Command::SettleSolver(args) => solver::settle_solver(args),
+        Command::Picture(args) => pictures::picture(args),
+        Command::RssWatch(args) => pictures::rss_watch(args),
+        Command::StalledBodies(args) => stalled::stalled_bodies(args),
+        Command::FreePort => free_port(),
+        Command::Report(args) => report::report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("splitlyr-bench {command}: {e}");
+            eprintln!("splitlyr-bench {name}: {e}");
             ExitCode::FAILURE
         }
     }
@@ -125,11 +71,11 @@ async fn main() -> ExitCode {
 
 // ---------- bcrypt-rate ----------
 
-fn bcrypt_rate(args: &Args) -> Result<()> {
-    let cost = bcrypt_cost(args, "cost")?;
-    let seconds: f64 = args.get_or("seconds", 5.0)?;
+fn bcrypt_rate(args: &BcryptRateArgs) -> Result<()> {
+    let cost = bcrypt_cost(args.cost, "cost")?;
+    let seconds = args.seconds;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads: usize = args.get_or("threads", cores)?;
+    let threads = args.threads.unwrap_or(cores);
     if threads == 0 || seconds <= 0.0 {
         return Err("--threads and --seconds must be positive".into());
     }
@@ -157,7 +103,7 @@ fn bcrypt_rate(args: &Args) -> Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     let rate = verifies as f64 / elapsed;
-    if args.flag("json") {
+    if args.json {
         println!(
             "{}",
             json!({ "cost": cost, "threads": threads, "verifies": verifies,

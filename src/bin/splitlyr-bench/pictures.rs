@@ -19,7 +19,6 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use image::codecs::jpeg::JpegEncoder;
@@ -28,7 +27,7 @@ use serde_json::json;
 use splitlyr::configuration::get_configuration;
 use splitlyr::images::process::{probe, reencode, Bounds, Picture};
 
-use crate::args::Args;
+use crate::args::{PictureArgs, RssWatchArgs};
 use crate::dataset::Rng;
 use crate::{round3, Result};
 
@@ -207,15 +206,11 @@ fn server_copy(jpeg: &[u8], limits: &ServerLimits) -> Result<Picture> {
     )
 }
 
-pub(crate) fn picture(args: &Args) -> Result<()> {
-    let out = PathBuf::from(args.required("out")?);
-    let width: u32 = args.get_or("width", 1600)?;
-    let height: u32 = args.get_or("height", 1200)?;
-    let quality: u8 = args.get_or("quality", 90)?;
-    let target_kb: f64 = args.get_or("target-kb", 300.0)?;
-    let seed: u64 = args.get_or("seed", 42)?;
-    let wanted_slots: usize = args.get_or("slots", 22)?;
-    let copies: usize = args.get_or("copies", 0)?;
+pub(crate) fn picture(args: &PictureArgs) -> Result<()> {
+    let out = &args.out;
+    let (width, height, quality) = (args.width, args.height, args.quality);
+    let (target_kb, seed) = (args.target_kb, args.seed);
+    let (wanted_slots, copies) = (args.slots, args.copies);
     if !(1..=100).contains(&quality) || width == 0 || height == 0 || target_kb <= 0.0 {
         return Err("--quality 1-100, --width, --height and --target-kb positive".into());
     }
@@ -306,7 +301,7 @@ pub(crate) fn picture(args: &Args) -> Result<()> {
         }
     }
 
-    std::fs::create_dir_all(&out)?;
+    std::fs::create_dir_all(out)?;
     let path = out.join("photo.jpg");
     std::fs::write(&path, &jpeg)?;
     let path = std::fs::canonicalize(&path)?;
@@ -357,7 +352,7 @@ pub(crate) fn picture(args: &Args) -> Result<()> {
         "copies": copies,
         "generate_s": round3(started.elapsed().as_secs_f64()),
     });
-    if args.flag("json") {
+    if args.json {
         println!("{summary}");
     } else {
         println!(
@@ -384,13 +379,11 @@ pub(crate) fn status_kb(pid: u32, field: &str) -> Option<u64> {
 /// exists (or the process ends, or `--max-seconds` pass), then writes the
 /// largest and the mean to `--out` as JSON; with `--series FILE`, every
 /// sample too (milliseconds since the start, then kB, a line each).
-pub(crate) fn rss_watch(args: &Args) -> Result<()> {
-    let pid: u32 = args.get("pid")?.ok_or("--pid is required")?;
-    let out = PathBuf::from(args.required("out")?);
-    let stop = PathBuf::from(args.required("stop-file")?);
-    let interval = Duration::from_millis(args.get_or("interval-ms", 50)?);
-    let max = Duration::from_secs_f64(args.get_or("max-seconds", 900.0)?);
-    let mut series = match args.get::<PathBuf>("series")? {
+pub(crate) fn rss_watch(args: &RssWatchArgs) -> Result<()> {
+    let (pid, out, stop) = (args.pid, &args.out, &args.stop_file);
+    let interval = Duration::from_millis(args.interval_ms);
+    let max = Duration::from_secs_f64(args.max_seconds);
+    let mut series = match &args.series {
         Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path)?)),
         None => None,
     };
@@ -442,6 +435,6 @@ pub(crate) fn rss_watch(args: &Args) -> Result<()> {
         "hwm_mib": status_kb(pid, "VmHWM").map(mib),
         "process_ended": ended,
     });
-    std::fs::write(&out, summary.to_string() + "\n")?;
+    std::fs::write(out, summary.to_string() + "\n")?;
     Ok(())
 }

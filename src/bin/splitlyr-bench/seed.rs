@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
@@ -11,10 +10,10 @@ use mongodb::bson::{oid::ObjectId, DateTime};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use splitlyr::auth::JwtKeys;
-use splitlyr::configuration::DatabaseSettings;
+use splitlyr::configuration::{DatabaseSettings, WriteConcern};
 use splitlyr::store::{ExpenseDoc, GroupDoc, Store, UserDoc};
 
-use crate::args::{bcrypt_cost, Args};
+use crate::args::{bcrypt_cost, SeedArgs};
 use crate::dataset::{expenses, people, People, Shape};
 use crate::{legacy, ratio, round3, BoxError, Result, PASSWORD};
 
@@ -223,40 +222,40 @@ fn lua_data(
     Ok(s)
 }
 
-pub(crate) async fn seed(args: &Args) -> Result<()> {
+pub(crate) async fn seed(args: &SeedArgs) -> Result<()> {
     let started = Instant::now();
     let shape = Shape {
-        users: args.get_or("users", 1000)?,
-        friends: args.get_or("friends", 20)?,
-        groups: args.get_or("groups", 200)?,
-        expenses: args.get_or("expenses", 100_000)?,
-        seed: args.get_or("seed", 42)?,
-        focus_users: args.get_or("focus-users", 20)?,
-        focus_groups: args.get_or("focus-groups", 10)?,
-        concentrate: args.flag("concentrate"),
+        users: args.users,
+        friends: args.friends,
+        groups: args.groups,
+        expenses: args.expenses,
+        seed: args.seed,
+        focus_users: args.focus_users,
+        focus_groups: args.focus_groups,
+        concentrate: args.concentrate,
     };
     shape.check()?;
-    let batch: usize = args.get_or("batch", 2000)?;
+    let batch = args.batch;
     if batch == 0 {
         return Err("--batch must be positive".into());
     }
-    let out = PathBuf::from(args.required("out")?);
-    let secret = SecretString::from(args.required("jwt-secret")?.to_string());
-    let keys = JwtKeys::new(&secret, "2d")?;
-    let cost = bcrypt_cost(args, "bcrypt-cost")?;
+    let out = &args.out;
+    let secret = SecretString::from(args.jwt_secret.clone());
+    let keys = JwtKeys::new(&secret, std::time::Duration::from_secs(2 * 86_400));
+    let cost = bcrypt_cost(args.bcrypt_cost, "bcrypt-cost")?;
     let settings = DatabaseSettings {
-        uri: SecretString::from(args.required("db-uri")?.to_string()),
-        name: args.required("db-name")?.to_string(),
+        uri: SecretString::from(args.db_uri.clone()),
+        name: args.db_name.clone(),
         server_selection_timeout_ms: 10_000,
         health_timeout_ms: 1000,
         max_pool_size: 8,
         upgrade_batch_size: 500,
-        write_concern: "majority".into(),
+        write_concern: WriteConcern::Majority,
         journal: true,
     };
     let store = Store::connect(&settings, None).await?;
     let db = store.database();
-    if args.flag("drop") {
+    if args.drop {
         db.drop().await?;
     } else if !db.list_collection_names().await?.is_empty() {
         return Err(format!(
@@ -286,7 +285,7 @@ pub(crate) async fn seed(args: &Args) -> Result<()> {
     db.collection::<GroupDoc>("groups")
         .insert_many(&p.groups)
         .await?;
-    let legacy = args.flag("legacy");
+    let legacy = args.legacy;
     let coll = db.collection::<mongodb::bson::Document>("expenses");
     let total = expenses.len();
     let mut done = 0usize;
@@ -337,7 +336,7 @@ pub(crate) async fn seed(args: &Args) -> Result<()> {
     }
     let insert_s = insert_started.elapsed().as_secs_f64();
 
-    std::fs::create_dir_all(&out)?;
+    std::fs::create_dir_all(out)?;
     let edits = edit_targets(&expenses);
     std::fs::write(
         out.join("users.lua"),

@@ -9,7 +9,7 @@ use std::time::Instant;
 use serde_json::json;
 use splitlyr::domain::settle::{minimal_transfers, EXACT_LIMIT};
 
-use crate::args::Args;
+use crate::args::SolverArgs;
 use crate::dataset::Rng;
 use crate::{round3, Result};
 
@@ -87,9 +87,9 @@ fn balanced(rng: &mut Rng, draw: fn(&mut Rng) -> i64) -> Vec<i64> {
     }
 }
 
-pub(crate) fn settle_solver(args: &Args) -> Result<()> {
-    let repeats: usize = args.get_or("repeats", 5)?.max(1);
-    let mut rng = Rng::new(args.get_or("seed", 42)?);
+pub(crate) fn settle_solver(args: &SolverArgs) -> Result<()> {
+    let repeats = args.repeats.max(1);
+    let mut rng = Rng::new(args.seed);
     let mut times_ms = Vec::new();
     let mut kinds = Vec::new();
     for (kind, make) in KINDS {
@@ -124,7 +124,7 @@ pub(crate) fn settle_solver(args: &Args) -> Result<()> {
         .copied()
         .unwrap_or(f64::NAN);
     let max = times_ms.last().copied().unwrap_or(f64::NAN);
-    if args.flag("json") {
+    if args.json {
         println!(
             "{}",
             json!({ "balances": EXACT_LIMIT, "instances": KINDS.len() * INSTANCES_PER_KIND,

@@ -10,14 +10,13 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::args::Args;
+use crate::args::StalledArgs;
 use crate::pictures::status_kb;
 use crate::{round3, Result};
 
@@ -107,23 +106,19 @@ fn stall(addr: &str, (head, start): (String, Vec<u8>), send: usize, deadline: In
     outcome
 }
 
-pub(crate) fn stalled_bodies(args: &Args) -> Result<()> {
-    let base = args.required("base")?;
+pub(crate) fn stalled_bodies(args: &StalledArgs) -> Result<()> {
+    let base = &args.base;
     let addr = base
         .strip_prefix("http://")
         .ok_or("--base must be http://host:port")?
         .trim_end_matches('/')
         .to_string();
-    let pid: u32 = args.get("pid")?.ok_or("--pid is required")?;
-    let tokens_file = PathBuf::from(args.required("tokens")?);
-    let out = PathBuf::from(args.required("out")?);
-    let connections: usize = args.get_or("connections", 12)?;
-    let body_mib: usize = args.get_or("body-mib", 10)?;
-    let sent_mib: f64 = args.get_or("sent-mib", 5.0)?;
-    let hold = Duration::from_secs_f64(args.get_or("hold-seconds", 20.0)?);
-    let interval = Duration::from_millis(args.get_or("interval-ms", 10)?);
-    let target_mib: f64 = args.get_or("target-mib", 12.0)?;
-    let tokens: Vec<String> = std::fs::read_to_string(&tokens_file)?
+    let (pid, tokens_file, out) = (args.pid, &args.tokens, &args.out);
+    let (connections, body_mib, sent_mib) = (args.connections, args.body_mib, args.sent_mib);
+    let hold = Duration::from_secs_f64(args.hold_seconds);
+    let interval = Duration::from_millis(args.interval_ms);
+    let target_mib = args.target_mib;
+    let tokens: Vec<String> = std::fs::read_to_string(tokens_file)?
         .lines()
         .map(str::trim)
         .filter(|t| !t.is_empty())
@@ -212,7 +207,7 @@ pub(crate) fn stalled_bodies(args: &Args) -> Result<()> {
         "target_growth_mib": target_mib,
         "pass": growth < target_mib && all_answered,
     });
-    std::fs::write(&out, summary.to_string() + "\n")?;
+    std::fs::write(out, summary.to_string() + "\n")?;
     println!("{summary}");
     Ok(())
 }
