@@ -65,6 +65,15 @@ pub struct CreatorRef {
     pub email: String,
 }
 
+/// `{_id, name}`: a group as other objects name it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupRef {
+    #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
+    pub id: String,
+    pub name: String,
+}
+
 /// Users fetched in one query as the viewer may see them
 /// ([`Store::people`]), looked up by id while rendering. A user that no
 /// longer exists renders as a bare reference rather than failing the request.
@@ -158,25 +167,54 @@ pub fn number_currency(
     }
 }
 
+/// A balance with a friend, as the app shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceFields {
+    /// The single number the app shows, in `currency` (> 0: they owe me).
+    balance: MajorUnits,
+    /// The only currency open, else my default currency.
+    #[schema(value_type = String)]
+    currency: Currency,
+    /// Whether other currencies are open beside `currency` (never added in).
+    other_currencies: bool,
+    /// Every open currency, exactly.
+    balances: Vec<CurrencyAmount>,
+    /// "You are owed $12.50", "You owe $12.50", "You are all settled up".
+    message: String,
+}
+
+/// An amount in one currency.
+#[derive(Serialize, ToSchema)]
+pub struct CurrencyAmount {
+    #[schema(value_type = String)]
+    currency: Currency,
+    amount: MajorUnits,
+}
+
 /// `balance` (the single number of [`single_balance`], in `currency`),
 /// `otherCurrencies`, `balances` (exact per currency) and the human `message`
 /// of a balance with a friend.
-pub fn balance_fields(b: &MemberBalance, default: Currency) -> serde_json::Value {
-    let per_currency: Vec<serde_json::Value> = b
+pub fn balance_fields(b: &MemberBalance, default: Currency) -> BalanceFields {
+    let balances = b
         .by_currency
         .iter()
-        .map(|(currency, minor)| {
-            serde_json::json!({ "currency": currency.code(), "amount": MajorUnits { minor: *minor, currency: *currency } })
+        .map(|(currency, minor)| CurrencyAmount {
+            currency: *currency,
+            amount: MajorUnits {
+                minor: *minor,
+                currency: *currency,
+            },
         })
         .collect();
     let (currency, minor, other) = single_balance(b, default);
-    serde_json::json!({
-        "balance": MajorUnits { minor, currency },
-        "currency": currency.code(),
-        "otherCurrencies": other,
-        "balances": per_currency,
-        "message": describe_balance(b),
-    })
+    BalanceFields {
+        balance: MajorUnits { minor, currency },
+        currency,
+        other_currencies: other,
+        balances,
+        message: describe_balance(b),
+    }
 }
 
 /// "You are owed $12.50", "You owe $12.50", several currencies joined by "; ".

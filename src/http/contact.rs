@@ -3,23 +3,33 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-use super::{created, Checks};
-use crate::app::contact::{self, Message, Sender, SUBJECTS};
+use super::{created, Checks, Envelope};
+use crate::app::contact::{self, Message, Received, Sender, SUBJECTS};
 use crate::domain::{email::Email, text};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactBody {
+    /// 1–50 characters.
     first_name: Option<String>,
+    /// 1–50 characters.
     last_name: Option<String>,
     email: Option<String>,
+    /// `general`, `support`, `feature`, `bug`, `expense-help`, `account`,
+    /// `partnership` or `other`.
     subject: Option<String>,
+    /// 1–2000 characters.
     message: Option<String>,
 }
 
+/// Send a message to the team: no account needed, strictly rate limited
+/// (by default 3 per 15 minutes per client).
+#[utoipa::path(post, path = "/v1/contact", tag = "contact",
+    responses((status = 201, description = "Received", body = Envelope<Received>)))]
 pub async fn submit(
     req: HttpRequest,
     body: web::Json<ContactBody>,

@@ -13,6 +13,7 @@ use super::{parse_id, Envelope, Failure};
 use crate::app::expenses::view::ExpenseView;
 use crate::app::pictures;
 use crate::app::schema::Id;
+use crate::app::users::ProfileView;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::images::input;
@@ -128,6 +129,24 @@ pub async fn put_upload(
 }
 
 /// `PUT /v1/users/profile/image`: a photo as raw bytes, multipart or a data URI.
+#[utoipa::path(put, path = "/v1/users/profile/image", tag = "pictures",
+    summary = "Set my profile photo",
+    request_body(
+        description = "A JPEG, PNG or WebP: a multipart file, a JSON data URI, \
+            a data URI as the body, or the raw bytes",
+        content(
+            (UploadForm = "multipart/form-data"),
+            (UploadDataUri = "application/json"),
+            (ImageBytes = "image/jpeg"),
+            (ImageBytes = "image/png"),
+            (ImageBytes = "image/webp"),
+        )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "My profile with the new photo", body = Envelope<ProfileView>),
+        (status = 408, description = "The body did not arrive in time", body = Failure),
+        (status = 415, description = "Not a JPEG, PNG or WebP picture", body = Failure),
+    ))]
 pub async fn put_profile_image(
     req: HttpRequest,
     user: AuthUser,
@@ -150,6 +169,10 @@ pub async fn put_profile_image(
 }
 
 /// `DELETE /v1/users/profile/image`.
+#[utoipa::path(delete, path = "/v1/users/profile/image", tag = "pictures",
+    summary = "Remove my profile photo",
+    security(("bearer" = [])),
+    responses((status = 200, description = "My profile without a photo", body = Envelope<ProfileView>)))]
 pub async fn delete_profile_image(
     user: AuthUser,
     state: web::Data<AppState>,

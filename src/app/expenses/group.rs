@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::view::{render, ExpenseView};
-use crate::app::groups::{member_group, members_value, people_of};
+use crate::app::groups::{member_group, members, people_of, MemberView};
 use crate::app::schema::Id;
 use crate::app::views::number_currency;
 use crate::app::Page;
@@ -80,8 +80,7 @@ struct GroupMembers {
     #[schema(value_type = Id)]
     id: String,
     name: String,
-    #[schema(value_type = Vec<Object>)]
-    members: serde_json::Value,
+    members: Vec<MemberView>,
 }
 
 /// Every member's balance in a group, per currency, for its members.
@@ -137,7 +136,7 @@ pub async fn group_balance(
     Ok(GroupBalanceView {
         group: GroupMembers {
             id: group.id.to_hex(),
-            members: members_value(&group, &people),
+            members: members(&group, &people),
             name: group.name,
         },
         balances,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::schema::Id;
-use crate::app::views::{iso, iso_opt, CreatorRef, Directory, UserRef};
+use crate::app::views::{iso, iso_opt, CreatorRef, Directory, GroupRef, UserRef};
 use crate::domain::modes::{weight_json, SplitMode};
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
@@ -137,15 +137,6 @@ pub struct ExpenseView {
 enum ExpenseKind {
     Expense,
     Payment,
-}
-
-/// The group an expense is in.
-#[derive(Serialize, ToSchema)]
-struct GroupRef {
-    #[serde(rename = "_id")]
-    #[schema(value_type = Id)]
-    id: String,
-    name: String,
 }
 
 #[derive(Serialize, ToSchema)]
