@@ -111,10 +111,7 @@ TOKEN="$(python3 scripts/lib/schemathesis_seed.py "${BASE}" "${WORK}/schemathesi
 # ---------------------------------------------------------------------------
 # the runs: everything but what ends the session or the account, then those
 # ---------------------------------------------------------------------------
-mapfile -t ENDINGS < <(curl -sf "${BASE}/v1/openapi.json" | python3 -c '
-import json, sys
-ids = {op.get("operationId") for item in json.load(sys.stdin)["paths"].values() for op in item.values()}
-sys.stdout.write("".join(i + "\n" for i in sorted(ids & {"auth.logout", "auth.logout_all", "users.deactivate"}))))')
+ENDINGS=(auth.logout auth.logout_all users.deactivate)
 seed_args=()
 [ "${SEED}" = "random" ] || seed_args=(--seed "${SEED}")
 run() {

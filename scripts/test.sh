@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs and starts a throwaway SecantusDB, then runs
-# unit, property and integration tests against it. Extra args go to cargo test.
+# unit, property and integration tests against it, then Schemathesis against
+# the API description (scripts/schemathesis.sh). Extra args go to cargo test
+# (and skip Schemathesis, as does SPLITLYR_SCHEMATHESIS=0).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -31,3 +33,6 @@ ensure_nginx() {
 }
 ensure_nginx
 cargo test --all-targets "$@"
+if [ "$#" -eq 0 ] && [ "${SPLITLYR_SCHEMATHESIS:-1}" != "0" ]; then
+  bash scripts/schemathesis.sh
+fi

@@ -52,7 +52,7 @@ pub struct PaymentBody {
     pub group_id: Option<String>,
     /// An ISO-8601 date-time or `YYYY-MM-DD` (default now).
     pub date: Option<String>,
-    /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub note: Option<String>,
     /// The version an edit is based on (as `If-Match`).
     pub version: Option<i64>,

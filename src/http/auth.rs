@@ -40,22 +40,28 @@ pub async fn errors_by_field(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterBody {
-    /// 1–50 characters.
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 50)]
     name: Option<String>,
     /// Trimmed and lower-cased.
+    #[schema(required = true, nullable = false, format = Email)]
     email: Option<String>,
-    /// At least 6 characters.
+    /// At least 6 characters, at most 72 bytes.
+    #[schema(required = true, nullable = false, min_length = 6)]
     password: Option<String>,
     phone_number: Option<String>,
     /// A label for the session ("Pixel 8"); `User-Agent` otherwise.
+    #[schema(min_length = 1, max_length = 100)]
     device: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
+    #[schema(required = true, nullable = false)]
     email: Option<String>,
+    #[schema(required = true, nullable = false)]
     password: Option<String>,
     /// A label for the session ("Pixel 8"); `User-Agent` otherwise.
+    #[schema(min_length = 1, max_length = 100)]
     device: Option<String>,
 }
 

@@ -25,7 +25,7 @@ pub async fn list(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResp
 #[serde(rename_all = "camelCase")]
 pub struct BlockBody {
     /// Whom to block.
-    #[schema(value_type = Option<Id>)]
+    #[schema(value_type = Id, required = true)]
     user_id: Option<String>,
 }
 

@@ -14,16 +14,34 @@ use crate::state::AppState;
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactBody {
-    /// 1–50 characters.
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 50)]
     first_name: Option<String>,
-    /// 1–50 characters.
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 50)]
     last_name: Option<String>,
+    #[schema(required = true, nullable = false, format = Email)]
     email: Option<String>,
-    /// `general`, `support`, `feature`, `bug`, `expense-help`, `account`,
-    /// `partnership` or `other`.
+    #[schema(value_type = Subject, required = true)]
     subject: Option<String>,
-    /// 1–2000 characters.
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 2000)]
     message: Option<String>,
+}
+
+/// `subject`: one of [`SUBJECTS`] (schema only).
+struct Subject;
+
+impl utoipa::PartialSchema for Subject {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(SUBJECTS))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Subject {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ContactSubject".into()
+    }
 }
 
 /// Send a message to the team: no account needed, strictly rate limited

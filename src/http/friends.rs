@@ -33,7 +33,7 @@ pub async fn list(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResp
 
 #[derive(Deserialize, ToSchema)]
 pub struct AddBody {
-    /// 1–100 people.
+    #[schema(required = true, nullable = false, min_items = 1, max_items = 100)]
     friends: Option<Vec<FriendEntry>>,
 }
 
@@ -41,7 +41,9 @@ pub struct AddBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct FriendEntry {
+    #[schema(min_length = 1, max_length = 50)]
     name: Option<String>,
+    #[schema(format = Email)]
     email: Option<String>,
     phone_number: Option<String>,
 }

@@ -19,9 +19,9 @@ use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateBody {
-    /// 1–100 characters.
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 100)]
     name: Option<String>,
-    /// At most 500 characters.
+    #[schema(max_length = 500)]
     description: Option<String>,
     /// Users to add besides me (unknown ids are skipped; members who are
     /// not yet my friends become friends).
@@ -112,9 +112,9 @@ pub async fn get(
 /// The fields to change: a name, a description or both.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateBody {
-    /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
-    /// At most 500 characters.
+    #[schema(max_length = 500)]
     description: Option<String>,
     /// The version the change is based on (as `If-Match`).
     version: Option<i64>,
@@ -194,6 +194,7 @@ pub async fn delete(
 #[serde(rename_all = "camelCase")]
 pub struct AddMemberBody {
     /// A registered user's email.
+    #[schema(required = true, nullable = false, format = Email)]
     member_email: Option<String>,
     /// `member` (default) or `admin` (admins only).
     #[schema(value_type = Option<Role>)]
@@ -271,7 +272,7 @@ pub async fn remove_member(
 
 #[derive(Deserialize, ToSchema)]
 pub struct RoleBody {
-    #[schema(value_type = Option<Role>)]
+    #[schema(value_type = Role, required = true)]
     role: Option<String>,
 }
 

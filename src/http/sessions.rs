@@ -16,6 +16,7 @@ use crate::state::AppState;
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshBody {
+    #[schema(required = true, nullable = false)]
     refresh_token: Option<String>,
 }
 

@@ -42,7 +42,7 @@ pub fn profile_response(message: &str, doc: &UserDoc, links: &Links) -> HttpResp
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileBody {
-    /// 1–50 characters.
+    #[schema(min_length = 1, max_length = 50)]
     name: Option<String>,
     /// A photo as a data URI (`data:image/jpeg;base64,...`), an `https://`
     /// URL, or empty to remove it.
@@ -198,7 +198,10 @@ fn photo_change(value: Option<String>) -> Result<Photo, String> {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePasswordBody {
+    #[schema(required = true, nullable = false)]
     current_password: Option<String>,
+    /// At least 6 characters, at most 72 bytes.
+    #[schema(required = true, nullable = false, min_length = 6)]
     new_password: Option<String>,
 }
 

@@ -5,6 +5,7 @@
 mod auth;
 mod bodies;
 mod concurrency;
+mod docs;
 mod durability;
 mod expenses;
 mod friends;

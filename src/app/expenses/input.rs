@@ -26,7 +26,8 @@ use crate::store::{ExpenseDoc, PayerDoc, SplitDoc, Store};
 #[derive(Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpenseBody {
-    /// 1–200 characters; required on create.
+    /// Required on create.
+    #[schema(min_length = 1, max_length = 200)]
     pub description: Option<String>,
     /// Greater than 0; required on create.
     pub amount: Option<AmountInput>,
@@ -52,7 +53,7 @@ pub struct ExpenseBody {
     /// The group the expense is in (create only).
     #[schema(value_type = Option<Id>)]
     pub group_id: Option<String>,
-    /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub notes: Option<String>,
     /// The version the edit is based on (as `If-Match`); update only.
     pub version: Option<i64>,
