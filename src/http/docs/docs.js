@@ -17,17 +17,19 @@
     }
     return node;
   };
-  // `code` spans and paragraphs of a description, as text nodes.
+  // Text with its `code` spans, into `node` (as text nodes).
+  const rich = (node, text) => {
+    String(text || "").split(/(`[^`]+`)/).forEach((part) => {
+      if (part.startsWith("`") && part.endsWith("`") && part.length > 1) node.append(el("code", {}, part.slice(1, -1)));
+      else node.append(part);
+    });
+    return node;
+  };
+  // The paragraphs of a description.
   const prose = (text) => {
     const wrap = el("div", { class: "prose" });
     for (const para of String(text || "").split(/\n\s*\n/)) {
-      if (!para.trim()) continue;
-      const p = el("p");
-      String(para).split(/(`[^`]+`)/).forEach((part) => {
-        if (part.startsWith("`") && part.endsWith("`") && part.length > 1) p.append(el("code", {}, part.slice(1, -1)));
-        else p.append(part);
-      });
-      wrap.append(p);
+      if (para.trim()) wrap.append(rich(el("p"), para));
     }
     return wrap;
   };
@@ -54,8 +56,11 @@
     }
     const variants = s.oneOf || s.anyOf;
     if (variants) {
+      // `T | null` reads better than `null | T`.
+      const isNull = (v) => v && v.type === "null";
+      const ordered = variants.filter((v) => !isNull(v)).concat(variants.filter(isNull));
       const out = el("span");
-      variants.forEach((v, i) => { if (i) out.append(" | "); out.append(typeLabel(v)); });
+      ordered.forEach((v, i) => { if (i) out.append(" | "); out.append(typeLabel(v)); });
       return out;
     }
     if (s.allOf && s.allOf.length === 1) return typeLabel(s.allOf[0]);
@@ -100,7 +105,7 @@
     const n = notes(s);
     if (n.length) line.append(" ", el("span", { class: "note" }, "(" + n.join("; ") + ")"));
     box.append(line);
-    if (s.description && depth > 0) box.append(el("div", { class: "note" }, s.description));
+    if (s.description && depth > 0) box.append(rich(el("div", { class: "note" }), s.description));
     if (depth > 4 || s.$ref) return box;
     const members = s.allOf || ((s.oneOf || s.anyOf || []).some((v) => v.properties || (v.allOf)) ? (s.oneOf || s.anyOf) : null);
     if (members && members.length > 1) {
@@ -116,7 +121,7 @@
         const item = el("li", {}, el("span", { class: "prop" }, name), required.has(name) ? el("span", { class: "req", title: "required" }, "*") : null, ": ", typeLabel(p));
         const pn = notes(p);
         if (pn.length) item.append(" ", el("span", { class: "note" }, "(" + pn.join("; ") + ")"));
-        if (p.description) item.append(el("div", { class: "note" }, p.description));
+        if (p.description) item.append(rich(el("div", { class: "note" }), p.description));
         const inner = p.items && !p.items.$ref ? p.items : p;
         if (!inner.$ref && (inner.properties || inner.allOf)) item.append(schemaTree(inner, depth + 1));
         list.append(item);
@@ -151,7 +156,7 @@
         el("td", {}, el("span", { class: "prop" }, p.name), p.required ? el("span", { class: "req", title: "required" }, "*") : null),
         el("td", { class: "note" }, p.in),
         el("td", {}, schemaTree(p.schema, 1)),
-        el("td", {}, p.description || "")));
+        rich(el("td"), p.description)));
       body.append(el("h4", {}, "Parameters"),
         el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Name"), el("th", {}, "In"), el("th", {}, "Type"), el("th", {}, "Description"))), el("tbody", {}, rows)));
     }
@@ -163,9 +168,11 @@
     }
     const rows = Object.entries(op.responses || {}).map(([status, r]) => {
       const res = resolve(r);
-      const cell = el("td", {}, res.description || "");
+      const cell = rich(el("td"), res.description);
       if (res.headers) {
-        for (const [h, v] of Object.entries(res.headers)) cell.append(el("div", { class: "note" }, "Header ", el("code", {}, h), v.description ? ": " + v.description : ""));
+        for (const [h, v] of Object.entries(res.headers)) {
+          cell.append(rich(el("div", { class: "note" }, "Header ", el("code", {}, h), v.description ? ": " : ""), v.description));
+        }
       }
       return el("tr", {},
         el("td", { class: "status s" + status[0] }, status),
