@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: installs and starts a throwaway SecantusDB, then runs
-# unit, property and integration tests against it, then Schemathesis against
-# the API description (scripts/schemathesis.sh). Extra args go to cargo test
-# (and skip Schemathesis, as does SPLITLYR_SCHEMATHESIS=0).
+# unit, property and integration tests against it (`cargo test --all-targets`),
+# then the drills (tests/drills/: extra processes, crashes and restarts; not
+# part of a plain `cargo test`), then Schemathesis against the API description
+# (scripts/schemathesis.sh; unless filtered, or SPLITLYR_SCHEMATHESIS=0).
+#   scripts/test.sh                      everything, as CI runs it
+#   scripts/test.sh -- FILTER            both runs, filtered
+#   scripts/test.sh --test api -- FILTER one target (api, drills, ...): that run only
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,6 +16,9 @@ export DB_PORT="${TEST_DB_PORT:-$(free_port)}"
 export DB_PATH=":memory:"
 scripts/db.sh start
 trap 'DB_PORT=$DB_PORT scripts/db.sh stop' EXIT
+# A missing or changed snapshot (tests/api/snapshots/) fails instead of being
+# written: review a deliberate change with INSTA_UPDATE=always, then commit it.
+export INSTA_UPDATE="${INSTA_UPDATE:-no}"
 export SPLITLYR_TEST_DB_URI="mongodb://127.0.0.1:${DB_PORT}/?directConnection=true"
 # Tests that stop and restart their own database need the server binary.
 export SPLITLYR_SECANTUSD="$root/.venv/bin/secantusd-py"
@@ -23,7 +30,7 @@ ensure_nginx() {
   if [ -z "$nginx" ]; then
     local sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    echo "installing nginx-light (for tests/api/replicas.rs)" >&2
+    echo "installing nginx-light (for tests/drills/replicas.rs)" >&2
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get install -y -qq nginx-light >/dev/null 2>&1 \
       || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq nginx-light >/dev/null; }
@@ -32,7 +39,19 @@ ensure_nginx() {
   export SPLITLYR_NGINX="$nginx"
 }
 ensure_nginx
+# Arguments that choose targets make one run of exactly those.
+for arg in "$@"; do
+  case "$arg" in
+    --) break ;;
+    --test | --test=* | --lib | --bin | --bin=* | --bins | --tests | --all-targets | --doc | --example* | --bench*)
+      cargo test "$@"
+      exit 0 ;;
+  esac
+done
 cargo test --all-targets "$@"
+echo "== drills (tests/drills/)"
+cargo test --test drills "$@"
 if [ "$#" -eq 0 ] && [ "${SPLITLYR_SCHEMATHESIS:-1}" != "0" ]; then
+  echo "== schemathesis (scripts/schemathesis.sh)"
   bash scripts/schemathesis.sh
 fi

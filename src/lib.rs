@@ -16,5 +16,6 @@ pub mod ratelimit;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;
 pub mod upgrade_command;

@@ -23,6 +23,7 @@ use crate::ratelimit::{limiter, ClientLimit, Limiter};
 use crate::state::{AppInfo, AppState, AuthConfig, Links};
 use crate::store::readiness::Readiness;
 use crate::store::Store;
+use crate::tasks::BackgroundTasks;
 
 pub struct Application {
     port: u16,
@@ -31,6 +32,8 @@ pub struct Application {
     admin: Server,
     /// The listening socket (the server holds another handle on it).
     listening: TcpListener,
+    /// Stopped after the servers have drained.
+    tasks: BackgroundTasks,
 }
 
 /// Binds `host:port` (port 0: any free one); the listener and its real port.
@@ -49,10 +52,14 @@ impl Application {
             .map_err(|e| format!("database configuration: {e}"))?;
         tracing::info!(database = %settings.database.name, "using database");
         let readiness = Readiness::default();
-        prepare_in_background(
-            store.clone(),
-            readiness.clone(),
-            settings.database.upgrade_batch_size,
+        let mut tasks = BackgroundTasks::default();
+        tasks.spawn(
+            "prepare the database",
+            prepare(
+                store.clone(),
+                readiness.clone(),
+                settings.database.upgrade_batch_size,
+            ),
         );
         let (listener, port) = bind(&settings.server.host, settings.server.port)?;
         let (admin_listener, admin_port) =
@@ -61,7 +68,8 @@ impl Application {
         // connections the moment shutdown starts (see `run_until_stopped`).
         let listening = listener.try_clone().map_err(|e| e.to_string())?;
         let grace = settings.server.shutdown_grace_seconds;
-        let (server, admin_data) = run(listener, settings, store, metrics, readiness).await?;
+        let (server, admin_data) =
+            run(listener, settings, store, metrics, readiness, &mut tasks).await?;
         let admin = crate::admin::server(admin_listener, admin_data, grace)?;
         Ok(Self {
             port,
@@ -69,6 +77,7 @@ impl Application {
             server,
             admin,
             listening,
+            tasks,
         })
     }
 
@@ -103,9 +112,13 @@ impl Application {
         if let Ok(Err(e)) = admin.await {
             tracing::warn!(error = %e, "admin listener error");
         }
+        self.tasks.stop(TASKS_STOP).await;
         served
     }
 }
+
+/// How long the background tasks get to stop once the servers have drained.
+const TASKS_STOP: Duration = Duration::from_secs(5);
 
 /// How long connections the kernel had already accepted get to reach a worker.
 const HANDOVER: Duration = Duration::from_millis(100);
@@ -155,23 +168,21 @@ fn drop_new_connections(_: &socket2::SockRef<'_>) -> std::io::Result<()> {
 /// server already listens: `/v1/livez` answers at once, `/v1/healthz` and the
 /// API answer 503 until the database is ready. A database that cannot be
 /// reached is retried until it can.
-fn prepare_in_background(store: Store, readiness: Readiness, batch: usize) {
-    tokio::spawn(async move {
-        let mut delay = Duration::from_millis(500);
-        loop {
-            match store.prepare(&readiness, batch).await {
-                Ok(()) => {
-                    tracing::info!("database ready");
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "could not prepare the database; will retry");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(10));
-                }
+async fn prepare(store: Store, readiness: Readiness, batch: usize) {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match store.prepare(&readiness, batch).await {
+            Ok(()) => {
+                tracing::info!("database ready");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "could not prepare the database; will retry");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
             }
         }
-    });
+    }
 }
 
 async fn wait_for_signal() {
@@ -218,41 +229,37 @@ fn security_headers(hsts: bool) -> DefaultHeaders {
 /// Once the database is ready, and then every `sweep_interval`: removes
 /// stored picture bytes nothing refers to (left by a crash between an upload
 /// and its transaction), and prunes the per-user upload limiter.
-fn sweep_pictures(state: web::Data<AppState>) {
+async fn sweep_pictures(state: web::Data<AppState>) {
     /// An upload's transaction is long done after this.
     const GRACE: Duration = Duration::from_secs(15 * 60);
-    tokio::spawn(async move {
-        let (store, readiness, pictures) = (&state.store, &state.readiness, &state.pictures);
-        while !readiness.wait_ready(Duration::from_secs(60)).await {}
-        let mut tick = tokio::time::interval(pictures.sweep_interval());
-        loop {
-            tick.tick().await;
-            pictures.prune();
-            match store.sweep_images(GRACE).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    pictures.swept(n);
-                    tracing::info!(files = n, "removed picture files nothing referred to");
-                }
-                Err(e) => tracing::warn!(error = ?e, "picture sweep failed; will retry"),
+    let (store, readiness, pictures) = (&state.store, &state.readiness, &state.pictures);
+    while !readiness.wait_ready(Duration::from_secs(60)).await {}
+    let mut tick = tokio::time::interval(pictures.sweep_interval());
+    loop {
+        tick.tick().await;
+        pictures.prune();
+        match store.sweep_images(GRACE).await {
+            Ok(0) => {}
+            Ok(n) => {
+                pictures.swept(n);
+                tracing::info!(files = n, "removed picture files nothing referred to");
             }
+            Err(e) => tracing::warn!(error = ?e, "picture sweep failed; will retry"),
         }
-    });
+    }
 }
 
 /// Drops rate-limiter state of clients not seen recently, so memory stays bounded.
-fn prune_limiters(limiters: Vec<Limiter>, state: web::Data<AppState>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            for l in &limiters {
-                l.limiter().retain_recent();
-                l.limiter().shrink_to_fit();
-            }
-            state.sessions.refreshes.prune();
+async fn prune_limiters(limiters: Vec<Limiter>, state: web::Data<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        for l in &limiters {
+            l.limiter().retain_recent();
+            l.limiter().shrink_to_fit();
         }
-    });
+        state.sessions.refreshes.prune();
+    }
 }
 
 /// The public server, and the state the admin listener shares with it.
@@ -262,6 +269,7 @@ async fn run(
     store: Store,
     metrics: Metrics,
     readiness: Readiness,
+    tasks: &mut BackgroundTasks,
 ) -> Result<(Server, web::Data<AppState>), String> {
     let secret = settings
         .jwt
@@ -308,16 +316,17 @@ async fn run(
         store,
         metrics,
     });
-    prune_limiters(
-        vec![
-            general.clone(),
-            strict_auth.clone(),
-            strict_contact.clone(),
-            other.clone(),
-        ],
-        state.clone(),
+    let limiters = vec![
+        general.clone(),
+        strict_auth.clone(),
+        strict_contact.clone(),
+        other.clone(),
+    ];
+    tasks.spawn(
+        "prune the limiters",
+        prune_limiters(limiters, state.clone()),
     );
-    sweep_pictures(state.clone());
+    tasks.spawn("sweep the pictures", sweep_pictures(state.clone()));
     let public_metrics = settings.server.public_metrics;
     let body_limit = settings.server.body_limit_bytes;
     let origins = settings.cors.allowed_origins.clone();

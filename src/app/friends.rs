@@ -5,6 +5,7 @@
 
 mod plan;
 
+use futures_util::TryFutureExt;
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -112,8 +113,10 @@ pub async fn add(app: &AppState, user: AuthUser, entries: Vec<Parsed>) -> Result
     let added = versions::retry(async || {
         let (doc, registered, my_pending) = futures_util::try_join!(
             me(store, user),
-            store.add_candidates(user.id, &emails, &phones),
-            store.pending_friends_of(user.id)
+            store
+                .add_candidates(user.id, &emails, &phones)
+                .map_err(ApiError::from),
+            store.pending_friends_of(user.id).map_err(ApiError::from)
         )?;
         let mut plan = Plan::new(user.id, doc.relations(), &my_pending);
         for entry in &entries {

@@ -25,8 +25,8 @@ use crate::app::schema::Id;
 use crate::app::users::me;
 use crate::auth::AuthUser;
 use crate::domain::category::Category;
+use crate::domain::inputs::PaymentNote;
 use crate::domain::money::{positive_amount, AmountInput, Currency};
-use crate::domain::text;
 use crate::error::ApiError;
 use crate::error::Checks;
 use crate::state::AppState;
@@ -121,8 +121,8 @@ impl NewPayment {
         };
         let note = match body.note {
             Some(n) => c
-                .check("note", text::bounded(&n, "Note", 0, 500))
-                .map(|n| Some(n).filter(|n| !n.is_empty())),
+                .check("note", PaymentNote::try_from(n.as_str()))
+                .map(|n| Some(n.into_string()).filter(|n| !n.is_empty())),
             None => Some(was.and_then(|w| w.notes.clone())),
         };
         let ((parties, (amount, currency)), ((group, date), note)) = c.finish(

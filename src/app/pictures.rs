@@ -38,6 +38,7 @@ pub async fn admit_upload(
     store
         .check_picture_room(user.id, replacing, pictures.quota())
         .await
+        .map_err(ApiError::from)
         .inspect_err(|e| pictures.failed(purpose, e))?;
     pictures.room(purpose, declared.unwrap_or(limit)).await
 }
@@ -85,7 +86,8 @@ pub async fn save_profile(
     };
     let result = store
         .update_profile(user.id, changes, pictures.quota())
-        .await;
+        .await
+        .map_err(ApiError::from);
     if let Some(size) = stored {
         match &result {
             Ok(_) => pictures.stored(Purpose::Avatar, size),
@@ -117,9 +119,9 @@ pub async fn put_receipt(
     let (store, pictures) = (&app.store, &app.pictures);
     let allowed = receipt_editor(user);
     let result = change_expense(app, user.id, id, None, allowed, async |stored| {
-        store
+        Ok(store
             .put_receipt(stored, user.id, picture, pictures.quota())
-            .await
+            .await?)
     })
     .await;
     match &result {
@@ -138,7 +140,7 @@ pub async fn delete_receipt(
     let store = &app.store;
     let allowed = receipt_editor(user);
     let updated = change_expense(app, user.id, id, None, allowed, async |stored| {
-        store.remove_receipt(stored).await
+        Ok(store.remove_receipt(stored).await?)
     })
     .await?;
     rendered(app, user, &updated).await

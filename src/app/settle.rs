@@ -126,13 +126,7 @@ pub async fn group(
             let Some(currency) = wanted(&pair.currency) else {
                 continue;
             };
-            // `net` is what b owes a.
-            let debt = if pair.net > 0 {
-                (pair.b, pair.a, pair.net)
-            } else {
-                (pair.a, pair.b, -pair.net)
-            };
-            debts.entry(currency).or_default().push(debt);
+            debts.entry(currency).or_default().push(pair.debt());
         }
         for (currency, debts) in debts {
             let open = balances.get(&currency).map_or(0, Vec::len);

@@ -23,6 +23,7 @@ use mongodb::bson::oid::ObjectId;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::store::StoreError;
 use crate::store::{Store, UserStatus};
 
 #[derive(Debug, Clone, Copy)]
@@ -107,11 +108,13 @@ where
 /// one `Arc`): the error itself when nothing else holds it; else a database
 /// outage stays a 503 (its cause is cloned), and anything else (the store's
 /// loads fail with nothing else) is a 500 caused by the shared error.
-fn shared_error(e: Arc<ApiError>) -> ApiError {
-    Arc::try_unwrap(e).unwrap_or_else(|shared| match &*shared {
-        ApiError::Unavailable(cause) => ApiError::Unavailable(cause.clone()),
-        _ => ApiError::internal(shared),
-    })
+fn shared_error(e: Arc<StoreError>) -> ApiError {
+    Arc::try_unwrap(e)
+        .map(ApiError::from)
+        .unwrap_or_else(|shared| match &*shared {
+            StoreError::Unavailable(cause) => ApiError::Unavailable(cause.clone()),
+            _ => ApiError::internal(shared),
+        })
 }
 
 /// Remembers, for a short time, what a user's tokens without a session need
@@ -245,7 +248,7 @@ mod tests {
         let failing = || async {
             calls.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(50)).await;
-            Err::<u32, _>(ApiError::bad_request("no"))
+            Err::<u32, _>(StoreError::EmailTaken)
         };
         let answers = join_all((0..5).map(|_| cache.get_or_load(1, failing()))).await;
         assert!(answers.iter().all(Result::is_err));
@@ -256,9 +259,11 @@ mod tests {
 
     #[test]
     fn a_shared_error_keeps_a_5xx() {
-        let alone = Arc::new(ApiError::bad_request("no"));
-        assert!(matches!(shared_error(alone), ApiError::BadRequest(m) if m == "no"));
-        let shared = Arc::new(ApiError::bad_request("no"));
+        let alone = Arc::new(StoreError::EmailTaken);
+        assert!(
+            matches!(shared_error(alone), ApiError::BadRequest(m) if m == "User already exists with this email")
+        );
+        let shared = Arc::new(StoreError::EmailTaken);
         let _other_holder = shared.clone();
         assert!(matches!(shared_error(shared), ApiError::Internal(_)));
     }

@@ -1,6 +1,7 @@
 //! Group balances. This module owns adding up postings (see `postings`) into
 //! each member's net position: positive means the member is
-//! owed money, negative means the member owes.
+//! owed money, negative means the member owes. It also owns how a balance
+//! between two people is kept ([`PairNet`]): which of the two owes the other.
 //!
 //! Nets are kept per currency in minor units (exact, and what a "You are owed
 //! $12.50" message needs). Amounts in different currencies are never added
@@ -33,6 +34,55 @@ impl MemberBalance {
             .map(|(currency, net)| (currency, saturate(net)))
             .collect();
         MemberBalance { by_currency }
+    }
+}
+
+/// A balance between two people in one currency as the ledger keeps it: the
+/// two in order (`a < b`) and `net`, what `b` owes `a` (negative: what `a`
+/// owes `b`). The sign is given a meaning here and nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairNet<K> {
+    pub a: K,
+    pub b: K,
+    pub net: i64,
+}
+
+impl<K: Ord + Clone> PairNet<K> {
+    /// `debtor` owes `creditor` `amount` (negative: the other way round).
+    pub fn owed(debtor: K, creditor: K, amount: i64) -> Self {
+        if creditor < debtor {
+            PairNet {
+                a: creditor,
+                b: debtor,
+                net: amount,
+            }
+        } else {
+            PairNet {
+                a: debtor,
+                b: creditor,
+                net: -amount,
+            }
+        }
+    }
+
+    /// Who owes whom: `(debtor, creditor, amount)` with `amount >= 0`.
+    pub fn debt(&self) -> (K, K, i64) {
+        if self.net > 0 {
+            (self.b.clone(), self.a.clone(), self.net)
+        } else {
+            (self.a.clone(), self.b.clone(), -self.net)
+        }
+    }
+
+    /// The balance as `me` (one of the two) sees it: the other person, and
+    /// what they owe `me` (negative: what `me` owes them).
+    pub fn seen_by(&self, me: &K) -> (K, i64) {
+        let (debtor, creditor, amount) = self.debt();
+        if creditor == *me {
+            (debtor, amount)
+        } else {
+            (creditor, -amount)
+        }
     }
 }
 
@@ -223,7 +273,47 @@ mod tests {
         })
     }
 
+    #[test]
+    fn a_pair_net_is_what_b_owes_a() {
+        let ann_owes_bob = PairNet::owed("ann", "bob", 500);
+        assert_eq!(
+            ann_owes_bob,
+            PairNet {
+                a: "ann",
+                b: "bob",
+                net: -500
+            }
+        );
+        assert_eq!(ann_owes_bob.debt(), ("ann", "bob", 500));
+        assert_eq!(ann_owes_bob.seen_by(&"bob"), ("ann", 500));
+        assert_eq!(ann_owes_bob.seen_by(&"ann"), ("bob", -500));
+        let bob_owes_ann = PairNet::owed("bob", "ann", 500);
+        assert_eq!(bob_owes_ann.net, 500);
+        assert_eq!(bob_owes_ann.debt(), ("bob", "ann", 500));
+        assert_eq!(bob_owes_ann.seen_by(&"ann"), ("bob", 500));
+    }
+
     proptest! {
+        #[test]
+        fn a_pair_net_reads_back_the_debt_it_was_made_of(
+            debtor in 0..5_u8,
+            creditor in 0..5_u8,
+            amount in -1_000_000_000_000_i64..=1_000_000_000_000,
+        ) {
+            prop_assume!(debtor != creditor);
+            let pair = PairNet::owed(debtor, creditor, amount);
+            prop_assert!(pair.a < pair.b);
+            let (owes, owed, magnitude) = pair.debt();
+            prop_assert_eq!(magnitude, amount.abs());
+            if amount > 0 {
+                prop_assert_eq!((owes, owed), (debtor, creditor));
+            } else if amount < 0 {
+                prop_assert_eq!((owes, owed), (creditor, debtor));
+            }
+            prop_assert_eq!(pair.seen_by(&creditor), (debtor, amount));
+            prop_assert_eq!(pair.seen_by(&debtor), (creditor, -amount));
+        }
+
         #[test]
         fn balances_are_paid_minus_owed_and_sum_to_zero(bills in ledger()) {
             let balances = group_balances(bills.clone());

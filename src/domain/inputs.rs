@@ -59,6 +59,18 @@ bounded_text!(
     PaymentNote, "Note", 0, 500
 );
 bounded_text!(
+    /// The first name on a contact-form message.
+    FirstName, "First name", 1, 50
+);
+bounded_text!(
+    /// The last name on a contact-form message.
+    LastName, "Last name", 1, 50
+);
+bounded_text!(
+    /// The text of a contact-form message.
+    MessageText, "Message", 1, 2000
+);
+bounded_text!(
     /// The label of a session's device ("Pixel 8").
     DeviceLabel, "Device", 1, 100
 );

@@ -44,6 +44,29 @@ pub struct Bill<K> {
     pub shares: Vec<Share<K>>,
 }
 
+impl<K> Bill<K> {
+    /// The same bill with every person renamed by `key` (e.g. to tell the
+    /// members of different groups apart).
+    pub fn map<J>(self, key: impl Fn(K) -> J) -> Bill<J> {
+        Bill {
+            payers: self
+                .payers
+                .into_iter()
+                .map(|(payer, amount)| (key(payer), amount))
+                .collect(),
+            shares: self
+                .shares
+                .into_iter()
+                .map(|s| Share {
+                    user: key(s.user),
+                    amount: s.amount,
+                    settled: s.settled,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The postings of `bill`, sorted by (debtor, creditor). Per bill, what each
 /// person is owed minus what they owe equals paid − owed (settled shares
 /// count as neither owed nor paid), exactly.

@@ -9,13 +9,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::errors::ErrorsShape;
 use super::{created, ok, Checks, Envelope, Failure};
 use crate::app;
 use crate::app::auth::{Attempt, Credentials, Registration, SignedIn};
 use crate::domain::email::Email;
 use crate::domain::inputs::{DeviceLabel, Password, UserName};
 use crate::domain::text;
-use crate::error::{ApiError, ErrorsShape};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The sign-in screens read validation errors as an object from field to

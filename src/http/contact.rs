@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 
 use super::{created, Checks, Envelope};
 use crate::app::contact::{self, Message, Received, Sender, SUBJECTS};
-use crate::domain::{email::Email, text};
+use crate::domain::email::Email;
+use crate::domain::inputs::{FirstName, LastName, MessageText};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -71,13 +72,24 @@ pub async fn submit(
 
 fn parse(body: ContactBody) -> Result<Message, ApiError> {
     let mut c = Checks::default();
-    let field = |c: &mut Checks, name: &str, value: Option<String>, label: &str, max: usize| {
-        let v = value.unwrap_or_default();
-        c.check(name, text::bounded(&v, label, 1, max))
-    };
-    let first = field(&mut c, "firstName", body.first_name, "First name", 50);
-    let last = field(&mut c, "lastName", body.last_name, "Last name", 50);
-    let message = field(&mut c, "message", body.message, "Message", 2000);
+    let first = c
+        .check(
+            "firstName",
+            FirstName::try_from(body.first_name.unwrap_or_default().as_str()),
+        )
+        .map(FirstName::into_string);
+    let last = c
+        .check(
+            "lastName",
+            LastName::try_from(body.last_name.unwrap_or_default().as_str()),
+        )
+        .map(LastName::into_string);
+    let message = c
+        .check(
+            "message",
+            MessageText::try_from(body.message.unwrap_or_default().as_str()),
+        )
+        .map(MessageText::into_string);
     let email = c
         .required("email", body.email, "Email is required")
         .and_then(|e| c.check("email", Email::parse(&e)));

@@ -43,9 +43,7 @@ impl Health {
     /// 200 with `data` when healthy, else 503 saying why.
     fn respond(&self, data: impl Serialize) -> HttpResponse {
         if self.healthy() {
-            return HttpResponse::Ok().json(serde_json::json!({
-                "success": true, "message": "Service is healthy", "data": data,
-            }));
+            return HttpResponse::Ok().json(Envelope::new("Service is healthy", data));
         }
         let message = if self.up {
             not_ready_message(self.phase)

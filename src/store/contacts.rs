@@ -4,7 +4,7 @@ use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::{Deserialize, Serialize};
 
 use super::Store;
-use crate::error::ApiError;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,7 +23,7 @@ pub struct ContactDoc {
 }
 
 impl Store {
-    pub async fn insert_contact(&self, contact: &ContactDoc) -> Result<(), ApiError> {
+    pub async fn insert_contact(&self, contact: &ContactDoc) -> Result<(), StoreError> {
         self.contacts().insert_one(contact).await?;
         Ok(())
     }

@@ -14,7 +14,7 @@ use super::timeline::date_range;
 use super::{as_int, at_version, now, GroupDoc, ReceiptRef, Store};
 use crate::domain::modes::SplitMode;
 use crate::domain::settle_share::{conditions, Condition, Shares};
-use crate::error::ApiError;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -247,19 +247,19 @@ impl ExpenseFilter {
 
 impl Store {
     /// Inserts the expense and books its balances, atomically.
-    pub async fn insert_expense(&self, expense: &ExpenseDoc) -> Result<(), ApiError> {
+    pub async fn insert_expense(&self, expense: &ExpenseDoc) -> Result<(), StoreError> {
         let mut session = self.client.start_session().await?;
         session
             .start_transaction()
             .and_run2(async |s| {
                 self.expenses().insert_one(expense).session(&mut *s).await?;
-                self.apply_ledger(s, None, Some(expense)).await
+                self.apply_projections(s, None, Some(expense)).await
             })
             .await?;
         Ok(())
     }
 
-    pub async fn expense_by_id(&self, id: ObjectId) -> Result<Option<ExpenseDoc>, ApiError> {
+    pub async fn expense_by_id(&self, id: ObjectId) -> Result<Option<ExpenseDoc>, StoreError> {
         Ok(self.expenses().find_one(doc! { "_id": id }).await?)
     }
 
@@ -271,7 +271,7 @@ impl Store {
         filter: &ExpenseFilter,
         skip: u64,
         limit: i64,
-    ) -> Result<(Vec<ExpenseDoc>, u64), ApiError> {
+    ) -> Result<(Vec<ExpenseDoc>, u64), StoreError> {
         let filter = filter.to_document();
         let reply = self
             .db
@@ -287,7 +287,7 @@ impl Store {
         filter: Document,
         skip: u64,
         limit: i64,
-    ) -> Result<Vec<ExpenseDoc>, ApiError> {
+    ) -> Result<Vec<ExpenseDoc>, StoreError> {
         Ok(self
             .expenses()
             .find(filter)
@@ -308,7 +308,7 @@ impl Store {
         user: ObjectId,
         skip: u64,
         limit: i64,
-    ) -> Result<(Vec<ExpenseDoc>, u64), ApiError> {
+    ) -> Result<(Vec<ExpenseDoc>, u64), StoreError> {
         let counts = self.expense_months_of(user).await?;
         let total = counts.total();
         let Some(window) = counts.window(skip, limit.unsigned_abs()) else {
@@ -322,7 +322,7 @@ impl Store {
     pub(super) async fn expenses_in_order(
         &self,
         ids: &[ObjectId],
-    ) -> Result<Vec<ExpenseDoc>, ApiError> {
+    ) -> Result<Vec<ExpenseDoc>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -344,7 +344,7 @@ impl Store {
         group: &GroupDoc,
         skip: u64,
         limit: i64,
-    ) -> Result<(Vec<ExpenseDoc>, u64), ApiError> {
+    ) -> Result<(Vec<ExpenseDoc>, u64), StoreError> {
         let counts = group.expense_counts();
         let total = counts.total();
         let Some(window) = counts.window(skip, limit.unsigned_abs()) else {
@@ -358,7 +358,11 @@ impl Store {
     /// Replaces the expense as it was at version `read` with `expense` (whose
     /// version is the next one) and rebooks its balances, atomically; false
     /// when it changed meanwhile (or is gone): nothing was written.
-    pub async fn replace_expense(&self, expense: &ExpenseDoc, read: i64) -> Result<bool, ApiError> {
+    pub async fn replace_expense(
+        &self,
+        expense: &ExpenseDoc,
+        read: i64,
+    ) -> Result<bool, StoreError> {
         let mut session = self.client.start_session().await?;
         let replaced = session
             .start_transaction()
@@ -373,7 +377,7 @@ impl Store {
                     .session(&mut *s)
                     .await?;
                 let Some(old) = old else { return Ok(false) };
-                self.apply_ledger(s, Some(&old), Some(expense)).await?;
+                self.apply_projections(s, Some(&old), Some(expense)).await?;
                 Ok(true)
             })
             .await?;
@@ -383,7 +387,7 @@ impl Store {
     /// Deletes the expense as it was at version `read`, unbooks its balances
     /// and releases its receipt, atomically; false when it changed meanwhile
     /// (or is gone): nothing was deleted.
-    pub async fn delete_expense(&self, id: ObjectId, read: i64) -> Result<bool, ApiError> {
+    pub async fn delete_expense(&self, id: ObjectId, read: i64) -> Result<bool, StoreError> {
         let filter = doc! { "_id": id, "version": at_version(read) };
         let mut session = self.client.start_session().await?;
         let (deleted, freed) = session
@@ -397,7 +401,7 @@ impl Store {
                 let Some(old) = old else {
                     return Ok((false, None));
                 };
-                self.apply_ledger(s, Some(&old), None).await?;
+                self.apply_projections(s, Some(&old), None).await?;
                 let freed = match &old.receipt {
                     Some(r) => self.release_image(s, &r.id).await?,
                     None => None,
@@ -416,7 +420,7 @@ impl Store {
         &self,
         id: ObjectId,
         user: ObjectId,
-    ) -> Result<Option<ExpenseDoc>, ApiError> {
+    ) -> Result<Option<ExpenseDoc>, StoreError> {
         let mut session = self.client.start_session().await?;
         let settled = session
             .start_transaction()
@@ -458,7 +462,7 @@ impl Store {
                         .session(&mut *s)
                         .await?;
                 }
-                self.apply_ledger(s, Some(&old), Some(&new)).await?;
+                self.apply_projections(s, Some(&old), Some(&new)).await?;
                 Ok(Some(new))
             })
             .await?;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::{now, Store};
 use crate::domain::friendship::{Target, Typed, MAX_BLOCKED, MAX_FRIENDS};
-use crate::error::ApiError;
+use crate::store::StoreError;
 
 /// A friend request to write: whom, and what the adder typed to find them.
 #[derive(Debug, Clone)]
@@ -73,7 +73,7 @@ impl Store {
         me: ObjectId,
         emails: &[String],
         phones: &[String],
-    ) -> Result<Vec<Candidate>, ApiError> {
+    ) -> Result<Vec<Candidate>, StoreError> {
         if emails.is_empty() && phones.is_empty() {
             return Ok(Vec::new());
         }
@@ -201,7 +201,7 @@ impl Store {
     }
 
     /// Accepts `other`'s request to `me`; false when there is none.
-    pub async fn accept_friend(&self, me: ObjectId, other: ObjectId) -> Result<bool, ApiError> {
+    pub async fn accept_friend(&self, me: ObjectId, other: ObjectId) -> Result<bool, StoreError> {
         let mut session = self.client.start_session().await?;
         Ok(session
             .start_transaction()
@@ -211,7 +211,7 @@ impl Store {
 
     /// Declines `other`'s request to `me` (the entry goes on both sides);
     /// false when there is none.
-    pub async fn decline_friend(&self, me: ObjectId, other: ObjectId) -> Result<bool, ApiError> {
+    pub async fn decline_friend(&self, me: ObjectId, other: ObjectId) -> Result<bool, StoreError> {
         let mut session = self.client.start_session().await?;
         Ok(session
             .start_transaction()
@@ -232,7 +232,7 @@ impl Store {
     }
 
     /// Ends the friendship (in any state) both ways, atomically.
-    pub async fn unfriend(&self, me: ObjectId, friend: ObjectId) -> Result<(), ApiError> {
+    pub async fn unfriend(&self, me: ObjectId, friend: ObjectId) -> Result<(), StoreError> {
         let mut session = self.client.start_session().await?;
         session
             .start_transaction()
@@ -243,7 +243,7 @@ impl Store {
 
     /// `me` blocks `other`: any friendship ends both ways, in one
     /// transaction. False when `me` already blocks [`MAX_BLOCKED`] people.
-    pub async fn block(&self, me: ObjectId, other: ObjectId) -> Result<bool, ApiError> {
+    pub async fn block(&self, me: ObjectId, other: ObjectId) -> Result<bool, StoreError> {
         let mut session = self.client.start_session().await?;
         Ok(session
             .start_transaction()
@@ -268,7 +268,7 @@ impl Store {
     }
 
     /// `me` no longer blocks `other`; false when they did not.
-    pub async fn unblock(&self, me: ObjectId, other: ObjectId) -> Result<bool, ApiError> {
+    pub async fn unblock(&self, me: ObjectId, other: ObjectId) -> Result<bool, StoreError> {
         let done = self
             .users()
             .update_one(
@@ -284,7 +284,7 @@ impl Store {
         &self,
         me: ObjectId,
         others: &[ObjectId],
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, StoreError> {
         let others: Vec<ObjectId> = others.iter().copied().filter(|o| *o != me).collect();
         if others.is_empty() {
             return Ok(false);

@@ -12,7 +12,7 @@ use super::{at_version, now, Store};
 use crate::domain::friendship::Typed;
 use crate::domain::group::Role;
 use crate::domain::months::MonthCounts;
-use crate::error::ApiError;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,7 +63,7 @@ impl Store {
     /// Inserts the group and, atomically, sends the creator's friend request
     /// to every member not connected with them yet (which reveals nothing of
     /// either: contact details follow only acceptance).
-    pub async fn create_group(&self, group: &GroupDoc) -> Result<(), ApiError> {
+    pub async fn create_group(&self, group: &GroupDoc) -> Result<(), StoreError> {
         let requests: Vec<Request> = group
             .members
             .iter()
@@ -86,7 +86,7 @@ impl Store {
     }
 
     /// Which of `ids` are registered, active users, in one query.
-    pub async fn active_user_ids(&self, ids: &[ObjectId]) -> Result<Vec<ObjectId>, ApiError> {
+    pub async fn active_user_ids(&self, ids: &[ObjectId]) -> Result<Vec<ObjectId>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -108,7 +108,7 @@ impl Store {
     pub async fn group_names(
         &self,
         ids: &[ObjectId],
-    ) -> Result<std::collections::HashMap<ObjectId, String>, ApiError> {
+    ) -> Result<std::collections::HashMap<ObjectId, String>, StoreError> {
         if ids.is_empty() {
             return Ok(Default::default());
         }
@@ -131,7 +131,7 @@ impl Store {
             .collect())
     }
 
-    pub async fn groups_of(&self, me: ObjectId) -> Result<Vec<GroupDoc>, ApiError> {
+    pub async fn groups_of(&self, me: ObjectId) -> Result<Vec<GroupDoc>, StoreError> {
         Ok(self
             .groups()
             .find(doc! { "members.user": me, "isActive": true })
@@ -142,7 +142,7 @@ impl Store {
     }
 
     /// Whether `a` and `b` are both members of an active group.
-    pub async fn share_a_group(&self, a: ObjectId, b: ObjectId) -> Result<bool, ApiError> {
+    pub async fn share_a_group(&self, a: ObjectId, b: ObjectId) -> Result<bool, StoreError> {
         let found = self
             .groups()
             .clone_with_type::<mongodb::bson::Document>()
@@ -153,7 +153,7 @@ impl Store {
     }
 
     /// An active group by id.
-    pub async fn group_by_id(&self, id: ObjectId) -> Result<Option<GroupDoc>, ApiError> {
+    pub async fn group_by_id(&self, id: ObjectId) -> Result<Option<GroupDoc>, StoreError> {
         Ok(self
             .groups()
             .find_one(doc! { "_id": id, "isActive": true })
@@ -170,7 +170,7 @@ impl Store {
         read: i64,
         mut update: Document,
         request: Option<(ObjectId, Request)>,
-    ) -> Result<Option<GroupDoc>, ApiError> {
+    ) -> Result<Option<GroupDoc>, StoreError> {
         let filter = doc! { "_id": id, "isActive": true, "version": at_version(read) };
         let mut set = update.get_document("$set").cloned().unwrap_or_default();
         set.insert("updatedAt", now());

@@ -14,7 +14,8 @@ use mongodb::options::IndexOptions;
 use mongodb::IndexModel;
 
 use super::Store;
-use crate::error::is_duplicate_key;
+use crate::store::is_duplicate_key;
+use crate::store::StoreError;
 
 /// One index a query (or a uniqueness rule) needs.
 struct Wanted {
@@ -194,7 +195,7 @@ impl Store {
     /// schema version `schema` satisfy, and drops the ones they replaced.
     /// Safe on every start. Returns the conflicts it could not resolve (each
     /// already logged); an unreachable database is an error.
-    pub async fn ensure_indexes(&self, schema: i32) -> mongodb::error::Result<Vec<String>> {
+    pub async fn ensure_indexes(&self, schema: i32) -> Result<Vec<String>, StoreError> {
         let mut conflicts = Vec::new();
         let mut wanted = wanted();
         wanted.retain(|w| w.from_schema <= schema);
@@ -233,7 +234,7 @@ impl Store {
                                  repeat a key ({e}); remove the duplicates and restart",
                                 want.keys
                             )),
-                            Err(e) => return Err(e),
+                            Err(e) => return Err(e.into()),
                         }
                     }
                 };

@@ -31,7 +31,8 @@ use sha2::{Digest, Sha256};
 use super::Store;
 use crate::configuration::RateLimitSettings;
 use crate::domain::email::Email;
-use crate::error::is_duplicate_key;
+use crate::store::is_duplicate_key;
+use crate::store::StoreError;
 
 /// Clients remembered per email, the most recently seen: enough for the
 /// owner's few devices; an attacker with more addresses only pushes out the
@@ -304,7 +305,7 @@ impl Store {
         email: &Email,
         client: IpAddr,
         policy: &LoginPolicy,
-    ) -> mongodb::error::Result<Admission> {
+    ) -> Result<Admission, StoreError> {
         let token = ObjectId::new();
         let now = DateTime::now();
         let client = client_key(client);
@@ -339,7 +340,7 @@ impl Store {
         &self,
         email: &Email,
         client: IpAddr,
-    ) -> mongodb::error::Result<Option<Duration>> {
+    ) -> Result<Option<Duration>, StoreError> {
         let state = self
             .login_failures()
             .find_one(doc! { "_id": key(email) })
@@ -354,7 +355,7 @@ impl Store {
         &self,
         email: &Email,
         client: IpAddr,
-    ) -> mongodb::error::Result<()> {
+    ) -> Result<(), StoreError> {
         let client = client_key(client);
         let update = vec![doc! { "$set": {
             "clients": { "$filter": {

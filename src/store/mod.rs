@@ -1,7 +1,10 @@
 //! Persistence: one concrete `Store` around `mongodb::Database`, with one file
-//! per collection. Indexes are created at startup, idempotently.
+//! per collection. Indexes are created at startup, idempotently. Every
+//! public function answers [`StoreError`]; steps that run inside a driver
+//! transaction keep the driver's error, whose labels drive its retries.
 
 pub mod contacts;
+mod error;
 pub mod expenses;
 pub mod friendships;
 pub mod groups;
@@ -12,6 +15,7 @@ pub mod logins;
 pub mod paymentlog;
 pub mod pending;
 pub mod people;
+mod projection;
 pub mod readiness;
 pub mod sessions;
 pub mod timeline;
@@ -26,6 +30,7 @@ use mongodb::{Client, Collection, Database};
 use secrecy::ExposeSecret;
 
 pub use contacts::ContactDoc;
+pub use error::{is_duplicate_key, BoxError, StoreError};
 pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc};
 pub use friendships::{Candidate, Request};
 pub use groups::{GroupDoc, MemberDoc};
@@ -50,7 +55,7 @@ impl Store {
     pub async fn connect(
         settings: &DatabaseSettings,
         metrics: Option<&Metrics>,
-    ) -> Result<Self, mongodb::error::Error> {
+    ) -> Result<Self, StoreError> {
         let mut options = ClientOptions::parse(settings.uri.expose_secret()).await?;
         options.app_name = Some("splitlyr".into());
         options.server_selection_timeout =
@@ -167,6 +172,15 @@ fn at_version(read: i64) -> mongodb::bson::Bson {
 /// An integer as the database may store it (int32 or int64).
 fn as_int(v: &mongodb::bson::Bson) -> Option<i64> {
     v.as_i64().or_else(|| v.as_i32().map(i64::from))
+}
+
+/// Sorts documents by their string `_id`, for comparisons.
+fn sort_by_id(list: &mut [Document]) {
+    list.sort_by(|a, b| {
+        a.get_str("_id")
+            .unwrap_or("")
+            .cmp(b.get_str("_id").unwrap_or(""))
+    });
 }
 
 /// The current time as stored in documents (millisecond precision).

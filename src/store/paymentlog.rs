@@ -7,14 +7,16 @@
 //! Payments live in `expenses` with the rest; a partial index there
 //! (`type: "payment"`) would have done the same job, but SecantusDB slows
 //! every concurrent write to the collection to a crawl once it holds one
-//! (measured: mixed load at 100,000 expenses from 825 to 4 req/s). Entries
-//! are kept in the payment's transaction with the ledger and rebuilt with it.
+//! (measured: mixed load at 100,000 expenses from 825 to 4 req/s). The log is
+//! a projection of the expenses (see `projection`): kept in the payment's
+//! transaction with the ledger and rebuilt with it.
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::Deserialize;
 
-use super::{ExpenseDoc, Kind, Refill, Store};
+use super::{sort_by_id, ExpenseDoc, Kind, Refill, Store};
+use crate::store::StoreError;
 
 const COLLECTION: &str = "paymentlog";
 
@@ -78,9 +80,9 @@ impl Payment {
     }
 }
 
-/// The commands moving the log from `old` to `new` (either may be absent
-/// or not a payment), run inside the document's transaction: the old
-/// entries go, the new ones come.
+/// The log as a projection (see `projection`): the commands moving it from
+/// `old` to `new` (either may be absent or not a payment), run inside the
+/// document's transaction: the old entries go, the new ones come.
 pub(super) fn changes(old: Option<&ExpenseDoc>, new: Option<&ExpenseDoc>) -> Vec<Document> {
     let (old, new) = (old.and_then(Payment::of), new.and_then(Payment::of));
     if old == new {
@@ -141,7 +143,7 @@ impl Store {
         f: PaymentFilter,
         skip: u64,
         limit: i64,
-    ) -> Result<(Vec<ExpenseDoc>, u64), crate::error::ApiError> {
+    ) -> Result<(Vec<ExpenseDoc>, u64), StoreError> {
         let mut filter = doc! { "u": f.user };
         if let Some(with) = f.with {
             filter.insert("w", with);
@@ -171,7 +173,7 @@ impl Store {
     /// consistency checks.
     pub async fn paymentlog_stored_and_expected(
         &self,
-    ) -> mongodb::error::Result<(Vec<Document>, Vec<Document>)> {
+    ) -> Result<(Vec<Document>, Vec<Document>), StoreError> {
         let mut expected = Vec::new();
         let mut cursor = self.payments_stored().await?;
         while let Some(p) = cursor.try_next().await? {
@@ -180,11 +182,7 @@ impl Store {
         let mut stored: Vec<Document> =
             self.paymentlog().find(doc! {}).await?.try_collect().await?;
         for list in [&mut stored, &mut expected] {
-            list.sort_by(|a, b| {
-                a.get_str("_id")
-                    .unwrap_or("")
-                    .cmp(b.get_str("_id").unwrap_or(""))
-            });
+            sort_by_id(list);
         }
         Ok((stored, expected))
     }

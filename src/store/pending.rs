@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use super::friendships::{known_as, Request};
 use super::users::contact_filter;
+use super::{is_duplicate_key, StoreError};
 use super::{now, Store, UserDoc};
 use crate::domain::friendship::Typed;
-use crate::error::{is_duplicate_key, ApiError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,7 +32,7 @@ impl Store {
     pub async fn pending_friends_of(
         &self,
         me: ObjectId,
-    ) -> Result<Vec<PendingFriendDoc>, ApiError> {
+    ) -> Result<Vec<PendingFriendDoc>, StoreError> {
         Ok(self
             .pending()
             .find(doc! { "addedBy": me })
@@ -55,7 +55,7 @@ impl Store {
         requests: &[Request],
         accepts: &[ObjectId],
         pending: &[PendingFriendDoc],
-    ) -> Result<FriendsAdded, ApiError> {
+    ) -> Result<FriendsAdded, StoreError> {
         if requests.is_empty() && accepts.is_empty() && pending.is_empty() {
             return Ok(FriendsAdded::Done(Vec::new()));
         }
@@ -128,7 +128,7 @@ impl Store {
         &self,
         me: ObjectId,
         id: ObjectId,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, StoreError> {
         let mut session = self.client.start_session().await?;
         let removed = session
             .start_transaction()
@@ -159,7 +159,7 @@ impl Store {
     /// adder (incoming for the newcomer, who learns only the adder's name); then
     /// looks once more, for records written by adds that committed meanwhile.
     /// Returns how many users asked the newcomer.
-    pub async fn register_user(&self, user: &UserDoc) -> Result<usize, ApiError> {
+    pub async fn register_user(&self, user: &UserDoc) -> Result<usize, StoreError> {
         let phone = user.phone_number.as_deref();
         let mut session = self.client.start_session().await?;
         let result = session
@@ -172,9 +172,7 @@ impl Store {
             .await;
         let adders = match result {
             Ok((adders, _)) => adders,
-            Err(e) if is_duplicate_key(&e) => {
-                return Err(ApiError::bad_request("User already exists with this email"))
-            }
+            Err(e) if is_duplicate_key(&e) => return Err(StoreError::EmailTaken),
             Err(e) => return Err(e.into()),
         };
         let late = self.convert_pending(user.id, &user.email, phone).await?;
@@ -188,7 +186,7 @@ impl Store {
         user: ObjectId,
         email: &str,
         phone: Option<&str>,
-    ) -> Result<Vec<ObjectId>, ApiError> {
+    ) -> Result<Vec<ObjectId>, StoreError> {
         let mut session = self.client.start_session().await?;
         let (_, ids) = session
             .start_transaction()

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::Store;
 use crate::domain::friendship::{visible_contact, Seen, Typed};
-use crate::error::ApiError;
+use crate::store::StoreError;
 
 /// A user as `viewer` may see them: contact details already reduced to what
 /// the privacy rules allow ([`visible_contact`]).
@@ -74,7 +74,7 @@ impl Store {
         &self,
         viewer: ObjectId,
         ids: &[ObjectId],
-    ) -> Result<Vec<Person>, ApiError> {
+    ) -> Result<Vec<Person>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -103,7 +103,7 @@ impl Store {
     pub(super) async fn users_aggregate<T: DeserializeOwned>(
         &self,
         pipeline: impl IntoIterator<Item = Document>,
-    ) -> Result<Vec<T>, ApiError> {
+    ) -> Result<Vec<T>, StoreError> {
         let rows: Vec<Document> = self
             .users()
             .clone_with_type::<Document>()
@@ -112,7 +112,7 @@ impl Store {
             .try_collect()
             .await?;
         rows.into_iter()
-            .map(|d| mongodb::bson::from_document(d).map_err(ApiError::internal))
+            .map(|d| mongodb::bson::from_document(d).map_err(StoreError::internal))
             .collect()
     }
 }

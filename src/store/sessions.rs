@@ -13,7 +13,7 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::{now, Store};
-use crate::error::ApiError;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,7 +72,7 @@ impl Store {
         &self,
         session: &SessionDoc,
         max: u32,
-    ) -> Result<Vec<String>, ApiError> {
+    ) -> Result<Vec<String>, StoreError> {
         self.sessions().insert_one(session).await?;
         let mut filter = live(session.created_at);
         filter.insert("user", session.user);
@@ -97,7 +97,7 @@ impl Store {
         Ok(ids)
     }
 
-    pub async fn session_by_key(&self, key: &str) -> Result<Option<SessionDoc>, ApiError> {
+    pub async fn session_by_key(&self, key: &str) -> Result<Option<SessionDoc>, StoreError> {
         Ok(self.sessions().find_one(doc! { "key": key }).await?)
     }
 
@@ -111,7 +111,7 @@ impl Store {
         next: &str,
         access_iat: i64,
         expires_at: DateTime,
-    ) -> Result<Option<SessionDoc>, ApiError> {
+    ) -> Result<Option<SessionDoc>, StoreError> {
         let at = now();
         let mut filter = live(at);
         filter.insert("_id", &session.id);
@@ -136,7 +136,7 @@ impl Store {
 
     /// Whether the session `id` of `user` may still be used (one lookup by
     /// `_id`; callers cache the answer).
-    pub async fn session_is_live(&self, id: &str, user: ObjectId) -> Result<bool, ApiError> {
+    pub async fn session_is_live(&self, id: &str, user: ObjectId) -> Result<bool, StoreError> {
         let mut filter = live(now());
         filter.insert("_id", id);
         filter.insert("user", user);
@@ -150,7 +150,7 @@ impl Store {
     }
 
     /// The user's live sessions, the most recently used first.
-    pub async fn sessions_of(&self, user: ObjectId) -> Result<Vec<SessionDoc>, ApiError> {
+    pub async fn sessions_of(&self, user: ObjectId) -> Result<Vec<SessionDoc>, StoreError> {
         let mut filter = live(now());
         filter.insert("user", user);
         Ok(self
@@ -164,7 +164,7 @@ impl Store {
     }
 
     /// Revokes the session `id` if it is `user`'s and live; whether it was.
-    pub async fn revoke_session(&self, user: ObjectId, id: &str) -> Result<bool, ApiError> {
+    pub async fn revoke_session(&self, user: ObjectId, id: &str) -> Result<bool, StoreError> {
         let mut filter = live(now());
         filter.insert("_id", id);
         filter.insert("user", user);
@@ -176,7 +176,7 @@ impl Store {
         &self,
         user: ObjectId,
         keep: Option<&str>,
-    ) -> Result<Vec<String>, ApiError> {
+    ) -> Result<Vec<String>, StoreError> {
         let mut filter = live(now());
         filter.insert("user", user);
         if let Some(keep) = keep {
@@ -188,7 +188,7 @@ impl Store {
     /// Revokes the sessions matching `filter`: their ids. The TTL index
     /// removes them within a minute; a token of one that is gone is refused
     /// like a revoked one.
-    async fn revoke_sessions(&self, filter: Document) -> Result<Vec<String>, ApiError> {
+    async fn revoke_sessions(&self, filter: Document) -> Result<Vec<String>, StoreError> {
         let ids: Vec<String> = self
             .sessions()
             .clone_with_type::<Document>()

@@ -6,8 +6,9 @@
 //! The multikey `expenses.{participants, date}` index holds the same keys,
 //! but SecantusDB does not seek to a date bound inside a multikey index: a
 //! window there costs as much as every newer entry of the user, while on this
-//! index it costs the entries inside the window. The timeline is kept in the
-//! expense transactions with the rest of the ledger and rebuilt with it.
+//! index it costs the entries inside the window. The timeline is a projection
+//! of the expenses (see `projection`): kept in the expense transactions with
+//! the ledger and rebuilt with it.
 
 use std::collections::BTreeSet;
 
@@ -17,6 +18,7 @@ use serde::Deserialize;
 
 use super::{ExpenseDoc, Refill, Store};
 use crate::domain::months::Window;
+use crate::store::StoreError;
 
 const COLLECTION: &str = "timeline";
 
@@ -28,10 +30,11 @@ fn entry(user: ObjectId, date: DateTime, expense: ObjectId) -> Document {
     doc! { "_id": entry_id(user, expense), "u": user, "d": date, "e": expense }
 }
 
-/// The commands moving the timeline from `old` to `new` (either may be
-/// absent), run inside the expense's transaction: an `insert` for people
-/// joining, an `update` re-dating the entries of people staying when the date
-/// changed, and a `delete` for people leaving. Plain inserts, not upserts:
+/// The timeline as a projection (see `projection`): the commands moving it
+/// from `old` to `new` (either may be absent), run inside the expense's
+/// transaction: an `insert` for people joining, an `update` re-dating the
+/// entries of people staying when the date changed, and a `delete` for
+/// people leaving. Plain inserts, not upserts:
 /// they cost the database about half as much.
 pub(super) fn changes(old: Option<&ExpenseDoc>, new: Option<&ExpenseDoc>) -> Vec<Document> {
     let Some(expense) = new.or(old).map(|e| e.id) else {
@@ -163,7 +166,7 @@ impl Store {
     /// For consistency checks.
     pub async fn timeline_stored_and_expected(
         &self,
-    ) -> mongodb::error::Result<(Vec<TimelineEntry>, Vec<TimelineEntry>)> {
+    ) -> Result<(Vec<TimelineEntry>, Vec<TimelineEntry>), StoreError> {
         let mut expected = Vec::new();
         let mut cursor = self.dated_expenses().await?;
         while let Some(e) = cursor.try_next().await? {

@@ -9,7 +9,7 @@ use super::{now, PhotoChange, Store};
 use crate::domain::friendship::Relations;
 use crate::domain::money::Currency;
 use crate::domain::text::{prefix_end, search_key};
-use crate::error::ApiError;
+use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -167,17 +167,17 @@ pub struct ProfileChanges {
 }
 
 impl Store {
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserDoc>, ApiError> {
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserDoc>, StoreError> {
         Ok(self.users().find_one(doc! { "email": email }).await?)
     }
 
-    pub async fn user_by_id(&self, id: ObjectId) -> Result<Option<UserDoc>, ApiError> {
+    pub async fn user_by_id(&self, id: ObjectId) -> Result<Option<UserDoc>, StoreError> {
         Ok(self.users().find_one(doc! { "_id": id }).await?)
     }
 
     /// Whether the user is active and which of their tokens without a
     /// session are cut (an unknown id: inactive). One lookup by `_id`.
-    pub async fn user_status(&self, id: ObjectId) -> Result<UserStatus, ApiError> {
+    pub async fn user_status(&self, id: ObjectId) -> Result<UserStatus, StoreError> {
         let found = self
             .users()
             .clone_with_type::<UserStatus>()
@@ -189,7 +189,11 @@ impl Store {
 
     /// Applies `update` to the user and returns their status after it (one
     /// `findAndModify`).
-    async fn update_status(&self, id: ObjectId, update: Document) -> Result<UserStatus, ApiError> {
+    async fn update_status(
+        &self,
+        id: ObjectId,
+        update: Document,
+    ) -> Result<UserStatus, StoreError> {
         let after = self
             .users()
             .clone_with_type::<UserStatus>()
@@ -201,11 +205,11 @@ impl Store {
     }
 
     /// Ends the user's tokens without a session (logout-all): their status.
-    pub async fn end_legacy_tokens(&self, id: ObjectId) -> Result<UserStatus, ApiError> {
+    pub async fn end_legacy_tokens(&self, id: ObjectId) -> Result<UserStatus, StoreError> {
         self.update_status(id, with_legacy_cut(doc! {}, None)).await
     }
 
-    pub async fn touch_last_login(&self, id: ObjectId) -> Result<DateTime, ApiError> {
+    pub async fn touch_last_login(&self, id: ObjectId) -> Result<DateTime, StoreError> {
         let at = now();
         self.users()
             .update_one(doc! { "_id": id }, doc! { "$set": { "lastLogin": at } })
@@ -220,7 +224,7 @@ impl Store {
         id: ObjectId,
         changes: ProfileChanges,
         quota: u64,
-    ) -> Result<Option<UserDoc>, ApiError> {
+    ) -> Result<Option<UserDoc>, StoreError> {
         let mut set = doc! { "updatedAt": now() };
         if let Some(name) = changes.name {
             set.insert("nameKey", search_key(&name));
@@ -249,14 +253,14 @@ impl Store {
         id: ObjectId,
         hash: &str,
         kept: Option<&str>,
-    ) -> Result<UserStatus, ApiError> {
+    ) -> Result<UserStatus, StoreError> {
         let set = doc! { "password": hash, "updatedAt": now() };
         self.update_status(id, with_legacy_cut(set, kept)).await
     }
 
     /// Deactivates the account and ends its tokens without a session (so a
     /// reactivation by hand does not bring them back): its status.
-    pub async fn deactivate_user(&self, id: ObjectId) -> Result<UserStatus, ApiError> {
+    pub async fn deactivate_user(&self, id: ObjectId) -> Result<UserStatus, StoreError> {
         let set = doc! { "isActive": false, "updatedAt": now() };
         self.update_status(id, with_legacy_cut(set, None)).await
     }
@@ -271,7 +275,7 @@ impl Store {
         by: &SearchBy,
         skip: u64,
         limit: i64,
-    ) -> Result<(Vec<UserSummary>, u64), ApiError> {
+    ) -> Result<(Vec<UserSummary>, u64), StoreError> {
         let (filter, hint) = search_filter(me, by);
         let coll = self.users().clone_with_type::<UserSummary>();
         let total = coll
@@ -292,7 +296,7 @@ impl Store {
     }
 
     /// Summaries of many users in one round trip, in no particular order.
-    pub async fn user_summaries(&self, ids: &[ObjectId]) -> Result<Vec<UserSummary>, ApiError> {
+    pub async fn user_summaries(&self, ids: &[ObjectId]) -> Result<Vec<UserSummary>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -311,7 +315,7 @@ impl Store {
         &self,
         emails: &[String],
         phones: &[String],
-    ) -> Result<Vec<UserSummary>, ApiError> {
+    ) -> Result<Vec<UserSummary>, StoreError> {
         if emails.is_empty() && phones.is_empty() {
             return Ok(Vec::new());
         }

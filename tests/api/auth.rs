@@ -37,7 +37,7 @@ async fn register_returns_user_and_working_token() {
 #[tokio::test]
 async fn duplicate_email_is_400() {
     let app = spawn_app().await;
-    app.register("Al", "al@example.com").await;
+    app.user("Al").await;
     let (status, body) = app
         .call(
             Method::POST,
@@ -133,7 +133,7 @@ async fn auth_validation_errors_are_keyed_by_field_for_the_sign_in_screen() {
     assert_eq!(error_message(&res), "Email is required");
 
     // Other screens keep the list of {field, message}.
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let (status, res) = app
         .patch(
             "/v1/users/change-password",
@@ -151,7 +151,7 @@ async fn auth_validation_errors_are_keyed_by_field_for_the_sign_in_screen() {
 #[tokio::test]
 async fn operator_injection_and_wrong_types_are_400_not_500() {
     let app = spawn_app().await;
-    app.register("Al", "al@example.com").await;
+    app.user("Al").await;
     let bodies = [
         json!({"email": {"$gt": ""}, "password": {"$gt": ""}}),
         json!({"email": ["al@example.com"], "password": "secret-pass"}),
@@ -197,7 +197,7 @@ async fn oversized_body_is_413() {
 #[tokio::test]
 async fn login_succeeds_and_rejects_bad_credentials_alike() {
     let app = spawn_app().await;
-    let user = app.register("Al", "al@example.com").await;
+    let user = app.user("Al").await;
     let (status, body) = app
         .call(
             Method::POST,
@@ -238,7 +238,7 @@ async fn login_succeeds_and_rejects_bad_credentials_alike() {
 #[tokio::test]
 async fn protected_routes_require_a_valid_token() {
     let app = spawn_app().await;
-    let user = app.register("Al", "al@example.com").await;
+    let user = app.user("Al").await;
     let (status, body) = app.call(Method::GET, "/v1/users/profile", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_message(&body), "No token provided");
@@ -279,7 +279,7 @@ async fn protected_routes_require_a_valid_token() {
 #[tokio::test]
 async fn deactivated_account_is_refused() {
     let app = spawn_app().await;
-    let user = app.register("Al", "al@example.com").await;
+    let user = app.user("Al").await;
     let (status, _) = app.delete("/v1/users/deactivate-user", &user.token).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.get("/v1/users/profile", &user.token).await;

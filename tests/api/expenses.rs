@@ -6,15 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_field_error, error_message, spawn_app, TestApp, User};
+use crate::helpers::{assert_field_error, error_message, spawn_app, ExpenseBody, TestApp, User};
 
 const UNKNOWN_ID: &str = "0123456789abcdef01234567";
-
-/// Registers `name` as `<name>@example.com`.
-async fn user(app: &TestApp, name: &str) -> User {
-    app.register(name, &format!("{}@example.com", name.to_lowercase()))
-        .await
-}
 
 /// `splitWith` from (user, amount) pairs.
 fn splits(parts: &[(&User, Value)]) -> Value {
@@ -90,18 +84,6 @@ async fn rejected(app: &TestApp, by: &User, body: Value) -> String {
     let (status, res) = app.post("/v1/expenses", &by.token, body.clone()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {res}");
     error_message(&res)
-}
-
-async fn settle(app: &TestApp, by: &User, expense: &str) -> Value {
-    let (status, res) = app
-        .patch(
-            &format!("/v1/expenses/{expense}/settle"),
-            &by.token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{res}");
-    res["data"].clone()
 }
 
 #[tokio::test]
@@ -182,9 +164,7 @@ async fn create_returns_the_populated_expense() {
 #[tokio::test]
 async fn hundred_split_three_ways_sums_exactly() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
-    app.befriend(&al, &cy).await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
     let third = 100.0_f64 / 3.0;
     assert_eq!(third.to_string(), "33.333333333333336", "the app's float");
     let e = app
@@ -558,8 +538,8 @@ async fn invalid_expense_bodies_are_400() {
 async fn participants_without_a_group_must_be_friends() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await; // nobody's friend
-    let dee = user(&app, "Dee").await;
+    let cy = app.user("Cy").await; // nobody's friend
+    let dee = app.user("Dee").await;
     app.befriend(&bo, &dee).await; // Bo's friend, not Al's
 
     // A friend may pay.
@@ -645,9 +625,9 @@ async fn participants_without_a_group_must_be_friends() {
 async fn participants_with_a_group_must_be_members() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
+    let cy = app.user("Cy").await;
     app.befriend(&al, &cy).await; // Al's friend, not in the group
-    let eve = user(&app, "Eve").await;
+    let eve = app.user("Eve").await;
     let gid = app.group(&al, "Flat", &[&bo]).await;
     // Bo adds Eve: she is a member but not Al's friend.
     let (status, res) = app
@@ -780,8 +760,7 @@ async fn participants_with_a_group_must_be_members() {
 async fn list_paginates_newest_first_and_filters() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
-    let dee = user(&app, "Dee").await;
+    let [cy, dee] = app.users(["Cy", "Dee"]).await;
     app.befriend(&al, &cy).await;
     app.befriend(&bo, &dee).await;
     let dated = |b: Value, date: &str| with(b, json!({"date": date}));
@@ -898,7 +877,7 @@ async fn list_paginates_newest_first_and_filters() {
     assert_eq!(ids(&res["data"]), vec![other]);
 
     // Settling e1 completely moves it to settled=true.
-    let settled = settle(&app, &bo, &e1).await;
+    let settled = app.settle(&bo, &e1).await;
     assert_eq!(settled["isSettled"], true);
     let (_, res) = app.get("/v1/expenses?settled=true", &al.token).await;
     assert_eq!(ids(&res["data"]), vec![e1.clone()]);
@@ -937,10 +916,8 @@ async fn list_paginates_newest_first_and_filters() {
 #[tokio::test]
 async fn get_is_for_creator_payer_and_split_users() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
-    app.befriend(&al, &cy).await;
-    let dee = user(&app, "Dee").await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
+    let dee = app.user("Dee").await;
     app.befriend(&al, &dee).await;
     // Al creates, Bo pays, Bo and Cy share; Dee is Al's friend but not
     // involved. (In a group: outside one, Al would have to take part.)
@@ -989,7 +966,7 @@ async fn get_is_for_creator_payer_and_split_users() {
 async fn update_by_creator_or_payer_rechecks_splits() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
+    let cy = app.user("Cy").await;
     let e = app
         .expense(
             &al,
@@ -1103,7 +1080,7 @@ async fn update_by_creator_or_payer_rechecks_splits() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // Once settled it is frozen.
-    settle(&app, &bo, &id_of(&e)).await;
+    app.settle(&bo, &id_of(&e)).await;
     let (status, res) = app
         .put(&path, &al.token, json!({"description": "Too late"}))
         .await;
@@ -1114,9 +1091,7 @@ async fn update_by_creator_or_payer_rechecks_splits() {
 #[tokio::test]
 async fn payer_may_update_and_unchanged_splits_keep_settled_state() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
-    app.befriend(&al, &cy).await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
     app.befriend(&bo, &cy).await;
     // Al records an expense Bo paid.
     let e = app
@@ -1133,7 +1108,7 @@ async fn payer_may_update_and_unchanged_splits_keep_settled_state() {
         )
         .await;
     let path = format!("/v1/expenses/{}", id_of(&e));
-    settle(&app, &cy, &id_of(&e)).await;
+    app.settle(&cy, &id_of(&e)).await;
 
     let (status, res) = app
         .put(&path, &bo.token, json!({"description": "Hotel, 2 nights"}))
@@ -1149,7 +1124,7 @@ async fn payer_may_update_and_unchanged_splits_keep_settled_state() {
 async fn payer_may_update_an_expense_whose_split_users_are_not_their_friends() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
+    let cy = app.user("Cy").await;
     app.befriend(&al, &cy).await; // Cy is Al's friend, not Bo's
     let e = app
         .expense(
@@ -1184,7 +1159,7 @@ async fn payer_may_update_an_expense_whose_split_users_are_not_their_friends() {
 async fn delete_by_creator_or_payer() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
+    let cy = app.user("Cy").await;
     let e1 = id_of(
         &app.expense(
             &al,
@@ -1232,9 +1207,7 @@ async fn delete_by_creator_or_payer() {
 #[tokio::test]
 async fn settle_my_split() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
-    app.befriend(&al, &cy).await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
     let e = app
         .expense(
             &al,
@@ -1248,7 +1221,7 @@ async fn settle_my_split() {
     let id = id_of(&e);
     let path = format!("/v1/expenses/{id}/settle");
 
-    let dee = user(&app, "Dee").await;
+    let dee = app.user("Dee").await;
     let (status, res) = app.patch(&path, &dee.token, json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{res}");
     assert_eq!(
@@ -1271,7 +1244,7 @@ async fn settle_my_split() {
     assert_eq!(error_message(&res), "Your split is already settled");
 
     // Cy settles: only the payer's own share is left, so the expense is settled.
-    let s = settle(&app, &cy, &id).await;
+    let s = app.settle(&cy, &id).await;
     assert_eq!(s["isSettled"], true, "{s}");
     assert!(is_iso_millis(&s["settledAt"]), "{s}");
     assert_eq!(split_of(&s, &al)["settled"], false);
@@ -1316,10 +1289,8 @@ async fn settle_my_split() {
 #[tokio::test]
 async fn group_expenses_are_for_members() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
-    app.befriend(&al, &cy).await;
-    let eve = user(&app, "Eve").await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
+    let eve = app.user("Eve").await;
     let gid = app.group(&al, "Flat", &[&bo, &eve]).await;
     let in_group = |b: Value, date: &str| with(b, json!({"groupId": gid, "date": date}));
     let g1 = id_of(
@@ -1394,7 +1365,7 @@ async fn group_expenses_are_for_members() {
         json!({"current": 2, "limit": 2, "pages": 2, "total": 3})
     );
 
-    settle(&app, &bo, &g1).await;
+    app.settle(&bo, &g1).await;
     let (_, res) = app
         .get(&format!("/v1/expenses/group/{gid}?settled=true"), &al.token)
         .await;
@@ -1441,23 +1412,11 @@ async fn group_balances(app: &TestApp, by: &User, gid: &str) -> (Value, BTreeMap
     (res["data"].clone(), balances)
 }
 
-async fn friend_balance(app: &TestApp, me: &User, friend: &User) -> Value {
-    let (status, res) = app
-        .get(
-            &format!("/v1/users/friends/{}/balance", friend.id),
-            &me.token,
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{res}");
-    res["data"].clone()
-}
-
 #[tokio::test]
 async fn group_balance_is_exact_and_honours_settled_splits() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
-    let dee = user(&app, "Dee").await;
+    let [cy, dee] = app.users(["Cy", "Dee"]).await;
     // Al's group: Al befriends Bo, Cy and Dee; Bo and Cy are not friends.
     let gid = app.group(&al, "Trip", &[&bo, &cy, &dee]).await;
     let in_group = |b: Value| with(b, json!({"groupId": gid}));
@@ -1542,7 +1501,7 @@ async fn group_balance_is_exact_and_honours_settled_splits() {
     );
 
     // Settled splits no longer count (the contract's improvement).
-    settle(&app, &cy, &id_of(&e4)).await;
+    app.settle(&cy, &id_of(&e4)).await;
     let (data, balances) = group_balances(&app, &al, &gid).await;
     let expected = BTreeMap::from([
         (al.id.clone(), 2666),
@@ -1560,17 +1519,17 @@ async fn group_balance_is_exact_and_honours_settled_splits() {
     // The friend view agrees, pair by pair (group and non-group expenses):
     //   Al/Bo: +30 (E1) -33.34 (E2) +10 (coffee) = 6.66 owed to Al
     //   Al/Cy: +30 (E1), E4 settled              = 30.00 owed to Al
-    let b = friend_balance(&app, &al, &bo).await;
+    let b = app.friend_balance(&al, &bo).await;
     assert_eq!(b["balance"].as_f64(), Some(6.66), "{b}");
     assert_eq!(b["message"], "You are owed $6.66");
     assert_eq!(b["friend"]["_id"], bo.id.as_str());
-    let b = friend_balance(&app, &bo, &al).await;
+    let b = app.friend_balance(&bo, &al).await;
     assert_eq!(b["balance"].as_f64(), Some(-6.66), "{b}");
     assert_eq!(b["message"], "You owe $6.66");
-    let b = friend_balance(&app, &al, &cy).await;
+    let b = app.friend_balance(&al, &cy).await;
     assert_eq!(b["balance"].as_f64(), Some(30.0), "{b}");
     assert_eq!(b["message"], "You are owed $30.00");
-    let b = friend_balance(&app, &al, &dee).await;
+    let b = app.friend_balance(&al, &dee).await;
     assert_eq!(b["balance"].as_f64(), Some(0.0), "{b}");
 
     // Cy leaves owing money: still listed so the balances still sum to zero.
@@ -1616,12 +1575,15 @@ async fn empty_group_balance_is_all_zero() {
 #[tokio::test]
 async fn an_edit_that_leaves_only_settled_debts_settles_the_expense() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
-    app.befriend(&al, &cy).await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
     let e = app
-        .expense(&al, json!({"description": "Lunch", "amount": 30, "splitWith": [
-            {"user": al.id, "amount": 10}, {"user": bo.id, "amount": 10}, {"user": cy.id, "amount": 10}]}))
+        .expense(
+            &al,
+            ExpenseBody::new("Lunch", 30)
+                .split(&al, 10)
+                .split(&bo, 10)
+                .split(&cy, 10),
+        )
         .await;
     let eid = e["_id"].as_str().unwrap();
     let (status, _) = app
@@ -1692,10 +1654,8 @@ async fn an_expense_whose_creator_is_gone_still_renders() {
 #[tokio::test]
 async fn update_changes_the_payer_and_settlements_start_over() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
-    app.befriend(&al, &cy).await;
-    let dee = user(&app, "Dee").await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
+    let dee = app.user("Dee").await;
     app.befriend(&bo, &dee).await; // Bo's friend, not Al's
                                    // Bo sees Cy's email (read back below) only as Cy's friend.
     app.befriend(&bo, &cy).await;
@@ -1711,7 +1671,7 @@ async fn update_changes_the_payer_and_settlements_start_over() {
         .await;
     let id = id_of(&e);
     let path = format!("/v1/expenses/{id}");
-    settle(&app, &bo, &id).await;
+    app.settle(&bo, &id).await;
 
     // Naming the current payer changes nothing: Bo's repayment stands.
     let (status, res) = app
@@ -1762,14 +1722,14 @@ async fn update_changes_the_payer_and_settlements_start_over() {
     let (_, read) = app.get(&path, &bo.token).await;
     assert_eq!(&read["data"], u);
     // Al now owes Cy; Bo owes Cy, not Al.
-    assert_eq!(friend_balance(&app, &al, &cy).await["balance"], json!(-30));
-    assert_eq!(friend_balance(&app, &al, &bo).await["balance"], json!(0));
+    assert_eq!(app.friend_balance(&al, &cy).await["balance"], json!(-30));
+    assert_eq!(app.friend_balance(&al, &bo).await["balance"], json!(0));
     // Cy, the payer now, may edit it; Bo may settle with Cy.
     let (status, res) = app
         .put(&path, &cy.token, json!({"description": "Hotel (Cy)"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{res}");
-    let s = settle(&app, &bo, &id).await;
+    let s = app.settle(&bo, &id).await;
     assert_eq!(split_of(&s, &bo)["settled"], true);
     assert_eq!(s["isSettled"], false, "Al still owes Cy");
 }
@@ -1778,9 +1738,9 @@ async fn update_changes_the_payer_and_settlements_start_over() {
 async fn update_changes_the_payer_within_a_group() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
+    let cy = app.user("Cy").await;
     app.befriend(&al, &cy).await; // Al's friend, not in the group
-    let eve = user(&app, "Eve").await;
+    let eve = app.user("Eve").await;
     let gid = app.group(&al, "Flat", &[&bo]).await;
     let (status, res) = app
         .post(

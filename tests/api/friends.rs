@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{error_message, keys, spawn_app, TestApp, User};
+use crate::helpers::{error_message, keys, spawn_app, ExpenseBody, TestApp, User};
 
 fn ids_of(list: &Value) -> Vec<String> {
     let mut ids: Vec<String> = list
@@ -28,13 +28,6 @@ async fn friends_of(app: &TestApp, user: &User) -> Value {
     let (status, body) = app.get("/v1/users/friends", &user.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["success"], true);
-    body["data"].clone()
-}
-
-/// `data` of GET /v1/users/profile.
-async fn profile(app: &TestApp, user: &User) -> Value {
-    let (status, body) = app.get("/v1/users/profile", &user.token).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     body["data"].clone()
 }
 
@@ -62,27 +55,6 @@ async fn set_phone(app: &TestApp, user: &User, phone: &str) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
-/// Registers with an optional phone number (the helper's `register` has none).
-async fn register_with_phone(app: &TestApp, name: &str, email: &str, phone: &str) -> User {
-    let password = "secret-pass".to_string();
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/v1/auth/register",
-            None,
-            Some(json!({"name": name, "email": email, "password": password, "phoneNumber": phone})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    User {
-        id: body["data"]["user"]["id"].as_str().expect("id").to_string(),
-        token: body["data"]["token"].as_str().expect("token").to_string(),
-        email: email.to_lowercase(),
-        password,
-        name: name.to_string(),
-    }
-}
-
 // ---------- GET /friends ----------
 
 #[tokio::test]
@@ -95,7 +67,7 @@ async fn list_returns_friends_and_pending_friends_with_their_fields() {
     assert_eq!(status, StatusCode::OK);
 
     // A new user has empty lists; a trailing slash is accepted.
-    let cy = app.register("Cy", "cy@example.com").await;
+    let cy = app.user("Cy").await;
     assert_eq!(
         friends_of(&app, &cy).await,
         json!({"friends": [], "pendingFriends": []})
@@ -143,8 +115,7 @@ async fn list_returns_friends_and_pending_friends_with_their_fields() {
 #[tokio::test]
 async fn adding_a_registered_user_by_email_makes_mutual_friends() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
     let body = add(
         &app,
         &al,
@@ -173,8 +144,8 @@ async fn adding_a_registered_user_by_email_makes_mutual_friends() {
         ids_of(&friends_of(&app, &bo).await["friends"]),
         [al.id.as_str()]
     );
-    assert_eq!(profile(&app, &al).await["friends"], json!([bo.id]));
-    assert_eq!(profile(&app, &bo).await["friends"], json!([al.id]));
+    assert_eq!(app.profile(&al).await["friends"], json!([bo.id]));
+    assert_eq!(app.profile(&bo).await["friends"], json!([al.id]));
     assert_eq!(
         friends_of(&app, &al).await["pendingFriends"],
         json!([]),
@@ -185,8 +156,7 @@ async fn adding_a_registered_user_by_email_makes_mutual_friends() {
 #[tokio::test]
 async fn adding_a_registered_user_by_phone_makes_mutual_friends() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
     set_phone(&app, &bo, "+1 555 010 9999").await;
 
     let body = add(
@@ -214,7 +184,7 @@ async fn adding_a_registered_user_by_phone_makes_mutual_friends() {
     assert_eq!(friends_of(&app, &al).await["pendingFriends"], json!([]));
 
     // An unknown email falls back to the phone number.
-    let cy = app.register("Cy", "cy@example.com").await;
+    let cy = app.user("Cy").await;
     set_phone(&app, &cy, "555-0707").await;
     let body = add(
         &app,
@@ -237,7 +207,7 @@ async fn adding_a_registered_user_by_phone_makes_mutual_friends() {
 #[tokio::test]
 async fn adding_an_unregistered_person_creates_a_pending_friend() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let body = add(
         &app,
         &al,
@@ -272,7 +242,7 @@ async fn adding_an_unregistered_person_creates_a_pending_friend() {
     assert!(dee["email"].is_null(), "{dee}");
     assert_eq!(dee["phoneNumber"], "555-0303");
     // The profile lists the same pending ids.
-    let mut profile_pending: Vec<String> = profile(&app, &al).await["pendingFriends"]
+    let mut profile_pending: Vec<String> = app.profile(&al).await["pendingFriends"]
         .as_array()
         .unwrap()
         .iter()
@@ -280,14 +250,14 @@ async fn adding_an_unregistered_person_creates_a_pending_friend() {
         .collect();
     profile_pending.sort();
     assert_eq!(profile_pending, ids_of(&list["pendingFriends"]));
-    assert_eq!(profile(&app, &al).await["friends"], json!([]));
+    assert_eq!(app.profile(&al).await["friends"], json!([]));
 }
 
 #[tokio::test]
 async fn bulk_add_reports_each_entry_and_keeps_going_after_failures() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
+    let cy = app.user("Cy").await;
     add(
         &app,
         &al,
@@ -373,7 +343,7 @@ async fn bulk_add_reports_each_entry_and_keeps_going_after_failures() {
 #[tokio::test]
 async fn bulk_add_without_entries_is_400() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     for body in [
         json!({"friends": []}),
         json!({}),
@@ -392,8 +362,7 @@ async fn bulk_add_without_entries_is_400() {
 #[tokio::test]
 async fn bulk_add_with_an_entry_lacking_email_and_phone_is_400_and_stores_nothing() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
     let (status, res) = app
         .post(
             "/v1/users/friends",
@@ -425,9 +394,9 @@ async fn bulk_add_with_an_entry_lacking_email_and_phone_is_400_and_stores_nothin
     let empty = json!({"friends": [], "pendingFriends": []});
     assert_eq!(friends_of(&app, &al).await, empty);
     assert_eq!(friends_of(&app, &bo).await, empty);
-    assert_eq!(profile(&app, &al).await["pendingFriends"], json!([]));
+    assert_eq!(app.profile(&al).await["pendingFriends"], json!([]));
     // Pat registering later befriends nobody.
-    let pat = app.register("Pat", "pat@example.com").await;
+    let pat = app.user("Pat").await;
     assert_eq!(friends_of(&app, &pat).await, empty);
 }
 
@@ -436,9 +405,7 @@ async fn bulk_add_with_an_entry_lacking_email_and_phone_is_400_and_stores_nothin
 #[tokio::test]
 async fn removing_a_friend_ends_the_friendship_both_ways() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
-    app.befriend(&al, &cy).await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
 
     let (status, body) = app
         .delete(&format!("/v1/users/friends/{}", bo.id), &al.token)
@@ -452,8 +419,8 @@ async fn removing_a_friend_ends_the_friendship_both_ways() {
         [cy.id.as_str()]
     );
     assert_eq!(friends_of(&app, &bo).await["friends"], json!([]));
-    assert_eq!(profile(&app, &bo).await["friends"], json!([]));
-    assert_eq!(profile(&app, &al).await["friends"], json!([cy.id]));
+    assert_eq!(app.profile(&bo).await["friends"], json!([]));
+    assert_eq!(app.profile(&al).await["friends"], json!([cy.id]));
 
     // Again, or someone who never was a friend: 404.
     for id in [&bo.id, &"0123456789abcdef01234567".to_string()] {
@@ -474,7 +441,7 @@ async fn removing_a_friend_ends_the_friendship_both_ways() {
 #[tokio::test]
 async fn removing_with_a_malformed_id_is_400() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     for path in [
         "/v1/users/friends/not-an-id",
         "/v1/users/friends/not-an-id?type=pending",
@@ -489,8 +456,7 @@ async fn removing_with_a_malformed_id_is_400() {
 #[tokio::test]
 async fn removing_a_pending_friend_only_works_for_my_own() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
     add(&app, &al, json!([{"name": "Cy", "email": "cy@example.com"}, {"name": "Dee", "email": "dee@example.com"}])).await;
     add(
         &app,
@@ -527,7 +493,7 @@ async fn removing_a_pending_friend_only_works_for_my_own() {
         [bo_pending_id.as_str()]
     );
     assert_eq!(
-        profile(&app, &bo).await["pendingFriends"],
+        app.profile(&bo).await["pendingFriends"],
         json!([bo_pending_id])
     );
     // Unknown id: 404.
@@ -550,12 +516,12 @@ async fn removing_a_pending_friend_only_works_for_my_own() {
     let pending = friends_of(&app, &al).await["pendingFriends"].clone();
     assert_eq!(pending.as_array().unwrap().len(), 1, "{pending}");
     assert_eq!(pending[0]["name"], "Dee");
-    assert!(!profile(&app, &al).await["pendingFriends"]
+    assert!(!app.profile(&al).await["pendingFriends"]
         .as_array()
         .unwrap()
         .contains(&json!(cy_id)));
     assert_eq!(
-        profile(&app, &al).await["pendingFriends"]
+        app.profile(&al).await["pendingFriends"]
             .as_array()
             .unwrap()
             .len(),
@@ -570,7 +536,7 @@ async fn removing_a_pending_friend_only_works_for_my_own() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // A removed pending friend registering does not become a friend.
-    let cy = app.register("Cy", "cy@example.com").await;
+    let cy = app.user("Cy").await;
     assert_eq!(friends_of(&app, &cy).await["friends"], json!([]));
 }
 
@@ -579,8 +545,7 @@ async fn removing_a_pending_friend_only_works_for_my_own() {
 #[tokio::test]
 async fn balance_with_someone_who_is_not_a_friend_is_400() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
-    let stranger = app.register("Stranger", "stranger@example.com").await;
+    let [al, stranger] = app.users(["Al", "Stranger"]).await;
     for id in [
         stranger.id.as_str(),
         "0123456789abcdef01234567",
@@ -600,9 +565,7 @@ async fn balance_with_someone_who_is_not_a_friend_is_400() {
 #[tokio::test]
 async fn balance_nets_expenses_both_ways_and_ignores_settled_splits() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
-    app.befriend(&al, &cy).await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
 
     let data = app.friend_balance(&al, &bo).await;
     assert_eq!(data["balance"], json!(0));
@@ -613,25 +576,41 @@ async fn balance_nets_expenses_both_ways_and_ignores_settled_splits() {
     assert!(data["message"].is_string());
 
     // Al paid 30: Bo's share 20 → Bo owes Al 20.
-    app.expense(&al, json!({"description": "Groceries", "amount": 30, "splitWith": [{"user": al.id, "amount": 10}, {"user": bo.id, "amount": 20}]}))
-        .await;
-    // Bo paid 15: Al's share 7.50 → Al owes Bo 7.50.
-    let theirs = app
-        .expense(&bo, json!({"description": "Cinema", "amount": "15.00", "splitWith": [{"user": al.id, "amount": 7.5}, {"user": bo.id, "amount": 7.5}]}))
-        .await;
-    // Three-way, Al paid 9: Bo owes 3 more; Cy's share is not Bo's business.
-    app.expense(&al, json!({"description": "Snacks", "amount": 9, "splitWith": [{"user": al.id, "amount": 3}, {"user": bo.id, "amount": 3}, {"user": cy.id, "amount": 3}]}))
-        .await;
-    // Cy paid for Al alone: nothing to do with Bo.
     app.expense(
-        &cy,
-        json!({"description": "Coffee", "amount": 4, "splitWith": [{"user": al.id, "amount": 4}]}),
+        &al,
+        ExpenseBody::new("Groceries", 30)
+            .split(&al, 10)
+            .split(&bo, 20),
     )
     .await;
+    // Bo paid 15: Al's share 7.50 → Al owes Bo 7.50.
+    let theirs = app
+        .expense(
+            &bo,
+            ExpenseBody::new("Cinema", "15.00")
+                .split(&al, 7.5)
+                .split(&bo, 7.5),
+        )
+        .await;
+    // Three-way, Al paid 9: Bo owes 3 more; Cy's share is not Bo's business.
+    app.expense(
+        &al,
+        ExpenseBody::new("Snacks", 9)
+            .split(&al, 3)
+            .split(&bo, 3)
+            .split(&cy, 3),
+    )
+    .await;
+    // Cy paid for Al alone: nothing to do with Bo.
+    app.expense(&cy, ExpenseBody::new("Coffee", 4).split(&al, 4))
+        .await;
     // Cy paid for Al and Bo (recorded by Al): Al owes Cy 6, nothing between Al and Bo.
     app.expense(
         &al,
-        json!({"description": "Tickets", "amount": 12, "paidBy": cy.id, "splitWith": [{"user": al.id, "amount": 6}, {"user": bo.id, "amount": 6}]}),
+        ExpenseBody::new("Tickets", 12)
+            .split(&al, 6)
+            .split(&bo, 6)
+            .paid_by(&cy),
     )
     .await;
     // A group expense counts too: Al paid 6, Bo's share 3.
@@ -644,8 +623,14 @@ async fn balance_nets_expenses_both_ways_and_ignores_settled_splits() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{group}");
     let group_id = group["data"]["_id"].as_str().unwrap();
-    app.expense(&al, json!({"description": "Fuel", "amount": 6, "groupId": group_id, "splitWith": [{"user": al.id, "amount": 3}, {"user": bo.id, "amount": 3}]}))
-        .await;
+    app.expense(
+        &al,
+        ExpenseBody::new("Fuel", 6)
+            .split(&al, 3)
+            .split(&bo, 3)
+            .in_group(group_id),
+    )
+    .await;
 
     // 20 - 7.50 + 3 + 3 = 18.50
     let data = app.friend_balance(&al, &bo).await;
@@ -683,8 +668,7 @@ async fn balance_nets_expenses_both_ways_and_ignores_settled_splits() {
 #[tokio::test]
 async fn registering_turns_pending_friends_into_mutual_friends() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
     add(&app, &al, json!([{"name": "Cee", "email": "c@example.com"}, {"name": "Stays", "email": "stays@example.com"}])).await;
     add(
         &app,
@@ -717,7 +701,7 @@ async fn registering_turns_pending_friends_into_mutual_friends() {
     let al_pending = al_list["pendingFriends"].as_array().unwrap();
     assert_eq!(al_pending.len(), 1, "{al_list}");
     assert_eq!(al_pending[0]["email"], "stays@example.com");
-    let al_profile = profile(&app, &al).await;
+    let al_profile = app.profile(&al).await;
     assert_eq!(al_profile["friends"], json!([c.id]));
     assert!(
         !al_profile["pendingFriends"]
@@ -730,7 +714,7 @@ async fn registering_turns_pending_friends_into_mutual_friends() {
     let bo_list = friends_of(&app, &bo).await;
     assert_eq!(ids_of(&bo_list["friends"]), [c.id.as_str()]);
     assert_eq!(bo_list["pendingFriends"], json!([]));
-    assert_eq!(profile(&app, &bo).await["pendingFriends"], json!([]));
+    assert_eq!(app.profile(&bo).await["pendingFriends"], json!([]));
 
     // The pending record is gone: removing it is 404, re-adding C says "already friends".
     let (status, _) = app
@@ -757,8 +741,7 @@ async fn registering_turns_pending_friends_into_mutual_friends() {
 #[tokio::test]
 async fn registering_with_a_pending_phone_number_befriends_too() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
     // Al knows Dee twice (by phone and by email), Bo by phone only.
     add(
         &app,
@@ -773,12 +756,14 @@ async fn registering_with_a_pending_phone_number_befriends_too() {
     )
     .await;
     assert_eq!(
-        profile(&app, &al).await["pendingFriends"]
+        app.profile(&al).await["pendingFriends"]
             .as_array()
             .map(Vec::len),
         Some(2)
     );
-    let dee = register_with_phone(&app, "Dee", "dee@example.com", "+1 555 010 4444").await;
+    let dee = app
+        .register_with_phone("Dee", "dee@example.com", "+1 555 010 4444")
+        .await;
     let dee_list = friends_of(&app, &dee).await;
     assert_eq!(
         ids_of(&dee_list["friends"]),
@@ -786,9 +771,7 @@ async fn registering_with_a_pending_phone_number_befriends_too() {
         "{dee_list}"
     );
     assert_eq!(
-        profile(&app, &dee).await["friends"]
-            .as_array()
-            .map(Vec::len),
+        app.profile(&dee).await["friends"].as_array().map(Vec::len),
         Some(2)
     );
     assert_eq!(friends_of(&app, &bo).await["pendingFriends"], json!([]));
@@ -796,7 +779,7 @@ async fn registering_with_a_pending_phone_number_befriends_too() {
     let al_list = friends_of(&app, &al).await;
     assert_eq!(ids_of(&al_list["friends"]), [dee.id.as_str()]);
     assert_eq!(al_list["pendingFriends"], json!([]));
-    assert_eq!(profile(&app, &al).await["pendingFriends"], json!([]));
+    assert_eq!(app.profile(&al).await["pendingFriends"], json!([]));
 }
 
 #[tokio::test]

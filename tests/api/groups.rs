@@ -9,12 +9,6 @@ use crate::helpers::{assert_field_error, error_message, spawn_app, TestApp, User
 
 const UNKNOWN_ID: &str = "0123456789abcdef01234567";
 
-/// Registers `name` as `<name>@example.com`.
-async fn user(app: &TestApp, name: &str) -> User {
-    app.register(name, &format!("{}@example.com", name.to_lowercase()))
-        .await
-}
-
 /// Creates a group as `by` and returns its JSON.
 async fn create_group(app: &TestApp, by: &User, name: &str, members: &[&User]) -> Value {
     let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
@@ -92,7 +86,7 @@ fn is_iso_millis(v: &Value) -> bool {
 async fn create_makes_creator_admin_populates_members_and_befriends() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
+    let cy = app.user("Cy").await;
     assert!(!friend_ids(&app, &al).await.contains(&cy.id));
 
     let (status, body) = app
@@ -181,7 +175,7 @@ async fn create_makes_creator_admin_populates_members_and_befriends() {
 #[tokio::test]
 async fn create_without_members_has_only_the_creator() {
     let app = spawn_app().await;
-    let al = user(&app, "Al").await;
+    let al = app.user("Al").await;
     let (status, body) = app
         .post("/v1/groups", &al.token, json!({"name": "Solo"}))
         .await;
@@ -194,7 +188,7 @@ async fn create_without_members_has_only_the_creator() {
 #[tokio::test]
 async fn create_validation_errors() {
     let app = spawn_app().await;
-    let al = user(&app, "Al").await;
+    let al = app.user("Al").await;
     let cases = [
         (json!({"description": "no name"}), "name"),
         (json!({"name": ""}), "name"),
@@ -240,7 +234,7 @@ async fn create_validation_errors() {
 async fn list_returns_only_my_active_groups() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
+    let cy = app.user("Cy").await;
     let shared = id_of(&create_group(&app, &al, "Shared", &[&bo]).await);
     let mine = id_of(&create_group(&app, &al, "Mine", &[]).await);
     let bos = id_of(&create_group(&app, &bo, "Bo's", &[]).await);
@@ -277,7 +271,7 @@ async fn list_returns_only_my_active_groups() {
 async fn get_checks_membership_and_ids() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
+    let cy = app.user("Cy").await;
     let g = create_group(&app, &al, "Trip", &[&bo]).await;
     let path = format!("/v1/groups/{}", id_of(&g));
 
@@ -312,7 +306,7 @@ async fn get_checks_membership_and_ids() {
 async fn update_by_any_member() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
+    let cy = app.user("Cy").await;
     let g = create_group(&app, &al, "Trip", &[&bo]).await;
     let path = format!("/v1/groups/{}", id_of(&g));
 
@@ -380,7 +374,7 @@ async fn update_by_any_member() {
 async fn delete_is_creator_only_and_soft() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
+    let cy = app.user("Cy").await;
     let g = create_group(&app, &al, "Trip", &[&bo]).await;
     let path = format!("/v1/groups/{}", id_of(&g));
     // Cy joins as an admin: still not the creator.
@@ -402,7 +396,7 @@ async fn delete_is_creator_only_and_soft() {
         error_message(&body),
         "Only the group's admins can delete this group"
     );
-    let outsider = user(&app, "Dee").await;
+    let outsider = app.user("Dee").await;
     let (status, body) = app.delete(&path, &outsider.token).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(listed(&app, &bo).await.contains(&id_of(&g)));
@@ -434,8 +428,7 @@ async fn delete_is_creator_only_and_soft() {
 async fn add_member_by_email() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
-    let dee = user(&app, "Dee").await;
+    let [cy, dee] = app.users(["Cy", "Dee"]).await;
     let g = create_group(&app, &al, "Trip", &[&bo]).await;
     let path = format!("/v1/groups/{}/members", id_of(&g));
 
@@ -534,10 +527,7 @@ async fn add_member_by_email() {
 #[tokio::test]
 async fn remove_member_self_or_by_admin() {
     let app = spawn_app().await;
-    let al = user(&app, "Al").await;
-    let bo = user(&app, "Bo").await;
-    let cy = user(&app, "Cy").await;
-    let dee = user(&app, "Dee").await;
+    let [al, bo, cy, dee] = app.users(["Al", "Bo", "Cy", "Dee"]).await;
     let g = create_group(&app, &al, "Trip", &[&bo, &cy, &dee]).await;
     let base = format!("/v1/groups/{}", id_of(&g));
 
@@ -591,7 +581,7 @@ async fn remove_member_self_or_by_admin() {
 async fn leave_group() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = user(&app, "Cy").await;
+    let cy = app.user("Cy").await;
     let g = create_group(&app, &al, "Trip", &[&bo]).await;
     let base = format!("/v1/groups/{}", id_of(&g));
 
@@ -619,8 +609,7 @@ async fn leave_group() {
 #[tokio::test]
 async fn deactivated_users_cannot_be_made_members() {
     let app = spawn_app().await;
-    let al = user(&app, "Al").await;
-    let gone = user(&app, "Gone").await;
+    let [al, gone] = app.users(["Al", "Gone"]).await;
     let (status, _) = app.delete("/v1/users/deactivate-user", &gone.token).await;
     assert_eq!(status, StatusCode::OK);
 

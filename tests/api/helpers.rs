@@ -211,16 +211,71 @@ impl TestApp {
         }
     }
 
+    /// Registers `name` as `<name>@example.com` (lower-cased).
+    pub async fn user(&self, name: &str) -> User {
+        let email = format!("{}@example.com", name.to_lowercase());
+        self.register(name, &email).await
+    }
+
+    /// Registers each of `names` as `user` does, in order.
+    pub async fn users<const N: usize>(&self, names: [&str; N]) -> [User; N] {
+        let mut users = Vec::with_capacity(N);
+        for name in names {
+            users.push(self.user(name).await);
+        }
+        users.try_into().expect("one user per name")
+    }
+
+    /// Registers `name` with `email` and a phone number.
+    pub async fn register_with_phone(&self, name: &str, email: &str, phone: &str) -> User {
+        let password = "secret-pass".to_string();
+        let body =
+            json!({"name": name, "email": email, "password": password, "phoneNumber": phone});
+        let (status, body) = self
+            .call(Method::POST, "/v1/auth/register", None, Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        User {
+            id: body["data"]["user"]["id"].as_str().expect("id").to_string(),
+            token: body["data"]["token"].as_str().expect("token").to_string(),
+            email: email.to_lowercase(),
+            password,
+            name: name.to_string(),
+        }
+    }
+
+    /// Logs in with `email` and `password`, without a token: status and body.
+    pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        let body = json!({"email": email, "password": password});
+        self.call(Method::POST, "/v1/auth/login", None, Some(body))
+            .await
+    }
+
+    /// `user`'s profile: the `data` of `GET /v1/users/profile`, which must be 200.
+    pub async fn profile(&self, user: &User) -> Value {
+        let (status, body) = self.get("/v1/users/profile", &user.token).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"].clone()
+    }
+
     /// Registers `a` and `b` and makes them friends.
     pub async fn friends(&self, a: &str, b: &str) -> (User, User) {
-        let ua = self
-            .register(a, &format!("{}@example.com", a.to_lowercase()))
-            .await;
-        let ub = self
-            .register(b, &format!("{}@example.com", b.to_lowercase()))
-            .await;
+        let ua = self.user(a).await;
+        let ub = self.user(b).await;
         self.befriend(&ua, &ub).await;
         (ua, ub)
+    }
+
+    /// Registers `names` (as `user` does); the first becomes a mutual friend
+    /// of each of the others, who are not friends of one another.
+    pub async fn with_friends<const N: usize>(&self, names: [&str; N]) -> [User; N] {
+        let people = self.users(names).await;
+        if let Some((first, others)) = people.split_first() {
+            for other in others {
+                self.befriend(first, other).await;
+            }
+        }
+        people
     }
 
     /// Makes `a` and `b` mutual friends: `a` adds `b`, and `b` adds `a`
@@ -309,12 +364,111 @@ impl TestApp {
             .expect("metrics text")
     }
 
-    /// Creates an expense and returns its JSON.
-    pub async fn expense(&self, by: &User, body: Value) -> Value {
-        let (status, res) = self.post("/v1/expenses", &by.token, body).await;
+    /// Creates an expense (a JSON body or an `ExpenseBody`) and returns its JSON.
+    pub async fn expense(&self, by: &User, body: impl Into<Value>) -> Value {
+        let (status, res) = self.post("/v1/expenses", &by.token, body.into()).await;
         assert_eq!(status, StatusCode::CREATED, "{res}");
         res["data"].clone()
     }
+
+    /// `by` settles their share of `expense` (`PATCH .../settle` with `{}`),
+    /// which must be 200; the expense.
+    pub async fn settle(&self, by: &User, expense: &str) -> Value {
+        let path = format!("/v1/expenses/{expense}/settle");
+        let (status, res) = self.patch(&path, &by.token, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{res}");
+        res["data"].clone()
+    }
+}
+
+/// The body of `POST /v1/expenses` the way the app sends it, paid by the
+/// caller unless `paid_by` says otherwise:
+/// `ExpenseBody::new("Lunch", 30).split(&al, 15).split(&bo, 15)`.
+/// Amounts are what the JSON carries (`15`, `12.5`, `"12.50"`).
+#[derive(Clone, Debug)]
+pub struct ExpenseBody(Value);
+
+impl ExpenseBody {
+    pub fn new(description: &str, amount: impl Into<Value>) -> Self {
+        Self(json!({"description": description, "amount": amount.into(), "splitWith": []}))
+    }
+
+    /// A share of `amount` for `user`.
+    pub fn split(mut self, user: &User, amount: impl Into<Value>) -> Self {
+        let share = json!({"user": user.id, "amount": amount.into()});
+        self.0["splitWith"]
+            .as_array_mut()
+            .expect("splitWith is a list")
+            .push(share);
+        self
+    }
+
+    pub fn paid_by(self, user: &User) -> Self {
+        self.with("paidBy", user.id.as_str())
+    }
+
+    pub fn in_group(self, group_id: &str) -> Self {
+        self.with("groupId", group_id)
+    }
+
+    /// Any other field (`currency`, `date`, `category`, `notes`, ...).
+    pub fn with(mut self, field: &str, value: impl Into<Value>) -> Self {
+        self.0[field] = value.into();
+        self
+    }
+
+    pub fn json(self) -> Value {
+        self.0
+    }
+}
+
+impl From<ExpenseBody> for Value {
+    fn from(body: ExpenseBody) -> Value {
+        body.0
+    }
+}
+
+/// The stored balance ledger (pairs, groups, users, months, payments,
+/// timeline) equals a recomputation from the expenses.
+pub async fn assert_ledger_consistent(app: &TestApp) {
+    let store = app.store().await;
+    let expected = store.recompute_ledger().await.unwrap();
+    let stored = store.stored_ledger().await.unwrap();
+    assert_eq!(
+        stored.pairs, expected.pairs,
+        "pair balances drifted from the expenses"
+    );
+    assert_eq!(
+        stored.members, expected.members,
+        "group balances drifted from the expenses"
+    );
+    assert_eq!(
+        stored.group_pairs, expected.group_pairs,
+        "pair balances inside groups drifted from the expenses"
+    );
+    let (stored_users, expected_users) = store.user_entries_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_users, expected_users,
+        "per-user balances drifted from the expenses"
+    );
+    assert!(!expected_users.is_empty() || expected.pairs.is_empty());
+    let (stored_months, expected_months) =
+        store.expense_months_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_months, expected_months,
+        "month counts drifted from the expenses"
+    );
+    let (stored_payments, expected_payments) =
+        store.paymentlog_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_payments, expected_payments,
+        "payment log drifted from the payments"
+    );
+    let (stored_timeline, expected_timeline) = store.timeline_stored_and_expected().await.unwrap();
+    assert_eq!(
+        stored_timeline, expected_timeline,
+        "timeline drifted from the expenses"
+    );
 }
 
 /// Asserts the contract's error envelope and returns the message.

@@ -5,48 +5,9 @@ use mongodb::bson::doc;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp, User};
-
-pub async fn assert_ledger_consistent(app: &TestApp) {
-    let store = app.store().await;
-    let expected = store.recompute_ledger().await.unwrap();
-    let stored = store.stored_ledger().await.unwrap();
-    assert_eq!(
-        stored.pairs, expected.pairs,
-        "pair balances drifted from the expenses"
-    );
-    assert_eq!(
-        stored.members, expected.members,
-        "group balances drifted from the expenses"
-    );
-    assert_eq!(
-        stored.group_pairs, expected.group_pairs,
-        "pair balances inside groups drifted from the expenses"
-    );
-    let (stored_users, expected_users) = store.user_entries_stored_and_expected().await.unwrap();
-    assert_eq!(
-        stored_users, expected_users,
-        "per-user balances drifted from the expenses"
-    );
-    assert!(!expected_users.is_empty() || expected.pairs.is_empty());
-    let (stored_months, expected_months) =
-        store.expense_months_stored_and_expected().await.unwrap();
-    assert_eq!(
-        stored_months, expected_months,
-        "month counts drifted from the expenses"
-    );
-    let (stored_payments, expected_payments) =
-        store.paymentlog_stored_and_expected().await.unwrap();
-    assert_eq!(
-        stored_payments, expected_payments,
-        "payment log drifted from the payments"
-    );
-    let (stored_timeline, expected_timeline) = store.timeline_stored_and_expected().await.unwrap();
-    assert_eq!(
-        stored_timeline, expected_timeline,
-        "timeline drifted from the expenses"
-    );
-}
+use crate::helpers::{
+    assert_ledger_consistent, spawn_app, spawn_app_with, ExpenseBody, TestApp, User,
+};
 
 fn id(v: &Value) -> String {
     v["_id"].as_str().unwrap().to_string()
@@ -54,18 +15,8 @@ fn id(v: &Value) -> String {
 
 /// Al, Bo and Cy (Al is friends with both) and Al's group "Trip" of the three.
 async fn trio_with_group(app: &TestApp) -> (User, User, User, String) {
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
-    app.befriend(&al, &cy).await;
-    let (status, group) = app
-        .post(
-            "/v1/groups",
-            &al.token,
-            json!({"name": "Trip", "members": [bo.id, cy.id]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
-    let gid = id(&group["data"]);
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
+    let gid = app.group(&al, "Trip", &[&bo, &cy]).await;
     (al, bo, cy, gid)
 }
 
@@ -75,17 +26,33 @@ async fn ledger_follows_every_kind_of_expense_change() {
     let (al, bo, cy, gid) = trio_with_group(&app).await;
 
     let e1 = app
-        .expense(&al, json!({"description": "Dinner", "amount": 90, "splitWith": [
-            {"user": al.id, "amount": 30}, {"user": bo.id, "amount": 30}, {"user": cy.id, "amount": 30}]}))
+        .expense(
+            &al,
+            ExpenseBody::new("Dinner", 90)
+                .split(&al, 30)
+                .split(&bo, 30)
+                .split(&cy, 30),
+        )
         .await;
     let e2 = app
-        .expense(&bo, json!({"description": "Taxi", "amount": 1000, "currency": "JPY", "groupId": gid, "splitWith": [
-            {"user": al.id, "amount": 500}, {"user": bo.id, "amount": 500}]}))
+        .expense(
+            &bo,
+            ExpenseBody::new("Taxi", 1000)
+                .split(&al, 500)
+                .split(&bo, 500)
+                .with("currency", "JPY")
+                .in_group(&gid),
+        )
         .await;
     let e3 = app
-        .expense(&cy, json!({"description": "Hotel", "amount": 100, "groupId": gid, "splitWith": [
-            {"user": al.id, "amount": 33.333333333333336}, {"user": bo.id, "amount": 33.333333333333336},
-            {"user": cy.id, "amount": 33.333333333333336}]}))
+        .expense(
+            &cy,
+            ExpenseBody::new("Hotel", 100)
+                .split(&al, 33.333333333333336)
+                .split(&bo, 33.333333333333336)
+                .split(&cy, 33.333333333333336)
+                .in_group(&gid),
+        )
         .await;
     assert_ledger_consistent(&app).await;
 
@@ -153,8 +120,10 @@ async fn missing_ledger_is_rebuilt_at_startup() {
     let gid = id(&group["data"]);
     app.expense(
         &al,
-        json!({"description": "Rent", "amount": 1200, "groupId": gid, "splitWith": [
-        {"user": al.id, "amount": 600}, {"user": bo.id, "amount": 600}]}),
+        ExpenseBody::new("Rent", 1200)
+            .split(&al, 600)
+            .split(&bo, 600)
+            .in_group(&gid),
     )
     .await;
 
@@ -235,9 +204,7 @@ fn newest_first(list: &[(String, String)]) -> Vec<String> {
 #[tokio::test]
 async fn pages_follow_dates_across_months_through_edits() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
-    app.befriend(&al, &cy).await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
     let (_, group) = app
         .post(
             "/v1/groups",
@@ -387,8 +354,14 @@ async fn ledger_follows_a_change_of_payer() {
 
     // Al records what Bo paid for Al and Cy; Cy repays Bo.
     let e1 = app
-        .expense(&al, json!({"description": "Dinner", "amount": 60, "paidBy": bo.id,
-            "date": "2025-12-24", "splitWith": [{"user": al.id, "amount": 30}, {"user": cy.id, "amount": 30}]}))
+        .expense(
+            &al,
+            ExpenseBody::new("Dinner", 60)
+                .split(&al, 30)
+                .split(&cy, 30)
+                .paid_by(&bo)
+                .with("date", "2025-12-24"),
+        )
         .await;
     let (status, _) = app
         .patch(
@@ -402,8 +375,11 @@ async fn ledger_follows_a_change_of_payer() {
     let e2 = app
         .expense(
             &bo,
-            json!({"description": "Taxi", "amount": 1000, "currency": "JPY", "groupId": gid,
-            "splitWith": [{"user": al.id, "amount": 500}, {"user": bo.id, "amount": 500}]}),
+            ExpenseBody::new("Taxi", 1000)
+                .split(&al, 500)
+                .split(&bo, 500)
+                .with("currency", "JPY")
+                .in_group(&gid),
         )
         .await;
     assert_ledger_consistent(&app).await;

@@ -28,14 +28,7 @@ async fn profile_status(app: &TestApp, token: &str) -> (StatusCode, Value) {
 
 /// Logs in: a token with a session.
 async fn login(app: &TestApp, user: &User, password: &str) -> String {
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({ "email": user.email, "password": password })),
-        )
-        .await;
+    let (status, body) = app.login(&user.email, password).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["data"]["token"].as_str().expect("token").to_owned()
 }
@@ -48,8 +41,7 @@ fn assert_refused(status: StatusCode, body: &Value) {
 #[tokio::test]
 async fn legacy_tokens_end_at_logout_all_and_later_ones_work() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
     let old = legacy_token(&app, &al, 24);
     let bos = legacy_token(&app, &bo, 24);
     assert_eq!(profile_status(&app, &old).await.0, StatusCode::OK);
@@ -79,7 +71,7 @@ async fn legacy_tokens_end_at_logout_all_and_later_ones_work() {
 #[tokio::test]
 async fn a_password_change_ends_the_other_legacy_tokens() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let stolen = legacy_token(&app, &al, 24);
     let here = login(&app, &al, &al.password).await;
     assert_eq!(profile_status(&app, &stolen).await.0, StatusCode::OK);
@@ -122,7 +114,7 @@ async fn a_password_change_ends_the_other_legacy_tokens() {
 #[tokio::test]
 async fn deactivation_ends_legacy_tokens_even_if_the_account_is_reactivated() {
     let app = spawn_app_with(|s| s.auth.status_cache_seconds = 0).await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let old = legacy_token(&app, &al, 24);
     let (status, body) = app.delete("/v1/users/deactivate-user", &al.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -148,7 +140,7 @@ async fn deactivation_ends_legacy_tokens_even_if_the_account_is_reactivated() {
 #[tokio::test]
 async fn another_server_process_refuses_an_ended_legacy_token_within_the_bound() {
     let (app, replica) = spawn_two_processes(1).await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let old = legacy_token(&app, &al, 24);
     // Both processes have the account cached as fine for this token.
     assert_eq!(profile_status(&replica, &old).await.0, StatusCode::OK);
@@ -171,7 +163,7 @@ async fn another_server_process_refuses_an_ended_legacy_token_within_the_bound()
 #[tokio::test]
 async fn legacy_tokens_can_be_refused_altogether() {
     let app = spawn_app_with(|s| s.auth.accept_legacy_tokens = false).await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let old = legacy_token(&app, &al, 24);
     let (status, body) = profile_status(&app, &old).await;
     assert_refused(status, &body);

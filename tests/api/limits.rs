@@ -91,12 +91,16 @@ fn retry_after(res: &reqwest::Response) -> u64 {
         .unwrap()
 }
 
+/// A refill of 400 ms: the wait is well under a second, so a Retry-After
+/// rounded down (0) or to the nearest second (0) fails, and sleeping the
+/// rounded-up second is all the test waits (a longer period would only add
+/// sleep).
 #[tokio::test]
 async fn retry_after_is_rounded_up_and_waiting_that_long_is_enough() {
     let app = spawn_app_with(|s| {
         s.rate_limit.enabled = true;
         s.rate_limit.general_burst = 1;
-        s.rate_limit.general_period_ms = 1500;
+        s.rate_limit.general_period_ms = 400;
     })
     .await;
     let send = || app.client.get(app.url("/v1/users/profile"));
@@ -177,8 +181,7 @@ async fn login(app: &TestApp, email: &str, password: &str) -> (StatusCode, Optio
 #[tokio::test]
 async fn failed_logins_lock_an_email_alike_whether_it_has_an_account() {
     let app = lockout_app(60).await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
 
     let mut refusals = Vec::new();
     for email in [" AL@Example.com", "ghost@example.com"] {
@@ -222,7 +225,7 @@ async fn failed_logins_lock_an_email_alike_whether_it_has_an_account() {
 #[tokio::test]
 async fn a_successful_login_forgets_earlier_failures() {
     let app = lockout_app(60).await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     for round in 0..3 {
         for _ in 0..2 {
             let (status, _, _) = login(&app, &al.email, "wrong-password").await;
@@ -236,7 +239,7 @@ async fn a_successful_login_forgets_earlier_failures() {
 #[tokio::test]
 async fn a_lock_ends_after_retry_after_and_grows_with_further_failures() {
     let app = lockout_app(1).await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     for _ in 0..3 {
         login(&app, &al.email, "wrong-password").await;
     }
@@ -307,7 +310,7 @@ async fn names_made_of_invisible_characters_are_refused_like_empty_ones() {
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{blank:?}: {body}");
     }
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     for blank in blanks {
         let (status, body) = app
             .patch("/v1/users/profile", &al.token, json!({"name": blank}))

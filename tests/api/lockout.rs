@@ -63,8 +63,7 @@ async fn lockout_app(tweak: impl FnOnce(&mut Settings)) -> (TestApp, User, User)
         tweak(s);
     })
     .await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
     (app, al, bo)
 }
 

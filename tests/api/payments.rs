@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_field_error, error_message, spawn_app, TestApp, User};
-use crate::ledger::assert_ledger_consistent;
+use crate::helpers::{
+    assert_field_error, assert_ledger_consistent, error_message, spawn_app, ExpenseBody, TestApp,
+    User,
+};
 
 /// My balance with `friend` per currency (`{CUR: amount}`), zeros left out.
 async fn with_friend(app: &TestApp, me: &User, friend: &User) -> BTreeMap<String, f64> {
@@ -41,8 +43,7 @@ async fn payments_move_balances_like_repayments_both_ways() {
     let (al, bo) = app.friends("Al", "Bo").await;
     app.expense(
         &al,
-        json!({"description": "Lunch", "amount": 30,
-               "splitWith": [{"user": al.id, "amount": 15}, {"user": bo.id, "amount": 15}]}),
+        ExpenseBody::new("Lunch", 30).split(&al, 15).split(&bo, 15),
     )
     .await;
     assert_eq!(with_friend(&app, &al, &bo).await, usd(15.0));
@@ -117,7 +118,7 @@ async fn payments_move_balances_like_repayments_both_ways() {
 async fn payments_are_between_friends_or_members_of_a_shared_group() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
+    let cy = app.user("Cy").await;
     let bad = [
         (json!({"to": cy.id, "amount": 5}), None),
         (json!({"to": al.id, "amount": 5}), Some("to")),
@@ -143,8 +144,7 @@ async fn payments_are_between_friends_or_members_of_a_shared_group() {
     let gid = app.group(&al, "Flat", &[&cy]).await;
     app.expense(
         &al,
-        json!({"description": "Rent", "amount": 100, "groupId": gid,
-               "splitWith": [{"user": cy.id, "amount": 100}]}),
+        ExpenseBody::new("Rent", 100).split(&cy, 100).in_group(&gid),
     )
     .await;
     let payment = pay(
@@ -250,14 +250,7 @@ fn most_zero_sum_groups(nets: &[i64]) -> usize {
 #[tokio::test]
 async fn the_group_plan_is_minimal_and_recording_it_clears_every_balance() {
     let app = spawn_app().await;
-    let names = ["Al", "Bo", "Cy", "Di", "Ed", "Flo"];
-    let mut people = Vec::new();
-    for n in names {
-        people.push(
-            app.register(n, &format!("{}@example.com", n.to_lowercase()))
-                .await,
-        );
-    }
+    let people = app.users(["Al", "Bo", "Cy", "Di", "Ed", "Flo"]).await;
     let others: Vec<&User> = people[1..].iter().collect();
     let gid = app.group(&people[0], "Tour", &others).await;
     // A chain (Al paid for Bo, Bo for Cy: one transfer Cy -> Al clears it),
@@ -327,7 +320,7 @@ async fn the_group_plan_is_minimal_and_recording_it_clears_every_balance() {
         .get(&format!("{url}?currency=euro"), &people[2].token)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let outsider = app.register("Out", "out@example.com").await;
+    let outsider = app.user("Out").await;
     let (status, _) = app.get(&url, &outsider.token).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_ledger_consistent(&app).await;
@@ -336,12 +329,13 @@ async fn the_group_plan_is_minimal_and_recording_it_clears_every_balance() {
 #[tokio::test]
 async fn my_plan_pays_and_receives_per_currency_and_clears_my_balances() {
     let app = spawn_app().await;
-    let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
-    app.befriend(&al, &cy).await;
+    let [al, bo, cy] = app.with_friends(["Al", "Bo", "Cy"]).await;
     let expense = |payer: &User, ower: &User, amount: f64, currency: &str| {
-        json!({"description": "x", "amount": amount, "currency": currency, "paidBy": payer.id,
-               "splitWith": [{"user": ower.id, "amount": amount}]})
+        ExpenseBody::new("x", amount)
+            .split(ower, amount)
+            .with("currency", currency)
+            .paid_by(payer)
+            .json()
     };
     app.expense(&al, expense(&bo, &al, 5.0, "USD")).await;
     app.expense(&al, expense(&al, &cy, 7.0, "USD")).await;

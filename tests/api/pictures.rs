@@ -9,7 +9,7 @@ use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_message, spawn_app, spawn_app_with, TestApp, User};
+use crate::helpers::{error_message, spawn_app, spawn_app_with, ExpenseBody, TestApp, User};
 use crate::samples::{exif_with_gps, jpeg, photo, png_bomb, png_rgba, webp};
 
 /// What the app sends: `data:image/jpeg;base64,` and the file's base64.
@@ -137,7 +137,7 @@ fn assert_picture_url(url: &str) {
 #[tokio::test]
 async fn the_apps_data_uri_is_stored_reencoded_and_served_by_url_with_caching() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let original = phone_photo();
     assert!(original.len() > 64 * 1024, "{}", original.len());
     assert!(memchr::memmem::find(&original, b"SERIAL-CAM-0042").is_some());
@@ -221,7 +221,7 @@ async fn stored_bytes(app: &TestApp) -> Vec<u8> {
 #[tokio::test]
 async fn each_format_and_each_way_of_uploading_is_accepted_by_its_content() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let path = "/v1/users/profile/image";
     let clear =
         image::RgbaImage::from_fn(300, 200, |x, _| image::Rgba([9, 99, 199, (x % 256) as u8]));
@@ -259,7 +259,7 @@ async fn each_format_and_each_way_of_uploading_is_accepted_by_its_content() {
 #[tokio::test]
 async fn bad_uploads_get_a_clear_refusal_and_nothing_is_written() {
     let app = spawn_app_with(|s| s.images.max_upload_bytes = 100_000).await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     set_photo(&app, &al, &jpeg(&photo(64, 64), None)).await;
     let before = stored(&app).await;
     let path = "/v1/users/profile/image";
@@ -343,8 +343,7 @@ async fn bad_uploads_get_a_clear_refusal_and_nothing_is_written() {
 #[tokio::test]
 async fn one_stored_file_per_content_and_none_left_when_pictures_go() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
     let same = jpeg(&photo(700, 500), None);
     let a = set_photo(&app, &al, &same).await;
     let b = set_photo(&app, &bo, &same).await;
@@ -388,12 +387,11 @@ async fn one_stored_file_per_content_and_none_left_when_pictures_go() {
 async fn receipts_are_for_the_people_of_the_expense_and_go_with_it() {
     let app = spawn_app().await;
     let (al, bo) = app.friends("Al", "Bo").await;
-    let cy = app.register("Cy", "cy@example.com").await;
+    let cy = app.user("Cy").await;
     let expense = app
         .expense(
             &al,
-            json!({ "description": "Dinner", "amount": 40,
-                    "splitWith": [{"user": al.id, "amount": 20}, {"user": bo.id, "amount": 20}] }),
+            ExpenseBody::new("Dinner", 40).split(&al, 20).split(&bo, 20),
         )
         .await;
     assert_eq!(expense["receipt"], Value::Null);
@@ -444,11 +442,7 @@ async fn receipts_are_for_the_people_of_the_expense_and_go_with_it() {
     assert_eq!(stored(&app).await, [0, 0, 0, 0]);
 
     let other = app
-        .expense(
-            &al,
-            json!({ "description": "Taxi", "amount": 10,
-                               "splitWith": [{"user": bo.id, "amount": 10}] }),
-        )
+        .expense(&al, ExpenseBody::new("Taxi", 10).split(&bo, 10))
         .await;
     let path = format!("/v1/expenses/{}/receipt", other["_id"].as_str().unwrap());
     put_multipart(&app, &path, &al.token, &receipt).await;
@@ -464,11 +458,7 @@ async fn uploads_beyond_the_quota_are_refused_with_nothing_stored() {
     let (al, bo) = app.friends("Al", "Bo").await;
     set_photo(&app, &al, &jpeg(&photo(400, 300), None)).await;
     let expense = app
-        .expense(
-            &al,
-            json!({ "description": "Big", "amount": 10,
-                               "splitWith": [{"user": bo.id, "amount": 10}] }),
-        )
+        .expense(&al, ExpenseBody::new("Big", 10).split(&bo, 10))
         .await;
     let path = format!("/v1/expenses/{}/receipt", expense["_id"].as_str().unwrap());
     let before = stored(&app).await;
@@ -495,7 +485,7 @@ async fn uploads_beyond_the_quota_are_refused_with_nothing_stored() {
 #[tokio::test]
 async fn a_friends_list_with_photos_stays_small() {
     let app = spawn_app().await;
-    let me = app.register("Me", "me@example.com").await;
+    let me = app.user("Me").await;
     let photo_bytes = phone_photo();
     for i in 0..8 {
         let friend = app
@@ -544,7 +534,7 @@ fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
 #[tokio::test]
 async fn multipart_parts_besides_the_image_are_small_and_few() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let path = "/v1/users/profile/image";
     let image = jpeg(&photo(64, 64), None);
     let caption = vec![b'x'; 8 * 1024];
@@ -573,7 +563,7 @@ async fn multipart_parts_besides_the_image_are_small_and_few() {
 async fn picture_urls_are_absolute_when_a_public_base_is_configured() {
     let base = "https://api.splitlyr.example";
     let app = spawn_app_with(|s| s.images.public_base_url = base.into()).await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let url = set_photo(&app, &al, &jpeg(&photo(100, 100), None)).await;
     let path = url.strip_prefix(base).expect(&url);
     assert_picture_url(path);
@@ -588,8 +578,7 @@ async fn uploads_have_a_stricter_limit_of_their_own_per_user() {
         s.images.upload_period_ms = 60_000;
     })
     .await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
     let small = jpeg(&photo(50, 50), None);
     let path = "/v1/users/profile/image";
     for _ in 0..2 {
@@ -675,7 +664,7 @@ async fn ten_uploads_at_once_all_land_while_the_api_keeps_answering() {
 async fn the_sweep_removes_files_nothing_refers_to_and_keeps_the_rest() {
     use futures_util::AsyncWriteExt;
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let url = set_photo(&app, &al, &jpeg(&photo(100, 100), None)).await;
     let store = app.store().await;
     // An upload whose transaction never happened (a crash), an hour ago.

@@ -119,7 +119,7 @@ async fn login_and_register_add_a_refresh_token_and_the_old_flow_is_unchanged() 
 #[tokio::test]
 async fn refresh_rotates_and_an_old_token_ends_the_whole_family() {
     let app = spawn_app_with(|s| s.sessions.reuse_grace_seconds = 0).await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let first = login(&app, &al, Some("Pixel 8")).await;
 
     let second = rotated(&app, &first.refresh).await;
@@ -154,7 +154,7 @@ async fn refresh_rotates_and_an_old_token_ends_the_whole_family() {
 #[tokio::test]
 async fn a_retried_refresh_within_the_grace_window_gets_the_same_pair() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let first = login(&app, &al, None).await;
     // A phone retrying: the same token twice at once, then once more.
     let (a, b) = tokio::join!(refresh(&app, &first.refresh), refresh(&app, &first.refresh));
@@ -174,8 +174,7 @@ async fn a_retried_refresh_within_the_grace_window_gets_the_same_pair() {
 #[tokio::test]
 async fn logout_logout_all_and_ending_one_session() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
+    let [al, bo] = app.users(["Al", "Bo"]).await;
     let phone = login(&app, &al, Some("Phone")).await;
     let tablet = login(&app, &al, Some("Tablet")).await;
     let laptop = login(&app, &al, Some("Laptop")).await;
@@ -238,7 +237,7 @@ async fn assert_ended_refresh(app: &TestApp, token: &str) {
 #[tokio::test]
 async fn a_password_change_ends_the_other_sessions_and_deactivation_all() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let here = login(&app, &al, Some("Here")).await;
     let lost = login(&app, &al, Some("Lost phone")).await;
     let (status, body) = app
@@ -271,7 +270,7 @@ async fn a_password_change_ends_the_other_sessions_and_deactivation_all() {
 #[tokio::test]
 async fn the_oldest_session_goes_when_a_user_has_too_many() {
     let app = spawn_app_with(|s| s.sessions.max_per_user = 2).await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let second = login(&app, &al, Some("Second")).await;
     let third = login(&app, &al, Some("Third")).await;
     // The registration's session was the least recently used.
@@ -287,7 +286,7 @@ async fn the_oldest_session_goes_when_a_user_has_too_many() {
 #[tokio::test]
 async fn a_revoked_session_is_refused_by_another_server_process_within_the_bound() {
     let (app, replica) = spawn_two_processes(1).await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let pair = login(&app, &al, None).await;
     // The replica has the session cached as live.
     assert_eq!(
@@ -326,7 +325,7 @@ async fn two_refreshes_a_minute() -> TestApp {
 #[tokio::test]
 async fn refreshes_are_limited_per_session() {
     let app = two_refreshes_a_minute().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let mut pair = login(&app, &al, None).await;
     for _ in 0..2 {
         let (status, body) = refresh(&app, &pair.refresh).await;
@@ -349,7 +348,7 @@ fn forged(refresh_token: &str) -> String {
 #[tokio::test]
 async fn a_forged_refresh_secret_is_refused_and_ends_nothing() {
     let app = spawn_app_with(|s| s.sessions.reuse_grace_seconds = 0).await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let first = login(&app, &al, Some("Phone")).await;
     let victim = rotated(&app, &first.refresh).await;
 
@@ -375,7 +374,7 @@ async fn a_forged_refresh_secret_is_refused_and_ends_nothing() {
 #[tokio::test]
 async fn forged_refreshes_do_not_use_up_the_sessions_refresh_limit() {
     let app = two_refreshes_a_minute().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let pair = login(&app, &al, None).await;
     for _ in 0..4 {
         let (status, body) = refresh(&app, &forged(&pair.refresh)).await;

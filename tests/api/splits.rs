@@ -3,14 +3,14 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_field_error, error_message, spawn_app, TestApp, User};
-use crate::ledger::assert_ledger_consistent;
+use crate::helpers::{
+    assert_field_error, assert_ledger_consistent, error_message, spawn_app, ExpenseBody, TestApp,
+    User,
+};
 
 /// Al, Bo and Cy in Al's group "Trip".
 async fn trio(app: &TestApp) -> (User, User, User, String) {
-    let al = app.register("Al", "al@example.com").await;
-    let bo = app.register("Bo", "bo@example.com").await;
-    let cy = app.register("Cy", "cy@example.com").await;
+    let [al, bo, cy] = app.users(["Al", "Bo", "Cy"]).await;
     let gid = app.group(&al, "Trip", &[&bo, &cy]).await;
     (al, bo, cy, gid)
 }
@@ -109,10 +109,10 @@ async fn every_split_mode_divides_the_total_exactly() {
     let exact = app
         .expense(
             &al,
-            json!({
-                "description": "exact", "amount": 10, "groupId": gid,
-                "splitWith": [{"user": al.id, "amount": 4}, {"user": bo.id, "amount": 6}],
-            }),
+            ExpenseBody::new("exact", 10)
+                .split(&al, 4)
+                .split(&bo, 6)
+                .in_group(&gid),
         )
         .await;
     assert_eq!(exact["splitType"], "exact");
@@ -366,8 +366,9 @@ async fn balances_never_add_currencies_together() {
     // A second currency: the single number stays in the default currency.
     app.expense(
         &al,
-        json!({"description": "Bahn", "amount": 20, "currency": "EUR",
-               "splitWith": [{"user": bo.id, "amount": 20}]}),
+        ExpenseBody::new("Bahn", 20)
+            .split(&bo, 20)
+            .with("currency", "EUR"),
     )
     .await;
     let (_, two) = app.get("/v1/users/balances", &al.token).await;
@@ -422,8 +423,10 @@ async fn balances_never_add_currencies_together() {
     for (amount, currency) in [(10, "USD"), (30, "EUR")] {
         app.expense(
             &al,
-            json!({"description": "t", "amount": amount, "currency": currency, "groupId": gid,
-                   "splitWith": [{"user": bo.id, "amount": amount}]}),
+            ExpenseBody::new("t", amount)
+                .split(&bo, amount)
+                .with("currency", currency)
+                .in_group(&gid),
         )
         .await;
     }

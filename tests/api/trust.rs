@@ -2,30 +2,10 @@
 //! Each test is an attack that worked against the server before friendship
 //! states, blocks and the privacy rules, and the app's own flows beside it.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_message, spawn_app, TestApp, User};
-
-/// Registers a user with a phone number.
-async fn register_with_phone(app: &TestApp, name: &str, email: &str, phone: &str) -> User {
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/v1/auth/register",
-            None,
-            Some(json!({"name": name, "email": email, "password": "secret-pass", "phoneNumber": phone})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    User {
-        id: body["data"]["user"]["id"].as_str().expect("id").to_string(),
-        token: body["data"]["token"].as_str().expect("token").to_string(),
-        email: email.to_string(),
-        password: "secret-pass".into(),
-        name: name.to_string(),
-    }
-}
+use crate::helpers::{error_message, spawn_app, ExpenseBody, TestApp, User};
 
 async fn friends_list(app: &TestApp, user: &User) -> Value {
     let (status, body) = app.get("/v1/users/friends", &user.token).await;
@@ -75,8 +55,10 @@ fn mentions(v: &Value, needle: &str) -> bool {
 #[tokio::test]
 async fn adding_by_phone_is_not_a_reverse_phone_lookup() {
     let app = spawn_app().await;
-    let victim = register_with_phone(&app, "Vera Victim", "vera@example.com", "+15550100").await;
-    let attacker = app.register("Mallory", "mallory@example.com").await;
+    let victim = app
+        .register_with_phone("Vera Victim", "vera@example.com", "+15550100")
+        .await;
+    let attacker = app.user("Mallory").await;
 
     let result = add(
         &app,
@@ -107,8 +89,12 @@ async fn adding_by_phone_is_not_a_reverse_phone_lookup() {
 #[tokio::test]
 async fn adding_by_email_does_not_reveal_the_phone_until_accepted() {
     let app = spawn_app().await;
-    let victim = register_with_phone(&app, "Vera", "vera@example.com", "+15550101").await;
-    let adder = register_with_phone(&app, "Adam", "adam@example.com", "+15550202").await;
+    let victim = app
+        .register_with_phone("Vera", "vera@example.com", "+15550101")
+        .await;
+    let adder = app
+        .register_with_phone("Adam", "adam@example.com", "+15550202")
+        .await;
 
     add(
         &app,
@@ -139,9 +125,7 @@ async fn adding_by_email_does_not_reveal_the_phone_until_accepted() {
 #[tokio::test]
 async fn adding_someone_who_added_me_makes_us_mutual_and_declining_removes_the_request() {
     let app = spawn_app().await;
-    let a = app.register("Ann", "ann@example.com").await;
-    let b = app.register("Ben", "ben@example.com").await;
-    let c = app.register("Cid", "cid@example.com").await;
+    let [a, b, c] = app.users(["Ann", "Ben", "Cid"]).await;
 
     app.request_friend(&a, &b).await;
     let back = add(&app, &b, json!({"name": "Ann", "email": "ann@example.com"})).await;
@@ -168,8 +152,12 @@ async fn adding_someone_who_added_me_makes_us_mutual_and_declining_removes_the_r
 #[tokio::test]
 async fn putting_someone_in_a_group_reveals_nothing() {
     let app = spawn_app().await;
-    let victim = register_with_phone(&app, "Vera", "vera@example.com", "+15550103").await;
-    let attacker = register_with_phone(&app, "Mal", "mal@example.com", "+15550104").await;
+    let victim = app
+        .register_with_phone("Vera", "vera@example.com", "+15550103")
+        .await;
+    let attacker = app
+        .register_with_phone("Mal", "mal@example.com", "+15550104")
+        .await;
 
     let (status, group) = app
         .post(
@@ -194,7 +182,9 @@ async fn putting_someone_in_a_group_reveals_nothing() {
     assert_eq!(status, StatusCode::OK);
 
     // Adding a member by email: the adder sees only the email they typed.
-    let other = register_with_phone(&app, "Olga", "olga@example.com", "+15550105").await;
+    let other = app
+        .register_with_phone("Olga", "olga@example.com", "+15550105")
+        .await;
     let (status, added) = app
         .post(
             &format!("/v1/groups/{gid}/members"),
@@ -212,7 +202,7 @@ async fn putting_someone_in_a_group_reveals_nothing() {
 #[tokio::test]
 async fn search_is_not_a_directory() {
     let app = spawn_app().await;
-    let me = app.register("Searcher", "searcher@example.com").await;
+    let me = app.user("Searcher").await;
     for (name, email) in [
         ("Alice Smith", "alice@example.com"),
         ("Alicia Keys", "alicia@example.com"),
@@ -250,7 +240,7 @@ async fn search_is_not_a_directory() {
 #[tokio::test]
 async fn name_search_reads_an_index() {
     let app = spawn_app().await;
-    let me = app.register("Searcher", "searcher@example.com").await;
+    let me = app.user("Searcher").await;
     let store = app.store().await;
     let by = splitlyr::store::SearchBy::NamePrefix("ali".into());
     let id = mongodb::bson::oid::ObjectId::parse_str(&me.id).expect("id");
@@ -270,9 +260,7 @@ async fn name_search_reads_an_index() {
 #[tokio::test]
 async fn nobody_books_money_between_other_people() {
     let app = spawn_app().await;
-    let attacker = app.register("Mal", "mal@example.com").await;
-    let creditor = app.register("Cara", "cara@example.com").await;
-    let victim = app.register("Vic", "vic@example.com").await;
+    let [attacker, creditor, victim] = app.users(["Mal", "Cara", "Vic"]).await;
     // Asking is enough to record expenses with someone (as Splitwise allows).
     app.request_friend(&attacker, &creditor).await;
     app.request_friend(&attacker, &victim).await;
@@ -282,10 +270,10 @@ async fn nobody_books_money_between_other_people() {
         .post(
             "/v1/expenses",
             &attacker.token,
-            json!({
-                "description": "Not mine", "amount": 500, "paidBy": creditor.id,
-                "splitWith": [{"user": victim.id, "amount": 500}],
-            }),
+            ExpenseBody::new("Not mine", 500)
+                .split(&victim, 500)
+                .paid_by(&creditor)
+                .json(),
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -294,15 +282,15 @@ async fn nobody_books_money_between_other_people() {
     assert_eq!(theirs["pagination"]["total"], 0, "nothing booked: {theirs}");
 
     // Taking part is fine, also with a friend who has not accepted yet.
-    let stranger = app.register("Sam", "sam@example.com").await;
+    let stranger = app.user("Sam").await;
     app.request_friend(&attacker, &stranger).await;
     let made = app
         .expense(
             &attacker,
-            json!({
-                "description": "Lunch", "amount": 20, "paidBy": attacker.id,
-                "splitWith": [{"user": attacker.id, "amount": 10}, {"user": stranger.id, "amount": 10}],
-            }),
+            ExpenseBody::new("Lunch", 20)
+                .split(&attacker, 10)
+                .split(&stranger, 10)
+                .paid_by(&attacker),
         )
         .await;
     // An edit cannot take the editor out of it either.
@@ -320,7 +308,9 @@ async fn nobody_books_money_between_other_people() {
 #[tokio::test]
 async fn an_invitation_to_a_phone_number_is_a_request_not_a_friendship() {
     let app = spawn_app().await;
-    let inviter = register_with_phone(&app, "Ivy", "ivy@example.com", "+15550300").await;
+    let inviter = app
+        .register_with_phone("Ivy", "ivy@example.com", "+15550300")
+        .await;
     let invited = add(
         &app,
         &inviter,
@@ -330,7 +320,9 @@ async fn an_invitation_to_a_phone_number_is_a_request_not_a_friendship() {
     assert_eq!(invited["type"], "pending_friend");
 
     // Someone registers with that number (numbers are not verified).
-    let squatter = register_with_phone(&app, "Squatter", "squatter@example.com", "+15550999").await;
+    let squatter = app
+        .register_with_phone("Squatter", "squatter@example.com", "+15550999")
+        .await;
     let all = friends_list(&app, &squatter).await;
     assert!(
         !mentions(&all, "ivy@example.com") && !mentions(&all, "+15550300"),
@@ -357,8 +349,7 @@ async fn an_invitation_to_a_phone_number_is_a_request_not_a_friendship() {
 #[tokio::test]
 async fn blocking_ends_the_friendship_and_keeps_the_blocked_out() {
     let app = spawn_app().await;
-    let blocker = app.register("Bea", "bea@example.com").await;
-    let pest = app.register("Pete", "pete@example.com").await;
+    let [blocker, pest] = app.users(["Bea", "Pete"]).await;
     app.request_friend(&pest, &blocker).await;
 
     let (status, body) = app
@@ -451,10 +442,12 @@ async fn blocking_ends_the_friendship_and_keeps_the_blocked_out() {
         .post(
             "/v1/expenses",
             &pest.token,
-            json!({
-                "description": "Dinner", "amount": 10, "paidBy": pest.id, "groupId": trip,
-                "splitWith": [{"user": pest.id, "amount": 5}, {"user": blocker.id, "amount": 5}],
-            }),
+            ExpenseBody::new("Dinner", 10)
+                .split(&pest, 5)
+                .split(&blocker, 5)
+                .paid_by(&pest)
+                .in_group(&trip)
+                .json(),
         )
         .await;
     assert!(status.is_client_error(), "{body}");
@@ -479,8 +472,7 @@ async fn blocking_ends_the_friendship_and_keeps_the_blocked_out() {
 #[tokio::test]
 async fn a_deactivated_users_contact_details_are_shown_to_nobody() {
     let app = spawn_app().await;
-    let a = app.register("Ann", "ann@example.com").await;
-    let b = app.register("Ben", "ben@example.com").await;
+    let [a, b] = app.users(["Ann", "Ben"]).await;
     app.request_friend(&a, &b).await;
     // b accepts (the old server made every add mutual at once).
     let accept = format!("/v1/users/friends/{}/accept", a.id);
@@ -500,9 +492,7 @@ async fn a_deactivated_users_contact_details_are_shown_to_nobody() {
 #[tokio::test]
 async fn a_removed_creator_has_no_rights_over_the_group() {
     let app = spawn_app().await;
-    let creator = app.register("Cleo", "cleo@example.com").await;
-    let member = app.register("Max", "max@example.com").await;
-    let third = app.register("Tia", "tia@example.com").await;
+    let [creator, member, third] = app.users(["Cleo", "Max", "Tia"]).await;
     let gid = app.group(&creator, "Flat", &[&member, &third]).await;
 
     // Hand over: the creator makes Max an admin; Max removes the creator.
@@ -556,14 +546,15 @@ async fn a_removed_creator_has_no_rights_over_the_group() {
 #[tokio::test]
 async fn currencies_are_iso_codes_and_open_ones_are_bounded() {
     let app = spawn_app().await;
-    let a = app.register("Ann", "ann@example.com").await;
-    let b = app.register("Ben", "ben@example.com").await;
+    let [a, b] = app.users(["Ann", "Ben"]).await;
     app.request_friend(&a, &b).await;
     let body = |currency: &str| {
-        json!({
-            "description": "x", "amount": 10, "currency": currency, "paidBy": a.id,
-            "splitWith": [{"user": a.id, "amount": 5}, {"user": b.id, "amount": 5}],
-        })
+        ExpenseBody::new("x", 10)
+            .split(&a, 5)
+            .split(&b, 5)
+            .with("currency", currency)
+            .paid_by(&a)
+            .json()
     };
     for bad in ["ABC", "QQQ", "XXX"] {
         let (status, res) = app.post("/v1/expenses", &a.token, body(bad)).await;
@@ -594,8 +585,7 @@ async fn currencies_are_iso_codes_and_open_ones_are_bounded() {
 #[tokio::test]
 async fn group_members_are_capped() {
     let app = spawn_app().await;
-    let owner = app.register("Olive", "olive@example.com").await;
-    let late = app.register("Lou", "lou@example.com").await;
+    let [owner, late] = app.users(["Olive", "Lou"]).await;
     let gid = app.group(&owner, "Crowd", &[]).await;
     // Fill the group to the cap directly in the database.
     let store = app.store().await;
@@ -635,8 +625,10 @@ async fn the_apps_own_flows_still_work() {
     // Add friends from contacts, create a group and an expense with a
     // just-added friend, list friends: with nobody accepting anything.
     let app = spawn_app().await;
-    let me = app.register("Me", "me@example.com").await;
-    let friend = register_with_phone(&app, "Fred", "fred@example.com", "+15550400").await;
+    let me = app.user("Me").await;
+    let friend = app
+        .register_with_phone("Fred", "fred@example.com", "+15550400")
+        .await;
     let (status, body) = app
         .post(
             "/v1/users/friends",
@@ -658,18 +650,19 @@ async fn the_apps_own_flows_still_work() {
     let gid = app.group(&me, "Trip", &[&friend]).await;
     app.expense(
         &me,
-        json!({
-            "description": "Taxi", "amount": 30, "paidBy": me.id, "groupId": gid,
-            "splitWith": [{"user": me.id, "amount": 15}, {"user": friend.id, "amount": 15}],
-        }),
+        ExpenseBody::new("Taxi", 30)
+            .split(&me, 15)
+            .split(&friend, 15)
+            .paid_by(&me)
+            .in_group(&gid),
     )
     .await;
     app.expense(
         &me,
-        json!({
-            "description": "Coffee", "amount": 8, "paidBy": me.id,
-            "splitWith": [{"user": me.id, "amount": 4}, {"user": friend.id, "amount": 4}],
-        }),
+        ExpenseBody::new("Coffee", 8)
+            .split(&me, 4)
+            .split(&friend, 4)
+            .paid_by(&me),
     )
     .await;
     let balance = app.friend_balance(&me, &friend).await;
@@ -682,17 +675,16 @@ async fn an_expense_recorded_between_others_before_the_rule_stays_editable() {
     // The old server let anyone record "C paid, V owes"; such an expense
     // keeps working for its creator as long as an edit keeps its people.
     let app = spawn_app().await;
-    let creator = app.register("Cleo", "cleo@example.com").await;
-    let payer = app.register("Pat", "pat@example.com").await;
-    let debtor = app.register("Dan", "dan@example.com").await;
+    let [creator, payer, debtor] = app.users(["Cleo", "Pat", "Dan"]).await;
     let gid = app.group(&creator, "Then", &[&payer, &debtor]).await;
     let made = app
         .expense(
             &creator,
-            json!({
-                "description": "Old", "amount": 10, "paidBy": payer.id, "groupId": gid,
-                "splitWith": [{"user": payer.id, "amount": 5}, {"user": debtor.id, "amount": 5}],
-            }),
+            ExpenseBody::new("Old", 10)
+                .split(&payer, 5)
+                .split(&debtor, 5)
+                .paid_by(&payer)
+                .in_group(&gid),
         )
         .await;
     let id = made["_id"].as_str().expect("id").to_string();

@@ -3,152 +3,26 @@
 //! loaded into a fresh database with its indexes, upgraded by starting
 //! Splitlyr on it, and used through HTTP.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+//!
+//! The crash in the middle of the upgrade is a drill of its own
+//! (`tests/drills/upgrade.rs`).
 
-use futures_util::TryStreamExt;
-use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
-use mongodb::{Client, Database};
+use std::collections::BTreeMap;
+
+use mongodb::bson::{doc, oid::ObjectId, Document};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use splitlyr::store::readiness::Readiness;
 use splitlyr::store::Store;
 
-use crate::helpers::{binary, db_uri, free_port, spawn_app_with, test_settings, TestApp};
-use crate::ledger::assert_ledger_consistent;
-
-fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/coinbreakr-v0")
-}
-
-fn read_json(name: &str) -> Value {
-    let path = fixture_dir().join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (the fixture ships in tests/fixtures)",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("fixture is JSON")
-}
-
-/// A collection of the fixture as BSON documents (canonical Extended JSON).
-fn fixture_docs(collection: &str) -> Vec<Document> {
-    let Value::Array(items) = read_json(&format!("{collection}.json")) else {
-        panic!("{collection}.json is not an array")
-    };
-    items
-        .into_iter()
-        .map(|item| match Bson::try_from(item).expect("extended JSON") {
-            Bson::Document(d) => d,
-            other => panic!("not a document: {other}"),
-        })
-        .collect()
-}
-
-const COLLECTIONS: [&str; 5] = ["users", "groups", "expenses", "pendingfriends", "contacts"];
-
-async fn database(name: &str) -> Database {
-    Client::with_uri_str(db_uri())
-        .await
-        .expect("client")
-        .database(name)
-}
-
-/// The old server's collections, with `copies` extra copies of every
-/// expense under new ids (a longer history for the crash and replica tests).
-fn old_data(copies: usize) -> Vec<(&'static str, Vec<Document>)> {
-    COLLECTIONS
-        .iter()
-        .map(|&collection| {
-            let mut docs = fixture_docs(collection);
-            if collection == "expenses" {
-                let originals = docs.clone();
-                for _ in 0..copies {
-                    docs.extend(originals.iter().map(renumbered));
-                }
-            }
-            (collection, docs)
-        })
-        .collect()
-}
-
-/// Loads the old server's database, indexes included (mongoose's
-/// `background: true` ones).
-async fn load_old_database(name: &str, copies: usize) -> Database {
-    load(name, &old_data(copies)).await
-}
-
-async fn load(name: &str, data: &[(&str, Vec<Document>)]) -> Database {
-    let db = database(name).await;
-    for (collection, docs) in data {
-        db.collection::<Document>(collection)
-            .insert_many(docs)
-            .await
-            .expect("fixture inserts");
-        let Value::Array(specs) = read_json(&format!("{collection}.indexes.json")) else {
-            panic!("index file is not an array")
-        };
-        let indexes: Vec<Bson> = specs
-            .into_iter()
-            .filter(|s| s["name"] != "_id_")
-            .map(|s| {
-                let mut spec = match Bson::try_from(s).expect("extended JSON") {
-                    Bson::Document(d) => d,
-                    other => panic!("not a document: {other}"),
-                };
-                spec.remove("v");
-                Bson::Document(spec)
-            })
-            .collect();
-        if !indexes.is_empty() {
-            db.run_command(doc! { "createIndexes": *collection, "indexes": indexes })
-                .await
-                .expect("old indexes are created");
-        }
-    }
-    db
-}
-
-/// A copy of an old expense with fresh ids (its splits too).
-fn renumbered(original: &Document) -> Document {
-    let mut copy = original.clone();
-    copy.insert("_id", ObjectId::new());
-    if let Ok(splits) = copy.get_array_mut("splitWith") {
-        for split in splits.iter_mut() {
-            if let Bson::Document(s) = split {
-                s.insert("_id", ObjectId::new());
-            }
-        }
-    }
-    copy
-}
-
-async fn all(db: &Database, collection: &str) -> Vec<Document> {
-    db.collection::<Document>(collection)
-        .find(doc! {})
-        .sort(doc! { "_id": 1 })
-        .await
-        .expect("find")
-        .try_collect()
-        .await
-        .expect("collect")
-}
-
-/// Expenses the recorded upgrade converted.
-fn converted_count(record: &Document) -> i64 {
-    let counts = record.get_document("expenses").expect("expense counts");
-    int(counts.get("converted").expect("converted"))
-}
+use crate::helpers::{assert_ledger_consistent, binary, spawn_app_with, test_settings, TestApp};
+use crate::old_database::{
+    all, converted_count, database, fixture_docs, fresh_name, int, load_old_database, read_json,
+    uri_naming,
+};
 
 fn expected() -> Value {
     read_json("expected.json")
-}
-
-fn fresh_name() -> String {
-    format!("test_old_{}", uuid::Uuid::new_v4().simple())
 }
 
 async fn spawn_on(name: &str) -> TestApp {
@@ -168,13 +42,7 @@ async fn login(app: &TestApp, email: &str) -> (StatusCode, Value) {
         .as_str()
         .expect("fixture password")
         .to_owned();
-    app.call(
-        Method::POST,
-        "/v1/auth/login",
-        None,
-        Some(json!({ "email": email, "password": password })),
-    )
-    .await
+    app.login(email, &password).await
 }
 
 async fn token(app: &TestApp, email: &str) -> String {
@@ -195,12 +63,6 @@ fn to_milli(minor: i64, currency: &str) -> i64 {
         "BHD" | "KWD" | "OMR" | "JOD" | "TND" => minor,
         _ => minor * 10,
     }
-}
-
-fn int(v: &Bson) -> i64 {
-    v.as_i64()
-        .or_else(|| v.as_i32().map(i64::from))
-        .unwrap_or_else(|| panic!("not an integer: {v}"))
 }
 
 /// The contract's friend balance over the stored expenses, in thousandths:
@@ -549,125 +411,6 @@ async fn replicas_starting_together_upgrade_once() {
     assert_ledger_consistent(&app).await;
 }
 
-/// The real binary on the old database, named by its connection string's
-/// path as the old server's `MONGO_URL` did, in the `local` environment;
-/// its admin listener (the detailed `/v1/healthz`) on `admin`.
-fn start_binary(database: &str, (port, admin): (u16, u16), batch: usize) -> Child {
-    binary("local")
-        .env("APP__SERVER__HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("APP__SERVER__ADMIN_PORT", admin.to_string())
-        .env("MONGO_URL", uri_naming(database))
-        .env("APP__DATABASE__UPGRADE_BATCH_SIZE", batch.to_string())
-        .env("APP__AUTH__BCRYPT_COST", "4")
-        .env_remove("APP__DATABASE__NAME")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts")
-}
-
-/// The test database's URI with `database` as its path, as the old
-/// server's `MONGO_URL` named it.
-fn uri_naming(database: &str) -> String {
-    let uri = db_uri().replacen("/?", &format!("/{database}?"), 1);
-    assert!(uri.contains(database), "{uri}");
-    uri
-}
-
-/// The detailed `/v1/healthz` of the admin listener on `admin`, once 200.
-async fn healthz(admin: u16) -> Option<Value> {
-    let res = reqwest::get(format!("http://127.0.0.1:{admin}/v1/healthz"))
-        .await
-        .ok()?;
-    (res.status() == StatusCode::OK).then_some(())?;
-    res.json().await.ok()
-}
-
-#[tokio::test]
-async fn a_crash_in_the_middle_of_the_upgrade_resumes_to_the_same_end_state() {
-    // The reference: the same data upgraded without interruption.
-    let data = old_data(15);
-    let reference = fresh_name();
-    let reference_db = load(&reference, &data).await;
-    let mut settings = test_settings();
-    settings.database.name = reference.clone();
-    Store::connect(&settings.database, None)
-        .await
-        .unwrap()
-        .prepare(&Readiness::default(), 500)
-        .await
-        .expect("reference upgrade");
-
-    let name = fresh_name();
-    let db = load(&name, &data).await;
-    let ports = (free_port(), free_port());
-    let mut server = start_binary(&name, ports, 3);
-    // kill -9 once some batches are committed and others are not.
-    let migrations = db.collection::<Document>("migrations");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let record = migrations.find_one(doc! {}).await.unwrap();
-        if record.as_ref().is_some_and(|r| r.contains_key("lastId")) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the upgrade never started");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    server.kill().expect("kill -9");
-    server.wait().unwrap();
-    let record = migrations.find_one(doc! {}).await.unwrap().unwrap();
-    assert_eq!(
-        record.get_str("state"),
-        Ok("running"),
-        "crashed too late: {record}"
-    );
-    let converted = db
-        .collection::<Document>("expenses")
-        .count_documents(doc! { "participants": { "$exists": true } })
-        .await
-        .unwrap();
-    assert!(
-        converted > 0 && converted < 9 * 16,
-        "{converted} converted at the crash"
-    );
-
-    let mut server = start_binary(&name, ports, 3);
-    // The restarted process first waits out the crashed one's upgrade lease
-    // (30 s), then finishes the upgrade: on a loaded 2-core machine running
-    // the rest of the suite, 60 s proved too tight.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let health = loop {
-        if let Some(h) = healthz(ports.1).await {
-            break h;
-        }
-        assert!(Instant::now() < deadline, "not ready after the restart");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    server.kill().unwrap();
-    server.wait().unwrap();
-    assert_eq!(
-        health["data"]["database"]["name"],
-        name.as_str(),
-        "{health}"
-    );
-
-    for c in [
-        "expenses",
-        "users",
-        "balances",
-        "userbalances",
-        "groupbalances",
-        "timeline",
-    ] {
-        let (got, want) = (all(&db, c).await, all(&reference_db, c).await);
-        assert_eq!(got.len(), want.len(), "{c}");
-        assert!(got == want, "{c} differs from an uninterrupted upgrade");
-    }
-    let record = migrations.find_one(doc! {}).await.unwrap().unwrap();
-    assert_eq!(converted_count(&record), 9 * 16);
-}
-
 #[tokio::test]
 async fn the_dry_run_reports_without_writing() {
     let name = fresh_name();
@@ -724,7 +467,7 @@ async fn an_index_conflict_is_reported_and_does_not_block_startup() {
         .unwrap();
     assert_eq!(conflicts.len(), 1, "{body}");
     assert!(conflicts[0].as_str().unwrap().contains("email_1"), "{body}");
-    app.register("Al", "al@example.com").await;
+    app.user("Al").await;
 }
 
 #[tokio::test]
@@ -916,9 +659,7 @@ async fn inline_photos_of_the_old_server_become_stored_pictures() {
     use base64::Engine;
     let name = fresh_name();
     let first = spawn_on(&name).await;
-    let al = first.register("Al", "al@example.com").await;
-    let bo = first.register("Bo", "bo@example.com").await;
-    let cy = first.register("Cy", "cy@example.com").await;
+    let [al, bo, cy] = first.users(["Al", "Bo", "Cy"]).await;
     drop(first);
 
     // As the old server kept them: the app's whole data URI in the user

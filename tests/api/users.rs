@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_field_error, error_message, keys, spawn_app, TestApp, User};
+use crate::helpers::{
+    assert_field_error, error_message, keys, spawn_app, ExpenseBody, TestApp, User,
+};
 
 /// `/v1/users?userId=<term>` with the term percent-encoded, plus extra raw query.
 fn search_path(term: &str, extra: &str) -> String {
@@ -26,22 +28,6 @@ fn is_iso_millis(v: &Value) -> bool {
     let s = v.as_str().unwrap_or("");
     // 2026-01-01T00:00:00.000Z
     s.len() == 24 && s.ends_with('Z') && s.as_bytes()[10] == b'T' && s.as_bytes()[19] == b'.'
-}
-
-async fn login(app: &TestApp, email: &str, password: &str) -> (StatusCode, Value) {
-    app.call(
-        Method::POST,
-        "/v1/auth/login",
-        None,
-        Some(json!({"email": email, "password": password})),
-    )
-    .await
-}
-
-async fn profile(app: &TestApp, user: &User) -> Value {
-    let (status, body) = app.get("/v1/users/profile", &user.token).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["data"].clone()
 }
 
 // ---------- GET /profile ----------
@@ -100,12 +86,12 @@ async fn profile_returns_my_document_with_friend_ids_and_no_password() {
     assert_eq!(p["pendingFriends"], json!([pending_id]));
 
     // lastLogin is set by a login.
-    let (status, _) = login(&app, &al.email, &al.password).await;
+    let (status, _) = app.login(&al.email, &al.password).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(is_iso_millis(&profile(&app, &al).await["lastLogin"]));
+    assert!(is_iso_millis(&app.profile(&al).await["lastLogin"]));
 
     // The other side sees the friendship too, and no pending friend.
-    let b = profile(&app, &bo).await;
+    let b = app.profile(&bo).await;
     assert_eq!(b["friends"], json!([al.id]));
     assert_eq!(b["pendingFriends"], json!([]));
     assert!(b.get("password").is_none());
@@ -116,8 +102,8 @@ async fn profile_returns_my_document_with_friend_ids_and_no_password() {
 #[tokio::test]
 async fn update_profile_changes_each_field_and_persists() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
-    let before = profile(&app, &al).await;
+    let al = app.user("Al").await;
+    let before = app.profile(&al).await;
 
     let (status, body) = app
         .patch(
@@ -158,7 +144,7 @@ async fn update_profile_changes_each_field_and_persists() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["phoneNumber"], "+1 555 010 9999");
 
-    let after = profile(&app, &al).await;
+    let after = app.profile(&al).await;
     assert_eq!(after["name"], "Albert");
     assert_eq!(after["profileImage"], "https://img.example.com/al.png");
     assert_eq!(after["phoneNumber"], "+1 555 010 9999");
@@ -175,7 +161,7 @@ async fn update_profile_changes_each_field_and_persists() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let after = profile(&app, &al).await;
+    let after = app.profile(&al).await;
     assert_eq!(after["name"], "Al");
     assert_eq!(after["phoneNumber"], "5550100");
 }
@@ -183,7 +169,7 @@ async fn update_profile_changes_each_field_and_persists() {
 #[tokio::test]
 async fn update_profile_without_any_field_is_400() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     for body in [
         json!({}),
         json!({"name": null}),
@@ -195,13 +181,13 @@ async fn update_profile_without_any_field_is_400() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {res}");
         assert!(!error_message(&res).is_empty());
     }
-    assert_eq!(profile(&app, &al).await["email"], "al@example.com");
+    assert_eq!(app.profile(&al).await["email"], "al@example.com");
 }
 
 #[tokio::test]
 async fn update_profile_with_invalid_values_is_400_with_field_errors() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let cases = [
         (json!({"name": ""}), "name"),
         (json!({"name": "   "}), "name"),
@@ -224,7 +210,7 @@ async fn update_profile_with_invalid_values_is_400_with_field_errors() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body} -> {res}");
         error_message(&res);
     }
-    let after = profile(&app, &al).await;
+    let after = app.profile(&al).await;
     assert_eq!(
         after["name"], "Al",
         "nothing was changed by a rejected update"
@@ -237,7 +223,7 @@ async fn update_profile_with_invalid_values_is_400_with_field_errors() {
 #[tokio::test]
 async fn change_password_rejects_wrong_current_and_short_new() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
 
     let (status, body) = app
         .patch(
@@ -270,16 +256,16 @@ async fn change_password_rejects_wrong_current_and_short_new() {
     assert_field_error(&body, "currentPassword");
 
     // None of that changed the password.
-    let (status, _) = login(&app, &al.email, &al.password).await;
+    let (status, _) = app.login(&al.email, &al.password).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = login(&app, &al.email, "brand-new-pass").await;
+    let (status, _) = app.login(&al.email, "brand-new-pass").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn change_password_success_only_the_new_password_logs_in() {
     let app = spawn_app().await;
-    let al = app.register("Al", "al@example.com").await;
+    let al = app.user("Al").await;
     let (status, body) = app
         .patch(
             "/v1/users/change-password",
@@ -290,12 +276,12 @@ async fn change_password_success_only_the_new_password_logs_in() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["success"], true);
     assert_eq!(body["message"], "Password changed successfully");
-    assert!(profile(&app, &al).await.get("password").is_none());
+    assert!(app.profile(&al).await.get("password").is_none());
 
-    let (status, body) = login(&app, &al.email, "brand-new-pass").await;
+    let (status, body) = app.login(&al.email, "brand-new-pass").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["user"]["id"], al.id.as_str());
-    let (status, body) = login(&app, &al.email, &al.password).await;
+    let (status, body) = app.login(&al.email, &al.password).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_message(&body), "Invalid credentials");
 }
@@ -305,12 +291,12 @@ async fn change_password_success_only_the_new_password_logs_in() {
 #[tokio::test]
 async fn search_is_a_case_insensitive_name_prefix_or_an_exact_email_and_skips_me_and_inactive() {
     let app = spawn_app().await;
-    let me = app.register("Alfred", "alfred@example.com").await;
+    let me = app.user("Alfred").await;
     let alice = app.register("Alice Smith", "alice@example.com").await;
     let emile = app.register("Émile Zoë", "emile@example.com").await;
     let bob = app.register("Bob", "bob.sally@example.com").await;
-    app.register("Carol", "carol@example.com").await;
-    app.register("Dave", "dave@example.com").await;
+    app.user("Carol").await;
+    app.user("Dave").await;
     let gone = app.register("Alma Gone", "alma@example.com").await;
     let (status, _) = app.delete("/v1/users/deactivate-user", &gone.token).await;
     assert_eq!(status, StatusCode::OK);
@@ -371,7 +357,7 @@ async fn search_is_a_case_insensitive_name_prefix_or_an_exact_email_and_skips_me
 #[tokio::test]
 async fn search_term_shorter_than_two_chars_is_400() {
     let app = spawn_app().await;
-    let me = app.register("Al", "al@example.com").await;
+    let me = app.user("Al").await;
     for path in [
         "/v1/users",
         "/v1/users?userId=",
@@ -387,8 +373,8 @@ async fn search_term_shorter_than_two_chars_is_400() {
 #[tokio::test]
 async fn search_term_is_literal_text_never_a_pattern_or_operator() {
     let app = spawn_app().await;
-    let me = app.register("Me", "me@example.com").await;
-    app.register("Abc", "abc@example.com").await;
+    let me = app.user("Me").await;
+    app.user("Abc").await;
     let paren = app.register("Mr (Test)", "paren@example.com").await;
     let dotted = app.register("a.c", "dotted@example.com").await;
     let spaced = app.register("Alice Smith", "spaced@example.com").await;
@@ -458,8 +444,8 @@ async fn search_term_is_literal_text_never_a_pattern_or_operator() {
 #[tokio::test]
 async fn search_without_match_is_200_with_empty_list() {
     let app = spawn_app().await;
-    let me = app.register("Al", "al@example.com").await;
-    app.register("Bo", "bo@example.com").await;
+    let me = app.user("Al").await;
+    app.user("Bo").await;
     let (status, body) = app.get(&search_path("zzz-nobody", ""), &me.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["success"], true);
@@ -473,7 +459,7 @@ async fn search_without_match_is_200_with_empty_list() {
 #[tokio::test]
 async fn search_honours_page_and_limit() {
     let app = spawn_app().await;
-    let me = app.register("Me", "me@example.com").await;
+    let me = app.user("Me").await;
     let mut expected = HashSet::new();
     for i in 0..5 {
         expected.insert(
@@ -482,7 +468,7 @@ async fn search_honours_page_and_limit() {
                 .id,
         );
     }
-    app.register("Other", "other@example.com").await;
+    app.user("Other").await;
 
     let mut seen = HashSet::new();
     for (page, count) in [(1, 2), (2, 2), (3, 1)] {
@@ -517,8 +503,7 @@ async fn search_honours_page_and_limit() {
 #[tokio::test]
 async fn search_with_trailing_slash_works_the_same() {
     let app = spawn_app().await;
-    let me = app.register("Me", "me@example.com").await;
-    let alice = app.register("Alice", "alice@example.com").await;
+    let [me, alice] = app.users(["Me", "Alice"]).await;
     let (s1, plain) = app.get("/v1/users?userId=al", &me.token).await;
     let (s2, slash) = app.get("/v1/users/?userId=al", &me.token).await;
     assert_eq!(
@@ -556,12 +541,10 @@ async fn settle(app: &TestApp, expense_id: &str, user: &User) {
 #[tokio::test]
 async fn balances_list_friends_with_non_zero_unsettled_balance_and_sign() {
     let app = spawn_app().await;
-    let me = app.register("Me", "me@example.com").await;
+    let me = app.user("Me").await;
     let mut f = Vec::new();
     for name in ["Owes", "Owed", "Even", "Idle", "Settled"] {
-        let u = app
-            .register(name, &format!("{}@example.com", name.to_lowercase()))
-            .await;
+        let u = app.user(name).await;
         app.befriend(&me, &u).await;
         f.push(u);
     }
@@ -570,24 +553,31 @@ async fn balances_list_friends_with_non_zero_unsettled_balance_and_sign() {
     };
 
     // owes: I paid 25, their share 12.50 → they owe me 12.50.
-    app.expense(&me, json!({"description": "Dinner", "amount": 25, "splitWith": [{"user": me.id, "amount": 12.5}, {"user": owes.id, "amount": 12.5}]}))
-        .await;
-    // owed: they paid 20 (recorded by me), my share 12.50 → I owe them 12.50.
-    app.expense(&me, json!({"description": "Taxi", "amount": 20, "paidBy": owed.id, "splitWith": [{"user": me.id, "amount": 12.5}, {"user": owed.id, "amount": 7.5}]}))
-        .await;
-    // even: 10 each way nets to zero.
     app.expense(
         &me,
-        json!({"description": "A", "amount": 10, "splitWith": [{"user": even.id, "amount": 10}]}),
+        ExpenseBody::new("Dinner", 25)
+            .split(&me, 12.5)
+            .split(owes, 12.5),
     )
     .await;
+    // owed: they paid 20 (recorded by me), my share 12.50 → I owe them 12.50.
     app.expense(
-        even,
-        json!({"description": "B", "amount": 10, "splitWith": [{"user": me.id, "amount": 10}]}),
+        &me,
+        ExpenseBody::new("Taxi", 20)
+            .split(&me, 12.5)
+            .split(owed, 7.5)
+            .paid_by(owed),
     )
     .await;
+    // even: 10 each way nets to zero.
+    app.expense(&me, ExpenseBody::new("A", 10).split(even, 10))
+        .await;
+    app.expense(even, ExpenseBody::new("B", 10).split(&me, 10))
+        .await;
     // settled: they owe me 8 until they settle their split.
-    let e = app.expense(&me, json!({"description": "C", "amount": 8, "splitWith": [{"user": settled.id, "amount": 8}]})).await;
+    let e = app
+        .expense(&me, ExpenseBody::new("C", 8).split(settled, 8))
+        .await;
 
     let (status, body) = app.get("/v1/users/balances", &me.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -666,14 +656,14 @@ async fn deactivate_user_refuses_later_tokens_and_logins() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
         error_message(&body);
     }
-    let (status, body) = login(&app, &al.email, &al.password).await;
+    let (status, body) = app.login(&al.email, &al.password).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "ACCOUNT_DEACTIVATED");
     // Others cannot find the account any more; their own account is untouched.
     let (status, body) = app.get(&search_path("al@ex", ""), &bo.token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"], json!([]));
-    assert_eq!(profile(&app, &bo).await["isActive"], true);
+    assert_eq!(app.profile(&bo).await["isActive"], true);
 }
 
 #[tokio::test]

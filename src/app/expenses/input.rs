@@ -13,9 +13,9 @@ use crate::app::schema::Id;
 use crate::app::users::me;
 use crate::auth::AuthUser;
 use crate::domain::category::Category;
+use crate::domain::inputs::{Description, Notes};
 use crate::domain::modes::{SplitMode, Weight};
 use crate::domain::money::{positive_amount, AmountInput, Currency, Decimal};
-use crate::domain::text;
 use crate::error::ApiError;
 use crate::error::Checks;
 use crate::store::ledger::MAX_OPEN_CURRENCIES;
@@ -97,7 +97,9 @@ impl NewExpense {
     pub fn parse(b: ExpenseBody, was: Fallback) -> Result<NewExpense, ApiError> {
         let mut c = Checks::default();
         let description = match b.description {
-            Some(d) => c.check("description", text::bounded(&d, "Description", 1, 200)),
+            Some(d) => c
+                .check("description", Description::try_from(d.as_str()))
+                .map(Description::into_string),
             None => c.required("description", was.description, "Description is required"),
         };
         let currency = match b.currency.as_deref() {
@@ -135,8 +137,8 @@ impl NewExpense {
         };
         let notes = match b.notes {
             Some(n) => c
-                .check("notes", text::bounded(&n, "Notes", 0, 500))
-                .map(|n| Some(n).filter(|n| !n.is_empty())),
+                .check("notes", Notes::try_from(n.as_str()))
+                .map(|n| Some(n.into_string()).filter(|n| !n.is_empty())),
             None => Some(was.notes),
         };
         // Amounts are divided once the total is known.

@@ -54,9 +54,9 @@ pub async fn change_group(
         if expected.is_some_and(|v| v != group.version) {
             return Err(conflict(app, viewer, &group).await);
         }
-        store
+        Ok(store
             .change_group(group.id, group.version, update, request.clone())
-            .await
+            .await?)
     })
     .await?;
     match written {

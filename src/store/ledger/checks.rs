@@ -1,12 +1,27 @@
 //! Consistency checks: the stored ledger next to a recomputation from every
 //! expense, for tests and for an operator's audit.
+//!
+//! Pair balances and counts are recomputed by the same [`Delta`] the writes
+//! apply (a check that increments never drift from a full recomputation).
+//! Member balances are recomputed independently, by the domain's
+//! [`group_balances`]: the oracle for how the writes book them.
+
+use std::collections::BTreeMap;
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, Document};
+use mongodb::bson::{doc, oid::ObjectId, Document};
 
-use super::{parse_entries, stored_months, user_entries, MonthsByOwner, UserEntries};
+use super::delta::{user_entries, Delta, UserEntries};
+use super::documents::{group_pair_doc, member_doc, pair_doc, parse_entries, stored_months};
+use crate::domain::balance::group_balances;
+use crate::domain::money::Currency;
 use crate::domain::months::MonthCounts;
-use crate::store::Store;
+use crate::domain::postings::Bill;
+use crate::store::StoreError;
+use crate::store::{sort_by_id, Store};
+
+/// Month counts keyed by ("users" or "groups", id).
+pub type MonthsByOwner = BTreeMap<(&'static str, ObjectId), MonthCounts>;
 
 /// Ledger documents with a non-zero net, by collection.
 #[derive(Debug, Default, PartialEq)]
@@ -23,11 +38,7 @@ impl LedgerDocs {
     /// Each list sorted by `_id`, for comparisons.
     pub fn sorted(mut self) -> Self {
         for list in [&mut self.pairs, &mut self.members, &mut self.group_pairs] {
-            list.sort_by(|a, b| {
-                a.get_str("_id")
-                    .unwrap_or("")
-                    .cmp(b.get_str("_id").unwrap_or(""))
-            });
+            sort_by_id(list);
         }
         self
     }
@@ -35,13 +46,47 @@ impl LedgerDocs {
 
 impl Store {
     /// The ledger as it should be, recomputed from every expense, without
-    /// zero nets. For consistency checks.
-    pub async fn recompute_ledger(&self) -> mongodb::error::Result<LedgerDocs> {
-        Ok(self.full_delta().await?.0.into_documents().sorted())
+    /// zero nets. For consistency checks. Holds every group expense's bill
+    /// in memory at once (the oracle adds them up in one call).
+    pub async fn recompute_ledger(&self) -> Result<LedgerDocs, StoreError> {
+        let mut delta = Delta::default();
+        let mut group_bills: Vec<(Currency, Bill<(ObjectId, ObjectId)>)> = Vec::new();
+        let mut cursor = self.ledger_sources().await?;
+        while let Some(e) = cursor.try_next().await? {
+            delta.add(&e, 1);
+            // A currency that is not a known code cannot be added up: its
+            // stored balances show as drift.
+            if let (Some(group), Ok(currency)) = (e.group, Currency::parse(&e.currency)) {
+                group_bills.push((currency, e.bill().map(|user| (group, user))));
+            }
+        }
+        delta.prune();
+        let members = group_balances(group_bills)
+            .into_iter()
+            .flat_map(|((group, user), balance)| {
+                balance.by_currency.into_iter().map(move |(currency, net)| {
+                    let code = currency.code().to_owned();
+                    let id = format!("{}:{}:{code}", group.to_hex(), user.to_hex());
+                    member_doc(id, (group, user, code, net))
+                })
+            })
+            .collect();
+        let docs = LedgerDocs {
+            pairs: delta
+                .pairs
+                .into_iter()
+                .map(|(k, v)| pair_doc(k, v))
+                .collect(),
+            members,
+            group_pairs: (delta.group_pairs.into_iter())
+                .map(|(k, v)| group_pair_doc(k, v))
+                .collect(),
+        };
+        Ok(docs.sorted())
     }
 
     /// The stored ledger documents with a non-zero net, sorted by id.
-    pub async fn stored_ledger(&self) -> mongodb::error::Result<LedgerDocs> {
+    pub async fn stored_ledger(&self) -> Result<LedgerDocs, StoreError> {
         Ok(LedgerDocs {
             pairs: self.nonzero_rows("balances").await?,
             members: self.nonzero_rows("groupbalances").await?,
@@ -64,7 +109,7 @@ impl Store {
     /// consistency checks.
     pub async fn expense_months_stored_and_expected(
         &self,
-    ) -> mongodb::error::Result<(MonthsByOwner, MonthsByOwner)> {
+    ) -> Result<(MonthsByOwner, MonthsByOwner), StoreError> {
         let (delta, _) = self.full_delta().await?;
         let mut expected = MonthsByOwner::new();
         let mut stored = MonthsByOwner::new();
@@ -96,7 +141,7 @@ impl Store {
     /// only). For consistency checks.
     pub async fn user_entries_stored_and_expected(
         &self,
-    ) -> mongodb::error::Result<(UserEntries, UserEntries)> {
+    ) -> Result<(UserEntries, UserEntries), StoreError> {
         let (delta, _) = self.full_delta().await?;
         let expected = user_entries(&delta.pairs);
         let docs: Vec<Document> = self

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
 
-use super::{Delta, Store};
-use crate::error::ApiError;
+use super::delta::Delta;
 use crate::store::ExpenseDoc;
+use crate::store::Store;
+use crate::store::StoreError;
 
 /// Most currencies with a non-zero balance in one group or between two people.
 pub const MAX_OPEN_CURRENCIES: usize = 10;
@@ -20,7 +21,10 @@ impl Store {
     /// between a pair of people it moves money between. Reads only balances
     /// in other currencies, so the common single-currency case reads nothing
     /// back; at most two queries, run together.
-    pub async fn opens_too_many_currencies(&self, expense: &ExpenseDoc) -> Result<bool, ApiError> {
+    pub async fn opens_too_many_currencies(
+        &self,
+        expense: &ExpenseDoc,
+    ) -> Result<bool, StoreError> {
         let delta = Delta::between(None, Some(expense));
         let pairs: BTreeSet<(ObjectId, ObjectId)> =
             delta.pairs.values().map(|(a, b, _, _)| (*a, *b)).collect();
@@ -28,7 +32,7 @@ impl Store {
         let other_currency = doc! { "$ne": &expense.currency };
         let by_pair = async {
             if pairs.is_empty() {
-                return Ok::<_, ApiError>(false);
+                return Ok::<_, StoreError>(false);
             }
             let either: Vec<Document> =
                 pairs.iter().map(|(a, b)| doc! { "a": a, "b": b }).collect();
@@ -54,7 +58,7 @@ impl Store {
         };
         let in_group = async {
             let Some(group) = expense.group else {
-                return Ok::<_, ApiError>(false);
+                return Ok::<_, StoreError>(false);
             };
             let rows: Vec<Document> = self
                 .db

@@ -6,8 +6,8 @@
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
 
-use super::super::{now, Store};
 use crate::domain::text::search_key;
+use crate::store::Store;
 
 /// The record of this step in `migrations`.
 pub(super) const V5_MIGRATION: &str = "v5-privacy";
@@ -50,13 +50,7 @@ impl Store {
                 keyed += done.modified_count as i64;
             }
         }
-        self.db
-            .collection::<Document>("migrations")
-            .update_one(
-                doc! { "_id": V5_MIGRATION },
-                doc! { "$inc": { "nameKeys": keyed }, "$set": { "finishedAt": now() } },
-            )
-            .upsert(true)
+        self.record_step(V5_MIGRATION, doc! { "nameKeys": keyed })
             .await?;
         tracing::info!(
             users = keyed,

@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 
 use mongodb::bson::{doc, oid::ObjectId, Document};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::helpers::{free_port, spawn_app_with};
-use crate::ledger::assert_ledger_consistent;
+use crate::helpers::{assert_ledger_consistent, free_port, spawn_app_with, ExpenseBody};
 use crate::ops::OwnDatabase;
 
 const WRITERS: usize = 6;
@@ -64,11 +63,10 @@ async fn every_expense_answered_201_survives_kill_9_of_the_database() {
     assert_eq!(app.settings.database.write_concern, "majority");
     assert!(app.settings.database.journal);
     let (al, bo) = app.friends("Al", "Bo").await;
-    let body = json!({
-        "description": "Groceries",
-        "amount": 10.01,
-        "splitWith": [{ "user": al.id, "amount": 5 }, { "user": bo.id, "amount": 5.01 }],
-    });
+    let body = ExpenseBody::new("Groceries", 10.01)
+        .split(&al, 5)
+        .split(&bo, 5.01)
+        .json();
 
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..WRITERS)

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::concurrency;
 use crate::helpers::{binary, free_port, test_settings, TestApp, User};
+use crate::races;
 
 const REPLICAS: usize = 3;
 
@@ -307,26 +307,27 @@ fn log_file(path: &Path) -> File {
         .expect("log file")
 }
 
-// The races of concurrency.rs, each writer reaching another replica.
+// The races of tests/api/races.rs (run in-process by concurrency.rs), each
+// writer reaching another replica.
 
 #[tokio::test]
 async fn through_the_balancer_a_settlement_racing_an_edit_is_never_undone() {
     let cluster = Cluster::start(&[]).await;
-    concurrency::settlement_racing_edit(&cluster.app).await;
+    races::settlement_racing_edit(&cluster.app).await;
     cluster.assert_spread();
 }
 
 #[tokio::test]
 async fn through_the_balancer_concurrent_edits_of_different_fields_all_survive() {
     let cluster = Cluster::start(&[]).await;
-    concurrency::edits_of_different_fields(&cluster.app).await;
+    races::edits_of_different_fields(&cluster.app).await;
     cluster.assert_spread();
 }
 
 #[tokio::test]
 async fn through_the_balancer_adding_a_friend_while_they_register_makes_them_friends() {
     let cluster = Cluster::start(&[]).await;
-    concurrency::friend_added_while_registering(&cluster.app).await;
+    races::friend_added_while_registering(&cluster.app).await;
     cluster.assert_spread();
 }
 
@@ -337,7 +338,7 @@ async fn a_deactivated_token_is_refused_everywhere_within_the_status_cache_time(
     const PROBE: &str = "/v1/expenses";
     const CACHE: Duration = Duration::from_secs(2);
     let cluster = Cluster::start(&[("APP__AUTH__STATUS_CACHE_SECONDS", "2")]).await;
-    let al = cluster.app.register("Al", "al@example.com").await;
+    let al = cluster.app.user("Al").await;
     let mut targets: Vec<(String, TestApp)> = (0..REPLICAS)
         .map(|i| (format!("replica {i}"), cluster.direct(i)))
         .collect();
@@ -400,13 +401,7 @@ async fn a_deactivated_token_is_refused_everywhere_within_the_status_cache_time(
 }
 
 async fn login(app: &TestApp, user: &User, password: &str) -> (StatusCode, Value) {
-    app.call(
-        Method::POST,
-        "/v1/auth/login",
-        None,
-        Some(json!({"email": user.email, "password": password})),
-    )
-    .await
+    app.login(&user.email, password).await
 }
 
 #[tokio::test]
@@ -418,8 +413,8 @@ async fn the_login_lockout_holds_across_replicas() {
         ("APP__RATE_LIMIT__LOGIN_LOCKOUT_SECONDS", "60"),
     ])
     .await;
-    let al = cluster.app.register("Al", "al@example.com").await;
-    let bo = cluster.app.register("Bo", "bo@example.com").await;
+    let al = cluster.app.user("Al").await;
+    let bo = cluster.app.user("Bo").await;
     // One failed login on each replica: no replica alone saw three.
     for i in 0..REPLICAS {
         let (status, body) = login(&cluster.direct(i), &al, "wrong-password").await;
