@@ -2,7 +2,8 @@
 # The whole test suite: installs and starts a throwaway SecantusDB, then runs
 # unit, property and integration tests against it (`cargo test --all-targets`),
 # then the drills (tests/drills/: extra processes, crashes and restarts; not
-# part of a plain `cargo test`).
+# part of a plain `cargo test`), then Schemathesis against the API description
+# (scripts/schemathesis.sh; unless filtered, or SPLITLYR_SCHEMATHESIS=0).
 #   scripts/test.sh                      everything, as CI runs it
 #   scripts/test.sh -- FILTER            both runs, filtered
 #   scripts/test.sh --test api -- FILTER one target (api, drills, ...): that run only
@@ -50,3 +51,7 @@ done
 cargo test --all-targets "$@"
 echo "== drills (tests/drills/)"
 cargo test --test drills "$@"
+if [ "$#" -eq 0 ] && [ "${SPLITLYR_SCHEMATHESIS:-1}" != "0" ]; then
+  echo "== schemathesis (scripts/schemathesis.sh)"
+  bash scripts/schemathesis.sh
+fi

@@ -352,9 +352,10 @@ async fn run(
             .wrap(from_fn(http::middleware::track))
             .wrap(from_fn(crate::telemetry::request_log))
             .wrap(TracingLogger::default())
-            // The probes: outside the `/v1` scope (no readiness gate), in
-            // the API's bucket.
+            // The probes and the API description: outside the `/v1` scope
+            // (no readiness gate), in the API's bucket.
             .configure(|cfg| routes::register(cfg, routes::probes(), &limits))
+            .configure(|cfg| routes::register(cfg, routes::docs(), &limits))
             .service(
                 web::scope("/v1")
                     .wrap(from_fn(http::health::ready_gate))

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::sessions::{open_session, TokenPair};
 use crate::app::views::iso;
@@ -48,17 +49,23 @@ pub struct Attempt {
     pub over_limit: Option<Duration>,
 }
 
-#[derive(Serialize)]
+/// The signed-in user (`id`, not `_id`, as the app reads it).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AuthUserView {
+    #[schema(value_type = crate::app::schema::Id)]
     id: String,
     name: String,
     email: String,
     role: String,
     is_active: bool,
+    /// On register.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     created_at: Option<String>,
+    /// On login.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     last_login: Option<String>,
 }
 
@@ -77,7 +84,7 @@ impl AuthUserView {
 }
 
 /// What register and login answer: the user and a new session's tokens.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SignedIn {
     user: AuthUserView,
     #[serde(flatten)]

@@ -5,6 +5,7 @@
 
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::users::me;
 use crate::auth::AuthUser;
@@ -14,10 +15,11 @@ use crate::state::{AppState, Links};
 use crate::store::Person;
 
 /// A blocked person: id, name and photo, nothing else.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockedView {
     #[serde(rename = "_id")]
+    #[schema(value_type = crate::app::schema::Id)]
     id: String,
     name: String,
     profile_image: Option<String>,

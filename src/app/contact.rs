@@ -38,9 +38,10 @@ pub struct Sender {
 }
 
 /// The stored message's id: `{"_id": ...}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Received {
     #[serde(rename = "_id")]
+    #[schema(value_type = crate::app::schema::Id)]
     id: String,
 }
 

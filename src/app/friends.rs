@@ -8,12 +8,14 @@ mod plan;
 use futures_util::TryFutureExt;
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 pub use plan::{Candidate, EntryResult, Parsed, Rejected};
 
+use crate::app::schema::Id;
 use crate::app::users::me;
 use crate::app::versions;
-use crate::app::views::{balance_fields, nets, UserRef};
+use crate::app::views::{balance_fields, nets, BalanceFields, UserRef};
 use crate::auth::AuthUser;
 use crate::domain::friendship::Status;
 use crate::error::ApiError;
@@ -22,10 +24,11 @@ use crate::store::{FriendsAdded, Person};
 use plan::Plan;
 
 /// A friend entry as its owner sees it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendView {
     #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
     id: String,
     name: String,
     email: Option<String>,
@@ -51,7 +54,7 @@ impl FriendView {
 }
 
 /// My registered friends (every state) and my pending friends.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FriendsView {
     friends: Vec<FriendView>,
@@ -199,13 +202,21 @@ pub async fn decline(app: &AppState, user: AuthUser, id: ObjectId) -> Result<(),
     Ok(())
 }
 
+/// My balance with one friend, and the friend.
+#[derive(Serialize, ToSchema)]
+pub struct FriendBalance {
+    #[serde(flatten)]
+    balance: BalanceFields,
+    friend: UserRef,
+}
+
 /// My balance with one friend, in my default currency and per currency,
 /// with the friend.
 pub async fn balance(
     app: &AppState,
     user: AuthUser,
     id: ObjectId,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<FriendBalance, ApiError> {
     let store = &app.store;
     let doc = me(store, user).await?;
     if !doc.friends.contains(&id) {
@@ -220,7 +231,8 @@ pub async fn balance(
         .first()
         .ok_or_else(|| ApiError::not_found("Friend not found"))?;
     let net = nets(&rows).remove(&id).unwrap_or_default();
-    let mut data = balance_fields(&net, doc.default_currency());
-    data["friend"] = serde_json::to_value(UserRef::of(friend, &app.links)).unwrap_or_default();
-    Ok(data)
+    Ok(FriendBalance {
+        balance: balance_fields(&net, doc.default_currency()),
+        friend: UserRef::of(friend, &app.links),
+    })
 }

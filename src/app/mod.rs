@@ -12,6 +12,7 @@ pub mod friends;
 pub mod groups;
 pub mod payments;
 pub mod pictures;
+pub mod schema;
 pub mod sessions;
 pub mod settle;
 pub mod users;
@@ -19,6 +20,7 @@ pub mod versions;
 pub mod views;
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
@@ -68,10 +70,14 @@ impl Page {
 }
 
 /// `pagination` of list answers.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Serialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pagination {
+    /// The page answered, from 1.
     pub current: u64,
+    /// Items per page.
     pub limit: u64,
+    /// How many pages there are.
     pub pages: u64,
+    /// How many items there are.
     pub total: u64,
 }

@@ -11,6 +11,7 @@
 
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::expenses::access::{self, Access};
 use super::expenses::input::{
@@ -20,6 +21,7 @@ use super::expenses::view::{render, render_one, ExpenseView};
 use super::expenses::{change_expense, find, Versioned};
 use super::groups::member_group;
 use super::Page;
+use crate::app::schema::Id;
 use crate::app::users::me;
 use crate::auth::AuthUser;
 use crate::domain::category::Category;
@@ -30,17 +32,27 @@ use crate::error::Checks;
 use crate::state::AppState;
 use crate::store::{ExpenseDoc, Kind, PayerDoc, PaymentFilter, SplitDoc, Store};
 
-#[derive(Clone, Deserialize)]
+/// A payment to record (`to` or `from`, and `amount`), or the fields of one
+/// to change (who paid whom stays).
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentBody {
     /// I paid them.
+    #[schema(value_type = Option<Id>)]
     pub to: Option<String>,
     /// They paid me.
+    #[schema(value_type = Option<Id>)]
     pub from: Option<String>,
+    /// Greater than 0; required on create.
     pub amount: Option<AmountInput>,
+    /// An ISO 4217 code (default: my default currency).
     pub currency: Option<String>,
+    /// The group whose balances it counts in (create only).
+    #[schema(value_type = Option<Id>)]
     pub group_id: Option<String>,
+    /// An ISO-8601 date-time or `YYYY-MM-DD` (default now).
     pub date: Option<String>,
+    #[schema(max_length = 500)]
     pub note: Option<String>,
     /// The version an edit is based on (as `If-Match`).
     pub version: Option<i64>,

@@ -4,6 +4,7 @@
 
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::views::iso;
 use crate::auth::jwt::now_secs;
@@ -16,11 +17,14 @@ use crate::store::sessions::SessionDoc;
 /// What login, register and refresh hand out: `token` (as before),
 /// `refreshToken`, `expiresIn` (the access token's lifetime in seconds) and
 /// `sessionId`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenPair {
+    /// The access token, for `Authorization: Bearer`.
     token: String,
+    /// For `POST /v1/auth/refresh` (each use hands out a new one).
     refresh_token: String,
+    /// The access token's lifetime in seconds.
     expires_in: u64,
     session_id: String,
 }
@@ -177,7 +181,7 @@ pub async fn logout(app: &AppState, user: AuthUser) -> Result<(), ApiError> {
 
 /// How many sessions a logout-all, a password change or a deactivation
 /// ended: `{"sessionsEnded": n}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionsEnded {
     pub sessions_ended: usize,
@@ -198,14 +202,18 @@ pub async fn logout_all(app: &AppState, user: AuthUser) -> Result<SessionsEnded,
 }
 
 /// A live session as its owner sees it (never a token).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
     id: String,
     device: String,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     last_used_at: String,
+    #[schema(format = DateTime)]
     expires_at: String,
+    /// The session of the token this request was made with.
     current: bool,
 }
 

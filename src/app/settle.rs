@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 use tokio::sync::Semaphore;
+use utoipa::ToSchema;
 
 use crate::app::groups::member_group;
-use crate::app::views::{Directory, UserRef};
+use crate::app::views::{Directory, GroupRef, UserRef};
 use crate::auth::AuthUser;
 use crate::domain::money::{Currency, MajorUnits};
 use crate::domain::settle::{is_heavy, minimal_transfers, pairwise_transfers, Plan};
@@ -33,7 +34,8 @@ type Debts = BTreeMap<Currency, Vec<(ObjectId, ObjectId, i64)>>;
 /// A plan per currency, with how many people have an open balance in it.
 type Plans = BTreeMap<Currency, (usize, Plan<ObjectId>)>;
 
-#[derive(Serialize)]
+/// One payment to make.
+#[derive(Serialize, ToSchema)]
 struct TransferView {
     from: UserRef,
     to: UserRef,
@@ -41,7 +43,8 @@ struct TransferView {
     currency: String,
 }
 
-#[derive(Serialize)]
+/// The plan of one currency.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CurrencyPlan {
     currency: String,
@@ -49,6 +52,42 @@ struct CurrencyPlan {
     open_balances: usize,
     transfers: usize,
     optimal: bool,
+}
+
+/// The transfers of every currency, and whether each plan is provably the
+/// fewest.
+#[derive(Serialize, ToSchema)]
+pub struct PlanView {
+    optimal: bool,
+    transfers: Vec<TransferView>,
+    currencies: Vec<CurrencyPlan>,
+}
+
+/// A group's settle-up plan.
+#[derive(Serialize, ToSchema)]
+pub struct GroupPlanView {
+    #[serde(flatten)]
+    plan: PlanView,
+    /// The fewest transfers (else every pairwise debt as it stands).
+    simplified: bool,
+    group: GroupRef,
+}
+
+/// My settle-up plan, with what I pay and receive per currency.
+#[derive(Serialize, ToSchema)]
+pub struct MyPlanView {
+    #[serde(flatten)]
+    plan: PlanView,
+    totals: Vec<Totals>,
+}
+
+/// What I pay and receive in one currency, and the difference.
+#[derive(Serialize, ToSchema)]
+struct Totals {
+    currency: String,
+    pay: MajorUnits,
+    receive: MajorUnits,
+    net: MajorUnits,
 }
 
 /// The group's settle-up plan for a member, in `only` or every currency:
@@ -59,7 +98,7 @@ pub async fn group(
     group_id: ObjectId,
     only: Option<Currency>,
     simplify: bool,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<GroupPlanView, ApiError> {
     let store = &app.store;
     let group = member_group(store, group_id, user).await?;
     let wanted = |code: &str| -> Option<Currency> {
@@ -105,10 +144,14 @@ pub async fn group(
             );
         }
     }
-    let mut data = render(app, user.id, plans).await?;
-    data["simplified"] = simplify.into();
-    data["group"] = serde_json::json!({ "_id": group.id.to_hex(), "name": group.name });
-    Ok(data)
+    Ok(GroupPlanView {
+        plan: render(app, user.id, plans).await?,
+        simplified: simplify,
+        group: GroupRef {
+            id: group.id.to_hex(),
+            name: group.name,
+        },
+    })
 }
 
 /// What I pay and receive to be even with everyone, in `only` or every
@@ -119,7 +162,7 @@ pub async fn mine(
     app: &AppState,
     user: AuthUser,
     only: Option<Currency>,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<MyPlanView, ApiError> {
     // `net` is what the counterparty owes me: a debt the other way when
     // negative, which `pairwise_transfers` turns around.
     let mut debts = Debts::new();
@@ -148,7 +191,7 @@ pub async fn mine(
         })
         .filter(|(_, (_, plan))| !plan.transfers.is_empty())
         .collect();
-    let totals: Vec<serde_json::Value> = plans
+    let totals = plans
         .iter()
         .map(|(currency, (_, plan))| {
             let sum = |mine_first: bool| -> i64 {
@@ -163,26 +206,23 @@ pub async fn mine(
                 minor,
                 currency: *currency,
             };
-            serde_json::json!({
-                "currency": currency.code(),
-                "pay": money(pay),
-                "receive": money(receive),
-                "net": money(receive - pay),
-            })
+            Totals {
+                currency: currency.code().to_string(),
+                pay: money(pay),
+                receive: money(receive),
+                net: money(receive - pay),
+            }
         })
         .collect();
-    let mut data = render(app, user.id, plans).await?;
-    data["totals"] = totals.into();
-    Ok(data)
+    Ok(MyPlanView {
+        plan: render(app, user.id, plans).await?,
+        totals,
+    })
 }
 
 /// A plan per currency, rendered: the transfers of every currency, and
 /// whether each was provably minimal.
-async fn render(
-    app: &AppState,
-    viewer: ObjectId,
-    plans: Plans,
-) -> Result<serde_json::Value, ApiError> {
+async fn render(app: &AppState, viewer: ObjectId, plans: Plans) -> Result<PlanView, ApiError> {
     let mut people: Vec<ObjectId> = plans
         .values()
         .flat_map(|(_, p)| p.transfers.iter().flat_map(|t| [t.from, t.to]))
@@ -209,11 +249,11 @@ async fn render(
             optimal: plan.optimal,
         });
     }
-    Ok(serde_json::json!({
-        "optimal": plans.values().all(|(_, p)| p.optimal),
-        "transfers": transfers,
-        "currencies": currencies,
-    }))
+    Ok(PlanView {
+        optimal: plans.values().all(|(_, p)| p.optimal),
+        transfers,
+        currencies,
+    })
 }
 
 /// The fewest transfers clearing `balances`, on a blocking thread when the

@@ -3,9 +3,11 @@
 
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::app::schema::Id;
 use crate::app::sessions::SessionsEnded;
-use crate::app::views::{balance_fields, ids, iso, iso_opt, nets};
+use crate::app::views::{balance_fields, ids, iso, iso_opt, nets, BalanceFields};
 use crate::auth::{password, AuthUser};
 use crate::domain::email::Email;
 use crate::domain::inputs::{Password, UserName};
@@ -27,21 +29,28 @@ pub async fn me(store: &Store, user: AuthUser) -> Result<UserDoc, ApiError> {
 }
 
 /// My profile as I see it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileView {
     #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
     id: String,
     name: String,
     email: String,
+    /// The photo's URL.
     profile_image: Option<String>,
     phone_number: Option<String>,
     role: String,
     is_active: bool,
+    #[schema(format = DateTime)]
     last_login: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
+    #[schema(value_type = Vec<Id>)]
     friends: Vec<String>,
+    #[schema(value_type = Vec<Id>)]
     pending_friends: Vec<String>,
     /// The currency of the single `balance` numbers (USD unless chosen).
     default_currency: String,
@@ -150,10 +159,11 @@ pub async fn change_password(
 /// A person found by a search: their name and photo, and only the contact
 /// detail the searcher typed in full (the email as a string, empty
 /// otherwise, as the app reads it).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchResult {
     #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
     id: String,
     name: String,
     email: String,
@@ -218,9 +228,28 @@ fn search_by(term: &str) -> Option<SearchBy> {
     }
 }
 
+/// My balance with a friend, and the friend's name and photo.
+#[derive(Serialize, ToSchema)]
+pub struct BalanceView {
+    #[serde(flatten)]
+    balance: BalanceFields,
+    friend: FriendSummary,
+}
+
+/// A friend in [`BalanceView`].
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FriendSummary {
+    #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
+    id: String,
+    name: String,
+    profile_image: Option<String>,
+}
+
 /// My balance with each friend I have one with, in my default currency and
 /// per currency, with the friend's name and photo.
-pub async fn balances(app: &AppState, user: AuthUser) -> Result<Vec<serde_json::Value>, ApiError> {
+pub async fn balances(app: &AppState, user: AuthUser) -> Result<Vec<BalanceView>, ApiError> {
     let store = &app.store;
     let doc = me(store, user).await?;
     let rows = store.ledger_for(user.id, None).await?;
@@ -236,12 +265,14 @@ pub async fn balances(app: &AppState, user: AuthUser) -> Result<Vec<serde_json::
     Ok(people
         .iter()
         .filter_map(|p| {
-            let mut entry = balance_fields(nets.get(&p.id)?, currency);
-            entry["friend"] = serde_json::json!({
-                "_id": p.id.to_hex(), "name": p.name,
-                "profileImage": p.profile_image.as_deref().map(|s| app.links.picture(s)),
-            });
-            Some(entry)
+            Some(BalanceView {
+                balance: balance_fields(nets.get(&p.id)?, currency),
+                friend: FriendSummary {
+                    id: p.id.to_hex(),
+                    name: p.name.clone(),
+                    profile_image: p.profile_image.as_deref().map(|s| app.links.picture(s)),
+                },
+            })
         })
         .collect())
 }

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::app::schema::Id;
 use crate::domain::balance::{collect_nets, MemberBalance};
 use crate::domain::money::{format_money_message, Currency, MajorUnits};
 use crate::error::ApiError;
@@ -29,13 +31,16 @@ pub fn ids(list: &[ObjectId]) -> Vec<String> {
 /// `{_id, name, email, profileImage}`: a user as other objects embed them,
 /// with the email only where the viewer may see it (else empty: the app
 /// reads a string).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserRef {
     #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
     pub id: String,
     pub name: String,
+    /// Empty where the viewer may not see it.
     pub email: String,
+    /// The picture's URL.
     pub profile_image: Option<String>,
 }
 
@@ -51,12 +56,22 @@ impl UserRef {
 }
 
 /// `{_id, name, email}`: the creator of a group or an expense.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreatorRef {
     #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
     pub id: String,
     pub name: String,
     pub email: String,
+}
+
+/// `{_id, name}`: a group as other objects name it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupRef {
+    #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
+    pub id: String,
+    pub name: String,
 }
 
 /// Users fetched in one query as the viewer may see them
@@ -152,25 +167,54 @@ pub fn number_currency(
     }
 }
 
+/// A balance with a friend, as the app shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BalanceFields {
+    /// The single number the app shows, in `currency` (> 0: they owe me).
+    balance: MajorUnits,
+    /// The only currency open, else my default currency.
+    #[schema(value_type = String)]
+    currency: Currency,
+    /// Whether other currencies are open beside `currency` (never added in).
+    other_currencies: bool,
+    /// Every open currency, exactly.
+    balances: Vec<CurrencyAmount>,
+    /// "You are owed $12.50", "You owe $12.50", "You are all settled up".
+    message: String,
+}
+
+/// An amount in one currency.
+#[derive(Serialize, ToSchema)]
+pub struct CurrencyAmount {
+    #[schema(value_type = String)]
+    currency: Currency,
+    amount: MajorUnits,
+}
+
 /// `balance` (the single number of [`single_balance`], in `currency`),
 /// `otherCurrencies`, `balances` (exact per currency) and the human `message`
 /// of a balance with a friend.
-pub fn balance_fields(b: &MemberBalance, default: Currency) -> serde_json::Value {
-    let per_currency: Vec<serde_json::Value> = b
+pub fn balance_fields(b: &MemberBalance, default: Currency) -> BalanceFields {
+    let balances = b
         .by_currency
         .iter()
-        .map(|(currency, minor)| {
-            serde_json::json!({ "currency": currency.code(), "amount": MajorUnits { minor: *minor, currency: *currency } })
+        .map(|(currency, minor)| CurrencyAmount {
+            currency: *currency,
+            amount: MajorUnits {
+                minor: *minor,
+                currency: *currency,
+            },
         })
         .collect();
     let (currency, minor, other) = single_balance(b, default);
-    serde_json::json!({
-        "balance": MajorUnits { minor, currency },
-        "currency": currency.code(),
-        "otherCurrencies": other,
-        "balances": per_currency,
-        "message": describe_balance(b),
-    })
+    BalanceFields {
+        balance: MajorUnits { minor, currency },
+        currency,
+        other_currencies: other,
+        balances,
+        message: describe_balance(b),
+    }
 }
 
 /// "You are owed $12.50", "You owe $12.50", several currencies joined by "; ".

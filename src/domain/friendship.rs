@@ -23,7 +23,7 @@ pub const MAX_FRIENDS: usize = 1000;
 pub const MAX_BLOCKED: usize = 1000;
 
 /// Where a friend entry stands, as seen by its owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Both added each other, or the added person accepted.

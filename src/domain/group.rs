@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// What a member may do in a group. Any member renames the group, adds
 /// members and leaves; only admins add admins, remove others, change roles
 /// and delete the group (`crate::app::groups` applies it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,

@@ -21,7 +21,7 @@ mod inputs;
 use inputs::{adjusted, percentages, shares};
 
 /// How an expense's total (or its paid amount) is divided between people.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SplitMode {
     #[default]

@@ -7,11 +7,12 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::errors::ErrorsShape;
-use super::{created, ok, Checks};
+use super::{created, ok, Checks, Envelope, Failure};
 use crate::app;
-use crate::app::auth::{Attempt, Credentials, Registration};
+use crate::app::auth::{Attempt, Credentials, Registration, SignedIn};
 use crate::domain::email::Email;
 use crate::domain::inputs::{DeviceLabel, Password, UserName};
 use crate::domain::text;
@@ -37,24 +38,43 @@ pub async fn errors_by_field(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterBody {
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 50)]
     name: Option<String>,
+    /// Trimmed and lower-cased.
+    #[schema(required = true, nullable = false, format = Email)]
     email: Option<String>,
+    /// At least 6 characters, at most 72 bytes.
+    #[schema(required = true, nullable = false, min_length = 6)]
     password: Option<String>,
     phone_number: Option<String>,
     /// A label for the session ("Pixel 8"); `User-Agent` otherwise.
+    #[schema(min_length = 1, max_length = 100)]
     device: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
+    #[schema(required = true, nullable = false)]
     email: Option<String>,
+    #[schema(required = true, nullable = false)]
     password: Option<String>,
+    /// A label for the session ("Pixel 8"); `User-Agent` otherwise.
+    #[schema(min_length = 1, max_length = 100)]
     device: Option<String>,
 }
 
+/// Create an account and sign in. Every pending friend record others made
+/// with this email becomes a friendship. Validation errors are keyed by
+/// field (`{"email": ["..."]}`).
+#[utoipa::path(post, path = "/v1/auth/register", tag = "auth",
+    responses(
+        (status = 201, description = "The user and the first session's tokens", body = Envelope<SignedIn>),
+        (status = 400, description = "Invalid input (`errors` keyed by field), or \
+            \"User already exists with this email\"", body = Failure),
+    ))]
 #[tracing::instrument(name = "register", skip_all)]
 pub async fn register(
     req: HttpRequest,
@@ -93,6 +113,16 @@ pub async fn register(
 /// `POST /v1/auth/login`. The client's `/v1/auth` limit is checked here,
 /// first, like the middleware would; a refusal by it then carries any lock
 /// of this email too, so waiting its `Retry-After` is enough.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth",
+    summary = "Sign in: a new session's tokens",
+    description = "An unknown email and a wrong password get the same answer. Repeated failures \
+        lock the email for a while (429 with `Retry-After`).",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "The user and the new session's tokens", body = Envelope<SignedIn>),
+        (status = 401, description = "Invalid credentials, or a deactivated account \
+            (`code: ACCOUNT_DEACTIVATED`)", body = Failure),
+    ))]
 #[tracing::instrument(name = "login", skip_all)]
 pub async fn login(
     req: HttpRequest,

@@ -3,24 +3,52 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-use super::{created, Checks};
-use crate::app::contact::{self, Message, Sender, SUBJECTS};
+use super::{created, Checks, Envelope};
+use crate::app::contact::{self, Message, Received, Sender, SUBJECTS};
 use crate::domain::email::Email;
 use crate::domain::inputs::{FirstName, LastName, MessageText};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactBody {
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 50)]
     first_name: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 50)]
     last_name: Option<String>,
+    #[schema(required = true, nullable = false, format = Email)]
     email: Option<String>,
+    #[schema(value_type = Subject, required = true)]
     subject: Option<String>,
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 2000)]
     message: Option<String>,
 }
 
+/// `subject`: one of [`SUBJECTS`] (schema only).
+struct Subject;
+
+impl utoipa::PartialSchema for Subject {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(SUBJECTS))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Subject {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ContactSubject".into()
+    }
+}
+
+/// Send a message to the team: no account needed, strictly rate limited
+/// (by default 3 per 15 minutes per client).
+#[utoipa::path(post, path = "/v1/contact", tag = "contact",
+    responses((status = 201, description = "Received", body = Envelope<Received>)))]
 pub async fn submit(
     req: HttpRequest,
     body: web::Json<ContactBody>,

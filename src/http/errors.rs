@@ -39,7 +39,9 @@ pub enum ErrorsShape {
     ByField,
 }
 
-#[derive(Serialize)]
+/// `errors` of a validation failure: a list, or (on `/v1/auth`) each
+/// field's messages.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 enum ErrorsView<'a> {
     List(&'a [FieldError]),
@@ -61,14 +63,19 @@ impl<'a> ErrorsView<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The error envelope: `success` is false, `message` a sentence to show.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
     success: bool,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<ErrorsView<'a>>,
+    /// A machine-readable reason where the app acts on it
+    /// (`VERSION_CONFLICT`, `ACCOUNT_DEACTIVATED`, `QUOTA_EXCEEDED`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<&'static str>,
+    /// With `VERSION_CONFLICT`: the document as it is now.
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<&'a serde_json::Value>,
 }

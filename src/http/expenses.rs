@@ -3,10 +3,14 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::versions::{expected_version, tagged};
-use super::{created, ok, ok_page, optional_id, parse_id, Checks, Page};
+use super::versions::{expected_version, tagged, IfMatch};
+use super::{created, ok, ok_page, optional_id, parse_id, Checks, Envelope, Failure, Page};
+use crate::app::expenses::group::GroupBalanceView;
+use crate::app::expenses::view::ExpenseView;
 use crate::app::expenses::{self, input::ExpenseBody, Versioned};
+use crate::app::schema::{Id, Null};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -16,6 +20,16 @@ pub fn one<T: serde::Serialize>(message: &str, answer: Versioned<T>) -> HttpResp
     tagged(ok(message, answer.view), answer.version)
 }
 
+/// Record an expense. `paidBy` defaults to me. Without `groupId` the payer
+/// and everyone in the split are me or my friends; with it, members.
+#[utoipa::path(post, path = "/v1/expenses", tag = "expenses",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The expense as stored", body = Envelope<ExpenseView>,
+            headers(("ETag" = String, description = "Its version, for `If-Match`"))),
+        (status = 403, description = "Someone in it blocked me or I blocked them", body = Failure),
+        (status = 404, description = "The payer or the group does not exist", body = Failure),
+    ))]
 pub async fn create(
     user: AuthUser,
     body: web::Json<ExpenseBody>,
@@ -32,15 +46,25 @@ pub async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// From 1 (default 1).
     page: Option<u64>,
+    /// 1–100 (default 10).
     limit: Option<u64>,
+    /// Only expenses between me and this friend.
+    #[param(value_type = Option<Id>)]
     friend_id: Option<String>,
     settled: Option<bool>,
 }
 
+/// Expenses and payments I created, paid or share in, newest `date` first.
+#[utoipa::path(get, path = "/v1/expenses", tag = "expenses",
+    params(ListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of them", body = Envelope<Vec<ExpenseView>>)))]
 pub async fn list(
     user: AuthUser,
     query: web::Query<ListQuery>,
@@ -58,6 +82,16 @@ pub async fn list(
     ))
 }
 
+/// One expense, for its creator, payers and the people in its split (in a
+/// group: its members).
+#[utoipa::path(get, path = "/v1/expenses/{id}", tag = "expenses",
+    params(("id" = Id, Path, description = "The expense")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The expense", body = Envelope<ExpenseView>,
+            headers(("ETag" = String, description = "Its version, for `If-Match`"))),
+        (status = 403, description = "Not mine to see", body = Failure),
+    ))]
 pub async fn get(
     user: AuthUser,
     path: web::Path<String>,
@@ -68,6 +102,18 @@ pub async fn get(
     Ok(one("Expense retrieved successfully", answer))
 }
 
+/// Change an expense (its creator or a payer): the fields sent; the splits
+/// are checked against the (new) amount. `If-Match` (or `version`) names
+/// the version the change is based on.
+#[utoipa::path(put, path = "/v1/expenses/{id}", tag = "expenses",
+    params(("id" = Id, Path, description = "The expense"), IfMatch),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The expense as changed", body = Envelope<ExpenseView>,
+            headers(("ETag" = String, description = "Its new version"))),
+        (status = 403, description = "Not mine to change", body = Failure),
+        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`, with the current expense)", body = Failure),
+    ))]
 pub async fn update(
     req: HttpRequest,
     user: AuthUser,
@@ -82,6 +128,15 @@ pub async fn update(
     Ok(one("Expense updated successfully", answer))
 }
 
+/// Delete an expense (its creator or a payer).
+#[utoipa::path(delete, path = "/v1/expenses/{id}", tag = "expenses",
+    params(("id" = Id, Path, description = "The expense"), IfMatch),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Deleted", body = Envelope<Null>),
+        (status = 403, description = "Not mine to delete", body = Failure),
+        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+    ))]
 pub async fn delete(
     req: HttpRequest,
     user: AuthUser,
@@ -94,6 +149,16 @@ pub async fn delete(
     Ok(ok("Expense deleted successfully", serde_json::Value::Null))
 }
 
+/// Mark my split settled; when every split but the payers' is settled, the
+/// expense is.
+#[utoipa::path(patch, path = "/v1/expenses/{id}/settle", tag = "expenses",
+    params(("id" = Id, Path, description = "The expense")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The expense", body = Envelope<ExpenseView>,
+            headers(("ETag" = String, description = "Its new version"))),
+        (status = 403, description = "I am not in its split", body = Failure),
+    ))]
 pub async fn settle(
     user: AuthUser,
     path: web::Path<String>,
@@ -104,13 +169,24 @@ pub async fn settle(
     Ok(one("Your split has been settled", answer))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GroupListQuery {
+    /// From 1 (default 1).
     page: Option<u64>,
+    /// 1–100 (default 10).
     limit: Option<u64>,
     settled: Option<bool>,
 }
 
+/// A group's expenses and payments, for its members, newest `date` first.
+#[utoipa::path(get, path = "/v1/expenses/group/{group_id}", tag = "expenses",
+    params(("group_id" = Id, Path, description = "The group"), GroupListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of them", body = Envelope<Vec<ExpenseView>>),
+        (status = 403, description = "Not a member", body = Failure),
+    ))]
 pub async fn group_expenses(
     user: AuthUser,
     path: web::Path<String>,
@@ -130,6 +206,15 @@ pub async fn group_expenses(
     ))
 }
 
+/// Every member's balance in a group (what others owe them minus what they
+/// owe, over unsettled splits); the balances sum to zero.
+#[utoipa::path(get, path = "/v1/expenses/group/{group_id}/balance", tag = "expenses",
+    params(("group_id" = Id, Path, description = "The group")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The balances", body = Envelope<GroupBalanceView>),
+        (status = 403, description = "Not a member", body = Failure),
+    ))]
 pub async fn group_balance(
     user: AuthUser,
     path: web::Path<String>,

@@ -4,10 +4,14 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
-use super::{ok, parse_id};
+use super::{ok, parse_id, Envelope};
 use crate::app;
-use crate::app::friends::{Candidate, Parsed, Rejected, Removal};
+use crate::app::friends::{
+    Candidate, EntryResult, FriendBalance, FriendView, FriendsView, Parsed, Rejected, Removal,
+};
+use crate::app::schema::{Id, Null};
 use crate::auth::AuthUser;
 use crate::domain::email::Email;
 use crate::domain::inputs::UserName;
@@ -17,24 +21,40 @@ use crate::state::AppState;
 
 const MAX_FRIENDS_PER_REQUEST: usize = 100;
 
+/// My friends (registered, in every state) and my pending friends (not
+/// registered yet).
+#[utoipa::path(get, path = "/v1/users/friends", tag = "friends",
+    security(("bearer" = [])),
+    responses((status = 200, description = "My friends", body = Envelope<FriendsView>)))]
 pub async fn list(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let view = app::friends::list(&state, user).await?;
     Ok(ok("Friends retrieved successfully", view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct AddBody {
+    #[schema(required = true, nullable = false, min_items = 1, max_items = 100)]
     friends: Option<Vec<FriendEntry>>,
 }
 
-#[derive(Deserialize)]
+/// Someone to add: a name, and an email or a phone number.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct FriendEntry {
+    #[schema(min_length = 1, max_length = 50)]
     name: Option<String>,
+    #[schema(format = Email)]
     email: Option<String>,
     phone_number: Option<String>,
 }
 
+/// Add friends in bulk. A registered user (by email, else phone) becomes a
+/// friend; anyone else is stored as a pending friend until they register.
+/// Each entry gets its own result; an entry with neither an email nor a
+/// phone number makes the whole request a 400.
+#[utoipa::path(post, path = "/v1/users/friends", tag = "friends",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The result of each entry", body = Envelope<Vec<EntryResult>>)))]
 pub async fn add(
     user: AuthUser,
     body: web::Json<AddBody>,
@@ -113,12 +133,19 @@ fn parse_entry(entry: FriendEntry) -> Parsed {
     Ok(Candidate { name, email, phone })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RemoveQuery {
+    /// `pending` removes one of my pending friends instead.
     #[serde(rename = "type")]
     kind: Option<String>,
 }
 
+/// Remove a friend (or, with `type=pending`, a pending friend).
+#[utoipa::path(delete, path = "/v1/users/friends/{friend_id}", tag = "friends",
+    params(("friend_id" = Id, Path, description = "The friend"), RemoveQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Removed", body = Envelope<Null>)))]
 pub async fn remove(
     user: AuthUser,
     path: web::Path<String>,
@@ -137,6 +164,10 @@ pub async fn remove(
 
 /// Accepts a friend request: we become mutual friends, and each sees the
 /// other's contact details.
+#[utoipa::path(post, path = "/v1/users/friends/{friend_id}/accept", tag = "friends",
+    params(("friend_id" = Id, Path, description = "Who asked")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The friend", body = Envelope<FriendView>)))]
 pub async fn accept(
     user: AuthUser,
     path: web::Path<String>,
@@ -148,6 +179,10 @@ pub async fn accept(
 }
 
 /// Declines a friend request: the entry goes on both sides.
+#[utoipa::path(post, path = "/v1/users/friends/{friend_id}/decline", tag = "friends",
+    params(("friend_id" = Id, Path, description = "Who asked")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Declined", body = Envelope<Null>)))]
 pub async fn decline(
     user: AuthUser,
     path: web::Path<String>,
@@ -158,6 +193,11 @@ pub async fn decline(
     Ok(ok("Friend request declined", serde_json::Value::Null))
 }
 
+/// My balance with one friend (not a friend: 400).
+#[utoipa::path(get, path = "/v1/users/friends/{friend_id}/balance", tag = "friends",
+    params(("friend_id" = Id, Path, description = "The friend")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The balance", body = Envelope<FriendBalance>)))]
 pub async fn balance(
     user: AuthUser,
     path: web::Path<String>,

@@ -4,10 +4,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use mongodb::bson::oid::ObjectId;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-use super::versions::{expected_version, tagged};
-use super::{created, ok, parse_id, Checks};
-use crate::app::groups::{self, GroupChanges, NewGroup, MAX_MEMBERS};
+use super::versions::{expected_version, tagged, IfMatch};
+use super::{created, ok, parse_id, Checks, Envelope, Failure};
+use crate::app::groups::{self, GroupChanges, GroupView, NewGroup, MAX_MEMBERS};
+use crate::app::schema::{Id, Null};
 use crate::auth::AuthUser;
 use crate::domain::email::Email;
 use crate::domain::group::Role;
@@ -15,10 +17,15 @@ use crate::domain::inputs::{GroupDescription, GroupName};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct CreateBody {
+    #[schema(required = true, nullable = false, min_length = 1, max_length = 100)]
     name: Option<String>,
+    #[schema(max_length = 500)]
     description: Option<String>,
+    /// Users to add besides me (unknown ids are skipped; members who are
+    /// not yet my friends become friends).
+    #[schema(value_type = Option<Vec<Id>>)]
     members: Option<Vec<String>>,
 }
 
@@ -57,6 +64,11 @@ impl CreateBody {
     }
 }
 
+/// Create a group; I am its admin.
+#[utoipa::path(post, path = "/v1/groups", tag = "groups",
+    security(("bearer" = [])),
+    responses((status = 201, description = "The group", body = Envelope<GroupView>,
+        headers(("ETag" = String, description = "Its version, for `If-Match`")))))]
 pub async fn create(
     user: AuthUser,
     body: web::Json<CreateBody>,
@@ -68,11 +80,24 @@ pub async fn create(
     Ok(tagged(created("Group created successfully", view), version))
 }
 
+/// My groups.
+#[utoipa::path(get, path = "/v1/groups", tag = "groups",
+    security(("bearer" = [])),
+    responses((status = 200, description = "My active groups", body = Envelope<Vec<GroupView>>)))]
 pub async fn list(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let views = groups::list(&state, user).await?;
     Ok(ok("Groups retrieved successfully", views))
 }
 
+/// One group, for its members.
+#[utoipa::path(get, path = "/v1/groups/{id}", tag = "groups",
+    params(("id" = Id, Path, description = "The group")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The group", body = Envelope<GroupView>,
+            headers(("ETag" = String, description = "Its version, for `If-Match`"))),
+        (status = 403, description = "Not a member", body = Failure),
+    ))]
 pub async fn get(
     user: AuthUser,
     path: web::Path<String>,
@@ -84,10 +109,14 @@ pub async fn get(
     Ok(tagged(ok("Group retrieved successfully", view), version))
 }
 
-#[derive(Deserialize)]
+/// The fields to change: a name, a description or both.
+#[derive(Deserialize, ToSchema)]
 pub struct UpdateBody {
+    #[schema(min_length = 1, max_length = 100)]
     name: Option<String>,
+    #[schema(max_length = 500)]
     description: Option<String>,
+    /// The version the change is based on (as `If-Match`).
     version: Option<i64>,
 }
 
@@ -114,6 +143,16 @@ impl UpdateBody {
     }
 }
 
+/// Rename a group or change its description (any member).
+#[utoipa::path(put, path = "/v1/groups/{id}", tag = "groups",
+    params(("id" = Id, Path, description = "The group"), IfMatch),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The group as changed", body = Envelope<GroupView>,
+            headers(("ETag" = String, description = "Its new version"))),
+        (status = 403, description = "Not a member", body = Failure),
+        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`, with the current group)", body = Failure),
+    ))]
 pub async fn update(
     req: HttpRequest,
     user: AuthUser,
@@ -130,6 +169,15 @@ pub async fn update(
     Ok(tagged(ok("Group updated successfully", view), version))
 }
 
+/// Delete a group (an admin).
+#[utoipa::path(delete, path = "/v1/groups/{id}", tag = "groups",
+    params(("id" = Id, Path, description = "The group"), IfMatch),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Deleted", body = Envelope<Null>),
+        (status = 403, description = "Not an admin", body = Failure),
+        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+    ))]
 pub async fn delete(
     req: HttpRequest,
     user: AuthUser,
@@ -142,10 +190,14 @@ pub async fn delete(
     Ok(ok("Group deleted successfully", serde_json::Value::Null))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddMemberBody {
+    /// A registered user's email.
+    #[schema(required = true, nullable = false, format = Email)]
     member_email: Option<String>,
+    /// `member` (default) or `admin` (admins only).
+    #[schema(value_type = Option<Role>)]
     role: Option<String>,
 }
 
@@ -164,6 +216,16 @@ impl AddMemberBody {
     }
 }
 
+/// Add a registered user by email; they become my friend too.
+#[utoipa::path(post, path = "/v1/groups/{id}/members", tag = "groups",
+    params(("id" = Id, Path, description = "The group"), IfMatch),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The group with its new member", body = Envelope<GroupView>,
+            headers(("ETag" = String, description = "Its new version"))),
+        (status = 403, description = "Not allowed (not a member, or blocked)", body = Failure),
+        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+    ))]
 pub async fn add_member(
     req: HttpRequest,
     user: AuthUser,
@@ -179,6 +241,20 @@ pub async fn add_member(
     Ok(tagged(ok("Member added successfully", view), version))
 }
 
+/// Remove a member: myself, or anyone if I am an admin.
+#[utoipa::path(delete, path = "/v1/groups/{id}/members/{member_id}", tag = "groups",
+    params(
+        ("id" = Id, Path, description = "The group"),
+        ("member_id" = Id, Path, description = "The member's user id"),
+        IfMatch,
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The group without them", body = Envelope<GroupView>,
+            headers(("ETag" = String, description = "Its new version"))),
+        (status = 403, description = "Not an admin", body = Failure),
+        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+    ))]
 pub async fn remove_member(
     req: HttpRequest,
     user: AuthUser,
@@ -194,8 +270,9 @@ pub async fn remove_member(
     Ok(tagged(ok("Member removed successfully", view), version))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RoleBody {
+    #[schema(value_type = Role, required = true)]
     role: Option<String>,
 }
 
@@ -210,6 +287,20 @@ impl RoleBody {
 }
 
 /// An admin makes a member an admin (handing over) or an admin a member.
+#[utoipa::path(patch, path = "/v1/groups/{id}/members/{member_id}", tag = "groups",
+    summary = "Change a member's role (an admin; the last admin stays one)",
+    params(
+        ("id" = Id, Path, description = "The group"),
+        ("member_id" = Id, Path, description = "The member's user id"),
+        IfMatch,
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The group", body = Envelope<GroupView>,
+            headers(("ETag" = String, description = "Its new version"))),
+        (status = 403, description = "Not an admin", body = Failure),
+        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+    ))]
 pub async fn change_role(
     req: HttpRequest,
     user: AuthUser,
@@ -227,6 +318,14 @@ pub async fn change_role(
     Ok(tagged(ok("Member role changed", view), version))
 }
 
+/// Leave a group (not a member: 400).
+#[utoipa::path(delete, path = "/v1/groups/{id}/leave", tag = "groups",
+    params(("id" = Id, Path, description = "The group"), IfMatch),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Left", body = Envelope<Null>),
+        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+    ))]
 pub async fn leave(
     req: HttpRequest,
     user: AuthUser,

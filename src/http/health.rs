@@ -9,7 +9,10 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::{Envelope, Failure};
 use crate::state::AppState;
 use crate::store::readiness::Phase;
 
@@ -38,9 +41,9 @@ impl Health {
     }
 
     /// 200 with `data` when healthy, else 503 saying why.
-    fn respond(&self, data: serde_json::Value) -> HttpResponse {
+    fn respond(&self, data: impl Serialize) -> HttpResponse {
         if self.healthy() {
-            return HttpResponse::Ok().json(super::Envelope::new("Service is healthy", data));
+            return HttpResponse::Ok().json(Envelope::new("Service is healthy", data));
         }
         let message = if self.up {
             not_ready_message(self.phase)
@@ -69,18 +72,44 @@ impl Health {
     }
 }
 
+/// `data` of the public `/v1/healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `OK` or `ERROR`.
+    status: &'static str,
+    version: &'static str,
+    database: DatabaseStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DatabaseStatus {
+    /// `connected` or `disconnected`.
+    status: &'static str,
+}
+
 /// `/v1/healthz` on the public port, for load balancers, probes and the
 /// app: whether the service is ready (`status`, `version`,
 /// `database.status`, as the contract has them) and nothing more. The
 /// database's name, the environment, memory and index conflicts are for
 /// operators: [`healthz_detail`], on the admin port.
+#[utoipa::path(get, path = "/v1/healthz", tag = "ops",
+    summary = "Readiness: whether the service and its database can answer",
+    description = "A database ping with a short timeout; for load balancers, probes and the app. \
+        503 says why while the database is unreachable or being prepared.",
+    responses(
+        (status = 200, description = "Ready", body = Envelope<Readiness>),
+        (status = 503, description = "Not ready: the database is unreachable or being prepared \
+            (`data` as on 200)", body = Failure),
+    ))]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let health = Health::check(&state).await;
-    health.respond(serde_json::json!({
-        "status": health.status(),
-        "version": env!("CARGO_PKG_VERSION"),
-        "database": { "status": health.database_status() },
-    }))
+    health.respond(Readiness {
+        status: health.status(),
+        version: env!("CARGO_PKG_VERSION"),
+        database: DatabaseStatus {
+            status: health.database_status(),
+        },
+    })
 }
 
 /// `/v1/healthz` on the admin port: the same verdict, with what an operator
@@ -162,8 +191,21 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// The answer of `/v1/livez`.
+#[derive(Serialize, ToSchema)]
+pub struct Alive {
+    success: bool,
+    message: &'static str,
+}
+
+/// Liveness: the process answers (no database involved).
+#[utoipa::path(get, path = "/v1/livez", tag = "ops",
+    responses((status = 200, description = "Alive", body = Alive)))]
 pub async fn livez() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "success": true, "message": "Service is alive" }))
+    HttpResponse::Ok().json(Alive {
+        success: true,
+        message: "Service is alive",
+    })
 }
 
 /// Resident set size from /proc (Linux); None elsewhere.

@@ -4,11 +4,16 @@
 
 use actix_web::http::header::{self, CacheControl, CacheDirective, EntityTag, IfNoneMatch};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use utoipa::ToSchema;
 
 use super::expenses::one;
-use super::parse_id;
+
 use super::users::profile_response;
+use super::{parse_id, Envelope, Failure};
+use crate::app::expenses::view::ExpenseView;
 use crate::app::pictures;
+use crate::app::schema::Id;
+use crate::app::users::ProfileView;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::images::input;
@@ -21,11 +26,52 @@ use crate::store::Replacing;
 /// new id).
 const FOREVER: u32 = 365 * 24 * 3600;
 
+/// A picture's bytes, as a raw body or in the API description (schema only).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct ImageBytes(Vec<u8>);
+
+/// An upload as a multipart form (schema only: `crate::images::input` reads it).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The picture (also taken from a part named `file`, `photo` or
+    /// `receipt`, or the first part with a file name).
+    #[schema(value_type = String, format = Binary)]
+    image: Vec<u8>,
+}
+
+/// An upload as JSON, the way the app sends it (schema only).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct UploadDataUri {
+    /// A base64 data URI, `data:image/jpeg;base64,...` (also read from
+    /// `receipt` or `profileImage`).
+    image: String,
+}
+
 /// The picture's bytes with its type, a strong ETag (the content's SHA-256)
 /// and immutable caching; `If-None-Match` → 304 without reading the bytes.
 /// Avatars are public to whoever has the unguessable URL (the app's image
 /// component sends no token); receipts need the token of someone who may see
 /// the expense, and look absent to anyone else.
+#[utoipa::path(get, path = "/v1/images/{id}", tag = "pictures",
+    summary = "A picture: a profile photo, or a receipt for whoever may see its expense",
+    description = "Sent with a strong `ETag` and immutable caching; `If-None-Match` answers 304. \
+        A profile photo is public to whoever has its URL; a receipt needs the token of someone \
+        who may see its expense, and looks absent (404) to anyone else.",
+    params(("id" = String, Path, description = "The picture (32 hex digits, from its URL)")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The picture",
+            content((ImageBytes = "image/jpeg"), (ImageBytes = "image/png"), (ImageBytes = "image/webp")),
+            headers(
+                ("ETag" = String, description = "The content's SHA-256"),
+                ("Cache-Control" = String, description = "Immutable: a new picture gets a new URL"),
+            )),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+    ))]
 pub async fn serve(
     req: HttpRequest,
     path: web::Path<String>,
@@ -83,6 +129,24 @@ pub async fn put_upload(
 }
 
 /// `PUT /v1/users/profile/image`: a photo as raw bytes, multipart or a data URI.
+#[utoipa::path(put, path = "/v1/users/profile/image", tag = "pictures",
+    summary = "Set my profile photo",
+    request_body(
+        description = "A JPEG, PNG or WebP: a multipart file, a JSON data URI, \
+            a data URI as the body, or the raw bytes",
+        content(
+            (UploadForm = "multipart/form-data"),
+            (UploadDataUri = "application/json"),
+            (ImageBytes = "image/jpeg"),
+            (ImageBytes = "image/png"),
+            (ImageBytes = "image/webp"),
+        )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "My profile with the new photo", body = Envelope<ProfileView>),
+        (status = 408, description = "The body did not arrive in time", body = Failure),
+        (status = 415, description = "Not a JPEG, PNG or WebP picture", body = Failure),
+    ))]
 pub async fn put_profile_image(
     req: HttpRequest,
     user: AuthUser,
@@ -100,6 +164,10 @@ pub async fn put_profile_image(
 }
 
 /// `DELETE /v1/users/profile/image`.
+#[utoipa::path(delete, path = "/v1/users/profile/image", tag = "pictures",
+    summary = "Remove my profile photo",
+    security(("bearer" = [])),
+    responses((status = 200, description = "My profile without a photo", body = Envelope<ProfileView>)))]
 pub async fn delete_profile_image(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -114,6 +182,27 @@ pub async fn delete_profile_image(
 
 /// `PUT /v1/expenses/:id/receipt`: by the creator or a payer (of a payment:
 /// whoever recorded it).
+#[utoipa::path(put, path = "/v1/expenses/{id}/receipt", tag = "pictures",
+    summary = "Attach a photo of the receipt (its creator or a payer)",
+    params(("id" = Id, Path, description = "The expense or payment")),
+    request_body(
+        description = "A JPEG, PNG or WebP: a multipart file, a JSON data URI, \
+            a data URI as the body, or the raw bytes",
+        content(
+            (UploadForm = "multipart/form-data"),
+            (UploadDataUri = "application/json"),
+            (ImageBytes = "image/jpeg"),
+            (ImageBytes = "image/png"),
+            (ImageBytes = "image/webp"),
+        )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The expense with its receipt", body = Envelope<ExpenseView>,
+            headers(("ETag" = String, description = "Its new version"))),
+        (status = 403, description = "Not mine to change", body = Failure),
+        (status = 408, description = "The body did not arrive in time", body = Failure),
+        (status = 415, description = "Not a JPEG, PNG or WebP picture", body = Failure),
+    ))]
 pub async fn put_receipt(
     req: HttpRequest,
     user: AuthUser,
@@ -132,6 +221,15 @@ pub async fn put_receipt(
 }
 
 /// `DELETE /v1/expenses/:id/receipt`.
+#[utoipa::path(delete, path = "/v1/expenses/{id}/receipt", tag = "pictures",
+    summary = "Remove the receipt (its creator or a payer)",
+    params(("id" = Id, Path, description = "The expense or payment")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The expense without a receipt", body = Envelope<ExpenseView>,
+            headers(("ETag" = String, description = "Its new version"))),
+        (status = 403, description = "Not mine to change", body = Failure),
+    ))]
 pub async fn delete_receipt(
     user: AuthUser,
     path: web::Path<String>,

@@ -14,6 +14,7 @@ pub mod groups;
 pub mod health;
 pub mod images;
 pub mod middleware;
+pub mod openapi;
 pub mod payments;
 pub mod routes;
 pub mod sessions;
@@ -42,11 +43,12 @@ pub fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
 
 /// The contract's success envelope:
 /// `{"success": true, "message": ..., "data": ..., "pagination"?: ...}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Envelope<'a, T> {
     pub success: bool,
     pub message: &'a str,
     pub data: T,
+    /// On lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<Pagination>,
 }
@@ -61,6 +63,10 @@ impl<'a, T: Serialize> Envelope<'a, T> {
         }
     }
 }
+
+/// The error envelope, as the API description names it
+/// (`body = Failure` in `#[utoipa::path]`).
+pub type Failure = errors::ErrorBody<'static>;
 
 /// 200 with the success envelope.
 pub fn ok<T: Serialize>(message: &str, data: T) -> HttpResponse {

@@ -3,15 +3,29 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::expenses::one;
-use super::versions::{expected_version, tagged};
-use super::{created, ok, ok_page, optional_id, parse_id, Page};
+
+use super::versions::{expected_version, tagged, IfMatch};
+use super::{created, ok, ok_page, optional_id, parse_id, Envelope, Failure, Page};
+use crate::app::expenses::view::ExpenseView;
 use crate::app::payments::{self, PaymentBody};
+use crate::app::schema::{Id, Null};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Record that money changed hands: `to` (I paid them) or `from` (they
+/// paid me), between friends or in a group we share. It is an expense of
+/// `type: "payment"`.
+#[utoipa::path(post, path = "/v1/payments", tag = "payments",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The payment as stored", body = Envelope<ExpenseView>,
+            headers(("ETag" = String, description = "Its version, for `If-Match`"))),
+        (status = 403, description = "We may not share it (blocked, or not a friend or fellow member)", body = Failure),
+    ))]
 pub async fn create(
     user: AuthUser,
     body: web::Json<PaymentBody>,
@@ -24,15 +38,27 @@ pub async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// From 1 (default 1).
     page: Option<u64>,
+    /// 1–100 (default 10).
     limit: Option<u64>,
+    /// Only payments between me and this friend.
+    #[param(value_type = Option<Id>)]
     friend_id: Option<String>,
+    /// Only payments in this group.
+    #[param(value_type = Option<Id>)]
     group_id: Option<String>,
 }
 
+/// Payments I made or received, newest `date` first.
+#[utoipa::path(get, path = "/v1/payments", tag = "payments",
+    params(ListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of them", body = Envelope<Vec<ExpenseView>>)))]
 pub async fn list(
     user: AuthUser,
     query: web::Query<ListQuery>,
@@ -57,6 +83,15 @@ fn payment_id(raw: &str) -> Result<mongodb::bson::oid::ObjectId, ApiError> {
     parse_id(raw, "expense")
 }
 
+/// One payment, for the people in it.
+#[utoipa::path(get, path = "/v1/payments/{id}", tag = "payments",
+    params(("id" = Id, Path, description = "The payment")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The payment", body = Envelope<ExpenseView>,
+            headers(("ETag" = String, description = "Its version, for `If-Match`"))),
+        (status = 403, description = "Not mine to see", body = Failure),
+    ))]
 pub async fn get(
     user: AuthUser,
     path: web::Path<String>,
@@ -66,6 +101,16 @@ pub async fn get(
     Ok(one("Payment retrieved successfully", answer))
 }
 
+/// Change a payment's amount, currency, date or note (whoever recorded it).
+#[utoipa::path(put, path = "/v1/payments/{id}", tag = "payments",
+    params(("id" = Id, Path, description = "The payment"), IfMatch),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The payment as changed", body = Envelope<ExpenseView>,
+            headers(("ETag" = String, description = "Its new version"))),
+        (status = 403, description = "Not mine to change", body = Failure),
+        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`, with the current payment)", body = Failure),
+    ))]
 pub async fn update(
     req: HttpRequest,
     user: AuthUser,
@@ -80,6 +125,15 @@ pub async fn update(
     Ok(one("Payment updated successfully", answer))
 }
 
+/// Delete a payment (whoever recorded it).
+#[utoipa::path(delete, path = "/v1/payments/{id}", tag = "payments",
+    params(("id" = Id, Path, description = "The payment"), IfMatch),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Deleted", body = Envelope<Null>),
+        (status = 403, description = "Not mine to delete", body = Failure),
+        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+    ))]
 pub async fn delete(
     req: HttpRequest,
     user: AuthUser,

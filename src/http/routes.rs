@@ -14,7 +14,7 @@ use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{guard, web, FromRequest, Handler, Responder};
 
-use super::{auth, blocks, contact, expenses, friends, groups, health, images, payments};
+use super::{auth, blocks, contact, expenses, friends, groups, health, images, openapi, payments};
 use super::{sessions, settle, users};
 use crate::ratelimit::Limiter;
 
@@ -30,7 +30,8 @@ pub enum Bucket {
     Login,
     /// The strict contact-form limit.
     Contact,
-    /// A probe outside `/v1`: the API's general limit, applied here.
+    /// Outside the `/v1` scope (the probes, the API description): the API's
+    /// general limit, applied here.
     Probe,
 }
 
@@ -143,6 +144,15 @@ pub fn probes() -> Vec<Endpoint> {
     routes! {
         GET "/v1/healthz" => health::healthz, Probe;
         GET "/v1/livez" => health::livez, Probe;
+    }
+}
+
+/// The API description and its page, outside `/v1`'s readiness gate: they
+/// need no database (full paths).
+pub fn docs() -> Vec<Endpoint> {
+    routes! {
+        GET "/v1/openapi.json" => openapi::document, Probe;
+        GET "/v1/docs" => openapi::page, Probe;
     }
 }
 

@@ -8,17 +8,23 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::{ok, parse_id};
-use crate::app::settle;
+use super::{ok, parse_id, Envelope, Failure};
+use crate::app::schema::Id;
+use crate::app::settle::{self, GroupPlanView, MyPlanView};
 use crate::auth::AuthUser;
 use crate::domain::money::Currency;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SettleQuery {
+    /// Only this currency (ISO 4217); every open one otherwise.
     currency: Option<String>,
+    /// The fewest transfers (default true); false lists every pairwise
+    /// debt as it stands (groups only).
     simplify: Option<bool>,
 }
 
@@ -39,6 +45,15 @@ impl SettleQuery {
     }
 }
 
+/// The fewest transfers that bring every member's balance in a group to
+/// zero, per currency.
+#[utoipa::path(get, path = "/v1/groups/{id}/settle-up", tag = "settle-up",
+    params(("id" = Id, Path, description = "The group"), SettleQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The plan", body = Envelope<GroupPlanView>),
+        (status = 403, description = "Not a member", body = Failure),
+    ))]
 pub async fn group(
     user: AuthUser,
     path: web::Path<String>,
@@ -52,6 +67,11 @@ pub async fn group(
     Ok(ok("Settle-up plan computed", data))
 }
 
+/// What I pay and receive to be even with everyone, per currency.
+#[utoipa::path(get, path = "/v1/users/settle-up", tag = "settle-up",
+    params(("currency" = Option<String>, Query, description = "Only this currency (ISO 4217)")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The plan", body = Envelope<MyPlanView>)))]
 pub async fn mine(
     user: AuthUser,
     query: web::Query<SettleQuery>,

@@ -4,12 +4,15 @@
 use actix_web::dev::Decompress;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use super::bearer_fingerprint;
-use super::{ok, ok_page, Checks, Page};
+use super::{ok, ok_page, Checks, Envelope, Failure, Page};
 use crate::app;
 use crate::app::pictures::{admit_upload, save_profile};
-use crate::app::users::{Photo, ProfileUpdate, ProfileView};
+use crate::app::schema::Null;
+use crate::app::sessions::SessionsEnded;
+use crate::app::users::{BalanceView, Photo, ProfileUpdate, ProfileView, SearchResult};
 use crate::auth::AuthUser;
 use crate::domain::inputs::{Password, UserName};
 use crate::domain::money::Currency;
@@ -21,6 +24,10 @@ use crate::images::{input, Pictures};
 use crate::state::{AppState, Links};
 use crate::store::{PhotoChange, Replacing, Store, UserDoc};
 
+/// My profile.
+#[utoipa::path(get, path = "/v1/users/profile", tag = "users",
+    security(("bearer" = [])),
+    responses((status = 200, description = "My profile", body = Envelope<ProfileView>)))]
 pub async fn profile(user: AuthUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let view = app::users::profile(&state, user).await?;
     Ok(ok("Profile retrieved successfully", view))
@@ -31,12 +38,18 @@ pub fn profile_response(message: &str, doc: &UserDoc, links: &Links) -> HttpResp
     ok(message, ProfileView::of(doc, links))
 }
 
-#[derive(Deserialize)]
+/// The fields of my profile to change: at least one.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileBody {
+    #[schema(min_length = 1, max_length = 50)]
     name: Option<String>,
+    /// A photo as a data URI (`data:image/jpeg;base64,...`), an `https://`
+    /// URL, or empty to remove it.
     profile_image: Option<String>,
+    /// Empty removes it.
     phone_number: Option<String>,
+    /// The currency of my single balance numbers (ISO 4217).
     default_currency: Option<String>,
 }
 
@@ -89,6 +102,14 @@ pub async fn profile_body(
     Ok((parsed, Some(admission)))
 }
 
+/// Change my profile: name, photo, phone number, default currency.
+#[utoipa::path(patch, path = "/v1/users/profile", tag = "users",
+    request_body = ProfileBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "My profile as changed", body = Envelope<ProfileView>),
+        (status = 415, description = "A photo that is not a JPEG, PNG or WebP picture", body = Failure),
+    ))]
 pub async fn update_profile(
     req: HttpRequest,
     user: AuthUser,
@@ -174,13 +195,20 @@ fn photo_change(value: Option<String>) -> Result<Photo, String> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePasswordBody {
+    #[schema(required = true, nullable = false)]
     current_password: Option<String>,
+    /// At least 6 characters, at most 72 bytes.
+    #[schema(required = true, nullable = false, min_length = 6)]
     new_password: Option<String>,
 }
 
+/// Change my password; every other session of mine ends.
+#[utoipa::path(patch, path = "/v1/users/change-password", tag = "users",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Changed: how many other sessions ended", body = Envelope<SessionsEnded>)))]
 pub async fn change_password(
     req: HttpRequest,
     user: AuthUser,
@@ -203,14 +231,25 @@ pub async fn change_password(
     Ok(ok("Password changed successfully", ended))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// The search term (2–100 characters): a whole email address, a phone
+    /// number, or the start of a name.
     user_id: Option<String>,
+    /// From 1 (default 1).
     page: Option<u64>,
+    /// 1–100 (default 10).
     limit: Option<u64>,
 }
 
+/// Find people by a whole email address, a phone number or the start of a
+/// name (part of an email finds nobody).
+#[utoipa::path(get, path = "/v1/users", tag = "users",
+    params(SearchQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of the people found", body = Envelope<Vec<SearchResult>>)))]
 pub async fn search(
     user: AuthUser,
     query: web::Query<SearchQuery>,
@@ -235,6 +274,10 @@ pub async fn search(
     Ok(ok_page("Users retrieved successfully", data, &page, total))
 }
 
+/// My balance with each friend I have an open one with.
+#[utoipa::path(get, path = "/v1/users/balances", tag = "users",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The balances", body = Envelope<Vec<BalanceView>>)))]
 pub async fn balances(
     user: AuthUser,
     state: web::Data<AppState>,
@@ -243,6 +286,10 @@ pub async fn balances(
     Ok(ok("Balances retrieved successfully", data))
 }
 
+/// Deactivate my account: every session ends, and no login works again.
+#[utoipa::path(delete, path = "/v1/users/deactivate-user", tag = "users",
+    security(("bearer" = [])),
+    responses((status = 200, description = "Deactivated", body = Envelope<Null>)))]
 pub async fn deactivate(
     user: AuthUser,
     state: web::Data<AppState>,

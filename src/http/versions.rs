@@ -14,6 +14,18 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
 
+/// `If-Match`, as the API description lists it among a write's parameters
+/// (schema only: [`expected_version`] reads the header).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct IfMatch {
+    /// The version the change is based on, as sent in `ETag` (`"3"`); `*`
+    /// or none: apply it to the current version.
+    #[param(rename = "If-Match", nullable = false)]
+    if_match: Option<String>,
+}
+
 /// The version a write is based on: from `If-Match`, else from the body's
 /// `version`; none when the client gives neither (or `If-Match: *`).
 pub fn expected_version(

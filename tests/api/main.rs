@@ -8,6 +8,7 @@
 mod auth;
 mod bodies;
 mod concurrency;
+mod docs;
 mod expenses;
 mod friends;
 mod groups;

@@ -2,9 +2,12 @@
 //! balances (per currency; the single number never adds currencies).
 
 use mongodb::bson::oid::ObjectId;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::view::{render, ExpenseView};
-use crate::app::groups::{member_group, members_value, people_of};
+use crate::app::groups::{member_group, members, people_of, MemberView};
+use crate::app::schema::Id;
 use crate::app::views::number_currency;
 use crate::app::Page;
 use crate::auth::AuthUser;
@@ -49,12 +52,43 @@ fn json_of(value: impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or_default()
 }
 
+/// The balances of a group's members.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupBalanceView {
+    group: GroupMembers,
+    /// Member id → their balance in `currency` (0 when even; > 0: they are
+    /// owed). Former members who still owe or are owed appear too.
+    #[schema(value_type = HashMap<String, MajorUnits>)]
+    balances: serde_json::Map<String, serde_json::Value>,
+    /// The currency of `balances`: the group's one open currency, else my
+    /// default currency.
+    #[schema(value_type = String)]
+    currency: Currency,
+    /// Whether balances in other currencies are open beside `currency`.
+    other_currencies: bool,
+    /// Member id → currency code → exact balance.
+    #[schema(value_type = HashMap<String, HashMap<String, MajorUnits>>)]
+    balances_by_currency: serde_json::Map<String, serde_json::Value>,
+    total_expenses: u64,
+}
+
+/// The group of a balance view, its members populated.
+#[derive(Serialize, ToSchema)]
+struct GroupMembers {
+    #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
+    id: String,
+    name: String,
+    members: Vec<MemberView>,
+}
+
 /// Every member's balance in a group, per currency, for its members.
 pub async fn group_balance(
     app: &AppState,
     user: AuthUser,
     group_id: ObjectId,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<GroupBalanceView, ApiError> {
     let store = &app.store;
     let group = member_group(store, group_id, user).await?;
     let rows = store.group_ledger(group.id).await?;
@@ -98,13 +132,17 @@ pub async fn group_balance(
             .collect();
         by_currency.insert(member.to_hex(), exact.into());
     }
-    let members = members_value(&group, &people);
-    Ok(serde_json::json!({
-            "group": { "_id": group.id.to_hex(), "name": group.name, "members": members },
-            "balances": balances,
-            "currency": currency.code(),
-            "otherCurrencies": other_currencies,
-            "balancesByCurrency": by_currency,
-            "totalExpenses": group.expense_counts().total(),
-    }))
+    let total_expenses = group.expense_counts().total();
+    Ok(GroupBalanceView {
+        group: GroupMembers {
+            id: group.id.to_hex(),
+            members: members(&group, &people),
+            name: group.name,
+        },
+        balances,
+        currency,
+        other_currencies,
+        balances_by_currency: by_currency,
+        total_expenses,
+    })
 }

@@ -5,9 +5,11 @@
 
 use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::people::{Allocation, EntryInput, PaidBy, Payers};
 use super::view::currency_of;
+use crate::app::schema::Id;
 use crate::app::users::me;
 use crate::auth::AuthUser;
 use crate::domain::category::Category;
@@ -19,24 +21,39 @@ use crate::error::Checks;
 use crate::store::ledger::MAX_OPEN_CURRENCIES;
 use crate::store::{ExpenseDoc, PayerDoc, SplitDoc, Store};
 
-#[derive(Clone, Deserialize)]
+/// An expense to record, or the fields of one to change (absent fields
+/// stay as they are).
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpenseBody {
+    /// Required on create.
+    #[schema(min_length = 1, max_length = 200)]
     pub description: Option<String>,
+    /// Greater than 0; required on create.
     pub amount: Option<AmountInput>,
+    /// An ISO 4217 code (default USD).
     pub currency: Option<String>,
     /// One payer's id (the app), or `[{user, amount}]` for several.
     pub paid_by: Option<PaidBy>,
     /// Several payers with a mode of their own (`payersSplitType`).
     pub payers: Option<Vec<EntryInput>>,
+    #[schema(value_type = Option<SplitMode>)]
     pub payers_split_type: Option<String>,
     /// `exact` (the default: the app's amounts), `equal`, `percentage`,
     /// `shares` or `adjustment`.
+    #[schema(value_type = Option<SplitMode>)]
     pub split_type: Option<String>,
+    /// Who owes what; required on create.
     pub split_with: Option<Vec<EntryInput>>,
+    /// A category code (`food`, `transport`, ..., default `other`) or the
+    /// app's label for one.
     pub category: Option<String>,
+    /// An ISO-8601 date-time or `YYYY-MM-DD` (default now).
     pub date: Option<String>,
+    /// The group the expense is in (create only).
+    #[schema(value_type = Option<Id>)]
     pub group_id: Option<String>,
+    #[schema(max_length = 500)]
     pub notes: Option<String>,
     /// The version the edit is based on (as `If-Match`); update only.
     pub version: Option<i64>,

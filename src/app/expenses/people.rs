@@ -6,7 +6,9 @@
 
 use mongodb::bson::oid::ObjectId;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
+use crate::app::schema::Id;
 use crate::domain::modes::{divide, exact_parts, values_of, SplitMode, Weight};
 use crate::domain::money::{AmountInput, Currency, Decimal};
 use crate::domain::split::MAX_SPLITS;
@@ -15,8 +17,9 @@ use crate::store::{ExpenseDoc, PayerDoc};
 
 /// One person in `splitWith` or `payers`: the field the mode reads is
 /// `amount`, `percentage`, `shares` or `adjustment` (none for `equal`).
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, ToSchema)]
 pub struct EntryInput {
+    #[schema(value_type = Option<Id>)]
     pub user: Option<String>,
     pub amount: Option<AmountInput>,
     pub percentage: Option<AmountInput>,
@@ -38,9 +41,10 @@ impl EntryInput {
 
 /// `paidBy`: one payer's id, as the app sends it, or several payers with
 /// exact amounts.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum PaidBy {
+    #[schema(value_type = Id)]
     One(String),
     Several(Vec<EntryInput>),
 }

@@ -5,23 +5,28 @@ use std::collections::HashMap;
 
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::app::views::{iso, iso_opt, CreatorRef, Directory, UserRef};
+use crate::app::schema::Id;
+use crate::app::views::{iso, iso_opt, CreatorRef, Directory, GroupRef, UserRef};
 use crate::domain::modes::{weight_json, SplitMode};
 use crate::domain::money::{Currency, MajorUnits};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{ExpenseDoc, Kind};
 
-#[derive(Serialize)]
+/// One person's share of an expense.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SplitView {
     #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
     id: String,
     user: UserRef,
     amount: MajorUnits,
     settled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     settled_at: Option<String>,
     #[serde(flatten)]
     input: ModeInput,
@@ -29,13 +34,16 @@ struct SplitView {
 
 /// One person's input to a split mode, under the mode's field name
 /// (`percentage`, `shares` or `adjustment`); nothing for exact and equal.
-#[derive(Serialize, Default)]
+#[derive(Serialize, ToSchema, Default)]
 struct ModeInput {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
     percentage: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
     shares: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<f64>)]
     adjustment: Option<serde_json::Value>,
 }
 
@@ -60,7 +68,8 @@ impl ModeInput {
     }
 }
 
-#[derive(Serialize)]
+/// What one of several payers paid.
+#[derive(Serialize, ToSchema)]
 struct PayerView {
     user: UserRef,
     amount: MajorUnits,
@@ -68,13 +77,16 @@ struct PayerView {
     input: ModeInput,
 }
 
-#[derive(Serialize)]
+/// An expense or a payment, its people populated.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpenseView {
     #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
     id: String,
     /// `expense` or `payment`.
     #[serde(rename = "type")]
+    #[schema(value_type = ExpenseKind)]
     kind: &'static str,
     description: String,
     /// The app's screens print `title`; it is the description.
@@ -87,9 +99,11 @@ pub struct ExpenseView {
     #[serde(skip_serializing_if = "Option::is_none")]
     payers: Option<Vec<PayerView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<SplitMode>)]
     payers_split_type: Option<&'static str>,
     /// How `amount` was divided: `exact`, `equal`, `percentage`, `shares` or
     /// `adjustment`; each split shows its input next to its amount.
+    #[schema(value_type = SplitMode)]
     split_type: &'static str,
     split_with: Vec<SplitView>,
     /// A payment's payer and payee.
@@ -98,21 +112,34 @@ pub struct ExpenseView {
     #[serde(skip_serializing_if = "Option::is_none")]
     to: Option<UserRef>,
     category: String,
+    #[schema(format = DateTime)]
     date: String,
-    group: Option<serde_json::Value>,
+    group: Option<GroupRef>,
     notes: Option<String>,
     is_settled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     settled_at: Option<String>,
     /// A photo of the receipt: `{url, width, height}`, or null.
     receipt: Option<ReceiptView>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
     /// Sent back in `If-Match` to edit only this version.
     version: i64,
 }
 
-#[derive(Serialize)]
+/// `type` of [`ExpenseView`], as [`Kind::code`] writes it (schema only).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ExpenseKind {
+    Expense,
+    Payment,
+}
+
+#[derive(Serialize, ToSchema)]
 struct ReceiptView {
     url: String,
     width: i32,
@@ -151,9 +178,7 @@ fn expense_view(
                 })
                 .collect()
         }),
-        payers_split_type: e
-            .has_several_payers()
-            .then(|| payers_mode.code()),
+        payers_split_type: e.has_several_payers().then(|| payers_mode.code()),
         split_type: e.split_type.code(),
         from: payment.then(|| people.user(e.paid_by)),
         to: payment.then(|| people.user(e.payee())),
@@ -171,8 +196,9 @@ fn expense_view(
             .collect(),
         category: e.category.clone(),
         date: iso(e.date),
-        group: e.group.map(|g| {
-            serde_json::json!({ "_id": g.to_hex(), "name": groups.get(&g).cloned().unwrap_or_default() })
+        group: e.group.map(|g| GroupRef {
+            id: g.to_hex(),
+            name: groups.get(&g).cloned().unwrap_or_default(),
         }),
         notes: e.notes.clone(),
         is_settled: e.is_settled,

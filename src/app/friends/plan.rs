@@ -33,7 +33,7 @@ pub struct Rejected {
 pub type Parsed = Result<Candidate, Rejected>;
 
 /// What a bulk add answers for one entry.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EntryResult {
     name: Option<String>,
@@ -41,6 +41,8 @@ pub struct EntryResult {
     phone_number: Option<String>,
     success: bool,
     message: String,
+    /// `existing_user` (a registered user, now a friend) or
+    /// `pending_friend` (stored until they register).
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     kind: Option<&'static str>,
     /// The friend entry's state after the add, when the add made or found one.

@@ -10,7 +10,7 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 
 pub use change::{active_group, conflict, member_group};
 pub use members::{add_member, change_role, leave, remove_member, MAX_MEMBERS};
-pub use view::{members_value, people_of, render_groups, render_one, GroupView};
+pub use view::{members, people_of, render_groups, render_one, GroupView, MemberView};
 
 use crate::auth::AuthUser;
 use crate::domain::group::Role;

@@ -3,34 +3,43 @@
 
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::app::schema::Id;
 use crate::app::views::{iso, CreatorRef, Directory, UserRef};
 use crate::domain::group::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::GroupDoc;
 
-#[derive(Serialize)]
+/// A member of a group.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct MemberView {
+pub struct MemberView {
     #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
     id: String,
     user: UserRef,
     role: Role,
+    #[schema(format = DateTime)]
     joined_at: String,
 }
 
-#[derive(Serialize)]
+/// A group, its members and creator populated.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupView {
     #[serde(rename = "_id")]
+    #[schema(value_type = Id)]
     id: String,
     name: String,
     description: String,
     members: Vec<MemberView>,
     created_by: CreatorRef,
     is_active: bool,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
     /// Sent back in `If-Match` to change only this version.
     version: i64,
@@ -41,11 +50,6 @@ impl GroupView {
     pub fn version(&self) -> i64 {
         self.version
     }
-
-    /// The populated member list alone, for the group balance view.
-    pub fn members_value(&self) -> serde_json::Value {
-        serde_json::to_value(&self.members).unwrap_or_default()
-    }
 }
 
 fn group_view(g: &GroupDoc, people: &Directory) -> GroupView {
@@ -53,16 +57,7 @@ fn group_view(g: &GroupDoc, people: &Directory) -> GroupView {
         id: g.id.to_hex(),
         name: g.name.clone(),
         description: g.description.clone(),
-        members: g
-            .members
-            .iter()
-            .map(|m| MemberView {
-                id: m.id.to_hex(),
-                user: people.user(m.user),
-                role: m.role,
-                joined_at: iso(m.joined_at),
-            })
-            .collect(),
+        members: members(g, people),
         created_by: people.creator(g.created_by),
         is_active: g.is_active,
         created_at: iso(g.created_at),
@@ -109,6 +104,15 @@ pub async fn people_of(
 }
 
 /// A group's populated member list, as the group view shows it.
-pub fn members_value(group: &GroupDoc, people: &Directory) -> serde_json::Value {
-    group_view(group, people).members_value()
+pub fn members(group: &GroupDoc, people: &Directory) -> Vec<MemberView> {
+    group
+        .members
+        .iter()
+        .map(|m| MemberView {
+            id: m.id.to_hex(),
+            user: people.user(m.user),
+            role: m.role,
+            joined_at: iso(m.joined_at),
+        })
+        .collect()
 }

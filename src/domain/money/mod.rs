@@ -17,6 +17,7 @@ use thiserror::Error;
 mod amount;
 mod currency;
 mod format;
+mod schema;
 
 pub use amount::{
     positive_amount, round_to_minor, AmountInput, Decimal, DECIMAL_SCALE, MAX_MAJOR_UNITS,
