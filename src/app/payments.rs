@@ -99,7 +99,7 @@ impl NewPayment {
         };
         let currency = match body.currency.as_deref() {
             Some(code) => c.check("currency", Currency::parse(code).map_err(|e| e.to_string())),
-            None => Some(was.map_or(default_currency, super::expenses::view::currency_of)),
+            None => Some(was.map_or(default_currency, |w| w.currency)),
         };
         let amount = match (body.amount, currency) {
             (Some(a), Some(cur)) => c.check(
@@ -159,7 +159,7 @@ impl NewPayment {
             kind: Kind::Payment,
             description: "Payment".into(),
             amount: self.amount,
-            currency: self.currency.code().to_string(),
+            currency: self.currency,
             created_by: was.map_or(recorded_by, |w| w.created_by),
             paid_by: self.from,
             payers: vec![PayerDoc {
@@ -170,7 +170,7 @@ impl NewPayment {
             payers_split_type: None,
             split_type: Default::default(),
             split_with: vec![split],
-            category: Category::Other.code().into(),
+            category: Category::Other.into(),
             date: self.date,
             group: self.group,
             notes: self.note,

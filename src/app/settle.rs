@@ -101,13 +101,10 @@ pub async fn group(
 ) -> Result<GroupPlanView, ApiError> {
     let store = &app.store;
     let group = member_group(store, group_id, user).await?;
-    let wanted = |code: &str| -> Option<Currency> {
-        let currency = Currency::parse(code).ok()?;
-        only.is_none_or(|o| o == currency).then_some(currency)
-    };
+    let wanted = |currency: Currency| only.is_none_or(|o| o == currency).then_some(currency);
     let mut balances: BTreeMap<Currency, Vec<(ObjectId, i64)>> = BTreeMap::new();
     for row in store.group_ledger(group.id).await? {
-        if let Some(currency) = wanted(&row.currency) {
+        if let Some(currency) = wanted(row.currency) {
             balances
                 .entry(currency)
                 .or_default()
@@ -123,7 +120,7 @@ pub async fn group(
     } else {
         let mut debts = Debts::new();
         for pair in store.group_pairs(group.id).await? {
-            let Some(currency) = wanted(&pair.currency) else {
+            let Some(currency) = wanted(pair.currency) else {
                 continue;
             };
             debts.entry(currency).or_default().push(pair.debt());
@@ -167,9 +164,7 @@ pub async fn mine(
     // negative, which `pairwise_transfers` turns around.
     let mut debts = Debts::new();
     for row in app.store.ledger_for(user.id, None).await? {
-        let Ok(currency) = Currency::parse(&row.currency) else {
-            continue;
-        };
+        let currency = row.currency;
         if only.is_none_or(|o| o == currency) {
             debts
                 .entry(currency)

@@ -117,8 +117,7 @@ impl Directory {
     pub fn default_currency(&self, id: ObjectId) -> Currency {
         self.0
             .get(&id)
-            .and_then(|u| u.default_currency.as_deref())
-            .and_then(|c| Currency::parse(c).ok())
+            .and_then(|u| u.default_currency)
             .unwrap_or_default()
     }
 
@@ -132,10 +131,7 @@ impl Directory {
 
 /// Per-counterparty balances from the ledger rows.
 pub fn nets(rows: &[LedgerRow]) -> HashMap<ObjectId, MemberBalance> {
-    collect_nets(
-        rows.iter()
-            .filter_map(|r| Some((r.counterparty, Currency::parse(&r.currency).ok()?, r.net))),
-    )
+    collect_nets(rows.iter().map(|r| (r.counterparty, r.currency, r.net)))
 }
 
 /// The single number the app shows for a balance: `(currency, minor,

@@ -78,6 +78,53 @@ impl Category {
     }
 }
 
+/// An expense's category as stored: one of ours, or — in a document the old
+/// server wrote, which the upgrade keeps as it was — that server's own text
+/// (it accepted any). Written and read as the text itself, so stored
+/// documents and answers are unchanged; requests only ever make a
+/// [`Category`] (`Category::parse`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredCategory {
+    Known(Category),
+    Legacy(String),
+}
+
+impl StoredCategory {
+    /// What is stored and shown: the code, or the old text as it was.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StoredCategory::Known(c) => c.code(),
+            StoredCategory::Legacy(text) => text,
+        }
+    }
+
+    /// Stored text: one of our codes exactly, else kept as it is.
+    pub fn from_stored(text: String) -> Self {
+        match Category::ALL.into_iter().find(|c| c.code() == text) {
+            Some(c) => StoredCategory::Known(c),
+            None => StoredCategory::Legacy(text),
+        }
+    }
+}
+
+impl From<Category> for StoredCategory {
+    fn from(c: Category) -> Self {
+        StoredCategory::Known(c)
+    }
+}
+
+impl serde::Serialize for StoredCategory {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for StoredCategory {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <String as serde::Deserialize>::deserialize(d).map(StoredCategory::from_stored)
+    }
+}
+
 /// Neither a code nor a label; `Display` is the sentence shown in the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UnknownCategory;
@@ -147,6 +194,22 @@ mod tests {
             "Category must be one of: food, transport, entertainment, shopping, utilities, \
              travel, groceries, healthcare, education, other"
         );
+    }
+
+    #[test]
+    fn stored_text_reads_as_ours_or_as_it_was() {
+        assert_eq!(
+            StoredCategory::from_stored("food".into()),
+            StoredCategory::Known(Category::Food)
+        );
+        // A label or another case is not what we store: the old server's text.
+        let legacy = StoredCategory::from_stored("Food".into());
+        assert_eq!(legacy, StoredCategory::Legacy("Food".into()));
+        assert_eq!(legacy.as_str(), "Food");
+        let json = serde_json::to_string(&StoredCategory::from(Category::Travel)).unwrap();
+        assert_eq!(json, r#""travel""#);
+        let back: StoredCategory = serde_json::from_str(r#""misc""#).unwrap();
+        assert_eq!(back.as_str(), "misc");
     }
 
     #[test]

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::timeline::date_range;
 use super::{as_int, at_version, now, GroupDoc, ReceiptRef, Store};
+use crate::domain::category::StoredCategory;
 use crate::domain::modes::SplitMode;
+use crate::domain::money::Currency;
 use crate::domain::settle_share::{conditions, Condition, Shares};
 use crate::store::StoreError;
 
@@ -74,7 +76,8 @@ pub struct ExpenseDoc {
     pub description: String,
     /// Minor units of `currency`.
     pub amount: i64,
-    pub currency: String,
+    #[serde(with = "crate::domain::money::stored_currency")]
+    pub currency: Currency,
     pub created_by: ObjectId,
     pub paid_by: ObjectId,
     pub payers: Vec<PayerDoc>,
@@ -86,7 +89,7 @@ pub struct ExpenseDoc {
     #[serde(default)]
     pub split_type: SplitMode,
     pub split_with: Vec<SplitDoc>,
-    pub category: String,
+    pub category: StoredCategory,
     pub date: DateTime,
     #[serde(default)]
     pub group: Option<ObjectId>,

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::Store;
 use crate::domain::friendship::{visible_contact, Seen, Typed};
+use crate::domain::money::Currency;
 use crate::store::StoreError;
 
 /// A user as `viewer` may see them: contact details already reduced to what
@@ -24,7 +25,7 @@ pub struct Person {
     pub phone_number: Option<String>,
     pub profile_image: Option<String>,
     /// Not shown to others; the viewer's own reads its currency from here.
-    pub default_currency: Option<String>,
+    pub default_currency: Option<Currency>,
 }
 
 #[derive(Deserialize)]
@@ -39,8 +40,11 @@ struct Row {
     phone_number: Option<String>,
     #[serde(default)]
     profile_image: Option<String>,
-    #[serde(default)]
-    default_currency: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "crate::domain::money::stored_currency::option::deserialize"
+    )]
+    default_currency: Option<Currency>,
     #[serde(default)]
     is_active: bool,
     /// The viewer, if among their friends (else empty).

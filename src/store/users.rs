@@ -44,8 +44,12 @@ pub struct UserDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name_key: Option<String>,
     /// The currency of the single `balance` number (USD when unset).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default_currency: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::domain::money::stored_currency::option"
+    )]
+    pub default_currency: Option<Currency>,
     /// Which tokens without a session still work (none set: all of them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legacy_tokens: Option<LegacyTokens>,
@@ -124,10 +128,7 @@ impl UserDoc {
 
     /// The currency the user's single balance numbers are given in.
     pub fn default_currency(&self) -> Currency {
-        self.default_currency
-            .as_deref()
-            .and_then(|c| Currency::parse(c).ok())
-            .unwrap_or_default()
+        self.default_currency.unwrap_or_default()
     }
 }
 
@@ -145,8 +146,12 @@ pub struct UserSummary {
     pub phone_number: Option<String>,
     /// Not shown to others; read along so a view that already fetches the
     /// caller's summary needs no second read for it.
-    #[serde(default, skip_serializing)]
-    pub default_currency: Option<String>,
+    #[serde(
+        default,
+        skip_serializing,
+        deserialize_with = "crate::domain::money::stored_currency::option::deserialize"
+    )]
+    pub default_currency: Option<Currency>,
 }
 
 fn status_projection() -> Document {

@@ -431,3 +431,41 @@ async fn ledger_follows_a_change_of_payer() {
     assert_eq!(list["pagination"]["total"], 1, "{list}");
     assert_eq!(list["data"][0]["_id"], e2["_id"], "{list}");
 }
+
+/// A currency an earlier release accepted outside the ISO 4217 table ("ABC")
+/// reads as itself wherever the expense is shown: the stored field is typed
+/// on read, with no view falling back to USD (the old `currency_of`) or
+/// dropping it.
+#[tokio::test]
+async fn a_stored_currency_outside_the_table_reads_as_itself() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let e = app
+        .expense(
+            &al,
+            ExpenseBody::new("Souvenir", 12.5)
+                .split(&al, 6.25)
+                .split(&bo, 6.25),
+        )
+        .await;
+    let expense = mongodb::bson::oid::ObjectId::parse_str(e["_id"].as_str().expect("id")).unwrap();
+    let store = app.store().await;
+    let changed = store
+        .database()
+        .collection::<mongodb::bson::Document>("expenses")
+        .update_one(
+            doc! { "_id": expense },
+            doc! { "$set": { "currency": "ABC" } },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.modified_count, 1);
+
+    let (status, one) = app.get(&format!("/v1/expenses/{expense}"), &bo.token).await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["data"]["currency"], "ABC", "{one}");
+    assert_eq!(one["data"]["amount"], 12.5, "{one}");
+    let (status, list) = app.get("/v1/expenses", &al.token).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["data"][0]["currency"], "ABC", "{list}");
+}

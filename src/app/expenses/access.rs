@@ -45,6 +45,7 @@ pub fn of(e: &ExpenseDoc, user: ObjectId) -> Access {
 mod tests {
     use super::*;
     use crate::domain::modes::SplitMode;
+    use crate::domain::money::Currency;
     use crate::store::{PayerDoc, SplitDoc};
     use mongodb::bson::DateTime;
 
@@ -71,7 +72,7 @@ mod tests {
             kind,
             description: "Taxi".into(),
             amount: 100 * split_users.len() as i64,
-            currency: "USD".into(),
+            currency: Currency::USD,
             created_by: creator,
             paid_by: payer,
             payers: vec![PayerDoc {
@@ -82,7 +83,7 @@ mod tests {
             payers_split_type: None,
             split_type: SplitMode::Exact,
             split_with: split_users.iter().copied().map(split).collect(),
-            category: "other".into(),
+            category: crate::domain::category::Category::Other.into(),
             date: now,
             group: None,
             notes: None,

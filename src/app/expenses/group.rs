@@ -94,10 +94,7 @@ pub async fn group_balance(
     let rows = store.group_ledger(group.id).await?;
     // The members, the caller's default currency among them.
     let people = people_of(app, user.id, std::slice::from_ref(&group)).await?;
-    let nets = collect_nets(
-        rows.iter()
-            .filter_map(|r| Some((r.user, Currency::parse(&r.currency).ok()?, r.net))),
-    );
+    let nets = collect_nets(rows.iter().map(|r| (r.user, r.currency, r.net)));
     // The single number per member is in the group's one open currency, or
     // with several in the caller's default currency only (`otherCurrencies`);
     // `balancesByCurrency` has every amount exactly.

@@ -8,11 +8,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::people::{Allocation, EntryInput, PaidBy, Payers};
-use super::view::currency_of;
 use crate::app::schema::Id;
 use crate::app::users::me;
 use crate::auth::AuthUser;
-use crate::domain::category::Category;
+use crate::domain::category::{Category, StoredCategory};
 use crate::domain::inputs::{Description, Notes};
 use crate::domain::modes::{SplitMode, Weight};
 use crate::domain::money::{positive_amount, AmountInput, Currency, Decimal};
@@ -72,7 +71,7 @@ pub struct NewExpense {
     pub split_mode: SplitMode,
     /// (user, minor units, the user's input to the mode).
     pub splits: Vec<(ObjectId, i64, Weight)>,
-    pub category: String,
+    pub category: StoredCategory,
     pub date: DateTime,
     pub notes: Option<String>,
 }
@@ -208,7 +207,7 @@ pub struct Fallback {
     amount: Option<Decimal>,
     payers: Payers,
     splits: Option<Allocation>,
-    category: String,
+    category: StoredCategory,
     date: DateTime,
     notes: Option<String>,
 }
@@ -222,7 +221,7 @@ impl Fallback {
             amount: None,
             payers: Payers::One(me),
             splits: None,
-            category: Category::Other.code().into(),
+            category: Category::Other.into(),
             date: DateTime::now(),
             notes: None,
         }
@@ -230,7 +229,7 @@ impl Fallback {
 
     /// An update: whatever is not sent stays as stored.
     pub fn stored(e: &ExpenseDoc) -> Self {
-        let currency = currency_of(e);
+        let currency = e.currency;
         Self {
             description: Some(e.description.clone()),
             currency,
@@ -275,10 +274,10 @@ pub fn parse_date(raw: &str) -> Result<DateTime, &'static str> {
     Ok(DateTime::from_millis(parsed))
 }
 
-/// A category code or the app's label for it, as the code to store.
-pub fn parse_category(raw: &str) -> Result<String, String> {
+/// A category code or the app's label for it, as the category to store.
+pub fn parse_category(raw: &str) -> Result<StoredCategory, String> {
     Category::parse(raw)
-        .map(|c| c.code().to_string())
+        .map(StoredCategory::from)
         .map_err(|e| e.to_string())
 }
 

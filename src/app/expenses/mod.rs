@@ -22,6 +22,7 @@ use self::view::{render, render_one, ExpenseView};
 use crate::app::versions;
 use crate::auth::AuthUser;
 use crate::domain::modes::SplitMode;
+use crate::domain::money::Currency;
 use crate::domain::settle_share::{self, Condition};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -52,14 +53,14 @@ pub async fn create(
         kind: Kind::Expense,
         description: String::new(),
         amount: 0,
-        currency: String::new(),
+        currency: Currency::default(),
         created_by: user.id,
         paid_by: user.id,
         payers: Vec::new(),
         payers_split_type: None,
         split_type: SplitMode::Exact,
         split_with: Vec::new(),
-        category: String::new(),
+        category: crate::domain::category::Category::Other.into(),
         date: now,
         group,
         notes: None,
@@ -288,7 +289,7 @@ fn apply(expense: &mut ExpenseDoc, new: NewExpense, previous: &[SplitDoc]) {
     expense.paid_by = new.main_payer().unwrap_or(expense.created_by);
     expense.description = new.description;
     expense.amount = new.total;
-    expense.currency = new.currency.code().to_string();
+    expense.currency = new.currency;
     expense.payers = new.payers;
     expense.payers_split_type = new.payers_mode;
     expense.split_type = new.split_mode;

@@ -146,16 +146,12 @@ struct ReceiptView {
     height: i32,
 }
 
-pub fn currency_of(e: &ExpenseDoc) -> Currency {
-    Currency::parse(&e.currency).unwrap_or_default()
-}
-
 fn expense_view(
     e: &ExpenseDoc,
     people: &Directory,
     groups: &HashMap<ObjectId, String>,
 ) -> ExpenseView {
-    let currency = currency_of(e);
+    let currency = e.currency;
     let money = |minor| MajorUnits { minor, currency };
     let payment = e.kind == Kind::Payment;
     let payers_mode = e.payers_split_type.unwrap_or_default();
@@ -194,7 +190,7 @@ fn expense_view(
                 input: ModeInput::of(e.split_type, s.weight, currency),
             })
             .collect(),
-        category: e.category.clone(),
+        category: e.category.as_str().to_owned(),
         date: iso(e.date),
         group: e.group.map(|g| GroupRef {
             id: g.to_hex(),

@@ -5,7 +5,6 @@
 //! placeholders, no `payers`, `participants` or recorded schema.
 
 use mongodb::bson::{doc, Bson, Document};
-use splitlyr::domain::money::Currency;
 use splitlyr::store::ExpenseDoc;
 
 /// Major units as the old server stored them.
@@ -17,7 +16,7 @@ fn major(minor: i64, per_major: i64) -> Bson {
 }
 
 pub fn expense(e: &ExpenseDoc) -> Document {
-    let per_major = Currency::parse(&e.currency).map_or(100, |c| c.minor_per_major());
+    let per_major = e.currency.minor_per_major();
     let parts: Vec<i64> = e.split_with.iter().map(|s| s.amount).collect();
     let equal = parts
         .iter()
@@ -41,11 +40,11 @@ pub fn expense(e: &ExpenseDoc) -> Document {
         "_id": e.id,
         "description": &e.description,
         "amount": major(e.amount, per_major),
-        "currency": &e.currency,
+        "currency": e.currency.code(),
         "createdBy": e.created_by,
         "paidBy": e.paid_by,
         "splitWith": splits,
-        "category": &e.category,
+        "category": e.category.as_str(),
         "date": e.date,
         "group": e.group.map_or(Bson::Null, Bson::ObjectId),
         "isSettled": e.is_settled,

@@ -82,3 +82,75 @@ impl From<Currency> for String {
         currency.code().to_owned()
     }
 }
+
+impl Currency {
+    /// A code as a stored document has it: any three ASCII letters, since
+    /// releases before the ISO 4217 table accepted any (requests are held to
+    /// the table by [`Currency::parse`]). A code outside the table has two
+    /// decimals, as it had when it was written.
+    pub fn stored(code: &str) -> Result<Currency, MoneyError> {
+        match code.as_bytes() {
+            [a, b, c] if [a, b, c].iter().all(|l| l.is_ascii_alphabetic()) => Ok(Currency([
+                a.to_ascii_uppercase(),
+                b.to_ascii_uppercase(),
+                c.to_ascii_uppercase(),
+            ])),
+            _ => Err(MoneyError::InvalidCurrency),
+        }
+    }
+}
+
+/// Serde of a stored currency field (`#[serde(with = "stored_currency")]`):
+/// written as its code, read with [`Currency::stored`], so a document an
+/// earlier release wrote always reads, and every reader gets a `Currency`.
+pub mod stored_currency {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Currency;
+
+    pub fn serialize<S: Serializer>(currency: &Currency, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(currency.code())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Currency, D::Error> {
+        let code = String::deserialize(d)?;
+        Currency::stored(&code).map_err(serde::de::Error::custom)
+    }
+
+    /// The same for an optional field.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        use super::Currency;
+
+        pub fn serialize<S: Serializer>(c: &Option<Currency>, s: S) -> Result<S::Ok, S::Error> {
+            match c {
+                Some(c) => s.serialize_some(c.code()),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Currency>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                // A blank or broken value reads as none chosen (the default).
+                Some(code) => Ok(Currency::stored(&code).ok()),
+                None => Ok(None),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod stored_tests {
+    use super::*;
+
+    #[test]
+    fn stored_codes_read_whatever_an_earlier_release_wrote() {
+        assert_eq!(Currency::stored("EUR").unwrap().code(), "EUR");
+        // Outside the table: refused in a request, read as it is when stored.
+        assert!(Currency::parse("ABC").is_err());
+        let abc = Currency::stored("abc").unwrap();
+        assert_eq!((abc.code(), abc.decimals()), ("ABC", 2));
+        assert!(Currency::stored("EURO").is_err());
+    }
+}

@@ -54,9 +54,8 @@ impl Store {
         let mut cursor = self.ledger_sources().await?;
         while let Some(e) = cursor.try_next().await? {
             delta.add(&e, 1);
-            // A currency that is not a known code cannot be added up: its
-            // stored balances show as drift.
-            if let (Some(group), Ok(currency)) = (e.group, Currency::parse(&e.currency)) {
+            // Every stored code reads (`Currency::stored`), in the table or not.
+            if let (Some(group), Ok(currency)) = (e.group, Currency::stored(&e.currency)) {
                 group_bills.push((currency, e.bill().map(|user| (group, user))));
             }
         }

@@ -56,7 +56,7 @@ impl From<&ExpenseDoc> for LedgerSource {
                     amount: p.amount,
                 })
                 .collect(),
-            currency: e.currency.clone(),
+            currency: e.currency.code().to_owned(),
             group: e.group,
             split_with: e
                 .split_with

@@ -32,7 +32,7 @@ fn expense(
         kind: Kind::Expense,
         description: "Dinner".into(),
         amount,
-        currency: "USD".into(),
+        currency: crate::domain::money::Currency::USD,
         created_by: payer,
         paid_by: payer,
         payers: vec![PayerDoc {
@@ -53,7 +53,7 @@ fn expense(
                 weight: None,
             })
             .collect(),
-        category: "food".into(),
+        category: crate::domain::category::Category::Food.into(),
         date: at,
         group,
         notes: None,

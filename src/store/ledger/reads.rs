@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::documents::{parse_entries, stored_months};
 use crate::domain::balance::PairNet;
+use crate::domain::money::Currency;
 use crate::domain::months::MonthCounts;
 use crate::store::Store;
 use crate::store::StoreError;
@@ -15,7 +16,7 @@ use crate::store::StoreError;
 #[derive(Debug, Clone)]
 pub struct LedgerRow {
     pub counterparty: ObjectId,
-    pub currency: String,
+    pub currency: Currency,
     pub net: i64,
 }
 
@@ -25,7 +26,8 @@ pub struct LedgerRow {
 pub struct PairDoc {
     pub a: ObjectId,
     pub b: ObjectId,
-    pub currency: String,
+    #[serde(with = "crate::domain::money::stored_currency")]
+    pub currency: Currency,
     pub net: i64,
 }
 
@@ -48,7 +50,8 @@ impl PairDoc {
 #[derive(Debug, Clone, Deserialize)]
 pub struct GroupBalanceDoc {
     pub user: ObjectId,
-    pub currency: String,
+    #[serde(with = "crate::domain::money::stored_currency")]
+    pub currency: Currency,
     pub net: i64,
 }
 
@@ -112,7 +115,8 @@ impl Store {
                 let (cp, currency) = key.split_once(':')?;
                 Some(LedgerRow {
                     counterparty: ObjectId::parse_str(cp).ok()?,
-                    currency: currency.to_string(),
+                    // Keys are written from a stored currency's code.
+                    currency: Currency::stored(currency).ok()?,
                     net,
                 })
             })

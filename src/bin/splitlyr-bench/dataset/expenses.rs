@@ -1,6 +1,8 @@
 //! The expenses: who pays, who shares, how much, and which are settled.
 
 use mongodb::bson::DateTime;
+use splitlyr::domain::category::StoredCategory;
+use splitlyr::domain::money::Currency;
 use splitlyr::store::{ExpenseDoc, PayerDoc, SplitDoc};
 
 use super::people::People;
@@ -221,7 +223,7 @@ pub(crate) fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDo
             kind: Default::default(),
             description: rng.pick(names).to_string(),
             amount: total,
-            currency: currency.into(),
+            currency: Currency::stored(currency).expect("a 3-letter code"),
             created_by: p.users[creator].id,
             paid_by: p.users[payer].id,
             payers: vec![PayerDoc {
@@ -232,7 +234,7 @@ pub(crate) fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDo
             payers_split_type: None,
             split_type: Default::default(),
             split_with,
-            category: category.into(),
+            category: StoredCategory::from_stored(category.into()),
             date: DateTime::from_millis(date),
             group: group.map(|g| p.groups[g].id),
             notes: rng

@@ -56,11 +56,11 @@ pub(super) fn balance_shape(
             } else {
                 (debtor, payer, -s.amount)
             };
-            *pairs.entry((a, b, e.currency.as_str())).or_default() += inc;
+            *pairs.entry((a, b, e.currency.code())).or_default() += inc;
             if let Some(g) = e.group {
                 let g = group_index[&g];
-                *members.entry((g, payer, e.currency.as_str())).or_default() += s.amount;
-                *members.entry((g, debtor, e.currency.as_str())).or_default() -= s.amount;
+                *members.entry((g, payer, e.currency.code())).or_default() += s.amount;
+                *members.entry((g, debtor, e.currency.code())).or_default() -= s.amount;
             }
         }
     }

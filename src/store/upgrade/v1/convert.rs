@@ -4,6 +4,7 @@
 
 use mongodb::bson::{oid::ObjectId, Bson, DateTime, Document};
 
+use crate::domain::category::StoredCategory;
 use crate::domain::legacy::convert_amounts;
 use crate::domain::money::{format_major, Currency, Decimal};
 use crate::store::upgrade::report::{ExpenseCounts, MovedExpense, MovedSplit};
@@ -97,7 +98,7 @@ pub(super) fn convert_expense(old: &Document) -> Conversion {
         id,
         description: text("description").unwrap_or_default(),
         amount: converted.total,
-        currency: currency.code().to_owned(),
+        currency,
         created_by: old.get_object_id("createdBy").unwrap_or(paid_by),
         paid_by,
         payers: vec![PayerDoc {
@@ -108,9 +109,11 @@ pub(super) fn convert_expense(old: &Document) -> Conversion {
         payers_split_type: None,
         split_type: Default::default(),
         split_with,
-        category: text("category")
-            .filter(|c| !c.trim().is_empty())
-            .unwrap_or_else(|| "other".into()),
+        category: StoredCategory::from_stored(
+            text("category")
+                .filter(|c| !c.trim().is_empty())
+                .unwrap_or_else(|| "other".into()),
+        ),
         date: date_or(old, "date", created_at),
         group: old.get_object_id("group").ok(),
         notes: text("notes"),
@@ -127,7 +130,7 @@ pub(super) fn convert_expense(old: &Document) -> Conversion {
     let moved = (!converted.moved.is_empty()).then(|| MovedExpense {
         expense: id,
         description: expense.description.clone(),
-        currency: expense.currency.clone(),
+        currency: expense.currency.code().to_owned(),
         amount_before: amount_text,
         amount_after: magnitude(converted.total),
         splits: converted
@@ -183,7 +186,7 @@ mod tests {
             e.split_with.iter().map(|s| s.amount).collect::<Vec<_>>(),
             vec![6000, 4000]
         );
-        assert_eq!((e.currency.as_str(), e.category.as_str()), ("USD", "other"));
+        assert_eq!((e.currency.code(), e.category.as_str()), ("USD", "other"));
         assert_eq!(
             e.payers,
             vec![PayerDoc {
