@@ -17,8 +17,8 @@ use super::expenses::access::{self, Access};
 use super::expenses::input::{
     cannot_share, check_open_currencies, check_participants, parse_date, parse_group,
 };
-use super::expenses::view::{render, render_one, ExpenseView};
-use super::expenses::{change_expense, find, Versioned};
+use super::expenses::view::{render, ExpenseView};
+use super::expenses::{change_expense, find, rendered, Versioned};
 use super::groups::member_group;
 use super::Page;
 use crate::app::schema::Id;
@@ -237,17 +237,6 @@ pub async fn create(
     check_open_currencies(store, &doc).await?;
     store.insert_expense(&doc).await?;
     rendered(app, user, &doc).await
-}
-
-async fn rendered(
-    app: &AppState,
-    user: AuthUser,
-    doc: &ExpenseDoc,
-) -> Result<Versioned<ExpenseView>, ApiError> {
-    Ok(Versioned {
-        view: render_one(app, user.id, doc).await?,
-        version: doc.version,
-    })
 }
 
 /// A page of my payments: with a friend, in a group (of mine).

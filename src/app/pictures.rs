@@ -6,7 +6,7 @@ use mongodb::bson::oid::ObjectId;
 
 use super::expenses::access::{self, Access};
 use super::expenses::view::ExpenseView;
-use super::expenses::{change_expense, find, Versioned};
+use super::expenses::{change_expense, find, rendered, Versioned};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::images::intake::Admission;
@@ -174,17 +174,6 @@ pub async fn delete_receipt(
     })
     .await?;
     rendered(app, user, &updated).await
-}
-
-async fn rendered(
-    app: &AppState,
-    user: AuthUser,
-    expense: &ExpenseDoc,
-) -> Result<Versioned<ExpenseView>, ApiError> {
-    Ok(Versioned {
-        view: super::expenses::view::render_one(app, user.id, expense).await?,
-        version: expense.version,
-    })
 }
 
 /// Receipts change by whoever may edit the expense; its other people are

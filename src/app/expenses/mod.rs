@@ -81,8 +81,8 @@ pub async fn create(
     rendered(app, user, &expense).await
 }
 
-/// `expense` as `user` reads it, with its version.
-async fn rendered(
+/// `expense` (or a payment) as `user` reads it, with its version.
+pub async fn rendered(
     app: &AppState,
     user: AuthUser,
     expense: &ExpenseDoc,
