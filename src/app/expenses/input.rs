@@ -15,13 +15,11 @@ use crate::domain::category::{Category, StoredCategory};
 use crate::domain::inputs::{Description, Notes};
 use crate::domain::modes::{SplitMode, Weight};
 use crate::domain::money::{positive_amount, AmountInput, Currency, Decimal};
-use crate::error::ApiError;
-use crate::error::Checks;
+use crate::error::{ApiError, Checks};
 use crate::store::ledger::MAX_OPEN_CURRENCIES;
 use crate::store::{ExpenseDoc, PayerDoc, SplitDoc, Store};
 
-/// An expense to record, or the fields of one to change (absent fields
-/// stay as they are).
+/// An expense to record, or the fields of one to change (absent: as is).
 #[derive(Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpenseBody {
@@ -38,14 +36,12 @@ pub struct ExpenseBody {
     pub payers: Option<Vec<EntryInput>>,
     #[schema(value_type = Option<SplitMode>)]
     pub payers_split_type: Option<String>,
-    /// `exact` (the default: the app's amounts), `equal`, `percentage`,
-    /// `shares` or `adjustment`.
+    /// `exact` (default: the app's amounts), `equal`, `percentage`, `shares`, `adjustment`.
     #[schema(value_type = Option<SplitMode>)]
     pub split_type: Option<String>,
     /// Who owes what; required on create.
     pub split_with: Option<Vec<EntryInput>>,
-    /// A category code (`food`, `transport`, ..., default `other`) or the
-    /// app's label for one.
+    /// A category code (`food`, `transport`, ..., default `other`) or its label.
     pub category: Option<String>,
     /// An ISO-8601 date-time or `YYYY-MM-DD` (default now).
     pub date: Option<String>,
