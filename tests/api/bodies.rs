@@ -352,8 +352,10 @@ async fn twelve_stalled_large_bodies_add_little_memory_and_are_dropped() {
     );
     eprintln!("stalled uploads: {report}");
     // One body's part, the connections' buffers (measured: 0.3 to 0.4 MiB
-    // each), and 2 MiB of slack; a second body read at once would pass it.
-    let bound_kib = 5 * 1024 + 12 * 512 + 2 * 1024;
+    // each), and 4 MiB of slack for the allocator under a loaded machine
+    // (13.0 MiB was seen once with the whole suite running); a second body
+    // read at once (another 5 MiB) would still pass it.
+    let bound_kib = 5 * 1024 + 12 * 512 + 4 * 1024;
     assert!(
         growth_kib < bound_kib,
         "memory grew with the bodies: {report}"
