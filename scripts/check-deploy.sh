@@ -447,11 +447,11 @@ check_no_dev_config() {
   grep -Fq 'for dev in local.toml test.toml; do' packer/files/provision.sh ||
     { info "provision.sh must refuse local.toml and test.toml"; ok=1; }
   # Every JWT secret in a development file is one the server refuses outside
-  # development (src/configuration.rs, DEVELOPMENT_JWT_SECRETS).
+  # development (src/configuration/, DEVELOPMENT_JWT_SECRETS).
   local f secret
   for f in config/local.toml config/test.toml; do
     secret="$(sed -n 's/^secret *= *"\(.*\)"$/\1/p' "${f}")"
-    [ -z "${secret}" ] || grep -Fq "\"${secret}\"" src/configuration.rs ||
+    [ -z "${secret}" ] || grep -rFq "\"${secret}\"" src/configuration/ ||
       { info "${f}'s JWT secret is not in DEVELOPMENT_JWT_SECRETS"; ok=1; }
   done
   [ "${ok}" -eq 0 ] && info "images ship no development configuration; its secrets are refused in production"
