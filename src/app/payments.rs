@@ -18,7 +18,7 @@ use super::expenses::input::{
     cannot_share, check_open_currencies, check_participants, parse_date, parse_group,
 };
 use super::expenses::view::{render, ExpenseView};
-use super::expenses::{change_expense, find, rendered, Versioned};
+use super::expenses::{change_expense, delete_as_read, find, rendered, Versioned};
 use super::groups::member_group;
 use super::Page;
 use crate::app::schema::Id;
@@ -331,11 +331,6 @@ pub async fn delete(
     id: ObjectId,
     expected: Option<i64>,
 ) -> Result<(), ApiError> {
-    let store = &app.store;
     let allowed = |doc: &ExpenseDoc| check_payment(doc, user, true);
-    change_expense(app, user.id, id, expected, allowed, async |stored| {
-        let deleted = store.delete_expense(stored.id, stored.version).await?;
-        Ok(deleted.then_some(()))
-    })
-    .await
+    delete_as_read(app, user, id, expected, allowed).await
 }

@@ -59,6 +59,14 @@ where
 }
 
 impl Endpoint {
+    /// The endpoint as a resource of its own, guarded by its method.
+    fn into_resource(self) -> (Bucket, actix_web::Resource) {
+        let resource = web::resource(self.path)
+            .guard(guard::Method(self.method))
+            .route(self.route);
+        (self.bucket, resource)
+    }
+
     fn in_bucket(mut self, bucket: Bucket) -> Self {
         self.bucket = bucket;
         self
@@ -187,10 +195,8 @@ pub struct Limiters<'a> {
 pub fn register(cfg: &mut web::ServiceConfig, mut endpoints: Vec<Endpoint>, limits: &Limiters) {
     endpoints.sort_by(|a, b| specificity(a.path).cmp(&specificity(b.path)));
     for e in endpoints {
-        let resource = web::resource(e.path)
-            .guard(guard::Method(e.method.clone()))
-            .route(e.route);
-        match e.bucket {
+        let (bucket, resource) = e.into_resource();
+        match bucket {
             Bucket::Api => cfg.service(resource),
             Bucket::Login => cfg.service(resource.wrap(from_fn(auth::errors_by_field))),
             Bucket::Auth => cfg.service(
@@ -207,11 +213,7 @@ pub fn register(cfg: &mut web::ServiceConfig, mut endpoints: Vec<Endpoint>, limi
 /// Registers endpoints that need no limiter (the admin listener's).
 pub fn register_plain(cfg: &mut web::ServiceConfig, endpoints: Vec<Endpoint>) {
     for e in endpoints {
-        cfg.service(
-            web::resource(e.path)
-                .guard(guard::Method(e.method.clone()))
-                .route(e.route),
-        );
+        cfg.service(e.into_resource().1);
     }
 }
 

@@ -311,13 +311,22 @@ pub async fn delete(
     id: ObjectId,
     expected: Option<i64>,
 ) -> Result<(), ApiError> {
-    let store = &app.store;
-    // Deleted only as read, so the permission checked is the one that holds
-    // (a concurrent edit may change the payer).
     let forbidden = "Only the creator or the payer can delete this expense";
-    let allowed = editable_expense(user, forbidden);
+    delete_as_read(app, user, id, expected, editable_expense(user, forbidden)).await
+}
+
+/// Deletes an expense or payment `allowed` passes, only as read, so the
+/// permission checked is the one that holds (a concurrent edit may change
+/// the payer); `expected` as for update.
+pub async fn delete_as_read(
+    app: &AppState,
+    user: AuthUser,
+    id: ObjectId,
+    expected: Option<i64>,
+    allowed: impl Fn(&ExpenseDoc) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
     change_expense(app, user.id, id, expected, allowed, async |stored| {
-        let deleted = store.delete_expense(stored.id, stored.version).await?;
+        let deleted = app.store.delete_expense(stored.id, stored.version).await?;
         Ok(deleted.then_some(()))
     })
     .await
