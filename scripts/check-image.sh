@@ -287,7 +287,10 @@ curl -fsS --max-time 5 "${ADMIN}/metrics" >"${WORK}/metrics.txt" || fail "GET ${
 for m in http_requests_total http_request_duration_seconds_bucket http_requests_in_flight process_resident_memory_bytes; do
   grep -q "^${m}" "${WORK}/metrics.txt" || fail "/metrics lacks ${m}"
 done
-curl -fsS --max-time 5 "${BASE}/metrics" | grep -q '^http_requests_total' || fail "public /metrics (on by default) failed"
+# Read whole, then searched: `curl | grep -q` fails when grep stops reading
+# before curl has written everything (curl exits 23 under pipefail).
+curl -fsS --max-time 5 "${BASE}/metrics" >"${WORK}/public-metrics.txt" || fail "GET ${BASE}/metrics failed"
+grep -q '^http_requests_total' "${WORK}/public-metrics.txt" || fail "public /metrics (on by default) failed"
 ok "/metrics served on the admin listener ($(grep -c '^[a-z]' "${WORK}/metrics.txt") samples) and, by default, the public port"
 
 # The image's own HEALTHCHECK, with the timings the image declares: the first

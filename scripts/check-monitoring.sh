@@ -152,7 +152,11 @@ log "starting splitlyr on ${BASE} (APP_ENVIRONMENT=production)"
 (cd / && exec env -i "${SERVER_ENV[@]}" "${BIN}") >"${WORK}/server.log" 2>&1 &
 SERVER_PID=$!
 wait_http "${BASE}/v1/healthz" 30 "splitlyr"
-curl -fsS --max-time 5 "${ADMIN}/metrics" | grep -q '^splitlyr_ready ' ||
+# Read whole, then searched (`curl | grep -q` fails with curl's exit 23
+# when grep stops reading first).
+curl -fsS --max-time 5 "${ADMIN}/metrics" >"${WORK}/admin-metrics.txt" ||
+  fail "GET ${ADMIN}/metrics failed"
+grep -q '^splitlyr_ready ' "${WORK}/admin-metrics.txt" ||
   fail "the admin listener's /metrics lacks splitlyr_ready (is ${BIN} older than the sources? run cargo build --release)"
 [ "$(http_code "${BASE}/metrics")" = "404" ] || fail "/metrics is still served on the public port"
 log "metrics on the admin listener ${ADMIN}; the public port has none"

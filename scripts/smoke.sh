@@ -218,7 +218,8 @@ log "ok: GET /v1/livez -> 200"
 
 curl -fsS "${ADMIN}/metrics" >"${WORK}/metrics.txt" || fail "GET ${ADMIN}/metrics failed"
 grep -q '^http_requests_total' "${WORK}/metrics.txt" || fail "/metrics lacks http_requests_total"
-curl -fsS "${BASE}/metrics" | grep -q '^http_requests_total' ||
+curl -fsS "${BASE}/metrics" >"${WORK}/public-metrics.txt" || fail "GET ${BASE}/metrics failed"
+grep -q '^http_requests_total' "${WORK}/public-metrics.txt" ||
   fail "the public /metrics (server.public_metrics, on by default) lacks http_requests_total"
 log "ok: /metrics exposes http_requests_total on the admin listener (and the public port, by default)"
 
