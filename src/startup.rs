@@ -360,7 +360,7 @@ async fn run(
                 web::scope("/v1")
                     .wrap(from_fn(http::health::ready_gate))
                     .wrap(Governor::new(&general))
-                    .configure(|cfg| routes::register(cfg, routes::endpoints(), &limits)),
+                    .configure(|cfg| routes::register_api(cfg, routes::endpoints(), &limits)),
             )
             // Everything else: `/metrics` (unless only the admin listener
             // serves it), `/`, unknown paths, in a bucket of their own so the

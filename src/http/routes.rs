@@ -7,7 +7,10 @@
 //! answered for another method falls through to the 404 envelope, and the
 //! order of registration is derived from the paths (a literal segment before
 //! a parameter at the same place: `/users/friends` before `/users/{id}`),
-//! never from where a line happens to be.
+//! never from where a line happens to be. The API's endpoints are nested in
+//! one scope per first segment (`/users`, `/groups`, …), derived from the
+//! same list, so a request is matched against a handful of prefixes and then
+//! its own area's paths, not against every pattern of the API in turn.
 
 use actix_governor::Governor;
 use actix_web::http::Method;
@@ -191,7 +194,37 @@ pub struct Limiters<'a> {
     pub contact: &'a Limiter,
 }
 
-/// Registers `endpoints` on `cfg`, most specific path first.
+/// The first segment of a path (`users` of `/users/friends`) and the rest
+/// (`/friends`; empty for `/users` itself).
+fn split_first(path: &'static str) -> (&'static str, &'static str) {
+    let rest = path.strip_prefix('/').unwrap_or(path);
+    match rest.find('/') {
+        Some(at) => (&rest[..at], &rest[at..]),
+        None => (rest, ""),
+    }
+}
+
+/// Registers the API's `endpoints` (paths below `/v1`) on `cfg`: one scope
+/// per first segment, most specific path first inside each.
+pub fn register_api(cfg: &mut web::ServiceConfig, endpoints: Vec<Endpoint>, limits: &Limiters) {
+    let mut areas: std::collections::BTreeMap<&'static str, Vec<Endpoint>> = Default::default();
+    for mut e in endpoints {
+        let (first, rest) = split_first(e.path);
+        assert!(
+            !first.is_empty() && !first.starts_with('{'),
+            "an API path starts with a literal segment: {}",
+            e.path
+        );
+        e.path = rest;
+        areas.entry(first).or_default().push(e);
+    }
+    for (first, area) in areas {
+        cfg.service(web::scope(&format!("/{first}")).configure(|cfg| register(cfg, area, limits)));
+    }
+}
+
+/// Registers `endpoints` on `cfg` as they are (full paths), most specific
+/// path first.
 pub fn register(cfg: &mut web::ServiceConfig, mut endpoints: Vec<Endpoint>, limits: &Limiters) {
     endpoints.sort_by(|a, b| specificity(a.path).cmp(&specificity(b.path)));
     for e in endpoints {
@@ -234,6 +267,16 @@ mod tests {
         }
         assert!(seen.contains(&("GET".to_string(), "/users/friends")));
         assert!(seen.contains(&("PATCH".to_string(), "/expenses/{id}/settle")));
+    }
+
+    #[test]
+    fn paths_split_at_their_first_segment() {
+        assert_eq!(split_first("/users"), ("users", ""));
+        assert_eq!(
+            split_first("/users/friends/{id}"),
+            ("users", "/friends/{id}")
+        );
+        assert_eq!(split_first("/contact"), ("contact", ""));
     }
 
     #[test]
