@@ -15,7 +15,6 @@ use crate::app::views::iso;
 use crate::auth::password;
 use crate::domain::email::Email;
 use crate::domain::inputs::{Password, UserName};
-use crate::domain::text;
 use crate::error::ApiError;
 use crate::ratelimit::retry_after_secs;
 use crate::state::AppState;
@@ -95,29 +94,14 @@ pub struct SignedIn {
 /// friend) and opens their first session.
 pub async fn register(app: &AppState, r: Registration) -> Result<SignedIn, ApiError> {
     let hash = password::hash(r.password.into_string(), app.auth.bcrypt_cost).await?;
-    let now = DateTime::now();
-    let name = r.name.into_string();
-    let user = UserDoc {
-        id: ObjectId::new(),
-        name_key: Some(text::search_key(&name)),
-        name,
-        email: r.email.into_string(),
-        password: hash,
-        profile_image: None,
-        phone_number: r.phone_number,
-        role: "user".into(),
-        is_active: true,
-        last_login: None,
-        friends: Vec::new(),
-        pending_friends: Vec::new(),
-        friends_out: Vec::new(),
-        friends_in: Vec::new(),
-        blocked: Vec::new(),
-        default_currency: None,
-        legacy_tokens: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let user = UserDoc::new(
+        ObjectId::new(),
+        r.name.into_string(),
+        r.email.into_string(),
+        hash,
+        r.phone_number,
+        DateTime::now(),
+    );
     let befriended = app.store.register_user(&user).await?;
     tracing::info!(user_id = %user.id, befriended, "user registered");
     let tokens = open_session(app, user.id, r.device).await?;

@@ -24,7 +24,6 @@ use super::Page;
 use crate::app::schema::Id;
 use crate::app::users::me;
 use crate::auth::AuthUser;
-use crate::domain::category::Category;
 use crate::domain::inputs::PaymentNote;
 use crate::domain::money::{positive_amount, AmountInput, Currency};
 use crate::error::ApiError;
@@ -155,34 +154,31 @@ impl NewPayment {
             weight: None,
         };
         let mut doc = ExpenseDoc {
-            id: was.map_or_else(ObjectId::new, |w| w.id),
-            kind: Kind::Payment,
             description: "Payment".into(),
             amount: self.amount,
             currency: self.currency,
-            created_by: was.map_or(recorded_by, |w| w.created_by),
             paid_by: self.from,
             payers: vec![PayerDoc {
                 user: self.from,
                 amount: self.amount,
                 weight: None,
             }],
-            payers_split_type: None,
-            split_type: Default::default(),
             split_with: vec![split],
-            category: Category::Other.into(),
             date: self.date,
             group: self.group,
             notes: self.note,
             // Nothing in a payment is left to settle; it leaves the app's
             // "unsettled" lists alone.
             is_settled: true,
-            settled_at: None,
-            participants: Vec::new(),
             receipt: was.and_then(|w| w.receipt.clone()),
             created_at: was.map_or(now, |w| w.created_at),
-            updated_at: now,
             version: was.map_or(1, |w| w.version + 1),
+            ..ExpenseDoc::blank(
+                Kind::Payment,
+                was.map_or_else(ObjectId::new, |w| w.id),
+                was.map_or(recorded_by, |w| w.created_by),
+                now,
+            )
         };
         doc.refresh_participants();
         doc

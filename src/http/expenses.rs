@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::versions::{expected_version, tagged, IfMatch};
+use super::versions::{expected_version, tagged, IfMatch, VersionConflict};
 use super::{created, ok, ok_page, optional_id, parse_id, Checks, Envelope, Failure, Page};
 use crate::app::expenses::group::GroupBalanceView;
 use crate::app::expenses::view::ExpenseView;
@@ -112,7 +112,7 @@ pub async fn get(
         (status = 200, description = "The expense as changed", body = Envelope<ExpenseView>,
             headers(("ETag" = String, description = "Its new version"))),
         (status = 403, description = "Not mine to change", body = Failure),
-        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`, with the current expense)", body = Failure),
+        VersionConflict,
     ))]
 pub async fn update(
     req: HttpRequest,
@@ -135,7 +135,7 @@ pub async fn update(
     responses(
         (status = 200, description = "Deleted", body = Envelope<Null>),
         (status = 403, description = "Not mine to delete", body = Failure),
-        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+        VersionConflict,
     ))]
 pub async fn delete(
     req: HttpRequest,

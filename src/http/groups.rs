@@ -6,7 +6,7 @@ use mongodb::bson::oid::ObjectId;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::versions::{expected_version, tagged, IfMatch};
+use super::versions::{expected_version, tagged, IfMatch, VersionConflict};
 use super::{created, ok, parse_id, Checks, Envelope, Failure};
 use crate::app::groups::{self, GroupChanges, GroupView, NewGroup, MAX_MEMBERS};
 use crate::app::schema::{Id, Null};
@@ -151,7 +151,7 @@ impl UpdateBody {
         (status = 200, description = "The group as changed", body = Envelope<GroupView>,
             headers(("ETag" = String, description = "Its new version"))),
         (status = 403, description = "Not a member", body = Failure),
-        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`, with the current group)", body = Failure),
+        VersionConflict,
     ))]
 pub async fn update(
     req: HttpRequest,
@@ -176,7 +176,7 @@ pub async fn update(
     responses(
         (status = 200, description = "Deleted", body = Envelope<Null>),
         (status = 403, description = "Not an admin", body = Failure),
-        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+        VersionConflict,
     ))]
 pub async fn delete(
     req: HttpRequest,
@@ -224,7 +224,7 @@ impl AddMemberBody {
         (status = 200, description = "The group with its new member", body = Envelope<GroupView>,
             headers(("ETag" = String, description = "Its new version"))),
         (status = 403, description = "Not allowed (not a member, or blocked)", body = Failure),
-        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+        VersionConflict,
     ))]
 pub async fn add_member(
     req: HttpRequest,
@@ -253,7 +253,7 @@ pub async fn add_member(
         (status = 200, description = "The group without them", body = Envelope<GroupView>,
             headers(("ETag" = String, description = "Its new version"))),
         (status = 403, description = "Not an admin", body = Failure),
-        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+        VersionConflict,
     ))]
 pub async fn remove_member(
     req: HttpRequest,
@@ -299,7 +299,7 @@ impl RoleBody {
         (status = 200, description = "The group", body = Envelope<GroupView>,
             headers(("ETag" = String, description = "Its new version"))),
         (status = 403, description = "Not an admin", body = Failure),
-        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+        VersionConflict,
     ))]
 pub async fn change_role(
     req: HttpRequest,
@@ -324,7 +324,7 @@ pub async fn change_role(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Left", body = Envelope<Null>),
-        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+        VersionConflict,
     ))]
 pub async fn leave(
     req: HttpRequest,

@@ -76,6 +76,26 @@ fn operation_ids_are_unique_and_every_operation_has_a_summary_and_a_success() {
 }
 
 #[test]
+fn every_write_that_takes_if_match_documents_its_conflict() {
+    let doc = ApiDoc::openapi();
+    let mut checked = 0;
+    for (path, item) in &doc.paths.paths {
+        for op in [&item.post, &item.put, &item.patch, &item.delete]
+            .into_iter()
+            .flatten()
+        {
+            let takes_if_match = op.parameters.iter().flatten().any(|p| p.name == "If-Match");
+            if takes_if_match {
+                checked += 1;
+                let conflict = op.responses.responses.get("409");
+                assert!(conflict.is_some(), "{path}: If-Match without a 409");
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} writes take If-Match");
+}
+
+#[test]
 fn the_document_is_openapi_3_1_and_every_reference_resolves() {
     let json = serde_json::to_value(ApiDoc::openapi()).expect("serializable");
     assert!(json["openapi"]

@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 
 use super::expenses::one;
 
-use super::versions::{expected_version, tagged, IfMatch};
+use super::versions::{expected_version, tagged, IfMatch, VersionConflict};
 use super::{created, ok, ok_page, optional_id, parse_id, Envelope, Failure, Page};
 use crate::app::expenses::view::ExpenseView;
 use crate::app::payments::{self, PaymentBody};
@@ -109,7 +109,7 @@ pub async fn get(
         (status = 200, description = "The payment as changed", body = Envelope<ExpenseView>,
             headers(("ETag" = String, description = "Its new version"))),
         (status = 403, description = "Not mine to change", body = Failure),
-        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`, with the current payment)", body = Failure),
+        VersionConflict,
     ))]
 pub async fn update(
     req: HttpRequest,
@@ -132,7 +132,7 @@ pub async fn update(
     responses(
         (status = 200, description = "Deleted", body = Envelope<Null>),
         (status = 403, description = "Not mine to delete", body = Failure),
-        (status = 409, description = "Changed since that version (`VERSION_CONFLICT`)", body = Failure),
+        VersionConflict,
     ))]
 pub async fn delete(
     req: HttpRequest,

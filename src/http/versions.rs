@@ -26,6 +26,16 @@ pub struct IfMatch {
     if_match: Option<String>,
 }
 
+/// The 409 of a version-checked write, as the API description lists it.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 409,
+    description = "Changed since that version (`VERSION_CONFLICT`; `data` is the current \
+        object where the write answers with one)"
+)]
+#[allow(dead_code)]
+pub struct VersionConflict(super::Failure);
+
 /// The version a write is based on: from `If-Match`, else from the body's
 /// `version`; none when the client gives neither (or `If-Match: *`).
 pub fn expected_version(

@@ -116,6 +116,39 @@ fn with_legacy_cut(mut set: Document, kept: Option<&str>) -> Document {
 }
 
 impl UserDoc {
+    /// A new active account with no friends, blocks or photo yet (its
+    /// search key from its name).
+    pub fn new(
+        id: ObjectId,
+        name: String,
+        email: String,
+        password_hash: String,
+        phone_number: Option<String>,
+        created_at: DateTime,
+    ) -> Self {
+        Self {
+            id,
+            name_key: Some(search_key(&name)),
+            name,
+            email,
+            password: password_hash,
+            profile_image: None,
+            phone_number,
+            role: "user".into(),
+            is_active: true,
+            last_login: None,
+            friends: Vec::new(),
+            pending_friends: Vec::new(),
+            friends_out: Vec::new(),
+            friends_in: Vec::new(),
+            blocked: Vec::new(),
+            default_currency: None,
+            legacy_tokens: None,
+            created_at,
+            updated_at: created_at,
+        }
+    }
+
     /// My side of my friendships and blocks.
     pub fn relations(&self) -> Relations {
         Relations::new(

@@ -44,7 +44,6 @@ pub fn of(e: &ExpenseDoc, user: ObjectId) -> Access {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::modes::SplitMode;
     use crate::domain::money::Currency;
     use crate::store::{PayerDoc, SplitDoc};
     use mongodb::bson::DateTime;
@@ -66,34 +65,18 @@ mod tests {
         payer: ObjectId,
         split_users: &[ObjectId],
     ) -> ExpenseDoc {
-        let now = DateTime::now();
         let mut e = ExpenseDoc {
-            id: ObjectId::new(),
-            kind,
             description: "Taxi".into(),
             amount: 100 * split_users.len() as i64,
             currency: Currency::USD,
-            created_by: creator,
             paid_by: payer,
             payers: vec![PayerDoc {
                 user: payer,
                 amount: 100,
                 weight: None,
             }],
-            payers_split_type: None,
-            split_type: SplitMode::Exact,
             split_with: split_users.iter().copied().map(split).collect(),
-            category: crate::domain::category::Category::Other.into(),
-            date: now,
-            group: None,
-            notes: None,
-            is_settled: false,
-            settled_at: None,
-            participants: Vec::new(),
-            receipt: None,
-            created_at: now,
-            updated_at: now,
-            version: 1,
+            ..ExpenseDoc::blank(kind, ObjectId::new(), creator, DateTime::now())
         };
         e.refresh_participants();
         e

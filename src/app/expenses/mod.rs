@@ -21,8 +21,6 @@ use self::input::{
 use self::view::{render, render_one, ExpenseView};
 use crate::app::versions;
 use crate::auth::AuthUser;
-use crate::domain::modes::SplitMode;
-use crate::domain::money::Currency;
 use crate::domain::settle_share::{self, Condition};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -49,28 +47,8 @@ pub async fn create(
 
     let now = DateTime::now();
     let mut expense = ExpenseDoc {
-        id: ObjectId::new(),
-        kind: Kind::Expense,
-        description: String::new(),
-        amount: 0,
-        currency: Currency::default(),
-        created_by: user.id,
-        paid_by: user.id,
-        payers: Vec::new(),
-        payers_split_type: None,
-        split_type: SplitMode::Exact,
-        split_with: Vec::new(),
-        category: crate::domain::category::Category::Other.into(),
-        date: now,
         group,
-        notes: None,
-        is_settled: false,
-        settled_at: None,
-        participants: Vec::new(),
-        receipt: None,
-        created_at: now,
-        updated_at: now,
-        version: 1,
+        ..ExpenseDoc::blank(Kind::Expense, ObjectId::new(), user.id, now)
     };
     apply(&mut expense, new, &[]);
     futures_util::try_join!(

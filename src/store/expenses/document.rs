@@ -104,6 +104,37 @@ pub struct ExpenseDoc {
 }
 
 impl ExpenseDoc {
+    /// A new expense (or payment) of `kind` recorded by `creator` at `now`,
+    /// version 1, with nothing in it yet: no amount, a single payer (the
+    /// creator) paying nothing, no splits, category other, dated `now`. The
+    /// caller sets what it knows with `..ExpenseDoc::blank(..)`.
+    pub fn blank(kind: Kind, id: ObjectId, creator: ObjectId, now: DateTime) -> Self {
+        Self {
+            id,
+            kind,
+            description: String::new(),
+            amount: 0,
+            currency: Currency::default(),
+            created_by: creator,
+            paid_by: creator,
+            payers: Vec::new(),
+            payers_split_type: None,
+            split_type: SplitMode::default(),
+            split_with: Vec::new(),
+            category: crate::domain::category::Category::Other.into(),
+            date: now,
+            group: None,
+            notes: None,
+            is_settled: false,
+            settled_at: None,
+            participants: Vec::new(),
+            receipt: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
     /// Recomputes `participants` from creator, payers and split users.
     pub fn refresh_participants(&mut self) {
         let mut p = vec![self.created_by, self.paid_by];

@@ -28,20 +28,14 @@ fn expense(
     let amount = splits.iter().map(|s| s.1).sum();
     let at = DateTime::from_millis(NOV_14);
     let mut e = ExpenseDoc {
-        id: ObjectId::new(),
-        kind: Kind::Expense,
         description: "Dinner".into(),
         amount,
         currency: crate::domain::money::Currency::USD,
-        created_by: payer,
-        paid_by: payer,
         payers: vec![PayerDoc {
             user: payer,
             amount,
             weight: None,
         }],
-        payers_split_type: None,
-        split_type: Default::default(),
         split_with: splits
             .iter()
             .map(|&(user, amount, settled)| SplitDoc {
@@ -54,16 +48,8 @@ fn expense(
             })
             .collect(),
         category: crate::domain::category::Category::Food.into(),
-        date: at,
         group,
-        notes: None,
-        is_settled: false,
-        settled_at: None,
-        participants: Vec::new(),
-        receipt: None,
-        created_at: at,
-        updated_at: at,
-        version: 1,
+        ..ExpenseDoc::blank(Kind::Expense, ObjectId::new(), payer, at)
     };
     e.refresh_participants();
     e

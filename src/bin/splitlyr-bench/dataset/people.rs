@@ -66,29 +66,14 @@ pub(crate) fn people(shape: &Shape, password_hash: &str) -> People {
                 DateTime::from_millis(i64::from(ID_EPOCH_SECS) * 1000 + i as i64 * 60_000);
             let first = FIRST[i % FIRST.len()];
             let last = LAST[(i / FIRST.len()) % LAST.len()];
-            UserDoc {
-                id: oid(ID_EPOCH_SECS, 1, i as u32),
-                name: format!("{first} {last}"),
-                email: format!("bench.user{i:05}@example.com"),
-                password: password_hash.to_string(),
-                profile_image: None,
-                phone_number: (i % 3 == 0).then(|| format!("+1555{i:07}")),
-                role: "user".into(),
-                is_active: true,
-                last_login: None,
-                friends: Vec::new(),
-                pending_friends: Vec::new(),
-                friends_out: Vec::new(),
-                friends_in: Vec::new(),
-                blocked: Vec::new(),
-                name_key: Some(splitlyr::domain::text::search_key(&format!(
-                    "{first} {last}"
-                ))),
-                default_currency: None,
-                legacy_tokens: None,
-                created_at: created,
-                updated_at: created,
-            }
+            UserDoc::new(
+                oid(ID_EPOCH_SECS, 1, i as u32),
+                format!("{first} {last}"),
+                format!("bench.user{i:05}@example.com"),
+                password_hash.to_string(),
+                (i % 3 == 0).then(|| format!("+1555{i:07}")),
+                created,
+            )
         })
         .collect();
     let users: Vec<UserDoc> = users
