@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod blocks;
+pub mod comments;
 pub mod contact;
 pub mod expenses;
 pub mod friends;

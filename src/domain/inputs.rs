@@ -71,6 +71,10 @@ bounded_text!(
     MessageText, "Message", 1, 2000
 );
 bounded_text!(
+    /// A comment on an expense or a payment.
+    CommentText, "Comment", 1, 1000
+);
+bounded_text!(
     /// The label of a session's device ("Pixel 8").
     DeviceLabel, "Device", 1, 100
 );

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod blocks;
 mod caller;
+pub mod comments;
 pub mod contact;
 pub mod errors;
 pub mod expenses;

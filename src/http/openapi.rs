@@ -22,7 +22,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, blocks, contact, expenses, friends, groups, health, images, payments};
+use super::payments;
+use super::{auth, blocks, comments, contact, expenses, friends, groups, health, images};
 use super::{sessions, settle, users};
 use crate::error::ApiError;
 
@@ -84,6 +85,12 @@ use crate::error::ApiError;
         payments::get,
         payments::update,
         payments::delete,
+        comments::expense_comments,
+        comments::comment_on_expense,
+        comments::delete_expense_comment,
+        comments::payment_comments,
+        comments::comment_on_payment,
+        comments::delete_payment_comment,
         contact::submit,
         health::healthz,
         health::livez,
@@ -100,6 +107,7 @@ use crate::error::ApiError;
         (name = "expenses", description = "Expenses: amounts, who paid, who owes"),
         (name = "payments", description = "Money that changed hands between two people"),
         (name = "pictures", description = "Profile photos and receipts"),
+        (name = "comments", description = "What people wrote on an expense or a payment"),
         (name = "contact", description = "The public contact form"),
         (name = "ops", description = "Probes"),
         (name = "docs", description = "This description"),

@@ -17,7 +17,8 @@ use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{guard, web, FromRequest, Handler, Responder};
 
-use super::{auth, blocks, contact, expenses, friends, groups, health, images, openapi, payments};
+use super::{auth, blocks, comments, contact, expenses, friends, groups, health, images};
+use super::{openapi, payments};
 use super::{sessions, settle, users};
 use crate::ratelimit::Limiter;
 
@@ -141,12 +142,18 @@ pub fn endpoints() -> Vec<Endpoint> {
         PATCH "/expenses/{id}/settle" => expenses::settle;
         PUT "/expenses/{id}/receipt" => images::put_receipt;
         DELETE "/expenses/{id}/receipt" => images::delete_receipt;
+        GET "/expenses/{id}/comments" => comments::expense_comments;
+        POST "/expenses/{id}/comments" => comments::comment_on_expense;
+        DELETE "/expenses/{id}/comments/{comment_id}" => comments::delete_expense_comment;
 
         POST "/payments" => payments::create;
         GET "/payments" => payments::list;
         GET "/payments/{id}" => payments::get;
         PUT "/payments/{id}" => payments::update;
         DELETE "/payments/{id}" => payments::delete;
+        GET "/payments/{id}/comments" => comments::payment_comments;
+        POST "/payments/{id}/comments" => comments::comment_on_payment;
+        DELETE "/payments/{id}/comments/{comment_id}" => comments::delete_payment_comment;
     }
 }
 

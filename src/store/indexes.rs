@@ -72,6 +72,8 @@ fn wanted() -> Vec<Wanted> {
         pending_by("email"),
         pending_by("phoneNumber"),
         index("contacts", doc! { "createdAt": -1 }, false),
+        // Comments: an expense's or a payment's, oldest first.
+        index("comments", doc! { "on": 1, "_id": 1 }, false),
         index("balances", doc! { "a": 1 }, false),
         index("balances", doc! { "b": 1 }, false),
         index("groupbalances", doc! { "group": 1 }, false),

@@ -3,6 +3,7 @@
 //! public function answers [`StoreError`]; steps that run inside a driver
 //! transaction keep the driver's error, whose labels drive its retries.
 
+pub mod comments;
 pub mod contacts;
 mod error;
 pub mod expenses;
@@ -29,6 +30,7 @@ use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Client, Collection, Database};
 use secrecy::ExposeSecret;
 
+pub use comments::CommentDoc;
 pub use contacts::ContactDoc;
 pub use error::{is_duplicate_key, BoxError, StoreError};
 pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, SplitDoc};

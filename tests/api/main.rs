@@ -7,6 +7,7 @@
 
 mod auth;
 mod bodies;
+mod comments;
 mod concurrency;
 mod docs;
 mod expenses;

@@ -206,6 +206,7 @@ impl Store {
                     return Ok((false, None));
                 };
                 self.apply_projections(s, Some(&old), None).await?;
+                self.delete_comments_on(s, old.id).await?;
                 let freed = match &old.receipt {
                     Some(r) => self.release_image(s, &r.id).await?,
                     None => None,
