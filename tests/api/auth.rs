@@ -198,35 +198,14 @@ async fn oversized_body_is_413() {
 async fn login_succeeds_and_rejects_bad_credentials_alike() {
     let app = spawn_app().await;
     let user = app.user("Al").await;
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": "AL@example.com", "password": user.password})),
-        )
-        .await;
+    let (status, body) = app.login("AL@example.com", &user.password).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["user"]["id"], user.id.as_str());
     assert!(body["data"]["user"]["lastLogin"].is_string());
     assert!(body["data"]["token"].is_string());
 
-    let (s1, wrong_pw) = app
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": "al@example.com", "password": "nope-nope"})),
-        )
-        .await;
-    let (s2, unknown) = app
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": "ghost@example.com", "password": "nope-nope"})),
-        )
-        .await;
+    let (s1, wrong_pw) = app.login("al@example.com", "nope-nope").await;
+    let (s2, unknown) = app.login("ghost@example.com", "nope-nope").await;
     assert_eq!(
         (s1, s2),
         (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
@@ -284,14 +263,7 @@ async fn deactivated_account_is_refused() {
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.get("/v1/users/profile", &user.token).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": user.email, "password": user.password})),
-        )
-        .await;
+    let (status, body) = app.login(&user.email, &user.password).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["code"], "ACCOUNT_DEACTIVATED");
 }

@@ -240,14 +240,7 @@ async fn snapshots_of_auth_and_sessions() {
             .await,
     );
 
-    let again = app
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": al.email, "password": al.password})),
-        )
-        .await;
+    let again = app.login(&al.email, &al.password).await;
     let token = again.1["data"]["token"].as_str().unwrap().to_owned();
     s.check(
         "auth_logout_all",

@@ -127,14 +127,7 @@ async fn healthz_is_503_while_the_database_is_down_and_recovers() {
         started.elapsed()
     );
     // Other routes answer 503 in the envelope rather than hanging or 500.
-    let (status, body) = app
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": "a@example.com", "password": "secret1"})),
-        )
-        .await;
+    let (status, body) = app.login("a@example.com", "secret1").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     error_message(&body);
 

@@ -388,15 +388,7 @@ async fn a_deactivated_token_is_refused_everywhere_within_the_status_cache_time(
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
     }
     // The login is refused too, through the balancer.
-    let (status, _) = cluster
-        .app
-        .call(
-            Method::POST,
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": al.email, "password": al.password})),
-        )
-        .await;
+    let (status, _) = cluster.app.login(&al.email, &al.password).await;
     assert_ne!(status, StatusCode::OK);
 }
 
