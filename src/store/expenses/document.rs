@@ -105,9 +105,9 @@ pub struct ExpenseDoc {
 
 impl ExpenseDoc {
     /// A new expense (or payment) of `kind` recorded by `creator` at `now`,
-    /// version 1, with nothing in it yet: no amount, a single payer (the
-    /// creator) paying nothing, no splits, category other, dated `now`. The
-    /// caller sets what it knows with `..ExpenseDoc::blank(..)`.
+    /// version 1, with nothing in it yet: no amount, `paidBy` the creator but
+    /// no `payers` listed, no splits, category other, dated `now`. The caller
+    /// sets what it knows with `..ExpenseDoc::blank(..)`.
     pub fn blank(kind: Kind, id: ObjectId, creator: ObjectId, now: DateTime) -> Self {
         Self {
             id,
