@@ -53,6 +53,16 @@ pub enum ApiError {
         message: String,
         current: serde_json::Value,
     },
+    /// Any status with a machine-readable `code` (and, with
+    /// `retry_after_secs`, a `Retry-After`): 410 `RESTORE_EXPIRED`, 422
+    /// `IDEMPOTENCY_KEY_REUSED`, 503 `OUTCOME_UNKNOWN`, …
+    #[error("{message}")]
+    Coded {
+        status: u16,
+        code: &'static str,
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
     #[error("Request body is too large")]
     PayloadTooLarge,
     /// 408: the body did not arrive within the read timeout; the connection
@@ -98,6 +108,15 @@ pub enum ApiError {
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::BadRequest(message.into())
+    }
+    /// `status` with `code` and a sentence.
+    pub fn coded(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self::Coded {
+            status,
+            code,
+            message: message.into(),
+            retry_after_secs: None,
+        }
     }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::NotFound(message.into())

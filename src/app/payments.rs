@@ -19,6 +19,7 @@ use super::expenses::input::{
 };
 use super::expenses::view::{render, ExpenseView};
 use super::expenses::{change_expense, delete_as_read, find, rendered, Versioned};
+use crate::store::journal::ExpenseChange;
 use super::groups::member_group;
 use super::Page;
 use crate::app::schema::Id;
@@ -231,7 +232,7 @@ pub async fn create(
     }
     let doc = payment.into_document(user.id, None);
     check_open_currencies(store, &doc).await?;
-    store.insert_expense(&doc).await?;
+    store.insert_expense(&doc, user.id).await?;
     rendered(app, user, &doc).await
 }
 
@@ -313,20 +314,33 @@ pub async fn update(
     let edited = change_expense(app, user.id, id, expected, allowed, async |stored| {
         let payment = NewPayment::parse(body.clone(), user.id, Currency::USD, Some(stored))?;
         let edited = payment.into_document(user.id, Some(stored));
-        let written = store.replace_expense(&edited, stored.version).await?;
+        let written = store
+            .replace_expense(stored, &edited, ExpenseChange::Updated, user.id)
+            .await?;
         Ok(written.then_some(edited))
     })
     .await?;
     rendered(app, user, &edited).await
 }
 
-/// Deletes a payment (by whoever recorded it).
+/// Deletes a payment (by either of its people or whoever recorded it):
+/// it can be restored for the retention period.
 pub async fn delete(
     app: &AppState,
     user: AuthUser,
     id: ObjectId,
     expected: Option<i64>,
 ) -> Result<(), ApiError> {
-    let allowed = |doc: &ExpenseDoc| check_payment(doc, user, true);
+    let allowed = |doc: &ExpenseDoc| check_payment(doc, user, false);
     delete_as_read(app, user, id, expected, allowed).await
+}
+
+/// Brings a deleted payment back (by any of its people).
+pub async fn restore(
+    app: &AppState,
+    user: AuthUser,
+    id: ObjectId,
+) -> Result<Versioned<ExpenseView>, ApiError> {
+    let restored = crate::app::expenses::restore_as(app, user, id, Kind::Payment).await?;
+    rendered(app, user, &restored).await
 }

@@ -170,7 +170,7 @@ pub async fn delete_receipt(
     let store = &app.store;
     let allowed = receipt_editor(user);
     let updated = change_expense(app, user.id, id, None, allowed, async |stored| {
-        Ok(store.remove_receipt(stored).await?)
+        Ok(store.remove_receipt(stored, user.id).await?)
     })
     .await?;
     rendered(app, user, &updated).await

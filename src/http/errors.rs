@@ -87,6 +87,7 @@ impl ApiError {
             Self::Validation { errors, .. } => (Some(ErrorsView::new(errors, shape)), None, None),
             Self::Unauthorized { code, .. } | Self::TooLarge { code, .. } => (None, *code, None),
             Self::Busy { .. } => (None, Some("UPLOADS_BUSY"), None),
+            Self::Coded { code, .. } => (None, Some(*code), None),
             Self::VersionConflict { current, .. } => {
                 (None, Some("VERSION_CONFLICT"), Some(current))
             }
@@ -101,6 +102,13 @@ impl ApiError {
         } = self
         {
             response.insert_header((actix_web::http::header::RETRY_AFTER, *retry_after_secs));
+        }
+        if let Self::Coded {
+            retry_after_secs: Some(secs),
+            ..
+        } = self
+        {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, *secs));
         }
         if let Self::RateLimited { retry_after_secs } = self {
             response.insert_header(("x-ratelimit-after", *retry_after_secs));
@@ -131,6 +139,9 @@ impl ResponseError for ApiError {
             }
             Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Coded { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
         }
     }
 

@@ -92,6 +92,14 @@ fn wanted() -> Vec<Wanted> {
         },
         index("images", doc! { "owner": 1 }, false),
         index("timeline", doc! { "u": 1, "d": 1, "e": 1 }, false),
+        // The journal: someone's activity, an expense's or payment's
+        // history, a group's; entries not yet numbered (`q` null) for the
+        // sequencer, and a viewer's numbered entries for the sync.
+        index("journal", doc! { "aud": 1, "_id": 1 }, false),
+        index("journal", doc! { "e": 1, "_id": 1 }, false),
+        index("journal", doc! { "g": 1, "_id": 1 }, false),
+        // Deleted expenses and payments, oldest deletion first (the purge).
+        index("trash", doc! { "deletedAt": 1 }, false),
         Wanted {
             expire_after: Some(Duration::ZERO),
             ..index("loginfailures", doc! { "expiresAt": 1 }, false)

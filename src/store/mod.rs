@@ -3,6 +3,7 @@
 //! public function answers [`StoreError`]; steps that run inside a driver
 //! transaction keep the driver's error, whose labels drive its retries.
 
+mod batch;
 pub mod comments;
 pub mod contacts;
 mod error;
@@ -11,6 +12,7 @@ pub mod friendships;
 pub mod groups;
 pub mod images;
 mod indexes;
+pub mod journal;
 pub mod ledger;
 pub mod logins;
 pub mod paymentlog;

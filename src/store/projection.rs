@@ -11,8 +11,8 @@
 //! and, if it can be derived from the expenses, one more rebuild.
 
 use mongodb::bson::{doc, DateTime, Document};
-use mongodb::ClientSession;
 
+use super::batch::Batch;
 use super::{ledger, paymentlog, timeline, ExpenseDoc, Store};
 
 /// The commands moving a projection from `old` to `new`.
@@ -30,23 +30,19 @@ const PROJECTIONS: [Changes; 3] = [ledger::changes, timeline::changes, paymentlo
 /// balances inside groups (`grouppairs`) and the `paymentlog`.
 const LEDGER_VERSION: i32 = 5;
 
-impl Store {
-    /// Moves every projection from `old` to `new` inside the caller's
-    /// transaction.
-    pub(super) async fn apply_projections(
-        &self,
-        session: &mut ClientSession,
-        old: Option<&ExpenseDoc>,
-        new: Option<&ExpenseDoc>,
-    ) -> mongodb::error::Result<()> {
+impl Batch {
+    /// Adds the writes moving every projection from `old` to `new`.
+    pub(crate) fn project(&mut self, old: Option<&ExpenseDoc>, new: Option<&ExpenseDoc>) -> &mut Self {
         for changes in PROJECTIONS {
             for command in changes(old, new) {
-                self.db.run_command(command).session(&mut *session).await?;
+                self.command(command);
             }
         }
-        Ok(())
+        self
     }
+}
 
+impl Store {
     /// Whether the projections were built by this version of their rules.
     pub(super) async fn ledger_is_current(&self) -> mongodb::error::Result<bool> {
         Ok(self

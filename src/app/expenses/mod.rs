@@ -24,6 +24,7 @@ use crate::auth::AuthUser;
 use crate::domain::settle_share::{self, Condition};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::journal::ExpenseChange;
 use crate::store::{ExpenseDoc, ExpenseFilter, Kind, SplitDoc, Store};
 
 /// An expense as its viewer reads it, with the version for `ETag`.
@@ -55,7 +56,7 @@ pub async fn create(
         check_participants(store, user, group, &payers, &split_users),
         check_open_currencies(store, &expense)
     )?;
-    store.insert_expense(&expense).await?;
+    store.insert_expense(&expense, user.id).await?;
     rendered(app, user, &expense).await
 }
 
@@ -141,7 +142,9 @@ pub async fn update(
             return Err(ApiError::bad_request("Cannot update a settled expense"));
         }
         let edited = edit(store, user, stored, body.clone()).await?;
-        let written = store.replace_expense(&edited, stored.version).await?;
+        let written = store
+            .replace_expense(stored, &edited, ExpenseChange::Updated, user.id)
+            .await?;
         Ok(written.then_some(edited))
     })
     .await?;
@@ -186,16 +189,21 @@ fn editable_expense(
 ) -> impl Fn(&ExpenseDoc) -> Result<(), ApiError> + '_ {
     move |stored| {
         if stored.kind == Kind::Payment {
-            return Err(ApiError::bad_request(format!(
-                "This is a payment: change it with /v1/payments/{}",
-                stored.id.to_hex()
-            )));
+            return Err(is_a_payment(stored));
         }
         if access::of(stored, user.id) < Access::Edit {
             return Err(ApiError::forbidden(forbidden));
         }
         Ok(())
     }
+}
+
+/// 400 for a payment sent to an expense route.
+fn is_a_payment(stored: &ExpenseDoc) -> ApiError {
+    ApiError::bad_request(format!(
+        "This is a payment: change it with /v1/payments/{}",
+        stored.id.to_hex()
+    ))
 }
 
 /// The stored expense with the body's fields applied: the next version.
@@ -282,15 +290,77 @@ pub async fn conflict(app: &AppState, viewer: ObjectId, current: &ExpenseDoc) ->
     versions::conflict("expense", render_one(app, viewer, current).await)
 }
 
-/// Deletes the expense (its creator or a payer); `expected` as for update.
+/// Deletes the expense (anyone in it, as in Splitwise: the activity names
+/// who did); it can be restored for the retention period. `expected` as for
+/// update.
 pub async fn delete(
     app: &AppState,
     user: AuthUser,
     id: ObjectId,
     expected: Option<i64>,
 ) -> Result<(), ApiError> {
-    let forbidden = "Only the creator or the payer can delete this expense";
-    delete_as_read(app, user, id, expected, editable_expense(user, forbidden)).await
+    let allowed = move |stored: &ExpenseDoc| {
+        if stored.kind == Kind::Payment {
+            return Err(is_a_payment(stored));
+        }
+        if access::of(stored, user.id) == Access::None {
+            return Err(ApiError::forbidden(
+                "Only the people in this expense can delete it",
+            ));
+        }
+        Ok(())
+    };
+    delete_as_read(app, user, id, expected, allowed).await
+}
+
+/// Brings a deleted expense back (by any of its people).
+pub async fn restore(
+    app: &AppState,
+    user: AuthUser,
+    id: ObjectId,
+) -> Result<Versioned<ExpenseView>, ApiError> {
+    let restored = restore_as(app, user, id, Kind::Expense).await?;
+    rendered(app, user, &restored).await
+}
+
+/// How long a deleted expense or payment can be restored.
+pub const RESTORE_WINDOW: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Restores the deleted expense or payment `id` of `kind` for one of its
+/// people: not deleted (or not theirs to see) → 404, already live → 409,
+/// deleted too long ago → 410.
+pub async fn restore_as(
+    app: &AppState,
+    user: AuthUser,
+    id: ObjectId,
+    kind: Kind,
+) -> Result<ExpenseDoc, ApiError> {
+    let store = &app.store;
+    let what = kind.code();
+    let not_found = || ApiError::not_found(format!("No deleted {what} with this id"));
+    let Some(trashed) = store.trashed_by_id(id).await? else {
+        return match store.expense_by_id(id).await? {
+            Some(live) if live.kind == kind && access::of(&live, user.id) > Access::None => Err(
+                ApiError::Conflict(format!("This {what} is not deleted")),
+            ),
+            _ => Err(not_found()),
+        };
+    };
+    if trashed.doc.kind != kind || access::of(&trashed.doc, user.id) == Access::None {
+        return Err(not_found());
+    }
+    let age = DateTime::now().timestamp_millis() - trashed.deleted_at.timestamp_millis();
+    if age > i64::try_from(RESTORE_WINDOW.as_millis()).unwrap_or(i64::MAX) {
+        return Err(ApiError::coded(
+            410,
+            "RESTORE_EXPIRED",
+            format!("This {what} was deleted more than 30 days ago and can no longer be restored"),
+        ));
+    }
+    store
+        .restore_expense(&trashed, user.id)
+        .await?
+        .ok_or_else(not_found)
 }
 
 /// Deletes an expense or payment `allowed` passes, only as read, so the
@@ -304,7 +374,7 @@ pub async fn delete_as_read(
     allowed: impl Fn(&ExpenseDoc) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
     change_expense(app, user.id, id, expected, allowed, async |stored| {
-        let deleted = app.store.delete_expense(stored.id, stored.version).await?;
+        let deleted = app.store.delete_expense(stored, user.id).await?;
         Ok(deleted.then_some(()))
     })
     .await
@@ -327,11 +397,20 @@ pub async fn settle(
         Condition::HasShare(_) => ApiError::forbidden("You are not part of this expense's split"),
         Condition::ShareUnsettled(_) => ApiError::bad_request("Your split is already settled"),
     })?;
-    // One conditional write, on the same rule: it applies to whatever
-    // version is current while the rule holds.
-    let updated = store
-        .settle_split(expense.id, user.id)
-        .await?
-        .ok_or_else(|| ApiError::bad_request("Your split is already settled"))?;
+    // One conditional write, on the same rule and the version read: a
+    // change meanwhile makes it miss, and the rule is checked again on the
+    // version now current.
+    let mut expense = expense;
+    let mut attempts = 0;
+    let updated = loop {
+        if let Some(settled) = store.settle_split(&expense, user.id).await? {
+            break settled;
+        }
+        attempts += 1;
+        expense = find(store, id).await?;
+        if attempts >= versions::ATTEMPTS || settle_share::check(&expense, user.id).is_err() {
+            return Err(ApiError::bad_request("Your split is already settled"));
+        }
+    };
     rendered(app, user, &updated).await
 }

@@ -7,15 +7,18 @@ use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
-use mongodb::options::ReturnDocument;
 
+use super::batch::{missed, Batch};
+use super::journal::{expense_entry, ExpenseChange};
 use super::timeline::date_range;
 use super::{as_int, at_version, now, GroupDoc, Store};
 use crate::store::StoreError;
 
 mod document;
+pub mod trash;
 
 use document::settle_filter;
+
 pub use document::{ExpenseDoc, Kind, PayerDoc, SplitDoc};
 
 /// Which expenses a listing covers.
@@ -49,17 +52,21 @@ impl ExpenseFilter {
     }
 }
 
+const COLLECTION: &str = "expenses";
+
 impl Store {
-    /// Inserts the expense and books its balances, atomically.
-    pub async fn insert_expense(&self, expense: &ExpenseDoc) -> Result<(), StoreError> {
-        let mut session = self.client.start_session().await?;
-        session
-            .start_transaction()
-            .and_run2(async |s| {
-                self.expenses().insert_one(expense).session(&mut *s).await?;
-                self.apply_projections(s, None, Some(expense)).await
-            })
-            .await?;
+    /// Inserts the expense, books its balances and journals it, atomically,
+    /// in one `bulkWrite`.
+    pub async fn insert_expense(
+        &self,
+        expense: &ExpenseDoc,
+        actor: ObjectId,
+    ) -> Result<(), StoreError> {
+        let mut batch = Batch::new();
+        batch.insert(COLLECTION, to_document(expense)?);
+        batch.project(None, Some(expense));
+        journal(&mut batch, ExpenseChange::Created, actor, None, Some(expense));
+        self.write_batch(batch).await?;
         Ok(())
     }
 
@@ -159,118 +166,112 @@ impl Store {
         Ok((page, total))
     }
 
-    /// Replaces the expense as it was at version `read` with `expense` (whose
-    /// version is the next one) and rebooks its balances, atomically; false
-    /// when it changed meanwhile (or is gone): nothing was written.
+    /// Replaces `old` (as read) with `new` (its next version), rebooks its
+    /// balances and journals the change by `actor`, atomically; false when
+    /// it changed meanwhile (or is gone): nothing was written.
     pub async fn replace_expense(
         &self,
-        expense: &ExpenseDoc,
-        read: i64,
+        old: &ExpenseDoc,
+        new: &ExpenseDoc,
+        change: ExpenseChange,
+        actor: ObjectId,
     ) -> Result<bool, StoreError> {
-        let mut session = self.client.start_session().await?;
-        let replaced = session
-            .start_transaction()
-            .and_run2(async |s| {
-                let old = self
-                    .expenses()
-                    .find_one_and_replace(
-                        doc! { "_id": expense.id, "version": at_version(read) },
-                        expense,
-                    )
-                    .return_document(ReturnDocument::Before)
-                    .session(&mut *s)
-                    .await?;
-                let Some(old) = old else { return Ok(false) };
-                self.apply_projections(s, Some(&old), Some(expense)).await?;
-                Ok(true)
-            })
-            .await?;
-        Ok(replaced)
+        let mut batch = Batch::new();
+        batch
+            .update(COLLECTION, as_read(old), to_document(new)?)
+            .require_match();
+        batch.project(Some(old), Some(new));
+        journal(&mut batch, change, actor, Some(old), Some(new));
+        self.write_batch(batch).await
     }
 
-    /// Deletes the expense as it was at version `read`, unbooks its balances
-    /// and releases its receipt, atomically; false when it changed meanwhile
-    /// (or is gone): nothing was deleted.
-    pub async fn delete_expense(&self, id: ObjectId, read: i64) -> Result<bool, StoreError> {
-        let filter = doc! { "_id": id, "version": at_version(read) };
-        let mut session = self.client.start_session().await?;
-        let (deleted, freed) = session
-            .start_transaction()
-            .and_run2(async |s| {
-                let old = self
-                    .expenses()
-                    .find_one_and_delete(filter.clone())
-                    .session(&mut *s)
-                    .await?;
-                let Some(old) = old else {
-                    return Ok((false, None));
-                };
-                self.apply_projections(s, Some(&old), None).await?;
-                self.delete_comments_on(s, old.id).await?;
-                let freed = match &old.receipt {
-                    Some(r) => self.release_image(s, &r.id).await?,
-                    None => None,
-                };
-                Ok((true, freed))
-            })
-            .await?;
-        self.discard_files(freed).await;
-        Ok(deleted)
+    /// Deletes `old` (as read): moves it to the trash, where it can be
+    /// restored from for the retention period, unbooks its balances and
+    /// journals the deletion by `actor`, atomically; false when it changed
+    /// meanwhile (or is gone). Its comments and receipt stay with it until
+    /// the trash is purged.
+    pub async fn delete_expense(
+        &self,
+        old: &ExpenseDoc,
+        actor: ObjectId,
+    ) -> Result<bool, StoreError> {
+        let mut batch = Batch::new();
+        batch.delete(COLLECTION, as_read(old), false).require_match();
+        batch.insert(
+            trash::COLLECTION,
+            doc! {
+                "_id": old.id,
+                "doc": to_document(old)?,
+                "deletedAt": now(),
+                "deletedBy": actor,
+                "participants": old.participants.clone(),
+            },
+        );
+        batch.project(Some(old), None);
+        journal(&mut batch, ExpenseChange::Deleted, actor, Some(old), None);
+        self.write_batch(batch).await
     }
 
-    /// Marks `user`'s unsettled split settled, atomically with the balances;
-    /// None when there was none to settle. When every split but the payer's is
-    /// settled, the expense becomes settled.
+    /// Settles `user`'s share of `old` (as read, where the rule held) and
+    /// rebooks the balances, atomically; None when it changed meanwhile.
+    /// When every split but the payer's is settled, the expense becomes
+    /// settled.
     pub async fn settle_split(
         &self,
-        id: ObjectId,
+        old: &ExpenseDoc,
         user: ObjectId,
     ) -> Result<Option<ExpenseDoc>, StoreError> {
+        let at = now();
+        let mut new = old.clone();
+        new.settle_share(user, at);
+        // The rule as it is checked in memory, and the version read: an
+        // edit or another settlement meanwhile makes this write miss.
+        let mut filter = settle_filter(old.id, user);
+        filter.insert("version", at_version(old.version));
+        let mut batch = Batch::new();
+        batch
+            .update(COLLECTION, filter, to_document(&new)?)
+            .require_match();
+        batch.project(Some(old), Some(&new));
+        journal(&mut batch, ExpenseChange::Settled, user, Some(old), Some(&new));
+        Ok(self.write_batch(batch).await?.then_some(new))
+    }
+
+    /// Runs the writes in one transaction; false when a required write
+    /// missed (the transaction aborted: nothing was written).
+    pub(crate) async fn write_batch(&self, batch: Batch) -> Result<bool, StoreError> {
         let mut session = self.client.start_session().await?;
-        let settled = session
+        let batch = &batch;
+        let done = session
             .start_transaction()
-            .and_run2(async |s| {
-                let at = now();
-                let old = self
-                    .expenses()
-                    .find_one_and_update(
-                        // The rule as it is checked in memory, so an edit
-                        // that broke it meanwhile makes this write miss.
-                        settle_filter(id, user),
-                        doc! {
-                            "$set": {
-                                "splitWith.$[mine].settled": true,
-                                "splitWith.$[mine].settledAt": at,
-                                "updatedAt": at,
-                            },
-                            "$inc": { "version": 1 },
-                        },
-                    )
-                    // An array filter rather than the positional `$`: SecantusDB's
-                    // findAndModify rejects `$` ("did not find the match needed").
-                    // The filter names the user only (a user has one split; the query
-                    // already requires it unsettled): SecantusDB re-evaluates filters
-                    // after each path, so `settled: false` would skip `settledAt`.
-                    .array_filters(vec![doc! { "mine.user": user }])
-                    .return_document(ReturnDocument::Before)
-                    .session(&mut *s)
-                    .await?;
-                let Some(old) = old else { return Ok(None) };
-                let mut new = old.clone();
-                new.settle_share(user, at);
-                if new.is_settled && !old.is_settled {
-                    self.expenses()
-                        .update_one(
-                            doc! { "_id": id },
-                            doc! { "$set": { "isSettled": true, "settledAt": at } },
-                        )
-                        .session(&mut *s)
-                        .await?;
-                }
-                self.apply_projections(s, Some(&old), Some(&new)).await?;
-                Ok(Some(new))
-            })
-            .await?;
-        Ok(settled)
+            .and_run2(async |s| self.run_batch(s, batch).await)
+            .await;
+        match done {
+            Ok(()) => Ok(true),
+            Err(e) if missed(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The filter matching `e` as it was read: its id at its version.
+fn as_read(e: &ExpenseDoc) -> Document {
+    doc! { "_id": e.id, "version": at_version(e.version) }
+}
+
+fn to_document(e: &ExpenseDoc) -> Result<Document, StoreError> {
+    mongodb::bson::to_document(e).map_err(StoreError::internal)
+}
+
+/// Adds the change's journal entry to the batch.
+fn journal(
+    batch: &mut Batch,
+    change: ExpenseChange,
+    actor: ObjectId,
+    old: Option<&ExpenseDoc>,
+    new: Option<&ExpenseDoc>,
+) {
+    if let Some(entry) = expense_entry(change, actor, old, new) {
+        batch.journal(&entry);
     }
 }

@@ -163,7 +163,7 @@ impl Store {
                 width: i32::try_from(picture.width).unwrap_or(i32::MAX),
                 height: i32::try_from(picture.height).unwrap_or(i32::MAX),
             };
-            let Some(updated) = self.set_receipt(s, expense, Some(&receipt)).await? else {
+            let Some(updated) = self.set_receipt(s, expense, Some(&receipt), by).await? else {
                 return Ok(Attached::nothing(None));
             };
             let new = NewImage {
@@ -192,6 +192,7 @@ impl Store {
     pub async fn remove_receipt(
         &self,
         expense: &ExpenseDoc,
+        by: ObjectId,
     ) -> Result<Option<ExpenseDoc>, StoreError> {
         let Some(receipt) = &expense.receipt else {
             return Ok(Some(expense.clone()));
@@ -200,7 +201,7 @@ impl Store {
         let (updated, freed) = session
             .start_transaction()
             .and_run2(async |s| {
-                let Some(updated) = self.set_receipt(s, expense, None).await? else {
+                let Some(updated) = self.set_receipt(s, expense, None, by).await? else {
                     return Ok((None, Vec::new()));
                 };
                 let freed = self.release_image(s, &receipt.id).await?;

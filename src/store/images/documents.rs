@@ -8,6 +8,7 @@ use mongodb::ClientSession;
 
 use super::{stored_image_id, Abort, Blob, ImageDoc, ReceiptRef, Replacing};
 use crate::images::process::{Picture, Purpose};
+use crate::store::journal::{expense_entry, ExpenseChange};
 use crate::store::StoreError;
 use crate::store::{as_int, at_version, now, ExpenseDoc, Store};
 
@@ -121,6 +122,7 @@ impl Store {
         s: &mut ClientSession,
         expense: &ExpenseDoc,
         receipt: Option<&ReceiptRef>,
+        actor: ObjectId,
     ) -> mongodb::error::Result<Option<ExpenseDoc>> {
         let at = now();
         let change = match receipt {
@@ -134,14 +136,25 @@ impl Store {
                 "$inc": { "version": 1 },
             },
         };
-        self.expenses()
+        let updated = self
+            .expenses()
             .find_one_and_update(
                 doc! { "_id": expense.id, "version": at_version(expense.version) },
                 change,
             )
             .return_document(ReturnDocument::After)
             .session(&mut *s)
-            .await
+            .await?;
+        if let Some(updated) = &updated {
+            let change = match receipt {
+                Some(_) => ExpenseChange::ReceiptAdded,
+                None => ExpenseChange::ReceiptRemoved,
+            };
+            if let Some(entry) = expense_entry(change, actor, Some(expense), Some(updated)) {
+                self.journal().insert_one(entry).session(&mut *s).await?;
+            }
+        }
+        Ok(updated)
     }
 
     /// Inside a transaction: `id` is no longer used. Its document goes, its

@@ -1,0 +1,190 @@
+//! The `journal` collection: one entry per change, written in the change's
+//! transaction (in its `bulkWrite`, see `batch`), never updated afterwards
+//! except for the sequence number the sequencer gives it. Each entry records
+//! the actor, the time, the audience (who could see the object at that
+//! moment, fixed then) and, for edits, every changed field old → new.
+//!
+//! Entries are small (a few hundred bytes) and their cost does not depend on
+//! how much history there is: an insert with the change, reads through the
+//! `{aud, _id}`, `{e, _id}` and `{g, _id}` indexes. Activity pages read them
+//! newest first by `_id`; the offline sync reads them in the order the
+//! sequencer numbered them (`q`, see `sequence`).
+
+mod expense;
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
+use serde::{Deserialize, Serialize};
+
+pub use expense::{expense_entry, ExpenseChange};
+
+use super::batch::Batch;
+use super::{Store, StoreError};
+
+pub(super) const COLLECTION: &str = "journal";
+
+/// What an entry is about: `expense`, `payment`, `group`, `friend` (the
+/// other person's id) or `user`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObjectRef {
+    #[serde(rename = "k")]
+    pub kind: String,
+    pub id: ObjectId,
+}
+
+/// One changed field: its value before and after (absent: none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    #[serde(rename = "f")]
+    pub field: String,
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Bson>,
+    #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Bson>,
+}
+
+/// A `journal` document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntryDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// `expense.updated`, `group.member_added`, …
+    #[serde(rename = "t")]
+    pub kind: String,
+    pub at: DateTime,
+    #[serde(rename = "by")]
+    pub actor: ObjectId,
+    /// Who could see the object when it changed.
+    #[serde(rename = "aud")]
+    pub audience: Vec<ObjectId>,
+    #[serde(rename = "o")]
+    pub object: ObjectRef,
+    /// The expense or payment the entry belongs to (its history).
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub expense: Option<ObjectId>,
+    #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<ObjectId>,
+    /// What the summary names: description, amount, currency, a group's or
+    /// comment's text, the other person…
+    #[serde(rename = "s", default)]
+    pub subject: Document,
+    #[serde(rename = "ch", default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<FieldChange>,
+    /// The version of the object this change made (absent: it is gone).
+    #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// The sequence number, given after commit by the sequencer.
+    #[serde(rename = "q", default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+}
+
+impl EntryDoc {
+    /// An entry of `kind` about `object` by `actor`, now, seen by `audience`.
+    pub fn new(kind: &str, actor: ObjectId, object: ObjectRef, audience: Vec<ObjectId>) -> Self {
+        let mut audience = audience;
+        audience.sort();
+        audience.dedup();
+        Self {
+            id: ObjectId::new(),
+            kind: kind.to_owned(),
+            at: super::now(),
+            actor,
+            audience,
+            object,
+            expense: None,
+            group: None,
+            subject: Document::new(),
+            changes: Vec::new(),
+            version: None,
+            seq: None,
+        }
+    }
+
+    pub fn in_group(mut self, group: Option<ObjectId>) -> Self {
+        self.group = group;
+        self
+    }
+
+    pub fn with_subject(mut self, subject: Document) -> Self {
+        self.subject = subject;
+        self
+    }
+
+    pub(super) fn document(&self) -> Document {
+        mongodb::bson::to_document(self).unwrap_or_default()
+    }
+}
+
+/// Which entries an activity page reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ActivityFilter {
+    pub group: Option<ObjectId>,
+    pub friend: Option<ObjectId>,
+    /// One expense's or payment's history.
+    pub expense: Option<ObjectId>,
+}
+
+impl Batch {
+    /// Adds the entry to the change's writes.
+    pub(crate) fn journal(&mut self, entry: &EntryDoc) -> &mut Self {
+        self.insert(COLLECTION, entry.document())
+    }
+}
+
+impl Store {
+    pub(super) fn journal(&self) -> mongodb::Collection<EntryDoc> {
+        self.db.collection(COLLECTION)
+    }
+
+    /// Records an entry for a change that has no transaction of its own
+    /// (one document written by one command): in a transaction with it.
+    pub async fn record(&self, entry: &EntryDoc) -> Result<(), StoreError> {
+        self.journal().insert_one(entry).await?;
+        Ok(())
+    }
+
+    /// `viewer`'s entries, newest first, older than `before` (an entry id),
+    /// at most `limit`, only those `viewer` was in the audience of.
+    pub async fn activity(
+        &self,
+        viewer: ObjectId,
+        filter: ActivityFilter,
+        before: Option<ObjectId>,
+        limit: i64,
+    ) -> Result<Vec<EntryDoc>, StoreError> {
+        let mut query = doc! { "aud": viewer };
+        if let Some(e) = filter.expense {
+            query.insert("e", e);
+        }
+        if let Some(g) = filter.group {
+            query.insert("g", g);
+        }
+        if let Some(f) = filter.friend {
+            // Between the two of us: the friendship and what we share
+            // outside groups.
+            query.insert("aud", doc! { "$all": [viewer, f] });
+            query.insert("g", Bson::Null);
+        }
+        if let Some(before) = before {
+            query.insert("_id", doc! { "$lt": before });
+        }
+        // The most selective index for the filter (ascending, read
+        // backwards: see `indexes`).
+        let hint = if filter.expense.is_some() {
+            doc! { "e": 1, "_id": 1 }
+        } else if filter.group.is_some() {
+            doc! { "g": 1, "_id": 1 }
+        } else {
+            doc! { "aud": 1, "_id": 1 }
+        };
+        Ok(self
+            .journal()
+            .find(query)
+            .sort(doc! { "_id": -1 })
+            .hint(mongodb::options::Hint::Keys(hint))
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?)
+    }
+}
