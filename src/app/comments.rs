@@ -2,7 +2,7 @@
 //! them and writes one (others get 404, as if it did not exist); each
 //! person deletes only their own (others': 403).
 
-use mongodb::bson::{oid::ObjectId, DateTime};
+use mongodb::bson::{doc, oid::ObjectId, DateTime};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -14,6 +14,7 @@ use crate::auth::AuthUser;
 use crate::domain::inputs::CommentText;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::journal::{EntryDoc, ObjectRef};
 use crate::store::{CommentDoc, ExpenseDoc, Kind};
 
 /// What a comment is on: the same document kinds, named as the routes name
@@ -113,7 +114,7 @@ pub async fn add(
     id: ObjectId,
     text: CommentText,
 ) -> Result<CommentView, ApiError> {
-    visible(app, user, on, id).await?;
+    let object = visible(app, user, on, id).await?;
     let comment = CommentDoc {
         id: ObjectId::new(),
         on: id,
@@ -121,7 +122,8 @@ pub async fn add(
         text: text.into_string(),
         created_at: DateTime::now(),
     };
-    app.store.insert_comment(&comment).await?;
+    let entry = comment_entry("comment.added", user.id, &object, &comment);
+    app.store.insert_comment(&comment, &entry).await?;
     let mut views = render(app, user.id, vec![comment]).await?;
     views
         .pop()
@@ -137,7 +139,7 @@ pub async fn remove(
     id: ObjectId,
     comment: ObjectId,
 ) -> Result<(), ApiError> {
-    visible(app, user, on, id).await?;
+    let object = visible(app, user, on, id).await?;
     let found = app.store.comment(comment).await?;
     let Some(found) = found.filter(|c| c.on == id) else {
         return Err(ApiError::not_found("Comment not found"));
@@ -145,8 +147,36 @@ pub async fn remove(
     if found.author != user.id {
         return Err(ApiError::forbidden("You can only delete your own comments"));
     }
-    if !app.store.delete_comment(comment, user.id).await? {
+    let entry = comment_entry("comment.removed", user.id, &object, &found);
+    if !app.store.delete_comment(comment, user.id, &entry).await? {
         return Err(ApiError::not_found("Comment not found"));
     }
     Ok(())
+}
+
+/// The journal entry of a comment added or removed: in the object's
+/// history, seen by its people.
+fn comment_entry(
+    kind: &str,
+    actor: ObjectId,
+    object: &ExpenseDoc,
+    comment: &CommentDoc,
+) -> EntryDoc {
+    let mut entry = EntryDoc::new(
+        kind,
+        actor,
+        ObjectRef {
+            kind: object.kind.code().to_owned(),
+            id: object.id,
+        },
+        object.participants.clone(),
+    )
+    .in_group(object.group)
+    .with_subject(doc! {
+        "d": object.description.as_str(),
+        "comment": comment.id,
+        "text": comment.text.as_str(),
+    });
+    entry.expense = Some(object.id);
+    entry
 }

@@ -4,6 +4,7 @@
 //! knows nothing of HTTP, and answers with the views (read models) the
 //! handlers in `crate::http` put into the envelope.
 
+pub mod activity;
 pub mod auth;
 pub mod blocks;
 pub mod comments;

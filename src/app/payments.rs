@@ -19,7 +19,6 @@ use super::expenses::input::{
 };
 use super::expenses::view::{render, ExpenseView};
 use super::expenses::{change_expense, delete_as_read, find, rendered, Versioned};
-use crate::store::journal::ExpenseChange;
 use super::groups::member_group;
 use super::Page;
 use crate::app::schema::Id;
@@ -30,6 +29,7 @@ use crate::domain::money::{positive_amount, AmountInput, Currency};
 use crate::error::ApiError;
 use crate::error::Checks;
 use crate::state::AppState;
+use crate::store::journal::ExpenseChange;
 use crate::store::{ExpenseDoc, Kind, PayerDoc, PaymentFilter, SplitDoc, Store};
 
 /// A payment to record (`to` or `from`, and `amount`), or the fields of one

@@ -149,6 +149,28 @@ pub async fn delete(
     Ok(ok("Expense deleted successfully", serde_json::Value::Null))
 }
 
+/// Bring back a deleted expense with its balances (any of its people,
+/// within 30 days of the deletion).
+#[utoipa::path(post, path = "/v1/expenses/{id}/restore", tag = "expenses",
+    params(("id" = Id, Path, description = "The deleted expense")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The expense, restored", body = Envelope<ExpenseView>,
+            headers(("ETag" = String, description = "Its new version"))),
+        (status = 404, description = "No deleted expense of mine with this id", body = Failure),
+        (status = 409, description = "It is not deleted", body = Failure),
+        (status = 410, description = "Deleted more than 30 days ago (`RESTORE_EXPIRED`)", body = Failure),
+    ))]
+pub async fn restore(
+    user: AuthUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&path, "expense")?;
+    let answer = expenses::restore(&state, user, id).await?;
+    Ok(one("Expense restored successfully", answer))
+}
+
 /// Mark my split settled; when every split but the payers' is settled, the
 /// expense is.
 #[utoipa::path(patch, path = "/v1/expenses/{id}/settle", tag = "expenses",

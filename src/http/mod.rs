@@ -3,6 +3,7 @@
 //! parsing, and the mapping of errors to the contract's envelope. Handlers
 //! parse the request, call the application layer (`crate::app`) and render.
 
+pub mod activity;
 pub mod auth;
 pub mod blocks;
 mod caller;

@@ -23,7 +23,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::payments;
-use super::{auth, blocks, comments, contact, expenses, friends, groups, health, images};
+use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
 use super::{sessions, settle, users};
 use crate::error::ApiError;
 
@@ -75,6 +75,10 @@ use crate::error::ApiError;
         expenses::update,
         expenses::delete,
         expenses::settle,
+        expenses::restore,
+        activity::feed,
+        activity::expense_history,
+        activity::payment_history,
         images::put_receipt,
         images::delete_receipt,
         images::put_profile_image,
@@ -85,6 +89,7 @@ use crate::error::ApiError;
         payments::get,
         payments::update,
         payments::delete,
+        payments::restore,
         comments::expense_comments,
         comments::comment_on_expense,
         comments::delete_expense_comment,
@@ -108,6 +113,7 @@ use crate::error::ApiError;
         (name = "payments", description = "Money that changed hands between two people"),
         (name = "pictures", description = "Profile photos and receipts"),
         (name = "comments", description = "What people wrote on an expense or a payment"),
+        (name = "activity", description = "Who changed what, and when: the feed and one object's history"),
         (name = "contact", description = "The public contact form"),
         (name = "ops", description = "Probes"),
         (name = "docs", description = "This description"),

@@ -83,6 +83,31 @@ fn payment_id(raw: &str) -> Result<mongodb::bson::oid::ObjectId, ApiError> {
     parse_id(raw, "expense")
 }
 
+/// Bring back a deleted payment with its balances (either of its people,
+/// within 30 days of the deletion).
+#[utoipa::path(post, path = "/v1/payments/{id}/restore", tag = "payments",
+    params(("id" = Id, Path, description = "The deleted payment")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The payment, restored", body = Envelope<ExpenseView>,
+            headers(("ETag" = String, description = "Its new version"))),
+        (status = 404, description = "No deleted payment of mine with this id", body = Failure),
+        (status = 409, description = "It is not deleted", body = Failure),
+        (status = 410, description = "Deleted more than 30 days ago (`RESTORE_EXPIRED`)", body = Failure),
+    ))]
+pub async fn restore(
+    user: AuthUser,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = payment_id(&path)?;
+    let answer = payments::restore(&state, user, id).await?;
+    Ok(super::expenses::one(
+        "Payment restored successfully",
+        answer,
+    ))
+}
+
 /// One payment, for the people in it.
 #[utoipa::path(get, path = "/v1/payments/{id}", tag = "payments",
     params(("id" = Id, Path, description = "The payment")),

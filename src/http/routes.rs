@@ -17,7 +17,7 @@ use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{guard, web, FromRequest, Handler, Responder};
 
-use super::{auth, blocks, comments, contact, expenses, friends, groups, health, images};
+use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
 use super::{openapi, payments};
 use super::{sessions, settle, users};
 use crate::ratelimit::Limiter;
@@ -132,6 +132,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         DELETE "/groups/{id}/leave" => groups::leave;
         GET "/groups/{id}/settle-up" => settle::group;
 
+        GET "/activity" => activity::feed;
+
         POST "/expenses" => expenses::create;
         GET "/expenses" => expenses::list;
         GET "/expenses/group/{group_id}" => expenses::group_expenses;
@@ -140,6 +142,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         PUT "/expenses/{id}" => expenses::update;
         DELETE "/expenses/{id}" => expenses::delete;
         PATCH "/expenses/{id}/settle" => expenses::settle;
+        POST "/expenses/{id}/restore" => expenses::restore;
+        GET "/expenses/{id}/activity" => activity::expense_history;
         PUT "/expenses/{id}/receipt" => images::put_receipt;
         DELETE "/expenses/{id}/receipt" => images::delete_receipt;
         GET "/expenses/{id}/comments" => comments::expense_comments;
@@ -151,6 +155,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         GET "/payments/{id}" => payments::get;
         PUT "/payments/{id}" => payments::update;
         DELETE "/payments/{id}" => payments::delete;
+        POST "/payments/{id}/restore" => payments::restore;
+        GET "/payments/{id}/activity" => activity::payment_history;
         GET "/payments/{id}/comments" => comments::payment_comments;
         POST "/payments/{id}/comments" => comments::comment_on_payment;
         DELETE "/payments/{id}/comments/{comment_id}" => comments::delete_payment_comment;

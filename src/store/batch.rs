@@ -222,7 +222,10 @@ mod tests {
             b.ops[3],
             doc! { "update": 2, "filter": { "_id": 2 }, "updateMods": { "$inc": { "n": 1 } }, "upsert": true }
         );
-        assert_eq!(b.ops[4], doc! { "delete": 1, "filter": { "_id": "c" }, "multi": true });
+        assert_eq!(
+            b.ops[4],
+            doc! { "delete": 1, "filter": { "_id": "c" }, "multi": true }
+        );
         assert_eq!(b.required, [0]);
     }
 }

@@ -1,16 +1,20 @@
 //! The `comments` collection: what people wrote on an expense or a payment,
 //! `{_id, on, author, text, createdAt}` under an `{on: 1, _id: 1}` index
 //! (an object's comments, oldest first). Who may read or write them is the
-//! application's rule (`app::comments`); deleting an expense deletes its
-//! comments in the same transaction.
+//! application's rule (`app::comments`); they stay while their expense is in
+//! the trash and go when it is purged, in the same transaction.
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
 use mongodb::ClientSession;
 use serde::{Deserialize, Serialize};
 
+use super::batch::Batch;
+use super::journal::EntryDoc;
 use super::Store;
 use crate::store::StoreError;
+
+const COLLECTION: &str = "comments";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -26,11 +30,19 @@ pub struct CommentDoc {
 
 impl Store {
     fn comments(&self) -> mongodb::Collection<CommentDoc> {
-        self.db.collection("comments")
+        self.db.collection(COLLECTION)
     }
 
-    pub async fn insert_comment(&self, comment: &CommentDoc) -> Result<(), StoreError> {
-        self.comments().insert_one(comment).await?;
+    /// Inserts the comment and its journal entry, atomically.
+    pub async fn insert_comment(
+        &self,
+        comment: &CommentDoc,
+        entry: &EntryDoc,
+    ) -> Result<(), StoreError> {
+        let mut batch = Batch::new();
+        let document = mongodb::bson::to_document(comment).map_err(StoreError::internal)?;
+        batch.insert(COLLECTION, document).journal(entry);
+        self.write_batch(batch).await?;
         Ok(())
     }
 
@@ -61,14 +73,20 @@ impl Store {
         Ok(self.comments().find_one(doc! { "_id": id }).await?)
     }
 
-    /// Deletes comment `id` if `author` wrote it; false when it was already
-    /// gone.
-    pub async fn delete_comment(&self, id: ObjectId, author: ObjectId) -> Result<bool, StoreError> {
-        let result = self
-            .comments()
-            .delete_one(doc! { "_id": id, "author": author })
-            .await?;
-        Ok(result.deleted_count == 1)
+    /// Deletes comment `id` if `author` wrote it, with its journal entry,
+    /// atomically; false when it was already gone.
+    pub async fn delete_comment(
+        &self,
+        id: ObjectId,
+        author: ObjectId,
+        entry: &EntryDoc,
+    ) -> Result<bool, StoreError> {
+        let mut batch = Batch::new();
+        batch
+            .delete(COLLECTION, doc! { "_id": id, "author": author }, false)
+            .require_match()
+            .journal(entry);
+        self.write_batch(batch).await
     }
 
     /// Inside the transaction that deletes the expense or payment `on`.

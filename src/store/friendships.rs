@@ -11,6 +11,7 @@ use mongodb::bson::{doc, oid::ObjectId, Document};
 use mongodb::ClientSession;
 use serde::Deserialize;
 
+use super::journal::{EntryDoc, ObjectRef};
 use super::{now, Store};
 use crate::domain::friendship::{Target, Typed, MAX_BLOCKED, MAX_FRIENDS};
 use crate::store::StoreError;
@@ -58,6 +59,20 @@ pub(super) fn known_as(by: ObjectId, typed: &Typed) -> Document {
         entry.insert("phoneNumber", phone);
     }
     entry
+}
+
+/// The journal entry of a change between `me` and `other`, by `me`.
+fn friend_entry(kind: &str, me: ObjectId, other: ObjectId, audience: Vec<ObjectId>) -> EntryDoc {
+    EntryDoc::new(
+        kind,
+        me,
+        ObjectRef {
+            kind: "friend".into(),
+            id: other,
+        },
+        audience,
+    )
+    .with_subject(doc! { "a": me, "b": other })
 }
 
 /// Matches a user whose list of `field` has room for one more.
@@ -120,6 +135,8 @@ impl Store {
             }
         }
         if !written.is_empty() {
+            self.journal_friends(s, "friend.added", me, &written)
+                .await?;
             self.users()
                 .update_one(
                     doc! { "_id": me },
@@ -167,7 +184,29 @@ impl Store {
             )
             .session(&mut *s)
             .await?;
+        self.journal_friends(s, "friend.accepted", me, others)
+            .await?;
         Ok(true)
+    }
+
+    /// Journals `kind` by `me` with each of `others`, seen by both, inside
+    /// the caller's transaction.
+    async fn journal_friends(
+        &self,
+        s: &mut ClientSession,
+        kind: &str,
+        me: ObjectId,
+        others: &[ObjectId],
+    ) -> mongodb::error::Result<()> {
+        if others.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<EntryDoc> = others
+            .iter()
+            .map(|other| friend_entry(kind, me, *other, vec![me, *other]))
+            .collect();
+        self.journal().insert_many(entries).session(&mut *s).await?;
+        Ok(())
     }
 
     /// Ends whatever connects `a` and `b`, both ways, inside the caller's
@@ -196,6 +235,9 @@ impl Store {
                 .session(&mut *s)
                 .await?;
             connected |= done.modified_count == 1;
+        }
+        if connected {
+            self.journal_friends(s, "friend.removed", a, &[b]).await?;
         }
         Ok(connected)
     }
@@ -262,6 +304,11 @@ impl Store {
                     return Ok(false);
                 }
                 self.disconnect_in(s, me, other).await?;
+                // Only the blocker hears of it.
+                self.journal()
+                    .insert_one(friend_entry("friend.blocked", me, other, vec![me]))
+                    .session(&mut *s)
+                    .await?;
                 Ok(true)
             })
             .await?)

@@ -12,6 +12,7 @@ use super::{at_version, now, Store};
 use crate::domain::friendship::Typed;
 use crate::domain::group::Role;
 use crate::domain::months::MonthCounts;
+use crate::store::journal::EntryDoc;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,7 +64,7 @@ impl Store {
     /// Inserts the group and, atomically, sends the creator's friend request
     /// to every member not connected with them yet (which reveals nothing of
     /// either: contact details follow only acceptance).
-    pub async fn create_group(&self, group: &GroupDoc) -> Result<(), StoreError> {
+    pub async fn create_group(&self, group: &GroupDoc, entry: &EntryDoc) -> Result<(), StoreError> {
         let requests: Vec<Request> = group
             .members
             .iter()
@@ -78,6 +79,7 @@ impl Store {
             .start_transaction()
             .and_run2(async |s| {
                 self.groups().insert_one(group).session(&mut *s).await?;
+                self.journal().insert_one(entry).session(&mut *s).await?;
                 self.request_in(s, group.created_by, &requests).await?;
                 Ok(())
             })
@@ -161,28 +163,23 @@ impl Store {
     }
 
     /// Applies `update` to the group only while it is active and at version
-    /// `read`, counting the version up; with `request` (inviter, request) the
-    /// inviter's friend request goes to the new member in the same transaction. None when the group
-    /// changed meanwhile (or was deleted): nothing was written.
+    /// `read`, counting the version up, and journals it (`entry` of the group
+    /// as written); with `request` (inviter, request) the inviter's friend
+    /// request goes to the new member. All in one transaction. None when the
+    /// group changed meanwhile (or was deleted): nothing was written.
     pub async fn change_group(
         &self,
         id: ObjectId,
         read: i64,
         mut update: Document,
         request: Option<(ObjectId, Request)>,
+        entry: impl Fn(&GroupDoc) -> EntryDoc,
     ) -> Result<Option<GroupDoc>, StoreError> {
         let filter = doc! { "_id": id, "isActive": true, "version": at_version(read) };
         let mut set = update.get_document("$set").cloned().unwrap_or_default();
         set.insert("updatedAt", now());
         update.insert("$set", set);
         update.insert("$inc", doc! { "version": 1 });
-        let Some((inviter, request)) = request else {
-            return Ok(self
-                .groups()
-                .find_one_and_update(filter, update)
-                .return_document(ReturnDocument::After)
-                .await?);
-        };
         let mut session = self.client.start_session().await?;
         let updated = session
             .start_transaction()
@@ -193,11 +190,18 @@ impl Store {
                     .return_document(ReturnDocument::After)
                     .session(&mut *s)
                     .await?;
-                if updated.is_some() {
-                    self.request_in(s, inviter, std::slice::from_ref(&request))
+                let Some(updated) = updated else {
+                    return Ok(None);
+                };
+                self.journal()
+                    .insert_one(entry(&updated))
+                    .session(&mut *s)
+                    .await?;
+                if let Some((inviter, request)) = &request {
+                    self.request_in(s, *inviter, std::slice::from_ref(request))
                         .await?;
                 }
-                Ok(updated)
+                Ok(Some(updated))
             })
             .await?;
         Ok(updated)

@@ -32,7 +32,11 @@ const LEDGER_VERSION: i32 = 5;
 
 impl Batch {
     /// Adds the writes moving every projection from `old` to `new`.
-    pub(crate) fn project(&mut self, old: Option<&ExpenseDoc>, new: Option<&ExpenseDoc>) -> &mut Self {
+    pub(crate) fn project(
+        &mut self,
+        old: Option<&ExpenseDoc>,
+        new: Option<&ExpenseDoc>,
+    ) -> &mut Self {
         for changes in PROJECTIONS {
             for command in changes(old, new) {
                 self.command(command);

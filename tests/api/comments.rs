@@ -181,7 +181,7 @@ async fn payments_take_comments_from_their_two_parties_only() {
 }
 
 #[tokio::test]
-async fn deleting_an_expense_deletes_its_comments() {
+async fn comments_stay_with_a_deleted_expense_until_the_purge() {
     let app = spawn_app().await;
     let (al, bo, path) = lunch(&app).await;
     let id = path.split('/').nth(3).expect("the expense id").to_owned();
@@ -195,7 +195,26 @@ async fn deleting_an_expense_deletes_its_comments() {
     assert_eq!(comments.count_documents(doc! {}).await.expect("count"), 1);
     let (status, res) = app.delete(&format!("/v1/expenses/{id}"), &al.token).await;
     assert_eq!(status, StatusCode::OK, "{res}");
-    assert_eq!(comments.count_documents(doc! {}).await.expect("count"), 0);
     let (status, _) = app.get(&path, &bo.token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Restored, the expense has its comments back.
+    let (status, res) = app
+        .post(&format!("/v1/expenses/{id}/restore"), &bo.token, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    let (status, res) = app.get(&path, &bo.token).await;
+    assert_eq!(status, StatusCode::OK, "{res}");
+    assert_eq!(res["data"][0]["text"], "hm");
+    // Deleted again and purged: the comments go with it.
+    let (status, _) = app.delete(&format!("/v1/expenses/{id}"), &al.token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(comments.count_documents(doc! {}).await.expect("count"), 1);
+    let purged = app
+        .store()
+        .await
+        .purge_trash(std::time::Duration::ZERO, 100)
+        .await
+        .expect("purge");
+    assert_eq!(purged, 1);
+    assert_eq!(comments.count_documents(doc! {}).await.expect("count"), 0);
 }

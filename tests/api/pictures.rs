@@ -433,12 +433,21 @@ async fn receipts_are_for_the_people_of_the_expense_and_go_with_it() {
         StatusCode::UNAUTHORIZED
     );
 
-    // Replaced, then the expense deleted: nothing stays behind.
+    // Replaced, then the expense deleted: the receipt stays while the
+    // expense can be restored, and the purge after the retention period
+    // leaves nothing behind.
     let (status, _) = put_raw(&app, &path, &al.token, "image/webp", webp(&photo(640, 480))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(stored(&app).await, [1, 1, 1, 1]);
     let (status, body) = app.delete(&format!("/v1/expenses/{id}"), &al.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(stored(&app).await, [1, 1, 1, 1]);
+    let store = app.store().await;
+    let purged = store
+        .purge_trash(std::time::Duration::ZERO, 100)
+        .await
+        .expect("purge");
+    assert_eq!(purged, 1);
     assert_eq!(stored(&app).await, [0, 0, 0, 0]);
 
     let other = app

@@ -340,9 +340,9 @@ pub async fn restore_as(
     let not_found = || ApiError::not_found(format!("No deleted {what} with this id"));
     let Some(trashed) = store.trashed_by_id(id).await? else {
         return match store.expense_by_id(id).await? {
-            Some(live) if live.kind == kind && access::of(&live, user.id) > Access::None => Err(
-                ApiError::Conflict(format!("This {what} is not deleted")),
-            ),
+            Some(live) if live.kind == kind && access::of(&live, user.id) > Access::None => {
+                Err(ApiError::Conflict(format!("This {what} is not deleted")))
+            }
             _ => Err(not_found()),
         };
     };

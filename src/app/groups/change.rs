@@ -2,7 +2,7 @@
 //! every write of a group is decided on the group as read and written only
 //! if it is still at that version (`crate::app::versions::retry`).
 
-use mongodb::bson::{oid::ObjectId, Document};
+use mongodb::bson::{doc, oid::ObjectId, Document};
 
 use super::view::render_one;
 use crate::app::versions;
@@ -10,6 +10,7 @@ use crate::auth::AuthUser;
 use crate::domain::group::Role;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::journal::{EntryDoc, FieldChange, ObjectRef};
 use crate::store::{GroupDoc, Request, Store};
 
 /// An active group: unknown or deleted → 404.
@@ -45,6 +46,7 @@ pub async fn change_group(
     id: ObjectId,
     expected: Option<i64>,
     request: Option<(ObjectId, Request)>,
+    event: GroupEvent,
     decide: impl Fn(&GroupDoc) -> Result<Document, ApiError>,
 ) -> Result<GroupDoc, ApiError> {
     let store = &app.store;
@@ -54,8 +56,9 @@ pub async fn change_group(
         if expected.is_some_and(|v| v != group.version) {
             return Err(conflict(app, viewer, &group).await);
         }
+        let entry = |after: &GroupDoc| group_entry(event, viewer, Some(&group), after);
         Ok(store
-            .change_group(group.id, group.version, update, request.clone())
+            .change_group(group.id, group.version, update, request.clone(), entry)
             .await?)
     })
     .await?;
@@ -63,6 +66,80 @@ pub async fn change_group(
         Some(changed) => Ok(changed),
         None => Err(conflict(app, viewer, &active_group(store, id).await?).await),
     }
+}
+
+/// What a change of a group did, for its journal entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupEvent {
+    Created,
+    /// Renamed, or its description changed.
+    Updated,
+    MemberAdded(ObjectId),
+    MemberRemoved(ObjectId),
+    /// The actor left.
+    Left,
+    RoleChanged(ObjectId),
+    Deleted,
+}
+
+/// The journal entry of `event` by `actor`, the group going from `before`
+/// to `after`: seen by the members before and after (a member removed sees
+/// that they were).
+pub fn group_entry(
+    event: GroupEvent,
+    actor: ObjectId,
+    before: Option<&GroupDoc>,
+    after: &GroupDoc,
+) -> EntryDoc {
+    let (kind, member) = match event {
+        GroupEvent::Created => ("group.created", None),
+        GroupEvent::Updated => ("group.updated", None),
+        GroupEvent::MemberAdded(m) => ("group.member_added", Some(m)),
+        GroupEvent::MemberRemoved(m) => ("group.member_removed", Some(m)),
+        GroupEvent::Left => ("group.member_left", Some(actor)),
+        GroupEvent::RoleChanged(m) => ("group.role_changed", Some(m)),
+        GroupEvent::Deleted => ("group.deleted", None),
+    };
+    let audience = before
+        .into_iter()
+        .chain([after])
+        .flat_map(|g| g.members.iter().map(|m| m.user))
+        .chain(member)
+        .collect();
+    let mut subject = doc! { "name": after.name.as_str() };
+    if let Some(m) = member {
+        subject.insert("member", m);
+        if let Some(role) = after.member(m).map(|x| x.role) {
+            subject.insert("role", role.as_str());
+        }
+    }
+    let mut entry = EntryDoc::new(
+        kind,
+        actor,
+        ObjectRef {
+            kind: "group".into(),
+            id: after.id,
+        },
+        audience,
+    )
+    .in_group(Some(after.id))
+    .with_subject(subject);
+    entry.version = (event != GroupEvent::Deleted).then_some(after.version);
+    if let Some(before) = before {
+        for (field, from, to) in [
+            ("name", &before.name, &after.name),
+            ("description", &before.description, &after.description),
+        ] {
+            if from != to {
+                entry.changes.push(FieldChange {
+                    field: field.into(),
+                    from: Some(from.as_str().into()),
+                    to: Some(to.as_str().into()),
+                });
+            }
+        }
+    }
+    entry
 }
 
 /// 409 `VERSION_CONFLICT` with the group as it is now.

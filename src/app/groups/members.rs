@@ -5,7 +5,7 @@
 
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 
-use super::change::{change_group, is_admin, member_group, not_a_member};
+use super::change::{change_group, is_admin, member_group, not_a_member, GroupEvent};
 use super::view::{render_one, GroupView};
 use crate::auth::AuthUser;
 use crate::domain::email::Email;
@@ -75,7 +75,8 @@ pub async fn add_member(
         },
     };
     let request = Some((user.id, request));
-    let updated = change_group(app, user.id, group_id, expected, request, |group| {
+    let event = GroupEvent::MemberAdded(invitee.id);
+    let updated = change_group(app, user.id, group_id, expected, request, event, |group| {
         may_add(group)?;
         if group.is_member(invitee.id) {
             return Err(ApiError::bad_request(
@@ -99,7 +100,12 @@ pub async fn remove_member(
     member: ObjectId,
     expected: Option<i64>,
 ) -> Result<GroupView, ApiError> {
-    let updated = change_group(app, user.id, group_id, expected, None, |group| {
+    let event = if member == user.id {
+        GroupEvent::Left
+    } else {
+        GroupEvent::MemberRemoved(member)
+    };
+    let updated = change_group(app, user.id, group_id, expected, None, event, |group| {
         let Some(me) = group.member(user.id) else {
             return Err(not_a_member());
         };
@@ -127,7 +133,8 @@ pub async fn change_role(
     role: Role,
     expected: Option<i64>,
 ) -> Result<GroupView, ApiError> {
-    let updated = change_group(app, user.id, group_id, expected, None, |group| {
+    let event = GroupEvent::RoleChanged(member);
+    let updated = change_group(app, user.id, group_id, expected, None, event, |group| {
         if !group.is_member(user.id) {
             return Err(not_a_member());
         }
@@ -161,12 +168,20 @@ pub async fn leave(
     group_id: ObjectId,
     expected: Option<i64>,
 ) -> Result<(), ApiError> {
-    change_group(app, user.id, group_id, expected, None, |group| {
-        if !group.is_member(user.id) {
-            return Err(ApiError::bad_request("You are not a member of this group"));
-        }
-        members_without(group, user.id)
-    })
+    change_group(
+        app,
+        user.id,
+        group_id,
+        expected,
+        None,
+        GroupEvent::Left,
+        |group| {
+            if !group.is_member(user.id) {
+                return Err(ApiError::bad_request("You are not a member of this group"));
+            }
+            members_without(group, user.id)
+        },
+    )
     .await?;
     Ok(())
 }

@@ -18,7 +18,7 @@ use crate::domain::inputs::{GroupDescription, GroupName};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{GroupDoc, MemberDoc};
-use change::{change_group, is_admin, not_a_member};
+use change::{change_group, group_entry, is_admin, not_a_member, GroupEvent};
 
 /// A new group as requested: at most [`MAX_MEMBERS`] member ids.
 pub struct NewGroup {
@@ -75,7 +75,8 @@ pub async fn create(app: &AppState, user: AuthUser, new: NewGroup) -> Result<Gro
         expense_months: Default::default(),
         version: 1,
     };
-    store.create_group(&group).await?;
+    let entry = group_entry(GroupEvent::Created, user.id, None, &group);
+    store.create_group(&group, &entry).await?;
     render_one(app, user.id, &group).await
 }
 
@@ -112,7 +113,8 @@ pub async fn update(
     if let Some(description) = changes.description {
         set.insert("description", description.into_string());
     }
-    let updated = change_group(app, user.id, id, expected, None, |group| {
+    let event = GroupEvent::Updated;
+    let updated = change_group(app, user.id, id, expected, None, event, |group| {
         if !group.is_member(user.id) {
             return Err(not_a_member());
         }
@@ -129,14 +131,22 @@ pub async fn delete(
     id: ObjectId,
     expected: Option<i64>,
 ) -> Result<(), ApiError> {
-    change_group(app, user.id, id, expected, None, |group| {
-        if !is_admin(group, user.id) {
-            return Err(ApiError::forbidden(
-                "Only the group's admins can delete this group",
-            ));
-        }
-        Ok(doc! { "$set": { "isActive": false } })
-    })
+    change_group(
+        app,
+        user.id,
+        id,
+        expected,
+        None,
+        GroupEvent::Deleted,
+        |group| {
+            if !is_admin(group, user.id) {
+                return Err(ApiError::forbidden(
+                    "Only the group's admins can delete this group",
+                ));
+            }
+            Ok(doc! { "$set": { "isActive": false } })
+        },
+    )
     .await?;
     Ok(())
 }

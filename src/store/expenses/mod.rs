@@ -65,7 +65,13 @@ impl Store {
         let mut batch = Batch::new();
         batch.insert(COLLECTION, to_document(expense)?);
         batch.project(None, Some(expense));
-        journal(&mut batch, ExpenseChange::Created, actor, None, Some(expense));
+        journal(
+            &mut batch,
+            ExpenseChange::Created,
+            actor,
+            None,
+            Some(expense),
+        );
         self.write_batch(batch).await?;
         Ok(())
     }
@@ -196,7 +202,9 @@ impl Store {
         actor: ObjectId,
     ) -> Result<bool, StoreError> {
         let mut batch = Batch::new();
-        batch.delete(COLLECTION, as_read(old), false).require_match();
+        batch
+            .delete(COLLECTION, as_read(old), false)
+            .require_match();
         batch.insert(
             trash::COLLECTION,
             doc! {
@@ -233,14 +241,27 @@ impl Store {
             .update(COLLECTION, filter, to_document(&new)?)
             .require_match();
         batch.project(Some(old), Some(&new));
-        journal(&mut batch, ExpenseChange::Settled, user, Some(old), Some(&new));
+        journal(
+            &mut batch,
+            ExpenseChange::Settled,
+            user,
+            Some(old),
+            Some(&new),
+        );
         Ok(self.write_batch(batch).await?.then_some(new))
     }
 
     /// Runs the writes in one transaction; false when a required write
     /// missed (the transaction aborted: nothing was written).
     pub(crate) async fn write_batch(&self, batch: Batch) -> Result<bool, StoreError> {
-        let mut session = self.client.start_session().await?;
+        // Not causally consistent: a retried transaction would otherwise
+        // send `readConcern` with its first command, which SecantusDB
+        // refuses on `bulkWrite` (the writes need no causal read anyway).
+        let mut session = self
+            .client
+            .start_session()
+            .causal_consistency(false)
+            .await?;
         let batch = &batch;
         let done = session
             .start_transaction()

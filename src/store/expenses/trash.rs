@@ -75,8 +75,8 @@ impl Store {
     /// purging together remove each once); at most `limit` per call.
     /// Returns how many were purged.
     pub async fn purge_trash(&self, retention: Duration, limit: i64) -> Result<u64, StoreError> {
-        let cutoff = now().timestamp_millis()
-            - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let cutoff =
+            now().timestamp_millis() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
         let due: Vec<Document> = self
             .db
             .collection::<Document>(COLLECTION)

@@ -129,7 +129,11 @@ fn changes(old: &ExpenseDoc, new: &ExpenseDoc) -> Vec<FieldChange> {
         ),
         ("notes", opt(&old.notes), opt(&new.notes)),
         ("paidBy", Some(old.paid_by.into()), Some(new.paid_by.into())),
-        ("payers", Some(payers(&old.payers)), Some(payers(&new.payers))),
+        (
+            "payers",
+            Some(payers(&old.payers)),
+            Some(payers(&new.payers)),
+        ),
         (
             "splitType",
             mongodb::bson::to_bson(&old.split_type).ok(),
@@ -141,9 +145,12 @@ fn changes(old: &ExpenseDoc, new: &ExpenseDoc) -> Vec<FieldChange> {
             Some(splits(&new.split_with)),
         ),
     ];
+    // With one payer before and after, the payer's amount is the total's:
+    // `paidBy` and `amount` say it all.
+    let one_payer = old.payers.len() <= 1 && new.payers.len() <= 1;
     fields
         .into_iter()
-        .filter(|(_, a, b)| a != b)
+        .filter(|(field, a, b)| a != b && !(one_payer && *field == "payers"))
         .map(|(field, from, to)| FieldChange {
             field: field.to_owned(),
             from,
@@ -198,7 +205,8 @@ mod tests {
         assert_eq!(e.actor, b);
         assert_eq!(e.version, Some(2));
         let fields: Vec<&str> = e.changes.iter().map(|c| c.field.as_str()).collect();
-        assert_eq!(fields, ["description", "amount", "payers", "splits"]);
+        // One payer: the payer's amount follows the total, not listed.
+        assert_eq!(fields, ["description", "amount", "splits"]);
         assert_eq!(e.changes[0].from, Some(Bson::String("Taxi".into())));
         assert_eq!(e.changes[0].to, Some(Bson::String("Airport taxi".into())));
         assert_eq!(e.changes[1].from, Some(Bson::Int64(2000)));
