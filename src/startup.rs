@@ -249,6 +249,48 @@ async fn sweep_pictures(state: web::Data<AppState>) {
     }
 }
 
+/// Numbers new journal entries and fills the sync feeds, a few times a
+/// second (every replica may: see `store::journal::sequence`).
+async fn sequence_journal(state: web::Data<AppState>) {
+    const BATCH: i64 = 500;
+    let (store, readiness) = (&state.store, &state.readiness);
+    while !readiness.wait_ready(Duration::from_secs(60)).await {}
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        loop {
+            match store.sequence_journal(BATCH).await {
+                Ok(n) if n as i64 == BATCH => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = ?e, "numbering the journal failed; will retry");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Removes for good, every hour, what was deleted longer ago than it can be
+/// restored (with its comments and receipt).
+async fn purge_trash(state: web::Data<AppState>) {
+    let (store, readiness) = (&state.store, &state.readiness);
+    while !readiness.wait_ready(Duration::from_secs(60)).await {}
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match store
+            .purge_trash(crate::app::expenses::RESTORE_WINDOW, 1000)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged deleted expenses and payments"),
+            Err(e) => tracing::warn!(error = ?e, "purging the trash failed; will retry"),
+        }
+    }
+}
+
 /// Drops rate-limiter state of clients not seen recently, so memory stays bounded.
 async fn prune_limiters(limiters: Vec<Limiter>, state: web::Data<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -327,6 +369,8 @@ async fn run(
         prune_limiters(limiters, state.clone()),
     );
     tasks.spawn("sweep the pictures", sweep_pictures(state.clone()));
+    tasks.spawn("number the journal", sequence_journal(state.clone()));
+    tasks.spawn("purge the trash", purge_trash(state.clone()));
     let public_metrics = settings.server.public_metrics;
     let body_limit = settings.server.body_limit_bytes;
     let origins = settings.cors.allowed_origins.clone();

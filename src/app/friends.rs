@@ -90,6 +90,39 @@ pub async fn list(app: &AppState, user: AuthUser) -> Result<FriendsView, ApiErro
     })
 }
 
+/// Those of `ids` who are my registered friends (in any state) now, as
+/// `GET /v1/users/friends` lists them; the others are left out.
+pub async fn friend_views(
+    app: &AppState,
+    user: AuthUser,
+    ids: &[ObjectId],
+) -> Result<std::collections::HashMap<ObjectId, FriendView>, ApiError> {
+    let store = &app.store;
+    let doc = me(store, user).await?;
+    let relations = doc.relations();
+    let wanted: Vec<ObjectId> = ids
+        .iter()
+        .copied()
+        .filter(|id| relations.status(*id).is_some())
+        .collect();
+    let people = store.people(user.id, &wanted).await?;
+    Ok(people
+        .iter()
+        .filter_map(|p| {
+            let view = FriendView::of(p, relations.status(p.id)?, &app.links);
+            Some((p.id, view))
+        })
+        .collect())
+}
+
+/// My registered friends' ids (every state), in id order.
+pub async fn friend_ids(app: &AppState, user: AuthUser) -> Result<Vec<ObjectId>, ApiError> {
+    let mut ids = me(&app.store, user).await?.friends;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
 /// What a bulk add answers: how many were added and made pending, and the
 /// result of each entry.
 pub struct Added {

@@ -17,6 +17,7 @@ pub mod pictures;
 pub mod schema;
 pub mod sessions;
 pub mod settle;
+pub mod sync;
 pub mod users;
 pub mod versions;
 pub mod views;

@@ -21,6 +21,7 @@ pub mod payments;
 pub mod routes;
 pub mod sessions;
 pub mod settle;
+pub mod sync;
 pub mod users;
 pub mod versions;
 

@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::payments;
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{sessions, settle, users};
+use super::{sessions, settle, sync, users};
 use crate::error::ApiError;
 
 #[derive(OpenApi)]
@@ -77,6 +77,7 @@ use crate::error::ApiError;
         expenses::settle,
         expenses::restore,
         activity::feed,
+        sync::sync,
         activity::expense_history,
         activity::payment_history,
         images::put_receipt,
@@ -113,6 +114,7 @@ use crate::error::ApiError;
         (name = "payments", description = "Money that changed hands between two people"),
         (name = "pictures", description = "Profile photos and receipts"),
         (name = "comments", description = "What people wrote on an expense or a payment"),
+        (name = "sync", description = "Offline sync: a snapshot, then every change since a cursor"),
         (name = "activity", description = "Who changed what, and when: the feed and one object's history"),
         (name = "contact", description = "The public contact form"),
         (name = "ops", description = "Probes"),

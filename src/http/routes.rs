@@ -19,7 +19,7 @@ use actix_web::{guard, web, FromRequest, Handler, Responder};
 
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
 use super::{openapi, payments};
-use super::{sessions, settle, users};
+use super::{sessions, settle, sync, users};
 use crate::ratelimit::Limiter;
 
 /// The rate-limit bucket of an endpoint, on top of the API's general one.
@@ -133,6 +133,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         GET "/groups/{id}/settle-up" => settle::group;
 
         GET "/activity" => activity::feed;
+        GET "/sync" => sync::sync;
 
         POST "/expenses" => expenses::create;
         GET "/expenses" => expenses::list;

@@ -143,6 +143,20 @@ impl Store {
             .await?)
     }
 
+    /// The groups with these ids (active or not), in id order.
+    pub async fn groups_by_ids(&self, ids: &[ObjectId]) -> Result<Vec<GroupDoc>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .groups()
+            .find(doc! { "_id": { "$in": ids } })
+            .sort(doc! { "_id": 1 })
+            .await?
+            .try_collect()
+            .await?)
+    }
+
     /// Whether `a` and `b` are both members of an active group.
     pub async fn share_a_group(&self, a: ObjectId, b: ObjectId) -> Result<bool, StoreError> {
         let found = self

@@ -162,6 +162,36 @@ impl Store {
             .collect())
     }
 
+    /// The ids of `user`'s expenses and payments in id order, after `after`,
+    /// at most `limit`: a snapshot's pages (the entry ids sort by expense
+    /// within a user).
+    pub async fn timeline_ids_after(
+        &self,
+        user: ObjectId,
+        after: Option<ObjectId>,
+        limit: i64,
+    ) -> Result<Vec<ObjectId>, StoreError> {
+        let from = match after {
+            Some(e) => doc! { "$gt": entry_id(user, e) },
+            None => doc! { "$gt": format!("{}:", user.to_hex()) },
+        };
+        let mut range = from;
+        range.insert("$lt", format!("{};", user.to_hex()));
+        let entries: Vec<Document> = self
+            .timeline()
+            .find(doc! { "_id": range })
+            .sort(doc! { "_id": 1 })
+            .limit(limit)
+            .projection(doc! { "_id": 0, "e": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(entries
+            .iter()
+            .filter_map(|d| d.get_object_id("e").ok())
+            .collect())
+    }
+
     /// The timeline as stored and as it follows from the expenses, sorted.
     /// For consistency checks.
     pub async fn timeline_stored_and_expected(

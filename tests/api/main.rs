@@ -28,6 +28,7 @@ mod samples;
 mod sessions;
 mod snapshots;
 mod splits;
+mod sync;
 mod trust;
 mod upgrade;
 mod users;

@@ -135,6 +135,12 @@ impl Store {
         Ok((self.expenses_in_order(&ids).await?, total))
     }
 
+    /// The expenses and payments with these ids, in this order (missing
+    /// ones left out).
+    pub async fn expenses_by_ids(&self, ids: &[ObjectId]) -> Result<Vec<ExpenseDoc>, StoreError> {
+        self.expenses_in_order(ids).await
+    }
+
     /// The expenses with these ids, in this order (missing ones left out).
     pub(super) async fn expenses_in_order(
         &self,

@@ -97,29 +97,53 @@ impl Store {
                 .and_then(|d| d.get_document("receipt").ok())
                 .and_then(|r| r.get_str("id").ok())
                 .map(str::to_owned);
+            // By hand rather than with `and_run2`: the purge runs in a
+            // spawned task, which must be `Send`. A conflict (another
+            // replica purging it) leaves it to the other.
             let mut session = self.client.start_session().await?;
-            let (gone, freed) = session
-                .start_transaction()
-                .and_run2(async |s| {
-                    let gone = self
-                        .trash()
-                        .delete_one(doc! { "_id": id })
-                        .session(&mut *s)
-                        .await?;
-                    if gone.deleted_count == 0 {
-                        return Ok((false, None));
+            session.start_transaction().await?;
+            let step = self.purge_in(&mut session, id, receipt.as_deref()).await;
+            let (gone, freed) = match step {
+                Ok(done) => match session.commit_transaction().await {
+                    Ok(()) => done,
+                    Err(e) => {
+                        tracing::warn!(error = %e, %id, "purging a deleted expense did not commit");
+                        continue;
                     }
-                    self.delete_comments_on(s, id).await?;
-                    let freed = match &receipt {
-                        Some(r) => self.release_image(s, r).await?,
-                        None => None,
-                    };
-                    Ok((true, freed))
-                })
-                .await?;
+                },
+                Err(e) => {
+                    let _ = session.abort_transaction().await;
+                    tracing::warn!(error = %e, %id, "purging a deleted expense failed");
+                    continue;
+                }
+            };
             self.discard_files(freed).await;
             purged += u64::from(gone);
         }
         Ok(purged)
+    }
+
+    /// Inside the purge's transaction: the trash document, its comments and
+    /// its receipt go; whether it was still there, and the file freed.
+    async fn purge_in(
+        &self,
+        s: &mut mongodb::ClientSession,
+        id: ObjectId,
+        receipt: Option<&str>,
+    ) -> mongodb::error::Result<(bool, Option<ObjectId>)> {
+        let gone = self
+            .trash()
+            .delete_one(doc! { "_id": id })
+            .session(&mut *s)
+            .await?;
+        if gone.deleted_count == 0 {
+            return Ok((false, None));
+        }
+        self.delete_comments_on(s, id).await?;
+        let freed = match receipt {
+            Some(r) => self.release_image(s, r).await?,
+            None => None,
+        };
+        Ok((true, freed))
     }
 }

@@ -11,6 +11,7 @@
 //! sequencer numbered them (`q`, see `sequence`).
 
 mod expense;
+pub mod sequence;
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
@@ -22,6 +23,11 @@ use super::batch::Batch;
 use super::{Store, StoreError};
 
 pub(super) const COLLECTION: &str = "journal";
+
+/// How long entries (and the sync feed) are kept: a TTL index removes them
+/// after this. A sync cursor older than this is refused (start over with a
+/// snapshot).
+pub const RETENTION: std::time::Duration = std::time::Duration::from_secs(400 * 24 * 3600);
 
 /// What an entry is about: `expense`, `payment`, `group`, `friend` (the
 /// other person's id) or `user`.

@@ -1,0 +1,248 @@
+//! Numbering the journal in the order its entries became visible, and each
+//! viewer's feed for the offline sync.
+//!
+//! A change's transaction cannot know where its entry falls among entries
+//! of transactions committing concurrently (their ids are taken before
+//! their commits), so a cursor over entry ids could skip an entry that
+//! commits late. The sequencer runs after commits instead: it reads entries
+//! without a number (`q` absent), oldest id first, and in one transaction
+//! takes the next numbers from `meta` (`_id: "journal-seq"`), numbers the
+//! entries, and writes one small `feed` document per viewer in the
+//! audience, `{_id: "<viewer>:<number as 16 hex digits>", j, k, id, at}`. An
+//! entry that commits late is numbered in a later run, after everything
+//! numbered before: a viewer's feed only grows at its end, so a cursor (a
+//! number) never skips anything, and each entry is in it once.
+//!
+//! Replicas may all run it: two runs numbering the same entries conflict on
+//! the `meta` document or on the entries (`q` must still be absent), and the
+//! loser's transaction aborts and leaves them to the winner.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, Document};
+use mongodb::error::{
+    TRANSIENT_TRANSACTION_ERROR as TRANSIENT, UNKNOWN_TRANSACTION_COMMIT_RESULT as UNKNOWN,
+};
+use serde::Deserialize;
+
+use super::{EntryDoc, COLLECTION};
+use crate::store::batch::{missed, Batch};
+use crate::store::{Store, StoreError};
+
+pub(in crate::store) const FEED: &str = "feed";
+const SEQUENCE: &str = "journal-seq";
+
+/// A viewer's feed document id: the viewer, then the number in fixed-width
+/// hex, so ids sort by number within a viewer.
+pub fn feed_id(viewer: ObjectId, seq: i64) -> String {
+    format!("{}:{:016x}", viewer.to_hex(), seq.max(0))
+}
+
+/// The first id past every feed document of `viewer`.
+fn feed_end(viewer: ObjectId) -> String {
+    // ';' follows ':' in ASCII.
+    format!("{};", viewer.to_hex())
+}
+
+/// One item of a viewer's feed: which object changed (as that viewer names
+/// it), by which entry, at which number.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct FeedItem {
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// The entry.
+    pub j: ObjectId,
+    /// `expense`, `payment`, `group`, `friend`, `user`.
+    pub k: String,
+    /// The object: for `friend`, the other person.
+    #[serde(rename = "id")]
+    pub object: ObjectId,
+}
+
+impl FeedItem {
+    /// The number of the entry.
+    pub fn seq(&self) -> i64 {
+        self.id
+            .rsplit(':')
+            .next()
+            .and_then(|h| i64::from_str_radix(h, 16).ok())
+            .unwrap_or(0)
+    }
+}
+
+/// The feed document of `entry`, numbered `seq`, for `viewer`.
+fn feed_doc(entry: &EntryDoc, seq: i64, viewer: ObjectId) -> Document {
+    let object = match entry.object.kind.as_str() {
+        // A friendship is the other person, from either side.
+        "friend" => {
+            let a = entry.subject.get_object_id("a").unwrap_or(entry.actor);
+            let b = entry.subject.get_object_id("b").unwrap_or(entry.object.id);
+            if viewer == a {
+                b
+            } else {
+                a
+            }
+        }
+        _ => entry.object.id,
+    };
+    doc! {
+        "_id": feed_id(viewer, seq),
+        "j": entry.id,
+        "k": entry.object.kind.as_str(),
+        "id": object,
+        "at": entry.at,
+    }
+}
+
+impl Store {
+    fn feed(&self) -> mongodb::Collection<FeedItem> {
+        self.db.collection(FEED)
+    }
+
+    /// Numbers up to `limit` entries that have none yet, oldest first, and
+    /// writes their viewers' feed documents, in one transaction. Returns how
+    /// many it numbered (0 when another replica numbered them first).
+    pub async fn sequence_journal(&self, limit: i64) -> Result<usize, StoreError> {
+        let waiting: Vec<EntryDoc> = self
+            .journal()
+            .find(doc! { "q": null })
+            .sort(doc! { "q": 1, "_id": 1 })
+            .hint(mongodb::options::Hint::Keys(doc! { "q": 1, "_id": 1 }))
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?;
+        if waiting.is_empty() {
+            return Ok(0);
+        }
+        let count = i64::try_from(waiting.len()).unwrap_or(i64::MAX);
+        let mut session = self
+            .client
+            .start_session()
+            .causal_consistency(false)
+            .await?;
+        // A transaction run by hand rather than by `and_run2`: this runs in
+        // a spawned task, which must be `Send`. One attempt: when another
+        // replica numbers the same entries concurrently, one of the two
+        // aborts here and the next run finds nothing left to do.
+        session.start_transaction().await?;
+        let numbered = self.number_in(&mut session, &waiting, count).await;
+        let done = match numbered {
+            Ok(()) => session.commit_transaction().await,
+            Err(e) => {
+                let _ = session.abort_transaction().await;
+                Err(e)
+            }
+        };
+        match done {
+            Ok(()) => Ok(waiting.len()),
+            Err(e) if missed(&e) || e.contains_label(TRANSIENT) || e.contains_label(UNKNOWN) => {
+                Ok(0)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Inside the sequencer's transaction: takes `count` numbers and gives
+    /// them to `waiting`, writing each viewer's feed document.
+    async fn number_in(
+        &self,
+        s: &mut mongodb::ClientSession,
+        waiting: &[EntryDoc],
+        count: i64,
+    ) -> mongodb::error::Result<()> {
+        let counter = self
+            .meta()
+            .find_one_and_update(doc! { "_id": SEQUENCE }, doc! { "$inc": { "next": count } })
+            .upsert(true)
+            .return_document(mongodb::options::ReturnDocument::After)
+            .session(&mut *s)
+            .await?;
+        let last = counter
+            .as_ref()
+            .and_then(|c| c.get("next"))
+            .and_then(crate::store::as_int)
+            .unwrap_or(count);
+        let first = last - count + 1;
+        let mut batch = Batch::new();
+        for (seq, entry) in (first..).zip(waiting) {
+            batch
+                .update(
+                    COLLECTION,
+                    doc! { "_id": entry.id, "q": null },
+                    doc! { "$set": { "q": seq } },
+                )
+                .require_match();
+            for viewer in &entry.audience {
+                batch.insert(FEED, feed_doc(entry, seq, *viewer));
+            }
+        }
+        self.run_batch(s, &batch).await
+    }
+
+    /// `viewer`'s feed after number `since`, in order, at most `limit`.
+    pub async fn feed_after(
+        &self,
+        viewer: ObjectId,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<FeedItem>, StoreError> {
+        Ok(self
+            .feed()
+            .find(doc! { "_id": { "$gt": feed_id(viewer, since), "$lt": feed_end(viewer) } })
+            .sort(doc! { "_id": 1 })
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// The number of `viewer`'s newest feed item (0: none).
+    pub async fn feed_head(&self, viewer: ObjectId) -> Result<i64, StoreError> {
+        let last = self
+            .feed()
+            .find_one(doc! { "_id": { "$gt": feed_id(viewer, 0), "$lt": feed_end(viewer) } })
+            .sort(doc! { "_id": -1 })
+            .await?;
+        Ok(last.map_or(0, |f| f.seq()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::journal::ObjectRef;
+
+    #[test]
+    fn feed_ids_sort_by_number_within_a_viewer() {
+        let v = ObjectId::new();
+        let ids: Vec<String> = [1, 2, 15, 16, 255, 4096].map(|n| feed_id(v, n)).to_vec();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(feed_id(v, i64::MAX) < feed_end(v));
+        let item = FeedItem {
+            id: feed_id(v, 4096),
+            j: ObjectId::new(),
+            k: "expense".into(),
+            object: ObjectId::new(),
+        };
+        assert_eq!(item.seq(), 4096);
+    }
+
+    #[test]
+    fn a_friendship_is_the_other_person_on_each_side() {
+        let (a, b) = (ObjectId::new(), ObjectId::new());
+        let entry = EntryDoc::new(
+            "friend.accepted",
+            a,
+            ObjectRef {
+                kind: "friend".into(),
+                id: b,
+            },
+            vec![a, b],
+        )
+        .with_subject(doc! { "a": a, "b": b });
+        assert_eq!(feed_doc(&entry, 7, a).get_object_id("id").unwrap(), b);
+        assert_eq!(feed_doc(&entry, 7, b).get_object_id("id").unwrap(), a);
+    }
+}
