@@ -250,15 +250,34 @@ async fn sweep_pictures(state: web::Data<AppState>) {
 }
 
 /// Numbers new journal entries and fills the sync feeds, a few times a
-/// second (every replica may: see `store::journal::sequence`).
+/// second (every replica may: see `store::journal::sequence`); for the
+/// first hour, also back-fills the entries of changes made by replicas of
+/// the previous release (`store::journal::backfill`).
 async fn sequence_journal(state: web::Data<AppState>) {
+    use crate::store::journal::backfill::{Backfill, EVERY, WINDOW};
     const BATCH: i64 = 500;
     let (store, readiness) = (&state.store, &state.readiness);
     while !readiness.wait_ready(Duration::from_secs(60)).await {}
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let started = Instant::now();
+    let mut backfill = Backfill::default();
+    let mut last_backfill: Option<Instant> = None;
     loop {
         tick.tick().await;
+        let due = last_backfill.is_none_or(|at| at.elapsed() >= EVERY);
+        if due && started.elapsed() < WINDOW {
+            last_backfill = Some(Instant::now());
+            match store.backfill_pass(&mut backfill).await {
+                Ok(f) if f.changed + f.deleted > 0 => tracing::info!(
+                    changed = f.changed,
+                    deleted = f.deleted,
+                    "journaled changes made by a previous release"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = ?e, "journal back-fill failed; will retry"),
+            }
+        }
         loop {
             match store.sequence_journal(BATCH).await {
                 Ok(n) if n as i64 == BATCH => continue,

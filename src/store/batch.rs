@@ -193,6 +193,40 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Runs the writes in one transaction, once, by hand rather than with
+    /// `and_run2` (for spawned background tasks, which must be `Send`):
+    /// false when a required write missed or another transaction
+    /// conflicted (nothing was written; the caller tries again later).
+    pub(crate) async fn write_batch_once(&self, batch: Batch) -> Result<bool, super::StoreError> {
+        use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+        let mut session = self
+            .client
+            .start_session()
+            .causal_consistency(false)
+            .await?;
+        session.start_transaction().await?;
+        let done = match self.run_batch(&mut session, &batch).await {
+            Ok(()) => session.commit_transaction().await,
+            Err(e) => {
+                let _ = session.abort_transaction().await;
+                Err(e)
+            }
+        };
+        match done {
+            Ok(()) => Ok(true),
+            Err(e)
+                if missed(&e)
+                    || e.contains_label(TRANSIENT_TRANSACTION_ERROR)
+                    || e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// A write error of one operation, as the driver reports one of `insert`.
 fn write_error(code: i64, message: String) -> mongodb::error::Error {
     let mut reply = doc! { "ok": 0, "code": code, "errmsg": message, "codeName": "" };

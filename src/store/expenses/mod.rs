@@ -286,9 +286,18 @@ fn as_read(e: &ExpenseDoc) -> Document {
     doc! { "_id": e.id, "version": at_version(e.version) }
 }
 
+/// The document as written, with `jv` (the version the journal has an
+/// entry for) equal to its version: a replica of the release before the
+/// journal drops or leaves `jv` when it writes, which is how the back-fill
+/// (`journal::backfill`) finds its changes.
 fn to_document(e: &ExpenseDoc) -> Result<Document, StoreError> {
-    mongodb::bson::to_document(e).map_err(StoreError::internal)
+    let mut d = mongodb::bson::to_document(e).map_err(StoreError::internal)?;
+    d.insert(JOURNALED, e.version);
+    Ok(d)
 }
+
+/// The field saying which version of an expense the journal recorded.
+pub(in crate::store) const JOURNALED: &str = "jv";
 
 /// Adds the change's journal entry to the batch.
 fn journal(

@@ -127,12 +127,12 @@ impl Store {
         let at = now();
         let change = match receipt {
             Some(r) => doc! {
-                "$set": { "receipt": mongodb::bson::to_bson(r)?, "updatedAt": at },
+                "$set": { "receipt": mongodb::bson::to_bson(r)?, "updatedAt": at, "jv": expense.version + 1 },
                 "$inc": { "version": 1 },
             },
             None => doc! {
                 "$unset": { "receipt": "" },
-                "$set": { "updatedAt": at },
+                "$set": { "updatedAt": at, "jv": expense.version + 1 },
                 "$inc": { "version": 1 },
             },
         };

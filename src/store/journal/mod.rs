@@ -10,6 +10,7 @@
 //! newest first by `_id`; the offline sync reads them in the order the
 //! sequencer numbered them (`q`, see `sequence`).
 
+pub mod backfill;
 mod expense;
 pub mod sequence;
 

@@ -1,0 +1,175 @@
+//! Back-fill for rolling deploys: while replicas of the release before the
+//! journal still run next to this one, their writes of expenses and
+//! payments carry no entry, and the activity and the sync feeds would miss
+//! them. This release marks every expense it writes with `jv` (the version
+//! it journaled); the previous release drops or leaves that mark when it
+//! writes. A pass reads the expenses in id order and, for each whose `jv` is
+//! not its version, writes the missing entry (`expense.created` when the
+//! previous release created it, else `expense.updated`, the fields changed
+//! unknown) and the mark, in one transaction conditional on the version, so
+//! two replicas never write it twice. The previous release also deletes
+//! for good: a pass remembers what it saw, and an expense gone since the
+//! last pass and not in the trash gets an `expense.deleted` entry.
+//!
+//! Passes run for [`WINDOW`] after a start (a rolling deploy's length),
+//! every [`EVERY`]; each reads every expense once (ids and a few fields),
+//! so it costs about as much as one pass over the collection.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, oid::ObjectId, Bson};
+use serde::Deserialize;
+
+use super::{expense_entry, EntryDoc, ExpenseChange};
+use crate::store::batch::Batch;
+use crate::store::expenses::JOURNALED;
+use crate::store::{at_version, ExpenseDoc, Store, StoreError};
+
+/// How long after a start passes run.
+pub const WINDOW: Duration = Duration::from_secs(3600);
+/// How often.
+pub const EVERY: Duration = Duration::from_secs(10);
+/// Above this many expenses, deletions are not tracked between passes (the
+/// memory it would take); creations and edits still are.
+const TRACK_AT_MOST: usize = 200_000;
+
+#[derive(Deserialize)]
+struct Scanned {
+    #[serde(flatten)]
+    doc: ExpenseDoc,
+    #[serde(default)]
+    jv: Option<i64>,
+}
+
+/// What a pass remembers of each expense until the next: enough to write
+/// the entry of its deletion.
+#[derive(Debug, Clone)]
+struct Seen {
+    id: ObjectId,
+    doc: ExpenseDoc,
+}
+
+/// The state kept between passes.
+#[derive(Debug, Default)]
+pub struct Backfill {
+    previous: Option<Vec<Seen>>,
+}
+
+/// What a pass wrote.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Filled {
+    pub changed: usize,
+    pub deleted: usize,
+}
+
+impl Store {
+    /// One pass: entries for the changes the previous release made since
+    /// the last pass.
+    pub async fn backfill_pass(&self, state: &mut Backfill) -> Result<Filled, StoreError> {
+        let mut filled = Filled::default();
+        let mut seen: Vec<Seen> = Vec::new();
+        let mut tracking = true;
+        let mut cursor = self
+            .db
+            .collection::<Scanned>("expenses")
+            .find(doc! {})
+            .sort(doc! { "_id": 1 })
+            .batch_size(1000)
+            .await?;
+        let mut unmarked: Vec<(ExpenseDoc, Option<i64>)> = Vec::new();
+        while let Some(s) = cursor.try_next().await? {
+            if s.jv != Some(s.doc.version) {
+                unmarked.push((s.doc.clone(), s.jv));
+            }
+            if tracking {
+                seen.push(Seen {
+                    id: s.doc.id,
+                    doc: s.doc,
+                });
+                if seen.len() > TRACK_AT_MOST {
+                    tracking = false;
+                    seen = Vec::new();
+                }
+            }
+        }
+        for (doc, jv) in unmarked {
+            let change = if jv.is_none() && doc.version <= 1 {
+                ExpenseChange::Created
+            } else {
+                ExpenseChange::Updated
+            };
+            if self.mark_journaled(&doc, change).await? {
+                filled.changed += 1;
+            }
+        }
+        if let (Some(previous), true) = (&state.previous, tracking) {
+            let now: HashSet<ObjectId> = seen.iter().map(|s| s.id).collect();
+            let gone: Vec<&Seen> = previous.iter().filter(|s| !now.contains(&s.id)).collect();
+            if !gone.is_empty() {
+                let ids: Vec<ObjectId> = gone.iter().map(|s| s.id).collect();
+                let trashed: HashSet<ObjectId> = self
+                    .db
+                    .collection::<mongodb::bson::Document>("trash")
+                    .find(doc! { "_id": { "$in": &ids } })
+                    .projection(doc! { "_id": 1 })
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await?
+                    .iter()
+                    .filter_map(|d| d.get_object_id("_id").ok())
+                    .collect();
+                let entries: Vec<EntryDoc> = gone
+                    .iter()
+                    .filter(|s| !trashed.contains(&s.id))
+                    .filter_map(|s| {
+                        let mut e = expense_entry(
+                            ExpenseChange::Deleted,
+                            s.doc.created_by,
+                            Some(&s.doc),
+                            None,
+                        )?;
+                        e.subject.insert("backfill", true);
+                        Some(e)
+                    })
+                    .collect();
+                filled.deleted = entries.len();
+                if !entries.is_empty() {
+                    self.journal().insert_many(entries).await?;
+                }
+            }
+        }
+        state.previous = tracking.then_some(seen);
+        Ok(filled)
+    }
+
+    /// Writes the missing entry of `doc` (as read) and marks it journaled,
+    /// in one transaction that holds only while it is at that version.
+    /// False when it changed meanwhile (the next pass sees it again).
+    async fn mark_journaled(
+        &self,
+        doc: &ExpenseDoc,
+        change: ExpenseChange,
+    ) -> Result<bool, StoreError> {
+        let Some(mut entry) = expense_entry(change, doc.created_by, None, Some(doc)) else {
+            return Ok(false);
+        };
+        // Who made the change is not known: the entry says so.
+        entry.subject.insert("backfill", true);
+        let mut batch = Batch::new();
+        batch
+            .update(
+                "expenses",
+                doc! {
+                    "_id": doc.id,
+                    "version": at_version(doc.version),
+                    JOURNALED: { "$ne": Bson::Int64(doc.version) },
+                },
+                doc! { "$set": { JOURNALED: doc.version } },
+            )
+            .require_match()
+            .journal(&entry);
+        self.write_batch_once(batch).await
+    }
+}
