@@ -27,7 +27,7 @@ pub(crate) fn missed(e: &mongodb::error::Error) -> bool {
 }
 
 /// The writes of one transaction, in order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Batch {
     namespaces: Vec<String>,
     ops: Vec<Document>,
@@ -153,6 +153,15 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
+        // A request with an Idempotency-Key records it in its change.
+        let batch = &match super::idempotency::claim_op() {
+            Some((collection, filter, update)) => {
+                let mut marked = batch.clone();
+                marked.update(collection, filter, update).require_match();
+                std::borrow::Cow::Owned(marked)
+            }
+            None => std::borrow::Cow::Borrowed(batch),
+        };
         let db = self.db.name();
         let ns_info: Vec<Document> = batch
             .namespaces
