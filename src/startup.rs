@@ -394,6 +394,10 @@ async fn run(
     let body_limit = settings.server.body_limit_bytes;
     let origins = settings.cors.allowed_origins.clone();
     let hsts = settings.server.hsts;
+    let deadline = http::idempotency::Deadline {
+        request: settings.database.request_deadline(),
+        upload_body: Duration::from_millis(settings.server.body_read_timeout_ms),
+    };
     let shared = state.clone();
 
     let mut server = HttpServer::new(move || {
@@ -404,6 +408,8 @@ async fn run(
         };
         App::new()
             .app_data(shared.clone())
+            // Turns on `http::idempotency::guard` (keys, the deadline) on this listener.
+            .app_data(deadline)
             .app_data(http::json_config(body_limit))
             .app_data(http::payload_config(body_limit))
             .app_data(http::query_config())

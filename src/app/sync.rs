@@ -402,6 +402,18 @@ async fn current(
     Ok(out)
 }
 
+/// One object as `user` reads it now (what its single-item GET shows), or
+/// None when it is gone or not theirs to see.
+pub async fn object_now(
+    app: &AppState,
+    user: AuthUser,
+    kind: &str,
+    id: ObjectId,
+) -> Result<Option<serde_json::Value>, ApiError> {
+    let mut found = current(app, user, &[(kind.to_owned(), id)]).await?;
+    Ok(found.pop().and_then(|c| c.data))
+}
+
 fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(value).map_err(ApiError::internal)
 }

@@ -21,9 +21,17 @@ pub struct DatabaseSettings {
     /// Writes are acknowledged only once in the database's journal, so a
     /// database crash cannot lose a write answered 201.
     pub journal: bool,
+    /// The longest an API request waits on the database: past it the
+    /// request answers 503 (`OUTCOME_UNKNOWN` for a write), and an
+    /// idempotency key's lease (twice this) lets a retry take over.
+    pub request_deadline_ms: u64,
 }
 
 impl DatabaseSettings {
+    pub fn request_deadline(&self) -> Duration {
+        Duration::from_millis(self.request_deadline_ms)
+    }
+
     pub fn health_timeout(&self) -> Duration {
         Duration::from_millis(self.health_timeout_ms)
     }
@@ -93,6 +101,7 @@ pub(super) struct DatabaseLayer {
     pub(super) upgrade_batch_size: usize,
     pub(super) write_concern: String,
     pub(super) journal: bool,
+    request_deadline_ms: u64,
 }
 
 impl DatabaseLayer {
@@ -107,8 +116,17 @@ impl DatabaseLayer {
             max_pool_size: self.max_pool_size,
             upgrade_batch_size: self.upgrade_batch_size,
             journal: self.journal,
+            request_deadline_ms: check_request_deadline(self.request_deadline_ms)?,
         })
     }
+}
+
+/// `database.request_deadline_ms` is between 100 ms and 10 minutes.
+pub(super) fn check_request_deadline(ms: u64) -> Result<u64, String> {
+    if !(100..=600_000).contains(&ms) {
+        return Err("database.request_deadline_ms must be between 100 and 600000".into());
+    }
+    Ok(ms)
 }
 
 /// The database to open, as the old server chose it: the operator's

@@ -220,6 +220,7 @@ impl Settings {
         )?;
         check_upgrade_batch_size(self.database.upgrade_batch_size)?;
         self.database.write_concern.validate()?;
+        database::check_request_deadline(self.database.request_deadline_ms)?;
         if self.jwt.expires_in.as_secs() == 0 {
             return Err("jwt.expires_in: less than a second is not a usable token lifetime".into());
         }

@@ -14,6 +14,7 @@ pub mod expenses;
 pub mod friends;
 pub mod groups;
 pub mod health;
+pub mod idempotency;
 pub mod images;
 pub mod middleware;
 pub mod openapi;

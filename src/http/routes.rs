@@ -18,7 +18,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{guard, web, FromRequest, Handler, Responder};
 
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{openapi, payments};
+use super::{idempotency, openapi, payments};
 use super::{sessions, settle, sync, users};
 use crate::ratelimit::Limiter;
 
@@ -65,9 +65,11 @@ where
 impl Endpoint {
     /// The endpoint as a resource of its own, guarded by its method.
     fn into_resource(self) -> (Bucket, actix_web::Resource) {
+        // Idempotency keys and the request deadline, once routed (see
+        // `idempotency::guard`: the public listener's API only).
         let resource = web::resource(self.path)
             .guard(guard::Method(self.method))
-            .route(self.route);
+            .route(self.route.wrap(from_fn(idempotency::guard)));
         (self.bucket, resource)
     }
 

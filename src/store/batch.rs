@@ -27,11 +27,14 @@ pub(crate) fn missed(e: &mongodb::error::Error) -> bool {
 }
 
 /// The writes of one transaction, in order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Batch {
     namespaces: Vec<String>,
     ops: Vec<Document>,
     required: Vec<usize>,
+    /// What the change did, from its journal entry: `{event, k, id}`, kept
+    /// with an idempotency key so a retry learns the outcome.
+    pub(crate) outcome: Option<Document>,
 }
 
 impl Batch {
@@ -153,6 +156,19 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
+        // A request with an Idempotency-Key records it in its change.
+        let batch = &match super::idempotency::claim_op() {
+            Some((collection, filter, mut update)) => {
+                let mut marked = batch.clone();
+                if let (Some(outcome), Ok(set)) = (&batch.outcome, update.get_document_mut("$set"))
+                {
+                    set.insert("outcome", outcome.clone());
+                }
+                marked.update(collection, filter, update).require_match();
+                std::borrow::Cow::Owned(marked)
+            }
+            None => std::borrow::Cow::Borrowed(batch),
+        };
         let db = self.db.name();
         let ns_info: Vec<Document> = batch
             .namespaces

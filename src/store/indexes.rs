@@ -114,6 +114,12 @@ fn wanted() -> Vec<Wanted> {
             expire_after: Some(Duration::ZERO),
             ..index("loginfailures", doc! { "expiresAt": 1 }, false)
         },
+        // Idempotency keys and their answers, gone 24 hours after the first
+        // attempt (`store::idempotency`).
+        Wanted {
+            expire_after: Some(Duration::ZERO),
+            ..index("idempotency", doc! { "expiresAt": 1 }, false)
+        },
     ]
 }
 

@@ -10,6 +10,7 @@ mod error;
 pub mod expenses;
 pub mod friendships;
 pub mod groups;
+pub mod idempotency;
 pub mod images;
 mod indexes;
 pub mod journal;

@@ -14,6 +14,7 @@ mod expenses;
 mod friends;
 mod groups;
 mod helpers;
+mod idempotency;
 mod journal;
 mod ledger;
 mod legacy_tokens;

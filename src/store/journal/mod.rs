@@ -134,6 +134,11 @@ pub struct ActivityFilter {
 impl Batch {
     /// Adds the entry to the change's writes.
     pub(crate) fn journal(&mut self, entry: &EntryDoc) -> &mut Self {
+        self.outcome = Some(doc! {
+            "event": entry.kind.as_str(),
+            "k": entry.object.kind.as_str(),
+            "id": entry.object.id,
+        });
         self.insert(COLLECTION, entry.document())
     }
 }

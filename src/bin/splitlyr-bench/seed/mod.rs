@@ -55,6 +55,7 @@ pub(crate) async fn seed(args: &SeedArgs) -> Result<()> {
         upgrade_batch_size: 500,
         write_concern: WriteConcern::Majority,
         journal: true,
+        request_deadline_ms: 10_000,
     };
     let store = Store::connect(&settings, None).await?;
     let db = store.database();
