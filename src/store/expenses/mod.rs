@@ -9,7 +9,7 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
 
 use super::batch::{missed, Batch};
-use super::journal::{expense_entry, ExpenseChange};
+use super::journal::{expense_entry, ExpenseChange, JOURNALED};
 use super::timeline::date_range;
 use super::{as_int, at_version, now, GroupDoc, Store};
 use crate::store::StoreError;
@@ -295,9 +295,6 @@ fn to_document(e: &ExpenseDoc) -> Result<Document, StoreError> {
     d.insert(JOURNALED, e.version);
     Ok(d)
 }
-
-/// The field saying which version of an expense the journal recorded.
-pub(in crate::store) const JOURNALED: &str = "jv";
 
 /// Adds the change's journal entry to the batch.
 fn journal(

@@ -22,9 +22,8 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Bson};
 use serde::Deserialize;
 
-use super::{expense_entry, EntryDoc, ExpenseChange};
+use super::{expense_entry, EntryDoc, ExpenseChange, JOURNALED};
 use crate::store::batch::Batch;
-use crate::store::expenses::JOURNALED;
 use crate::store::{at_version, ExpenseDoc, Store, StoreError};
 
 /// How long after a start passes run.

@@ -25,6 +25,10 @@ use super::{Store, StoreError};
 
 pub(super) const COLLECTION: &str = "journal";
 
+/// The field of an `expenses` document saying which version of it the
+/// journal recorded (see `backfill`).
+pub(in crate::store) const JOURNALED: &str = "jv";
+
 /// How long entries (and the sync feed) are kept: a TTL index removes them
 /// after this. A sync cursor older than this is refused (start over with a
 /// snapshot).
