@@ -39,17 +39,24 @@ ensure_nginx() {
   export SPLITLYR_NGINX="$nginx"
 }
 ensure_nginx
+# The rolling-deploy drill runs the release before the journal next to this
+# one: built once into target/previous/ (a few minutes the first time).
+previous_release() {
+  export SPLITLYR_PREVIOUS_BINARY="${SPLITLYR_PREVIOUS_BINARY:-$(scripts/previous-release.sh)}"
+}
 # Arguments that choose targets make one run of exactly those.
 for arg in "$@"; do
   case "$arg" in
     --) break ;;
     --test | --test=* | --lib | --bin | --bin=* | --bins | --tests | --all-targets | --doc | --example* | --bench*)
+      case " $* " in *" drills "* | *"--test=drills"*) previous_release ;; esac
       cargo test "$@"
       exit 0 ;;
   esac
 done
 cargo test --all-targets "$@"
 echo "== drills (tests/drills/)"
+previous_release
 cargo test --test drills "$@"
 if [ "$#" -eq 0 ] && [ "${SPLITLYR_SCHEMATHESIS:-1}" != "0" ]; then
   echo "== schemathesis (scripts/schemathesis.sh)"

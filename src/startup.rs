@@ -253,9 +253,10 @@ async fn sweep_pictures(state: web::Data<AppState>) {
 /// second (every replica may: see `store::journal::sequence`); for the
 /// first hour, also back-fills the entries of changes made by replicas of
 /// the previous release (`store::journal::backfill`).
-async fn sequence_journal(state: web::Data<AppState>) {
-    use crate::store::journal::backfill::{Backfill, EVERY, WINDOW};
+async fn sequence_journal(state: web::Data<AppState>, backfill: (Duration, Duration)) {
+    use crate::store::journal::backfill::Backfill;
     const BATCH: i64 = 500;
+    let (window, every) = backfill;
     let (store, readiness) = (&state.store, &state.readiness);
     while !readiness.wait_ready(Duration::from_secs(60)).await {}
     let mut tick = tokio::time::interval(Duration::from_millis(200));
@@ -265,8 +266,8 @@ async fn sequence_journal(state: web::Data<AppState>) {
     let mut last_backfill: Option<Instant> = None;
     loop {
         tick.tick().await;
-        let due = last_backfill.is_none_or(|at| at.elapsed() >= EVERY);
-        if due && started.elapsed() < WINDOW {
+        let due = last_backfill.is_none_or(|at| at.elapsed() >= every);
+        if due && started.elapsed() < window {
             last_backfill = Some(Instant::now());
             match store.backfill_pass(&mut backfill).await {
                 Ok(f) if f.changed + f.deleted > 0 => tracing::info!(
@@ -388,7 +389,10 @@ async fn run(
         prune_limiters(limiters, state.clone()),
     );
     tasks.spawn("sweep the pictures", sweep_pictures(state.clone()));
-    tasks.spawn("number the journal", sequence_journal(state.clone()));
+    tasks.spawn(
+        "number the journal",
+        sequence_journal(state.clone(), settings.database.backfill()),
+    );
     tasks.spawn("purge the trash", purge_trash(state.clone()));
     let public_metrics = settings.server.public_metrics;
     let body_limit = settings.server.body_limit_bytes;

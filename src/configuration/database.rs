@@ -25,9 +25,22 @@ pub struct DatabaseSettings {
     /// request answers 503 (`OUTCOME_UNKNOWN` for a write), and an
     /// idempotency key's lease (twice this) lets a retry take over.
     pub request_deadline_ms: u64,
+    /// For how long after a start the journal's back-fill runs (the length
+    /// of a rolling deploy from the release before the journal), and how
+    /// often: see `store::journal::backfill`. 0 minutes: never.
+    pub backfill_minutes: u64,
+    pub backfill_interval_ms: u64,
 }
 
 impl DatabaseSettings {
+    /// The back-fill's window and interval.
+    pub fn backfill(&self) -> (Duration, Duration) {
+        (
+            Duration::from_secs(self.backfill_minutes * 60),
+            Duration::from_millis(self.backfill_interval_ms.max(100)),
+        )
+    }
+
     pub fn request_deadline(&self) -> Duration {
         Duration::from_millis(self.request_deadline_ms)
     }
@@ -102,6 +115,8 @@ pub(super) struct DatabaseLayer {
     pub(super) write_concern: String,
     pub(super) journal: bool,
     request_deadline_ms: u64,
+    backfill_minutes: u64,
+    backfill_interval_ms: u64,
 }
 
 impl DatabaseLayer {
@@ -117,6 +132,8 @@ impl DatabaseLayer {
             upgrade_batch_size: self.upgrade_batch_size,
             journal: self.journal,
             request_deadline_ms: check_request_deadline(self.request_deadline_ms)?,
+            backfill_minutes: self.backfill_minutes.min(7 * 24 * 60),
+            backfill_interval_ms: self.backfill_interval_ms.clamp(100, 3_600_000),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Drills: black-box tests that run extra processes and take their time:
 //! three replicas behind nginx, a database killed with SIGKILL and restarted,
 //! a database outage, SIGTERM of the real binary, a crash in the middle of the
-//! upgrade. Not part of the default `cargo test`; `scripts/test.sh` (and so
+//! upgrade, the previous release writing during a rolling deploy. Not part of the default `cargo test`; `scripts/test.sh` (and so
 //! CI) runs them after the default suite, or alone:
 //! `scripts/test.sh --test drills [-- FILTER]`.
 //!
@@ -18,4 +18,5 @@ mod races;
 mod durability;
 mod ops;
 mod replicas;
+mod rolling;
 mod upgrade;

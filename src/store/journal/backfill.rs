@@ -5,18 +5,18 @@
 //! it journaled); the previous release drops or leaves that mark when it
 //! writes. A pass reads the expenses in id order and, for each whose `jv` is
 //! not its version, writes the missing entry (`expense.created` when the
-//! previous release created it, else `expense.updated`, the fields changed
-//! unknown) and the mark, in one transaction conditional on the version, so
+//! journal has none for it, else `expense.updated`, the fields changed
+//! unknown; several changes between two passes make one entry) and the mark, in one transaction conditional on the version, so
 //! two replicas never write it twice. The previous release also deletes
 //! for good: a pass remembers what it saw, and an expense gone since the
 //! last pass and not in the trash gets an `expense.deleted` entry.
 //!
-//! Passes run for [`WINDOW`] after a start (a rolling deploy's length),
-//! every [`EVERY`]; each reads every expense once (ids and a few fields),
-//! so it costs about as much as one pass over the collection.
+//! Passes run for a while after a start (a rolling deploy's length:
+//! `database.backfill_minutes`), every `database.backfill_interval_ms`;
+//! each reads every expense once, so it costs about as much as one pass
+//! over the collection.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Bson};
@@ -26,10 +26,6 @@ use super::{expense_entry, EntryDoc, ExpenseChange, JOURNALED};
 use crate::store::batch::Batch;
 use crate::store::{at_version, ExpenseDoc, Store, StoreError};
 
-/// How long after a start passes run.
-pub const WINDOW: Duration = Duration::from_secs(3600);
-/// How often.
-pub const EVERY: Duration = Duration::from_secs(10);
 /// Above this many expenses, deletions are not tracked between passes (the
 /// memory it would take); creations and edits still are.
 const TRACK_AT_MOST: usize = 200_000;
@@ -94,7 +90,16 @@ impl Store {
             }
         }
         for (doc, jv) in unmarked {
-            let change = if jv.is_none() && doc.version <= 1 {
+            // Without a mark: created by the previous release, or replaced
+            // by it (which drops the mark); the journal tells which.
+            let created = jv.is_none()
+                && self
+                    .journal()
+                    .find_one(doc! { "e": doc.id })
+                    .projection(doc! { "_id": 1 })
+                    .await?
+                    .is_none();
+            let change = if created {
                 ExpenseChange::Created
             } else {
                 ExpenseChange::Updated

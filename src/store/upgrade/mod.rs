@@ -22,6 +22,8 @@
 //! - version 5 (`v5`): users carry `nameKey` (the folded name) for prefix
 //!   search; friendships are unchanged (an entry in neither `friendsOut`
 //!   nor `friendsIn` is mutual).
+//! - version 6 (`v6`): expenses written before the journal carry `jv`, the
+//!   version the journal accounts for (their history: no entries).
 //!
 //! A database without a recorded version is at version 1 when a Splitlyr
 //! ledger was ever built in it (Splitlyr releases before versions were
@@ -41,6 +43,7 @@ mod v2;
 mod v3;
 mod v4;
 mod v5;
+mod v6;
 
 use mongodb::bson::{doc, Document};
 use mongodb::Collection;
@@ -54,7 +57,7 @@ use crate::store::readiness::{Phase, Readiness};
 use crate::store::StoreError;
 
 /// The schema this release reads and writes.
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 6;
 
 /// The record of step 1 (the old server's documents) in `migrations`.
 const V1_MIGRATION: &str = "v1-node-documents";
@@ -175,6 +178,9 @@ impl Store {
         }
         if version < 5 {
             self.upgrade_to_v5().await?;
+        }
+        if version < 6 {
+            self.upgrade_to_v6().await?;
         }
         if self.recorded_schema().await? != Some(SCHEMA_VERSION) {
             self.record_schema(SCHEMA_VERSION).await?;

@@ -56,6 +56,8 @@ pub(crate) async fn seed(args: &SeedArgs) -> Result<()> {
         write_concern: WriteConcern::Majority,
         journal: true,
         request_deadline_ms: 10_000,
+        backfill_minutes: 0,
+        backfill_interval_ms: 10_000,
     };
     let store = Store::connect(&settings, None).await?;
     let db = store.database();
@@ -104,7 +106,11 @@ pub(crate) async fn seed(args: &SeedArgs) -> Result<()> {
                         if legacy {
                             Ok(legacy::expense(e))
                         } else {
-                            mongodb::bson::to_document(e)
+                            // Written by this release: journaled history.
+                            mongodb::bson::to_document(e).map(|mut d| {
+                                d.insert("jv", e.version);
+                                d
+                            })
                         }
                     })
                     .collect::<std::result::Result<Vec<_>, _>>()?;
