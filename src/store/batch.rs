@@ -21,6 +21,17 @@ use super::Store;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Missed;
 
+/// The error of a batch that met a concurrent transaction's write (a
+/// `WriteConflict` reported for one of its operations rather than for the
+/// command, as secantusd-rs does): the whole transaction is tried again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Conflicted;
+
+/// Whether `e` is the [`Conflicted`] of [`Store::run_batch`].
+pub(crate) fn conflicted(e: &mongodb::error::Error) -> bool {
+    matches!(&*e.kind, mongodb::error::ErrorKind::Custom(c) if c.is::<Conflicted>())
+}
+
 /// Whether `e` is the [`Missed`] of [`Store::run_batch`].
 pub(crate) fn missed(e: &mongodb::error::Error) -> bool {
     matches!(&*e.kind, mongodb::error::ErrorKind::Custom(c) if c.is::<Missed>())
@@ -196,6 +207,9 @@ impl Store {
                 .and_then(|v| v.as_f64().or_else(|| super::as_int(v).map(|i| i as f64)));
             if ok != Some(1.0) {
                 let code = r.get("code").and_then(super::as_int).unwrap_or(0);
+                if code == WRITE_CONFLICT {
+                    return Err(mongodb::error::Error::custom(Conflicted));
+                }
                 let message = r.get_str("errmsg").unwrap_or("write error").to_owned();
                 return Err(write_error(code, message));
             }
@@ -233,6 +247,7 @@ impl Store {
             Ok(()) => Ok(true),
             Err(e)
                 if missed(&e)
+                    || conflicted(&e)
                     || e.contains_label(TRANSIENT_TRANSACTION_ERROR)
                     || e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) =>
             {
@@ -242,6 +257,9 @@ impl Store {
         }
     }
 }
+
+/// The server's code for a write that met another transaction's.
+const WRITE_CONFLICT: i64 = 112;
 
 /// A write error of one operation, as the driver reports one of `insert`.
 fn write_error(code: i64, message: String) -> mongodb::error::Error {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
 
-use super::batch::{missed, Batch};
+use super::batch::{conflicted, missed, Batch};
 use super::journal::{expense_entry, ExpenseChange, JOURNALED};
 use super::timeline::date_range;
 use super::{as_int, at_version, now, GroupDoc, Store};
@@ -269,17 +269,31 @@ impl Store {
             .causal_consistency(false)
             .await?;
         let batch = &batch;
-        let done = session
-            .start_transaction()
-            .and_run2(async |s| self.run_batch(s, batch).await)
-            .await;
-        match done {
-            Ok(()) => Ok(true),
-            Err(e) if missed(&e) => Ok(false),
-            Err(e) => Err(e.into()),
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let done = session
+                .start_transaction()
+                .and_run2(async |s| self.run_batch(s, batch).await)
+                .await;
+            return match done {
+                Ok(()) => Ok(true),
+                Err(e) if missed(&e) => Ok(false),
+                // A write conflict reported per operation carries no
+                // transient label for `and_run2` to retry on: tried again
+                // here, after a short pause that grows.
+                Err(e) if conflicted(&e) && attempt < CONFLICT_ATTEMPTS => {
+                    tokio::time::sleep(std::time::Duration::from_millis(2 << attempt)).await;
+                    continue;
+                }
+                Err(e) => Err(e.into()),
+            };
         }
     }
 }
+
+/// How many times a transaction meeting write conflicts is tried.
+const CONFLICT_ATTEMPTS: u32 = 8;
 
 /// The filter matching `e` as it was read: its id at its version.
 fn as_read(e: &ExpenseDoc) -> Document {

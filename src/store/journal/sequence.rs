@@ -25,7 +25,7 @@ use mongodb::error::{
 use serde::Deserialize;
 
 use super::{EntryDoc, COLLECTION};
-use crate::store::batch::{missed, Batch};
+use crate::store::batch::{conflicted, missed, Batch};
 use crate::store::{Store, StoreError};
 
 pub(in crate::store) const FEED: &str = "feed";
@@ -135,7 +135,12 @@ impl Store {
         };
         match done {
             Ok(()) => Ok(waiting.len()),
-            Err(e) if missed(&e) || e.contains_label(TRANSIENT) || e.contains_label(UNKNOWN) => {
+            Err(e)
+                if missed(&e)
+                    || conflicted(&e)
+                    || e.contains_label(TRANSIENT)
+                    || e.contains_label(UNKNOWN) =>
+            {
                 Ok(0)
             }
             Err(e) => Err(e.into()),
