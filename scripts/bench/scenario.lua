@@ -2,6 +2,7 @@
 --   wrk ... -s scripts/bench/scenario.lua http://127.0.0.1:PORT -- MODE [DATA_FILE [THREADS [PICTURES]]]
 -- MODE: healthz | login | profile | expenses1 | expenses50 | balances |
 --       groupbalance | settleup | create | mixed | edit | settle |
+--       activity | syncsnap | syncchanges |
 --       imageupload | image200 | image304 | refresh
 -- THREADS (third argument): wrk's thread count; settle gives each thread its
 -- own users, so no split is settled twice.
@@ -128,6 +129,13 @@ local requests = {
   expenses1 = function() return auth_get("/v1/expenses?page=1") end,
   expenses50 = function() return auth_get("/v1/expenses?page=50") end,
   balances = function() return auth_get("/v1/users/balances") end,
+  -- The newest 20 items of my activity feed.
+  activity = function() return auth_get("/v1/activity?limit=20") end,
+  -- The first page (100 objects) of a snapshot sync: me, my friends, my
+  -- groups, then my expenses.
+  syncsnap = function() return auth_get("/v1/sync?limit=100") end,
+  -- 100 changes of my feed from its start (a phone long offline catching up).
+  syncchanges = function() return auth_get("/v1/sync?limit=100&since=s0." .. os.time()) end,
   groupbalance = function()
     local u = next_user()
     return wrk.format("GET", "/v1/expenses/group/" .. u.group .. "/balance",

@@ -36,9 +36,8 @@ pub struct Actor {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeView {
     pub field: String,
-    #[schema(value_type = Object)]
+    /// Any JSON value: text, a `{_id, name}`, a list of `{user, amount}`.
     pub from: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
     pub to: Option<serde_json::Value>,
 }
 
@@ -334,6 +333,7 @@ fn summary(e: &EntryDoc, name: &dyn Fn(ObjectId) -> String, currency: Currency) 
         "friend.accepted" => format!("{actor} accepted {}'s friend request", person("b")),
         "friend.removed" => format!("{actor} removed {} from their friends", person("b")),
         "friend.blocked" => format!("{actor} blocked {}", person("b")),
+        "user.updated" => format!("{actor} changed their profile"),
         other => format!("{actor}: {other}"),
     }
 }

@@ -45,7 +45,6 @@ pub struct SyncChange {
     pub deleted: bool,
     /// What its single-item GET answers (absent when deleted).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub data: Option<serde_json::Value>,
 }
 

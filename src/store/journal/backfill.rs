@@ -95,6 +95,7 @@ impl Store {
             let created = jv.is_none()
                 && self
                     .journal()
+                    .clone_with_type::<mongodb::bson::Document>()
                     .find_one(doc! { "e": doc.id })
                     .projection(doc! { "_id": 1 })
                     .await?

@@ -143,6 +143,7 @@ pub(crate) async fn seed(args: &SeedArgs) -> Result<()> {
                 "version": splitlyr::store::upgrade::SCHEMA_VERSION,
             })
             .await?;
+        journal(&store, &expenses).await?;
     }
     let insert_s = insert_started.elapsed().as_secs_f64();
 
@@ -220,5 +221,33 @@ pub(crate) async fn seed(args: &SeedArgs) -> Result<()> {
         serde_json::to_string_pretty(&summary)?,
     )?;
     println!("{summary}");
+    Ok(())
+}
+
+/// The history the activity and sync scenarios read: one `expense.created`
+/// entry per expense, numbered into every viewer's feed as the server's
+/// sequencer does it.
+async fn journal(store: &Store, expenses: &[splitlyr::store::ExpenseDoc]) -> Result<()> {
+    use splitlyr::store::journal::{expense_entry, ExpenseChange};
+    let coll = store
+        .database()
+        .collection::<mongodb::bson::Document>("journal");
+    for chunk in expenses.chunks(1000) {
+        let docs = chunk
+            .iter()
+            .filter_map(|e| expense_entry(ExpenseChange::Created, e.created_by, None, Some(e)))
+            .map(|entry| mongodb::bson::to_document(&entry))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        coll.insert_many(docs).await?;
+    }
+    let mut numbered = 0;
+    loop {
+        let n = store.sequence_journal(1000).await?;
+        if n == 0 {
+            break;
+        }
+        numbered += n;
+    }
+    eprintln!("splitlyr-bench seed: {numbered} journal entries numbered into the feeds");
     Ok(())
 }
