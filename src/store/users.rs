@@ -420,6 +420,23 @@ pub(super) fn contact_filter(emails: &[String], phones: &[String]) -> Document {
     ] }
 }
 
+/// The journal entry of a change of `user`'s profile fields, seen by them
+/// (their other devices' sync hears of it). A new photo alone is not
+/// journaled: its upload's transaction would take one more command (the
+/// benchmark's upload scenario), and the photo's URL reaches other devices
+/// with the next profile read or snapshot.
+fn profile_entry(user: ObjectId) -> super::journal::EntryDoc {
+    super::journal::EntryDoc::new(
+        "user.updated",
+        user,
+        super::journal::ObjectRef {
+            kind: "user".into(),
+            id: user,
+        },
+        vec![user],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,21 +459,4 @@ mod tests {
         assert!(kept.ends(1_700_000_009, || "cd".repeat(32)));
         assert!(!kept.ends(u64::MAX, || unreachable!()));
     }
-}
-
-/// The journal entry of a change of `user`'s profile fields, seen by them
-/// (their other devices' sync hears of it). A new photo alone is not
-/// journaled: its upload's transaction would take one more command (the
-/// benchmark's upload scenario), and the photo's URL reaches other devices
-/// with the next profile read or snapshot.
-fn profile_entry(user: ObjectId) -> super::journal::EntryDoc {
-    super::journal::EntryDoc::new(
-        "user.updated",
-        user,
-        super::journal::ObjectRef {
-            kind: "user".into(),
-            id: user,
-        },
-        vec![user],
-    )
 }
