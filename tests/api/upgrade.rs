@@ -7,6 +7,7 @@
 //! The crash in the middle of the upgrade is a drill of its own
 //! (`tests/drills/upgrade.rs`).
 
+use splitlyr::store::upgrade::SCHEMA_VERSION;
 use std::collections::BTreeMap;
 
 use mongodb::bson::{doc, oid::ObjectId, Document};
@@ -428,7 +429,7 @@ async fn the_dry_run_reports_without_writing() {
         String::from_utf8_lossy(&out.stderr)
     );
     for needle in [
-        &format!("database {name}: schema 0 -> 5 (dry run, nothing written)"),
+        &format!("database {name}: schema 0 -> {SCHEMA_VERSION} (dry run, nothing written)"),
         "expenses 9",
         "users 6",
         "expenses: 9 converted",
@@ -534,7 +535,10 @@ async fn a_schema_1_database_gets_versions_and_one_pending_friend_per_person() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(int(schema.get("version").unwrap()), 5);
+    assert_eq!(
+        int(schema.get("version").unwrap()),
+        i64::from(SCHEMA_VERSION)
+    );
     // Schema 3: every expense says what it is and how it was split.
     for d in all(&db, "expenses").await {
         assert_eq!(d.get_str("type"), Ok("expense"), "{d}");
@@ -622,7 +626,10 @@ async fn a_schema_2_database_gets_typed_expenses_and_a_ledger_of_postings() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(int(schema.get("version").unwrap()), 5);
+    assert_eq!(
+        int(schema.get("version").unwrap()),
+        i64::from(SCHEMA_VERSION)
+    );
     for d in all(&db, "expenses").await {
         assert_eq!(d.get_str("type"), Ok("expense"), "{d}");
         assert_eq!(d.get_str("splitType"), Ok("exact"), "{d}");
@@ -719,5 +726,8 @@ async fn inline_photos_of_the_old_server_become_stored_pictures() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(int(schema.get("version").unwrap()), 5);
+    assert_eq!(
+        int(schema.get("version").unwrap()),
+        i64::from(SCHEMA_VERSION)
+    );
 }
