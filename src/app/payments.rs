@@ -334,13 +334,3 @@ pub async fn delete(
     let allowed = |doc: &ExpenseDoc| check_payment(doc, user, false);
     delete_as_read(app, user, id, expected, allowed).await
 }
-
-/// Brings a deleted payment back (by any of its people).
-pub async fn restore(
-    app: &AppState,
-    user: AuthUser,
-    id: ObjectId,
-) -> Result<Versioned<ExpenseView>, ApiError> {
-    let restored = crate::app::expenses::restore_as(app, user, id, Kind::Payment).await?;
-    rendered(app, user, &restored).await
-}

@@ -14,6 +14,7 @@ use crate::app::schema::{Id, Null};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::Kind;
 
 /// The answer about one expense: the envelope and its `ETag`.
 pub fn one<T: serde::Serialize>(message: &str, answer: Versioned<T>) -> HttpResponse {
@@ -167,7 +168,7 @@ pub async fn restore(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "expense")?;
-    let answer = expenses::restore(&state, user, id).await?;
+    let answer = expenses::restore(&state, user, id, Kind::Expense).await?;
     Ok(one("Expense restored successfully", answer))
 }
 

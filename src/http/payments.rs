@@ -15,6 +15,7 @@ use crate::app::schema::{Id, Null};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::Kind;
 
 /// Record that money changed hands: `to` (I paid them) or `from` (they
 /// paid me), between friends or in a group we share. It is an expense of
@@ -101,7 +102,7 @@ pub async fn restore(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = payment_id(&path)?;
-    let answer = payments::restore(&state, user, id).await?;
+    let answer = crate::app::expenses::restore(&state, user, id, Kind::Payment).await?;
     Ok(super::expenses::one(
         "Payment restored successfully",
         answer,

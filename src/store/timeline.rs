@@ -102,6 +102,15 @@ pub(super) fn date_range(window: Window) -> Document {
     }
 }
 
+/// The expenses named by the entries a cursor reads, in its order.
+async fn expense_ids(entries: mongodb::Cursor<Document>) -> mongodb::error::Result<Vec<ObjectId>> {
+    let entries: Vec<Document> = entries.try_collect().await?;
+    Ok(entries
+        .iter()
+        .filter_map(|d| d.get_object_id("e").ok())
+        .collect())
+}
+
 /// A timeline entry: (user, date, expense).
 pub type TimelineEntry = (ObjectId, DateTime, ObjectId);
 
@@ -146,20 +155,15 @@ impl Store {
         limit: i64,
     ) -> mongodb::error::Result<Vec<ObjectId>> {
         let filter = doc! { "u": user, "d": date_range(window) };
-        let entries: Vec<Document> = self
+        let entries = self
             .timeline()
             .find(filter)
             .sort(doc! { "d": -1, "e": -1 })
             .skip(window.skip)
             .limit(limit)
             .projection(doc! { "_id": 0, "e": 1 })
-            .await?
-            .try_collect()
             .await?;
-        Ok(entries
-            .iter()
-            .filter_map(|d| d.get_object_id("e").ok())
-            .collect())
+        expense_ids(entries).await
     }
 
     /// The ids of `user`'s expenses and payments in id order, after `after`,
@@ -177,19 +181,14 @@ impl Store {
         };
         let mut range = from;
         range.insert("$lt", format!("{};", user.to_hex()));
-        let entries: Vec<Document> = self
+        let entries = self
             .timeline()
             .find(doc! { "_id": range })
             .sort(doc! { "_id": 1 })
             .limit(limit)
             .projection(doc! { "_id": 0, "e": 1 })
-            .await?
-            .try_collect()
             .await?;
-        Ok(entries
-            .iter()
-            .filter_map(|d| d.get_object_id("e").ok())
-            .collect())
+        Ok(expense_ids(entries).await?)
     }
 
     /// The timeline as stored and as it follows from the expenses, sorted.

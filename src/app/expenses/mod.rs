@@ -313,28 +313,18 @@ pub async fn delete(
     delete_as_read(app, user, id, expected, allowed).await
 }
 
-/// Brings a deleted expense back (by any of its people).
-pub async fn restore(
-    app: &AppState,
-    user: AuthUser,
-    id: ObjectId,
-) -> Result<Versioned<ExpenseView>, ApiError> {
-    let restored = restore_as(app, user, id, Kind::Expense).await?;
-    rendered(app, user, &restored).await
-}
-
 /// How long a deleted expense or payment can be restored.
 pub const RESTORE_WINDOW: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
 /// Restores the deleted expense or payment `id` of `kind` for one of its
-/// people: not deleted (or not theirs to see) → 404, already live → 409,
-/// deleted too long ago → 410.
-pub async fn restore_as(
+/// people, as they now read it: not deleted (or not theirs to see) → 404,
+/// already live → 409, deleted too long ago → 410.
+pub async fn restore(
     app: &AppState,
     user: AuthUser,
     id: ObjectId,
     kind: Kind,
-) -> Result<ExpenseDoc, ApiError> {
+) -> Result<Versioned<ExpenseView>, ApiError> {
     let store = &app.store;
     let what = kind.code();
     let not_found = || ApiError::not_found(format!("No deleted {what} with this id"));
@@ -357,10 +347,11 @@ pub async fn restore_as(
             format!("This {what} was deleted more than 30 days ago and can no longer be restored"),
         ));
     }
-    store
+    let restored = store
         .restore_expense(&trashed, user.id)
         .await?
-        .ok_or_else(not_found)
+        .ok_or_else(not_found)?;
+    rendered(app, user, &restored).await
 }
 
 /// Deletes an expense or payment `allowed` passes, only as read, so the
