@@ -13,17 +13,20 @@ use actix_web::HttpResponse;
 pub fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-        // `If-Match` and `ETag`: a browser app edits only the version it read.
+        // `If-Match` and `ETag`: a browser app edits only the version it
+        // read; `Idempotency-Key` and `Idempotent-Replayed`: it retries safely.
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::ACCEPT,
             header::IF_MATCH,
+            header::HeaderName::from_static("idempotency-key"),
         ])
         .expose_headers([
             header::RETRY_AFTER,
             header::ETAG,
             header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("idempotent-replayed"),
         ])
         .max_age(3600);
     for origin in origins {

@@ -205,8 +205,7 @@ impl Store {
             .iter()
             .map(|other| friend_entry(kind, me, *other, vec![me, *other]))
             .collect();
-        self.journal().insert_many(entries).session(&mut *s).await?;
-        Ok(())
+        self.journal_in(s, &entries).await
     }
 
     /// Ends whatever connects `a` and `b`, both ways, inside the caller's
@@ -305,10 +304,8 @@ impl Store {
                 }
                 self.disconnect_in(s, me, other).await?;
                 // Only the blocker hears of it.
-                self.journal()
-                    .insert_one(friend_entry("friend.blocked", me, other, vec![me]))
-                    .session(&mut *s)
-                    .await?;
+                let entry = friend_entry("friend.blocked", me, other, vec![me]);
+                self.journal_in(s, &[entry]).await?;
                 Ok(true)
             })
             .await?)

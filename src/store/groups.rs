@@ -79,7 +79,7 @@ impl Store {
             .start_transaction()
             .and_run2(async |s| {
                 self.groups().insert_one(group).session(&mut *s).await?;
-                self.journal().insert_one(entry).session(&mut *s).await?;
+                self.journal_in(s, std::slice::from_ref(entry)).await?;
                 self.request_in(s, group.created_by, &requests).await?;
                 Ok(())
             })
@@ -207,10 +207,7 @@ impl Store {
                 let Some(updated) = updated else {
                     return Ok(None);
                 };
-                self.journal()
-                    .insert_one(entry(&updated))
-                    .session(&mut *s)
-                    .await?;
+                self.journal_in(s, &[entry(&updated)]).await?;
                 if let Some((inviter, request)) = &request {
                     self.request_in(s, *inviter, std::slice::from_ref(request))
                         .await?;

@@ -288,10 +288,7 @@ impl Store {
                     .session(&mut *s)
                     .await?;
                 if updated.is_some() {
-                    self.journal()
-                        .insert_one(profile_entry(id))
-                        .session(&mut *s)
-                        .await?;
+                    self.journal_in(s, &[profile_entry(id)]).await?;
                 }
                 Ok(updated)
             })

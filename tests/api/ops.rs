@@ -133,7 +133,7 @@ async fn hsts_and_cors_follow_configuration() {
         .header("access-control-request-method", "POST")
         .header(
             "access-control-request-headers",
-            "authorization, content-type",
+            "authorization, content-type, idempotency-key",
         )
         .send()
         .await
@@ -173,6 +173,7 @@ async fn hsts_and_cors_follow_configuration() {
         .unwrap()
         .to_ascii_lowercase();
     assert!(exposed.contains("etag"), "{exposed}");
+    assert!(exposed.contains("idempotent-replayed"), "{exposed}");
     let res = app
         .client
         .get(app.url("/v1/healthz"))

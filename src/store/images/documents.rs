@@ -151,7 +151,7 @@ impl Store {
                 None => ExpenseChange::ReceiptRemoved,
             };
             if let Some(entry) = expense_entry(change, actor, Some(expense), Some(updated)) {
-                self.journal().insert_one(entry).session(&mut *s).await?;
+                self.journal_in(s, &[entry]).await?;
             }
         }
         Ok(updated)

@@ -152,10 +152,29 @@ impl Store {
         self.db.collection(COLLECTION)
     }
 
-    /// Records an entry for a change that has no transaction of its own
-    /// (one document written by one command): in a transaction with it.
-    pub async fn record(&self, entry: &EntryDoc) -> Result<(), StoreError> {
-        self.journal().insert_one(entry).await?;
+    /// Writes entries inside the caller's transaction (changes that are not
+    /// one `bulkWrite`), and with them the request's idempotency claim, as
+    /// `run_batch` does: a claim taken over meanwhile aborts the change.
+    pub(super) async fn journal_in(
+        &self,
+        s: &mut mongodb::ClientSession,
+        entries: &[EntryDoc],
+    ) -> mongodb::error::Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.journal().insert_many(entries).session(&mut *s).await?;
+        if let Some((collection, filter, update)) = super::idempotency::claim_op() {
+            let marked = self
+                .db
+                .collection::<Document>(collection)
+                .update_one(filter, update)
+                .session(&mut *s)
+                .await?;
+            if marked.matched_count == 0 {
+                return Err(mongodb::error::Error::custom(super::batch::Missed));
+            }
+        }
         Ok(())
     }
 
