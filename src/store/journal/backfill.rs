@@ -28,6 +28,7 @@ use crate::store::{at_version, ExpenseDoc, Store, StoreError};
 
 /// Above this many expenses, deletions are not tracked between passes (the
 /// memory it would take); creations and edits still are.
+/// (About 30 MB at the bound.)
 const TRACK_AT_MOST: usize = 200_000;
 
 #[derive(Deserialize)]
@@ -39,11 +40,66 @@ struct Scanned {
 }
 
 /// What a pass remembers of each expense until the next: enough to write
-/// the entry of its deletion.
+/// the entry of its deletion (about 150 bytes).
 #[derive(Debug, Clone)]
 struct Seen {
     id: ObjectId,
-    doc: ExpenseDoc,
+    kind: crate::store::Kind,
+    description: String,
+    amount: i64,
+    currency: crate::domain::money::Currency,
+    created_by: ObjectId,
+    paid_by: ObjectId,
+    /// The payee of a payment.
+    payee: Option<ObjectId>,
+    group: Option<ObjectId>,
+    participants: Vec<ObjectId>,
+}
+
+impl Seen {
+    fn of(d: &ExpenseDoc) -> Self {
+        Self {
+            id: d.id,
+            kind: d.kind,
+            description: d.description.clone(),
+            amount: d.amount,
+            currency: d.currency,
+            created_by: d.created_by,
+            paid_by: d.paid_by,
+            payee: d.split_with.first().map(|s| s.user),
+            group: d.group,
+            participants: d.participants.clone(),
+        }
+    }
+
+    /// The document as far as its deletion's entry reads it.
+    fn doc(&self) -> ExpenseDoc {
+        let mut d = ExpenseDoc {
+            description: self.description.clone(),
+            amount: self.amount,
+            currency: self.currency,
+            paid_by: self.paid_by,
+            group: self.group,
+            participants: self.participants.clone(),
+            ..ExpenseDoc::blank(
+                self.kind,
+                self.id,
+                self.created_by,
+                mongodb::bson::DateTime::now(),
+            )
+        };
+        if let Some(payee) = self.payee {
+            d.split_with.push(crate::store::SplitDoc {
+                id: ObjectId::new(),
+                user: payee,
+                amount: self.amount,
+                settled: false,
+                settled_at: None,
+                weight: None,
+            });
+        }
+        d
+    }
 }
 
 /// The state kept between passes.
@@ -79,10 +135,7 @@ impl Store {
                 unmarked.push((s.doc.clone(), s.jv));
             }
             if tracking {
-                seen.push(Seen {
-                    id: s.doc.id,
-                    doc: s.doc,
-                });
+                seen.push(Seen::of(&s.doc));
                 if seen.len() > TRACK_AT_MOST {
                     tracking = false;
                     seen = Vec::new();
@@ -131,8 +184,8 @@ impl Store {
                     .filter_map(|s| {
                         let mut e = expense_entry(
                             ExpenseChange::Deleted,
-                            s.doc.created_by,
-                            Some(&s.doc),
+                            s.created_by,
+                            Some(&s.doc()),
                             None,
                         )?;
                         e.subject.insert("backfill", true);
