@@ -240,6 +240,10 @@ async fn journal(store: &Store, expenses: &[splitlyr::store::ExpenseDoc]) -> Res
             .collect::<std::result::Result<Vec<_>, _>>()?;
         coll.insert_many(docs).await?;
     }
+    // The sequencer reads through the journal's indexes.
+    store
+        .ensure_indexes(splitlyr::store::upgrade::SCHEMA_VERSION)
+        .await?;
     let mut numbered = 0;
     loop {
         let n = store.sequence_journal(1000).await?;
