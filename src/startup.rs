@@ -293,7 +293,8 @@ async fn sequence_journal(state: web::Data<AppState>, backfill: (Duration, Durat
 }
 
 /// Removes for good, every hour, what was deleted longer ago than it can be
-/// restored (with its comments and receipt).
+/// restored (with its comments and receipt), and the journal past its
+/// retention.
 async fn purge_trash(state: web::Data<AppState>) {
     let (store, readiness) = (&state.store, &state.readiness);
     while !readiness.wait_ready(Duration::from_secs(60)).await {}
@@ -307,6 +308,11 @@ async fn purge_trash(state: web::Data<AppState>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "purged deleted expenses and payments"),
             Err(e) => tracing::warn!(error = ?e, "purging the trash failed; will retry"),
+        }
+        match store.purge_journal(crate::store::journal::RETENTION).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged journal entries past their retention"),
+            Err(e) => tracing::warn!(error = ?e, "purging the journal failed; will retry"),
         }
     }
 }

@@ -88,43 +88,129 @@ pub enum Scope {
     Object(Kind, ObjectId),
 }
 
+/// Where the next page starts: below an entry of the viewer's numbered feed
+/// (`n<number>`, for the whole feed), or below an entry id (filtered
+/// views, which read the journal's indexes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Before {
+    Number(i64),
+    Entry(ObjectId),
+}
+
+impl Before {
+    /// Parses a `nextBefore`; None when it is not one.
+    pub fn parse(raw: &str) -> Option<Before> {
+        match raw.strip_prefix('n') {
+            Some(n) => n.parse().ok().filter(|n| *n > 0).map(Before::Number),
+            None => ObjectId::parse_str(raw).ok().map(Before::Entry),
+        }
+    }
+
+    fn encode(self) -> String {
+        match self {
+            Before::Number(n) => format!("n{n}"),
+            Before::Entry(id) => id.to_hex(),
+        }
+    }
+}
+
 /// One page of `user`'s feed in `scope`, newest first, older than `before`.
 pub async fn page(
     app: &AppState,
     user: AuthUser,
     scope: Scope,
-    before: Option<ObjectId>,
+    before: Option<Before>,
     limit: i64,
 ) -> Result<ActivityPage, ApiError> {
-    let filter = match scope {
-        Scope::Mine { group, friend } => ActivityFilter {
-            group,
-            friend,
-            expense: None,
-        },
-        Scope::Object(kind, id) => {
-            object_visible(app, user, kind, id).await?;
-            ActivityFilter {
-                expense: Some(id),
-                ..Default::default()
-            }
+    let limit = limit.clamp(1, MAX_LIMIT);
+    let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+    let (entries, next) = match scope {
+        Scope::Mine {
+            group: None,
+            friend: None,
+        } => mine(app, user, before, limit).await?,
+        scope => {
+            let filter = match scope {
+                Scope::Mine { group, friend } => ActivityFilter {
+                    group,
+                    friend,
+                    expense: None,
+                },
+                Scope::Object(kind, id) => {
+                    object_visible(app, user, kind, id).await?;
+                    ActivityFilter {
+                        expense: Some(id),
+                        ..Default::default()
+                    }
+                }
+            };
+            let below = match before {
+                Some(Before::Entry(id)) => Some(id),
+                Some(Before::Number(_)) => return Err(bad_cursor()),
+                None => None,
+            };
+            // One more than asked: whether there is a next page.
+            let mut entries = app
+                .store
+                .activity(user.id, filter, below, limit + 1)
+                .await?;
+            let more = entries.len() > wanted;
+            entries.truncate(wanted);
+            let next = more
+                .then(|| entries.last().map(|e| Before::Entry(e.id)))
+                .flatten();
+            (entries, next)
         }
     };
-    let limit = limit.clamp(1, MAX_LIMIT);
-    // One more than asked: whether there is a next page.
-    let mut entries = app
-        .store
-        .activity(user.id, filter, before, limit + 1)
-        .await?;
-    let more = entries.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    entries.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_before = more
-        .then(|| entries.last().map(|e| e.id.to_hex()))
-        .flatten();
     Ok(ActivityPage {
         items: render(app, user.id, &entries).await?,
-        next_before,
+        next_before: next.map(Before::encode),
     })
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::bad_request("Invalid cursor: use the nextBefore of the previous page")
+}
+
+/// The whole feed: my numbered feed, a range of its own ids however long
+/// my history. A first page numbers what is waiting first (see
+/// [`number_waiting`]), so it shows my latest changes; anything numbered
+/// later gets a number above every one shown, so the pages below never
+/// show it: no overlaps, no gaps.
+async fn mine(
+    app: &AppState,
+    user: AuthUser,
+    before: Option<Before>,
+    limit: i64,
+) -> Result<(Vec<EntryDoc>, Option<Before>), ApiError> {
+    let store = &app.store;
+    let below = match before {
+        Some(Before::Number(n)) => Some(n),
+        Some(Before::Entry(_)) => return Err(bad_cursor()),
+        None => {
+            number_waiting(app, user).await?;
+            None
+        }
+    };
+    let mut items = store.feed_before(user.id, below, limit + 1).await?;
+    let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    items.truncate(usize::try_from(limit).unwrap_or(0));
+    let ids: Vec<ObjectId> = items.iter().map(|i| i.j).collect();
+    let entries = store.entries_by_ids(&ids).await?;
+    let next = more
+        .then(|| items.last().map(|i| Before::Number(i.seq())))
+        .flatten();
+    Ok((entries, next))
+}
+
+/// Numbers the journal's waiting entries now when some are `user`'s
+/// (committed since the sequencer's last run), so what they just did is in
+/// their feed: one short read when none are.
+pub async fn number_waiting(app: &AppState, user: AuthUser) -> Result<(), ApiError> {
+    if !app.store.unnumbered_for(user.id, 1).await?.is_empty() {
+        app.store.sequence_journal(500).await?;
+    }
+    Ok(())
 }
 
 /// The history of an expense or payment is for its people, also while it

@@ -168,7 +168,10 @@ pub async fn page(
     let limit = limit.clamp(1, MAX_LIMIT);
     let cursor = match since {
         None => Cursor::Snapshot {
-            start: app.store.feed_head(user.id).await?,
+            start: {
+                super::activity::number_waiting(app, user).await?;
+                app.store.feed_head(user.id).await?
+            },
             phase: Phase::Me,
             last: None,
         },
@@ -199,6 +202,7 @@ async fn changes(
     after: i64,
     limit: i64,
 ) -> Result<SyncPage, ApiError> {
+    super::activity::number_waiting(app, user).await?;
     let mut items = app.store.feed_after(user.id, after, limit + 1).await?;
     let has_more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     items.truncate(usize::try_from(limit).unwrap_or(0));

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{optional_id, parse_id, Failure};
-use crate::app::activity::{self, ActivityPage, ActivityView, Scope};
+use crate::app::activity::{self, ActivityPage, ActivityView, Before, Scope};
 use crate::app::schema::Id;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -22,6 +22,7 @@ pub struct ActivityQuery {
     /// Only what concerns this friend and me outside groups.
     friend_id: Option<String>,
     /// The cursor: `pagination.nextBefore` of the previous page.
+    #[param(max_length = 40)]
     before: Option<String>,
     /// 1–100 (default 20).
     limit: Option<i64>,
@@ -41,8 +42,7 @@ pub struct HistoryQuery {
 #[serde(rename_all = "camelCase")]
 pub struct CursorPagination {
     pub limit: i64,
-    /// The `before` of the next page; null on the last.
-    #[schema(value_type = Option<Id>)]
+    /// The `before` of the next page (opaque); null on the last.
     pub next_before: Option<String>,
 }
 
@@ -65,6 +65,16 @@ fn limit_of(raw: Option<i64>) -> Result<i64, ApiError> {
             "limit must be between 1 and {}",
             activity::MAX_LIMIT
         ))),
+    }
+}
+
+/// The `before` of a request: none, or a `nextBefore` (else 400).
+fn cursor(raw: Option<&str>) -> Result<Option<Before>, ApiError> {
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(r) => Before::parse(r).map(Some).ok_or_else(|| {
+            ApiError::bad_request("Invalid cursor: use the nextBefore of the previous page")
+        }),
     }
 }
 
@@ -99,7 +109,7 @@ pub async fn feed(
         group: optional_id(q.group_id.as_deref(), "group")?,
         friend: optional_id(q.friend_id.as_deref(), "friend")?,
     };
-    let before = optional_id(q.before.as_deref(), "cursor")?;
+    let before = cursor(q.before.as_deref())?;
     let limit = limit_of(q.limit)?;
     let page = activity::page(&state, user, scope, before, limit).await?;
     Ok(answer(page, limit))
@@ -113,7 +123,7 @@ async fn history(
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(id, kind.code())?;
-    let before = optional_id(query.before.as_deref(), "cursor")?;
+    let before = cursor(query.before.as_deref())?;
     let limit = limit_of(query.limit)?;
     let page = activity::page(state, user, Scope::Object(kind, id), before, limit).await?;
     Ok(answer(page, limit))

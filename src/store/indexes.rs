@@ -99,15 +99,6 @@ fn wanted() -> Vec<Wanted> {
         index("journal", doc! { "e": 1, "_id": 1 }, false),
         index("journal", doc! { "g": 1, "_id": 1 }, false),
         index("journal", doc! { "q": 1, "_id": 1 }, false),
-        // Kept for the retention period (`journal::RETENTION`).
-        Wanted {
-            expire_after: Some(crate::store::journal::RETENTION),
-            ..index("journal", doc! { "at": 1 }, false)
-        },
-        Wanted {
-            expire_after: Some(crate::store::journal::RETENTION),
-            ..index("feed", doc! { "at": 1 }, false)
-        },
         // Deleted expenses and payments, oldest deletion first (the purge).
         index("trash", doc! { "deletedAt": 1 }, false),
         Wanted {

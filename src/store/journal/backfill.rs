@@ -57,19 +57,37 @@ struct Seen {
 }
 
 impl Seen {
-    fn of(d: &ExpenseDoc) -> Self {
-        Self {
-            id: d.id,
-            kind: d.kind,
-            description: d.description.clone(),
-            amount: d.amount,
-            currency: d.currency,
-            created_by: d.created_by,
-            paid_by: d.paid_by,
-            payee: d.split_with.first().map(|s| s.user),
-            group: d.group,
-            participants: d.participants.clone(),
-        }
+    /// From the few fields a pass reads of each expense.
+    fn read(d: &mongodb::bson::Document) -> Option<Self> {
+        let ids = |key: &str| -> Vec<ObjectId> {
+            d.get_array(key)
+                .map(|a| a.iter().filter_map(Bson::as_object_id).collect())
+                .unwrap_or_default()
+        };
+        Some(Self {
+            id: d.get_object_id("_id").ok()?,
+            kind: match d.get_str("type") {
+                Ok("payment") => crate::store::Kind::Payment,
+                _ => crate::store::Kind::Expense,
+            },
+            description: d.get_str("description").unwrap_or_default().to_owned(),
+            amount: d.get("amount").and_then(crate::store::as_int).unwrap_or(0),
+            currency: d
+                .get_str("currency")
+                .ok()
+                .and_then(|c| crate::domain::money::Currency::stored(c).ok())
+                .unwrap_or_default(),
+            created_by: d.get_object_id("createdBy").ok()?,
+            paid_by: d.get_object_id("paidBy").ok()?,
+            payee: d
+                .get_array("splitWith")
+                .ok()
+                .and_then(|a| a.first())
+                .and_then(Bson::as_document)
+                .and_then(|s| s.get_object_id("user").ok()),
+            group: d.get_object_id("group").ok(),
+            participants: ids("participants"),
+        })
     }
 
     /// The document as far as its deletion's entry reads it.
@@ -122,20 +140,34 @@ impl Store {
         let mut filled = Filled::default();
         let mut seen: Vec<Seen> = Vec::new();
         let mut tracking = true;
-        let mut cursor = self
+        // What the previous release wrote: the database compares the mark
+        // with the version, and only those documents travel.
+        let unmarked: Vec<Scanned> = self
             .db
             .collection::<Scanned>("expenses")
+            .find(doc! { "$expr": { "$ne": [ { "$ifNull": ["$jv", -1_i64] }, { "$ifNull": ["$version", 0_i64] } ] } })
+            .limit(1000)
+            .await?
+            .try_collect()
+            .await?;
+        let unmarked: Vec<(ExpenseDoc, Option<i64>)> =
+            unmarked.into_iter().map(|s| (s.doc, s.jv)).collect();
+        // What exists now, in a few fields each, to see deletions.
+        let mut cursor = self
+            .db
+            .collection::<mongodb::bson::Document>("expenses")
             .find(doc! {})
+            .projection(doc! {
+                "type": 1, "description": 1, "amount": 1, "currency": 1, "createdBy": 1,
+                "paidBy": 1, "splitWith.user": 1, "group": 1, "participants": 1,
+            })
             .sort(doc! { "_id": 1 })
             .batch_size(1000)
             .await?;
-        let mut unmarked: Vec<(ExpenseDoc, Option<i64>)> = Vec::new();
-        while let Some(s) = cursor.try_next().await? {
-            if s.jv != Some(s.doc.version) {
-                unmarked.push((s.doc.clone(), s.jv));
-            }
+        while let Some(d) = cursor.try_next().await? {
             if tracking {
-                seen.push(Seen::of(&s.doc));
+                let Some(one) = Seen::read(&d) else { continue };
+                seen.push(one);
                 if seen.len() > TRACK_AT_MOST {
                     tracking = false;
                     seen = Vec::new();

@@ -29,9 +29,9 @@ pub(super) const COLLECTION: &str = "journal";
 /// journal recorded (see `backfill`).
 pub(in crate::store) const JOURNALED: &str = "jv";
 
-/// How long entries (and the sync feed) are kept: a TTL index removes them
-/// after this. A sync cursor older than this is refused (start over with a
-/// snapshot).
+/// How long entries (and the sync feed) are kept: the hourly purge
+/// (`Store::purge_journal`) removes older ones. A sync cursor older than
+/// this is refused (start over with a snapshot).
 pub const RETENTION: std::time::Duration = std::time::Duration::from_secs(400 * 24 * 3600);
 
 /// What an entry is about: `expense`, `payment`, `group`, `friend` (the
@@ -148,6 +148,28 @@ impl Batch {
 }
 
 impl Store {
+    /// Removes entries and feed items older than `retention`: entries by
+    /// their id (ids start with their time: the `_id` index bounds them),
+    /// feed items by their time (a pass over the feed, hourly). No TTL
+    /// indexes: they would cost every insert an index entry more.
+    pub async fn purge_journal(&self, retention: std::time::Duration) -> Result<u64, StoreError> {
+        let cutoff_ms = super::now().timestamp_millis()
+            - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let secs = u32::try_from(cutoff_ms.max(0) / 1000).unwrap_or(u32::MAX);
+        let mut bytes = [0u8; 12];
+        bytes[..4].copy_from_slice(&secs.to_be_bytes());
+        let entries = self
+            .journal()
+            .delete_many(doc! { "_id": { "$lt": ObjectId::from_bytes(bytes) } })
+            .await?;
+        let feed = self
+            .db
+            .collection::<Document>(sequence::FEED)
+            .delete_many(doc! { "at": { "$lt": DateTime::from_millis(cutoff_ms) } })
+            .await?;
+        Ok(entries.deleted_count + feed.deleted_count)
+    }
+
     pub(super) fn journal(&self) -> mongodb::Collection<EntryDoc> {
         self.db.collection(COLLECTION)
     }

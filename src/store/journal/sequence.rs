@@ -201,6 +201,62 @@ impl Store {
             .await?)
     }
 
+    /// `viewer`'s feed before number `before` (None: from its end), newest
+    /// first, at most `limit`.
+    pub async fn feed_before(
+        &self,
+        viewer: ObjectId,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<FeedItem>, StoreError> {
+        let end = match before {
+            Some(n) => feed_id(viewer, n),
+            None => feed_end(viewer),
+        };
+        Ok(self
+            .feed()
+            .find(doc! { "_id": { "$gt": feed_id(viewer, 0), "$lt": end } })
+            .sort(doc! { "_id": -1 })
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// `viewer`'s entries not numbered yet (committed since the sequencer's
+    /// last run), newest first, at most `limit`: few, read on the `{q, _id}`
+    /// index's null range.
+    pub async fn unnumbered_for(
+        &self,
+        viewer: ObjectId,
+        limit: i64,
+    ) -> Result<Vec<EntryDoc>, StoreError> {
+        Ok(self
+            .journal()
+            .find(doc! { "q": null, "aud": viewer })
+            .sort(doc! { "q": 1, "_id": -1 })
+            .hint(mongodb::options::Hint::Keys(doc! { "q": 1, "_id": 1 }))
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await?)
+    }
+
+    /// The entries with these ids, in this order (missing ones left out).
+    pub async fn entries_by_ids(&self, ids: &[ObjectId]) -> Result<Vec<EntryDoc>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut by_id: std::collections::HashMap<ObjectId, EntryDoc> = self
+            .journal()
+            .find(doc! { "_id": { "$in": ids } })
+            .await?
+            .map_ok(|e| (e.id, e))
+            .try_collect()
+            .await?;
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
     /// The number of `viewer`'s newest feed item (0: none).
     pub async fn feed_head(&self, viewer: ObjectId) -> Result<i64, StoreError> {
         let last = self
