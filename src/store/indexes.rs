@@ -93,7 +93,7 @@ fn wanted() -> Vec<Wanted> {
         index("images", doc! { "owner": 1 }, false),
         index("timeline", doc! { "u": 1, "d": 1, "e": 1 }, false),
         // The journal: someone's activity, an expense's or payment's
-        // history, a group's; entries not yet numbered (`q` null) for the
+        // history, a group's; entries not yet numbered (`q: 0`) for the
         // sequencer, and a viewer's numbered entries for the sync.
         index("journal", doc! { "aud": 1, "_id": 1 }, false),
         index("journal", doc! { "e": 1, "_id": 1 }, false),

@@ -85,8 +85,10 @@ pub struct EntryDoc {
     #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// The sequence number, given after commit by the sequencer.
-    #[serde(rename = "q", default, skip_serializing_if = "Option::is_none")]
-    pub seq: Option<i64>,
+    /// 0 until then: an equality the `{q, _id}` index seeks to (SecantusDB
+    /// scans the whole index for `q: null`).
+    #[serde(rename = "q", default)]
+    pub seq: i64,
 }
 
 impl EntryDoc {
@@ -107,7 +109,7 @@ impl EntryDoc {
             subject: Document::new(),
             changes: Vec::new(),
             version: None,
-            seq: None,
+            seq: 0,
         }
     }
 

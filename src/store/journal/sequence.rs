@@ -5,7 +5,7 @@
 //! of transactions committing concurrently (their ids are taken before
 //! their commits), so a cursor over entry ids could skip an entry that
 //! commits late. The sequencer runs after commits instead: it reads entries
-//! without a number (`q` absent), oldest id first, and in one transaction
+//! without a number (`q: 0`), oldest id first, and in one transaction
 //! takes the next numbers from `meta` (`_id: "journal-seq"`), numbers the
 //! entries, and writes one small `feed` document per viewer in the
 //! audience, `{_id: "<viewer>:<number as 16 hex digits>", j, k, id, at}`. An
@@ -14,7 +14,7 @@
 //! number) never skips anything, and each entry is in it once.
 //!
 //! Replicas may all run it: two runs numbering the same entries conflict on
-//! the `meta` document or on the entries (`q` must still be absent), and the
+//! the `meta` document or on the entries (`q` must still be 0), and the
 //! loser's transaction aborts and leaves them to the winner.
 
 use futures_util::TryStreamExt;
@@ -104,7 +104,7 @@ impl Store {
     pub async fn sequence_journal(&self, limit: i64) -> Result<usize, StoreError> {
         let waiting: Vec<EntryDoc> = self
             .journal()
-            .find(doc! { "q": null })
+            .find(doc! { "q": 0 })
             .sort(doc! { "q": 1, "_id": 1 })
             .hint(mongodb::options::Hint::Keys(doc! { "q": 1, "_id": 1 }))
             .limit(limit)
@@ -173,7 +173,7 @@ impl Store {
             batch
                 .update(
                     COLLECTION,
-                    doc! { "_id": entry.id, "q": null },
+                    doc! { "_id": entry.id, "q": 0 },
                     doc! { "$set": { "q": seq } },
                 )
                 .require_match();
@@ -225,7 +225,7 @@ impl Store {
 
     /// `viewer`'s entries not numbered yet (committed since the sequencer's
     /// last run), newest first, at most `limit`: few, read on the `{q, _id}`
-    /// index's null range.
+    /// index at `q: 0`.
     pub async fn unnumbered_for(
         &self,
         viewer: ObjectId,
@@ -233,7 +233,7 @@ impl Store {
     ) -> Result<Vec<EntryDoc>, StoreError> {
         Ok(self
             .journal()
-            .find(doc! { "q": null, "aud": viewer })
+            .find(doc! { "q": 0, "aud": viewer })
             .sort(doc! { "q": 1, "_id": -1 })
             .hint(mongodb::options::Hint::Keys(doc! { "q": 1, "_id": 1 }))
             .limit(limit)
