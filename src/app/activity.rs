@@ -15,7 +15,7 @@ use crate::auth::AuthUser;
 use crate::domain::money::{format_major, Currency};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::journal::{ActivityFilter, EntryDoc, FieldChange};
+use crate::store::journal::{EntryDoc, FieldChange};
 use crate::store::Kind;
 
 /// The largest page.
@@ -125,35 +125,25 @@ pub async fn page(
     let limit = limit.clamp(1, MAX_LIMIT);
     let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
     let (entries, next) = match scope {
-        Scope::Mine {
-            group: None,
-            friend: None,
-        } => mine(app, user, before, limit).await?,
-        scope => {
-            let filter = match scope {
-                Scope::Mine { group, friend } => ActivityFilter {
-                    group,
-                    friend,
-                    expense: None,
-                },
-                Scope::Object(kind, id) => {
-                    object_visible(app, user, kind, id).await?;
-                    ActivityFilter {
-                        expense: Some(id),
-                        ..Default::default()
-                    }
-                }
+        Scope::Mine { group, friend } => {
+            let keep = move |e: &EntryDoc| match (group, friend) {
+                (Some(g), _) => e.group == Some(g),
+                // Between the two of us: the friendship and what we share
+                // outside groups.
+                (None, Some(f)) => e.group.is_none() && e.audience.contains(&f),
+                (None, None) => true,
             };
+            mine(app, user, before, limit, keep).await?
+        }
+        Scope::Object(kind, id) => {
+            object_visible(app, user, kind, id).await?;
             let below = match before {
                 Some(Before::Entry(id)) => Some(id),
                 Some(Before::Number(_)) => return Err(bad_cursor()),
                 None => None,
             };
             // One more than asked: whether there is a next page.
-            let mut entries = app
-                .store
-                .activity(user.id, filter, below, limit + 1)
-                .await?;
+            let mut entries = app.store.history(user.id, id, below, limit + 1).await?;
             let more = entries.len() > wanted;
             entries.truncate(wanted);
             let next = more
@@ -172,19 +162,24 @@ fn bad_cursor() -> ApiError {
     ApiError::bad_request("Invalid cursor: use the nextBefore of the previous page")
 }
 
-/// The whole feed: my numbered feed, a range of its own ids however long
-/// my history. A first page numbers what is waiting first (see
-/// [`number_waiting`]), so it shows my latest changes; anything numbered
-/// later gets a number above every one shown, so the pages below never
-/// show it: no overlaps, no gaps.
+/// How many feed items a filtered page reads at most: a page can come back
+/// shorter than its limit, with a cursor to go on from.
+const MOST_SCANNED: usize = 1000;
+
+/// My feed, newest first, the entries `keep` keeps: read from my numbered
+/// feed, a range of its own ids however long my history. A first page
+/// numbers what is waiting first (see [`number_waiting`]), so it shows my
+/// latest changes; anything numbered later gets a number above every one
+/// shown, so the pages below never show it: no overlaps, no gaps.
 async fn mine(
     app: &AppState,
     user: AuthUser,
     before: Option<Before>,
     limit: i64,
+    keep: impl Fn(&EntryDoc) -> bool,
 ) -> Result<(Vec<EntryDoc>, Option<Before>), ApiError> {
     let store = &app.store;
-    let below = match before {
+    let mut below = match before {
         Some(Before::Number(n)) => Some(n),
         Some(Before::Entry(_)) => return Err(bad_cursor()),
         None => {
@@ -192,15 +187,37 @@ async fn mine(
             None
         }
     };
-    let mut items = store.feed_before(user.id, below, limit + 1).await?;
-    let more = items.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    items.truncate(usize::try_from(limit).unwrap_or(0));
-    let ids: Vec<ObjectId> = items.iter().map(|i| i.j).collect();
-    let entries = store.entries_by_ids(&ids).await?;
-    let next = more
-        .then(|| items.last().map(|i| Before::Number(i.seq())))
-        .flatten();
-    Ok((entries, next))
+    let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+    let chunk = limit + 1;
+    let mut out: Vec<EntryDoc> = Vec::new();
+    let mut scanned = 0;
+    loop {
+        let items = store.feed_before(user.id, below, chunk).await?;
+        let ids: Vec<ObjectId> = items.iter().map(|i| i.j).collect();
+        let mut by_id: std::collections::HashMap<ObjectId, EntryDoc> = store
+            .entries_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+        for item in &items {
+            if out.len() == wanted {
+                // A full page, and this item after it.
+                return Ok((out, Some(Before::Number(item.seq() + 1))));
+            }
+            below = Some(item.seq());
+            if let Some(e) = by_id.remove(&item.j).filter(|e| keep(e)) {
+                out.push(e);
+            }
+        }
+        scanned += items.len();
+        if (items.len() as i64) < chunk {
+            return Ok((out, None));
+        }
+        if scanned >= MOST_SCANNED {
+            return Ok((out, below.map(Before::Number)));
+        }
+    }
 }
 
 /// Numbers the journal's waiting entries now when some are `user`'s

@@ -92,12 +92,10 @@ fn wanted() -> Vec<Wanted> {
         },
         index("images", doc! { "owner": 1 }, false),
         index("timeline", doc! { "u": 1, "d": 1, "e": 1 }, false),
-        // The journal: someone's activity, an expense's or payment's
-        // history, a group's; entries not yet numbered (`q: 0`) for the
-        // sequencer, and a viewer's numbered entries for the sync.
-        index("journal", doc! { "aud": 1, "_id": 1 }, false),
+        // The journal: an expense's or payment's history; entries not yet
+        // numbered (`q: 0`) for the sequencer. (Someone's activity, whole
+        // or filtered, reads their `feed` by its ids.)
         index("journal", doc! { "e": 1, "_id": 1 }, false),
-        index("journal", doc! { "g": 1, "_id": 1 }, false),
         index("journal", doc! { "q": 1, "_id": 1 }, false),
         // Deleted expenses and payments, oldest deletion first (the purge).
         index("trash", doc! { "deletedAt": 1 }, false),

@@ -5,10 +5,11 @@
 //! moment, fixed then) and, for edits, every changed field old → new.
 //!
 //! Entries are small (a few hundred bytes) and their cost does not depend on
-//! how much history there is: an insert with the change, reads through the
-//! `{aud, _id}`, `{e, _id}` and `{g, _id}` indexes. Activity pages read them
-//! newest first by `_id`; the offline sync reads them in the order the
-//! sequencer numbered them (`q`, see `sequence`).
+//! how much history there is: an insert with the change (three index
+//! entries: `_id`, `{e, _id}`, `{q, _id}`), then the sequencer numbers it
+//! and appends it to each viewer's `feed` (`q`, see `sequence`). Activity
+//! pages and the offline sync read a viewer's feed by its ids; one object's
+//! history reads `{e, _id}`.
 
 pub mod backfill;
 mod expense;
@@ -128,15 +129,6 @@ impl EntryDoc {
     }
 }
 
-/// Which entries an activity page reads.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ActivityFilter {
-    pub group: Option<ObjectId>,
-    pub friend: Option<ObjectId>,
-    /// One expense's or payment's history.
-    pub expense: Option<ObjectId>,
-}
-
 impl Batch {
     /// Adds the entry to the change's writes.
     pub(crate) fn journal(&mut self, entry: &EntryDoc) -> &mut Self {
@@ -202,40 +194,21 @@ impl Store {
         Ok(())
     }
 
-    /// `viewer`'s entries, newest first, older than `before` (an entry id),
-    /// at most `limit`, only those `viewer` was in the audience of.
-    pub async fn activity(
+    /// One expense's or payment's history as `viewer` saw it, newest
+    /// first, older than `before` (an entry id), at most `limit`.
+    pub async fn history(
         &self,
         viewer: ObjectId,
-        filter: ActivityFilter,
+        expense: ObjectId,
         before: Option<ObjectId>,
         limit: i64,
     ) -> Result<Vec<EntryDoc>, StoreError> {
-        let mut query = doc! { "aud": viewer };
-        if let Some(e) = filter.expense {
-            query.insert("e", e);
-        }
-        if let Some(g) = filter.group {
-            query.insert("g", g);
-        }
-        if let Some(f) = filter.friend {
-            // Between the two of us: the friendship and what we share
-            // outside groups.
-            query.insert("aud", doc! { "$all": [viewer, f] });
-            query.insert("g", Bson::Null);
-        }
+        let mut query = doc! { "e": expense, "aud": viewer };
         if let Some(before) = before {
             query.insert("_id", doc! { "$lt": before });
         }
-        // The most selective index for the filter (ascending, read
-        // backwards: see `indexes`).
-        let hint = if filter.expense.is_some() {
-            doc! { "e": 1, "_id": 1 }
-        } else if filter.group.is_some() {
-            doc! { "g": 1, "_id": 1 }
-        } else {
-            doc! { "aud": 1, "_id": 1 }
-        };
+        // Ascending, read backwards (see `indexes`).
+        let hint = doc! { "e": 1, "_id": 1 };
         Ok(self
             .journal()
             .find(query)
