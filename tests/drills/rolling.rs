@@ -29,7 +29,8 @@ fn start_previous(name: &str, port: u16) -> Child {
         .env("APP_CONFIG_DIR", config)
         .env("APP__SERVER__HOST", "127.0.0.1")
         .env("PORT", port.to_string())
-        .env("APP__SERVER__ADMIN_PORT", free_port().to_string())
+        // Its admin listener on a port of its own choosing (test.toml's 0):
+        // a port picked here could meanwhile be another drill's.
         .env("APP__DATABASE__URI", db_uri())
         .env("APP__DATABASE__NAME", name)
         .env("APP__RATE_LIMIT__ENABLED", "false")
