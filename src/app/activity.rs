@@ -222,10 +222,17 @@ async fn mine(
 
 /// Numbers the journal's waiting entries now when some are `user`'s
 /// (committed since the sequencer's last run), so what they just did is in
-/// their feed: one short read when none are.
+/// their feed: one short read when none are. When another run is numbering
+/// them at that moment (this one then conflicts and does nothing), waits
+/// for it, a few milliseconds at a time.
 pub async fn number_waiting(app: &AppState, user: AuthUser) -> Result<(), ApiError> {
-    if !app.store.unnumbered_for(user.id, 1).await?.is_empty() {
-        app.store.sequence_journal(500).await?;
+    for attempt in 0..20 {
+        if app.store.unnumbered_for(user.id, 1).await?.is_empty() {
+            return Ok(());
+        }
+        if app.store.sequence_journal(500).await? == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5 * (attempt + 1))).await;
+        }
     }
     Ok(())
 }
