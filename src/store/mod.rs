@@ -174,6 +174,29 @@ fn at_version(read: i64) -> mongodb::bson::Bson {
     }
 }
 
+/// The documents of `collection` with these ids, in this order (missing
+/// ones left out), in one `$in` read.
+async fn in_order<T>(
+    collection: &Collection<T>,
+    ids: &[mongodb::bson::oid::ObjectId],
+    id_of: impl Fn(&T) -> mongodb::bson::oid::ObjectId,
+) -> Result<Vec<T>, StoreError>
+where
+    T: serde::de::DeserializeOwned + Send + Sync,
+{
+    use futures_util::TryStreamExt;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut by_id: std::collections::HashMap<_, T> = collection
+        .find(doc! { "_id": { "$in": ids } })
+        .await?
+        .map_ok(|d| (id_of(&d), d))
+        .try_collect()
+        .await?;
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
 /// An integer as the database may store it (int32 or int64).
 fn as_int(v: &mongodb::bson::Bson) -> Option<i64> {
     v.as_i64().or_else(|| v.as_i32().map(i64::from))

@@ -3,8 +3,6 @@
 //! `{participants, date}` index serves filtered "my expenses" queries from.
 //! Unfiltered pages go through the month counts and the timeline instead.
 
-use std::collections::HashMap;
-
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
 
@@ -146,17 +144,7 @@ impl Store {
         &self,
         ids: &[ObjectId],
     ) -> Result<Vec<ExpenseDoc>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut by_id: HashMap<ObjectId, ExpenseDoc> = self
-            .expenses()
-            .find(doc! { "_id": { "$in": ids } })
-            .await?
-            .map_ok(|e| (e.id, e))
-            .try_collect()
-            .await?;
-        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        super::in_order(&self.expenses(), ids, |e| e.id).await
     }
 
     /// A page of the group's expenses, newest `date` first, and the total:

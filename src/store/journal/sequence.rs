@@ -244,17 +244,7 @@ impl Store {
 
     /// The entries with these ids, in this order (missing ones left out).
     pub async fn entries_by_ids(&self, ids: &[ObjectId]) -> Result<Vec<EntryDoc>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut by_id: std::collections::HashMap<ObjectId, EntryDoc> = self
-            .journal()
-            .find(doc! { "_id": { "$in": ids } })
-            .await?
-            .map_ok(|e| (e.id, e))
-            .try_collect()
-            .await?;
-        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        crate::store::in_order(&self.journal(), ids, |e| e.id).await
     }
 
     /// The number of `viewer`'s newest feed item (0: none).
