@@ -250,9 +250,10 @@ async fn sweep_pictures(state: web::Data<AppState>) {
 }
 
 /// Numbers new journal entries and fills the sync feeds, a few times a
-/// second (every replica may: see `store::journal::sequence`); for the
-/// first hour, also back-fills the entries of changes made by replicas of
-/// the previous release (`store::journal::backfill`).
+/// second (every replica may: see `store::journal::sequence`); during the
+/// rolling deploy that introduced the journal (`database.backfill_minutes`
+/// from its upgrade), also back-fills the entries of changes made by
+/// replicas of the previous release (`store::journal::backfill`).
 async fn sequence_journal(state: web::Data<AppState>, backfill: (Duration, Duration)) {
     use crate::store::journal::backfill::Backfill;
     const BATCH: i64 = 500;
@@ -261,13 +262,21 @@ async fn sequence_journal(state: web::Data<AppState>, backfill: (Duration, Durat
     while !readiness.wait_ready(Duration::from_secs(60)).await {}
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let started = Instant::now();
+    // Only in the rolling deploy that introduced the journal: no release
+    // before it can be writing at any other time.
+    let until = match store.backfill_until(window).await {
+        Ok(until) => until,
+        Err(e) => {
+            tracing::warn!(error = ?e, "could not read when the journal started; back-filling for the window");
+            Some(std::time::SystemTime::now() + window)
+        }
+    };
     let mut backfill = Backfill::default();
     let mut last_backfill: Option<Instant> = None;
     loop {
         tick.tick().await;
         let due = last_backfill.is_none_or(|at| at.elapsed() >= every);
-        if due && started.elapsed() < window {
+        if due && until.is_some_and(|t| std::time::SystemTime::now() < t) {
             last_backfill = Some(Instant::now());
             match store.backfill_pass(&mut backfill).await {
                 Ok(f) if f.changed + f.deleted > 0 => tracing::info!(

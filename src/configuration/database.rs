@@ -25,9 +25,10 @@ pub struct DatabaseSettings {
     /// request answers 503 (`OUTCOME_UNKNOWN` for a write), and an
     /// idempotency key's lease (twice this) lets a retry take over.
     pub request_deadline_ms: u64,
-    /// For how long after a start the journal's back-fill runs (the length
-    /// of a rolling deploy from the release before the journal), and how
-    /// often: see `store::journal::backfill`. 0 minutes: never.
+    /// For how long after the journal's upgrade (schema 6, in a database
+    /// a release before it wrote) its back-fill runs: the length of that
+    /// rolling deploy; and how often: see `store::journal::backfill`.
+    /// 0 minutes: never.
     pub backfill_minutes: u64,
     pub backfill_interval_ms: u64,
 }

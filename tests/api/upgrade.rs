@@ -313,6 +313,15 @@ async fn the_old_database_is_taken_over_and_used_through_http() {
         .expect("migration recorded");
     assert_eq!(record.get_str("state"), Ok("done"), "{record}");
     assert_eq!(converted_count(&record), 9, "{record}");
+    // No release with the journal's predecessor wrote here: no back-fill.
+    assert_eq!(
+        app.store()
+            .await
+            .backfill_until(std::time::Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         int(record
             .get_document("users")
@@ -641,6 +650,25 @@ async fn a_schema_2_database_gets_typed_expenses_and_a_ledger_of_postings() {
         .unwrap()
         .expect("the upgrade is recorded");
     assert_eq!(int(record.get("typedExpenses").unwrap()), 2, "{record}");
+    // A release before the journal wrote here: the journal's back-fill runs
+    // for the rolling deploy that starts now (and only then).
+    let journal = db
+        .collection::<Document>("migrations")
+        .find_one(doc! { "_id": "v6-journal" })
+        .await
+        .unwrap()
+        .expect("the journal's start is recorded");
+    assert_eq!(journal.get_bool("afterRelease"), Ok(true), "{journal}");
+    let window = std::time::Duration::from_secs(3600);
+    let until = second.store().await.backfill_until(window).await.unwrap();
+    let left = until
+        .expect("a back-fill window")
+        .duration_since(std::time::SystemTime::now())
+        .expect("the window is open");
+    assert!(
+        left > window - std::time::Duration::from_secs(120),
+        "{left:?}"
+    );
     // The ledger was rebuilt from postings, pairs inside the group included.
     assert_ledger_consistent(&second).await;
     let (status, plan) = second

@@ -180,7 +180,7 @@ impl Store {
             self.upgrade_to_v5().await?;
         }
         if version < 6 {
-            self.upgrade_to_v6().await?;
+            self.upgrade_to_v6(version).await?;
         }
         if self.recorded_schema().await? != Some(SCHEMA_VERSION) {
             self.record_schema(SCHEMA_VERSION).await?;
