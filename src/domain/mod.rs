@@ -16,4 +16,5 @@ pub mod postings;
 pub mod settle;
 pub mod settle_share;
 pub mod split;
+pub mod splitwise;
 pub mod text;
