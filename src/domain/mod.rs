@@ -17,4 +17,5 @@ pub mod settle;
 pub mod settle_share;
 pub mod split;
 pub mod splitwise;
+pub mod splitwise_import;
 pub mod text;
