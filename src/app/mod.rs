@@ -12,6 +12,7 @@ pub mod contact;
 pub mod expenses;
 pub mod friends;
 pub mod groups;
+pub mod imports;
 pub mod payments;
 pub mod pictures;
 pub mod schema;

@@ -121,7 +121,10 @@ pub fn member_columns(csv: &str) -> Result<Vec<String>, FileError> {
     if !read {
         return Err(FileError::NotAnExport("it is empty".into()));
     }
-    let cells: Vec<&str> = header.iter().map(|c| c.trim_start_matches('\u{feff}').trim()).collect();
+    let cells: Vec<&str> = header
+        .iter()
+        .map(|c| c.trim_start_matches('\u{feff}').trim())
+        .collect();
     let fixed_ok = cells.len() > FIXED_COLUMNS.len()
         && cells
             .iter()
@@ -147,7 +150,9 @@ pub fn member_columns(csv: &str) -> Result<Vec<String>, FileError> {
             return Err(FileError::NotAnExport("a member column has no name".into()));
         }
         if members[..i].contains(m) {
-            return Err(FileError::NotAnExport(format!("the column `{m}` appears twice")));
+            return Err(FileError::NotAnExport(format!(
+                "the column `{m}` appears twice"
+            )));
         }
     }
     Ok(members)
@@ -215,13 +220,19 @@ impl<'a> Records<'a> {
         }
         let currency = Currency::parse(cell(4))
             .map_err(|_| fail(format!("`{}` is not a currency code", cell(4))))?;
-        let amount = |i: usize, name: &str| minor(cell(i), currency).map_err(|m| fail(format!("{name}: {m}")));
+        let amount = |i: usize, name: &str| {
+            minor(cell(i), currency).map_err(|m| fail(format!("{name}: {m}")))
+        };
         let mut nets = Vec::with_capacity(self.members);
         for i in 0..self.members {
             nets.push(amount(FIXED_COLUMNS.len() + i, "a member's amount")?);
         }
         if cell(1) == TOTAL_BALANCE {
-            return Ok(Record::Total { line, currency, nets });
+            return Ok(Record::Total {
+                line,
+                currency,
+                nets,
+            });
         }
         let date = cell(0);
         if !is_iso_date(date) {
@@ -321,7 +332,10 @@ pub fn booking(row: &SourceRow) -> Result<Option<Booking>, FileError> {
         return Err(fail("the members' amounts do not add up to zero"));
     }
     let positive: Vec<(usize, i64)> = nonzero(row, |n| n > 0);
-    let negative: Vec<(usize, i64)> = nonzero(row, |n| n < 0).into_iter().map(|(i, n)| (i, -n)).collect();
+    let negative: Vec<(usize, i64)> = nonzero(row, |n| n < 0)
+        .into_iter()
+        .map(|(i, n)| (i, -n))
+        .collect();
     if positive.is_empty() {
         return Ok(None);
     }

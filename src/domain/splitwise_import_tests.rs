@@ -32,10 +32,16 @@ fn rows(csv: &str) -> Vec<SourceRow> {
 fn the_header_names_the_member_columns() {
     assert_eq!(member_columns(FILE).unwrap(), ["Al", "Bo", "Cy, Jr."]);
     for bad in ["", "a,b,c\n", "Date,Description,Category,Cost,Currency\n"] {
-        assert!(matches!(member_columns(bad), Err(FileError::NotAnExport(_))), "{bad:?}");
+        assert!(
+            matches!(member_columns(bad), Err(FileError::NotAnExport(_))),
+            "{bad:?}"
+        );
     }
     let twice = "Date,Description,Category,Cost,Currency,Al,Al\n";
-    assert!(member_columns(twice).unwrap_err().to_string().contains("`Al` appears twice"));
+    assert!(member_columns(twice)
+        .unwrap_err()
+        .to_string()
+        .contains("`Al` appears twice"));
 }
 
 #[test]
@@ -45,7 +51,10 @@ fn rows_and_totals_are_read_in_minor_units_with_quotes_and_blank_lines() {
     let first = rows(FILE).remove(0);
     assert_eq!(first.line, 3);
     assert_eq!(first.description, "Dinner, \"the good one\"");
-    assert_eq!((first.cost, first.nets.clone()), (6000, vec![4000, -2000, -2000]));
+    assert_eq!(
+        (first.cost, first.nets.clone()),
+        (6000, vec![4000, -2000, -2000])
+    );
     assert_eq!(
         all[6],
         Ok(Record::Total {
@@ -60,10 +69,23 @@ fn rows_and_totals_are_read_in_minor_units_with_quotes_and_blank_lines() {
 fn a_bad_cell_names_its_line() {
     let bad = FILE.replace("40.00,-20.00,-20.00", "40.001,-20.00,-20.00");
     let err = records(&bad).into_iter().find_map(Result::err).unwrap();
-    assert_eq!(err, FileError::Row { line: 3, message: "a member's amount: `40.001` has more decimals than USD has".into() });
-    let short = FILE.replace("Hotel,90.00,USD,30.00,30.00,-60.00", "Hotel,90.00,USD,30.00");
+    assert_eq!(
+        err,
+        FileError::Row {
+            line: 3,
+            message: "a member's amount: `40.001` has more decimals than USD has".into()
+        }
+    );
+    let short = FILE.replace(
+        "Hotel,90.00,USD,30.00,30.00,-60.00",
+        "Hotel,90.00,USD,30.00",
+    );
     let err = records(&short).into_iter().find_map(Result::err).unwrap();
-    assert!(err.to_string().starts_with("Line 5: expected 8 cells, found 6"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("Line 5: expected 8 cells, found 6"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -96,9 +118,15 @@ fn payments_and_rows_without_money() {
 fn impossible_rows_are_refused() {
     let mut row = rows(FILE).remove(0);
     row.nets[0] += 1;
-    assert!(booking(&row).unwrap_err().to_string().contains("do not add up to zero"));
+    assert!(booking(&row)
+        .unwrap_err()
+        .to_string()
+        .contains("do not add up to zero"));
     row.nets = vec![1000, -7000, 6000];
-    assert!(booking(&row).unwrap_err().to_string().contains("owe more than the cost"));
+    assert!(booking(&row)
+        .unwrap_err()
+        .to_string()
+        .contains("owe more than the cost"));
 }
 
 #[test]

@@ -70,11 +70,15 @@ pub struct Deadline {
     pub upload_body: Duration,
 }
 
-/// Routes whose body the handler streams (pictures): not buffered here.
+/// Routes whose body the handler streams (pictures) or reads under a limit
+/// of its own (an import, which is idempotent by its rows): not buffered
+/// here.
 fn streams_body(req: &ServiceRequest) -> bool {
-    req.method() == Method::PUT
-        && (req.path() == "/v1/users/profile/image"
-            || (req.path().starts_with("/v1/expenses/") && req.path().ends_with("/receipt")))
+    let path = req.path();
+    (req.method() == Method::PUT
+        && (path == "/v1/users/profile/image"
+            || (path.starts_with("/v1/expenses/") && path.ends_with("/receipt"))))
+        || (req.method() == Method::POST && path.ends_with("/import/splitwise"))
 }
 
 fn is_write(method: &Method) -> bool {

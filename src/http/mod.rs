@@ -16,6 +16,7 @@ pub mod groups;
 pub mod health;
 pub mod idempotency;
 pub mod images;
+pub mod imports;
 pub mod middleware;
 pub mod openapi;
 pub mod payments;

@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::payments;
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{sessions, settle, sync, users};
+use super::{imports, sessions, settle, sync, users};
 use crate::error::ApiError;
 
 #[derive(OpenApi)]
@@ -91,6 +91,8 @@ use crate::error::ApiError;
         payments::update,
         payments::delete,
         payments::restore,
+        imports::splitwise,
+        imports::job,
         comments::expense_comments,
         comments::comment_on_expense,
         comments::delete_expense_comment,
@@ -107,6 +109,7 @@ use crate::error::ApiError;
         (name = "auth", description = "Accounts and sessions: register, login, refresh tokens"),
         (name = "users", description = "My profile, password, balances; finding people"),
         (name = "friends", description = "Friends, friend requests, the balance with a friend"),
+        (name = "imports", description = "Bringing a group's history over from Splitwise"),
         (name = "blocks", description = "People I blocked"),
         (name = "groups", description = "Groups and their members"),
         (name = "settle-up", description = "Suggested payments that settle balances"),

@@ -18,7 +18,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{guard, web, FromRequest, Handler, Responder};
 
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{idempotency, openapi, payments};
+use super::{idempotency, imports, openapi, payments};
 use super::{sessions, settle, sync, users};
 use crate::ratelimit::Limiter;
 
@@ -133,6 +133,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         PATCH "/groups/{id}/members/{member_id}" => groups::change_role;
         DELETE "/groups/{id}/leave" => groups::leave;
         GET "/groups/{id}/settle-up" => settle::group;
+        POST "/groups/{id}/import/splitwise" => imports::splitwise;
+        GET "/imports/{id}" => imports::job;
 
         GET "/activity" => activity::feed;
         GET "/sync" => sync::sync;

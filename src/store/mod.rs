@@ -12,6 +12,7 @@ pub mod friendships;
 pub mod groups;
 pub mod idempotency;
 pub mod images;
+pub mod imports;
 mod indexes;
 pub mod journal;
 pub mod ledger;

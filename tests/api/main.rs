@@ -15,6 +15,7 @@ mod friends;
 mod groups;
 mod helpers;
 mod idempotency;
+mod imports;
 mod journal;
 mod ledger;
 mod legacy_tokens;

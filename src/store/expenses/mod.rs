@@ -74,6 +74,40 @@ impl Store {
         Ok(())
     }
 
+    /// Inserts imported expenses, each with the key of its source row (see
+    /// `store::imports`), books their balances and journals them, atomically,
+    /// in one `bulkWrite`. False when another import wrote one of the keys
+    /// meanwhile, or a concurrent transaction conflicted: nothing was
+    /// written, and the caller reads which keys are new again.
+    pub async fn import_expenses(
+        &self,
+        rows: &[(ExpenseDoc, String)],
+        actor: ObjectId,
+    ) -> Result<bool, StoreError> {
+        let mut batch = Batch::new();
+        for (expense, key) in rows {
+            batch.insert(COLLECTION, to_document(expense)?);
+            batch.project(None, Some(expense));
+            journal(
+                &mut batch,
+                ExpenseChange::Created,
+                actor,
+                None,
+                Some(expense),
+            );
+            batch.insert(super::imports::KEYS, super::imports::key_doc(key, expense));
+        }
+        match self.write_batch_once(batch).await {
+            Err(StoreError::Internal(e))
+                if e.downcast_ref::<mongodb::error::Error>()
+                    .is_some_and(super::is_duplicate_key) =>
+            {
+                Ok(false)
+            }
+            other => other,
+        }
+    }
+
     pub async fn expense_by_id(&self, id: ObjectId) -> Result<Option<ExpenseDoc>, StoreError> {
         Ok(self.expenses().find_one(doc! { "_id": id }).await?)
     }
