@@ -105,6 +105,10 @@ impl Store {
         let waiting: Vec<EntryDoc> = self
             .journal()
             .find(doc! { "q": 0 })
+            // What numbering reads (not the changes, the texts).
+            .projection(doc! {
+                "t": 1, "at": 1, "by": 1, "aud": 1, "o": 1, "s.a": 1, "s.b": 1, "q": 1,
+            })
             .sort(doc! { "q": 1, "_id": 1 })
             .hint(mongodb::options::Hint::Keys(doc! { "q": 1, "_id": 1 }))
             .limit(limit)
