@@ -439,6 +439,19 @@ fn summary(e: &EntryDoc, name: &dyn Fn(ObjectId) -> String, currency: Currency) 
             format!("{actor} made {} {role} of {group}", person("member"))
         }
         "group.deleted" => format!("{actor} deleted the group {group}"),
+        "group.imported" => {
+            let count = |k: &str, one: &str, many: &str| match s.get(k).and_then(as_i64) {
+                Some(1) => format!("1 {one}"),
+                Some(n) => format!("{n} {many}"),
+                None => String::new(),
+            };
+            format!(
+                "{actor} imported {} and {} from Splitwise into {group}",
+                count("n", "expense", "expenses"),
+                count("p", "payment", "payments")
+            )
+        }
+        "group.exported" => format!("{actor} exported the expenses of {group}"),
         "friend.added" => format!("{actor} added {} as a friend", person("b")),
         "friend.accepted" => format!("{actor} accepted {}'s friend request", person("b")),
         "friend.removed" => format!("{actor} removed {} from their friends", person("b")),

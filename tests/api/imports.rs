@@ -188,6 +188,16 @@ async fn a_splitwise_export_is_imported_with_exact_balances() {
         .filter(|i| i["type"] == "expense.created" || i["type"] == "payment.created")
         .count();
     assert_eq!(created, 5, "{feed}");
+    let imported = feed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "group.imported")
+        .unwrap_or_else(|| panic!("no group.imported in {feed}"));
+    assert_eq!(
+        imported["summary"],
+        "Bo imported 4 expenses and 1 payment from Splitwise into 'Ski trip'"
+    );
 
     // The job can be read back by a member, not by an outsider.
     let job = data["_id"].as_str().unwrap();

@@ -80,6 +80,10 @@ pub enum GroupEvent {
     Left,
     RoleChanged(ObjectId),
     Deleted,
+    /// Expenses imported into it (the rows have entries of their own).
+    Imported,
+    /// Its expenses exported.
+    Exported,
 }
 
 /// The journal entry of `event` by `actor`, the group going from `before`
@@ -99,6 +103,8 @@ pub fn group_entry(
         GroupEvent::Left => ("group.member_left", Some(actor)),
         GroupEvent::RoleChanged(m) => ("group.role_changed", Some(m)),
         GroupEvent::Deleted => ("group.deleted", None),
+        GroupEvent::Imported => ("group.imported", None),
+        GroupEvent::Exported => ("group.exported", None),
     };
     let audience = before
         .into_iter()

@@ -8,7 +8,7 @@ mod view;
 
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 
-pub use change::{active_group, conflict, member_group};
+pub use change::{active_group, conflict, group_entry, member_group, GroupEvent};
 pub use members::{add_member, change_role, leave, remove_member, MAX_MEMBERS};
 pub use view::{members, people_of, render_groups, render_one, GroupView, MemberView};
 
@@ -18,7 +18,7 @@ use crate::domain::inputs::{GroupDescription, GroupName};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{GroupDoc, MemberDoc};
-use change::{change_group, group_entry, is_admin, not_a_member, GroupEvent};
+use change::{change_group, is_admin, not_a_member};
 
 /// A new group as requested: at most [`MAX_MEMBERS`] member ids.
 pub struct NewGroup {

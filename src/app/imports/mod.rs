@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 
 use self::check::{check, Checked};
 use self::rows::{expense_of, preview};
-use crate::app::groups::member_group;
+use crate::app::groups::{group_entry, member_group, GroupEvent};
 use crate::auth::AuthUser;
 use crate::domain::splitwise_import::{booking, member_columns, FileError, Record, Records};
 use crate::error::{ApiError, FieldError};
@@ -284,6 +284,12 @@ async fn run(
             }
         }
         if finished {
+            if write && job.expenses + job.payments > 0 {
+                let mut entry = group_entry(GroupEvent::Imported, job.by, None, &group);
+                entry.subject.insert("n", job.expenses);
+                entry.subject.insert("p", job.payments);
+                store.record_entry(&entry).await?;
+            }
             return Ok(());
         }
     }

@@ -164,6 +164,13 @@ impl Store {
         Ok(entries.deleted_count + feed.deleted_count)
     }
 
+    /// Writes one entry on its own: an event that changes nothing else
+    /// (an export, the end of an import whose rows have their entries).
+    pub async fn record_entry(&self, entry: &EntryDoc) -> Result<(), StoreError> {
+        self.journal().insert_one(entry).await?;
+        Ok(())
+    }
+
     pub(super) fn journal(&self) -> mongodb::Collection<EntryDoc> {
         self.db.collection(COLLECTION)
     }
