@@ -72,7 +72,11 @@ impl Setup {
 
     /// Every member's balance in the group: (member index, currency) → minor units.
     async fn balances(&self) -> BTreeMap<(usize, &'static str), i64> {
-        let path = format!("/v1/expenses/group/{}/balance", self.group);
+        self.balances_in(&self.group).await
+    }
+
+    async fn balances_in(&self, group: &str) -> BTreeMap<(usize, &'static str), i64> {
+        let path = format!("/v1/expenses/group/{group}/balance");
         let (status, res) = self.app.get(&path, &self.people[0].token).await;
         assert_eq!(status, StatusCode::OK, "{res}");
         let by = &res["data"]["balancesByCurrency"];
@@ -364,4 +368,42 @@ async fn two_imports_of_one_file_at_once_write_each_row_once() {
     assert_eq!(written(&a.1) + written(&b.1), 5, "{} {}", a.1, b.1);
     assert_eq!(s.expense_count().await, 5);
     assert_eq!(s.balances().await, file_totals());
+}
+
+#[tokio::test]
+async fn an_export_imports_back_into_another_group_with_the_same_balances() {
+    let s = setup().await;
+    let [al, bo, cy, de] = &s.people;
+    let (status, res) = s.import(al, json!({ "csv": FILE, "members": s.mapping() })).await;
+    assert_eq!(status, StatusCode::CREATED, "{res}");
+    // One recorded by hand, with a description a spreadsheet would run.
+    let body = json!({
+        "description": "=HYPERLINK(\"http://x\")", "amount": 9, "currency": "USD",
+        "groupId": s.group, "paidBy": cy.id,
+        "splitWith": [{ "user": al.id, "amount": 4.5 }, { "user": cy.id, "amount": 4.5 }],
+    });
+    let (status, res) = s.app.post("/v1/expenses", &cy.token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{res}");
+
+    let url = s.app.url(&format!("/v1/groups/{}/export.csv", s.group));
+    let res = s.app.client.get(url).bearer_auth(&bo.token).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csv = res.text().await.unwrap();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+
+    let copy = s.app.group(de, "Ski trip again", &[al, bo, cy]).await;
+    let mapping = json!({ "Al": al.id, "Bo": bo.id, "Cy": cy.id, "De": de.id });
+    let path = format!("/v1/groups/{copy}/import/splitwise");
+    let (status, res) = s.app.post(&path, &de.token, json!({ "csv": csv, "members": mapping })).await;
+    assert_eq!(status, StatusCode::CREATED, "{res}");
+    assert_eq!((res["data"]["expenses"].as_i64(), res["data"]["payments"].as_i64()), (Some(5), Some(1)), "{res}");
+    let before = s.balances().await;
+    assert_ne!(before, file_totals(), "the hand-made expense moved balances");
+    assert_eq!(s.balances_in(&copy).await, before);
+    // The formula came back as the text it was.
+    let (_, list) = s.app.get(&format!("/v1/expenses/group/{copy}?limit=100"), &al.token).await;
+    assert!(
+        list["data"].as_array().unwrap().iter().any(|e| e["description"] == "=HYPERLINK(\"http://x\")"),
+        "{list}"
+    );
 }
