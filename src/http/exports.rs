@@ -21,6 +21,7 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct GroupExportQuery {
     /// `csv` (default): Splitwise's layout; `json`: JSON lines.
+    #[param(inline)]
     format: Option<Format>,
 }
 
@@ -63,6 +64,7 @@ pub async fn group_export(
 #[into_params(parameter_in = Query)]
 pub struct MineExportQuery {
     /// `csv` (default) or `json` (JSON lines).
+    #[param(inline)]
     format: Option<Format>,
     /// Only expenses between me and this friend.
     #[param(value_type = Option<Id>)]
