@@ -22,8 +22,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::{exports, payments};
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
+use super::{exports, payments};
 use super::{sessions, settle, sync, users};
 use crate::error::ApiError;
 

@@ -33,7 +33,11 @@ fn records(text: &str) -> Vec<Vec<String>> {
             let mut reader = csv::ReaderBuilder::new()
                 .has_headers(false)
                 .from_reader(line.as_bytes());
-            let record = reader.records().next().expect("a record").expect("valid CSV");
+            let record = reader
+                .records()
+                .next()
+                .expect("a record")
+                .expect("valid CSV");
             record.iter().map(str::to_owned).collect()
         })
         .collect()
@@ -90,7 +94,8 @@ async fn rome(app: &TestApp) -> ([User; 4], String) {
         .split(&cy, 1500)
         .split(&al2, 1500);
     app.expense(&cy, sushi).await;
-    let payment = json!({"to": al.id, "amount": 20, "groupId": gid, "date": "2026-03-05T08:00:00Z"});
+    let payment =
+        json!({"to": al.id, "amount": 20, "groupId": gid, "date": "2026-03-05T08:00:00Z"});
     pay(app, &bo, payment).await;
     ([al, bo, al2, cy], gid)
 }
@@ -134,7 +139,9 @@ fn minor(cell: &str) -> i64 {
     let (whole, fraction) = cell.split_once('.').unwrap_or((cell, ""));
     let negative = whole.starts_with('-');
     let digits = format!("{}{fraction}", whole.trim_start_matches('-'));
-    let value: i64 = digits.parse().unwrap_or_else(|_| panic!("a number: {cell}"));
+    let value: i64 = digits
+        .parse()
+        .unwrap_or_else(|_| panic!("a number: {cell}"));
     if negative {
         -value
     } else {
@@ -175,7 +182,12 @@ async fn every_row_sums_to_zero_and_the_totals_are_the_group_balances() {
     let rows = records(&text);
     assert_eq!(rows[0][5..], ["Al", "Bo", "Al (2)", "Cy", "Dee"], "{text}");
     let people = [&al, &bo, &al2, &cy, &dee];
-    let blank = rows.iter().skip(2).position(Vec::is_empty).expect("a blank line") + 2;
+    let blank = rows
+        .iter()
+        .skip(2)
+        .position(Vec::is_empty)
+        .expect("a blank line")
+        + 2;
     assert_eq!(blank, 8, "six documents: {text}");
     for row in &rows[2..blank] {
         let sum: i64 = row[5..].iter().map(|c| minor(c)).sum();
@@ -194,7 +206,11 @@ async fn every_row_sums_to_zero_and_the_totals_are_the_group_balances() {
         for (person, cell) in people.iter().zip(&total[5..]) {
             let expected = by_currency[&person.id][currency].as_f64().unwrap_or(0.0);
             let got: f64 = cell.parse().expect("a number");
-            assert_eq!(got, expected, "{} in {currency}: {text}\n{balance}", person.name);
+            assert_eq!(
+                got, expected,
+                "{} in {currency}: {text}\n{balance}",
+                person.name
+            );
         }
     }
     // Lunch: Al paid 30, Bo's settled share went back to him, Dee owes 15.
@@ -266,7 +282,10 @@ async fn json_lines_carry_every_field_with_ids() {
     );
     let split = &hotel["splits"][1];
     assert_eq!(split["user"], json!({"id": bo.id, "name": "Bo"}));
-    assert_eq!((&split["amount"], &split["settled"]), (&json!("30.00"), &json!(false)));
+    assert_eq!(
+        (&split["amount"], &split["settled"]),
+        (&json!("30.00"), &json!(false))
+    );
     assert_eq!(split["id"].as_str().map(str::len), Some(24));
     assert!(hotel.get("exchange").is_none(), "none stored: {hotel}");
     for line in &lines {
@@ -303,26 +322,63 @@ async fn my_export_has_my_columns_and_the_list_filters() {
     let rows = records(&text);
     assert_eq!(
         rows[0],
-        ["Date", "Description", "Category", "Currency", "Amount", "Group", "Payers", "My share", "My net", "Settled"]
+        [
+            "Date",
+            "Description",
+            "Category",
+            "Currency",
+            "Amount",
+            "Group",
+            "Payers",
+            "My share",
+            "My net",
+            "Settled"
+        ]
     );
     let by_description: BTreeMap<&str, &Vec<String>> = rows[1..]
         .iter()
         .filter(|r| !r.is_empty())
         .map(|r| (r[1].as_str(), r))
         .collect();
-    assert!(!text.contains("Secret") && !text.contains("Sushi"), "{text}");
+    assert!(
+        !text.contains("Secret") && !text.contains("Sushi"),
+        "{text}"
+    );
     assert_eq!(by_description.len(), 5, "{text}");
     assert_eq!(
         by_description["Hotel"][..],
-        ["2026-03-03", "Hotel", "Travel", "USD", "90.00", "Trip to Rome", "Al; Cy", "30.00", "-30.00", "false"]
+        [
+            "2026-03-03",
+            "Hotel",
+            "Travel",
+            "USD",
+            "90.00",
+            "Trip to Rome",
+            "Al; Cy",
+            "30.00",
+            "-30.00",
+            "false"
+        ]
     );
+    // A payment is recorded settled.
     assert_eq!(
         by_description["Payment"][4..],
-        ["20.00", "Trip to Rome", "Bo", "0.00", "20.00", "false"]
+        ["20.00", "Trip to Rome", "Bo", "0.00", "20.00", "true"]
     );
     assert_eq!(
         by_description["Taxi"][..],
-        ["2026-04-01", "Taxi", "General", "USD", "12.00", "", "Cy", "6.00", "-6.00", "false"]
+        [
+            "2026-04-01",
+            "Taxi",
+            "General",
+            "USD",
+            "12.00",
+            "",
+            "Cy",
+            "6.00",
+            "-6.00",
+            "false"
+        ]
     );
     assert_eq!(rows[1][1], "Dinner, \"fancy\"", "oldest first: {text}");
 
@@ -342,7 +398,12 @@ async fn my_export_has_my_columns_and_the_list_filters() {
     assert_eq!(status, StatusCode::OK, "{text}");
     let ids: Vec<String> = text
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(ids.len(), 2, "the dinner and the sushi: {text}");
     let (status, _, _) = download(&app, "/v1/expenses/export.csv?friendId=nope", &al.token).await;

@@ -104,7 +104,10 @@ impl Names {
     pub(super) async fn load(&mut self, batch: &[Exported]) -> Result<(), ApiError> {
         let mut users: Vec<ObjectId> = batch.iter().flat_map(|d| people(&d.expense)).collect();
         let mut groups: Vec<ObjectId> = batch.iter().filter_map(|d| d.expense.group).collect();
-        for (ids, known) in [(&mut users, &mut self.users), (&mut groups, &mut self.groups)] {
+        for (ids, known) in [
+            (&mut users, &mut self.users),
+            (&mut groups, &mut self.groups),
+        ] {
             ids.sort();
             ids.dedup();
             if known.len() + ids.len() > MAX_CACHED {
@@ -153,7 +156,8 @@ mod tests {
     fn records_are_rfc_4180_and_blank_lines_are_empty() {
         let mut csv = Csv::new();
         let mut out = Vec::new();
-        csv.record(["a", "Taxi, \"airport\"", " "], &mut out).unwrap();
+        csv.record(["a", "Taxi, \"airport\"", " "], &mut out)
+            .unwrap();
         csv.blank_line(&mut out).unwrap();
         csv.record(["b"], &mut out).unwrap();
         assert_eq!(

@@ -103,7 +103,10 @@ async fn group_columns(store: &Store, group: &GroupDoc) -> Result<Columns, ApiEr
     let mut former: Vec<(ObjectId, Option<String>)> =
         others.iter().map(|id| (*id, names.remove(id))).collect();
     former.sort_by(|a, b| a.1.cmp(&b.1));
-    let members = group.members.iter().map(|m| (m.user, names.remove(&m.user)));
+    let members = group
+        .members
+        .iter()
+        .map(|m| (m.user, names.remove(&m.user)));
     Ok(Columns::new(members.chain(former).collect()))
 }
 
@@ -137,11 +140,7 @@ pub async fn mine(
 
 /// `splitlyr-<what>-<today>.<csv|jsonl>`.
 fn file_name(what: &str, format: Format) -> String {
-    format!(
-        "splitlyr-{what}-{}.{}",
-        cells::today(),
-        format.extension()
-    )
+    format!("splitlyr-{what}-{}.{}", cells::today(), format.extension())
 }
 
 /// Longest slug of a name in a file name.

@@ -165,7 +165,11 @@ mod tests {
         let chunks: Vec<Vec<u8>> = body(docs(2000, None), Lines).try_collect().await.unwrap();
         assert!(chunks.len() >= 6, "{} chunks", chunks.len());
         for chunk in &chunks {
-            assert!(chunk.len() < CHUNK + 100, "a chunk of {} bytes", chunk.len());
+            assert!(
+                chunk.len() < CHUNK + 100,
+                "a chunk of {} bytes",
+                chunk.len()
+            );
         }
         let text = String::from_utf8(chunks.concat()).unwrap();
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
