@@ -59,7 +59,14 @@ pub(crate) async fn export_seed(args: &ExportSeedArgs) -> Result<()> {
         .map(|i| {
             let name = format!("{} Export", FIRST[i % FIRST.len()]);
             let email = format!("export.member{i:02}@example.com");
-            UserDoc::new(oid(ID_EPOCH_SECS, 11, i as u32), name, email, hash.clone(), None, now)
+            UserDoc::new(
+                oid(ID_EPOCH_SECS, 11, i as u32),
+                name,
+                email,
+                hash.clone(),
+                None,
+                now,
+            )
         })
         .collect();
     let ids: Vec<ObjectId> = users.iter().map(|u| u.id).collect();
@@ -84,8 +91,12 @@ pub(crate) async fn export_seed(args: &ExportSeedArgs) -> Result<()> {
         expense_months: Default::default(),
         version: 1,
     };
-    db.collection::<UserDoc>("users").insert_many(&users).await?;
-    db.collection::<GroupDoc>("groups").insert_one(&group).await?;
+    db.collection::<UserDoc>("users")
+        .insert_many(&users)
+        .await?;
+    db.collection::<GroupDoc>("groups")
+        .insert_one(&group)
+        .await?;
     let coll = db.collection::<Document>("expenses");
     let (rows, batch, group_id) = (args.rows, args.batch, group.id);
     let ids = &ids;
@@ -150,7 +161,11 @@ fn document(
         .iter()
         .enumerate()
         .map(|(j, user)| SplitDoc {
-            id: oid((date.timestamp_millis() / 1000) as u32, 15, (k * 4 + j) as u32),
+            id: oid(
+                (date.timestamp_millis() / 1000) as u32,
+                15,
+                (k * 4 + j) as u32,
+            ),
             user: *user,
             amount: amount / parts + i64::from((j as i64) < amount % parts),
             settled: payment,
@@ -178,7 +193,11 @@ fn document(
         group: Some(group),
         is_settled: payment,
         ..ExpenseDoc::blank(
-            if payment { Kind::Payment } else { Kind::Expense },
+            if payment {
+                Kind::Payment
+            } else {
+                Kind::Expense
+            },
             id,
             payer,
             date,
@@ -230,7 +249,11 @@ pub(crate) fn export(args: &ExportArgs) -> Result<()> {
             "bytes": d.bytes, "rows": d.rows, "peak_rss_mib": round3(peak_kb as f64 / 1024.0),
         }));
     }
-    let max = |key: &str| runs.iter().filter_map(|r| r[key].as_f64()).fold(0.0, f64::max);
+    let max = |key: &str| {
+        runs.iter()
+            .filter_map(|r| r[key].as_f64())
+            .fold(0.0, f64::max)
+    };
     let summary = json!({
         "path": path, "runs": runs, "rss_before_mib": round3(before_kb as f64 / 1024.0),
         "max_first_body_byte_ms": max("first_body_byte_ms"), "max_total_ms": max("total_ms"),
@@ -268,7 +291,11 @@ fn download(addr: &str, path: &str, token: &str) -> Result<Download> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let head_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let status: u16 = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut chunked = false;
     loop {
         line.clear();
