@@ -75,8 +75,11 @@ pub async fn group(
     let group = member_group(store, id, user).await?;
     let body = match format {
         Format::Csv => {
-            let columns = group_columns(store, &group).await?;
-            let docs = store.group_export(group.id).await?;
+            // Both before the first byte: the columns scan the group's
+            // documents, the cursor reads its first batch.
+            let (columns, docs) = futures_util::try_join!(group_columns(store, &group), async {
+                Ok::<_, ApiError>(store.group_export(group.id).await?)
+            })?;
             stream::body(docs, GroupCsv::new(columns))
         }
         Format::Json => {

@@ -136,7 +136,8 @@ pub(crate) async fn export_seed(args: &ExportSeedArgs) -> Result<()> {
 }
 
 /// Document `k` of `rows`, a minute apart, oldest first: an expense paid by
-/// one member and split between four, or a payment between two.
+/// one member and split between four, or a payment between two (recorded
+/// settled, its one share not: as the server writes them).
 fn document(
     k: usize,
     group: ObjectId,
@@ -168,7 +169,7 @@ fn document(
             ),
             user: *user,
             amount: amount / parts + i64::from((j as i64) < amount % parts),
-            settled: payment,
+            settled: false,
             settled_at: None,
             weight: None,
         })
