@@ -9,7 +9,8 @@
 #   scripts/bench.sh --quick    3 s per scenario, 10,000 expenses
 #
 # Options: --expenses N, --duration S, --warmup S, --connections C,
-# --login-connections C (logins in flight, default 4), --focus-users N and
+# --login-connections C (logins in flight, default 4), --export-rows N (the
+# export scenario's group, default 100000), --focus-users N and
 # --focus-groups N (default 20 and 10), --keep (keep the database files of the
 # run), --server PATH (measure that server binary, e.g. an earlier release,
 # with this benchmark). Every scenario is a throughput test, so the server
@@ -20,6 +21,13 @@
 # are concentrated on the focus users and groups (so they have about as many
 # non-zero balances as with the long history), and both balance scenarios
 # rotate over those same users and groups.
+#
+# The export: a database of its own with one group of 8 people and
+# --export-rows expenses and payments (100,000, also with --quick), seeded in
+# batches of 5,000 (`splitlyr-bench export-seed`), served by a process of
+# its own; `splitlyr-bench export` downloads the group's export.csv 3 times,
+# timing the headers, the first byte of the file and the whole, counting
+# bytes and rows, with the server's VmRSS sampled every 20 ms.
 #
 # Before seeding, the settle-up solver is timed in-process on fixed instances
 # of 20 balances (`splitlyr-bench settle-solver`, under a second; target 8).
@@ -63,8 +71,10 @@ other_server=""
 # keep both busy with a queue.
 upload_connections=8
 pictures_only=false
+export_rows=100000
+export_members=8
 
-usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -78,6 +88,7 @@ while [ $# -gt 0 ]; do
     --focus-groups) focus_groups=${2:?--focus-groups needs a number}; shift ;;
     --upload-connections) upload_connections=${2:?--upload-connections needs a number}; shift ;;
     --pictures-only) pictures_only=true ;;
+    --export-rows) export_rows=${2:?--export-rows needs a number}; shift ;;
     --keep) keep=true ;;
     --server) other_server=${2:?--server needs a path}; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -207,6 +218,8 @@ meta focus_users "$focus_users"
 meta focus_groups "$focus_groups"
 meta upload_concurrency "$upload_connections"
 meta pictures_only "$pictures_only"
+meta export_rows "$export_rows"
+meta export_members "$export_members"
 meta nproc "$(nproc)"
 meta cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 meta mem_total_mb "$(free -m | awk '/^Mem:/ { print $2 }')"
@@ -296,6 +309,17 @@ seed large "$expenses"
 # The old server's database taken over: 20,000 expenses in its format.
 if [ "$pictures_only" = false ]; then
   seed legacy "$legacy_expenses" --legacy
+fi
+
+# A group of $export_members people with $export_rows expenses and payments.
+if [ "$pictures_only" = false ]; then
+  t0=$(now_ms)
+  log "seeding splitlyr_bench_export: one group of $export_members people, $export_rows expenses"
+  "$bench_bin" export-seed --db-uri "$MONGO_URL" --db-name splitlyr_bench_export \
+    --rows "$export_rows" --members "$export_members" --out "$run/seed-export" \
+    --jwt-secret "$JWT_SECRET" >"$run/seed-export.log" 2>&1 ||
+    { cat "$run/seed-export.log" >&2; die "seeding export failed"; }
+  meta seed_export_s "$(since "$t0")"
 fi
 
 # ---------- server ----------
@@ -479,6 +503,16 @@ stalled_scenario() {
   log "stalled uploads: $(cat "$run/stalled_bodies.json")"
 }
 
+# Downloads of the export of the group with $export_rows expenses.
+export_scenario() {
+  log "downloading the export.csv of a group with $export_rows expenses, 3 times"
+  "$bench_bin" export --base "$base" --pid "$server_pid" --data "$run/seed-export/export.json" \
+    --runs 3 --out "$run/export.json" >"$run/export.log" 2>&1 ||
+    { cat "$run/export.log" >&2; die "the export downloads failed"; }
+  kill -0 "$server_pid" 2>/dev/null || die "the server died during the export"
+  log "export: $(cat "$run/export.json")"
+}
+
 if [ "$pictures_only" = false ]; then
   # Balances at 1,000 expenses, concentrated on the focus users and groups that
   # the balance scenarios of both databases rotate over.
@@ -515,6 +549,11 @@ if [ "$pictures_only" = false ]; then
   scenario edit_expense "PUT /v1/expenses/:id (one field)" edit "$expenses"
   # Each split is settled once, so no warm-up (it would use up the splits).
   scenario settle_split "PATCH /v1/expenses/:id/settle" settle "$expenses" "$connections" nowarmup
+  stop_server
+
+  # The export, on a process of its own, so its peak RSS is the export's.
+  serve export
+  export_scenario
   stop_server
 else
   # The large database's first start (indexes, ledger) before measuring.

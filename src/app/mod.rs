@@ -10,6 +10,7 @@ pub mod blocks;
 pub mod comments;
 pub mod contact;
 pub mod expenses;
+pub mod exports;
 pub mod friends;
 pub mod groups;
 pub mod imports;

@@ -78,7 +78,7 @@ impl SplitMode {
 
     /// Decimals of the fixed-point integer a [`Weight`] holds in this mode;
     /// None for the modes that keep no weight.
-    fn weight_decimals(self, currency: Currency) -> Option<u32> {
+    pub fn weight_decimals(self, currency: Currency) -> Option<u32> {
         match self {
             SplitMode::Exact | SplitMode::Equal => None,
             SplitMode::Percentage => Some(PERCENT_DECIMALS),

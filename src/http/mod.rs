@@ -11,6 +11,7 @@ pub mod comments;
 pub mod contact;
 pub mod errors;
 pub mod expenses;
+pub mod exports;
 pub mod friends;
 pub mod groups;
 pub mod health;

@@ -22,9 +22,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::payments;
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{imports, sessions, settle, sync, users};
+use super::{exports, imports, payments};
+use super::{sessions, settle, sync, users};
 use crate::error::ApiError;
 
 #[derive(OpenApi)]
@@ -66,9 +66,11 @@ use crate::error::ApiError;
         groups::change_role,
         groups::leave,
         settle::group,
+        exports::group_export,
         settle::mine,
         expenses::create,
         expenses::list,
+        exports::mine_export,
         expenses::group_expenses,
         expenses::group_balance,
         expenses::get,

@@ -18,7 +18,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{guard, web, FromRequest, Handler, Responder};
 
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{idempotency, imports, openapi, payments};
+use super::{exports, idempotency, imports, openapi, payments};
 use super::{sessions, settle, sync, users};
 use crate::ratelimit::Limiter;
 
@@ -135,12 +135,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         GET "/groups/{id}/settle-up" => settle::group;
         POST "/groups/{id}/import/splitwise" => imports::splitwise;
         GET "/imports/{id}" => imports::job;
+        GET "/groups/{id}/export.csv" => exports::group_export;
 
         GET "/activity" => activity::feed;
         GET "/sync" => sync::sync;
 
         POST "/expenses" => expenses::create;
         GET "/expenses" => expenses::list;
+        GET "/expenses/export.csv" => exports::mine_export;
         GET "/expenses/group/{group_id}" => expenses::group_expenses;
         GET "/expenses/group/{group_id}/balance" => expenses::group_balance;
         GET "/expenses/{id}" => expenses::get;

@@ -8,6 +8,7 @@ pub mod comments;
 pub mod contacts;
 mod error;
 pub mod expenses;
+pub mod exports;
 pub mod friendships;
 pub mod groups;
 pub mod idempotency;

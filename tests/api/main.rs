@@ -11,6 +11,7 @@ mod comments;
 mod concurrency;
 mod docs;
 mod expenses;
+mod exports;
 mod friends;
 mod groups;
 mod helpers;

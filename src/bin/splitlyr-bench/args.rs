@@ -54,6 +54,10 @@ pub(crate) enum Command {
     RssWatch(RssWatchArgs),
     /// Large uploads that stall half-way, and the server's memory meanwhile.
     StalledBodies(StalledArgs),
+    /// Writes the export scenario's database: one group with --rows expenses.
+    ExportSeed(ExportSeedArgs),
+    /// Downloads the group's export.csv, timed, with the server's VmRSS sampled.
+    Export(ExportArgs),
     /// Prints a free loopback TCP port.
     FreePort,
     /// Turns a run directory into `latest.json` and `latest.md`.
@@ -70,6 +74,8 @@ impl Command {
             Self::Picture(_) => "picture",
             Self::RssWatch(_) => "rss-watch",
             Self::StalledBodies(_) => "stalled-bodies",
+            Self::ExportSeed(_) => "export-seed",
+            Self::Export(_) => "export",
             Self::FreePort => "free-port",
             Self::Report(_) => "report",
         }
@@ -174,6 +180,45 @@ pub(crate) struct RssWatchArgs {
     pub(crate) max_seconds: f64,
     #[arg(long)]
     pub(crate) series: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct ExportSeedArgs {
+    #[arg(long)]
+    pub(crate) db_uri: String,
+    /// Dropped and written again.
+    #[arg(long)]
+    pub(crate) db_name: String,
+    #[arg(long)]
+    pub(crate) jwt_secret: String,
+    /// Where export.json (the group and a member's token) goes.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) rows: usize,
+    #[arg(long, default_value_t = 8)]
+    pub(crate) members: usize,
+    #[arg(long, default_value_t = 5000)]
+    pub(crate) batch: usize,
+}
+
+#[derive(Args)]
+pub(crate) struct ExportArgs {
+    /// http://HOST:PORT of the server.
+    #[arg(long)]
+    pub(crate) base: String,
+    /// The server's process, whose VmRSS is sampled.
+    #[arg(long)]
+    pub(crate) pid: u32,
+    /// export.json of export-seed.
+    #[arg(long)]
+    pub(crate) data: PathBuf,
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    #[arg(long, default_value_t = 3)]
+    pub(crate) runs: u32,
+    #[arg(long, default_value_t = 20)]
+    pub(crate) interval_ms: u64,
 }
 
 #[derive(Args)]

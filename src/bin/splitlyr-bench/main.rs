@@ -13,6 +13,10 @@
 //! - `rss-watch`: samples a process's resident memory until told to stop.
 //! - `stalled-bodies`: large uploads that stall half-way, and the server's
 //!   memory meanwhile.
+//! - `export-seed`: the export scenario's database, one group with 100,000
+//!   expenses and payments, written in large batches.
+//! - `export`: downloads that group's `export.csv`, timing the first byte
+//!   and the whole, counting bytes and rows, sampling the server's VmRSS.
 //! - `free-port`: a free loopback TCP port.
 //! - `report`: turns a run directory into `latest.json` and `latest.md`.
 //!
@@ -26,6 +30,7 @@ use serde_json::json;
 
 mod args;
 mod dataset;
+mod export;
 mod legacy;
 mod pictures;
 mod report;
@@ -59,6 +64,8 @@ async fn main() -> ExitCode {
         Command::Picture(args) => pictures::picture(args),
         Command::RssWatch(args) => rss::rss_watch(args),
         Command::StalledBodies(args) => stalled::stalled_bodies(args),
+        Command::ExportSeed(args) => export::export_seed(args).await,
+        Command::Export(args) => export::export(args),
         Command::FreePort => free_port(),
         Command::Report(args) => report::report(args),
     };

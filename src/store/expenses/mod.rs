@@ -29,7 +29,7 @@ pub struct ExpenseFilter {
 }
 
 impl ExpenseFilter {
-    fn to_document(&self) -> Document {
+    pub(super) fn to_document(&self) -> Document {
         let mut f = Document::new();
         match (self.participant, self.with_friend) {
             (Some(me), Some(friend)) => {

@@ -33,17 +33,25 @@ mod open;
 mod reads;
 mod rebuild;
 
-use mongodb::bson::Document;
+use mongodb::bson::{oid::ObjectId, Document};
 
 pub use checks::{LedgerDocs, MonthsByOwner};
 pub use open::MAX_OPEN_CURRENCIES;
 pub use reads::{GroupBalanceDoc, LedgerRow, PairDoc};
 
-use self::delta::Delta;
+use self::delta::{Delta, LedgerSource};
 use super::ExpenseDoc;
+use crate::domain::postings::Bill;
 
 /// The ledger as a projection: the commands that move it from `old` to `new`
 /// (either may be absent), run inside the document's transaction.
 pub(super) fn changes(old: Option<&ExpenseDoc>, new: Option<&ExpenseDoc>) -> Vec<Document> {
     Delta::between(old, new).into_commands()
+}
+
+/// Who paid and who owes in `expense`, as the ledger books it (the main
+/// payer first; the whole amount paid by `paidBy` when no payers are
+/// stored): what an export writes is what the balances hold.
+pub fn bill_of(expense: &ExpenseDoc) -> Bill<ObjectId> {
+    LedgerSource::from(expense).bill()
 }

@@ -12,7 +12,7 @@ mod expenses;
 mod people;
 
 pub(crate) use expenses::expenses;
-pub(crate) use people::{people, People};
+pub(crate) use people::{people, People, FIRST};
 
 /// A deterministic ObjectId: timestamp, a tag per kind of document, a counter.
 pub(crate) fn oid(ts_secs: u32, tag: u8, n: u32) -> ObjectId {

@@ -236,6 +236,7 @@ impl Run {
             photo: last_json_line(run, "picture.json"),
             upload_rss: last_json_line(run, "image_upload.rss.json"),
             stalled: last_json_line(run, "stalled_bodies.json"),
+            export: last_json_line(run, "export.json"),
             meta,
             rss,
             bcrypt,

@@ -33,6 +33,8 @@ struct Run {
     photo: Value,
     upload_rss: Value,
     stalled: Value,
+    /// `export.json`: the downloads of the export scenario.
+    export: Value,
     /// `seed-<small|large>/seed.json`: what was seeded.
     seeds: BTreeMap<String, Value>,
     /// One row per scenario, in the order of `scenarios.tsv`.

@@ -8,8 +8,8 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::sections::{
-    balance_section, picture_section, process_section, server_processes, solver_section,
-    ServerProcess,
+    balance_section, export_section, picture_section, process_section, server_processes,
+    solver_section, ServerProcess,
 };
 use super::{fmt_num, num, Run, Target};
 use crate::{round3, Result};
@@ -59,6 +59,7 @@ fn result_json(run: &Run, processes: &[ServerProcess], targets: &[Target]) -> Va
             "build": run.meta.get("build_s").and_then(|v| v.parse::<f64>().ok()),
             "seed_small": run.meta.get("seed_small_s").and_then(|v| v.parse::<f64>().ok()),
             "seed_large": run.meta.get("seed_large_s").and_then(|v| v.parse::<f64>().ok()),
+            "seed_export": run.meta.get("seed_export_s").and_then(|v| v.parse::<f64>().ok()),
             "server_first_start_small": run.meta.get("start_first_small_s").and_then(|v| v.parse::<f64>().ok()),
             "server_first_start_large": run.meta.get("start_first_large_s").and_then(|v| v.parse::<f64>().ok()),
             "server_restart_small": run.meta.get("start_serve_small_s").and_then(|v| v.parse::<f64>().ok()),
@@ -98,6 +99,7 @@ fn result_json(run: &Run, processes: &[ServerProcess], targets: &[Target]) -> Va
             "seeded_small": run.seeds.get("small").map(|s| json!({ "focus": s["balances_focus"], "all": s["balances_all"], "all_if_spread": s["balances_all_if_spread"] })),
             "seeded_large": run.seeds.get("large").map(|s| json!({ "focus": s["balances_focus"], "all": s["balances_all"] })),
         },
+        "export": run.export,
         "scenarios": run.rows,
         "targets": targets_json,
         "targets_passed": targets.iter().filter(|t| t.pass).count(),
@@ -117,6 +119,7 @@ fn markdown(run: &Run, processes: &[ServerProcess], targets: &[Target]) -> Strin
         &run.upload_rss,
         &run.meta,
     ));
+    md.push_str(&export_section(&run.export, &run.meta));
     md.push_str("\n## Targets\n\n| target | measured | threshold | result |\n|---|---|---|---|\n");
     for t in targets {
         let _ = writeln!(

@@ -1,5 +1,6 @@
 //! The Markdown sections that explain a target in detail: the server
-//! processes (5), the balances at two sizes (2), the solver (8), the pictures (9).
+//! processes (5), the balances at two sizes (2), the solver (8), the pictures (9),
+//! and the export of a group with 100,000 expenses.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -26,11 +27,11 @@ pub(super) fn server_processes(
 ) -> Vec<ServerProcess> {
     let kb = |k: String| rss.get(&k).and_then(|v| v.parse::<f64>().ok());
     let mut out = Vec::new();
-    for database in ["small", "large"] {
-        let expenses = if database == "small" {
-            Some(1000)
-        } else {
-            meta.get("expenses").and_then(|v| v.parse().ok())
+    for database in ["small", "large", "export"] {
+        let expenses = match database {
+            "small" => Some(1000),
+            "large" => meta.get("expenses").and_then(|v| v.parse().ok()),
+            _ => meta.get("export_rows").and_then(|v| v.parse().ok()),
         };
         for role in ["first", "serve", "pictures"] {
             let tag = format!("{role}_{database}");
@@ -43,6 +44,7 @@ pub(super) fn server_processes(
                 database,
                 role: match role {
                     "first" => "first start (builds indexes and the ledger)",
+                    "serve" if database == "export" => "serving (restart, the export downloads)",
                     "serve" => "serving (restart, runs the scenarios)",
                     _ => "serving the picture scenarios (restart)",
                 },
@@ -242,5 +244,39 @@ pub(super) fn picture_section(
         rps("image_get_304"),
         rps("image_upload"),
     );
+    md
+}
+
+/// The export scenario: each download of the group's `export.csv` and the
+/// server's memory meanwhile.
+pub(super) fn export_section(export: &Value, meta: &BTreeMap<String, String>) -> String {
+    let mut md = String::new();
+    let Some(runs) = export["runs"].as_array() else {
+        return md;
+    };
+    let _ = writeln!(
+        md,
+        "\n## Export of a group with {} expenses\n\n`GET {}` by a member of a group of {} people (`splitlyr-bench export-seed`: one expense or payment a minute, USD and EUR), on a server process of its own (restarted after the first start built the ledger), each download over a new connection. Server VmRSS before: {} MiB; sampled every {} ms during each download; VmHWM after all of them: {} MiB.\n\n| run | status | headers ms | first byte of the file ms | total ms | MiB | rows | peak VmRSS MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|",
+        meta.get("export_rows").map_or("?", String::as_str),
+        export["path"].as_str().unwrap_or("?"),
+        meta.get("export_members").map_or("?", String::as_str),
+        fmt_num(num(export, &["rss_before_mib"]), 1),
+        export["interval_ms"],
+        fmt_num(num(export, &["hwm_mib"]), 1),
+    );
+    for (i, r) in runs.iter().enumerate() {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            i + 1,
+            r["status"],
+            fmt_num(num(r, &["head_ms"]), 1),
+            fmt_num(num(r, &["first_body_byte_ms"]), 1),
+            fmt_num(num(r, &["total_ms"]), 1),
+            fmt_num(num(r, &["bytes"]) / 1_048_576.0, 2),
+            r["rows"],
+            fmt_num(num(r, &["peak_rss_mib"]), 1),
+        );
+    }
     md
 }
