@@ -27,7 +27,10 @@
 # batches of 5,000 (`splitlyr-bench export-seed`), served by a process of
 # its own; `splitlyr-bench export` downloads the group's export.csv 3 times,
 # timing the headers, the first byte of the file and the whole, counting
-# bytes and rows, with the server's VmRSS sampled every 20 ms.
+# bytes and rows, with the server's VmRSS sampled every 20 ms. Then, on the
+# same process, a Splitwise import of 10,000 rows into that group
+# (`splitlyr-bench splitwise-file`): POSTed once, followed until done, timed,
+# with the server's VmRSS sampled every 50 ms (bounded memory).
 #
 # Before seeding, the settle-up solver is timed in-process on fixed instances
 # of 20 balances (`splitlyr-bench settle-solver`, under a second; target 8).
@@ -73,6 +76,7 @@ upload_connections=8
 pictures_only=false
 export_rows=100000
 export_members=8
+import_rows=10000
 
 usage() { sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
@@ -220,6 +224,7 @@ meta upload_concurrency "$upload_connections"
 meta pictures_only "$pictures_only"
 meta export_rows "$export_rows"
 meta export_members "$export_members"
+meta import_rows "$import_rows"
 meta nproc "$(nproc)"
 meta cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 meta mem_total_mb "$(free -m | awk '/^Mem:/ { print $2 }')"
@@ -513,6 +518,56 @@ export_scenario() {
   log "export: $(cat "$run/export.json")"
 }
 
+# A Splitwise import of $import_rows rows into the export group: POSTed,
+# followed (202 → GET /v1/imports/:id) until done, with VmRSS sampled.
+import_scenario() {
+  local data="$run/seed-export/export.json" stop="$run/import.rss.stop" watch_pid t0 code loc state="" group token
+  group=$(sed -n 's/.*"group":"\([0-9a-f]*\)".*/\1/p' "$data")
+  token=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' "$data")
+  "$bench_bin" splitwise-file --data "$data" --rows "$import_rows" --out "$run/import-body.json" \
+    >"$run/import-file.json" || die "splitwise-file failed"
+  log "importing a Splitwise file of $import_rows rows ($(cat "$run/import-file.json"))"
+  rm -f "$stop"
+  "$bench_bin" rss-watch --pid "$server_pid" --interval-ms 50 --stop-file "$stop" \
+    --max-seconds 900 --out "$run/import.rss.json" &
+  watch_pid=$!
+  t0=$(now_ms)
+  code=$(curl -sS -m 120 -o "$run/import-answer.json" -D "$run/import-headers.txt" -w '%{http_code}' \
+    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    --data-binary @"$run/import-body.json" "$base/v1/groups/$group/import/splitwise") ||
+    die "the import request failed"
+  case "$code" in
+    201) state=done ;;
+    202)
+      loc=$(tr -d '\r' <"$run/import-headers.txt" | sed -n 's/^[Ll]ocation: *//p')
+      for _ in $(seq 1 2400); do
+        sleep 0.25
+        curl -fsS -m 10 -H "Authorization: Bearer $token" "$base$loc" >"$run/import-answer.json" ||
+          die "GET $loc failed"
+        state=$(sed -n 's/.*"state":"\([a-z-]*\)".*/\1/p' "$run/import-answer.json")
+        [ "$state" = running ] || break
+      done ;;
+    *) cat "$run/import-answer.json" >&2; die "the import answered $code" ;;
+  esac
+  local took
+  took=$(since "$t0")
+  touch "$stop"
+  wait "$watch_pid" || die "rss-watch failed"
+  [ "$state" = done ] || { cat "$run/import-answer.json" >&2; die "the import ended $state"; }
+  python3 - "$run" "$import_rows" "$took" "$code" <<'PY' >"$run/import.json"
+import json, sys
+run, rows, took, code = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+answer = json.load(open(f"{run}/import-answer.json"))["data"]
+rss = json.loads(open(f"{run}/import.rss.json").read().strip().splitlines()[-1])
+print(json.dumps({"rows": rows, "first_status": code, "seconds": took,
+                  "rows_per_s": round(rows / took, 1) if took else None,
+                  "expenses": answer["expenses"], "payments": answer["payments"],
+                  "body_bytes": json.load(open(f"{run}/import-file.json"))["bytes"], "rss": rss}))
+PY
+  kill -0 "$server_pid" 2>/dev/null || die "the server died during the import"
+  log "import: $(cat "$run/import.json")"
+}
+
 if [ "$pictures_only" = false ]; then
   # Balances at 1,000 expenses, concentrated on the focus users and groups that
   # the balance scenarios of both databases rotate over.
@@ -554,6 +609,7 @@ if [ "$pictures_only" = false ]; then
   # The export, on a process of its own, so its peak RSS is the export's.
   serve export
   export_scenario
+  import_scenario
   stop_server
 else
   # The large database's first start (indexes, ledger) before measuring.

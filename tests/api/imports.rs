@@ -374,7 +374,9 @@ async fn two_imports_of_one_file_at_once_write_each_row_once() {
 async fn an_export_imports_back_into_another_group_with_the_same_balances() {
     let s = setup().await;
     let [al, bo, cy, de] = &s.people;
-    let (status, res) = s.import(al, json!({ "csv": FILE, "members": s.mapping() })).await;
+    let (status, res) = s
+        .import(al, json!({ "csv": FILE, "members": s.mapping() }))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{res}");
     // One recorded by hand, with a description a spreadsheet would run.
     let body = json!({
@@ -386,7 +388,14 @@ async fn an_export_imports_back_into_another_group_with_the_same_balances() {
     assert_eq!(status, StatusCode::CREATED, "{res}");
 
     let url = s.app.url(&format!("/v1/groups/{}/export.csv", s.group));
-    let res = s.app.client.get(url).bearer_auth(&bo.token).send().await.unwrap();
+    let res = s
+        .app
+        .client
+        .get(url)
+        .bearer_auth(&bo.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let csv = res.text().await.unwrap();
     assert!(csv.contains("'=HYPERLINK"), "{csv}");
@@ -394,16 +403,37 @@ async fn an_export_imports_back_into_another_group_with_the_same_balances() {
     let copy = s.app.group(de, "Ski trip again", &[al, bo, cy]).await;
     let mapping = json!({ "Al": al.id, "Bo": bo.id, "Cy": cy.id, "De": de.id });
     let path = format!("/v1/groups/{copy}/import/splitwise");
-    let (status, res) = s.app.post(&path, &de.token, json!({ "csv": csv, "members": mapping })).await;
+    let (status, res) = s
+        .app
+        .post(&path, &de.token, json!({ "csv": csv, "members": mapping }))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{res}");
-    assert_eq!((res["data"]["expenses"].as_i64(), res["data"]["payments"].as_i64()), (Some(5), Some(1)), "{res}");
+    assert_eq!(
+        (
+            res["data"]["expenses"].as_i64(),
+            res["data"]["payments"].as_i64()
+        ),
+        (Some(5), Some(1)),
+        "{res}"
+    );
     let before = s.balances().await;
-    assert_ne!(before, file_totals(), "the hand-made expense moved balances");
+    assert_ne!(
+        before,
+        file_totals(),
+        "the hand-made expense moved balances"
+    );
     assert_eq!(s.balances_in(&copy).await, before);
     // The formula came back as the text it was.
-    let (_, list) = s.app.get(&format!("/v1/expenses/group/{copy}?limit=100"), &al.token).await;
+    let (_, list) = s
+        .app
+        .get(&format!("/v1/expenses/group/{copy}?limit=100"), &al.token)
+        .await;
     assert!(
-        list["data"].as_array().unwrap().iter().any(|e| e["description"] == "=HYPERLINK(\"http://x\")"),
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["description"] == "=HYPERLINK(\"http://x\")"),
         "{list}"
     );
 }

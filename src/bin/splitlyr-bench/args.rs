@@ -58,6 +58,8 @@ pub(crate) enum Command {
     ExportSeed(ExportSeedArgs),
     /// Downloads the group's export.csv, timed, with the server's VmRSS sampled.
     Export(ExportArgs),
+    /// Writes the body of a Splitwise import of --rows rows for the export group.
+    SplitwiseFile(SplitwiseFileArgs),
     /// Prints a free loopback TCP port.
     FreePort,
     /// Turns a run directory into `latest.json` and `latest.md`.
@@ -76,6 +78,7 @@ impl Command {
             Self::StalledBodies(_) => "stalled-bodies",
             Self::ExportSeed(_) => "export-seed",
             Self::Export(_) => "export",
+            Self::SplitwiseFile(_) => "splitwise-file",
             Self::FreePort => "free-port",
             Self::Report(_) => "report",
         }
@@ -219,6 +222,20 @@ pub(crate) struct ExportArgs {
     pub(crate) runs: u32,
     #[arg(long, default_value_t = 20)]
     pub(crate) interval_ms: u64,
+}
+
+#[derive(Args)]
+pub(crate) struct SplitwiseFileArgs {
+    /// export.json of export-seed (the group's people).
+    #[arg(long)]
+    pub(crate) data: PathBuf,
+    /// The JSON body to write.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) rows: usize,
+    #[arg(long, default_value_t = 7)]
+    pub(crate) seed: u64,
 }
 
 #[derive(Args)]

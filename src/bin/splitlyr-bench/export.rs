@@ -127,6 +127,7 @@ pub(crate) async fn export_seed(args: &ExportSeedArgs) -> Result<()> {
         "token": keys.issue_without_session(ids[0], exp)?,
         "rows": rows,
         "members": args.members,
+        "people": users.iter().map(|u| json!({ "id": u.id.to_hex(), "name": u.name })).collect::<Vec<_>>(),
         "seed_s": round3(started.elapsed().as_secs_f64()),
     });
     std::fs::create_dir_all(&args.out)?;

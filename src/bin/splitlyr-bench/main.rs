@@ -15,6 +15,8 @@
 //!   memory meanwhile.
 //! - `export-seed`: the export scenario's database, one group with 100,000
 //!   expenses and payments, written in large batches.
+//! - `splitwise-file`: the body of a Splitwise import of 10,000 rows for
+//!   that group (the import scenario).
 //! - `export`: downloads that group's `export.csv`, timing the first byte
 //!   and the whole, counting bytes and rows, sampling the server's VmRSS.
 //! - `free-port`: a free loopback TCP port.
@@ -38,6 +40,7 @@ mod rng;
 mod rss;
 mod seed;
 mod solver;
+mod splitwise_file;
 mod stalled;
 
 use args::{bcrypt_cost, BcryptRateArgs, Cli, Command};
@@ -66,6 +69,7 @@ async fn main() -> ExitCode {
         Command::StalledBodies(args) => stalled::stalled_bodies(args),
         Command::ExportSeed(args) => export::export_seed(args).await,
         Command::Export(args) => export::export(args),
+        Command::SplitwiseFile(args) => splitwise_file::splitwise_file(args),
         Command::FreePort => free_port(),
         Command::Report(args) => report::report(args),
     };

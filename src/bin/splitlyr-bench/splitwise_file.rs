@@ -1,6 +1,6 @@
 //! `splitwise-file`: the body of a Splitwise import for the benchmark, a
-//! group export of `--rows` rows (10,000) for the members `--members`
-//! (`id=name,...`), in three currencies, with a payment every 20th row and
+//! group export of `--rows` rows (10,000) for the people of the export
+//! scenario's group (`--data`, its `export.json`), in three currencies, with a payment every 20th row and
 //! two payers every 7th, closed by exact `Total balance` rows; written as
 //! the JSON `{csv, members}` the import route takes.
 
@@ -21,14 +21,15 @@ fn cents(minor: i64) -> String {
 }
 
 pub(crate) fn splitwise_file(args: &SplitwiseFileArgs) -> Result<()> {
-    let members: Vec<(String, String)> = args
-        .members
-        .split(',')
-        .filter_map(|m| m.split_once('='))
-        .map(|(id, name)| (id.to_owned(), name.to_owned()))
+    let data: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&args.data)?)?;
+    let members: Vec<(String, String)> = data["people"]
+        .as_array()
+        .ok_or("--data has no people")?
+        .iter()
+        .filter_map(|p| Some((p["id"].as_str()?.to_owned(), p["name"].as_str()?.to_owned())))
         .collect();
     if members.len() < 2 {
-        return Err("--members needs at least two id=name pairs".into());
+        return Err("the group needs at least two people".into());
     }
     let n = members.len();
     let mut rng = Rng::new(args.seed);
@@ -72,7 +73,13 @@ pub(crate) fn splitwise_file(args: &SplitwiseFileArgs) -> Result<()> {
             (format!("Expense {row}, \"bench\""), "Dining out", cost)
         };
         let date = format!("2025-{:02}-{:02}", 1 + row % 12, 1 + row % 28);
-        let mut cells = vec![date, description, category.to_owned(), cents(cost), currency.to_owned()];
+        let mut cells = vec![
+            date,
+            description,
+            category.to_owned(),
+            cents(cost),
+            currency.to_owned(),
+        ];
         cells.extend(nets.iter().map(|m| cents(*m)));
         csv.write_record(&cells)?;
         let sums = totals.entry(currency).or_insert_with(|| vec![0; n]);
@@ -82,7 +89,13 @@ pub(crate) fn splitwise_file(args: &SplitwiseFileArgs) -> Result<()> {
     }
     csv.write_record(vec![""; header.len()])?;
     for (currency, sums) in &totals {
-        let mut cells = vec!["2026-01-01".to_owned(), "Total balance".into(), " ".into(), " ".into(), (*currency).to_owned()];
+        let mut cells = vec![
+            "2026-01-01".to_owned(),
+            "Total balance".into(),
+            " ".into(),
+            " ".into(),
+            (*currency).to_owned(),
+        ];
         cells.extend(sums.iter().map(|m| cents(*m)));
         csv.write_record(&cells)?;
     }

@@ -237,6 +237,7 @@ impl Run {
             upload_rss: last_json_line(run, "image_upload.rss.json"),
             stalled: last_json_line(run, "stalled_bodies.json"),
             export: last_json_line(run, "export.json"),
+            import: last_json_line(run, "import.json"),
             meta,
             rss,
             bcrypt,

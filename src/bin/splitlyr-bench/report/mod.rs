@@ -35,6 +35,8 @@ struct Run {
     stalled: Value,
     /// `export.json`: the downloads of the export scenario.
     export: Value,
+    /// `import.json`: the Splitwise import into the export group.
+    import: Value,
     /// `seed-<small|large>/seed.json`: what was seeded.
     seeds: BTreeMap<String, Value>,
     /// One row per scenario, in the order of `scenarios.tsv`.

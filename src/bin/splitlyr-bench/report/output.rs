@@ -8,8 +8,8 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use super::sections::{
-    balance_section, export_section, picture_section, process_section, server_processes,
-    solver_section, ServerProcess,
+    balance_section, export_section, import_section, picture_section, process_section,
+    server_processes, solver_section, ServerProcess,
 };
 use super::{fmt_num, num, Run, Target};
 use crate::{round3, Result};
@@ -100,6 +100,7 @@ fn result_json(run: &Run, processes: &[ServerProcess], targets: &[Target]) -> Va
             "seeded_large": run.seeds.get("large").map(|s| json!({ "focus": s["balances_focus"], "all": s["balances_all"] })),
         },
         "export": run.export,
+        "import": run.import,
         "scenarios": run.rows,
         "targets": targets_json,
         "targets_passed": targets.iter().filter(|t| t.pass).count(),
@@ -120,6 +121,7 @@ fn markdown(run: &Run, processes: &[ServerProcess], targets: &[Target]) -> Strin
         &run.meta,
     ));
     md.push_str(&export_section(&run.export, &run.meta));
+    md.push_str(&import_section(&run.import));
     md.push_str("\n## Targets\n\n| target | measured | threshold | result |\n|---|---|---|---|\n");
     for t in targets {
         let _ = writeln!(

@@ -280,3 +280,28 @@ pub(super) fn export_section(export: &Value, meta: &BTreeMap<String, String>) ->
     }
     md
 }
+
+/// The import scenario: one Splitwise file into the export group, followed
+/// until done, and the server's memory meanwhile.
+pub(super) fn import_section(import: &Value) -> String {
+    let mut md = String::new();
+    if import.is_null() {
+        return md;
+    }
+    let _ = writeln!(
+        md,
+        "\n## Import of a Splitwise file of {} rows\n\n`POST /v1/groups/:id/import/splitwise` into the export group (a body of {} MiB: three currencies, a payment every 20th row, two payers every 7th; `splitlyr-bench splitwise-file`), answered {} and followed until done. Wrote {} expenses and {} payments in {} s ({} rows/s). Server VmRSS sampled every {} ms: {} MiB before, peak {} MiB, {} MiB after.",
+        import["rows"],
+        fmt_num(num(import, &["body_bytes"]) / 1_048_576.0, 2),
+        import["first_status"],
+        import["expenses"],
+        import["payments"],
+        fmt_num(num(import, &["seconds"]), 1),
+        fmt_num(num(import, &["rows_per_s"]), 0),
+        import["rss"]["interval_ms"],
+        fmt_num(num(import, &["rss", "first_mib"]), 1),
+        fmt_num(num(import, &["rss", "max_mib"]), 1),
+        fmt_num(num(import, &["rss", "last_mib"]), 1),
+    );
+    md
+}
