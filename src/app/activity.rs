@@ -457,6 +457,7 @@ fn summary(e: &EntryDoc, name: &dyn Fn(ObjectId) -> String, currency: Currency) 
         "friend.removed" => format!("{actor} removed {} from their friends", person("b")),
         "friend.blocked" => format!("{actor} blocked {}", person("b")),
         "user.updated" => format!("{actor} changed their profile"),
+        "user.exported" => format!("{actor} exported their expenses"),
         other => format!("{actor}: {other}"),
     }
 }

@@ -399,6 +399,13 @@ async fn an_export_imports_back_into_another_group_with_the_same_balances() {
     assert_eq!(res.status(), StatusCode::OK);
     let csv = res.text().await.unwrap();
     assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    // The members see the export in their activity.
+    let (_, feed) = s.app.get("/v1/activity?limit=5", &de.token).await;
+    assert_eq!(feed["data"][0]["type"], "group.exported", "{feed}");
+    assert_eq!(
+        feed["data"][0]["summary"],
+        "Bo exported the expenses of 'Ski trip'"
+    );
 
     let copy = s.app.group(de, "Ski trip again", &[al, bo, cy]).await;
     let mapping = json!({ "Al": al.id, "Bo": bo.id, "Cy": cy.id, "De": de.id });

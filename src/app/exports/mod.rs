@@ -24,10 +24,11 @@ pub use stream::{Body, CHUNK};
 use self::group_csv::{Columns, GroupCsv};
 use self::jsonl::JsonLines;
 use self::mine_csv::MineCsv;
-use crate::app::groups::member_group;
+use crate::app::groups::{group_entry, member_group, GroupEvent};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::journal::{EntryDoc, ObjectRef};
 use crate::store::{ExpenseFilter, GroupDoc, Store};
 
 /// What an export is written as.
@@ -73,6 +74,10 @@ pub async fn group(
 ) -> Result<Export, ApiError> {
     let store = &app.store;
     let group = member_group(store, id, user).await?;
+    // The members see who took their expenses out, and when.
+    store
+        .record_entry(&group_entry(GroupEvent::Exported, user.id, None, &group))
+        .await?;
     let body = match format {
         Format::Csv => {
             // Both before the first byte: the columns scan the group's
@@ -130,6 +135,16 @@ pub async fn mine(
         settled,
     };
     let docs = store.user_export(&filter).await?;
+    let entry = EntryDoc::new(
+        "user.exported",
+        user.id,
+        ObjectRef {
+            kind: "user".into(),
+            id: user.id,
+        },
+        vec![user.id],
+    );
+    store.record_entry(&entry).await?;
     let body = match format {
         Format::Csv => stream::body(docs, MineCsv::new(store.clone(), user.id)),
         Format::Json => stream::body(docs, JsonLines::new(store.clone())),
