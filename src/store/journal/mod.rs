@@ -214,13 +214,13 @@ impl Store {
         if let Some(before) = before {
             query.insert("_id", doc! { "$lt": before });
         }
-        // Ascending, read backwards (see `indexes`).
-        let hint = doc! { "e": 1, "_id": 1 };
+        // The `{e, _id}` index, read backwards. Not hinted: SecantusDB
+        // scans the whole index it is hinted to, where its planner seeks
+        // this one to the expense unaided.
         Ok(self
             .journal()
             .find(query)
             .sort(doc! { "_id": -1 })
-            .hint(mongodb::options::Hint::Keys(hint))
             .limit(limit)
             .await?
             .try_collect()

@@ -109,8 +109,9 @@ impl Store {
             .projection(doc! {
                 "t": 1, "at": 1, "by": 1, "aud": 1, "o": 1, "s.a": 1, "s.b": 1, "q": 1,
             })
+            // No hint: SecantusDB scans the whole hinted index, where its
+            // planner seeks the `{q, _id}` index to `q: 0` unaided.
             .sort(doc! { "q": 1, "_id": 1 })
-            .hint(mongodb::options::Hint::Keys(doc! { "q": 1, "_id": 1 }))
             .limit(limit)
             .await?
             .try_collect()
@@ -238,8 +239,8 @@ impl Store {
         Ok(self
             .journal()
             .find(doc! { "q": 0, "aud": viewer })
+            // The `{q, _id}` index, read backwards (not hinted: see above).
             .sort(doc! { "q": 1, "_id": -1 })
-            .hint(mongodb::options::Hint::Keys(doc! { "q": 1, "_id": 1 }))
             .limit(limit)
             .await?
             .try_collect()
