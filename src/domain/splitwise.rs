@@ -15,8 +15,9 @@
 //! money handed from the member with the positive net to the one with the
 //! negative net. This module owns the fixed columns, the category names in
 //! both directions, the amounts' text and the spreadsheet-formula guard of
-//! text cells; parsing a file and planning its writes live in
-//! `app::imports`, writing one in `app::exports`.
+//! text cells; reading a file and what each row books is
+//! [`super::splitwise_import`], importing one `app::imports`, writing one
+//! `app::exports`.
 
 use std::borrow::Cow;
 
