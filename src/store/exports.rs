@@ -69,24 +69,7 @@ impl Store {
         &self,
         ids: &[ObjectId],
     ) -> Result<HashMap<ObjectId, String>, StoreError> {
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let docs: Vec<Document> = self
-            .db
-            .collection::<Document>("users")
-            .find(doc! { "_id": { "$in": ids } })
-            .projection(doc! { "name": 1 })
-            .await?
-            .try_collect()
-            .await?;
-        Ok(docs
-            .iter()
-            .filter_map(|d| {
-                let id = d.get_object_id("_id").ok()?;
-                Some((id, d.get_str("name").ok()?.to_owned()))
-            })
-            .collect())
+        super::names_by_id(&self.db, "users", ids).await
     }
 }
 

@@ -111,26 +111,7 @@ impl Store {
         &self,
         ids: &[ObjectId],
     ) -> Result<std::collections::HashMap<ObjectId, String>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Default::default());
-        }
-        let docs: Vec<mongodb::bson::Document> = self
-            .groups()
-            .clone_with_type::<mongodb::bson::Document>()
-            .find(doc! { "_id": { "$in": ids } })
-            .projection(doc! { "name": 1 })
-            .await?
-            .try_collect()
-            .await?;
-        Ok(docs
-            .iter()
-            .filter_map(|d| {
-                Some((
-                    d.get_object_id("_id").ok()?,
-                    d.get_str("name").ok()?.to_string(),
-                ))
-            })
-            .collect())
+        super::names_by_id(&self.db, "groups", ids).await
     }
 
     pub async fn groups_of(&self, me: ObjectId) -> Result<Vec<GroupDoc>, StoreError> {

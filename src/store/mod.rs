@@ -214,6 +214,35 @@ fn sort_by_id(list: &mut [Document]) {
 }
 
 /// The current time as stored in documents (millisecond precision).
+/// The `name` of each document of `collection` with one of `ids` (missing
+/// ones left out), in one query.
+async fn names_by_id(
+    db: &mongodb::Database,
+    collection: &str,
+    ids: &[mongodb::bson::oid::ObjectId],
+) -> Result<std::collections::HashMap<mongodb::bson::oid::ObjectId, String>, StoreError> {
+    use futures_util::TryStreamExt;
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let docs: Vec<mongodb::bson::Document> = db
+        .collection::<mongodb::bson::Document>(collection)
+        .find(mongodb::bson::doc! { "_id": { "$in": ids } })
+        .projection(mongodb::bson::doc! { "name": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(docs
+        .iter()
+        .filter_map(|d| {
+            Some((
+                d.get_object_id("_id").ok()?,
+                d.get_str("name").ok()?.to_owned(),
+            ))
+        })
+        .collect())
+}
+
 pub(crate) fn now() -> mongodb::bson::DateTime {
     mongodb::bson::DateTime::now()
 }

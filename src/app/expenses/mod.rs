@@ -81,12 +81,7 @@ pub async fn list(
     page: &crate::app::Page,
 ) -> Result<(Vec<ExpenseView>, u64), ApiError> {
     let store = &app.store;
-    let filter = ExpenseFilter {
-        participant: Some(user.id),
-        with_friend,
-        group: None,
-        settled,
-    };
+    let filter = ExpenseFilter::mine(user.id, with_friend, settled);
     let (expenses, total) = if filter.with_friend.is_none() && filter.settled.is_none() {
         store
             .user_expense_page(user.id, page.skip(), page.limit_i64())

@@ -128,12 +128,7 @@ pub async fn mine(
     format: Format,
 ) -> Result<Export, ApiError> {
     let store = &app.store;
-    let filter = ExpenseFilter {
-        participant: Some(user.id),
-        with_friend,
-        group: None,
-        settled,
-    };
+    let filter = ExpenseFilter::mine(user.id, with_friend, settled);
     let docs = store.user_export(&filter).await?;
     let entry = EntryDoc::new(
         "user.exported",

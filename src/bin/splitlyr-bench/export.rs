@@ -17,11 +17,10 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use splitlyr::auth::JwtKeys;
-use splitlyr::configuration::{DatabaseSettings, WriteConcern};
 use splitlyr::domain::category::Category;
 use splitlyr::domain::group::Role;
 use splitlyr::domain::money::Currency;
-use splitlyr::store::{ExpenseDoc, GroupDoc, Kind, MemberDoc, PayerDoc, SplitDoc, Store, UserDoc};
+use splitlyr::store::{ExpenseDoc, GroupDoc, Kind, MemberDoc, PayerDoc, SplitDoc, UserDoc};
 
 use crate::args::{ExportArgs, ExportSeedArgs};
 use crate::dataset::{oid, FIRST};
@@ -36,20 +35,7 @@ pub(crate) async fn export_seed(args: &ExportSeedArgs) -> Result<()> {
     if args.members < 2 || args.members > 50 || args.rows == 0 || args.batch == 0 {
         return Err("--members must be 2–50, --rows and --batch positive".into());
     }
-    let settings = DatabaseSettings {
-        uri: SecretString::from(args.db_uri.clone()),
-        name: args.db_name.clone(),
-        server_selection_timeout_ms: 10_000,
-        health_timeout_ms: 1000,
-        max_pool_size: 8,
-        upgrade_batch_size: 500,
-        write_concern: WriteConcern::Majority,
-        journal: true,
-        request_deadline_ms: 10_000,
-        backfill_minutes: 0,
-        backfill_interval_ms: 10_000,
-    };
-    let store = Store::connect(&settings, None).await?;
+    let store = crate::seed::connect(&args.db_uri, &args.db_name).await?;
     let db = store.database();
     db.drop().await?;
     // Any hash: nobody logs in, the token is signed here.

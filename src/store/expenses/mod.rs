@@ -29,6 +29,16 @@ pub struct ExpenseFilter {
 }
 
 impl ExpenseFilter {
+    /// What `user` takes part in, with a friend, settled or not.
+    pub fn mine(user: ObjectId, with_friend: Option<ObjectId>, settled: Option<bool>) -> Self {
+        Self {
+            participant: Some(user),
+            with_friend,
+            group: None,
+            settled,
+        }
+    }
+
     pub(super) fn to_document(&self) -> Document {
         let mut f = Document::new();
         match (self.participant, self.with_friend) {
@@ -61,15 +71,7 @@ impl Store {
         actor: ObjectId,
     ) -> Result<(), StoreError> {
         let mut batch = Batch::new();
-        batch.insert(COLLECTION, to_document(expense)?);
-        batch.project(None, Some(expense));
-        journal(
-            &mut batch,
-            ExpenseChange::Created,
-            actor,
-            None,
-            Some(expense),
-        );
+        created(&mut batch, expense, actor)?;
         self.write_batch(batch).await?;
         Ok(())
     }
@@ -86,15 +88,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut batch = Batch::new();
         for (expense, key) in rows {
-            batch.insert(COLLECTION, to_document(expense)?);
-            batch.project(None, Some(expense));
-            journal(
-                &mut batch,
-                ExpenseChange::Created,
-                actor,
-                None,
-                Some(expense),
-            );
+            created(&mut batch, expense, actor)?;
             batch.insert(super::imports::KEYS, super::imports::key_doc(key, expense));
         }
         match self.write_batch_once(batch).await {
@@ -330,6 +324,14 @@ fn to_document(e: &ExpenseDoc) -> Result<Document, StoreError> {
     let mut d = mongodb::bson::to_document(e).map_err(StoreError::internal)?;
     d.insert(JOURNALED, e.version);
     Ok(d)
+}
+
+/// Adds a new expense to the batch: the document, its bookings, its entry.
+fn created(batch: &mut Batch, expense: &ExpenseDoc, actor: ObjectId) -> Result<(), StoreError> {
+    batch.insert(COLLECTION, to_document(expense)?);
+    batch.project(None, Some(expense));
+    journal(batch, ExpenseChange::Created, actor, None, Some(expense));
+    Ok(())
 }
 
 /// Adds the change's journal entry to the batch.

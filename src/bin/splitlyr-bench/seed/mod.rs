@@ -25,6 +25,24 @@ mod lua;
 use balances::balance_shape;
 use lua::{edit_targets, lua_data};
 
+/// A store on database `name` of `uri`, as the seeders write with it.
+pub(crate) async fn connect(uri: &str, name: &str) -> Result<Store> {
+    let settings = DatabaseSettings {
+        uri: SecretString::from(uri.to_owned()),
+        name: name.to_owned(),
+        server_selection_timeout_ms: 10_000,
+        health_timeout_ms: 1000,
+        max_pool_size: 8,
+        upgrade_batch_size: 500,
+        write_concern: WriteConcern::Majority,
+        journal: true,
+        request_deadline_ms: 10_000,
+        backfill_minutes: 0,
+        backfill_interval_ms: 10_000,
+    };
+    Ok(Store::connect(&settings, None).await?)
+}
+
 pub(crate) async fn seed(args: &SeedArgs) -> Result<()> {
     let started = Instant::now();
     let shape = Shape {
@@ -46,27 +64,14 @@ pub(crate) async fn seed(args: &SeedArgs) -> Result<()> {
     let secret = SecretString::from(args.jwt_secret.clone());
     let keys = JwtKeys::new(&secret, std::time::Duration::from_secs(2 * 86_400));
     let cost = bcrypt_cost(args.bcrypt_cost, "bcrypt-cost")?;
-    let settings = DatabaseSettings {
-        uri: SecretString::from(args.db_uri.clone()),
-        name: args.db_name.clone(),
-        server_selection_timeout_ms: 10_000,
-        health_timeout_ms: 1000,
-        max_pool_size: 8,
-        upgrade_batch_size: 500,
-        write_concern: WriteConcern::Majority,
-        journal: true,
-        request_deadline_ms: 10_000,
-        backfill_minutes: 0,
-        backfill_interval_ms: 10_000,
-    };
-    let store = Store::connect(&settings, None).await?;
+    let store = connect(&args.db_uri, &args.db_name).await?;
     let db = store.database();
     if args.drop {
         db.drop().await?;
     } else if !db.list_collection_names().await?.is_empty() {
         return Err(format!(
             "database {} is not empty (pass --drop to replace it)",
-            settings.name
+            args.db_name
         )
         .into());
     }
@@ -166,7 +171,7 @@ pub(crate) async fn seed(args: &SeedArgs) -> Result<()> {
         .map(|g| g.id)
         .collect();
     let summary = json!({
-        "db_name": settings.name,
+        "db_name": args.db_name,
         "users": shape.users,
         "friends_per_user": shape.friends,
         "groups": shape.groups,
