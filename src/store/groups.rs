@@ -42,6 +42,15 @@ pub struct GroupDoc {
     /// maintained with every expense write.
     #[serde(default)]
     pub expense_months: BTreeMap<String, i64>,
+    /// Everyone who ever took part in one of its expenses or payments
+    /// (members or not, e.g. since gone), added with every expense write
+    /// that brings someone in: what an export's columns are. Complete when
+    /// `people_complete` (groups created by this release; others once an
+    /// export has gathered it from their expenses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<ObjectId>,
+    #[serde(default)]
+    pub people_complete: bool,
     /// Counts changes of name, description, members and state from 1 (not
     /// the expense counts); every write checks it, as for expenses.
     #[serde(default)]
@@ -197,5 +206,26 @@ impl Store {
             })
             .await?;
         Ok(updated)
+    }
+}
+
+impl Store {
+    /// Adds `people` (gathered from the group's expenses) to its `people`
+    /// and marks the set complete; writes that add meanwhile are kept.
+    pub async fn complete_group_people(
+        &self,
+        group: ObjectId,
+        people: &[ObjectId],
+    ) -> Result<(), StoreError> {
+        self.groups()
+            .update_one(
+                doc! { "_id": group },
+                doc! {
+                    "$addToSet": { "people": { "$each": people } },
+                    "$set": { "peopleComplete": true },
+                },
+            )
+            .await?;
+        Ok(())
     }
 }

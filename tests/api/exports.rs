@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use mongodb::bson::doc;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -218,6 +219,38 @@ async fn every_row_sums_to_zero_and_the_totals_are_the_group_balances() {
     assert_eq!(
         lunch_row.expect("the lunch")[5..],
         ["15.00", "0.00", "0.00", "0.00", "-15.00"]
+    );
+
+    // The group keeps who took part (Dee among them): the export read no
+    // expenses for its columns. A group from before that (no `people`)
+    // gathers them once from its expenses, with the same columns.
+    let groups = app
+        .store()
+        .await
+        .database()
+        .collection::<mongodb::bson::Document>("groups");
+    let id = mongodb::bson::oid::ObjectId::parse_str(&gid).unwrap();
+    let stored = groups.find_one(doc! { "_id": id }).await.unwrap().unwrap();
+    assert_eq!(stored.get_bool("peopleComplete"), Ok(true), "{stored}");
+    let dee_id = mongodb::bson::oid::ObjectId::parse_str(&dee.id).unwrap();
+    assert!(
+        stored.get_array("people").unwrap().contains(&dee_id.into()),
+        "{stored}"
+    );
+    groups
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$unset": { "people": "", "peopleComplete": "" } },
+        )
+        .await
+        .unwrap();
+    let (_, _, again) = download(&app, &path, &cy.token).await;
+    assert_eq!(records(&again)[0], rows[0], "{again}");
+    let stored = groups.find_one(doc! { "_id": id }).await.unwrap().unwrap();
+    assert_eq!(stored.get_bool("peopleComplete"), Ok(true), "{stored}");
+    assert!(
+        stored.get_array("people").unwrap().contains(&dee_id.into()),
+        "{stored}"
     );
 }
 

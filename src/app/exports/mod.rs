@@ -103,7 +103,15 @@ pub async fn group(
 /// then anyone else its documents name (former members), by name.
 async fn group_columns(store: &Store, group: &GroupDoc) -> Result<Columns, ApiError> {
     let mut people: Vec<ObjectId> = group.members.iter().map(|m| m.user).collect();
-    let mut others = store.group_people(group.id).await?;
+    // Who took part, kept on the group by every write; a group from before
+    // that gathers it from its expenses once (one pass over them).
+    let mut others = if group.people_complete {
+        group.people.clone()
+    } else {
+        let found = store.group_people(group.id).await?;
+        store.complete_group_people(group.id, &found).await?;
+        found
+    };
     others.retain(|id| !group.is_member(*id));
     others.sort();
     people.extend(&others);

@@ -235,6 +235,8 @@ mod tests {
             created_at: now,
             updated_at: now,
             expense_months: Default::default(),
+            people: Vec::new(),
+            people_complete: false,
             version: 1,
         }
     }

@@ -73,6 +73,9 @@ pub async fn create(app: &AppState, user: AuthUser, new: NewGroup) -> Result<Gro
         created_at: now,
         updated_at: now,
         expense_months: Default::default(),
+        // No expenses yet: everyone who will take part is added as they do.
+        people: Vec::new(),
+        people_complete: true,
         version: 1,
     };
     let entry = group_entry(GroupEvent::Created, user.id, None, &group);

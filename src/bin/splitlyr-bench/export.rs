@@ -75,6 +75,9 @@ pub(crate) async fn export_seed(args: &ExportSeedArgs) -> Result<()> {
         created_at: now,
         updated_at: now,
         expense_months: Default::default(),
+        // As this release keeps it: everyone in its expenses.
+        people: ids.clone(),
+        people_complete: true,
         version: 1,
     };
     db.collection::<UserDoc>("users")

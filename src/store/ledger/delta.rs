@@ -133,6 +133,9 @@ pub(super) struct Delta {
     /// (`groups.expenseMonths`).
     pub(super) user_counts: Counts,
     pub(super) group_counts: Counts,
+    /// Per group, the people a write brings into its expenses
+    /// (`groups.people`).
+    pub(super) group_people: BTreeMap<ObjectId, std::collections::BTreeSet<ObjectId>>,
 }
 
 impl Delta {
@@ -195,6 +198,20 @@ impl Delta {
         }
         if let Some(new) = new {
             d.add(&new.into(), 1);
+            if let Some(group) = new.group {
+                let known = |p: &ObjectId| {
+                    old.is_some_and(|o| o.group == new.group && o.participants.contains(p))
+                };
+                let added: std::collections::BTreeSet<ObjectId> = new
+                    .participants
+                    .iter()
+                    .filter(|p| !known(p))
+                    .copied()
+                    .collect();
+                if !added.is_empty() {
+                    d.group_people.insert(group, added);
+                }
+            }
         }
         d.prune();
         d

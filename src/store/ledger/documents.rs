@@ -32,6 +32,7 @@ impl Delta {
             group_pairs,
             user_counts,
             group_counts,
+            group_people,
         } = self;
         [
             increments("balances", pairs.into_iter().map(|(k, v)| pair_doc(k, v))),
@@ -43,7 +44,7 @@ impl Delta {
                 "grouppairs",
                 group_pairs.into_iter().map(|(k, v)| group_pair_doc(k, v)),
             ),
-            group_counters(CountOp::Inc, &group_counts),
+            group_increments(&group_counts, &group_people),
             user_increments(&entries, &user_counts),
         ]
         .into_iter()
@@ -92,30 +93,42 @@ fn increments(collection: &str, docs: impl Iterator<Item = Document>) -> Option<
         .then(|| doc! { "update": collection, "updates": updates, "ordered": true })
 }
 
-/// How counts are written: added to the stored ones, or replacing them.
-#[derive(Clone, Copy)]
-pub(super) enum CountOp {
-    Inc,
-    Set,
-}
-
-/// One `update` command writing the month counts of each group: `$inc` of
-/// `expenseMonths.<month>`, or `$set` of `expenseMonths`.
+/// One `update` command setting the month counts of each group
+/// (`expenseMonths`, replaced: the ledger's rebuild).
 pub(super) fn group_counters<'a>(
-    op: CountOp,
     counts: impl IntoIterator<Item = (&'a ObjectId, &'a BTreeMap<Month, i64>)>,
 ) -> Option<Document> {
     let updates: Vec<Document> = counts
         .into_iter()
         .map(|(id, months)| {
-            let u = match op {
-                CountOp::Inc => {
-                    let mut inc = Document::new();
-                    inc_months(&mut inc, months);
-                    doc! { "$inc": inc }
-                }
-                CountOp::Set => doc! { "$set": { "expenseMonths": months_document(months) } },
-            };
+            let u = doc! { "$set": { "expenseMonths": months_document(months) } };
+            doc! { "q": { "_id": id }, "u": u }
+        })
+        .collect();
+    (!updates.is_empty()).then(|| doc! { "update": "groups", "updates": updates, "ordered": true })
+}
+
+/// One `update` of `groups`: per group, `$inc` of its month counts and
+/// `$addToSet` of the people brought in, in one write of its document.
+fn group_increments(
+    counts: &super::delta::Counts,
+    people: &BTreeMap<ObjectId, std::collections::BTreeSet<ObjectId>>,
+) -> Option<Document> {
+    let groups: std::collections::BTreeSet<&ObjectId> =
+        counts.keys().chain(people.keys()).collect();
+    let updates: Vec<Document> = groups
+        .into_iter()
+        .map(|id| {
+            let mut u = Document::new();
+            if let Some(months) = counts.get(id) {
+                let mut inc = Document::new();
+                inc_months(&mut inc, months);
+                u.insert("$inc", inc);
+            }
+            if let Some(added) = people.get(id) {
+                let each: Vec<ObjectId> = added.iter().copied().collect();
+                u.insert("$addToSet", doc! { "people": { "$each": each } });
+            }
             doc! { "q": { "_id": id }, "u": u }
         })
         .collect();

@@ -7,9 +7,7 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{doc, oid::ObjectId, Document};
 
 use super::delta::{user_entries, Delta, LedgerSource};
-use super::documents::{
-    group_counters, group_pair_doc, member_doc, months_document, pair_doc, CountOp,
-};
+use super::documents::{group_counters, group_pair_doc, member_doc, months_document, pair_doc};
 use crate::store::{Refill, Store};
 
 impl Store {
@@ -104,7 +102,7 @@ impl Store {
             .await?;
         let groups: Vec<_> = group_counts.iter().collect();
         for chunk in groups.chunks(1000) {
-            if let Some(command) = group_counters(CountOp::Set, chunk.iter().copied()) {
+            if let Some(command) = group_counters(chunk.iter().copied()) {
                 self.db.run_command(command).await?;
             }
         }

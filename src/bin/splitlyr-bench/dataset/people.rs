@@ -117,6 +117,8 @@ pub(crate) fn people(shape: &Shape, password_hash: &str) -> People {
                 updated_at: created,
                 // Counted by the server's ledger build at its first start.
                 expense_months: Default::default(),
+                people: Vec::new(),
+                people_complete: false,
                 version: 1,
             };
             members.push(idx);
