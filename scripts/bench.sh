@@ -537,7 +537,7 @@ import_scenario() {
     --data-binary @"$run/import-body.json" "$base/v1/groups/$group/import/splitwise") ||
     die "the import request failed"
   case "$code" in
-    201) state=done ;;
+    201) state="done" ;;
     202)
       loc=$(tr -d '\r' <"$run/import-headers.txt" | sed -n 's/^[Ll]ocation: *//p')
       for _ in $(seq 1 2400); do
@@ -553,7 +553,7 @@ import_scenario() {
   took=$(since "$t0")
   touch "$stop"
   wait "$watch_pid" || die "rss-watch failed"
-  [ "$state" = done ] || { cat "$run/import-answer.json" >&2; die "the import ended $state"; }
+  [ "$state" = "done" ] || { cat "$run/import-answer.json" >&2; die "the import ended $state"; }
   python3 - "$run" "$import_rows" "$took" "$code" <<'PY' >"$run/import.json"
 import json, sys
 run, rows, took, code = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
