@@ -10,9 +10,9 @@ use utoipa::ToSchema;
 
 use super::expenses::access::{self, Access};
 use super::schema::Id;
-use super::views::{iso, Directory};
+use super::views::{day, iso, Directory};
 use crate::auth::AuthUser;
-use crate::domain::money::{format_major, Currency};
+use crate::domain::money::{format_signed, Currency};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::journal::{EntryDoc, FieldChange};
@@ -334,11 +334,6 @@ fn currency_of(subject: &Document) -> Currency {
         .unwrap_or_default()
 }
 
-fn money(minor: i64, currency: Currency) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    format!("{sign}{}", format_major(minor.unsigned_abs(), currency))
-}
-
 fn as_i64(v: &Bson) -> Option<i64> {
     v.as_i64().or_else(|| v.as_i32().map(i64::from))
 }
@@ -347,8 +342,8 @@ fn as_i64(v: &Bson) -> Option<i64> {
 fn shown(field: &str, v: &Bson, currency: Currency, names: &Directory) -> serde_json::Value {
     use serde_json::json;
     match (field, v) {
-        ("amount", v) => as_i64(v).map_or(json!(null), |m| json!(money(m, currency))),
-        ("date", Bson::DateTime(d)) => json!(iso(*d).get(..10).unwrap_or_default()),
+        ("amount", v) => as_i64(v).map_or(json!(null), |m| json!(format_signed(m, currency))),
+        ("date", Bson::DateTime(d)) => json!(day(*d)),
         (_, Bson::ObjectId(id)) => json!({ "_id": id.to_hex(), "name": names.user(*id).name }),
         (_, Bson::Array(list)) => json!(list
             .iter()
@@ -357,7 +352,7 @@ fn shown(field: &str, v: &Bson, currency: Currency, names: &Directory) -> serde_
                 let user = d.get_object_id("u").ok();
                 json!({
                     "user": user.map(|u| json!({ "_id": u.to_hex(), "name": names.user(u).name })),
-                    "amount": d.get("a").and_then(as_i64).map(|m| money(m, currency)),
+                    "amount": d.get("a").and_then(as_i64).map(|m| format_signed(m, currency)),
                 })
             })
             .collect::<Vec<_>>()),
@@ -387,7 +382,7 @@ fn summary(e: &EntryDoc, name: &dyn Fn(ObjectId) -> String, currency: Currency) 
     let amount = s
         .get("amt")
         .and_then(as_i64)
-        .map(|m| format!("{} {currency}", money(m, currency)))
+        .map(|m| format!("{} {currency}", format_signed(m, currency)))
         .unwrap_or_default();
     let payment = || format!("{amount} from {} to {}", person("from"), person("to"));
     let group = quoted(&text("name"));
@@ -467,8 +462,10 @@ fn edit_phrase(e: &EntryDoc, currency: Currency) -> String {
     let s = &e.subject;
     let value = |c: &FieldChange, v: &Option<Bson>| -> String {
         match (c.field.as_str(), v) {
-            ("amount", Some(v)) => as_i64(v).map(|m| money(m, currency)).unwrap_or_default(),
-            ("date", Some(Bson::DateTime(d))) => iso(*d).get(..10).unwrap_or_default().to_owned(),
+            ("amount", Some(v)) => as_i64(v)
+                .map(|m| format_signed(m, currency))
+                .unwrap_or_default(),
+            ("date", Some(Bson::DateTime(d))) => day(*d),
             (_, Some(Bson::String(t))) => t.clone(),
             _ => String::new(),
         }

@@ -20,6 +20,13 @@ pub fn iso(dt: DateTime) -> String {
         .unwrap_or_default()
 }
 
+/// The day of a stored date (UTC), `YYYY-MM-DD`.
+pub fn day(dt: DateTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(dt.timestamp_millis())
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
 pub fn iso_opt(dt: Option<DateTime>) -> Option<String> {
     dt.map(iso)
 }

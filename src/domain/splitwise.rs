@@ -13,16 +13,15 @@
 //! A member's cell is their net in that row (what they paid minus their
 //! share), in major units with the currency's decimals; a `Payment` row is
 //! money handed from the member with the positive net to the one with the
-//! negative net. This module owns the fixed columns, the category names in
-//! both directions, the amounts' text and the spreadsheet-formula guard of
-//! text cells; reading a file and what each row books is
+//! negative net (amounts as `money::format_signed` writes them). This
+//! module owns the fixed columns, the category names in both directions and
+//! the spreadsheet-formula guard of text cells; reading a file and what each row books is
 //! [`super::splitwise_import`], importing one `app::imports`, writing one
 //! `app::exports`.
 
 use std::borrow::Cow;
 
 use super::category::Category;
-use super::money::{format_major, Currency};
 
 /// The columns before the members'.
 pub const FIXED_COLUMNS: [&str; 5] = ["Date", "Description", "Category", "Cost", "Currency"];
@@ -99,13 +98,6 @@ pub const fn splitwise_category(c: Category) -> &'static str {
     }
 }
 
-/// Minor units as the export writes them: sign, major units, exactly the
-/// currency's decimals (`-625` USD → `-6.25`, `0` → `0.00`).
-pub fn amount_text(minor: i64, currency: Currency) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    format!("{sign}{}", format_major(minor.unsigned_abs(), currency))
-}
-
 /// The characters that make a spreadsheet read a cell as a formula.
 const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
@@ -154,14 +146,5 @@ mod tests {
         }
         assert_eq!(neutralize("Taxi, airport"), "Taxi, airport");
         assert_eq!(unneutralize("'quoted"), "'quoted");
-    }
-
-    #[test]
-    fn amounts_have_the_currency_decimals_and_a_sign() {
-        let usd = Currency::parse("USD").unwrap();
-        let jpy = Currency::parse("JPY").unwrap();
-        assert_eq!(amount_text(-625, usd), "-6.25");
-        assert_eq!(amount_text(0, usd), "0.00");
-        assert_eq!(amount_text(1500, jpy), "1500");
     }
 }

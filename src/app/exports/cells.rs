@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use mongodb::bson::{oid::ObjectId, DateTime};
+use mongodb::bson::oid::ObjectId;
 
 use crate::domain::category::StoredCategory;
 use crate::domain::postings::{nets, postings};
@@ -42,13 +42,6 @@ impl Csv {
         out.extend_from_slice(b"\r\n");
         Ok(())
     }
-}
-
-/// `YYYY-MM-DD` of a stored date (UTC).
-pub(super) fn day(date: DateTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(date.timestamp_millis())
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
 }
 
 /// Today (UTC), `YYYY-MM-DD`.
@@ -168,7 +161,7 @@ mod tests {
 
     #[test]
     fn days_are_utc_dates() {
-        let date = DateTime::parse_rfc3339_str("2026-03-01T23:30:00Z").unwrap();
-        assert_eq!(day(date), "2026-03-01");
+        let date = mongodb::bson::DateTime::parse_rfc3339_str("2026-03-01T23:30:00Z").unwrap();
+        assert_eq!(crate::app::views::day(date), "2026-03-01");
     }
 }

@@ -8,10 +8,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use mongodb::bson::oid::ObjectId;
 
-use super::cells::{category_text, day, positions, today, Csv};
+use super::cells::{category_text, positions, today, Csv};
 use super::stream::Rows;
+use crate::app::views::day;
+use crate::domain::money::format_signed;
 use crate::domain::money::Currency;
-use crate::domain::splitwise::{amount_text, neutralize, FIXED_COLUMNS, TOTAL_BALANCE};
+use crate::domain::splitwise::{neutralize, FIXED_COLUMNS, TOTAL_BALANCE};
 use crate::error::ApiError;
 use crate::store::exports::Exported;
 
@@ -122,10 +124,10 @@ impl Rows for GroupCsv {
             day(e.date),
             neutralize(&e.description).into_owned(),
             category_text(e),
-            amount_text(e.amount, e.currency),
+            format_signed(e.amount, e.currency),
             e.currency.code().to_owned(),
         ];
-        let nets = cells.iter().map(|net| amount_text(*net, e.currency));
+        let nets = cells.iter().map(|net| format_signed(*net, e.currency));
         self.csv.record(fixed.into_iter().chain(nets), out)
     }
 
@@ -142,7 +144,7 @@ impl Rows for GroupCsv {
             ];
             let sums = totals
                 .iter()
-                .map(|t| amount_text(i64::try_from(*t).unwrap_or(0), *currency));
+                .map(|t| format_signed(i64::try_from(*t).unwrap_or(0), *currency));
             self.csv.record(fixed.into_iter().chain(sums), out)?;
         }
         Ok(())

@@ -10,8 +10,8 @@ use super::cells::Names;
 use super::stream::Rows;
 use crate::app::views::{iso, iso_opt};
 use crate::domain::modes::SplitMode;
+use crate::domain::money::format_signed;
 use crate::domain::money::{Currency, Decimal};
-use crate::domain::splitwise::amount_text;
 use crate::error::ApiError;
 use crate::store::exports::Exported;
 use crate::store::{ExpenseDoc, Store};
@@ -100,7 +100,7 @@ impl JsonLines {
 
     fn line<'a>(&'a self, e: &'a ExpenseDoc, exchange: Option<serde_json::Value>) -> Line<'a> {
         let currency = e.currency;
-        let money = |minor| amount_text(minor, currency);
+        let money = |minor| format_signed(minor, currency);
         let payers_mode = e.payers_split_type.unwrap_or_default();
         // Documents from before several payers list none: `paidBy` paid it all.
         let payers = if e.payers.is_empty() {

@@ -4,9 +4,11 @@
 
 use mongodb::bson::oid::ObjectId;
 
-use super::cells::{category_text, day, positions, Csv, Names};
+use super::cells::{category_text, positions, Csv, Names};
 use super::stream::Rows;
-use crate::domain::splitwise::{amount_text, neutralize};
+use crate::app::views::day;
+use crate::domain::money::format_signed;
+use crate::domain::splitwise::neutralize;
 use crate::error::ApiError;
 use crate::store::exports::Exported;
 use crate::store::{ExpenseDoc, Store};
@@ -75,11 +77,11 @@ impl Rows for MineCsv {
             neutralize(&e.description).into_owned(),
             category_text(e),
             e.currency.code().to_owned(),
-            amount_text(e.amount, e.currency),
+            format_signed(e.amount, e.currency),
             neutralize(group).into_owned(),
             neutralize(&self.payers(e)).into_owned(),
-            amount_text(share, e.currency),
-            amount_text(net, e.currency),
+            format_signed(share, e.currency),
+            format_signed(net, e.currency),
             e.is_settled.to_string(),
         ];
         self.csv.record(record, out)

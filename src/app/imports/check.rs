@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::money::format_signed;
 use crate::domain::money::Currency;
-use crate::domain::splitwise::amount_text;
 use crate::domain::splitwise_import::{booking, Booking, FileError, Record, Records, SourceRow};
 use crate::store::imports::{ColumnAmount, CurrencyBalances, SkippedRow};
 
@@ -41,7 +41,7 @@ impl Checked {
                     .zip(nets)
                     .map(|(c, n)| ColumnAmount {
                         column: c.clone(),
-                        amount: amount_text(*n, *currency),
+                        amount: format_signed(*n, *currency),
                     })
                     .collect(),
             })

@@ -26,6 +26,7 @@ use utoipa::ToSchema;
 use self::check::{check, Checked};
 use self::rows::{expense_of, preview};
 use crate::app::groups::{group_entry, member_group, GroupEvent};
+use crate::app::views::{iso, iso_opt};
 use crate::auth::AuthUser;
 use crate::domain::splitwise_import::{booking, member_columns, FileError, Record, Records};
 use crate::error::{ApiError, FieldError};
@@ -374,7 +375,6 @@ pub struct ImportView {
 
 impl ImportView {
     pub fn of(job: ImportJob, preview: Option<Vec<serde_json::Value>>) -> Self {
-        let iso = |d: DateTime| d.try_to_rfc3339_string().unwrap_or_default();
         Self {
             id: job.id.to_hex(),
             group_id: job.group.to_hex(),
@@ -394,7 +394,7 @@ impl ImportView {
             currencies: job.currencies,
             error: job.error,
             started_at: iso(job.started_at),
-            finished_at: job.finished_at.map(iso),
+            finished_at: iso_opt(job.finished_at),
             preview,
         }
     }

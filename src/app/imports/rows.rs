@@ -6,7 +6,7 @@ use crate::app::expenses::input::parse_date;
 use crate::domain::category::{Category, StoredCategory};
 use crate::domain::inputs::Description;
 use crate::domain::modes::SplitMode;
-use crate::domain::splitwise::amount_text;
+use crate::domain::money::format_signed;
 use crate::domain::splitwise_import::{Booking, SourceRow};
 use crate::store::{ExpenseDoc, GroupDoc, Kind, PayerDoc, SplitDoc};
 
@@ -97,7 +97,7 @@ fn description(text: &str, payment: bool) -> String {
 
 /// A row as a dry run shows it: what would be stored.
 pub fn preview(e: &ExpenseDoc, row: &SourceRow) -> serde_json::Value {
-    let money = |minor: i64| amount_text(minor, e.currency);
+    let money = |minor: i64| format_signed(minor, e.currency);
     serde_json::json!({
         "line": row.line,
         "type": e.kind.code(),

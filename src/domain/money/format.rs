@@ -1,6 +1,7 @@
 //! Stored amounts on the way out: JSON numbers in major units
 //! ([`MajorUnits`], [`FixedUnits`]), floats ([`minor_to_f64`]) and text for
-//! messages ([`format_money_message`], [`format_major`]).
+//! messages and files ([`format_money_message`], [`format_major`],
+//! [`format_signed`]).
 
 use serde::{Serialize, Serializer};
 
@@ -68,6 +69,13 @@ pub fn format_money_message(minor: i64, currency: Currency) -> String {
     } else {
         format!("{sign}{number} {currency}")
     }
+}
+
+/// Minor units as decimal text with a sign and exactly the currency's
+/// decimals (`-625` USD → `-6.25`, `0` → `0.00`, `1500` JPY → `1500`).
+pub fn format_signed(minor: i64, currency: Currency) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    format!("{sign}{}", format_major(minor.unsigned_abs(), currency))
 }
 
 /// A non-negative amount of minor units in major units with exactly the

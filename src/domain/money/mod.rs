@@ -23,7 +23,9 @@ pub use amount::{
     positive_amount, round_to_minor, AmountInput, Decimal, DECIMAL_SCALE, MAX_MAJOR_UNITS,
 };
 pub use currency::{stored_currency, Currency};
-pub use format::{format_major, format_money_message, minor_to_f64, FixedUnits, MajorUnits};
+pub use format::{
+    format_major, format_money_message, format_signed, minor_to_f64, FixedUnits, MajorUnits,
+};
 
 /// A money validation failure; `Display` is the sentence shown in the app.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -275,3 +275,10 @@ proptest! {
         prop_assert_eq!(value.to_fixed(decimals - 1).is_some(), units % 10 == 0);
     }
 }
+
+#[test]
+fn signed_text_has_the_currency_decimals_and_a_sign() {
+    assert_eq!(format_signed(-625, cur("USD")), "-6.25");
+    assert_eq!(format_signed(0, cur("USD")), "0.00");
+    assert_eq!(format_signed(1500, cur("JPY")), "1500");
+}
