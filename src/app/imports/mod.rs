@@ -88,7 +88,7 @@ pub async fn splitwise(
     let mut job = new_job(&group, user, &checked, &columns);
     if body.dry_run {
         let mut dry = job.clone();
-        run(store, &mut dry, &body.csv, &people, false).await?;
+        run(store, &group, &mut dry, &body.csv, &people, false).await?;
         let shown = checked
             .preview
             .iter()
@@ -102,7 +102,7 @@ pub async fn splitwise(
     let id = job.id;
     tokio::spawn(async move {
         let store = &runner.store;
-        let outcome = run(store, &mut job, &body.csv, &people, true).await;
+        let outcome = run(store, &group, &mut job, &body.csv, &people, true).await;
         finish(&mut job, outcome);
         if let Err(e) = store.save_import_job(&job).await {
             tracing::warn!(error = ?e, job = %job.id, "could not record an import's end");
@@ -242,18 +242,16 @@ fn finish(job: &mut ImportJob, outcome: Result<(), ApiError>) {
 }
 
 /// The second read: rows in batches, those no earlier import wrote turned
-/// into expenses and, when `write`, written (else only counted).
+/// into expenses of `group` (as read for the request) and, when `write`,
+/// written (else only counted).
 async fn run(
     store: &Store,
+    group: &GroupDoc,
     job: &mut ImportJob,
     csv: &str,
     people: &[ObjectId],
     write: bool,
 ) -> Result<(), ApiError> {
-    let group = store
-        .group_by_id(job.group)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Group not found"))?;
     let group_key = group.id.to_hex();
     let mut occurrences: HashMap<[u8; 32], u32> = HashMap::new();
     let mut batch: Vec<(ExpenseDoc, String)> = Vec::with_capacity(BATCH);
@@ -272,7 +270,7 @@ async fn run(
             let n = occurrences.entry(row.fingerprint()).or_default();
             let key = row.key(&group_key, *n);
             *n += 1;
-            batch.push((expense_of(&group, job.by, &row, &b, people), key));
+            batch.push((expense_of(group, job.by, &row, &b, people), key));
             if batch.len() < BATCH {
                 continue;
             }
@@ -286,7 +284,7 @@ async fn run(
         }
         if finished {
             if write && job.expenses + job.payments > 0 {
-                let mut entry = group_entry(GroupEvent::Imported, job.by, None, &group);
+                let mut entry = group_entry(GroupEvent::Imported, job.by, None, group);
                 entry.subject.insert("n", job.expenses);
                 entry.subject.insert("p", job.payments);
                 store.record_entry(&entry).await?;
