@@ -24,8 +24,8 @@ use mongodb::error::{
 };
 use serde::Deserialize;
 
-use super::{EntryDoc, COLLECTION};
-use crate::store::batch::{conflicted, missed, Batch};
+use super::EntryDoc;
+use crate::store::batch::{conflicted, missed, Missed};
 use crate::store::{Store, StoreError};
 
 pub(in crate::store) const FEED: &str = "feed";
@@ -173,20 +173,43 @@ impl Store {
             .and_then(crate::store::as_int)
             .unwrap_or(count);
         let first = last - count + 1;
-        let mut batch = Batch::new();
-        for (seq, entry) in (first..).zip(waiting) {
-            batch
-                .update(
-                    COLLECTION,
-                    doc! { "_id": entry.id, "q": 0 },
-                    doc! { "$set": { "q": seq } },
-                )
-                .require_match();
-            for viewer in &entry.audience {
-                batch.insert(FEED, feed_doc(entry, seq, *viewer));
-            }
+        // One statement numbers them all, each by its place in the list
+        // (`first + index`), and one insert writes the feed: on
+        // secantusd-rs this costs about half of one update and one insert
+        // per document in a `bulkWrite` (0.24–0.34 against 0.44–0.47 ms of
+        // its CPU per entry, batches of 130).
+        let ids: Vec<ObjectId> = waiting.iter().map(|e| e.id).collect();
+        let numbered = self
+            .journal()
+            .update_many(
+                doc! { "_id": { "$in": &ids }, "q": 0 },
+                vec![doc! { "$set": {
+                    "q": { "$add": [first, { "$indexOfArray": [&ids, "$_id"] }] },
+                } }],
+            )
+            .session(&mut *s)
+            .await?;
+        if numbered.modified_count != u64::try_from(waiting.len()).unwrap_or(u64::MAX) {
+            // Another run numbered some of them meanwhile.
+            return Err(mongodb::error::Error::custom(Missed));
         }
-        self.run_batch(s, &batch).await
+        let feed: Vec<Document> = (first..)
+            .zip(waiting)
+            .flat_map(|(seq, entry)| {
+                entry
+                    .audience
+                    .iter()
+                    .map(move |viewer| feed_doc(entry, seq, *viewer))
+            })
+            .collect();
+        if !feed.is_empty() {
+            self.db
+                .collection::<Document>(FEED)
+                .insert_many(feed)
+                .session(&mut *s)
+                .await?;
+        }
+        Ok(())
     }
 
     /// `viewer`'s feed after number `since`, in order, at most `limit`.
