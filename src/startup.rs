@@ -326,6 +326,28 @@ async fn purge_trash(state: web::Data<AppState>) {
     }
 }
 
+/// Creates the occurrences of recurring series that fell due, every second
+/// and whenever a series was just created or resumed, in every replica (the
+/// occurrences' transactions make each one happen once:
+/// `store::recurring`); after downtime it catches up, a bounded number per
+/// run.
+async fn create_recurring(state: web::Data<AppState>) {
+    use crate::app::recurring::{run_due, PER_RUN};
+    while !state.readiness.wait_ready(Duration::from_secs(60)).await {}
+    loop {
+        match run_due(&state).await {
+            // A full run: more may be waiting.
+            Ok(made) if made >= PER_RUN => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = ?e, "creating recurring expenses failed; will retry"),
+        }
+        tokio::select! {
+            _ = state.recurring_wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
 /// Drops rate-limiter state of clients not seen recently, so memory stays bounded.
 async fn prune_limiters(limiters: Vec<Limiter>, state: web::Data<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -392,6 +414,7 @@ async fn run(
         links: Links::new(&settings.images.public_base_url),
         store,
         metrics,
+        recurring_wake: tokio::sync::Notify::new(),
     });
     let limiters = vec![
         general.clone(),
@@ -409,6 +432,7 @@ async fn run(
         sequence_journal(state.clone(), settings.database.backfill()),
     );
     tasks.spawn("purge the trash", purge_trash(state.clone()));
+    tasks.spawn("create recurring expenses", create_recurring(state.clone()));
     let public_metrics = settings.server.public_metrics;
     let body_limit = settings.server.body_limit_bytes;
     let origins = settings.cors.allowed_origins.clone();

@@ -31,6 +31,9 @@ pub struct AppState {
     /// The per-client `/v1/auth` limit that login checks itself.
     pub auth_limit: ClientLimit,
     pub links: Links,
+    /// Wakes the recurring-expense scheduler (a series just created or
+    /// resumed may be due at once).
+    pub recurring_wake: tokio::sync::Notify,
 }
 
 /// Process-wide facts the health endpoint reports.

@@ -6,7 +6,7 @@
 mod plan;
 
 use futures_util::TryFutureExt;
-use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{doc, oid::ObjectId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -208,6 +208,14 @@ pub async fn remove(
                 return Err(ApiError::not_found("Friend not found"));
             }
             store.unfriend(user.id, id).await?;
+            // Series outside a group between the two can no longer be created.
+            let reason = "A friendship in this series ended";
+            store
+                .pause_series_where(
+                    doc! { "group": null, "people": { "$all": [user.id, id] } },
+                    reason,
+                )
+                .await?;
         }
     }
     Ok(())

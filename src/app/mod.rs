@@ -16,6 +16,7 @@ pub mod groups;
 pub mod imports;
 pub mod payments;
 pub mod pictures;
+pub mod recurring;
 pub mod schema;
 pub mod sessions;
 pub mod settle;

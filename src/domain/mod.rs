@@ -13,6 +13,7 @@ pub mod modes;
 pub mod money;
 pub mod months;
 pub mod postings;
+pub mod recurrence;
 pub mod settle;
 pub mod settle_share;
 pub mod split;

@@ -21,6 +21,7 @@ pub mod imports;
 pub mod middleware;
 pub mod openapi;
 pub mod payments;
+pub mod recurring;
 pub mod routes;
 pub mod sessions;
 pub mod settle;

@@ -23,7 +23,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{exports, imports, payments};
+use super::{exports, imports, payments, recurring};
 use super::{sessions, settle, sync, users};
 use crate::error::ApiError;
 
@@ -93,6 +93,11 @@ use crate::error::ApiError;
         payments::update,
         payments::delete,
         payments::restore,
+        recurring::create,
+        recurring::list,
+        recurring::get,
+        recurring::update,
+        recurring::delete,
         imports::splitwise,
         imports::job,
         comments::expense_comments,
@@ -117,6 +122,7 @@ use crate::error::ApiError;
         (name = "settle-up", description = "Suggested payments that settle balances"),
         (name = "expenses", description = "Expenses: amounts, who paid, who owes"),
         (name = "payments", description = "Money that changed hands between two people"),
+        (name = "recurring", description = "Recurring expenses: a schedule whose occurrences become expenses"),
         (name = "pictures", description = "Profile photos and receipts"),
         (name = "comments", description = "What people wrote on an expense or a payment"),
         (name = "sync", description = "Offline sync: a snapshot, then every change since a cursor"),

@@ -18,7 +18,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{guard, web, FromRequest, Handler, Responder};
 
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{exports, idempotency, imports, openapi, payments};
+use super::{exports, idempotency, imports, openapi, payments, recurring};
 use super::{sessions, settle, sync, users};
 use crate::ratelimit::Limiter;
 
@@ -167,6 +167,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         GET "/payments/{id}/comments" => comments::payment_comments;
         POST "/payments/{id}/comments" => comments::comment_on_payment;
         DELETE "/payments/{id}/comments/{comment_id}" => comments::delete_payment_comment;
+
+        POST "/recurring" => recurring::create;
+        GET "/recurring" => recurring::list;
+        GET "/recurring/{id}" => recurring::get;
+        PATCH "/recurring/{id}" => recurring::update;
+        DELETE "/recurring/{id}" => recurring::delete;
     }
 }
 

@@ -97,6 +97,11 @@ fn wanted() -> Vec<Wanted> {
         // or filtered, reads their `feed` by its ids.)
         index("journal", doc! { "e": 1, "_id": 1 }, false),
         index("journal", doc! { "q": 1, "_id": 1 }, false),
+        // Recurring series: the scheduler's due ones (`status` active,
+        // `due` up to now), a person's list; the occurrences of a series.
+        index("recurring", doc! { "status": 1, "due": 1 }, false),
+        index("recurring", doc! { "people": 1, "status": 1, "_id": -1 }, false),
+        index("occurrences", doc! { "series": 1, "sequence": 1 }, false),
         // Deleted expenses and payments, oldest deletion first (the purge).
         index("trash", doc! { "deletedAt": 1 }, false),
         Wanted {

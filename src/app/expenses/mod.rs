@@ -40,7 +40,20 @@ pub async fn create(
     group: Option<ObjectId>,
     body: ExpenseBody,
 ) -> Result<Versioned<ExpenseView>, ApiError> {
-    let store = &app.store;
+    let expense = prepare(&app.store, user, group, body).await?;
+    app.store.insert_expense(&expense, user.id).await?;
+    rendered(app, user, &expense).await
+}
+
+/// The expense `user` records in `group` from `body`, parsed and checked
+/// (who may take part, open currencies) but not stored: what
+/// `POST /v1/expenses` stores, and each occurrence of a recurring series.
+pub async fn prepare(
+    store: &Store,
+    user: AuthUser,
+    group: Option<ObjectId>,
+    body: ExpenseBody,
+) -> Result<ExpenseDoc, ApiError> {
     let new = NewExpense::parse(body, Fallback::new_expense(user.id))?;
     let payers: Vec<ObjectId> = new.payer_users().collect();
     let split_users: Vec<ObjectId> = new.split_users().collect();
@@ -56,8 +69,7 @@ pub async fn create(
         check_participants(store, user, group, &payers, &split_users),
         check_open_currencies(store, &expense)
     )?;
-    store.insert_expense(&expense, user.id).await?;
-    rendered(app, user, &expense).await
+    Ok(expense)
 }
 
 /// `expense` (or a payment) as `user` reads it, with its version.

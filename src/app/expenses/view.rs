@@ -128,6 +128,19 @@ pub struct ExpenseView {
     updated_at: String,
     /// Sent back in `If-Match` to edit only this version.
     version: i64,
+    /// Only on an expense a recurring series created: the series and which
+    /// of its occurrences this is (from 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recurring: Option<RecurringView>,
+}
+
+/// `recurring` of [`ExpenseView`].
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RecurringView {
+    #[schema(value_type = Id)]
+    series_id: String,
+    sequence: i64,
 }
 
 /// `type` of [`ExpenseView`], as [`Kind::code`] writes it (schema only).
@@ -207,6 +220,10 @@ fn expense_view(
         created_at: iso(e.created_at),
         updated_at: iso(e.updated_at),
         version: e.version,
+        recurring: e.recurring.map(|r| RecurringView {
+            series_id: r.series_id.to_hex(),
+            sequence: r.sequence,
+        }),
     }
 }
 

@@ -120,7 +120,28 @@ pub async fn remove_member(
         members_without(group, member)
     })
     .await?;
+    let how = if member == user.id {
+        "left"
+    } else {
+        "was removed from"
+    };
+    pause_series_of(app, group_id, member, how).await?;
     render_one(app, user.id, &updated).await
+}
+
+/// Pauses the recurring series of the group that `member` is in (their
+/// expenses could no longer be created), saying why.
+async fn pause_series_of(
+    app: &AppState,
+    group: ObjectId,
+    member: ObjectId,
+    how: &str,
+) -> Result<(), ApiError> {
+    let reason = format!("A person in this series ({}) {how} the group", member.to_hex());
+    app.store
+        .pause_series_where(doc! { "group": group, "people": member }, &reason)
+        .await?;
+    Ok(())
 }
 
 /// An admin makes a member an admin (handing over) or an admin a member;
@@ -183,6 +204,7 @@ pub async fn leave(
         },
     )
     .await?;
+    pause_series_of(app, group_id, user.id, "left").await?;
     Ok(())
 }
 

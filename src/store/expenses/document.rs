@@ -95,12 +95,23 @@ pub struct ExpenseDoc {
     /// A photo of the receipt (see `store::images`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<ReceiptRef>,
+    /// The recurring series (and which of its occurrences) that created it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurring: Option<RecurringRef>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
     /// Counts the expense's changes from 1; every write checks the version
     /// it read in its filter, so concurrent writers never overwrite each other.
     #[serde(default)]
     pub version: i64,
+}
+
+/// The occurrence of a recurring series an expense is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RecurringRef {
+    pub series_id: ObjectId,
+    pub sequence: i64,
 }
 
 impl ExpenseDoc {
@@ -129,6 +140,7 @@ impl ExpenseDoc {
             settled_at: None,
             participants: Vec::new(),
             receipt: None,
+            recurring: None,
             created_at: now,
             updated_at: now,
             version: 1,

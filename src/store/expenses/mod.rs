@@ -17,7 +17,7 @@ pub mod trash;
 
 use document::settle_filter;
 
-pub use document::{ExpenseDoc, Kind, PayerDoc, SplitDoc};
+pub use document::{ExpenseDoc, Kind, PayerDoc, RecurringRef, SplitDoc};
 
 /// Which expenses a listing covers.
 #[derive(Debug, Clone, Default)]
@@ -352,7 +352,7 @@ fn changed_fields(old: &ExpenseDoc, new: &ExpenseDoc) -> Result<Document, StoreE
 }
 
 /// Adds a new expense to the batch: the document, its bookings, its entry.
-fn created(batch: &mut Batch, expense: &ExpenseDoc, actor: ObjectId) -> Result<(), StoreError> {
+pub(super) fn created(batch: &mut Batch, expense: &ExpenseDoc, actor: ObjectId) -> Result<(), StoreError> {
     batch.insert(COLLECTION, to_document(expense)?);
     batch.project(None, Some(expense));
     journal(batch, ExpenseChange::Created, actor, None, Some(expense));

@@ -244,6 +244,7 @@ pub(crate) fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDo
             settled_at,
             participants: Vec::new(),
             receipt: None,
+            recurring: None,
             created_at: DateTime::from_millis(created),
             updated_at: settled_at.unwrap_or(DateTime::from_millis(created)),
             version: 1,

@@ -121,6 +121,7 @@ pub(super) fn convert_expense(old: &Document) -> Conversion {
         settled_at: old.get_datetime("settledAt").ok().copied(),
         participants: Vec::new(),
         receipt: None,
+        recurring: None,
         created_at,
         updated_at: date_or(old, "updatedAt", created_at),
         version: 1,
