@@ -120,5 +120,8 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "recurring series")?;
     recurring::delete(&state, user, id).await?;
-    Ok(ok("Recurring expense deleted successfully", serde_json::Value::Null))
+    Ok(ok(
+        "Recurring expense deleted successfully",
+        serde_json::Value::Null,
+    ))
 }

@@ -100,7 +100,11 @@ fn wanted() -> Vec<Wanted> {
         // Recurring series: the scheduler's due ones (`status` active,
         // `due` up to now), a person's list; the occurrences of a series.
         index("recurring", doc! { "status": 1, "due": 1 }, false),
-        index("recurring", doc! { "people": 1, "status": 1, "_id": -1 }, false),
+        index(
+            "recurring",
+            doc! { "people": 1, "status": 1, "_id": -1 },
+            false,
+        ),
         index("occurrences", doc! { "series": 1, "sequence": 1 }, false),
         // Deleted expenses and payments, oldest deletion first (the purge).
         index("trash", doc! { "deletedAt": 1 }, false),

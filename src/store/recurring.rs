@@ -130,7 +130,11 @@ impl Store {
 
     /// Writes `new` over `old` if it is still the version read; false when
     /// it changed meanwhile (nothing written).
-    pub async fn replace_series(&self, old: &SeriesDoc, new: &SeriesDoc) -> Result<bool, StoreError> {
+    pub async fn replace_series(
+        &self,
+        old: &SeriesDoc,
+        new: &SeriesDoc,
+    ) -> Result<bool, StoreError> {
         let mut batch = Batch::new();
         batch
             .update(COLLECTION, as_read(old), series_set(new)?)
@@ -142,7 +146,9 @@ impl Store {
     /// stay); false when it changed meanwhile.
     pub async fn delete_series(&self, old: &SeriesDoc) -> Result<bool, StoreError> {
         let mut batch = Batch::new();
-        batch.delete(COLLECTION, as_read(old), false).require_match();
+        batch
+            .delete(COLLECTION, as_read(old), false)
+            .require_match();
         self.write_batch_once(batch).await
     }
 

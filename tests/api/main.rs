@@ -27,6 +27,7 @@ mod ops;
 mod payments;
 mod pictures;
 mod races;
+mod recurring;
 mod samples;
 mod sessions;
 mod snapshots;

@@ -137,7 +137,10 @@ async fn pause_series_of(
     member: ObjectId,
     how: &str,
 ) -> Result<(), ApiError> {
-    let reason = format!("A person in this series ({}) {how} the group", member.to_hex());
+    let reason = format!(
+        "A person in this series ({}) {how} the group",
+        member.to_hex()
+    );
     app.store
         .pause_series_where(doc! { "group": group, "people": member }, &reason)
         .await?;

@@ -78,7 +78,8 @@ const TEMPLATE_FIELDS: [&str; 11] = [
 
 /// A whole number field (`interval`, `endAfter`).
 fn whole(raw: &Value) -> Result<i64, String> {
-    raw.as_i64().ok_or_else(|| "Must be a whole number".to_owned())
+    raw.as_i64()
+        .ok_or_else(|| "Must be a whole number".to_owned())
 }
 
 /// The schedule of a new series; every problem under its field.
@@ -111,7 +112,10 @@ pub fn parse_schedule(c: &mut Checks, b: &SeriesBody) -> Option<Schedule> {
     };
     if let (Some(start), Some(Some(end))) = (start, end_date) {
         if end < start {
-            c.check("endDate", Err::<(), _>("endDate must not be before startDate"));
+            c.check(
+                "endDate",
+                Err::<(), _>("endDate must not be before startDate"),
+            );
             return None;
         }
     }
@@ -162,7 +166,10 @@ pub fn parse_template(c: &mut Checks, raw: Option<Value>) -> Option<Document> {
         .collect();
     let kept = Value::Object(kept);
     if let Err(e) = serde_json::from_value::<ExpenseBody>(kept.clone()) {
-        return c.check("expense", Err::<Document, _>(format!("Invalid expense: {e}")));
+        return c.check(
+            "expense",
+            Err::<Document, _>(format!("Invalid expense: {e}")),
+        );
     }
     c.check(
         "expense",

@@ -267,9 +267,8 @@ pub async fn update(
         Ok(written.then_some((new, said)))
     })
     .await?;
-    let (series, said) = done.ok_or_else(|| {
-        ApiError::Conflict("This series was changed meanwhile; try again".into())
-    })?;
+    let (series, said) = done
+        .ok_or_else(|| ApiError::Conflict("This series was changed meanwhile; try again".into()))?;
     app.recurring_wake.notify_one();
     Ok((view(&series), said))
 }
@@ -332,7 +331,11 @@ async fn changed(
     if change.skip {
         new.next = old.next + 1;
         new.skipped_count += 1;
-        said.push(format!("Occurrence {} ({}) is skipped", old.next, next_day()));
+        said.push(format!(
+            "Occurrence {} ({}) is skipped",
+            old.next,
+            next_day()
+        ));
     }
     set_next(&mut new, schedule);
     if new.status != SeriesStatus::Completed {

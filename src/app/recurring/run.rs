@@ -27,7 +27,10 @@ pub async fn run_due(app: &AppState) -> Result<usize, ApiError> {
     let now = Utc::now();
     let due = app
         .store
-        .due_series(DateTime::from_millis(now.timestamp_millis()), PER_RUN as i64)
+        .due_series(
+            DateTime::from_millis(now.timestamp_millis()),
+            PER_RUN as i64,
+        )
         .await?;
     let mut made = 0;
     for series in due {

@@ -352,7 +352,11 @@ fn changed_fields(old: &ExpenseDoc, new: &ExpenseDoc) -> Result<Document, StoreE
 }
 
 /// Adds a new expense to the batch: the document, its bookings, its entry.
-pub(super) fn created(batch: &mut Batch, expense: &ExpenseDoc, actor: ObjectId) -> Result<(), StoreError> {
+pub(super) fn created(
+    batch: &mut Batch,
+    expense: &ExpenseDoc,
+    actor: ObjectId,
+) -> Result<(), StoreError> {
     batch.insert(COLLECTION, to_document(expense)?);
     batch.project(None, Some(expense));
     journal(batch, ExpenseChange::Created, actor, None, Some(expense));
