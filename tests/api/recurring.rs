@@ -630,6 +630,39 @@ async fn recurring_series_pause_when_a_member_leaves_or_a_friendship_ends() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
     assert_field_error(&res, "expense");
 
+    // A series the leave did not pause (say, written by an older replica)
+    // and already due: the scheduler finds its template invalid, pauses it
+    // and creates nothing.
+    let sid = mongodb::bson::oid::ObjectId::parse_str(s["_id"].as_str().unwrap()).unwrap();
+    let yesterday = day(today_utc() - TimeDelta::days(1));
+    app.store()
+        .await
+        .database()
+        .collection::<Document>("recurring")
+        .update_one(
+            doc! { "_id": sid },
+            doc! { "$set": {
+                "status": "active", "pausedReason": null, "startDate": &yesterday,
+                "nextDate": &yesterday, "due": mongodb::bson::DateTime::from_millis(0),
+            }, "$inc": { "version": 1 } },
+        )
+        .await
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    let s = loop {
+        let s = series(&app, &al, &sid.to_hex()).await;
+        if s["status"] == "paused" {
+            break s;
+        }
+        assert!(Instant::now() < until, "not paused by the scheduler: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let reason = s["pausedReason"].as_str().unwrap();
+    assert!(reason.contains("can no longer be created"), "{reason}");
+    assert!(reason.contains("members of this group"), "{reason}");
+    assert_eq!(s["occurrencesCreated"], 0);
+    assert_eq!(count(&app, "expenses").await, 0);
+
     let between = create(
         &app,
         &al,
