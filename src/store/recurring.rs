@@ -80,8 +80,13 @@ impl Store {
         self.db.collection(COLLECTION)
     }
 
+    /// Inserts a new series, in a transaction of its own (so a request's
+    /// `Idempotency-Key` is recorded with it, see `batch`).
     pub async fn insert_series(&self, series: &SeriesDoc) -> Result<(), StoreError> {
-        self.series().insert_one(series).await?;
+        let mut batch = Batch::new();
+        let document = mongodb::bson::to_document(series).map_err(StoreError::internal)?;
+        batch.insert(COLLECTION, document);
+        self.write_batch(batch).await?;
         Ok(())
     }
 

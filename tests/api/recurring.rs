@@ -682,3 +682,26 @@ async fn recurring_series_pause_when_a_member_leaves_or_a_friendship_ends() {
     assert_eq!(s["status"], "paused", "{s}");
     assert!(s["pausedReason"].as_str().unwrap().contains("friendship"));
 }
+
+#[tokio::test]
+async fn recurring_create_retried_with_an_idempotency_key_makes_one_series() {
+    let app = spawn_app().await;
+    let [al, bo] = app.with_friends(["Al", "Bo"]).await;
+    let body = series_body(rent(&al, &bo), "monthly", "2099-01-01", "UTC");
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let res = app
+            .client
+            .post(app.url("/v1/recurring"))
+            .bearer_auth(&al.token)
+            .header("Idempotency-Key", "rent-series-1")
+            .json(&body)
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(res.status(), StatusCode::CREATED);
+        answers.push(res.json::<Value>().await.unwrap());
+    }
+    assert_eq!(answers[0]["data"]["_id"], answers[1]["data"]["_id"]);
+    assert_eq!(count(&app, "recurring").await, 1);
+}
