@@ -97,6 +97,9 @@ fn wanted() -> Vec<Wanted> {
         // or filtered, reads their `feed` by its ids.)
         index("journal", doc! { "e": 1, "_id": 1 }, false),
         index("journal", doc! { "q": 1, "_id": 1 }, false),
+        // Invite links by their token's hash; a group's, newest first.
+        index("invites", doc! { "hash": 1 }, true),
+        index("invites", doc! { "group": 1, "_id": 1 }, false),
         // Deleted expenses and payments, oldest deletion first (the purge).
         index("trash", doc! { "deletedAt": 1 }, false),
         Wanted {
