@@ -84,6 +84,16 @@ impl Links {
         }
     }
 
+    /// The link of an invite's token: the API path that previews it,
+    /// absolute when a public base URL is configured.
+    pub fn invite(&self, token: &str) -> String {
+        let path = format!("/v1/invites/{token}");
+        match &self.public_base {
+            Some(base) => format!("{base}{path}"),
+            None => path,
+        }
+    }
+
     /// The URL of the picture `id`.
     pub fn image(&self, id: &str) -> String {
         self.picture(&format!("{}{id}", crate::images::IMAGE_PATH))

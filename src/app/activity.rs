@@ -447,6 +447,13 @@ fn summary(e: &EntryDoc, name: &dyn Fn(ObjectId) -> String, currency: Currency) 
             )
         }
         "group.exported" => format!("{actor} exported the expenses of {group}"),
+        "group.guest_added" => format!("{actor} added the guest {} to {group}", text("guestName")),
+        "group.member_joined" => match s.get_str("guestName") {
+            Ok(guest) => {
+                format!("{actor} joined {group} with an invite link, taking over the guest {guest}")
+            }
+            Err(_) => format!("{actor} joined {group} with an invite link"),
+        },
         "friend.added" => format!("{actor} added {} as a friend", person("b")),
         "friend.accepted" => format!("{actor} accepted {}'s friend request", person("b")),
         "friend.removed" => format!("{actor} removed {} from their friends", person("b")),

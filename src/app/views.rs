@@ -49,6 +49,10 @@ pub struct UserRef {
     pub email: String,
     /// The picture's URL.
     pub profile_image: Option<String>,
+    /// A group's member without an account (absent for everyone else).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(required = false)]
+    pub guest: bool,
 }
 
 impl UserRef {
@@ -58,6 +62,7 @@ impl UserRef {
             name: p.name.clone(),
             email: p.email.clone(),
             profile_image: p.profile_image.as_deref().map(|s| links.picture(s)),
+            guest: p.guest,
         }
     }
 }
@@ -116,6 +121,7 @@ impl Directory {
                 name: "Deleted user".into(),
                 email: String::new(),
                 profile_image: None,
+                guest: false,
             },
         }
     }

@@ -18,6 +18,7 @@ pub mod health;
 pub mod idempotency;
 pub mod images;
 pub mod imports;
+pub mod invites;
 pub mod middleware;
 pub mod openapi;
 pub mod payments;

@@ -23,7 +23,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{exports, imports, payments, recurring};
+use super::{exports, imports, invites, payments, recurring};
 use super::{sessions, settle, sync, users};
 use crate::error::ApiError;
 
@@ -65,6 +65,12 @@ use crate::error::ApiError;
         groups::remove_member,
         groups::change_role,
         groups::leave,
+        invites::create_invite,
+        invites::list_invites,
+        invites::revoke_invite,
+        invites::add_guest,
+        invites::preview,
+        invites::accept,
         settle::group,
         exports::group_export,
         settle::mine,
@@ -119,6 +125,7 @@ use crate::error::ApiError;
         (name = "imports", description = "Bringing a group's history over from Splitwise"),
         (name = "blocks", description = "People I blocked"),
         (name = "groups", description = "Groups and their members"),
+        (name = "invites", description = "Invite links to a group, and guests: members without an account"),
         (name = "settle-up", description = "Suggested payments that settle balances"),
         (name = "expenses", description = "Expenses: amounts, who paid, who owes"),
         (name = "payments", description = "Money that changed hands between two people"),

@@ -18,7 +18,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{guard, web, FromRequest, Handler, Responder};
 
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{exports, idempotency, imports, openapi, payments, recurring};
+use super::{exports, idempotency, imports, invites, openapi, payments, recurring};
 use super::{sessions, settle, sync, users};
 use crate::ratelimit::Limiter;
 
@@ -34,6 +34,9 @@ pub enum Bucket {
     Login,
     /// The strict contact-form limit.
     Contact,
+    /// Routes that take a secret in the path (invite tokens): the strict
+    /// `/v1/auth` limit, against guessing.
+    Guess,
     /// Outside the `/v1` scope (the probes, the API description): the API's
     /// general limit, applied here.
     Probe,
@@ -132,6 +135,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         DELETE "/groups/{id}/members/{member_id}" => groups::remove_member;
         PATCH "/groups/{id}/members/{member_id}" => groups::change_role;
         DELETE "/groups/{id}/leave" => groups::leave;
+        POST "/groups/{id}/invites" => invites::create_invite;
+        GET "/groups/{id}/invites" => invites::list_invites;
+        DELETE "/groups/{id}/invites/{invite_id}" => invites::revoke_invite;
+        POST "/groups/{id}/guests" => invites::add_guest;
+        GET "/invites/{token}" => invites::preview, Guess;
+        POST "/invites/{token}/accept" => invites::accept, Guess;
         GET "/groups/{id}/settle-up" => settle::group;
         POST "/groups/{id}/import/splitwise" => imports::splitwise;
         GET "/imports/{id}" => imports::job;
@@ -264,6 +273,7 @@ pub fn register(cfg: &mut web::ServiceConfig, mut endpoints: Vec<Endpoint>, limi
                     .wrap(from_fn(auth::errors_by_field)),
             ),
             Bucket::Contact => cfg.service(resource.wrap(Governor::new(limits.contact))),
+            Bucket::Guess => cfg.service(resource.wrap(Governor::new(limits.auth))),
             Bucket::Probe => cfg.service(resource.wrap(Governor::new(limits.general))),
         };
     }

@@ -106,6 +106,9 @@ fn wanted() -> Vec<Wanted> {
             false,
         ),
         index("occurrences", doc! { "series": 1, "sequence": 1 }, false),
+        // Invite links by their token's hash; a group's, newest first.
+        index("invites", doc! { "hash": 1 }, true),
+        index("invites", doc! { "group": 1, "_id": 1 }, false),
         // Deleted expenses and payments, oldest deletion first (the purge).
         index("trash", doc! { "deletedAt": 1 }, false),
         Wanted {

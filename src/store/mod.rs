@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod images;
 pub mod imports;
 mod indexes;
+pub mod invites;
 pub mod journal;
 pub mod ledger;
 pub mod logins;
@@ -43,6 +44,7 @@ pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, RecurringRef, Spli
 pub use friendships::{Candidate, Request};
 pub use groups::{GroupDoc, MemberDoc};
 pub use images::{ImageDoc, PhotoChange, ReceiptRef, Replacing};
+pub use invites::{InviteDoc, Join};
 pub use paymentlog::PaymentFilter;
 pub use pending::{FriendsAdded, PendingFriendDoc};
 pub use people::Person;

@@ -26,6 +26,8 @@ pub struct Person {
     pub profile_image: Option<String>,
     /// Not shown to others; the viewer's own reads its currency from here.
     pub default_currency: Option<Currency>,
+    /// A member without an account.
+    pub guest: bool,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +49,8 @@ struct Row {
     default_currency: Option<Currency>,
     #[serde(default)]
     is_active: bool,
+    #[serde(default)]
+    guest: bool,
     /// The viewer, if among their friends (else empty).
     #[serde(default)]
     friends: Vec<ObjectId>,
@@ -88,7 +92,7 @@ impl Store {
         let mine = doc! { "$elemMatch": { "$eq": viewer } };
         let projection = doc! {
             "name": 1, "email": 1, "phoneNumber": 1, "profileImage": 1,
-            "defaultCurrency": 1, "isActive": 1,
+            "defaultCurrency": 1, "isActive": 1, "guest": 1,
             "friends": mine.clone(), "friendsOut": mine.clone(), "friendsIn": mine,
             "knownAs": { "$elemMatch": { "by": viewer } },
         };
@@ -145,10 +149,12 @@ impl Row {
         Person {
             id: self.id,
             name: self.name,
-            email: shown.email.unwrap_or_default(),
+            // A guest's address is a placeholder, never shown.
+            email: shown.email.filter(|_| !self.guest).unwrap_or_default(),
             phone_number: shown.phone,
             profile_image: self.profile_image,
             default_currency: self.default_currency,
+            guest: self.guest,
         }
     }
 }

@@ -55,6 +55,10 @@ pub struct UserDoc {
     pub legacy_tokens: Option<LegacyTokens>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+    /// A group's member without an account (`Store::insert_guest`): no
+    /// password, never found by email, gone when someone claims them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guest: bool,
 }
 
 /// The cut that a logout-all, a password change or a deactivation makes
@@ -146,6 +150,19 @@ impl UserDoc {
             legacy_tokens: None,
             created_at,
             updated_at: created_at,
+            guest: false,
+        }
+    }
+
+    /// A guest named `name`: active (so expenses may name them), with an
+    /// address nobody can register or reach (`.invalid` is reserved) to
+    /// keep emails unique, and no password.
+    pub fn guest(id: ObjectId, name: String, created_at: DateTime) -> Self {
+        let email = format!("guest-{}@guests.invalid", id.to_hex());
+        Self {
+            name_key: None,
+            guest: true,
+            ..Self::new(id, name, email, String::new(), None, created_at)
         }
     }
 
@@ -206,7 +223,11 @@ pub struct ProfileChanges {
 
 impl Store {
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserDoc>, StoreError> {
-        Ok(self.users().find_one(doc! { "email": email }).await?)
+        // Guests have no email of their own: never found by one.
+        Ok(self
+            .users()
+            .find_one(doc! { "email": email, "guest": { "$ne": true } })
+            .await?)
     }
 
     pub async fn user_by_id(&self, id: ObjectId) -> Result<Option<UserDoc>, StoreError> {

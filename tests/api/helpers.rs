@@ -407,6 +407,11 @@ impl ExpenseBody {
         self.with("paidBy", user.id.as_str())
     }
 
+    /// Paid by the user with this id (a guest, say).
+    pub fn paid_by_id(self, id: &str) -> Self {
+        self.with("paidBy", id)
+    }
+
     pub fn in_group(self, group_id: &str) -> Self {
         self.with("groupId", group_id)
     }

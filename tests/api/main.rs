@@ -17,6 +17,7 @@ mod groups;
 mod helpers;
 mod idempotency;
 mod imports;
+mod invites;
 mod journal;
 mod ledger;
 mod legacy_tokens;

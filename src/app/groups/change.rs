@@ -84,6 +84,10 @@ pub enum GroupEvent {
     Imported,
     /// Its expenses exported.
     Exported,
+    /// The actor joined through an invite link.
+    Joined,
+    /// A member without an account added.
+    GuestAdded(ObjectId),
 }
 
 /// The journal entry of `event` by `actor`, the group going from `before`
@@ -105,6 +109,8 @@ pub fn group_entry(
         GroupEvent::Deleted => ("group.deleted", None),
         GroupEvent::Imported => ("group.imported", None),
         GroupEvent::Exported => ("group.exported", None),
+        GroupEvent::Joined => ("group.member_joined", Some(actor)),
+        GroupEvent::GuestAdded(m) => ("group.guest_added", Some(m)),
     };
     let audience = before
         .into_iter()

@@ -3,6 +3,7 @@
 //! through in `change`, and how a group reads in `view`.
 
 mod change;
+pub mod invites;
 mod members;
 mod view;
 

@@ -60,7 +60,7 @@ impl ExpenseFilter {
     }
 }
 
-const COLLECTION: &str = "expenses";
+pub(super) const COLLECTION: &str = "expenses";
 
 impl Store {
     /// Inserts the expense, books its balances and journals it, atomically,
@@ -331,7 +331,7 @@ fn to_document(e: &ExpenseDoc) -> Result<Document, StoreError> {
 /// Cheaper for the database than replacing the whole document (measured on
 /// secantusd-rs: 0.07–0.10 ms of its CPU less per edit), and fields this
 /// release does not know stay as they are.
-fn changed_fields(old: &ExpenseDoc, new: &ExpenseDoc) -> Result<Document, StoreError> {
+pub(super) fn changed_fields(old: &ExpenseDoc, new: &ExpenseDoc) -> Result<Document, StoreError> {
     let (before, after) = (to_document(old)?, to_document(new)?);
     let mut set = Document::new();
     for (key, value) in &after {
