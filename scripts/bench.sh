@@ -30,7 +30,13 @@
 # bytes and rows, with the server's VmRSS sampled every 20 ms. Then, on the
 # same process, a Splitwise import of 10,000 rows into that group
 # (`splitlyr-bench splitwise-file`): POSTed once, followed until done, timed,
-# with the server's VmRSS sampled every 50 ms (bounded memory).
+# with the server's VmRSS sampled every 50 ms (bounded memory). Then the
+# recurring scheduler on that process: --recurring-series (10,000) active
+# monthly series written into its database (`splitlyr-bench recurring-seed`),
+# none due for a day, and the database commands and CPU of 10 s of the idle
+# server (the scheduler polls every second); then --recurring-due (1,000)
+# more that are due at once, timed until the scheduler created each one's
+# occurrence, with commands and CPU per occurrence.
 #
 # Before seeding, the settle-up solver is timed in-process on fixed instances
 # of 20 balances (`splitlyr-bench settle-solver`, under a second; target 8).
@@ -77,6 +83,8 @@ pictures_only=false
 export_rows=100000
 export_members=8
 import_rows=10000
+recurring_series=10000
+recurring_due=1000
 
 usage() { sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//' >&2; }
 
@@ -93,6 +101,8 @@ while [ $# -gt 0 ]; do
     --upload-connections) upload_connections=${2:?--upload-connections needs a number}; shift ;;
     --pictures-only) pictures_only=true ;;
     --export-rows) export_rows=${2:?--export-rows needs a number}; shift ;;
+    --recurring-series) recurring_series=${2:?--recurring-series needs a number}; shift ;;
+    --recurring-due) recurring_due=${2:?--recurring-due needs a number}; shift ;;
     --keep) keep=true ;;
     --server) other_server=${2:?--server needs a path}; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -225,6 +235,8 @@ meta pictures_only "$pictures_only"
 meta export_rows "$export_rows"
 meta export_members "$export_members"
 meta import_rows "$import_rows"
+meta recurring_series "$recurring_series"
+meta recurring_due "$recurring_due"
 meta nproc "$(nproc)"
 meta cpu_model "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 meta mem_total_mb "$(free -m | awk '/^Mem:/ { print $2 }')"
@@ -508,6 +520,70 @@ stalled_scenario() {
   log "stalled uploads: $(cat "$run/stalled_bodies.json")"
 }
 
+# Commands and CPU of 10 s of the idle server (after it has been quiet).
+idle_window() {
+  wait_quiet
+  scrape "$run/$1.metrics.before"
+  cpu_snapshot >"$run/$1.cpu"
+  sleep 10
+  cpu_snapshot >>"$run/$1.cpu"
+  scrape "$run/$1.metrics.after"
+}
+
+# The recurring scheduler with --recurring-series active series: the idle
+# server's database commands and CPU over 10 s without and with them, then
+# --recurring-due series due at once, until each has its occurrence.
+recurring_scenario() {
+  local seed=("$bench_bin" recurring-seed --db-uri "$MONGO_URL" --db-name splitlyr_bench_export)
+  idle_window recurring_idle0
+  log "writing $recurring_series active recurring series (none due for a day)"
+  "${seed[@]}" --series "$recurring_series" >"$run/recurring-seed.json" ||
+    die "recurring-seed failed"
+  idle_window recurring_idle
+  log "writing $recurring_due more series, due at once, and waiting for their occurrences"
+  scrape "$run/recurring_due.metrics.before"
+  cpu_snapshot >"$run/recurring_due.cpu"
+  "${seed[@]}" --series "$recurring_due" --due --wait >"$run/recurring-due.json" ||
+    die "the scheduler did not create the due occurrences"
+  cpu_snapshot >>"$run/recurring_due.cpu"
+  scrape "$run/recurring_due.metrics.after"
+  kill -0 "$server_pid" 2>/dev/null || die "the server died during the recurring scenario"
+  python3 - "$run" "$recurring_series" "$(getconf CLK_TCK)" <<'PY' >"$run/recurring.json"
+import json, sys
+run, series, tck = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def commands(name):
+    total = 0.0
+    for line in open(f"{run}/{name}"):
+        if line.startswith("mongodb_commands_total"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+def window(name):
+    a, b = [list(map(int, l.split())) for l in open(f"{run}/{name}.cpu")]
+    cmds = commands(f"{name}.metrics.after") - commands(f"{name}.metrics.before")
+    ms = b[4] - a[4]
+    return {"ms": ms, "commands": cmds, "server_cpu_ms": (b[0] - a[0]) * 1000 / tck,
+            "db_cpu_ms": (b[1] - a[1]) * 1000 / tck}
+idle0, idle, due = window("recurring_idle0"), window("recurring_idle"), window("recurring_due")
+made = json.loads(open(f"{run}/recurring-due.json").read().strip().splitlines()[-1])
+n = made["created"] or 1
+def rates(w):
+    per_s = 1000 / w["ms"]
+    return {"seconds": w["ms"] / 1000, "db_commands_per_s": round(w["commands"] * per_s, 2),
+            "db_cpu_ms_per_s": round(w["db_cpu_ms"] * per_s, 2),
+            "server_cpu_ms_per_s": round(w["server_cpu_ms"] * per_s, 2)}
+print(json.dumps({
+    "series": series,
+    "idle_without": rates(idle0),
+    "idle": rates(idle),
+    "due": {"series": made["series"], "created": made["created"], "seconds": made["seconds"],
+            "per_s": made["per_s"], "db_commands_per_occurrence": round(due["commands"] / n, 2),
+            "db_cpu_ms_per_occurrence": round(due["db_cpu_ms"] / n, 3),
+            "server_cpu_ms_per_occurrence": round(due["server_cpu_ms"] / n, 3)},
+}))
+PY
+  log "recurring: $(cat "$run/recurring.json")"
+}
+
 # Whether the server's API description lacks this path (an earlier release
 # given with --server that does not have the route).
 lacks_route() {
@@ -620,6 +696,11 @@ if [ "$pictures_only" = false ]; then
   else
     export_scenario
     import_scenario
+  fi
+  if lacks_route "/v1/recurring"; then
+    log "the server has no recurring series (an earlier release): the scheduler not measured"
+  else
+    recurring_scenario
   fi
   stop_server
 else

@@ -249,19 +249,23 @@ async fn sweep_pictures(state: web::Data<AppState>) {
     }
 }
 
-/// Numbers new journal entries and fills the sync feeds, a few times a
-/// second (every replica may: see `store::journal::sequence`); during the
-/// rolling deploy that introduced the journal (`database.backfill_minutes`
-/// from its upgrade), also back-fills the entries of changes made by
-/// replicas of the previous release (`store::journal::backfill`).
+/// Numbers new journal entries and fills the sync feeds: soon after this
+/// process writes one (gathering for `GATHER`, so a busy server numbers
+/// many in one run), and every `FALLBACK` in any case, for entries left by
+/// other processes (each numbers its own, and every replica may: see
+/// `store::journal::sequence`). An idle server polls nothing more often.
+/// During the rolling deploy that introduced the journal
+/// (`database.backfill_minutes` from its upgrade), also back-fills the
+/// entries of changes made by replicas of the previous release
+/// (`store::journal::backfill`).
 async fn sequence_journal(state: web::Data<AppState>, backfill: (Duration, Duration)) {
     use crate::store::journal::backfill::Backfill;
     const BATCH: i64 = 500;
+    const GATHER: Duration = Duration::from_millis(200);
+    const FALLBACK: Duration = Duration::from_secs(2);
     let (window, every) = backfill;
     let (store, readiness) = (&state.store, &state.readiness);
     while !readiness.wait_ready(Duration::from_secs(60)).await {}
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Only in the rolling deploy that introduced the journal: no release
     // before it can be writing at any other time.
     let until = match store.backfill_until(window).await {
@@ -274,7 +278,10 @@ async fn sequence_journal(state: web::Data<AppState>, backfill: (Duration, Durat
     let mut backfill = Backfill::default();
     let mut last_backfill: Option<Instant> = None;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            () = store.journal_woken() => tokio::time::sleep(GATHER).await,
+            () = tokio::time::sleep(FALLBACK) => {}
+        }
         let due = last_backfill.is_none_or(|at| at.elapsed() >= every);
         if due && until.is_some_and(|t| std::time::SystemTime::now() < t) {
             last_backfill = Some(Instant::now());

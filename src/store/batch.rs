@@ -219,6 +219,9 @@ impl Store {
                 return Err(mongodb::error::Error::custom(Missed));
             }
         }
+        if batch.outcome.is_some() {
+            self.journal_written();
+        }
         Ok(())
     }
 }

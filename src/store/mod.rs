@@ -57,6 +57,10 @@ use crate::metrics::Metrics;
 pub struct Store {
     client: Client,
     db: Database,
+    /// Told when this process wrote a journal entry, so the sequencer
+    /// numbers it soon without polling an idle database
+    /// (`journal::sequence`).
+    journal_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -79,7 +83,11 @@ impl Store {
         }
         let client = Client::with_options(options)?;
         let db = client.database(&settings.name);
-        Ok(Self { client, db })
+        Ok(Self {
+            client,
+            db,
+            journal_wake: Default::default(),
+        })
     }
 
     pub fn database(&self) -> &Database {

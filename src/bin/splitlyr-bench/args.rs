@@ -60,6 +60,8 @@ pub(crate) enum Command {
     Export(ExportArgs),
     /// Writes the body of a Splitwise import of --rows rows for the export group.
     SplitwiseFile(SplitwiseFileArgs),
+    /// Writes --series active recurring series into the export database.
+    RecurringSeed(RecurringSeedArgs),
     /// Prints a free loopback TCP port.
     FreePort,
     /// Turns a run directory into `latest.json` and `latest.md`.
@@ -79,6 +81,7 @@ impl Command {
             Self::ExportSeed(_) => "export-seed",
             Self::Export(_) => "export",
             Self::SplitwiseFile(_) => "splitwise-file",
+            Self::RecurringSeed(_) => "recurring-seed",
             Self::FreePort => "free-port",
             Self::Report(_) => "report",
         }
@@ -222,6 +225,25 @@ pub(crate) struct ExportArgs {
     pub(crate) runs: u32,
     #[arg(long, default_value_t = 20)]
     pub(crate) interval_ms: u64,
+}
+
+#[derive(Args)]
+pub(crate) struct RecurringSeedArgs {
+    #[arg(long)]
+    pub(crate) db_uri: String,
+    /// The export scenario's database (its group's members take part).
+    #[arg(long)]
+    pub(crate) db_name: String,
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) series: usize,
+    /// Starting today, due at once (else from tomorrow on).
+    #[arg(long)]
+    pub(crate) due: bool,
+    /// Follow `occurrences` until each new series has one, timed.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    #[arg(long, default_value_t = 300)]
+    pub(crate) max_seconds: u64,
 }
 
 #[derive(Args)]

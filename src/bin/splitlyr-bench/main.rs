@@ -35,6 +35,7 @@ mod dataset;
 mod export;
 mod legacy;
 mod pictures;
+mod recurring;
 mod report;
 mod rng;
 mod rss;
@@ -70,6 +71,7 @@ async fn main() -> ExitCode {
         Command::ExportSeed(args) => export::export_seed(args).await,
         Command::Export(args) => export::export(args),
         Command::SplitwiseFile(args) => splitwise_file::splitwise_file(args),
+        Command::RecurringSeed(args) => recurring::recurring_seed(args).await,
         Command::FreePort => free_port(),
         Command::Report(args) => report::report(args),
     };

@@ -168,6 +168,7 @@ impl Store {
     /// (an export, the end of an import whose rows have their entries).
     pub async fn record_entry(&self, entry: &EntryDoc) -> Result<(), StoreError> {
         self.journal().insert_one(entry).await?;
+        self.journal_written();
         Ok(())
     }
 
@@ -187,6 +188,7 @@ impl Store {
             return Ok(());
         }
         self.journal().insert_many(entries).session(&mut *s).await?;
+        self.journal_written();
         if let Some((collection, filter, update)) = super::idempotency::claim_op() {
             let marked = self
                 .db

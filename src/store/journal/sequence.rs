@@ -94,6 +94,18 @@ fn feed_doc(entry: &EntryDoc, seq: i64, viewer: ObjectId) -> Document {
 }
 
 impl Store {
+    /// Wakes the sequencer (an entry was just written, or is about to be
+    /// committed: a run that finds it not yet visible leaves it to the
+    /// next). One wake-up is kept while the sequencer is busy.
+    pub(in crate::store) fn journal_written(&self) {
+        self.journal_wake.notify_one();
+    }
+
+    /// Resolves when this process wrote a journal entry since the last time.
+    pub async fn journal_woken(&self) {
+        self.journal_wake.notified().await;
+    }
+
     fn feed(&self) -> mongodb::Collection<FeedItem> {
         self.db.collection(FEED)
     }

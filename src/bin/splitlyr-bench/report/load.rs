@@ -238,6 +238,7 @@ impl Run {
             stalled: last_json_line(run, "stalled_bodies.json"),
             export: last_json_line(run, "export.json"),
             import: last_json_line(run, "import.json"),
+            recurring: last_json_line(run, "recurring.json"),
             meta,
             rss,
             bcrypt,

@@ -37,6 +37,8 @@ struct Run {
     export: Value,
     /// `import.json`: the Splitwise import into the export group.
     import: Value,
+    /// `recurring.json`: the recurring scheduler with many active series.
+    recurring: Value,
     /// `seed-<small|large>/seed.json`: what was seeded.
     seeds: BTreeMap<String, Value>,
     /// One row per scenario, in the order of `scenarios.tsv`.

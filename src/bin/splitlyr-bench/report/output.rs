@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::sections::{
     balance_section, export_section, import_section, picture_section, process_section,
-    server_processes, solver_section, ServerProcess,
+    recurring_section, server_processes, solver_section, ServerProcess,
 };
 use super::{fmt_num, num, Run, Target};
 use crate::{round3, Result};
@@ -101,6 +101,7 @@ fn result_json(run: &Run, processes: &[ServerProcess], targets: &[Target]) -> Va
         },
         "export": run.export,
         "import": run.import,
+        "recurring": run.recurring,
         "scenarios": run.rows,
         "targets": targets_json,
         "targets_passed": targets.iter().filter(|t| t.pass).count(),
@@ -122,6 +123,7 @@ fn markdown(run: &Run, processes: &[ServerProcess], targets: &[Target]) -> Strin
     ));
     md.push_str(&export_section(&run.export, &run.meta));
     md.push_str(&import_section(&run.import));
+    md.push_str(&recurring_section(&run.recurring));
     md.push_str("\n## Targets\n\n| target | measured | threshold | result |\n|---|---|---|---|\n");
     for t in targets {
         let _ = writeln!(

@@ -305,3 +305,43 @@ pub(super) fn import_section(import: &Value) -> String {
     );
     md
 }
+
+/// The recurring scheduler: the idle server without and with the active
+/// series, and the due ones caught up.
+pub(super) fn recurring_section(r: &Value) -> String {
+    let mut md = String::new();
+    if r.is_null() {
+        return md;
+    }
+    let _ = writeln!(
+        md,
+        "\n## Recurring scheduler with {} active series\n\nOn the export process: {} monthly series written into its database, none due for a day, then {} more due at once (`splitlyr-bench recurring-seed`). The scheduler of the one server process polls every second.\n\n| window | seconds | db commands/s | db CPU ms/s | server CPU ms/s |\n|---|---:|---:|---:|---:|",
+        r["series"], r["series"], r["due"]["series"],
+    );
+    for (label, key) in [
+        ("idle, no series", "idle_without"),
+        ("idle, with the active series", "idle"),
+    ] {
+        let w = &r[key];
+        let _ = writeln!(
+            md,
+            "| {label} | {} | {} | {} | {} |",
+            fmt_num(num(w, &["seconds"]), 1),
+            fmt_num(num(w, &["db_commands_per_s"]), 2),
+            fmt_num(num(w, &["db_cpu_ms_per_s"]), 2),
+            fmt_num(num(w, &["server_cpu_ms_per_s"]), 2),
+        );
+    }
+    let d = &r["due"];
+    let _ = writeln!(
+        md,
+        "\n{} occurrences created in {} s ({} per second), each an expense with its bookings and entry in one transaction: {} database commands, {} ms of database CPU and {} ms of server CPU per occurrence.",
+        d["created"],
+        fmt_num(num(d, &["seconds"]), 2),
+        fmt_num(num(d, &["per_s"]), 0),
+        fmt_num(num(d, &["db_commands_per_occurrence"]), 2),
+        fmt_num(num(d, &["db_cpu_ms_per_occurrence"]), 3),
+        fmt_num(num(d, &["server_cpu_ms_per_occurrence"]), 3),
+    );
+    md
+}
