@@ -57,9 +57,10 @@ async fn series(app: &TestApp, by: &User, id: &str) -> Value {
     res["data"].clone()
 }
 
-/// Waits (up to 20 s) until the series says `n` occurrences were created.
+/// Waits (up to 60 s: the suite runs many servers at once) until the series
+/// says `n` occurrences were created.
 async fn wait_created(app: &TestApp, by: &User, id: &str, n: i64) -> Value {
-    let until = Instant::now() + Duration::from_secs(20);
+    let until = Instant::now() + Duration::from_secs(60);
     loop {
         let s = series(app, by, id).await;
         if s["occurrencesCreated"] == n {

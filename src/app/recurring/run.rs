@@ -32,6 +32,14 @@ pub async fn run_due(app: &AppState) -> Result<usize, ApiError> {
             PER_RUN as i64,
         )
         .await?;
+    // Each process starts at a random place in the list, so replicas
+    // polling together mostly work on different series rather than racing
+    // for the same occurrences.
+    let mut due = due;
+    if !due.is_empty() {
+        let start = usize::try_from(getrandom::u64().unwrap_or(0) % due.len() as u64).unwrap_or(0);
+        due.rotate_left(start);
+    }
     let mut made = 0;
     for series in due {
         if made >= PER_RUN {
@@ -51,8 +59,8 @@ async fn catch_up(
     now: chrono::DateTime<Utc>,
 ) -> Result<usize, ApiError> {
     let store = &app.store;
-    let (mut made, mut misses) = (0, 0);
-    while made < limit && misses < 5 && s.status == SeriesStatus::Active {
+    let mut made = 0;
+    while made < limit && s.status == SeriesStatus::Active {
         let Some(schedule) = schedule_of(&s) else {
             pause(app, &s, "Its schedule can no longer be read".into()).await?;
             break;
@@ -66,14 +74,8 @@ async fn catch_up(
         let Some(day) = day else {
             // Ended (a count or end date reached): say so.
             set_next(&mut new, &schedule);
-            if !store.replace_series(&s, &new).await? {
-                misses += 1;
-                s = match store.series_by_id(s.id).await? {
-                    Some(fresh) => fresh,
-                    None => break,
-                };
-                continue;
-            }
+            // Changed meanwhile: the next run reads it afresh.
+            store.replace_series(&s, &new).await?;
             break;
         };
         if schedule.due(day) > now {
@@ -109,12 +111,9 @@ async fn catch_up(
             made += 1;
             s = new;
         } else {
-            // Another replica created it (or the series changed): read on.
-            misses += 1;
-            s = match store.series_by_id(s.id).await? {
-                Some(fresh) => fresh,
-                None => break,
-            };
+            // Another replica is creating this series' occurrences (or the
+            // series changed): leave it to that one, or to the next run.
+            break;
         }
     }
     Ok(made)
