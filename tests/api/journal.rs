@@ -2,6 +2,8 @@
 //! (who changed what, old → new), who sees what, cursor paging while
 //! writes happen, soft delete and restore.
 
+use std::time::Duration;
+
 use mongodb::bson::{doc, oid::ObjectId, DateTime};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -445,5 +447,54 @@ async fn group_and_friend_changes_are_in_the_feed() {
     assert!(
         kinds(&friends).contains(&"friend.accepted".to_owned()),
         "{friends}"
+    );
+}
+
+/// The database commands this server has sent so far (its own metrics).
+async fn commands_sent(app: &TestApp) -> f64 {
+    app.admin_metrics_text()
+        .await
+        .lines()
+        .filter(|l| l.starts_with("mongodb_commands_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn an_idle_server_leaves_the_database_alone_and_numbers_its_writes_at_once() {
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    // Idle (after the writes above were numbered): the sequencer's pass
+    // every 2 s and the recurring scheduler's every second, nothing more
+    // (it polled five times a second before).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let before = commands_sent(&app).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let idle = commands_sent(&app).await - before;
+    assert!(idle <= 8.0, "{idle} commands in 4 s of idleness");
+    // A write wakes the sequencer: its entry is in the feed well within the
+    // 2 s of the idle pass.
+    let before = feed(&app, &bo, "").await;
+    app.expense(
+        &al,
+        ExpenseBody::new("Taxi", 20).split(&al, 10).split(&bo, 10),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let waiting = app
+        .store()
+        .await
+        .database()
+        .collection::<mongodb::bson::Document>("journal")
+        .count_documents(doc! { "q": 0 })
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting, 0,
+        "an entry waits unnumbered 800 ms after its write"
+    );
+    assert_eq!(
+        items(&feed(&app, &bo, "").await).len(),
+        items(&before).len() + 1
     );
 }
