@@ -175,7 +175,7 @@ async fn recurring_refusals_name_the_field_and_store_nothing() {
     let app = spawn_app().await;
     let [al, bo] = app.with_friends(["Al", "Bo"]).await;
     let cy = app.user("Cy").await;
-    let good = || series_body(rent(&al, &bo), "daily", "2020-01-01", "UTC");
+    let good = || series_body(rent(&al, &bo), "weekly", "2020-01-01", "UTC");
     let with = |field: &str, value: Value| {
         let mut b = good();
         b[field] = value;
@@ -191,6 +191,8 @@ async fn recurring_refusals_name_the_field_and_store_nothing() {
         (with("endAfter", json!(100_000)), "endAfter"),
         (with("startDate", json!("2024-02-30")), "startDate"),
         (with("startDate", json!("yesterday")), "startDate"),
+        // Weekly since 1990: over 1000 occurrences due at once.
+        (with("startDate", json!("1990-01-01")), "startDate"),
         (with("endDate", json!("2019-12-31")), "endDate"),
         (with("expense", json!(null)), "expense"),
         // Splits that do not add up to the amount.

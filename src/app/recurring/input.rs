@@ -14,6 +14,7 @@ use crate::app::expenses::prepare;
 use crate::auth::AuthUser;
 use crate::domain::recurrence::{
     parse_day, parse_end_after, parse_interval, parse_zone, Frequency, Schedule, SeriesStatus,
+    MAX_END_AFTER,
 };
 use crate::error::{ApiError, Checks, FieldError};
 use crate::store::recurring::SeriesDoc;
@@ -96,6 +97,27 @@ pub fn parse_schedule(c: &mut Checks, b: &SeriesBody) -> Option<Schedule> {
         Some(d) => c.check("startDate", parse_day(d)),
         None => c.required("startDate", None, "startDate is required"),
     };
+    // A series catches up what fell due before it was created: at most
+    // MAX_END_AFTER occurrences (a month counted as 28 days, so the bound
+    // errs on the safe side), not decades of daily expenses.
+    if let (Some(start), Some(frequency), Some(interval)) = (start, frequency, interval) {
+        let unit: i64 = match frequency {
+            Frequency::Daily => 1,
+            Frequency::Weekly => 7,
+            Frequency::Monthly => 28,
+            Frequency::Yearly => 365,
+        };
+        let back = (chrono::Utc::now().date_naive() - start).num_days();
+        if back / (unit * i64::from(interval)) >= i64::from(MAX_END_AFTER) {
+            c.check(
+                "startDate",
+                Err::<(), _>(format!(
+                    "startDate is too far in the past: more than {MAX_END_AFTER} occurrences would be due at once"
+                )),
+            );
+            return None;
+        }
+    }
     let zone = match b.time_zone.as_deref() {
         Some(z) => c.check("timeZone", parse_zone(z)),
         None => c.required("timeZone", None, "timeZone is required"),
