@@ -23,7 +23,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{exports, imports, payments};
+use super::{conversions, exports, imports, payments, rates};
 use super::{sessions, settle, sync, users};
 use crate::error::ApiError;
 
@@ -95,6 +95,11 @@ use crate::error::ApiError;
         payments::restore,
         imports::splitwise,
         imports::job,
+        rates::show,
+        conversions::create,
+        conversions::get,
+        conversions::delete,
+        conversions::restore,
         comments::expense_comments,
         comments::comment_on_expense,
         comments::delete_expense_comment,
@@ -117,6 +122,7 @@ use crate::error::ApiError;
         (name = "settle-up", description = "Suggested payments that settle balances"),
         (name = "expenses", description = "Expenses: amounts, who paid, who owes"),
         (name = "payments", description = "Money that changed hands between two people"),
+        (name = "currency", description = "Exchange rates, and moving balances from one currency to another"),
         (name = "pictures", description = "Profile photos and receipts"),
         (name = "comments", description = "What people wrote on an expense or a payment"),
         (name = "sync", description = "Offline sync: a snapshot, then every change since a cursor"),
