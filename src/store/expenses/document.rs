@@ -101,6 +101,16 @@ pub struct ExchangeDoc {
     pub date: String,
 }
 
+/// A stored `exchange` this release reads; any other shape (this release
+/// writes none, but the exports pass on whatever a document carries) reads
+/// as none, rather than making the whole expense unreadable.
+fn readable_exchange<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ExchangeDoc>, D::Error> {
+    let stored = Option::<mongodb::bson::Bson>::deserialize(d)?;
+    Ok(stored.and_then(|b| mongodb::bson::from_bson(b).ok()))
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpenseDoc {
@@ -140,7 +150,11 @@ pub struct ExpenseDoc {
     pub created_at: DateTime,
     pub updated_at: DateTime,
     /// Booked in another currency than it was paid in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "readable_exchange"
+    )]
     pub exchange: Option<ExchangeDoc>,
     /// The conversion (`conversions`) this payment is one half of: it is
     /// deleted and restored with it, not on its own.

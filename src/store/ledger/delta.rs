@@ -31,7 +31,8 @@ pub(super) struct LedgerSource {
     participants: Vec<ObjectId>,
     date: DateTime,
     /// Booked in another currency (`ExchangeDoc`): only what booking needs.
-    #[serde(default)]
+    /// Read as `ExpenseDoc` reads it: another shape is none.
+    #[serde(default, deserialize_with = "exchange_source")]
     exchange: Option<ExchangeSource>,
 }
 
@@ -39,6 +40,13 @@ pub(super) struct LedgerSource {
 struct ExchangeSource {
     currency: String,
     amount: i64,
+}
+
+fn exchange_source<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ExchangeSource>, D::Error> {
+    let stored = Option::<mongodb::bson::Bson>::deserialize(d)?;
+    Ok(stored.and_then(|b| mongodb::bson::from_bson(b).ok()))
 }
 
 #[derive(Deserialize)]
