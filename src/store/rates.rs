@@ -4,7 +4,6 @@
 //! storing a day again replaces it (imports are idempotent) and the table
 //! in force on a day is the first at or before it in `_id` order.
 
-use futures_util::{StreamExt, TryStreamExt};
 use mongodb::bson::{doc, Document};
 use serde::{Deserialize, Serialize};
 
@@ -65,25 +64,29 @@ impl Store {
         tables: &[RateTable],
         source: &str,
     ) -> Result<u64, StoreError> {
-        let collection = self.rate_docs().clone_with_type::<Document>();
-        let written: Vec<bool> = futures_util::stream::iter(tables)
-            .map(|table| {
-                let collection = collection.clone();
-                async move {
-                    let mut document = mongodb::bson::to_document(&RateDoc::of(table, source))
-                        .map_err(StoreError::internal)?;
-                    document.insert("updatedAt", now());
-                    let result = collection
-                        .replace_one(doc! { "_id": table.day() }, document)
-                        .upsert(true)
-                        .await?;
-                    Ok::<_, StoreError>(result.upserted_id.is_some())
-                }
-            })
-            .buffer_unordered(WRITES_AT_ONCE)
-            .try_collect()
+        let mut new_days = 0;
+        for chunk in tables.chunks(WRITES_AT_ONCE) {
+            let written = futures_util::future::try_join_all(
+                chunk.iter().map(|table| self.put_rate_table(table, source)),
+            )
             .await?;
-        Ok(written.iter().filter(|new| **new).count() as u64)
+            new_days += written.iter().filter(|new| **new).count() as u64;
+        }
+        Ok(new_days)
+    }
+
+    /// One day's table; true when the day was not stored before.
+    async fn put_rate_table(&self, table: &RateTable, source: &str) -> Result<bool, StoreError> {
+        let mut document =
+            mongodb::bson::to_document(&RateDoc::of(table, source)).map_err(StoreError::internal)?;
+        document.insert("updatedAt", now());
+        let result = self
+            .rate_docs()
+            .clone_with_type::<Document>()
+            .replace_one(doc! { "_id": table.day() }, document)
+            .upsert(true)
+            .await?;
+        Ok(result.upserted_id.is_some())
     }
 
     /// The table in force on `day` (`YYYY-MM-DD`): the latest at or before
