@@ -101,7 +101,10 @@ impl NewConversion {
         let from = currency("from", body.from.as_deref());
         let to = currency("to", body.to.as_deref());
         if from.is_some() && from == to {
-            c.check("to", Err::<(), _>("from and to must be different currencies"));
+            c.check(
+                "to",
+                Err::<(), _>("from and to must be different currencies"),
+            );
         }
         let rate = match &body.rate {
             Some(raw) => c.check("rate", rate_of(raw)).map(Some),
@@ -266,7 +269,11 @@ pub async fn create(
     let (rate, source, rate_date) = match new.rate {
         Some(rate) => (rate, RateSource::Given, today()),
         None => match table_rate(store, new.from, new.to, None).await? {
-            Some(found) => (found.rate, RateSource::Table, found.date.format("%Y-%m-%d").to_string()),
+            Some(found) => (
+                found.rate,
+                RateSource::Table,
+                found.date.format("%Y-%m-%d").to_string(),
+            ),
             None => {
                 return Err(ApiError::validation(vec![FieldError::new(
                     "rate",
@@ -401,14 +408,19 @@ pub async fn delete(app: &AppState, user: AuthUser, id: ObjectId) -> Result<(), 
     let store = &app.store;
     let conversion = readable(store, user, id).await?;
     if conversion.deleted_at.is_some() {
-        return Err(ApiError::Conflict("This conversion is deleted already".into()));
+        return Err(ApiError::Conflict(
+            "This conversion is deleted already".into(),
+        ));
     }
     let payments = store.expenses_by_ids(&conversion.payments).await?;
     let changed = || ApiError::Conflict("The conversion changed meanwhile: try again".into());
     if payments.len() != conversion.payments.len() {
         return Err(changed());
     }
-    if !store.delete_conversion(&conversion, &payments, user.id).await? {
+    if !store
+        .delete_conversion(&conversion, &payments, user.id)
+        .await?
+    {
         return Err(changed());
     }
     Ok(())

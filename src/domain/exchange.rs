@@ -87,7 +87,9 @@ impl Rate {
 
     /// A derived value rounded to [`RATE_DECIMALS`] (half away from zero).
     pub fn rounded(value: Decimal) -> Result<Rate, ExchangeError> {
-        Rate::new(value.round_dp_with_strategy(RATE_DECIMALS, RoundingStrategy::MidpointAwayFromZero))
+        Rate::new(
+            value.round_dp_with_strategy(RATE_DECIMALS, RoundingStrategy::MidpointAwayFromZero),
+        )
     }
 
     pub fn value(self) -> Decimal {

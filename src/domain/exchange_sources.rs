@@ -90,8 +90,7 @@ pub fn parse_ecb_csv(text: &str) -> Result<Parsed, String> {
         let Some((day, values)) = row.split_first() else {
             continue;
         };
-        let date =
-            parse_day(day).ok_or_else(|| format!("Line {number}: {day} is not a date"))?;
+        let date = parse_day(day).ok_or_else(|| format!("Line {number}: {day} is not a date"))?;
         let mut per_euro = BTreeMap::new();
         for (value, column) in values.iter().zip(&columns) {
             let Some(currency) = column else { continue };
@@ -123,7 +122,8 @@ struct Latest {
 /// Reads a Frankfurter-compatible `/latest` answer with base EUR: each rate
 /// from its own JSON text (`1.0812`), never through a float.
 pub fn parse_latest_json(body: &[u8]) -> Result<Parsed, String> {
-    let latest: Latest = serde_json::from_slice(body).map_err(|e| format!("not a rate answer: {e}"))?;
+    let latest: Latest =
+        serde_json::from_slice(body).map_err(|e| format!("not a rate answer: {e}"))?;
     if latest.base != EURO {
         return Err(format!("base {} instead of EUR", latest.base));
     }

@@ -101,9 +101,21 @@ fn a_converted_bill_keeps_who_paid_and_who_owes() {
     let bill = Bill {
         payers: vec![("al", 3000), ("bo", 7000)],
         shares: vec![
-            Share { user: "al", amount: 3334, settled: false },
-            Share { user: "bo", amount: 3333, settled: false },
-            Share { user: "cy", amount: 3333, settled: true },
+            Share {
+                user: "al",
+                amount: 3334,
+                settled: false,
+            },
+            Share {
+                user: "bo",
+                amount: 3333,
+                settled: false,
+            },
+            Share {
+                user: "cy",
+                amount: 3333,
+                settled: true,
+            },
         ],
     };
     let converted = convert_bill(&bill, 1_484_993).unwrap();
@@ -115,7 +127,11 @@ fn a_converted_bill_keeps_who_paid_and_who_owes() {
         .collect();
     assert_eq!(
         shares,
-        vec![("al", 495_097, false), ("bo", 494_948, false), ("cy", 494_948, true)]
+        vec![
+            ("al", 495_097, false),
+            ("bo", 494_948, false),
+            ("cy", 494_948, true)
+        ]
     );
 }
 
@@ -131,9 +147,11 @@ fn converted_group_balances_still_sum_to_zero() {
     assert_eq!(converted, vec![("bo", 1507), ("cy", 1507)]);
 }
 
-const ECB_DAILY: &str = "Date, USD, JPY, BGN, CYP, GBP, \n04 December 2026, 1.0812, 162.00, N/A, 0.5842, 0.8611, \n";
+const ECB_DAILY: &str =
+    "Date, USD, JPY, BGN, CYP, GBP, \n04 December 2026, 1.0812, 162.00, N/A, 0.5842, 0.8611, \n";
 
-const ECB_HISTORY: &str = "Date,USD,JPY,GBP,\n2026-12-04,1.0812,162.00,0.8611,\n2026-12-03,1.0790,N/A,0.8600,\n\n";
+const ECB_HISTORY: &str =
+    "Date,USD,JPY,GBP,\n2026-12-04,1.0812,162.00,0.8611,\n2026-12-03,1.0790,N/A,0.8600,\n\n";
 
 #[test]
 fn the_ecb_files_read_in_both_date_formats() {
@@ -142,7 +160,10 @@ fn the_ecb_files_read_in_both_date_formats() {
     assert_eq!(daily.tables[0].day(), "2026-12-04");
     assert_eq!(daily.missing, 1, "BGN is N/A");
     assert_eq!(daily.unknown_codes, vec!["CYP".to_string()]);
-    assert_eq!(daily.tables[0].per_euro.get(&cur("JPY")), Some(&rate("162")));
+    assert_eq!(
+        daily.tables[0].per_euro.get(&cur("JPY")),
+        Some(&rate("162"))
+    );
     assert!(!daily.tables[0].per_euro.contains_key(&cur("BGN")));
 
     let history = parse_ecb_csv(ECB_HISTORY).unwrap();

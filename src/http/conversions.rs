@@ -64,7 +64,10 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path, "conversion")?;
     conversions::delete(&state, user, id).await?;
-    Ok(ok("Conversion deleted successfully", serde_json::Value::Null))
+    Ok(ok(
+        "Conversion deleted successfully",
+        serde_json::Value::Null,
+    ))
 }
 
 /// Bring back a deleted conversion with its payments (within 30 days).

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{ok, parse_id, Envelope, Failure};
-use crate::app::schema::Id;
 use crate::app::estimates::parse_convert_to;
+use crate::app::schema::Id;
 use crate::app::settle::{self, GroupPlanView, GroupQuery, MyPlanView};
 use crate::auth::AuthUser;
 use crate::domain::money::Currency;

@@ -45,7 +45,9 @@ impl RateDoc {
         let per_euro = self
             .rates
             .iter()
-            .filter_map(|(code, rate)| Some((Currency::stored(code).ok()?, Rate::parse(rate).ok()?)))
+            .filter_map(|(code, rate)| {
+                Some((Currency::stored(code).ok()?, Rate::parse(rate).ok()?))
+            })
             .collect();
         Some(RateTable { date, per_euro })
     }
@@ -77,8 +79,8 @@ impl Store {
 
     /// One day's table; true when the day was not stored before.
     async fn put_rate_table(&self, table: &RateTable, source: &str) -> Result<bool, StoreError> {
-        let mut document =
-            mongodb::bson::to_document(&RateDoc::of(table, source)).map_err(StoreError::internal)?;
+        let mut document = mongodb::bson::to_document(&RateDoc::of(table, source))
+            .map_err(StoreError::internal)?;
         document.insert("updatedAt", now());
         let result = self
             .rate_docs()

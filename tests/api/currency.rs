@@ -17,10 +17,12 @@ use crate::helpers::{
 
 /// The ECB's daily file as published: a spaced header with a trailing
 /// comma, the long date, an `N/A`, a withdrawn currency (CYP).
-const DAILY: &str = "Date, USD, JPY, BGN, CYP, GBP, \n04 December 2026, 1.0812, 162.00, N/A, 0.5842, 0.8611, \n";
+const DAILY: &str =
+    "Date, USD, JPY, BGN, CYP, GBP, \n04 December 2026, 1.0812, 162.00, N/A, 0.5842, 0.8611, \n";
 
 /// The ECB's historical file: ISO dates, newest first.
-const HISTORY: &str = "Date,USD,JPY,GBP,\n2026-12-03,1.0800,161.00,0.8600,\n2026-12-01,1.0750,N/A,0.8590,\n";
+const HISTORY: &str =
+    "Date,USD,JPY,GBP,\n2026-12-03,1.0800,161.00,0.8600,\n2026-12-01,1.0750,N/A,0.8590,\n";
 
 /// Runs `splitlyr rates import` on `text` against the app's database;
 /// its standard output.
@@ -53,7 +55,12 @@ fn by_currency(balance: &Value) -> Value {
         .as_array()
         .expect("balances")
         .iter()
-        .map(|b| (b["currency"].as_str().unwrap().to_owned(), b["amount"].clone()))
+        .map(|b| {
+            (
+                b["currency"].as_str().unwrap().to_owned(),
+                b["amount"].clone(),
+            )
+        })
         .collect::<serde_json::Map<String, Value>>()
         .into()
 }
@@ -73,11 +80,17 @@ async fn currency_rates_import_both_ecb_files_and_show_by_date() {
     assert_eq!(status, StatusCode::NOT_FOUND, "nothing known yet");
 
     let out = import_rates(&app, DAILY);
-    assert!(out.contains("1 days of rates stored (1 new), 2026-12-04 to 2026-12-04"), "{out}");
+    assert!(
+        out.contains("1 days of rates stored (1 new), 2026-12-04 to 2026-12-04"),
+        "{out}"
+    );
     assert!(out.contains("(N/A): 1"), "{out}");
     assert!(out.contains("CYP"), "{out}");
     let out = import_rates(&app, HISTORY);
-    assert!(out.contains("2 days of rates stored (2 new), 2026-12-01 to 2026-12-03"), "{out}");
+    assert!(
+        out.contains("2 days of rates stored (2 new), 2026-12-01 to 2026-12-03"),
+        "{out}"
+    );
     // Again: the same days, replaced by themselves.
     let out = import_rates(&app, DAILY);
     assert!(out.contains("(0 new)"), "{out}");
@@ -157,8 +170,14 @@ async fn currency_a_dated_expense_is_booked_at_the_table_rate_of_its_date() {
         })
         .collect();
     assert_eq!(transfers.len(), 2, "{plan}");
-    assert!(transfers.contains(&(bo.id.clone(), "EUR".into(), 31.01)), "{plan}");
-    assert!(transfers.contains(&(cy.id.clone(), "EUR".into(), 31.0)), "{plan}");
+    assert!(
+        transfers.contains(&(bo.id.clone(), "EUR".into(), 31.01)),
+        "{plan}"
+    );
+    assert!(
+        transfers.contains(&(cy.id.clone(), "EUR".into(), 31.0)),
+        "{plan}"
+    );
 
     // A cross rate through the euro: JPY → USD on 4 December is
     // 1.0812 / 162 = 0.006674074074; 5000 JPY → 33.37 USD.
@@ -176,16 +195,26 @@ async fn currency_a_dated_expense_is_booked_at_the_table_rate_of_its_date() {
                "source": "table", "date": "2026-12-04"})
     );
     let balance = group_balance(&app, &al, &gid, "").await;
-    assert_eq!(balance["balancesByCurrency"][&al.id], json!({"EUR": 62.01, "USD": -33.37}));
-    assert_eq!(balance["balancesByCurrency"][&bo.id], json!({"EUR": -31.01, "USD": 33.37}));
+    assert_eq!(
+        balance["balancesByCurrency"][&al.id],
+        json!({"EUR": 62.01, "USD": -33.37})
+    );
+    assert_eq!(
+        balance["balancesByCurrency"][&bo.id],
+        json!({"EUR": -31.01, "USD": 33.37})
+    );
 
     // An edit of the description keeps the stored rate; a new date reads
     // the table again (3 December: USD 1.08 → 0.925925925926 → 92.59).
     let path = format!("/v1/expenses/{}", expense["_id"].as_str().unwrap());
-    let (status, kept) = app.put(&path, &al.token, json!({"description": "Louvre"})).await;
+    let (status, kept) = app
+        .put(&path, &al.token, json!({"description": "Louvre"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{kept}");
     assert_eq!(kept["data"]["exchange"], expense["exchange"]);
-    let (status, moved) = app.put(&path, &al.token, json!({"date": "2026-12-03"})).await;
+    let (status, moved) = app
+        .put(&path, &al.token, json!({"date": "2026-12-03"}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     assert_eq!(
         moved["data"]["exchange"],
@@ -193,7 +222,10 @@ async fn currency_a_dated_expense_is_booked_at_the_table_rate_of_its_date() {
                "source": "table", "date": "2026-12-03"})
     );
     let balance = group_balance(&app, &al, &gid, "").await;
-    assert_eq!(balance["balancesByCurrency"][&cy.id], json!({"EUR": -30.86}));
+    assert_eq!(
+        balance["balancesByCurrency"][&cy.id],
+        json!({"EUR": -30.86})
+    );
     assert_ledger_consistent(&app).await;
 }
 
@@ -268,10 +300,22 @@ async fn currency_a_given_rate_or_converted_amount_books_the_expense() {
         (json!({"currency": "USD", "rate": "1"}), "exchange.currency"),
         (json!({"currency": "EUR", "rate": "abc"}), "exchange.rate"),
         (json!({"currency": "EUR", "rate": "0"}), "exchange.rate"),
-        (json!({"currency": "EUR", "rate": "1.0000000000001"}), "exchange.rate"),
-        (json!({"currency": "EUR", "rate": "1", "amount": "2"}), "exchange"),
-        (json!({"currency": "EUR", "amount": "-5"}), "exchange.amount"),
-        (json!({"currency": "EUR", "rate": "0.00001"}), "exchange.rate"),
+        (
+            json!({"currency": "EUR", "rate": "1.0000000000001"}),
+            "exchange.rate",
+        ),
+        (
+            json!({"currency": "EUR", "rate": "1", "amount": "2"}),
+            "exchange",
+        ),
+        (
+            json!({"currency": "EUR", "amount": "-5"}),
+            "exchange.amount",
+        ),
+        (
+            json!({"currency": "EUR", "rate": "0.00001"}),
+            "exchange.rate",
+        ),
     ];
     for (exchange, field) in cases {
         let body = ExpenseBody::new("Bad", 10)
@@ -374,9 +418,7 @@ async fn currency_convert_to_shows_estimates_without_changing_balances() {
 
     // Al with Bo: Bo owes 10 USD, Al owes 1000 JPY. USD → EUR is
     // 1 / 1.0812 = 0.924898261191 (9.25), JPY → EUR 0.006172839506 (6.17).
-    let (status, mine) = app
-        .get("/v1/users/balances?convertTo=EUR", &al.token)
-        .await;
+    let (status, mine) = app.get("/v1/users/balances?convertTo=EUR", &al.token).await;
     assert_eq!(status, StatusCode::OK, "{mine}");
     let with_bo = mine["data"]
         .as_array()
@@ -398,9 +440,15 @@ async fn currency_convert_to_shows_estimates_without_changing_balances() {
         json!({"currency": "EUR", "rateDate": "2026-12-04", "estimate": true,
                "balances": { &al.id: 12.33, &bo.id: 9.27, &cy.id: -21.6 }})
     );
-    assert_eq!(converted["balancesByCurrency"], before["balancesByCurrency"]);
+    assert_eq!(
+        converted["balancesByCurrency"],
+        before["balancesByCurrency"]
+    );
     let (status, plan) = app
-        .get(&format!("/v1/groups/{gid}/settle-up?convertTo=EUR"), &al.token)
+        .get(
+            &format!("/v1/groups/{gid}/settle-up?convertTo=EUR"),
+            &al.token,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{plan}");
     let estimate = &plan["data"]["converted"];
@@ -447,9 +495,7 @@ async fn currency_convert_to_shows_estimates_without_changing_balances() {
 async fn currency_convert_to_without_any_rates_names_convert_to() {
     let app = spawn_app().await;
     let al = app.user("Al").await;
-    let (status, res) = app
-        .get("/v1/users/balances?convertTo=EUR", &al.token)
-        .await;
+    let (status, res) = app.get("/v1/users/balances?convertTo=EUR", &al.token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
     assert_field_error(&res, "convertTo");
 }
@@ -496,8 +542,14 @@ async fn currency_a_conversion_with_a_friend_moves_our_balance_and_undoes_exactl
             )
         })
         .collect();
-    assert!(moved.contains(&(al.id.clone(), 10.01, 9.01)), "{conversion}");
-    assert!(moved.contains(&(bo.id.clone(), -10.01, -9.01)), "{conversion}");
+    assert!(
+        moved.contains(&(al.id.clone(), 10.01, 9.01)),
+        "{conversion}"
+    );
+    assert!(
+        moved.contains(&(bo.id.clone(), -10.01, -9.01)),
+        "{conversion}"
+    );
     assert_eq!(
         by_currency(&app.friend_balance(&al, &bo).await),
         json!({"EUR": 9.01, "GBP": 5})
@@ -510,13 +562,15 @@ async fn currency_a_conversion_with_a_friend_moves_our_balance_and_undoes_exactl
 
     // Its payments change only with it.
     let payment = conversion["payments"][0].as_str().unwrap().to_owned();
-    let (status, shown) = app
-        .get(&format!("/v1/payments/{payment}"), &al.token)
-        .await;
+    let (status, shown) = app.get(&format!("/v1/payments/{payment}"), &al.token).await;
     assert_eq!(status, StatusCode::OK, "{shown}");
     assert_eq!(shown["data"]["conversion"], id.as_str());
     let (status, res) = app
-        .put(&format!("/v1/payments/{payment}"), &bo.token, json!({"amount": 1}))
+        .put(
+            &format!("/v1/payments/{payment}"),
+            &bo.token,
+            json!({"amount": 1}),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{res}");
     let (status, res) = app
@@ -559,13 +613,31 @@ async fn currency_a_conversion_with_a_friend_moves_our_balance_and_undoes_exactl
     // Bad input names the field.
     let cases = [
         (json!({"from": "USD", "to": "EUR", "rate": 1}), "friendId"),
-        (json!({"friendId": bo.id, "groupId": bo.id, "from": "USD", "to": "EUR"}), "friendId"),
-        (json!({"friendId": bo.id, "from": "USD", "to": "usd", "rate": 1}), "to"),
-        (json!({"friendId": bo.id, "from": "XQZ", "to": "EUR", "rate": 1}), "from"),
+        (
+            json!({"friendId": bo.id, "groupId": bo.id, "from": "USD", "to": "EUR"}),
+            "friendId",
+        ),
+        (
+            json!({"friendId": bo.id, "from": "USD", "to": "usd", "rate": 1}),
+            "to",
+        ),
+        (
+            json!({"friendId": bo.id, "from": "XQZ", "to": "EUR", "rate": 1}),
+            "from",
+        ),
         (json!({"friendId": bo.id, "to": "EUR", "rate": 1}), "from"),
-        (json!({"friendId": bo.id, "from": "JPY", "to": "EUR", "rate": 1}), "from"),
-        (json!({"friendId": bo.id, "from": "GBP", "to": "EUR", "rate": "-1"}), "rate"),
-        (json!({"friendId": bo.id, "from": "GBP", "to": "EUR"}), "rate"),
+        (
+            json!({"friendId": bo.id, "from": "JPY", "to": "EUR", "rate": 1}),
+            "from",
+        ),
+        (
+            json!({"friendId": bo.id, "from": "GBP", "to": "EUR", "rate": "-1"}),
+            "rate",
+        ),
+        (
+            json!({"friendId": bo.id, "from": "GBP", "to": "EUR"}),
+            "rate",
+        ),
     ];
     for (body, field) in cases {
         let (status, res) = app.post("/v1/conversions", &al.token, body.clone()).await;

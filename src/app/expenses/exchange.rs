@@ -145,7 +145,9 @@ async fn parse(
             .map_err(|e| e.to_string())
             .and_then(|to| {
                 if to == expense.currency {
-                    Err(format!("The expense is in {to} already: name another currency"))
+                    Err(format!(
+                        "The expense is in {to} already: name another currency"
+                    ))
                 } else {
                     Ok(to)
                 }
@@ -230,11 +232,7 @@ fn converted(expense: &Paid, to: Currency, rate: Rate, field: &str) -> Result<i6
 
 /// The expense converted at the rate table's rate for its date (the latest
 /// table on or before it).
-async fn from_table(
-    store: &Store,
-    expense: &Paid,
-    to: Currency,
-) -> Result<ExchangeDoc, ApiError> {
+async fn from_table(store: &Store, expense: &Paid, to: Currency) -> Result<ExchangeDoc, ApiError> {
     let day = day_of(expense);
     let found = table_rate(store, expense.currency, to, Some(day)).await?;
     let Some(found) = found else {

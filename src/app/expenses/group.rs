@@ -8,8 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::view::{render, ExpenseView};
-use crate::app::groups::{member_group, members, people_of, MemberView};
 use crate::app::estimates::Estimator;
+use crate::app::groups::{member_group, members, people_of, MemberView};
 use crate::app::schema::Id;
 use crate::app::views::number_currency;
 use crate::app::Page;
@@ -120,7 +120,10 @@ pub async fn group_balance(
         Some(e) => {
             let mut by_currency: BTreeMap<Currency, Vec<(ObjectId, i64)>> = BTreeMap::new();
             for r in &rows {
-                by_currency.entry(r.currency).or_default().push((r.user, r.net));
+                by_currency
+                    .entry(r.currency)
+                    .or_default()
+                    .push((r.user, r.net));
             }
             let mut balances: serde_json::Map<String, serde_json::Value> = group
                 .members

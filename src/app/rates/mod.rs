@@ -47,9 +47,8 @@ impl RatesView {
 
 /// `YYYY-MM-DD` as a day (a 400 naming `field` otherwise).
 pub fn parse_day(raw: &str, field: &str) -> Result<chrono::NaiveDate, ApiError> {
-    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
-        ApiError::validation(vec![FieldError::new(field, "Date must be YYYY-MM-DD")])
-    })
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| ApiError::validation(vec![FieldError::new(field, "Date must be YYYY-MM-DD")]))
 }
 
 /// The table in force on `day` (the latest without one): 404 when none is.

@@ -65,12 +65,18 @@ impl Source {
             .content_length()
             .is_some_and(|n| n > self.max_bytes as u64)
         {
-            return Err(format!("{} answered more than {} bytes", self.url, self.max_bytes));
+            return Err(format!(
+                "{} answered more than {} bytes",
+                self.url, self.max_bytes
+            ));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
             if body.len() + chunk.len() > self.max_bytes {
-                return Err(format!("{} answered more than {} bytes", self.url, self.max_bytes));
+                return Err(format!(
+                    "{} answered more than {} bytes",
+                    self.url, self.max_bytes
+                ));
             }
             body.extend_from_slice(&chunk);
         }

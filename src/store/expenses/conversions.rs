@@ -61,7 +61,10 @@ impl Store {
         self.db.collection(CONVERSIONS)
     }
 
-    pub async fn conversion_by_id(&self, id: ObjectId) -> Result<Option<ConversionDoc>, StoreError> {
+    pub async fn conversion_by_id(
+        &self,
+        id: ObjectId,
+    ) -> Result<Option<ConversionDoc>, StoreError> {
         Ok(self.conversions().find_one(doc! { "_id": id }).await?)
     }
 
