@@ -29,7 +29,7 @@ LAYERS = {
     "state": 5,
     "app": 6,
     "http": 7,
-    "admin": 8, "startup": 8, "telemetry": 8, "cors": 8, "upgrade_command": 8, "tasks": 8,
+    "admin": 8, "startup": 8, "telemetry": 8, "cors": 8, "upgrade_command": 8, "rates_command": 8, "tasks": 8,
 }
 
 PATH = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")

@@ -13,6 +13,7 @@ pub mod images;
 pub mod metrics;
 pub mod random;
 pub mod ratelimit;
+pub mod rates_command;
 pub mod startup;
 pub mod state;
 pub mod store;

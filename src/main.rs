@@ -1,7 +1,8 @@
 //! `splitlyr` runs the API server; `splitlyr healthcheck` asks a running
 //! server's `/v1/healthz` and exits 0 when it is healthy (for container and VM
 //! health checks without curl); `splitlyr upgrade [--dry-run]` prepares the
-//! database (taking over the old server's documents) and exits.
+//! database (taking over the old server's documents) and exits; `splitlyr
+//! rates import FILE` loads an ECB euro reference rate CSV and exits.
 
 use std::process::ExitCode;
 
@@ -31,8 +32,12 @@ async fn main() -> ExitCode {
             let dry_run = args.len() == 2;
             return splitlyr::upgrade_command::run(&settings, dry_run).await;
         }
+        ["rates", "import", file] => {
+            start_logging(&settings);
+            return splitlyr::rates_command::import(&settings, file).await;
+        }
         _ => {
-            eprintln!("usage: splitlyr [healthcheck | upgrade [--dry-run]]");
+            eprintln!("usage: splitlyr [healthcheck | upgrade [--dry-run] | rates import FILE]");
             return ExitCode::from(2);
         }
     }

@@ -355,6 +355,17 @@ async fn create_recurring(state: web::Data<AppState>) {
     }
 }
 
+/// Refreshes the exchange rates from the configured source once the
+/// database is ready, then every `interval` (`app::rates::source`).
+async fn refresh_rates(
+    state: web::Data<AppState>,
+    source: crate::app::rates::source::Source,
+    interval: Duration,
+) {
+    while !state.readiness.wait_ready(Duration::from_secs(60)).await {}
+    crate::app::rates::source::refresh_daily(source, state.store.clone(), interval).await
+}
+
 /// Drops rate-limiter state of clients not seen recently, so memory stays bounded.
 async fn prune_limiters(limiters: Vec<Limiter>, state: web::Data<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -440,6 +451,13 @@ async fn run(
     );
     tasks.spawn("purge the trash", purge_trash(state.clone()));
     tasks.spawn("create recurring expenses", create_recurring(state.clone()));
+    if let Some(source) = crate::app::rates::source::Source::new(&settings.rates)? {
+        let interval = settings.rates.refresh_interval();
+        tasks.spawn(
+            "refresh the exchange rates",
+            refresh_rates(state.clone(), source, interval),
+        );
+    }
     let public_metrics = settings.server.public_metrics;
     let body_limit = settings.server.body_limit_bytes;
     let origins = settings.cors.allowed_origins.clone();

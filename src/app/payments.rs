@@ -18,7 +18,9 @@ use super::expenses::input::{
     cannot_share, check_open_currencies, check_participants, parse_date, parse_group,
 };
 use super::expenses::view::{render, ExpenseView};
-use super::expenses::{change_expense, delete_as_read, find, rendered, Versioned};
+use super::expenses::{
+    change_expense, delete_as_read, find, part_of_conversion, rendered, Versioned,
+};
 use super::groups::member_group;
 use super::Page;
 use crate::app::schema::Id;
@@ -56,6 +58,10 @@ pub struct PaymentBody {
     pub note: Option<String>,
     /// The version an edit is based on (as `If-Match`).
     pub version: Option<i64>,
+    /// Refused: a payment is in one currency. A balance moves to another
+    /// currency with `POST /v1/conversions`.
+    #[schema(value_type = Option<Object>)]
+    pub exchange: Option<serde_json::Value>,
 }
 
 /// A payment's fields, parsed and checked.
@@ -80,6 +86,14 @@ impl NewPayment {
         was: Option<&ExpenseDoc>,
     ) -> Result<NewPayment, ApiError> {
         let mut c = Checks::default();
+        if body.exchange.is_some() {
+            c.check(
+                "exchange",
+                Err::<(), _>(
+                    "A payment is in one currency: move a balance to another with POST /v1/conversions",
+                ),
+            );
+        }
         let parties = match (was, body.to.as_deref(), body.from.as_deref()) {
             (Some(stored), None, None) => Some((stored.paid_by, stored.payee())),
             (Some(_), _, _) => c.check(
@@ -310,7 +324,10 @@ pub async fn update(
     body: PaymentBody,
 ) -> Result<Versioned<ExpenseView>, ApiError> {
     let store = &app.store;
-    let allowed = |doc: &ExpenseDoc| check_payment(doc, user, true);
+    let allowed = |doc: &ExpenseDoc| {
+        check_payment(doc, user, true)?;
+        alone(doc)
+    };
     let edited = change_expense(app, user.id, id, expected, allowed, async |stored| {
         let payment = NewPayment::parse(body.clone(), user.id, Currency::USD, Some(stored))?;
         let edited = payment.into_document(user.id, Some(stored));
@@ -331,6 +348,17 @@ pub async fn delete(
     id: ObjectId,
     expected: Option<i64>,
 ) -> Result<(), ApiError> {
-    let allowed = |doc: &ExpenseDoc| check_payment(doc, user, false);
+    let allowed = |doc: &ExpenseDoc| {
+        check_payment(doc, user, false)?;
+        alone(doc)
+    };
     delete_as_read(app, user, id, expected, allowed).await
+}
+
+/// A payment of a conversion changes only with it.
+fn alone(doc: &ExpenseDoc) -> Result<(), ApiError> {
+    match doc.conversion {
+        Some(conversion) => Err(part_of_conversion(conversion)),
+        None => Ok(()),
+    }
 }

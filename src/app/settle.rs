@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use utoipa::ToSchema;
 
+use crate::app::estimates::Estimator;
 use crate::app::groups::member_group;
 use crate::app::views::{Directory, GroupRef, UserRef};
 use crate::auth::AuthUser;
@@ -71,6 +72,24 @@ pub struct GroupPlanView {
     /// The fewest transfers (else every pairwise debt as it stands).
     simplified: bool,
     group: GroupRef,
+    /// Only with `?convertTo=`: the fewest transfers settling every open
+    /// balance in that one currency, at the latest known rates (an
+    /// estimate: recording them needs a conversion first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    converted: Option<ConvertedPlan>,
+}
+
+/// A group's plan in one currency, for show.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConvertedPlan {
+    currency: String,
+    transfers: Vec<TransferView>,
+    optimal: bool,
+    #[schema(format = Date)]
+    rate_date: String,
+    /// Always true.
+    estimate: bool,
 }
 
 /// My settle-up plan, with what I pay and receive per currency.
@@ -90,16 +109,32 @@ struct Totals {
     net: MajorUnits,
 }
 
+/// How a group's plan is asked for.
+pub struct GroupQuery {
+    /// Only this currency (else every one).
+    pub only: Option<Currency>,
+    /// The fewest transfers, else every pairwise debt.
+    pub simplify: bool,
+    /// Also every balance converted into this currency (an estimate).
+    pub convert_to: Option<Currency>,
+}
+
 /// The group's settle-up plan for a member, in `only` or every currency:
-/// the fewest transfers when `simplify`, else every pairwise debt.
+/// the fewest transfers when `simplify`, else every pairwise debt; with
+/// `convert_to`, also the plan of every balance converted into it.
 pub async fn group(
     app: &AppState,
     user: AuthUser,
     group_id: ObjectId,
-    only: Option<Currency>,
-    simplify: bool,
+    query: GroupQuery,
 ) -> Result<GroupPlanView, ApiError> {
+    let GroupQuery {
+        only,
+        simplify,
+        convert_to,
+    } = query;
     let store = &app.store;
+    let estimator = Estimator::load(store, convert_to).await?;
     let group = member_group(store, group_id, user).await?;
     let wanted = |currency: Currency| only.is_none_or(|o| o == currency).then_some(currency);
     let mut balances: BTreeMap<Currency, Vec<(ObjectId, i64)>> = BTreeMap::new();
@@ -111,6 +146,10 @@ pub async fn group(
                 .push((row.user, row.net));
         }
     }
+    let converted = match &estimator {
+        Some(e) => Some(converted_plan(app, user.id, e, &balances).await?),
+        None => None,
+    };
     let mut plans = Plans::new();
     if simplify {
         for (currency, nets) in balances {
@@ -148,6 +187,33 @@ pub async fn group(
             id: group.id.to_hex(),
             name: group.name,
         },
+        converted,
+    })
+}
+
+/// The fewest transfers settling `balances` once converted by `e`.
+async fn converted_plan(
+    app: &AppState,
+    viewer: ObjectId,
+    e: &Estimator,
+    balances: &BTreeMap<Currency, Vec<(ObjectId, i64)>>,
+) -> Result<ConvertedPlan, ApiError> {
+    let nets: Vec<(ObjectId, i64)> = e
+        .nets(balances)?
+        .into_iter()
+        .filter(|(_, n)| *n != 0)
+        .collect();
+    let plan = solve(nets).await?;
+    let mut plans = Plans::new();
+    let open = plan.transfers.len();
+    plans.insert(e.currency(), (open, plan));
+    let rendered = render(app, viewer, plans).await?;
+    Ok(ConvertedPlan {
+        currency: e.currency().code().to_owned(),
+        transfers: rendered.transfers,
+        optimal: rendered.optimal,
+        rate_date: e.rate_date(),
+        estimate: true,
     })
 }
 

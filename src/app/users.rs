@@ -5,6 +5,7 @@ use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::app::estimates::{Converted, Estimator};
 use crate::app::schema::Id;
 use crate::app::sessions::SessionsEnded;
 use crate::app::views::{balance_fields, ids, iso, iso_opt, nets, BalanceFields};
@@ -234,6 +235,10 @@ pub struct BalanceView {
     #[serde(flatten)]
     balance: BalanceFields,
     friend: FriendSummary,
+    /// Only with `?convertTo=`: every open currency converted at the latest
+    /// known rates and added up, as an estimate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    converted: Option<Converted>,
 }
 
 /// A friend in [`BalanceView`].
@@ -248,9 +253,15 @@ pub struct FriendSummary {
 }
 
 /// My balance with each friend I have one with, in my default currency and
-/// per currency, with the friend's name and photo.
-pub async fn balances(app: &AppState, user: AuthUser) -> Result<Vec<BalanceView>, ApiError> {
+/// per currency, with the friend's name and photo; with `convert_to`, also
+/// converted into it (an estimate).
+pub async fn balances(
+    app: &AppState,
+    user: AuthUser,
+    convert_to: Option<Currency>,
+) -> Result<Vec<BalanceView>, ApiError> {
     let store = &app.store;
+    let estimator = Estimator::load(store, convert_to).await?;
     let doc = me(store, user).await?;
     let rows = store.ledger_for(user.id, None).await?;
     let nets = nets(&rows);
@@ -262,19 +273,24 @@ pub async fn balances(app: &AppState, user: AuthUser) -> Result<Vec<BalanceView>
         .filter(|f| nets.get(f).is_some_and(|n| !n.by_currency.is_empty()))
         .collect();
     let people = store.user_summaries(&friends).await?;
-    Ok(people
-        .iter()
-        .filter_map(|p| {
-            Some(BalanceView {
-                balance: balance_fields(nets.get(&p.id)?, currency),
-                friend: FriendSummary {
-                    id: p.id.to_hex(),
-                    name: p.name.clone(),
-                    profile_image: p.profile_image.as_deref().map(|s| app.links.picture(s)),
-                },
-            })
-        })
-        .collect())
+    let mut views = Vec::with_capacity(people.len());
+    for p in &people {
+        let Some(net) = nets.get(&p.id) else { continue };
+        let converted = match &estimator {
+            Some(e) => Some(e.view(e.total(net)?)),
+            None => None,
+        };
+        views.push(BalanceView {
+            balance: balance_fields(net, currency),
+            friend: FriendSummary {
+                id: p.id.to_hex(),
+                name: p.name.clone(),
+                profile_image: p.profile_image.as_deref().map(|s| app.links.picture(s)),
+            },
+            converted,
+        });
+    }
+    Ok(views)
 }
 
 /// Deactivates my account and ends all its sessions.

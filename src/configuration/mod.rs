@@ -13,6 +13,7 @@ mod auth;
 mod database;
 mod images;
 mod limits;
+mod rates;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ pub use auth::{parse_expires_in, AuthSettings, JwtSettings, SessionSettings};
 pub use database::{database_name, DatabaseSettings, WriteConcern};
 pub use images::ImageSettings;
 pub use limits::{ProxyRange, RateLimitSettings};
+pub use rates::RatesSettings;
 pub use server::{CorsSettings, LogFormat, LogSettings, ServerSettings};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +70,7 @@ pub struct Settings {
     pub images: ImageSettings,
     pub sessions: SessionSettings,
     pub log: LogSettings,
+    pub rates: RatesSettings,
     pub environment: Environment,
 }
 
@@ -84,6 +87,8 @@ struct Layers {
     images: ImageSettings,
     sessions: SessionSettings,
     log: LogSettings,
+    #[serde(default)]
+    rates: RatesSettings,
 }
 
 impl Layers {
@@ -107,6 +112,7 @@ impl Layers {
             images: self.images,
             sessions: self.sessions,
             log: self.log,
+            rates: self.rates,
             environment,
         };
         settings.validate()?;
@@ -227,6 +233,7 @@ impl Settings {
         self.rate_limit.validate()?;
         self.server.validate()?;
         self.sessions.validate()?;
+        self.rates.validate()?;
         self.images.validate()
     }
 

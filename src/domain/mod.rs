@@ -4,6 +4,8 @@
 pub mod balance;
 pub mod category;
 pub mod email;
+pub mod exchange;
+pub mod exchange_sources;
 pub mod friendship;
 pub mod group;
 pub mod inputs;

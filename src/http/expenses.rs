@@ -232,7 +232,7 @@ pub async fn group_expenses(
 /// Every member's balance in a group (what others owe them minus what they
 /// owe, over unsettled splits); the balances sum to zero.
 #[utoipa::path(get, path = "/v1/expenses/group/{group_id}/balance", tag = "expenses",
-    params(("group_id" = Id, Path, description = "The group")),
+    params(("group_id" = Id, Path, description = "The group"), super::users::ConvertQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The balances", body = Envelope<GroupBalanceView>),
@@ -241,8 +241,11 @@ pub async fn group_expenses(
 pub async fn group_balance(
     user: AuthUser,
     path: web::Path<String>,
+    query: web::Query<super::users::ConvertQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let data = expenses::group::group_balance(&state, user, parse_id(&path, "group")?).await?;
+    let convert_to = crate::app::estimates::parse_convert_to(query.convert_to.as_deref())?;
+    let group = parse_id(&path, "group")?;
+    let data = expenses::group::group_balance(&state, user, group, convert_to).await?;
     Ok(ok("Group balance retrieved successfully", data))
 }

@@ -23,7 +23,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{exports, imports, invites, payments, recurring};
+use super::{conversions, exports, imports, invites, payments, rates, recurring};
 use super::{sessions, settle, sync, users};
 use crate::error::ApiError;
 
@@ -106,6 +106,11 @@ use crate::error::ApiError;
         recurring::delete,
         imports::splitwise,
         imports::job,
+        rates::show,
+        conversions::create,
+        conversions::get,
+        conversions::delete,
+        conversions::restore,
         comments::expense_comments,
         comments::comment_on_expense,
         comments::delete_expense_comment,
@@ -130,6 +135,7 @@ use crate::error::ApiError;
         (name = "expenses", description = "Expenses: amounts, who paid, who owes"),
         (name = "payments", description = "Money that changed hands between two people"),
         (name = "recurring", description = "Recurring expenses: a schedule whose occurrences become expenses"),
+        (name = "currency", description = "Exchange rates, and moving balances from one currency to another"),
         (name = "pictures", description = "Profile photos and receipts"),
         (name = "comments", description = "What people wrote on an expense or a payment"),
         (name = "sync", description = "Offline sync: a snapshot, then every change since a cursor"),

@@ -18,7 +18,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{guard, web, FromRequest, Handler, Responder};
 
 use super::{activity, auth, blocks, comments, contact, expenses, friends, groups, health, images};
-use super::{exports, idempotency, imports, invites, openapi, payments, recurring};
+use super::{conversions, exports, idempotency, imports, invites, openapi, payments};
+use super::{rates, recurring};
 use super::{sessions, settle, sync, users};
 use crate::ratelimit::Limiter;
 
@@ -165,6 +166,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         GET "/expenses/{id}/comments" => comments::expense_comments;
         POST "/expenses/{id}/comments" => comments::comment_on_expense;
         DELETE "/expenses/{id}/comments/{comment_id}" => comments::delete_expense_comment;
+
+        GET "/rates" => rates::show;
+        POST "/conversions" => conversions::create;
+        GET "/conversions/{id}" => conversions::get;
+        DELETE "/conversions/{id}" => conversions::delete;
+        POST "/conversions/{id}/restore" => conversions::restore;
 
         POST "/payments" => payments::create;
         GET "/payments" => payments::list;

@@ -11,8 +11,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{ok, parse_id, Envelope, Failure};
+use crate::app::estimates::parse_convert_to;
 use crate::app::schema::Id;
-use crate::app::settle::{self, GroupPlanView, MyPlanView};
+use crate::app::settle::{self, GroupPlanView, GroupQuery, MyPlanView};
 use crate::auth::AuthUser;
 use crate::domain::money::Currency;
 use crate::error::ApiError;
@@ -26,6 +27,10 @@ pub struct SettleQuery {
     /// The fewest transfers (default true); false lists every pairwise
     /// debt as it stands (groups only).
     simplify: Option<bool>,
+    /// Also settle every open balance in this one currency (ISO 4217), at
+    /// the latest known rates: `converted`, an estimate (groups only).
+    #[serde(rename = "convertTo")]
+    convert_to: Option<String>,
 }
 
 impl SettleQuery {
@@ -60,10 +65,13 @@ pub async fn group(
     query: web::Query<SettleQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let only = query.currency()?;
-    let simplify = query.simplify.unwrap_or(true);
+    let request = GroupQuery {
+        only: query.currency()?,
+        simplify: query.simplify.unwrap_or(true),
+        convert_to: parse_convert_to(query.convert_to.as_deref())?,
+    };
     let id = parse_id(&path, "group")?;
-    let data = settle::group(&state, user, id, only, simplify).await?;
+    let data = settle::group(&state, user, id, request).await?;
     Ok(ok("Settle-up plan computed", data))
 }
 

@@ -274,15 +274,28 @@ pub async fn search(
     Ok(ok_page("Users retrieved successfully", data, &page, total))
 }
 
+/// `?convertTo=` of the balance views.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConvertQuery {
+    /// Also show each balance in this currency (ISO 4217) at the latest
+    /// known rates: `converted`, an estimate.
+    #[serde(rename = "convertTo")]
+    pub convert_to: Option<String>,
+}
+
 /// My balance with each friend I have an open one with.
 #[utoipa::path(get, path = "/v1/users/balances", tag = "users",
+    params(ConvertQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "The balances", body = Envelope<Vec<BalanceView>>)))]
 pub async fn balances(
     user: AuthUser,
+    query: web::Query<ConvertQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let data = app::users::balances(&state, user).await?;
+    let convert_to = app::estimates::parse_convert_to(query.convert_to.as_deref())?;
+    let data = app::users::balances(&state, user, convert_to).await?;
     Ok(ok("Balances retrieved successfully", data))
 }
 

@@ -23,6 +23,7 @@ pub mod paymentlog;
 pub mod pending;
 pub mod people;
 mod projection;
+pub mod rates;
 pub mod readiness;
 pub mod recurring;
 pub mod sessions;
@@ -40,7 +41,9 @@ use secrecy::ExposeSecret;
 pub use comments::CommentDoc;
 pub use contacts::ContactDoc;
 pub use error::{is_duplicate_key, BoxError, StoreError};
-pub use expenses::{ExpenseDoc, ExpenseFilter, Kind, PayerDoc, RecurringRef, SplitDoc};
+pub use expenses::{
+    ExchangeDoc, ExpenseDoc, ExpenseFilter, Kind, PayerDoc, RateSource, RecurringRef, SplitDoc,
+};
 pub use friendships::{Candidate, Request};
 pub use groups::{GroupDoc, MemberDoc};
 pub use images::{ImageDoc, PhotoChange, ReceiptRef, Replacing};

@@ -9,6 +9,7 @@ mod auth;
 mod bodies;
 mod comments;
 mod concurrency;
+mod currency;
 mod docs;
 mod expenses;
 mod exports;

@@ -1,11 +1,14 @@
 //! The group views of `/v1/expenses`: a group's expenses and its members'
 //! balances (per currency; the single number never adds currencies).
 
+use std::collections::BTreeMap;
+
 use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::view::{render, ExpenseView};
+use crate::app::estimates::Estimator;
 use crate::app::groups::{member_group, members, people_of, MemberView};
 use crate::app::schema::Id;
 use crate::app::views::number_currency;
@@ -71,6 +74,24 @@ pub struct GroupBalanceView {
     #[schema(value_type = HashMap<String, HashMap<String, MajorUnits>>)]
     balances_by_currency: serde_json::Map<String, serde_json::Value>,
     total_expenses: u64,
+    /// Only with `?convertTo=`: every member's balance in that currency at
+    /// the latest known rates (an estimate; they still sum to zero).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    converted: Option<ConvertedBalances>,
+}
+
+/// A group's balances converted for show.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConvertedBalances {
+    currency: String,
+    /// Member id → balance in `currency`.
+    #[schema(value_type = HashMap<String, MajorUnits>)]
+    balances: serde_json::Map<String, serde_json::Value>,
+    #[schema(format = Date)]
+    rate_date: String,
+    /// Always true.
+    estimate: bool,
 }
 
 /// The group of a balance view, its members populated.
@@ -83,15 +104,44 @@ struct GroupMembers {
     members: Vec<MemberView>,
 }
 
-/// Every member's balance in a group, per currency, for its members.
+/// Every member's balance in a group, per currency, for its members; with
+/// `convert_to`, also converted into it (an estimate).
 pub async fn group_balance(
     app: &AppState,
     user: AuthUser,
     group_id: ObjectId,
+    convert_to: Option<Currency>,
 ) -> Result<GroupBalanceView, ApiError> {
     let store = &app.store;
+    let estimator = Estimator::load(store, convert_to).await?;
     let group = member_group(store, group_id, user).await?;
     let rows = store.group_ledger(group.id).await?;
+    let converted = match &estimator {
+        Some(e) => {
+            let mut by_currency: BTreeMap<Currency, Vec<(ObjectId, i64)>> = BTreeMap::new();
+            for r in &rows {
+                by_currency
+                    .entry(r.currency)
+                    .or_default()
+                    .push((r.user, r.net));
+            }
+            let mut balances: serde_json::Map<String, serde_json::Value> = group
+                .members
+                .iter()
+                .map(|m| (m.user.to_hex(), serde_json::json!(0)))
+                .collect();
+            for (member, minor) in e.nets(&by_currency)? {
+                balances.insert(member.to_hex(), json_of(e.money(minor)));
+            }
+            Some(ConvertedBalances {
+                currency: e.currency().code().to_owned(),
+                balances,
+                rate_date: e.rate_date(),
+                estimate: true,
+            })
+        }
+        None => None,
+    };
     // The members, the caller's default currency among them.
     let people = people_of(app, user.id, std::slice::from_ref(&group)).await?;
     let nets = collect_nets(rows.iter().map(|r| (r.user, r.currency, r.net)));
@@ -141,5 +191,6 @@ pub async fn group_balance(
         other_currencies,
         balances_by_currency: by_currency,
         total_expenses,
+        converted,
     })
 }

@@ -7,6 +7,7 @@ use mongodb::bson::{oid::ObjectId, DateTime};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::exchange::{ExchangeInput, Paid};
 use super::people::{Allocation, EntryInput, PaidBy, Payers};
 use crate::app::schema::Id;
 use crate::app::users::me;
@@ -52,6 +53,13 @@ pub struct ExpenseBody {
     pub notes: Option<String>,
     /// The version the edit is based on (as `If-Match`); update only.
     pub version: Option<i64>,
+    /// Book the expense in another currency: `{currency, rate}`,
+    /// `{currency, amount}` (the converted total) or `{currency}` (the rate
+    /// table's rate for its date). On an edit, absent keeps the stored one
+    /// (converting a new amount) and `null` removes it.
+    #[serde(default, deserialize_with = "super::exchange::present")]
+    #[schema(value_type = Option<ExchangeInput>)]
+    pub exchange: Option<Option<ExchangeInput>>,
 }
 
 /// An expense as a request states it, parsed and divided exactly: what
@@ -79,6 +87,15 @@ impl NewExpense {
 
     pub fn payer_users(&self) -> impl Iterator<Item = ObjectId> + '_ {
         self.payers.iter().map(|p| p.user)
+    }
+
+    /// What was paid, as the exchange reads it.
+    pub fn paid(&self) -> Paid {
+        Paid {
+            total: self.total,
+            currency: self.currency,
+            date: self.date,
+        }
     }
 
     /// The person `paidBy` shows: the one who paid most.

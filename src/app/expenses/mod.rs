@@ -4,6 +4,7 @@
 //! read and written only if it is still that version (`change_expense`).
 
 pub mod access;
+pub mod exchange;
 pub mod group;
 pub mod input;
 mod people;
@@ -54,7 +55,9 @@ pub async fn prepare(
     group: Option<ObjectId>,
     body: ExpenseBody,
 ) -> Result<ExpenseDoc, ApiError> {
+    let exchange = body.exchange.clone();
     let new = NewExpense::parse(body, Fallback::new_expense(user.id))?;
+    let exchange = exchange::resolve(store, exchange, &new.paid(), None).await?;
     let payers: Vec<ObjectId> = new.payer_users().collect();
     let split_users: Vec<ObjectId> = new.split_users().collect();
     check_takes_part(user, group, payers.iter().chain(&split_users).copied())?;
@@ -65,6 +68,7 @@ pub async fn prepare(
         ..ExpenseDoc::blank(Kind::Expense, ObjectId::new(), user.id, now)
     };
     apply(&mut expense, new, &[]);
+    expense.exchange = exchange;
     futures_util::try_join!(
         check_participants(store, user, group, &payers, &split_users),
         check_open_currencies(store, &expense)
@@ -221,7 +225,9 @@ async fn edit(
     body: ExpenseBody,
 ) -> Result<ExpenseDoc, ApiError> {
     // The group of an expense does not change.
+    let exchange = body.exchange.clone();
     let new = NewExpense::parse(body, Fallback::stored(stored))?;
+    let exchange = exchange::resolve(store, exchange, &new.paid(), Some(stored)).await?;
     // An edit that changes who takes part cannot leave the expense between
     // other people either. (One that keeps the people, e.g. a new
     // description, stays possible on an expense recorded before this rule.)
@@ -260,11 +266,12 @@ async fn edit(
 
     let mut expense = stored.clone();
     apply(&mut expense, new, previous);
+    expense.exchange = exchange;
     let grew = expense
         .participants
         .iter()
         .any(|p| !stored.participants.contains(p));
-    if expense.currency != stored.currency || grew {
+    if expense.booked_currency() != stored.booked_currency() || grew {
         check_open_currencies(store, &expense).await?;
     }
     expense.updated_at = DateTime::now();
@@ -346,6 +353,9 @@ pub async fn restore(
     if trashed.doc.kind != kind || access::of(&trashed.doc, user.id) == Access::None {
         return Err(not_found());
     }
+    if let Some(conversion) = trashed.doc.conversion {
+        return Err(part_of_conversion(conversion));
+    }
     let age = DateTime::now().timestamp_millis() - trashed.deleted_at.timestamp_millis();
     if age > i64::try_from(RESTORE_WINDOW.as_millis()).unwrap_or(i64::MAX) {
         return Err(ApiError::coded(
@@ -359,6 +369,14 @@ pub async fn restore(
         .await?
         .ok_or_else(not_found)?;
     rendered(app, user, &restored).await
+}
+
+/// 400 for one payment of a conversion, which changes only with it.
+pub fn part_of_conversion(conversion: ObjectId) -> ApiError {
+    ApiError::bad_request(format!(
+        "This payment is part of a currency conversion: delete or restore it with /v1/conversions/{}",
+        conversion.to_hex()
+    ))
 }
 
 /// Deletes an expense or payment `allowed` passes, only as read, so the

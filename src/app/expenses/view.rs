@@ -7,6 +7,7 @@ use mongodb::bson::oid::ObjectId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::exchange::ExchangeView;
 use crate::app::schema::Id;
 use crate::app::views::{iso, iso_opt, CreatorRef, Directory, GroupRef, UserRef};
 use crate::domain::modes::{weight_json, SplitMode};
@@ -126,6 +127,15 @@ pub struct ExpenseView {
     created_at: String,
     #[schema(format = DateTime)]
     updated_at: String,
+    /// Only when booked in another currency: balances and settle-up hold
+    /// `exchange.amount` of `exchange.currency`, divided like `amount`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exchange: Option<ExchangeView>,
+    /// Only for a payment that is half of a currency conversion: the
+    /// conversion's id (it is deleted and restored with it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Id>)]
+    conversion: Option<String>,
     /// Sent back in `If-Match` to edit only this version.
     version: i64,
     /// Only on an expense a recurring series created: the series and which
@@ -219,6 +229,8 @@ fn expense_view(
         }),
         created_at: iso(e.created_at),
         updated_at: iso(e.updated_at),
+        exchange: e.exchange.as_ref().map(ExchangeView::of),
+        conversion: e.conversion.map(|c| c.to_hex()),
         version: e.version,
         recurring: e.recurring.map(|r| RecurringView {
             series_id: r.series_id.to_hex(),

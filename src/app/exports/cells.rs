@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use mongodb::bson::oid::ObjectId;
 
 use crate::domain::category::StoredCategory;
+use crate::domain::money::Currency;
 use crate::domain::postings::{nets, postings};
 use crate::domain::splitwise::{neutralize, splitwise_category, PAYMENT};
 use crate::error::ApiError;
@@ -57,6 +58,26 @@ pub(super) fn positions(e: &ExpenseDoc) -> BTreeMap<ObjectId, i64> {
         .into_iter()
         .map(|(user, net)| (user, i64::try_from(net).unwrap_or(0)))
         .collect()
+}
+
+/// The currency and amount the balances hold a document in: the exchange's
+/// for an expense booked in another currency, else its own. Rows write
+/// these, so their nets and the totals match the balances.
+pub(super) fn booked(e: &ExpenseDoc) -> (Currency, i64) {
+    match &e.exchange {
+        Some(x) => (x.currency, x.amount),
+        None => (e.currency, e.amount),
+    }
+}
+
+/// `user`'s share of the document as booked (converted with the rest).
+pub(super) fn booked_share(e: &ExpenseDoc, user: ObjectId) -> i64 {
+    bill_of(e)
+        .shares
+        .iter()
+        .filter(|s| s.user == user)
+        .map(|s| s.amount)
+        .sum()
 }
 
 /// Splitwise's name of the category (as the group export writes it),

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use mongodb::bson::oid::ObjectId;
 
-use super::cells::{category_text, positions, today, Csv};
+use super::cells::{booked, category_text, positions, today, Csv};
 use super::stream::Rows;
 use crate::app::views::day;
 use crate::domain::money::format_signed;
@@ -113,9 +113,10 @@ impl Rows for GroupCsv {
     fn row(&mut self, doc: &Exported, out: &mut Vec<u8>) -> Result<(), ApiError> {
         let e = &doc.expense;
         let cells = self.nets(e)?;
+        let (currency, amount) = booked(e);
         let totals = self
             .totals
-            .entry(e.currency)
+            .entry(currency)
             .or_insert_with(|| vec![0; cells.len()]);
         for (total, net) in totals.iter_mut().zip(&cells) {
             *total += i128::from(*net);
@@ -124,10 +125,10 @@ impl Rows for GroupCsv {
             day(e.date),
             neutralize(&e.description).into_owned(),
             category_text(e),
-            format_signed(e.amount, e.currency),
-            e.currency.code().to_owned(),
+            format_signed(amount, currency),
+            currency.code().to_owned(),
         ];
-        let nets = cells.iter().map(|net| format_signed(*net, e.currency));
+        let nets = cells.iter().map(|net| format_signed(*net, currency));
         self.csv.record(fixed.into_iter().chain(nets), out)
     }
 

@@ -170,7 +170,18 @@ impl Rows for JsonLines {
     }
 
     fn row(&mut self, doc: &Exported, out: &mut Vec<u8>) -> Result<(), ApiError> {
-        let exchange = doc.exchange.clone().map(|b| b.into_relaxed_extjson());
+        // An expense booked in another currency: in this file's money
+        // format; anything else stored under `exchange`, as stored.
+        let exchange = match &doc.expense.exchange {
+            Some(x) => Some(serde_json::json!({
+                "currency": x.currency.code(),
+                "rate": x.rate,
+                "amount": format_signed(x.amount, x.currency),
+                "source": x.source.code(),
+                "date": x.date,
+            })),
+            None => doc.exchange.clone().map(|b| b.into_relaxed_extjson()),
+        };
         serde_json::to_writer(&mut *out, &self.line(&doc.expense, exchange))
             .map_err(ApiError::internal)?;
         out.push(b'\n');

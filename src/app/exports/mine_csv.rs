@@ -4,7 +4,7 @@
 
 use mongodb::bson::oid::ObjectId;
 
-use super::cells::{category_text, positions, Csv, Names};
+use super::cells::{booked, booked_share, category_text, positions, Csv, Names};
 use super::stream::Rows;
 use crate::app::views::day;
 use crate::domain::money::format_signed;
@@ -64,24 +64,20 @@ impl Rows for MineCsv {
 
     fn row(&mut self, doc: &Exported, out: &mut Vec<u8>) -> Result<(), ApiError> {
         let e = &doc.expense;
-        let share: i64 = e
-            .split_with
-            .iter()
-            .filter(|s| s.user == self.me)
-            .map(|s| s.amount)
-            .sum();
+        let (currency, amount) = booked(e);
+        let share = booked_share(e, self.me);
         let net = positions(e).get(&self.me).copied().unwrap_or(0);
         let group = e.group.map_or("", |g| self.names.group(g));
         let record = [
             day(e.date),
             neutralize(&e.description).into_owned(),
             category_text(e),
-            e.currency.code().to_owned(),
-            format_signed(e.amount, e.currency),
+            currency.code().to_owned(),
+            format_signed(amount, currency),
             neutralize(group).into_owned(),
             neutralize(&self.payers(e)).into_owned(),
-            format_signed(share, e.currency),
-            format_signed(net, e.currency),
+            format_signed(share, currency),
+            format_signed(net, currency),
             e.is_settled.to_string(),
         ];
         self.csv.record(record, out)

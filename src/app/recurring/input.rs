@@ -63,7 +63,7 @@ pub struct SeriesPatch {
 }
 
 /// The fields of an expense body a template keeps (not `date`, `version`).
-const TEMPLATE_FIELDS: [&str; 11] = [
+const TEMPLATE_FIELDS: [&str; 12] = [
     "description",
     "amount",
     "currency",
@@ -75,6 +75,9 @@ const TEMPLATE_FIELDS: [&str; 11] = [
     "category",
     "groupId",
     "notes",
+    // Booked in another currency: a table rate is the one of each
+    // occurrence's own date.
+    "exchange",
 ];
 
 /// A whole number field (`interval`, `endAfter`).

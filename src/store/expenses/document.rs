@@ -59,6 +59,58 @@ impl Kind {
     }
 }
 
+/// Where the rate of an expense's conversion came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateSource {
+    /// Stated with the expense.
+    Given,
+    /// Implied by the converted amount stated with the expense.
+    Amount,
+    /// The rate table's, for the expense's date.
+    Table,
+}
+
+impl RateSource {
+    pub fn code(self) -> &'static str {
+        match self {
+            RateSource::Given => "given",
+            RateSource::Amount => "amount",
+            RateSource::Table => "table",
+        }
+    }
+}
+
+/// An expense paid in one currency and booked in another: balances and
+/// settle-up hold `amount` of `currency`, divided between the payers and
+/// the shares in proportion to what they are in the expense's own currency
+/// (`domain::exchange::convert_bill`, applied by the ledger).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ExchangeDoc {
+    #[serde(with = "crate::domain::money::stored_currency")]
+    pub currency: Currency,
+    /// Units of `currency` per unit of the expense's currency, exact decimal
+    /// text (`domain::exchange::Rate`).
+    pub rate: String,
+    /// Minor units of `currency`: the expense's amount converted.
+    pub amount: i64,
+    pub source: RateSource,
+    /// The rate's day (`YYYY-MM-DD`): the table's for `table`, else the
+    /// expense's date.
+    pub date: String,
+}
+
+/// A stored `exchange` this release reads; any other shape (this release
+/// writes none, but the exports pass on whatever a document carries) reads
+/// as none, rather than making the whole expense unreadable.
+fn readable_exchange<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ExchangeDoc>, D::Error> {
+    let stored = Option::<mongodb::bson::Bson>::deserialize(d)?;
+    Ok(stored.and_then(|b| mongodb::bson::from_bson(b).ok()))
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpenseDoc {
@@ -100,6 +152,17 @@ pub struct ExpenseDoc {
     pub recurring: Option<RecurringRef>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+    /// Booked in another currency than it was paid in.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "readable_exchange"
+    )]
+    pub exchange: Option<ExchangeDoc>,
+    /// The conversion (`conversions`) this payment is one half of: it is
+    /// deleted and restored with it, not on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion: Option<ObjectId>,
     /// Counts the expense's changes from 1; every write checks the version
     /// it read in its filter, so concurrent writers never overwrite each other.
     #[serde(default)]
@@ -143,8 +206,15 @@ impl ExpenseDoc {
             recurring: None,
             created_at: now,
             updated_at: now,
+            exchange: None,
+            conversion: None,
             version: 1,
         }
+    }
+
+    /// The currency balances hold it in: the exchange's, else its own.
+    pub fn booked_currency(&self) -> Currency {
+        self.exchange.as_ref().map_or(self.currency, |x| x.currency)
     }
 
     /// Recomputes `participants` from creator, payers and split users.

@@ -12,12 +12,13 @@ use super::timeline::date_range;
 use super::{as_int, at_version, now, GroupDoc, Store};
 use crate::store::StoreError;
 
+pub mod conversions;
 mod document;
 pub mod trash;
 
 use document::settle_filter;
 
-pub use document::{ExpenseDoc, Kind, PayerDoc, RecurringRef, SplitDoc};
+pub use document::{ExchangeDoc, ExpenseDoc, Kind, PayerDoc, RateSource, RecurringRef, SplitDoc};
 
 /// Which expenses a listing covers.
 #[derive(Debug, Clone, Default)]

@@ -4,6 +4,7 @@
 use mongodb::bson::{doc, oid::ObjectId, Bson, Document};
 
 use super::{EntryDoc, FieldChange, ObjectRef};
+use crate::domain::money::format_signed;
 use crate::store::{ExpenseDoc, Kind, PayerDoc, SplitDoc};
 
 /// What happened to an expense or payment.
@@ -109,7 +110,18 @@ fn payers(p: &[PayerDoc]) -> Bson {
 /// Every field an edit changed, old → new, in a fixed order.
 fn changes(old: &ExpenseDoc, new: &ExpenseDoc) -> Vec<FieldChange> {
     let opt = |s: &Option<String>| s.clone().map(Bson::String);
-    let fields: [(&str, Option<Bson>, Option<Bson>); 10] = [
+    // "92.54 EUR at 0.9254": what an expense is booked as in another currency.
+    let exchange = |e: &ExpenseDoc| {
+        e.exchange.as_ref().map(|x| {
+            Bson::String(format!(
+                "{} {} at {}",
+                format_signed(x.amount, x.currency),
+                x.currency,
+                x.rate
+            ))
+        })
+    };
+    let fields: [(&str, Option<Bson>, Option<Bson>); 11] = [
         (
             "description",
             Some(old.description.clone().into()),
@@ -144,6 +156,7 @@ fn changes(old: &ExpenseDoc, new: &ExpenseDoc) -> Vec<FieldChange> {
             Some(splits(&old.split_with)),
             Some(splits(&new.split_with)),
         ),
+        ("exchange", exchange(old), exchange(new)),
     ];
     // With one payer before and after, the payer's amount is the total's:
     // `paidBy` and `amount` say it all.

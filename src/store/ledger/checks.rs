@@ -55,7 +55,7 @@ impl Store {
         while let Some(e) = cursor.try_next().await? {
             delta.add(&e, 1);
             // Every stored code reads (`Currency::stored`), in the table or not.
-            if let (Some(group), Ok(currency)) = (e.group, Currency::stored(&e.currency)) {
+            if let (Some(group), Ok(currency)) = (e.group, Currency::stored(e.booked_currency())) {
                 group_bills.push((currency, e.bill().map(|user| (group, user))));
             }
         }

@@ -9,6 +9,7 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::Deserialize;
 
 use crate::domain::balance::PairNet;
+use crate::domain::exchange::convert_bill;
 use crate::domain::months::Month;
 use crate::domain::postings::{postings, Bill, Share};
 use crate::store::ExpenseDoc;
@@ -29,6 +30,23 @@ pub(super) struct LedgerSource {
     #[serde(default)]
     participants: Vec<ObjectId>,
     date: DateTime,
+    /// Booked in another currency (`ExchangeDoc`): only what booking needs.
+    /// Read as `ExpenseDoc` reads it: another shape is none.
+    #[serde(default, deserialize_with = "exchange_source")]
+    exchange: Option<ExchangeSource>,
+}
+
+#[derive(Deserialize)]
+struct ExchangeSource {
+    currency: String,
+    amount: i64,
+}
+
+fn exchange_source<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<ExchangeSource>, D::Error> {
+    let stored = Option::<mongodb::bson::Bson>::deserialize(d)?;
+    Ok(stored.and_then(|b| mongodb::bson::from_bson(b).ok()))
 }
 
 #[derive(Deserialize)]
@@ -69,6 +87,10 @@ impl From<&ExpenseDoc> for LedgerSource {
                 .collect(),
             participants: e.participants.clone(),
             date: e.date,
+            exchange: e.exchange.as_ref().map(|x| ExchangeSource {
+                currency: x.currency.code().to_owned(),
+                amount: x.amount,
+            }),
         }
     }
 }
@@ -79,13 +101,39 @@ impl LedgerSource {
         doc! {
             "paidBy": 1, "payers.user": 1, "payers.amount": 1, "currency": 1, "group": 1, "participants": 1,
             "splitWith.user": 1, "splitWith.amount": 1, "splitWith.settled": 1, "date": 1,
+            "exchange.currency": 1, "exchange.amount": 1,
         }
     }
 
-    /// Who paid and who owes: the stored payers with the main payer
-    /// (`paidBy`, to whom settled shares were repaid) first; the whole
-    /// amount paid by `paidBy` when no payers are stored.
+    /// The currency the balances hold the document in: the exchange's when
+    /// it was converted, else its own.
+    pub(super) fn booked_currency(&self) -> &str {
+        self.exchange
+            .as_ref()
+            .map_or(self.currency.as_str(), |x| x.currency.as_str())
+    }
+
+    /// What the ledger books: [`LedgerSource::own_bill`], or for an expense
+    /// booked in another currency that bill converted (the exchange's amount
+    /// divided between payers and shares in proportion to the bill's, by the
+    /// largest remainder: `domain::exchange::convert_bill`). This is the one
+    /// place an expense's conversion becomes bookings, for live writes and
+    /// the rebuild alike.
     pub(super) fn bill(&self) -> Bill<ObjectId> {
+        let own = self.own_bill();
+        match &self.exchange {
+            // Only when amounts are negative, which parsing never lets
+            // through: book the bill unconverted rather than nothing.
+            Some(x) => convert_bill(&own, x.amount).unwrap_or(own),
+            None => own,
+        }
+    }
+
+    /// Who paid and who owes, in the document's own currency: the stored
+    /// payers with the main payer (`paidBy`, to whom settled shares were
+    /// repaid) first; the whole amount paid by `paidBy` when no payers are
+    /// stored.
+    fn own_bill(&self) -> Bill<ObjectId> {
         let owed: i64 = self.split_with.iter().map(|s| s.amount).sum();
         let mut payers: Vec<(ObjectId, i64)> =
             self.payers.iter().map(|p| (p.user, p.amount)).collect();
@@ -159,13 +207,14 @@ impl Delta {
                 .entry(month)
                 .or_default() += sign;
         }
+        let currency = e.booked_currency().to_owned();
         for p in postings(&e.bill()) {
             let amount = sign * p.amount;
             let PairNet { a, b, net } = PairNet::owed(p.debtor, p.creditor, amount);
-            let key = format!("{}:{}:{}", a.to_hex(), b.to_hex(), e.currency);
+            let key = format!("{}:{}:{}", a.to_hex(), b.to_hex(), currency);
             self.pairs
                 .entry(key)
-                .or_insert((a, b, e.currency.clone(), 0))
+                .or_insert((a, b, currency.clone(), 0))
                 .3 += net;
             let Some(group) = e.group else { continue };
             let key = format!(
@@ -173,17 +222,17 @@ impl Delta {
                 group.to_hex(),
                 a.to_hex(),
                 b.to_hex(),
-                e.currency
+                currency
             );
             self.group_pairs
                 .entry(key)
-                .or_insert((group, a, b, e.currency.clone(), 0))
+                .or_insert((group, a, b, currency.clone(), 0))
                 .4 += net;
             for (user, inc) in [(p.creditor, amount), (p.debtor, -amount)] {
-                let key = format!("{}:{}:{}", group.to_hex(), user.to_hex(), e.currency);
+                let key = format!("{}:{}:{}", group.to_hex(), user.to_hex(), currency);
                 self.members
                     .entry(key)
-                    .or_insert((group, user, e.currency.clone(), 0))
+                    .or_insert((group, user, currency.clone(), 0))
                     .3 += inc;
             }
         }

@@ -29,7 +29,7 @@ impl Store {
         let pairs: BTreeSet<(ObjectId, ObjectId)> =
             delta.pairs.values().map(|(a, b, _, _)| (*a, *b)).collect();
         let others = doc! { "$ne": 0 };
-        let other_currency = doc! { "$ne": expense.currency.code() };
+        let other_currency = doc! { "$ne": expense.booked_currency().code() };
         let by_pair = async {
             if pairs.is_empty() {
                 return Ok::<_, StoreError>(false);

@@ -247,6 +247,8 @@ pub(crate) fn expenses(shape: &Shape, p: &People, now_ms: i64) -> (Vec<ExpenseDo
             recurring: None,
             created_at: DateTime::from_millis(created),
             updated_at: settled_at.unwrap_or(DateTime::from_millis(created)),
+            exchange: None,
+            conversion: None,
             version: 1,
         };
         e.refresh_participants();

@@ -124,6 +124,8 @@ pub(super) fn convert_expense(old: &Document) -> Conversion {
         recurring: None,
         created_at,
         updated_at: date_or(old, "updatedAt", created_at),
+        exchange: None,
+        conversion: None,
         version: 1,
     };
     expense.refresh_participants();
