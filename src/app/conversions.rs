@@ -32,7 +32,7 @@ use crate::domain::exchange::{convert_nets, Rate};
 use crate::domain::money::{AmountInput, Currency, MajorUnits};
 use crate::error::{ApiError, Checks, FieldError};
 use crate::state::AppState;
-use crate::store::expenses::conversions::{ConversionDoc, MovedDoc};
+use crate::store::expenses::conversions::{ConversionDoc, MovedDoc, ReadBalance};
 use crate::store::{ExpenseDoc, Kind, PayerDoc, RateSource, SplitDoc, Store};
 
 /// A conversion to record.
@@ -286,7 +286,7 @@ pub async fn create(
         },
     };
     // Balances in `from` (> 0: owed to the person), the caller's among them.
-    let (friend, group, nets) = match new.target {
+    let (friend, group, nets, read) = match new.target {
         Target::Friend(friend) => {
             if store.any_block_between(user.id, &[friend]).await? {
                 return Err(cannot_share());
@@ -298,7 +298,17 @@ pub async fn create(
                 .filter(|r| r.currency == new.from)
                 .map(|r| r.net)
                 .sum::<i64>();
-            (Some(friend), None, vec![(friend, -net), (user.id, net)])
+            let read = vec![ReadBalance::Pair {
+                me: user.id,
+                other: friend,
+                owed_to_me: net,
+            }];
+            (
+                Some(friend),
+                None,
+                vec![(friend, -net), (user.id, net)],
+                read,
+            )
         }
         Target::Group(gid) => {
             let group = member_group(store, gid, user).await?;
@@ -309,7 +319,15 @@ pub async fn create(
                 .filter(|r| r.currency == new.from)
                 .map(|r| (r.user, r.net))
                 .collect();
-            (None, Some(group.id), nets)
+            let read = nets
+                .iter()
+                .map(|&(user, net)| ReadBalance::Member {
+                    group: group.id,
+                    user,
+                    net,
+                })
+                .collect();
+            (None, Some(group.id), nets, read)
         }
     };
     let nets: Vec<(ObjectId, i64)> = nets.into_iter().filter(|(_, n)| *n != 0).collect();
@@ -362,9 +380,20 @@ pub async fn create(
     if let Some(opening) = payments.iter().find(|p| p.currency == new.to) {
         check_open_currencies(store, opening).await?;
     }
-    store
-        .insert_conversion(&conversion, &payments, user.id)
-        .await?;
+    // Only what was read is converted: a balance that changed meanwhile
+    // (a new expense) makes this a 409, with nothing written.
+    let read: Vec<ReadBalance> = read
+        .into_iter()
+        .filter(|r| !matches!(r, ReadBalance::Pair { owed_to_me: 0, .. }))
+        .collect();
+    if !store
+        .insert_conversion(&conversion, &read, &payments, user.id)
+        .await?
+    {
+        return Err(ApiError::Conflict(
+            "The balances changed meanwhile: look at them again and convert again".into(),
+        ));
+    }
     Ok(ConversionView::of(&conversion))
 }
 

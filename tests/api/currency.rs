@@ -789,3 +789,56 @@ async fn currency_the_http_source_refreshes_the_table() {
     let (status, body) = rates(&app, &al, "").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
+
+#[tokio::test]
+async fn currency_a_conversion_is_written_only_while_the_balance_is_as_read() {
+    use mongodb::bson::{oid::ObjectId, DateTime};
+    use splitlyr::domain::money::Currency;
+    use splitlyr::store::expenses::conversions::{ConversionDoc, ReadBalance};
+    use splitlyr::store::RateSource;
+
+    let app = spawn_app().await;
+    let (al, bo) = app.friends("Al", "Bo").await;
+    let gbp = ExpenseBody::new("Tea", 10)
+        .with("currency", "GBP")
+        .split(&al, 5)
+        .split(&bo, 5);
+    app.expense(&al, gbp).await;
+    let id = |u: &User| ObjectId::parse_str(&u.id).unwrap();
+    let store = app.store().await;
+    let conversion = ConversionDoc {
+        id: ObjectId::new(),
+        created_by: id(&al),
+        friend: Some(id(&bo)),
+        group: None,
+        from: Currency::parse("GBP").unwrap(),
+        to: Currency::parse("EUR").unwrap(),
+        rate: "1.15".into(),
+        source: RateSource::Given,
+        rate_date: "2026-12-04".into(),
+        moved: Vec::new(),
+        payments: Vec::new(),
+        created_at: DateTime::now(),
+        deleted_at: None,
+    };
+    // Bo owes Al 5.00 GBP; a conversion decided on 4.99 (read before a
+    // change) misses and writes nothing.
+    for (owed, written) in [(499, false), (500, true)] {
+        let read = ReadBalance::Pair {
+            me: id(&bo),
+            other: id(&al),
+            owed_to_me: -owed,
+        };
+        let done = store
+            .insert_conversion(&conversion, &[read], &[], id(&al))
+            .await
+            .unwrap();
+        assert_eq!(done, written, "read {owed}");
+        let stored = store.conversion_by_id(conversion.id).await.unwrap();
+        assert_eq!(stored.is_some(), written);
+    }
+    assert_eq!(
+        by_currency(&app.friend_balance(&al, &bo).await),
+        json!({"GBP": 5})
+    );
+}

@@ -56,6 +56,53 @@ pub struct ConversionDoc {
     pub deleted_at: Option<DateTime>,
 }
 
+/// A balance in `from` as it was read when the conversion was decided: the
+/// conversion is written only if it still is (a write meanwhile, say a new
+/// expense, makes the transaction miss, and nothing is written).
+pub enum ReadBalance {
+    /// What `other` owes `me` (< 0: what I owe them), all groups included.
+    Pair {
+        me: ObjectId,
+        other: ObjectId,
+        owed_to_me: i64,
+    },
+    /// A member's balance in a group (> 0: owed).
+    Member {
+        group: ObjectId,
+        user: ObjectId,
+        net: i64,
+    },
+}
+
+impl ReadBalance {
+    /// The ledger document it is, as a filter, and its collection.
+    fn filter(&self, currency: Currency) -> (&'static str, mongodb::bson::Document) {
+        let code = currency.code();
+        match *self {
+            ReadBalance::Pair {
+                me,
+                other,
+                owed_to_me,
+            } => {
+                // `net` is what `b` owes `a` (a < b).
+                let (a, b, net) = if me < other {
+                    (me, other, owed_to_me)
+                } else {
+                    (other, me, -owed_to_me)
+                };
+                (
+                    "balances",
+                    doc! { "a": a, "b": b, "currency": code, "net": net },
+                )
+            }
+            ReadBalance::Member { group, user, net } => (
+                "groupbalances",
+                doc! { "group": group, "user": user, "currency": code, "net": net },
+            ),
+        }
+    }
+}
+
 impl Store {
     fn conversions(&self) -> mongodb::Collection<ConversionDoc> {
         self.db.collection(CONVERSIONS)
@@ -69,21 +116,28 @@ impl Store {
     }
 
     /// Records the conversion and inserts its payments (booked and
-    /// journaled as any payment), atomically.
+    /// journaled as any payment), atomically, if every balance in `read` is
+    /// still as read; false (nothing written) otherwise.
     pub async fn insert_conversion(
         &self,
         conversion: &ConversionDoc,
+        read: &[ReadBalance],
         payments: &[ExpenseDoc],
         actor: ObjectId,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut batch = Batch::new();
+        for balance in read {
+            let (collection, filter) = balance.filter(conversion.from);
+            batch
+                .update(collection, filter, doc! { "$inc": { "net": 0_i64 } })
+                .require_match();
+        }
         for payment in payments {
             created(&mut batch, payment, actor)?;
         }
         let document = mongodb::bson::to_document(conversion).map_err(StoreError::internal)?;
         batch.insert(CONVERSIONS, document);
-        self.write_batch(batch).await?;
-        Ok(())
+        self.write_batch(batch).await
     }
 
     /// Moves the conversion's payments (as read) to the trash, unbooks and
