@@ -6,10 +6,11 @@
 //! monthly from Jan 31 gives Feb 28 (29), Mar 31, Apr 30, … and yearly from
 //! Feb 29 gives Feb 28 in the other years. An occurrence is due at 00:00 of
 //! its day in the series' time zone; when that local midnight does not exist
-//! (a DST gap), at the first instant after it.
+//! (a DST gap), at the first instant after it. Time zones come from the
+//! system's database (`/usr/share/zoneinfo`, updated with the system), else
+//! from the copy built into the binary (`jiff`).
 
-use chrono::{LocalResult, Months, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{Datelike, Months, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The largest `interval` (every 366 days, weeks, months or years at most).
@@ -83,14 +84,45 @@ pub fn parse_day(raw: &str) -> Result<NaiveDate, &'static str> {
     Ok(day)
 }
 
-/// An IANA time-zone name (`Europe/Paris`, `UTC`).
-pub fn parse_zone(raw: &str) -> Result<Tz, &'static str> {
-    let raw = raw.trim();
-    if raw.is_empty() || raw.len() > MAX_ZONE_LEN {
-        return Err("Unknown time zone: use an IANA name such as Europe/Paris");
+/// An IANA time zone, by its name.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    name: String,
+    tz: jiff::tz::TimeZone,
+}
+
+impl PartialEq for Zone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
     }
-    raw.parse::<Tz>()
-        .map_err(|_| "Unknown time zone: use an IANA name such as Europe/Paris")
+}
+
+impl Zone {
+    pub fn utc() -> Self {
+        Self {
+            name: "UTC".into(),
+            tz: jiff::tz::TimeZone::UTC,
+        }
+    }
+
+    /// The name as given (`Europe/Paris`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// An IANA time-zone name (`Europe/Paris`, `UTC`).
+pub fn parse_zone(raw: &str) -> Result<Zone, &'static str> {
+    let raw = raw.trim();
+    let unknown = "Unknown time zone: use an IANA name such as Europe/Paris";
+    if raw.is_empty() || raw.len() > MAX_ZONE_LEN {
+        return Err(unknown);
+    }
+    let tz = jiff::tz::TimeZone::get(raw).map_err(|_| unknown)?;
+    Ok(Zone {
+        name: raw.to_owned(),
+        tz,
+    })
 }
 
 /// `interval`: 1 to [`MAX_INTERVAL`].
@@ -118,12 +150,12 @@ fn last_day() -> NaiveDate {
 }
 
 /// When a series' occurrences fall.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
     pub frequency: Frequency,
     pub interval: u32,
     pub start: NaiveDate,
-    pub zone: Tz,
+    pub zone: Zone,
     pub end_after: Option<u32>,
     pub end_date: Option<NaiveDate>,
 }
@@ -147,7 +179,7 @@ impl Schedule {
 
     /// The instant occurrence day `day` falls due: see [`due_at`].
     pub fn due(&self, day: NaiveDate) -> chrono::DateTime<Utc> {
-        due_at(day, self.zone)
+        due_at(day, &self.zone)
     }
 }
 
@@ -173,24 +205,32 @@ pub fn nth_date(
 }
 
 /// 00:00 of `day` in `zone`, as an instant. A midnight the clocks skip (DST
-/// gap) is due at the first local minute that exists after it, which is the
-/// instant of the transition; an ambiguous one at its earlier instant.
-pub fn due_at(day: NaiveDate, zone: Tz) -> chrono::DateTime<Utc> {
-    let midnight = day.and_time(NaiveTime::MIN);
-    let mut local = midnight;
-    // The longest gap on record is a whole day (Samoa, 2011-12-30).
-    for _ in 0..(2 * 24 * 60) {
-        match zone.from_local_datetime(&local) {
-            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => return t.with_timezone(&Utc),
-            LocalResult::None => local += TimeDelta::minutes(1),
-        }
-    }
-    midnight.and_utc()
+/// gap) is due at the instant of the transition (the first local time that
+/// exists after it); an ambiguous one at its earlier instant.
+pub fn due_at(day: NaiveDate, zone: &Zone) -> chrono::DateTime<Utc> {
+    let midnight = day.and_time(NaiveTime::MIN).and_utc();
+    let local = i16::try_from(day.year())
+        .ok()
+        .and_then(|y| jiff::civil::Date::new(y, day.month() as i8, day.day() as i8).ok())
+        .map(|d| d.at(0, 0, 0, 0));
+    // "Compatible": a time in a gap moves forward by the gap's length (to
+    // the transition), one in a fold takes the earlier offset.
+    local
+        .and_then(|l| zone.tz.to_ambiguous_zoned(l).compatible().ok())
+        .and_then(|z| chrono::DateTime::from_timestamp_millis(z.timestamp().as_millisecond()))
+        .unwrap_or(midnight)
 }
 
 /// Today's date in `zone` at `now`.
-pub fn today_in(zone: Tz, now: chrono::DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&zone).date_naive()
+pub fn today_in(zone: &Zone, now: chrono::DateTime<Utc>) -> NaiveDate {
+    let fallback = now.date_naive();
+    jiff::Timestamp::from_millisecond(now.timestamp_millis())
+        .ok()
+        .map(|t| t.to_zoned(zone.tz.clone()).date())
+        .and_then(|d| {
+            NaiveDate::from_ymd_opt(i32::from(d.year()), d.month() as u32, d.day() as u32)
+        })
+        .unwrap_or(fallback)
 }
 
 #[cfg(test)]
@@ -208,7 +248,7 @@ mod tests {
             frequency,
             interval,
             start,
-            zone: chrono_tz::UTC,
+            zone: Zone::utc(),
             end_after: None,
             end_date: None,
         }
@@ -271,12 +311,12 @@ mod tests {
 
     #[test]
     fn due_at_local_midnight_of_the_zone() {
-        let kiritimati: Tz = parse_zone("Pacific/Kiritimati").unwrap();
-        let due = due_at(d(2025, 6, 2), kiritimati);
+        let kiritimati = parse_zone("Pacific/Kiritimati").unwrap();
+        let due = due_at(d(2025, 6, 2), &kiritimati);
         assert_eq!(due.to_rfc3339(), "2025-06-01T10:00:00+00:00");
-        let pago: Tz = parse_zone("Pacific/Pago_Pago").unwrap();
+        let pago = parse_zone("Pacific/Pago_Pago").unwrap();
         assert_eq!(
-            due_at(d(2025, 6, 2), pago).to_rfc3339(),
+            due_at(d(2025, 6, 2), &pago).to_rfc3339(),
             "2025-06-02T11:00:00+00:00"
         );
     }
@@ -286,16 +326,16 @@ mod tests {
         // Cuba moves from 00:00 to 01:00 (UTC−5 → UTC−4) on 2025-03-09.
         let havana = parse_zone("America/Havana").unwrap();
         assert_eq!(
-            due_at(d(2025, 3, 8), havana).to_rfc3339(),
+            due_at(d(2025, 3, 8), &havana).to_rfc3339(),
             "2025-03-08T05:00:00+00:00"
         );
         assert_eq!(
-            due_at(d(2025, 3, 9), havana).to_rfc3339(),
+            due_at(d(2025, 3, 9), &havana).to_rfc3339(),
             "2025-03-09T05:00:00+00:00",
             "01:00 UTC−4, the instant of the jump"
         );
         assert_eq!(
-            due_at(d(2025, 3, 10), havana).to_rfc3339(),
+            due_at(d(2025, 3, 10), &havana).to_rfc3339(),
             "2025-03-10T04:00:00+00:00"
         );
     }
@@ -351,14 +391,14 @@ mod tests {
             start in 0i64..40_000, interval in 1u32..=MAX_INTERVAL, n in 1u32..=50,
             f in 0usize..4, zone in 0usize..4,
         ) {
-            let start = first_day() + TimeDelta::days(start);
+            let start = first_day() + chrono::TimeDelta::days(start);
             let frequency = [Frequency::Daily, Frequency::Weekly, Frequency::Monthly, Frequency::Yearly][f];
-            let zone: Tz = ["UTC", "America/Havana", "Pacific/Kiritimati", "Europe/London"][zone].parse().unwrap();
-            let s = Schedule { zone, ..schedule(frequency, interval, start) };
+            let zone = parse_zone(["UTC", "America/Havana", "Pacific/Kiritimati", "Europe/London"][zone]).unwrap();
+            let s = Schedule { zone: zone.clone(), ..schedule(frequency, interval, start) };
             if let (Some(a), Some(b)) = (s.nth(n), s.nth(n + 1)) {
                 prop_assert!(a < b);
                 prop_assert!(s.due(a) < s.due(b));
-                prop_assert_eq!(today_in(zone, s.due(a)), a, "due on its own local day");
+                prop_assert_eq!(today_in(&zone, s.due(a)), a, "due on its own local day");
             }
         }
     }
