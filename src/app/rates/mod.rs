@@ -4,6 +4,7 @@
 //! it daily ([`source`]), and the rate between two currencies on a day, as
 //! expenses, estimates and conversions read it.
 
+mod fetch;
 pub mod source;
 
 use std::collections::BTreeMap;

@@ -14,9 +14,9 @@ use crate::store::Store;
 
 /// A client for the source.
 pub struct Source {
-    client: reqwest::Client,
     url: String,
     max_bytes: usize,
+    timeout: Duration,
 }
 
 impl Source {
@@ -25,16 +25,12 @@ impl Source {
         let Some(base) = settings.source() else {
             return Ok(None);
         };
-        let client = reqwest::Client::builder()
-            .timeout(settings.timeout())
-            .connect_timeout(settings.timeout())
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .map_err(|e| format!("rates source client: {e}"))?;
+        let url = format!("{base}/latest");
+        super::fetch::parse_url(&url).map_err(|e| format!("rates.source_url: {e}"))?;
         Ok(Some(Source {
-            client,
-            url: format!("{base}/latest"),
+            url,
             max_bytes: settings.max_response_bytes,
+            timeout: settings.timeout(),
         }))
     }
 
@@ -51,36 +47,9 @@ impl Source {
 
     /// The answer's body, at most `max_bytes` of it (else an error).
     async fn fetch(&self) -> Result<Vec<u8>, String> {
-        let mut response = self
-            .client
-            .get(&self.url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
+        super::fetch::get(&self.url, self.max_bytes, self.timeout)
             .await
-            .map_err(|e| format!("{}: {e}", self.url))?;
-        if !response.status().is_success() {
-            return Err(format!("{} answered {}", self.url, response.status()));
-        }
-        if response
-            .content_length()
-            .is_some_and(|n| n > self.max_bytes as u64)
-        {
-            return Err(format!(
-                "{} answered more than {} bytes",
-                self.url, self.max_bytes
-            ));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
-            if body.len() + chunk.len() > self.max_bytes {
-                return Err(format!(
-                    "{} answered more than {} bytes",
-                    self.url, self.max_bytes
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            .map_err(|e| format!("{}: {e}", self.url))
     }
 }
 
