@@ -10,13 +10,13 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
 use super::batch::Batch;
+use super::expenses::trash::COLLECTION as TRASH;
 use super::expenses::{changed_fields, COLLECTION as EXPENSES};
 use super::journal::{expense_entry, EntryDoc, ExpenseChange};
 use super::{at_version, now, ExpenseDoc, GroupDoc, MemberDoc, Store, StoreError, UserDoc};
 use crate::domain::group::Role;
 
 pub(super) const COLLECTION: &str = "invites";
-const TRASH: &str = "trash";
 
 /// An invite link, as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]

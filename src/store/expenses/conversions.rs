@@ -10,7 +10,7 @@ use mongodb::bson::{doc, oid::ObjectId, DateTime};
 use serde::{Deserialize, Serialize};
 
 use super::trash::{self, TrashedDoc};
-use super::{as_read, created, journal, to_document, ExpenseChange, ExpenseDoc, COLLECTION};
+use super::{created, deleted, journal, to_document, ExpenseChange, ExpenseDoc, COLLECTION};
 use crate::domain::money::Currency;
 use crate::store::batch::Batch;
 use crate::store::{now, RateSource, Store, StoreError};
@@ -152,21 +152,7 @@ impl Store {
         let at = now();
         let mut batch = Batch::new();
         for old in payments {
-            batch
-                .delete(COLLECTION, as_read(old), false)
-                .require_match();
-            batch.insert(
-                trash::COLLECTION,
-                doc! {
-                    "_id": old.id,
-                    "doc": to_document(old)?,
-                    "deletedAt": at,
-                    "deletedBy": actor,
-                    "participants": old.participants.clone(),
-                },
-            );
-            batch.project(Some(old), None);
-            journal(&mut batch, ExpenseChange::Deleted, actor, Some(old), None);
+            deleted(&mut batch, old, actor, at)?;
         }
         batch
             .update(

@@ -225,21 +225,7 @@ impl Store {
         actor: ObjectId,
     ) -> Result<bool, StoreError> {
         let mut batch = Batch::new();
-        batch
-            .delete(COLLECTION, as_read(old), false)
-            .require_match();
-        batch.insert(
-            trash::COLLECTION,
-            doc! {
-                "_id": old.id,
-                "doc": to_document(old)?,
-                "deletedAt": now(),
-                "deletedBy": actor,
-                "participants": old.participants.clone(),
-            },
-        );
-        batch.project(Some(old), None);
-        journal(&mut batch, ExpenseChange::Deleted, actor, Some(old), None);
+        deleted(&mut batch, old, actor, now())?;
         self.write_batch(batch).await
     }
 
@@ -361,6 +347,32 @@ pub(super) fn created(
     batch.insert(COLLECTION, to_document(expense)?);
     batch.project(None, Some(expense));
     journal(batch, ExpenseChange::Created, actor, None, Some(expense));
+    Ok(())
+}
+
+/// Adds the deletion of `old` (as read) by `actor` at `at` to the batch:
+/// the document moves to the trash, its bookings are undone, its entry.
+fn deleted(
+    batch: &mut Batch,
+    old: &ExpenseDoc,
+    actor: ObjectId,
+    at: mongodb::bson::DateTime,
+) -> Result<(), StoreError> {
+    batch
+        .delete(COLLECTION, as_read(old), false)
+        .require_match();
+    batch.insert(
+        trash::COLLECTION,
+        doc! {
+            "_id": old.id,
+            "doc": to_document(old)?,
+            "deletedAt": at,
+            "deletedBy": actor,
+            "participants": old.participants.clone(),
+        },
+    );
+    batch.project(Some(old), None);
+    journal(batch, ExpenseChange::Deleted, actor, Some(old), None);
     Ok(())
 }
 
